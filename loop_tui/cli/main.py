@@ -1,0 +1,92 @@
+"""Entry point of `loop-tui`: global options, subcommand discovery and error handling.
+
+Each subcommand lives in its own module under `loop_tui.cli` and exposes
+`register(subparsers) -> argparse.ArgumentParser`, setting `func(args) -> int` as the parser default.
+Modules are imported lazily by name so a missing optional layer never breaks the others.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+
+from loop_tui.errors import UserError
+
+# Subcommand modules in help order. A module that does not exist yet is skipped.
+COMMAND_MODULES = (
+    "app_cmd",
+    "demo_cmd",
+    "projects_cmd",
+    "import_cmd",
+    "export_cmd",
+    "history_cmd",
+    "btql_cmd",
+    "eval_cmd",
+    "experiments_cmd",
+    "ask_cmd",
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports bad arguments as one line and exit code 2 (no usage dump)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        prog = self.prog
+        sys.stderr.write(f"{prog}: error: {message} (see `{prog} --help`)\n")
+        raise SystemExit(2)
+
+
+def _add_global_options(parser: argparse.ArgumentParser, *, default: object) -> None:
+    parser.add_argument(
+        "--workspace",
+        metavar="DIR",
+        default=default,
+        help="workspace folder (env LOOP_TUI_WORKSPACE; default: your user data dir, seeded with sample data)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the full parser with every available subcommand."""
+    parser = _Parser(prog="loop-tui", description="Evaluate and monitor LLM products from the terminal.")
+    _add_global_options(parser, default=None)
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for module_name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"loop_tui.cli.{module_name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"loop_tui.cli.{module_name}":
+                continue
+            raise
+        sub = module.register(subparsers)
+        # Accept --workspace after the subcommand too; SUPPRESS keeps the global value when absent.
+        _add_global_options(sub, default=argparse.SUPPRESS)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.workspace is None:
+        args.workspace = os.environ.get("LOOP_TUI_WORKSPACE") or None
+    func = getattr(args, "func", None)
+    if func is None:
+        module = importlib.import_module("loop_tui.cli.app_cmd")
+        func = module.run_app
+    try:
+        return int(func(args) or 0)
+    except UserError as err:
+        sys.stderr.write(f"loop-tui: {err}\n")
+        return err.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("loop-tui: interrupted\n")
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,175 @@
+"""Settings: one pydantic model saved as TOML, plus the workspace and config paths.
+
+The settings file lives at `$LOOP_TUI_CONFIG` or `<user config dir>/loop-tui/settings.toml`. Unknown
+keys are kept on save (so a newer version's settings survive an older app), writes are atomic, and an
+invalid value is a `UserError` naming the key. API keys are never stored here: a provider names the
+environment variable that holds its key (`api_key_env`).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from loop_tui.errors import UserError
+
+DEFAULT_ALLOWLIST = [
+    "claude-4-sonnet",
+    "claude-4.1-opus",
+    "gpt-5",
+    "gpt-4.1",
+    "o3",
+    "o4-mini",
+    "claude-3-5-sonnet",
+]
+
+ToolPolicy = Literal["allow", "ask", "deny"]
+
+
+class _Section(BaseModel):
+    # `extra="allow"` keeps keys this version does not know, so saving never drops them.
+    model_config = ConfigDict(extra="allow", validate_assignment=True)
+
+
+class ModelsSettings(_Section):
+    """Which models Loop and the playground may use."""
+
+    allowlist: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_ALLOWLIST),
+        description="Models offered in pickers. Names from the catalogue or `provider/model` ids.",
+    )
+    default: str | None = Field(
+        default=None,
+        description="Model used when none is chosen. Empty: the first allowlisted model with a key, else offline.",
+    )
+    prices: dict[str, dict[str, float]] = Field(
+        default_factory=dict,
+        description="Price overrides per model in USD per million tokens: {input, output, cached_input}.",
+    )
+
+
+class ProviderSettings(_Section):
+    """One model provider endpoint. The key itself is read from the named environment variable."""
+
+    base_url: str | None = Field(default=None, description="API base URL, e.g. http://localhost:11434/v1.")
+    api_key_env: str | None = Field(default=None, description="Environment variable holding the API key.")
+    kind: Literal["openai", "anthropic"] | None = Field(
+        default=None, description="Wire format: openai (chat completions) or anthropic (messages)."
+    )
+    timeout_s: float = Field(default=60.0, gt=0, description="Per-request timeout in seconds.")
+    max_retries: int = Field(default=4, ge=0, le=10, description="Retries on 429/5xx/connection errors.")
+
+
+class ToolsSettings(_Section):
+    """Which Loop tools are offered and whether they ask first."""
+
+    disabled: list[str] = Field(default_factory=list, description="Tools removed from Loop's view (policy deny).")
+    policies: dict[str, ToolPolicy] = Field(
+        default_factory=dict,
+        description="Per-tool policy: allow, ask (default for tools that change data) or deny.",
+    )
+
+
+class AgentSettings(_Section):
+    """How Loop runs."""
+
+    auto_accept: bool = Field(default=False, description="Apply changes without asking (every `ask` becomes `allow`).")
+    max_iterations: int = Field(default=10, ge=1, le=100, description="Model turns before Loop pauses and offers continue.")
+    budget_usd: float | None = Field(
+        default=None, ge=0, description="Most one conversation may spend on model calls, its own and its evals'."
+    )
+    tool_output_tokens: int = Field(default=4000, ge=200, description="Budget for one tool result sent to the model.")
+
+
+class UiSettings(_Section):
+    """How the app looks and which keys it uses."""
+
+    theme: str = Field(default="textual-dark", description="Textual theme name.")
+    keybindings: dict[str, str] = Field(
+        default_factory=dict, description="Binding id -> keys, e.g. {'app.toggle_chat': 'ctrl+l'}."
+    )
+    chat_open: bool = Field(default=True, description="Show the Loop chat panel when the app starts.")
+
+
+class Settings(_Section):
+    """All Loop TUI settings, as saved in settings.toml."""
+
+    models: ModelsSettings = Field(default_factory=ModelsSettings)
+    providers: dict[str, ProviderSettings] = Field(default_factory=dict)
+    tools: ToolsSettings = Field(default_factory=ToolsSettings)
+    agent: AgentSettings = Field(default_factory=AgentSettings)
+    ui: UiSettings = Field(default_factory=UiSettings)
+
+    @field_validator("providers", mode="before")
+    @classmethod
+    def _no_inline_keys(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            for name, provider in value.items():
+                if isinstance(provider, dict) and "api_key" in provider:
+                    raise ValueError(
+                        f"providers.{name}.api_key is not allowed: put the key in an environment variable "
+                        f"and set providers.{name}.api_key_env to its name"
+                    )
+        return value
+
+
+def config_path() -> Path:
+    """Where the settings file lives (env `LOOP_TUI_CONFIG` overrides)."""
+    env = os.environ.get("LOOP_TUI_CONFIG")
+    if env:
+        return Path(env).expanduser()
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir("loop-tui")) / "settings.toml"
+
+
+def default_workspace_path() -> Path:
+    """The default workspace folder (env `LOOP_TUI_WORKSPACE` overrides)."""
+    env = os.environ.get("LOOP_TUI_WORKSPACE")
+    if env:
+        return Path(env).expanduser()
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("loop-tui")) / "workspace"
+
+
+def _describe_validation_error(err: ValidationError, path: Path) -> str:
+    first = err.errors()[0]
+    key = ".".join(str(p) for p in first["loc"]) or "(top level)"
+    msg = first["msg"].removeprefix("Value error, ")
+    return f"invalid setting `{key}` in {path}: {msg}; fix or remove it"
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """Read settings from disk; a missing file gives the defaults, a bad one a `UserError`."""
+    path = path or config_path()
+    if not path.exists():
+        return Settings()
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise UserError(f"settings file {path} is not valid TOML ({exc}); fix it or delete it") from None
+    try:
+        return Settings.model_validate(raw)
+    except ValidationError as err:
+        raise UserError(_describe_validation_error(err, path)) from None
+
+
+def save_settings(settings: Settings, path: Path | None = None) -> Path:
+    """Write settings atomically (temp file, fsync, rename); unknown keys are preserved."""
+    import tomli_w
+
+    path = path or config_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = settings.model_dump(mode="json", exclude_none=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "wb") as fh:
+        tomli_w.dump(data, fh)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    return path

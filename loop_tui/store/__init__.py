@@ -1,0 +1,10 @@
+"""The workspace store: Braintrust-shaped data in append-only Parquet segments, read with DuckDB.
+
+See `workspace.Workspace` for the API and `segments` for the on-disk layout.
+"""
+
+from loop_tui.store.history import HistoryEntry
+from loop_tui.store.open import open_workspace
+from loop_tui.store.workspace import CatalogObject, Workspace
+
+__all__ = ["CatalogObject", "HistoryEntry", "Workspace", "open_workspace"]

@@ -1,0 +1,440 @@
+"""The workspace: one folder of Parquet segments, read through DuckDB, written append-only.
+
+`Workspace` is the only way the rest of Loop TUI touches stored data. Reads go through DuckDB views
+(`connect()`); writes go through `insert_rows` / `update_rows` / `delete_rows` / `save_object`, each one
+transaction: validated first (a bad row raises `UserError` and writes nothing), then committed as
+immutable segments under the writer lock, stamped with one monotonic `_xact_id` that `undo` reverses.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from loop_tui.errors import ConflictError, NotFoundError, UserError
+from loop_tui.store import schema as sch
+from loop_tui.store.segments import (
+    FORMAT_VERSION,
+    MARKER,
+    WriterLock,
+    append_xact_log,
+    atomic_write_bytes,
+    current_generation,
+    next_xact_id,
+    write_segment,
+)
+from loop_tui.store.views import ensure_empty_segments, view_statements
+
+if TYPE_CHECKING:
+    import duckdb
+    import pyarrow as pa
+
+
+@dataclass(frozen=True)
+class CatalogObject:
+    """A project, experiment, dataset, prompt, scorer, playground or conversation (latest version)."""
+
+    id: str
+    kind: str
+    project_id: str
+    name: str
+    created: datetime
+    data: dict[str, Any]
+    xact_id: int
+
+
+def _object_from_record(record: dict[str, Any]) -> CatalogObject:
+    return CatalogObject(
+        id=record["id"],
+        kind=record["kind"],
+        project_id=record["project_id"],
+        name=record["name"],
+        created=record["created"],
+        data=json.loads(record["data"]) if record["data"] else {},
+        xact_id=int(record["_xact_id"]),
+    )
+
+
+class Workspace:
+    """A workspace folder. Thread-safe for reads; writes are serialised across threads and processes."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._lock = WriterLock(root / ".lock")
+        self._thread_lock = threading.RLock()
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._con_generation = -1
+
+    # ----- opening -------------------------------------------------------------------------------
+    @classmethod
+    def open(cls, path: str | Path, *, create: bool = True) -> Workspace:
+        """Open (and with `create`, initialise) the workspace at `path`."""
+        root = Path(path).expanduser().resolve()
+        if root.exists() and not root.is_dir():
+            raise UserError(f"workspace path {root} is a file, not a folder; pass a folder with --workspace")
+        marker = root / MARKER
+        if not marker.exists():
+            if root.exists() and any(p for p in root.iterdir() if not p.name.startswith(".")):
+                raise UserError(
+                    f"{root} is not a Loop TUI workspace (no {MARKER}); pass an empty or new folder with --workspace"
+                )
+            if not create:
+                raise UserError(f"no workspace at {root}; create one with `loop-tui demo --workspace {root}`")
+            root.mkdir(parents=True, exist_ok=True)
+            ensure_empty_segments(root)
+            atomic_write_bytes(marker, json.dumps({"format": FORMAT_VERSION}).encode())
+        else:
+            try:
+                fmt = json.loads(marker.read_text()).get("format")
+            except (json.JSONDecodeError, OSError):
+                raise UserError(f"{marker} is damaged; restore it or point --workspace elsewhere") from None
+            if fmt != FORMAT_VERSION:
+                raise UserError(f"workspace {root} has format {fmt}, this version reads {FORMAT_VERSION}")
+            ensure_empty_segments(root)
+        return cls(root)
+
+    # ----- reading -------------------------------------------------------------------------------
+    @property
+    def generation(self) -> int:
+        """Changes whenever anything is committed (by any process)."""
+        return current_generation(self.root)
+
+    def connect(self, *, sandboxed: bool = False) -> duckdb.DuckDBPyConnection:
+        """A new in-memory DuckDB connection with the workspace views.
+
+        `sandboxed` locks the connection down for user queries (BTQL): no file or network access
+        outside the workspace tables, and the configuration cannot be changed back.
+        """
+        import duckdb
+
+        con = duckdb.connect(":memory:")
+        self.refresh(con)
+        if sandboxed:
+            tables = str(self.root / "tables") + "/"
+            con.execute(f"SET allowed_directories = ['{tables.replace(chr(39), chr(39) * 2)}']")
+            con.execute("SET enable_external_access = false")
+            con.execute("SET autoinstall_known_extensions = false")
+            con.execute("SET autoload_known_extensions = false")
+            con.execute("SET lock_configuration = true")
+        return con
+
+    def refresh(self, con: duckdb.DuckDBPyConnection) -> None:
+        """(Re)create the views on `con` so it sees everything committed so far."""
+        for statement in view_statements(self.root):
+            con.execute(statement)
+
+    def query(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+        """Run a read query on the store's own up-to-date connection; rows as dicts."""
+        with self._thread_lock:
+            con = self._shared_connection()
+            cur = con.execute(sql, params or [])
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    def query_arrow(self, sql: str, params: list[Any] | None = None) -> pa.Table:
+        """Like `query`, returning a pyarrow Table."""
+        with self._thread_lock:
+            return self._shared_connection().sql(sql, params=params or None).to_arrow_table()
+
+    def _shared_connection(self) -> duckdb.DuckDBPyConnection:
+        generation = self.generation
+        if self._con is None:
+            import duckdb
+
+            self._con = duckdb.connect(":memory:")
+        if generation != self._con_generation:
+            self.refresh(self._con)
+            self._con_generation = generation
+        return self._con
+
+    def read_rows(self, table: str, object_id: str) -> pa.Table:
+        """The latest rows of one object (experiment, dataset, or a project's logs), oldest first."""
+        self._check_table(table)
+        col = sch.TABLES[table][1]
+        return self.query_arrow(f"SELECT * FROM {table} WHERE {col} = ? ORDER BY created, id", [object_id])
+
+    # ----- catalog -------------------------------------------------------------------------------
+    def projects(self) -> list[CatalogObject]:
+        """All projects, by name."""
+        rows = self.query("SELECT * FROM catalog WHERE kind = 'project' ORDER BY name")
+        return [_object_from_record(r) for r in rows]
+
+    def project(self, name_or_id: str) -> CatalogObject:
+        """A project by name or id."""
+        rows = self.query(
+            "SELECT * FROM catalog WHERE kind = 'project' AND (id = ? OR name = ?)", [name_or_id, name_or_id]
+        )
+        if not rows:
+            names = ", ".join(p.name for p in self.projects()) or "none yet"
+            raise NotFoundError(f"no project named {name_or_id!r} (projects: {names})")
+        return _object_from_record(rows[0])
+
+    def create_project(self, name: str, data: dict[str, Any] | None = None) -> CatalogObject:
+        """Create a project (names are unique)."""
+        return self.save_object("project", "", name, data or {})
+
+    def objects(self, kind: str, project_id: str) -> list[CatalogObject]:
+        """All objects of `kind` in a project, newest first."""
+        self._check_kind(kind)
+        rows = self.query(
+            "SELECT * FROM catalog WHERE kind = ? AND project_id = ? ORDER BY created DESC, name", [kind, project_id]
+        )
+        return [_object_from_record(r) for r in rows]
+
+    def get_object(self, kind: str, project_id: str, name_or_id: str) -> CatalogObject:
+        """One object by name or id within a project."""
+        self._check_kind(kind)
+        rows = self.query(
+            "SELECT * FROM catalog WHERE kind = ? AND project_id = ? AND (id = ? OR name = ?)",
+            [kind, project_id, name_or_id, name_or_id],
+        )
+        if not rows:
+            names = ", ".join(o.name for o in self.objects(kind, project_id)[:10]) or "none yet"
+            raise NotFoundError(f"no {kind} named {name_or_id!r} in this project ({kind}s: {names})")
+        return _object_from_record(rows[0])
+
+    def object_by_id(self, object_id: str) -> CatalogObject:
+        """Any catalog object by id."""
+        rows = self.query("SELECT * FROM catalog WHERE id = ?", [object_id])
+        if not rows:
+            raise NotFoundError(f"no object with id {object_id!r}")
+        return _object_from_record(rows[0])
+
+    def object_versions(self, object_id: str) -> list[CatalogObject]:
+        """Every saved version of an object (prompts, scorers), newest first."""
+        rows = self.query(
+            "SELECT * FROM catalog_history WHERE id = ? AND NOT _object_delete ORDER BY _xact_id DESC", [object_id]
+        )
+        return [_object_from_record(r) for r in rows]
+
+    def save_object(
+        self, kind: str, project_id: str, name: str, data: dict[str, Any], id: str | None = None
+    ) -> CatalogObject:
+        """Create an object, or save a new version of the object `id`. Names are unique per project and kind."""
+        self._check_kind(kind)
+        if not isinstance(name, str) or not name.strip():
+            raise UserError(f"a {kind} needs a non-empty name")
+        name = name.strip()
+        try:
+            data_text = sch.to_json_text(data)
+        except (TypeError, ValueError) as exc:
+            raise UserError(f"{kind} {name!r} has data that is not JSON-serialisable ({exc})") from None
+        with self._write_lock():
+            clash = self.query(
+                "SELECT id FROM catalog WHERE kind = ? AND project_id = ? AND name = ? AND id IS DISTINCT FROM ?",
+                [kind, project_id, name, id],
+            )
+            if clash:
+                raise ConflictError(f"a {kind} named {name!r} already exists; choose another name")
+            previous = self.query("SELECT created FROM catalog WHERE id = ?", [id]) if id else []
+            object_id = id or sch.new_id()
+            created = previous[0]["created"] if previous else datetime.now(UTC)
+            record = {
+                "id": object_id,
+                "created": created,
+                "kind": kind,
+                "project_id": object_id if kind == "project" else project_id,
+                "name": name,
+                "data": data_text,
+            }
+            xact = self._commit("catalog", kind, [record], updates=bool(previous), op="save", description=f"{kind} {name}")
+        return self.object_by_id(object_id) if xact else self.object_by_id(object_id)
+
+    def delete_object(self, object_id: str) -> int:
+        """Delete a catalog object (a tombstone; undo restores it). Its rows stay in history."""
+        with self._write_lock():
+            obj = self.object_by_id(object_id)
+            record = self.query("SELECT * FROM catalog WHERE id = ?", [object_id])[0]
+            record.pop("_xact_id", None)
+            return self._commit(
+                "catalog", obj.kind, [record], updates=True, deleted=True, op="delete", description=f"{obj.kind} {obj.name}"
+            )
+
+    # ----- rows ----------------------------------------------------------------------------------
+    def insert_rows(
+        self, table: str, object_id: str, rows: Iterable[dict[str, Any]], *, project_id: str, description: str = ""
+    ) -> int:
+        """Add rows (Braintrust format) to an object; a row whose id exists replaces it. Returns the xact id."""
+        self._check_table(table)
+        records = self._normalize(table, rows)
+        if not records:
+            raise UserError("nothing to write: no rows given")
+        with self._write_lock():
+            ids = [r["id"] for r in records]
+            existing = self._existing_ids(table, object_id, ids)
+            return self._commit_rows(table, object_id, project_id, records, bool(existing), "insert", description)
+
+    def update_rows(
+        self, table: str, object_id: str, rows: Iterable[dict[str, Any]], *, project_id: str, description: str = ""
+    ) -> int:
+        """Update existing rows: the fields given replace the stored ones, the rest are kept."""
+        self._check_table(table)
+        patches = list(rows)
+        if not patches:
+            raise UserError("nothing to write: no rows given")
+        for n, patch in enumerate(patches, 1):
+            if not isinstance(patch, dict) or not patch.get("id"):
+                raise UserError(f"row {n}: an update needs the `id` of an existing row")
+        with self._write_lock():
+            current = self._current_rows(table, object_id, [str(p["id"]) for p in patches])
+            merged = []
+            for patch in patches:
+                base = current.get(str(patch["id"]))
+                if base is None:
+                    raise NotFoundError(f"no row with id {patch['id']!r} to update")
+                merged.append({**base, **patch})
+            records = self._normalize(table, merged)
+            return self._commit_rows(table, object_id, project_id, records, True, "update", description)
+
+    def delete_rows(
+        self, table: str, object_id: str, ids: Iterable[str], *, project_id: str, description: str = ""
+    ) -> int:
+        """Delete rows by id (tombstones; `undo` brings them back)."""
+        self._check_table(table)
+        wanted = [str(i) for i in ids]
+        if not wanted:
+            raise UserError("nothing to delete: no ids given")
+        with self._write_lock():
+            current = self._current_rows(table, object_id, wanted)
+            missing = [i for i in wanted if i not in current]
+            if missing:
+                raise NotFoundError(f"no row with id {missing[0]!r} to delete")
+            records = self._normalize(table, [current[i] for i in wanted])
+            return self._commit_rows(table, object_id, project_id, records, True, "delete", description, deleted=True)
+
+    def undo(self, xact_id: int) -> int:
+        """Restore what the write `xact_id` changed, as a new write. Returns the new xact id."""
+        from loop_tui.store.history import undo
+
+        with self._write_lock():
+            return undo(self, int(xact_id))
+
+    def history(
+        self, table: str | None = None, object_id: str | None = None, row_id: str | None = None, limit: int = 100
+    ) -> list[Any]:
+        """What each write did, newest first; with `row_id`, every version of that row."""
+        from loop_tui.store.history import history
+
+        return history(self, table, object_id, row_id, limit)
+
+    def compact(self, table: str | None = None) -> int:
+        """Fold each object's segments into one file (history kept). Returns how many objects changed."""
+        from loop_tui.store.history import compact
+
+        with self._write_lock():
+            return compact(self, table)
+
+    # ----- internals -----------------------------------------------------------------------------
+    def _write_lock(self) -> Any:
+        return _CombinedLock(self._thread_lock, self._lock)
+
+    @staticmethod
+    def _check_table(table: str) -> None:
+        if table not in sch.DATA_TABLES:
+            raise UserError(f"unknown table {table!r}; use one of {', '.join(sch.DATA_TABLES)}")
+
+    @staticmethod
+    def _check_kind(kind: str) -> None:
+        if kind not in sch.OBJECT_KINDS:
+            raise UserError(f"unknown object kind {kind!r}; use one of {', '.join(sch.OBJECT_KINDS)}")
+
+    @staticmethod
+    def _normalize(table: str, rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+        normalize = sch.normalize_dataset_row if table == "dataset" else sch.normalize_span
+        return [normalize(row, f"row {n}") for n, row in enumerate(rows, 1)]
+
+    def _existing_ids(self, table: str, object_id: str, ids: list[str]) -> set[str]:
+        col = sch.TABLES[table][1]
+        rows = self.query(
+            f"SELECT DISTINCT id FROM {table}_history WHERE {col} = ? AND id IN (SELECT unnest(?::VARCHAR[]))",
+            [object_id, ids],
+        )
+        return {r["id"] for r in rows}
+
+    def _current_rows(self, table: str, object_id: str, ids: list[str]) -> dict[str, dict[str, Any]]:
+        col = sch.TABLES[table][1]
+        found = self.query(
+            f"SELECT * FROM {table} WHERE {col} = ? AND id IN (SELECT unnest(?::VARCHAR[]))", [object_id, ids]
+        )
+        return {r["id"]: sch.row_to_braintrust(table, r) for r in found}
+
+    def _commit_rows(
+        self,
+        table: str,
+        object_id: str,
+        project_id: str,
+        records: list[dict[str, Any]],
+        updates: bool,
+        op: str,
+        description: str,
+        deleted: bool = False,
+    ) -> int:
+        col = sch.TABLES[table][1]
+        for record in records:
+            record["project_id"] = project_id
+            record[col] = object_id
+        return self._commit(table, object_id, records, updates=updates, deleted=deleted, op=op, description=description)
+
+    def _commit(
+        self,
+        table: str,
+        object_id: str,
+        records: list[dict[str, Any]],
+        *,
+        updates: bool,
+        op: str,
+        description: str,
+        deleted: bool = False,
+        xact: int | None = None,
+    ) -> int:
+        """Write one segment (caller holds the write lock) and log it."""
+        xact = xact or next_xact_id(self.root)
+        for record in records:
+            record["_xact_id"] = xact
+            record["_object_delete"] = deleted
+        data = sch.to_arrow(table, records)
+        write_segment(self.root, table, object_id, data, xact, updates or deleted)
+        append_xact_log(
+            self.root,
+            {
+                "xact": xact,
+                "time": time.time(),
+                "table": table,
+                "object_id": object_id,
+                "op": op,
+                "count": len(records),
+                "ids": [r["id"] for r in records[:200]],
+                "description": description,
+            },
+        )
+        return xact
+
+
+class _CombinedLock:
+    """Hold the in-process lock, then the cross-process file lock."""
+
+    def __init__(self, thread_lock: threading.RLock, file_lock: WriterLock) -> None:
+        self._thread_lock = thread_lock
+        self._file_lock = file_lock
+        self._cm: Any = None
+
+    def __enter__(self) -> None:
+        self._thread_lock.acquire()
+        try:
+            self._cm = self._file_lock.hold()
+            self._cm.__enter__()
+        except BaseException:
+            self._thread_lock.release()
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self._cm.__exit__(*exc)
+        finally:
+            self._thread_lock.release()
