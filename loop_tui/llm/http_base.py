@@ -1,0 +1,204 @@
+"""What every HTTP provider shares: the request loop with retries, timeouts, cancellation and key hygiene.
+
+Subclasses build the wire request and parse the SSE stream; this class decides when to retry. The rule:
+a failure is retried (429, 5xx, connection drops, timeouts, retryable mid-stream errors) only while
+nothing has been yielded to the caller — once a token was streamed, a retry would duplicate output, so
+the caller gets a `ProviderError` instead.
+
+The API key is read from its environment variable at request time and is never stored on the provider,
+so it cannot show up in a repr, a pickled object or a traceback's locals of long-lived objects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import weakref
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from loop_tui.llm.base import ModelParams, ProviderError, StreamEvent
+from loop_tui.llm.failures import classify_http_error, redact, retry_after_seconds
+
+if TYPE_CHECKING:
+    import httpx
+
+log = logging.getLogger("loop_tui.llm")
+
+# Exceptions a parser may raise on a reply whose JSON has an unexpected shape.
+_SHAPE_ERRORS = (ValueError, KeyError, TypeError, AttributeError, IndexError)
+
+
+class HttpProvider:
+    """Base class for providers that POST JSON and read an SSE stream back (see module docstring)."""
+
+    name: str = "http"
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        api_key_env: str | None,
+        name: str | None = None,
+        timeout_s: float = 60.0,
+        max_retries: int = 4,
+        backoff_base_s: float = 0.5,
+        backoff_max_s: float = 8.0,
+        retry_after_cap_s: float = 30.0,
+        headers: Mapping[str, str] | None = None,
+        env: Mapping[str, str] | None = None,
+        client: httpx.AsyncClient | None = None,
+        sleep: Callable[[float], Awaitable[Any]] | None = None,
+    ) -> None:
+        if name:
+            self.name = name
+        self.base_url = base_url.rstrip("/")
+        self.api_key_env = api_key_env
+        self.timeout_s = timeout_s
+        self.max_retries = max_retries
+        self.backoff_base_s = backoff_base_s
+        self.backoff_max_s = backoff_max_s
+        self.retry_after_cap_s = retry_after_cap_s
+        self._extra_headers = dict(headers or {})
+        self._env = env if env is not None else os.environ
+        self._own_client = client
+        # One pooled client per event loop: an AsyncClient cannot be shared across loops (tests, threads).
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._sleep = sleep or asyncio.sleep
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(name={self.name!r}, base_url={self.base_url!r}, "
+            f"api_key_env={self.api_key_env!r})"
+        )
+
+    # --- hooks for subclasses -------------------------------------------------------------------
+
+    def build_request(
+        self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None, model: str, params: ModelParams
+    ) -> tuple[str, dict[str, Any]]:
+        """(url, JSON body) for one streamed request."""
+        raise NotImplementedError
+
+    def auth_headers(self, api_key: str | None) -> dict[str, str]:
+        """Headers carrying the key (and any fixed headers the API requires)."""
+        raise NotImplementedError
+
+    def parse_stream(self, lines: AsyncIterator[str], model: str, secret: str | None) -> AsyncIterator[StreamEvent]:
+        """Neutral events from the response lines; ends with `Done` or a `ProviderError`."""
+        raise NotImplementedError
+
+    # --- the request loop -----------------------------------------------------------------------
+
+    def api_key(self) -> str | None:
+        """The key from the environment now (None if unset or empty)."""
+        if not self.api_key_env:
+            return None
+        return self._env.get(self.api_key_env) or None
+
+    def _client(self) -> httpx.AsyncClient:
+        if self._own_client is not None:
+            return self._own_client
+        import httpx
+
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(loop)
+        if client is None or client.is_closed:
+            client = httpx.AsyncClient(limits=httpx.Limits(max_connections=200, max_keepalive_connections=64))
+            self._clients[loop] = client
+        return client
+
+    async def aclose(self) -> None:
+        """Close the pooled connections of the current event loop's client."""
+        with contextlib.suppress(RuntimeError):
+            client = self._clients.pop(asyncio.get_running_loop(), None)
+            if client is not None:
+                await client.aclose()
+
+    def retry_delay(self, attempt: int, server_wait: float | None) -> float:
+        """Seconds to wait before retry number `attempt` (0-based): the server's ask, else backoff with jitter."""
+        if server_wait is not None:
+            return min(server_wait, self.retry_after_cap_s)
+        ceiling = min(self.backoff_max_s, self.backoff_base_s * (2**attempt))
+        return ceiling * (0.5 + random.random() / 2)  # "equal jitter": spread retries, keep a floor
+
+    async def stream(
+        self,
+        messages: list[dict[str, Any]],
+        tools: list[dict[str, Any]] | None,
+        model: str,
+        params: ModelParams | None = None,
+    ) -> AsyncIterator[StreamEvent]:
+        """Stream one reply, retrying transient failures before the first event (see module docstring)."""
+        import httpx
+
+        key = self.api_key()
+        if self.api_key_env and not key:
+            yield ProviderError("auth", f"no API key for {self.name}: set the environment variable ${self.api_key_env}.")
+            return
+        try:
+            url, body = self.build_request(messages, tools, model, params or ModelParams())
+        except (TypeError, ValueError) as exc:
+            yield ProviderError("bad_request", f"cannot build the request for '{model}': {redact(str(exc), key)}")
+            return
+        headers = {**self._extra_headers, **self.auth_headers(key)}
+        timeout = httpx.Timeout(self.timeout_s, connect=min(self.timeout_s, 10.0))
+        attempt = 0
+        while True:
+            emitted = False
+            failure: ProviderError | None = None
+            server_wait: float | None = None
+            try:
+                async with self._client().stream("POST", url, json=body, headers=headers, timeout=timeout) as resp:
+                    if resp.status_code >= 400:
+                        raw = await resp.aread()
+                        server_wait = retry_after_seconds(resp.headers)
+                        failure = classify_http_error(
+                            resp.status_code, raw, provider=self.name, model=model,
+                            api_key_env=self.api_key_env, secret=key,
+                        )
+                    else:
+                        async with contextlib.aclosing(self.parse_stream(resp.aiter_lines(), model, key)) as events:
+                            async for event in events:
+                                if isinstance(event, ProviderError):
+                                    failure = event
+                                    break
+                                emitted = True
+                                yield event
+            except httpx.TimeoutException:
+                failure = ProviderError(
+                    "timeout", f"{self.name} did not answer within {self.timeout_s:g}s (model '{model}').", None, True
+                )
+            except httpx.TransportError as exc:
+                reason = redact(str(exc) or type(exc).__name__, key)
+                what = "the connection dropped mid-reply" if emitted else f"could not reach {self.base_url}"
+                failure = ProviderError("connection", f"{self.name}: {what} ({reason}).", None, True)
+            except _SHAPE_ERRORS as exc:
+                failure = ProviderError(
+                    "protocol", f"{self.name} sent a reply Loop TUI cannot read ({type(exc).__name__}).", None
+                )
+            if failure is None:
+                return
+            if failure.retryable and not emitted and attempt < self.max_retries:
+                delay = self.retry_delay(attempt, server_wait)
+                log.info("retrying %s in %.2fs after: %s", self.name, delay, failure.message)
+                await self._sleep(delay)
+                attempt += 1
+                continue
+            yield _finalise(failure, attempt, emitted)
+            return
+
+
+def _finalise(failure: ProviderError, retries: int, emitted: bool) -> ProviderError:
+    """Add what the caller needs to know: retries spent, or that output was cut off and not retried."""
+    message = failure.message.rstrip(".")
+    if emitted and failure.retryable:
+        message += "; the reply was cut off and is not retried after partial output"
+    elif retries:
+        message += f" (gave up after {retries} {'retry' if retries == 1 else 'retries'})"
+    return ProviderError(failure.kind, message + ".", failure.status, failure.retryable)
