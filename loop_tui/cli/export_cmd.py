@@ -1,0 +1,46 @@
+"""`loop-tui export logs|dataset|experiment --project P [--name N] [--out FILE] [--format ...]`."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from loop_tui.errors import UserError
+
+KINDS = {"logs": "project_logs", "dataset": "dataset", "experiment": "experiment"}
+
+
+def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add the `export` subcommand."""
+    parser = subparsers.add_parser("export", help="export rows in Braintrust's row format (jsonl, csv, parquet)")
+    parser.add_argument("kind", choices=list(KINDS))
+    parser.add_argument("--project", required=True, help="project name or id")
+    parser.add_argument("--name", help="dataset or experiment name or id")
+    parser.add_argument("--out", type=Path, help="output file (default: stdout)")
+    parser.add_argument("--format", choices=["jsonl", "csv", "parquet"], help="default: from --out, else jsonl")
+    parser.set_defaults(func=run)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    """Write the latest version of every row."""
+    from loop_tui.store import open_workspace
+    from loop_tui.store.io import detect_format, write_rows
+    from loop_tui.store.schema import row_to_braintrust
+
+    table = KINDS[args.kind]
+    fmt = args.format or (detect_format(args.out) if args.out else "jsonl")
+    ws = open_workspace(args.workspace)
+    project = ws.project(args.project)
+    if table == "project_logs":
+        object_id = project.id
+    else:
+        if not args.name:
+            raise UserError(f"export {args.kind} needs --name (the {args.kind}'s name or id)")
+        object_id = ws.get_object(table, project.id, args.name).id
+    data = ws.read_rows(table, object_id)
+    rows = [row_to_braintrust(table, r) for r in data.to_pylist()]
+    write_rows(rows, fmt, args.out)
+    if args.out:
+        print(f"exported {len(rows):,} rows to {args.out}")
+    return 0

@@ -1,0 +1,54 @@
+"""`loop-tui import logs|dataset|experiment FILE --project P [--name N]`."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from loop_tui.errors import UserError
+
+KINDS = {"logs": "project_logs", "dataset": "dataset", "experiment": "experiment"}
+
+
+def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add the `import` subcommand."""
+    parser = subparsers.add_parser("import", help="import Braintrust-format rows from .jsonl, .csv or .parquet")
+    parser.add_argument("kind", choices=list(KINDS), help="what the rows are")
+    parser.add_argument("file", type=Path, help="the file to import")
+    parser.add_argument("--project", required=True, help="project name or id (created if missing)")
+    parser.add_argument("--name", help="dataset or experiment name (default: the file name)")
+    parser.add_argument("--format", choices=["jsonl", "csv", "parquet"], help="override the format from the extension")
+    parser.set_defaults(func=run)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    """Validate the whole file, then write it in one transaction."""
+    from loop_tui.errors import NotFoundError
+    from loop_tui.store import open_workspace
+    from loop_tui.store.io import detect_format, normalize_for_import, read_rows
+
+    table = KINDS[args.kind]
+    fmt = detect_format(args.file, args.format)
+    rows = normalize_for_import(table, read_rows(args.file, fmt), args.file.name)
+    if not rows:
+        raise UserError(f"{args.file.name} has no rows to import")
+    ws = open_workspace(args.workspace)
+    try:
+        project = ws.project(args.project)
+    except NotFoundError:
+        project = ws.create_project(args.project)
+    if table == "project_logs":
+        object_id = project.id
+    else:
+        name = args.name or args.file.stem
+        existing = [o for o in ws.objects(table, project.id) if o.name == name]
+        if existing and table == "experiment":
+            raise UserError(f"an experiment named {name!r} already exists in {project.name}; pass another --name")
+        obj = existing[0] if existing else ws.save_object(table, project.id, name, {"description": f"imported from {args.file.name}"})
+        object_id = obj.id
+    with ws._write_lock():
+        xact = ws._commit_rows(table, object_id, project.id, rows, bool(ws._existing_ids(table, object_id, [r["id"] for r in rows])),
+                               "import", f"import {args.file.name}")
+    print(f"imported {len(rows):,} rows into {args.kind} of {project.name} (write {xact})")
+    return 0
