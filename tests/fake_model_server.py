@@ -555,6 +555,11 @@ class FakeModelServer:
         return {"text": f"echo: {last_user_text(body)}"}
 
 
+async def collect(stream: Any) -> list[Any]:
+    """Every event of a provider stream, in order (convenience for tests)."""
+    return [event async for event in stream]
+
+
 @pytest.fixture
 def fake_server() -> Iterator[FakeModelServer]:
     """A started FakeModelServer, stopped after the test."""
