@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import sys
 from collections.abc import Sequence
 
@@ -70,8 +69,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the process exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.workspace is None:
-        args.workspace = os.environ.get("LOOP_TUI_WORKSPACE") or None
+    # args.workspace stays None unless --workspace was given: open_workspace(None) then resolves
+    # LOOP_TUI_WORKSPACE or the user data dir, and seeds a new one with the sample data.
     func = getattr(args, "func", None)
     if func is None:
         module = importlib.import_module("loop_tui.cli.app_cmd")

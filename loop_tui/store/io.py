@@ -107,9 +107,7 @@ def _read_parquet(path: Path) -> list[dict[str, Any]]:
     rows = table.to_pylist()
     for n, row in enumerate(rows, 1):
         for key, value in list(row.items()):
-            if ours and isinstance(value, str):
-                row[key] = _text_to_cell(value)
-            elif isinstance(value, str) and value[:1] in "{[" and key in sch.SPAN_JSON_FIELDS:
+            if ours and isinstance(value, str) or isinstance(value, str) and value[:1] in "{[" and key in sch.SPAN_JSON_FIELDS:
                 row[key] = _text_to_cell(value)
             elif isinstance(value, list) and value and isinstance(value[0], tuple):
                 row[key] = dict(value)  # an Arrow MAP comes back as key/value pairs

@@ -61,7 +61,7 @@ class WriterLock:
     def hold(self, timeout_s: float = 30.0) -> Iterator[None]:
         """Hold the lock for the duration of the block, waiting up to `timeout_s` for another writer."""
         if self._depth == 0:
-            fh = open(self._path, "a+b")
+            fh = open(self._path, "a+b")  # noqa: SIM115 - held across the with-block on purpose
             deadline = time.monotonic() + timeout_s
             while True:
                 try:

@@ -226,9 +226,10 @@ class Workspace:
         except (TypeError, ValueError) as exc:
             raise UserError(f"{kind} {name!r} has data that is not JSON-serialisable ({exc})") from None
         with self._write_lock():
+            scope = "TRUE" if kind == "project" else "project_id = ?"  # project names are global
+            params = [kind, name, id] if kind == "project" else [kind, name, id, project_id]
             clash = self.query(
-                "SELECT id FROM catalog WHERE kind = ? AND project_id = ? AND name = ? AND id IS DISTINCT FROM ?",
-                [kind, project_id, name, id],
+                f"SELECT id FROM catalog WHERE kind = ? AND name = ? AND id IS DISTINCT FROM ? AND {scope}", params
             )
             if clash:
                 raise ConflictError(f"a {kind} named {name!r} already exists; choose another name")
@@ -244,7 +245,8 @@ class Workspace:
                 "data": data_text,
             }
             xact = self._commit("catalog", kind, [record], updates=bool(previous), op="save", description=f"{kind} {name}")
-        return self.object_by_id(object_id) if xact else self.object_by_id(object_id)
+        del xact
+        return self.object_by_id(object_id)
 
     def delete_object(self, object_id: str) -> int:
         """Delete a catalog object (a tombstone; undo restores it). Its rows stay in history."""

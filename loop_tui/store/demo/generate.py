@@ -11,7 +11,13 @@ from typing import Any
 from loop_tui.errors import UserError
 from loop_tui.store.demo import text
 from loop_tui.store.demo.spans import IdMaker, span
-from loop_tui.store.demo.traces import TraceSettings, invoice_doc, invoice_trace, support_question, support_trace
+from loop_tui.store.demo.traces import (
+    TraceSettings,
+    invoice_doc,
+    invoice_trace,
+    support_question,
+    support_trace,
+)
 from loop_tui.store.workspace import Workspace
 
 # Fixed so the same seed always gives the same workspace; `--end` moves the 30-day window.
@@ -144,7 +150,7 @@ def generate(path: str | Path, *, spans: int = 5000, seed: int = 7, end: datetim
     invoice = ws.create_project("invoice-extraction", {"description": "Extract structured fields from invoices"})
     _support_logs(ws, support.id, rng, int(spans * 0.7), end, progress)
     _invoice_logs(ws, invoice.id, rng, spans - int(spans * 0.7), end, progress)
-    from loop_tui.store.demo.objects import write_support_objects, write_invoice_objects
+    from loop_tui.store.demo.objects import write_invoice_objects, write_support_objects
 
     write_support_objects(ws, support.id, rng, end, _experiment)
     write_invoice_objects(ws, invoice.id, rng, end, _experiment)

@@ -8,7 +8,13 @@ from typing import Any
 
 from loop_tui.store.demo import text
 from loop_tui.store.demo.spans import IdMaker
-from loop_tui.store.demo.traces import TraceSettings, invoice_doc, invoice_trace, support_question, support_trace
+from loop_tui.store.demo.traces import (
+    TraceSettings,
+    invoice_doc,
+    invoice_trace,
+    support_question,
+    support_trace,
+)
 from loop_tui.store.workspace import Workspace
 
 SUPPORT_PROMPT_V1 = {

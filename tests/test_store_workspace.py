@@ -1,0 +1,197 @@
+"""The workspace store: round trips, updates, deletes, undo, history, compaction, validation."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from loop_tui.errors import ConflictError, NotFoundError, UserError
+from loop_tui.store import Workspace
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Workspace:
+    return Workspace.open(tmp_path / "ws")
+
+
+@pytest.fixture
+def project(ws: Workspace):
+    return ws.create_project("demo")
+
+
+def _span(**kw):
+    base = {
+        "input": {"question": "hi", "nested": {"a": [1, 2, {"b": None}]}},
+        "output": "hello",
+        "expected": {"answer": "hello"},
+        "error": None,
+        "scores": {"Factuality": 0.5, "Skipped": None},
+        "metadata": {"model": "gpt-4o", "user_id": "u1", "n": 3},
+        "metrics": {"start": 1700000000.5, "end": 1700000001.25, "tokens": 42},
+        "tags": ["a", "b"],
+        "span_attributes": {"name": "chat", "type": "task"},
+        "created": "2026-11-01T10:00:00Z",
+        "context": {"caller_functionname": "f"},
+        "origin": {"object_type": "dataset", "object_id": "d1", "id": "r1"},
+    }
+    base.update(kw)
+    return base
+
+
+def test_every_object_kind_round_trips(ws: Workspace, project) -> None:
+    for kind, data in [
+        ("experiment", {"model": "gpt-4o", "dataset_id": "x", "base_experiment_id": None}),
+        ("dataset", {"description": "d"}),
+        ("prompt", {"messages": [{"role": "user", "content": "{{input}}"}], "model": "gpt-4o", "params": {"temperature": 0}}),
+        ("scorer", {"type": "code", "code": "def handler(**k): return 1"}),
+        ("playground", {"prompt_id": "p", "dataset_id": "d", "scorers": ["ExactMatch"]}),
+    ]:
+        obj = ws.save_object(kind, project.id, f"my-{kind}", data)
+        again = Workspace.open(ws.root).get_object(kind, project.id, f"my-{kind}")
+        assert again.data == data and again.id == obj.id and again.kind == kind
+
+
+def test_span_rows_round_trip_every_field(ws: Workspace, project) -> None:
+    from loop_tui.store.schema import row_to_braintrust
+
+    exp = ws.save_object("experiment", project.id, "e1", {})
+    row = _span(id="row-1", span_id="s1", root_span_id="s1", custom_field={"kept": True})
+    ws.insert_rows("experiment", exp.id, [row], project_id=project.id)
+    back = row_to_braintrust("experiment", ws.read_rows("experiment", exp.id).to_pylist()[0])
+    for key, value in row.items():
+        if key == "created":
+            assert back[key] == "2026-11-01T10:00:00Z"
+        else:
+            assert back[key] == value, key
+    assert back["is_root"] is True and back["experiment_id"] == exp.id
+
+
+def test_dataset_rows_round_trip(ws: Workspace, project) -> None:
+    from loop_tui.store.schema import row_to_braintrust
+
+    ds = ws.save_object("dataset", project.id, "d", {})
+    rows = [{"id": f"r{i}", "input": {"i": i}, "expected": [i], "metadata": {"k": "v"}, "tags": ["t"]} for i in range(5)]
+    ws.insert_rows("dataset", ds.id, rows, project_id=project.id)
+    back = {r["id"]: row_to_braintrust("dataset", r) for r in ws.read_rows("dataset", ds.id).to_pylist()}
+    for row in rows:
+        for key, value in row.items():
+            assert back[row["id"]][key] == value
+
+
+def test_update_merges_and_undo_restores(ws: Workspace, project) -> None:
+    ds = ws.save_object("dataset", project.id, "d", {})
+    ws.insert_rows("dataset", ds.id, [{"id": "r1", "input": "q", "expected": "a", "tags": ["x"]}], project_id=project.id)
+    xact = ws.update_rows("dataset", ds.id, [{"id": "r1", "expected": "better"}], project_id=project.id)
+    row = ws.query("SELECT input, expected, tags FROM dataset WHERE id = 'r1'")[0]
+    assert (json.loads(row["input"]), json.loads(row["expected"]), row["tags"]) == ("q", "better", ["x"])
+    ws.undo(xact)
+    assert json.loads(ws.query("SELECT expected FROM dataset WHERE id = 'r1'")[0]["expected"]) == "a"
+
+
+def test_delete_then_undo_brings_row_back(ws: Workspace, project) -> None:
+    ds = ws.save_object("dataset", project.id, "d", {})
+    ws.insert_rows("dataset", ds.id, [{"id": "r1", "input": 1}, {"id": "r2", "input": 2}], project_id=project.id)
+    xact = ws.delete_rows("dataset", ds.id, ["r1"], project_id=project.id)
+    assert [r["id"] for r in ws.query("SELECT id FROM dataset")] == ["r2"]
+    ws.undo(xact)
+    assert sorted(r["id"] for r in ws.query("SELECT id FROM dataset")) == ["r1", "r2"]
+
+
+def test_undo_of_insert_removes_rows_and_undo_conflicts_are_reported(ws: Workspace, project) -> None:
+    ds = ws.save_object("dataset", project.id, "d", {})
+    first = ws.insert_rows("dataset", ds.id, [{"id": "r1", "input": 1}], project_id=project.id)
+    ws.update_rows("dataset", ds.id, [{"id": "r1", "input": 2}], project_id=project.id)
+    with pytest.raises(ConflictError):
+        ws.undo(first)
+    with pytest.raises(NotFoundError):
+        ws.undo(12345)
+    second = ws.insert_rows("dataset", ds.id, [{"id": "r9", "input": 9}], project_id=project.id)
+    ws.undo(second)
+    assert [r["id"] for r in ws.query("SELECT id FROM dataset")] == ["r1"]
+
+
+def test_prompt_versions_and_undo_of_a_version(ws: Workspace, project) -> None:
+    v1 = ws.save_object("prompt", project.id, "p", {"messages": [], "model": "a"})
+    v2 = ws.save_object("prompt", project.id, "p", {"messages": [], "model": "b"}, id=v1.id)
+    assert [v.data["model"] for v in ws.object_versions(v1.id)] == ["b", "a"]
+    assert v2.created == v1.created
+    ws.undo(v2.xact_id)
+    assert ws.get_object("prompt", project.id, "p").data["model"] == "a"
+
+
+def test_row_history_lists_every_version(ws: Workspace, project) -> None:
+    ds = ws.save_object("dataset", project.id, "d", {})
+    ws.insert_rows("dataset", ds.id, [{"id": "r1", "input": 1}], project_id=project.id)
+    ws.update_rows("dataset", ds.id, [{"id": "r1", "input": 2}], project_id=project.id)
+    ws.delete_rows("dataset", ds.id, ["r1"], project_id=project.id)
+    versions = ws.history(row_id="r1")
+    assert [v.op for v in versions] == ["delete", "write", "write"]
+    assert [v.row["input"] for v in versions] == [2, 2, 1]
+    ops = [e.op for e in ws.history(table="dataset")]
+    assert ops == ["delete", "update", "insert"]
+
+
+def test_names_are_unique_per_project_and_kind(ws: Workspace, project) -> None:
+    ws.save_object("dataset", project.id, "same", {})
+    ws.save_object("experiment", project.id, "same", {})  # another kind: fine
+    other = ws.create_project("other")
+    ws.save_object("dataset", other.id, "same", {})  # another project: fine
+    with pytest.raises(ConflictError):
+        ws.save_object("dataset", project.id, "same", {})
+    with pytest.raises(ConflictError):
+        ws.create_project("demo")
+
+
+def test_bad_rows_raise_clear_errors_and_write_nothing(ws: Workspace, project) -> None:
+    ds = ws.save_object("dataset", project.id, "d", {})
+    before = ws.generation
+    with pytest.raises(UserError, match="row 2.*created"):
+        ws.insert_rows("dataset", ds.id, [{"input": 1}, {"input": 2, "created": "yesterday"}], project_id=project.id)
+    exp = ws.save_object("experiment", project.id, "e", {})
+    with pytest.raises(UserError, match="scores.Factuality.*number"):
+        ws.insert_rows("experiment", exp.id, [_span(scores={"Factuality": "high"})], project_id=project.id)
+    assert ws.query("SELECT count(*) AS n FROM dataset")[0]["n"] == 0
+    assert ws.generation > before  # only the two catalog saves were committed
+
+
+def test_compaction_keeps_latest_rows_and_history(ws: Workspace, project) -> None:
+    ds = ws.save_object("dataset", project.id, "d", {})
+    for i in range(4):
+        ws.insert_rows("dataset", ds.id, [{"id": f"r{i}", "input": i}], project_id=project.id)
+    ws.update_rows("dataset", ds.id, [{"id": "r0", "input": 100}], project_id=project.id)
+    before = sorted((r["id"], r["input"]) for r in ws.query("SELECT id, input FROM dataset"))
+    assert ws.compact("dataset") == 1
+    files = list((ws.root / "tables" / "dataset" / ds.id).glob("seg-*.parquet"))
+    assert len(files) == 1
+    assert sorted((r["id"], r["input"]) for r in ws.query("SELECT id, input FROM dataset")) == before
+    assert len(ws.history(row_id="r0")) == 2
+
+
+def test_is_root_is_derived_when_missing(ws: Workspace, project) -> None:
+    ws.insert_rows("project_logs", project.id, [
+        {"id": "root", "span_id": "root"},
+        {"id": "child", "span_id": "child", "root_span_id": "root", "span_parents": ["root"]},
+    ], project_id=project.id)
+    rows = {r["id"]: r["is_root"] for r in ws.query("SELECT id, is_root FROM project_logs")}
+    assert rows == {"root": True, "child": False}
+
+
+def test_workspace_path_errors(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(UserError, match="is a file"):
+        Workspace.open(tmp_path / "file")
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    (busy / "notes.txt").write_text("mine")
+    with pytest.raises(UserError, match="not a Loop TUI workspace"):
+        Workspace.open(busy)
+
+
+def test_sandboxed_connection_cannot_read_files(sample_ws: Workspace) -> None:
+    con = sample_ws.connect(sandboxed=True)
+    assert con.execute("SELECT count(*) FROM project_logs").fetchone()[0] > 0
+    for sql in ["SELECT * FROM read_csv('/etc/passwd')", "SET enable_external_access = true", "COPY (SELECT 1) TO '/tmp/x.csv'"]:
+        with pytest.raises(Exception):  # noqa: B017 - duckdb raises several permission error types
+            con.execute(sql)
