@@ -56,7 +56,7 @@ class ModelReply:
         return out
 
 
-def estimate_cost(model_name: str | None, usage: Any) -> float | None:
+def estimate_cost(model_name: str | None, usage: Any, settings: Any = None) -> float | None:
     """Price a call with the llm layer's catalogue; None when the model is unpriced or llm lacks it."""
     if usage is None or not model_name:
         return None
@@ -65,7 +65,7 @@ def estimate_cost(model_name: str | None, usage: Any) -> float | None:
     except ImportError:
         return None
     try:
-        return llm_estimate_cost(model_name, usage)
+        return llm_estimate_cost(model_name, usage, settings)
     except Exception:  # pricing must never fail a row
         return None
 
@@ -78,6 +78,7 @@ async def call_model(
     tools: list[dict[str, Any]] | None = None,
     params: Any = None,
     price_as: str | None = None,
+    settings: Any = None,
 ) -> ModelReply:
     """Stream one reply and collect it; a `ProviderError` event becomes a `ModelCallError`."""
     from loop_tui.llm.base import Done, ProviderError, TextDelta, ToolCall, ToolCallDelta, Usage
@@ -108,7 +109,7 @@ async def call_model(
         reply.completion_tokens = reply.usage.completion_tokens
         reply.prompt_cached_tokens = reply.usage.prompt_cached_tokens
         reply.prompt_cache_creation_tokens = reply.usage.prompt_cache_creation_tokens
-        reply.estimated_cost = estimate_cost(price_as or model, reply.usage)
+        reply.estimated_cost = estimate_cost(price_as or model, reply.usage, settings)
     return reply
 
 
@@ -120,6 +121,7 @@ class ModelHandle:
     model_id: str
     name: str
     owned: bool = False  # created here, so closed here
+    settings: Any = None
 
     async def aclose(self) -> None:
         """Close the provider's HTTP client if we created it."""
@@ -133,7 +135,7 @@ def open_model(model: str | None, settings: Any = None, provider: Any = None) ->
     from loop_tui.errors import UserError
 
     if provider is not None:
-        return ModelHandle(provider, model or getattr(provider, "default_model", "model"), model or "model")
+        return ModelHandle(provider, model or "model", model or "model", settings=settings)
     try:
         from loop_tui.llm import make_provider, resolve_model
     except ImportError:
@@ -148,4 +150,6 @@ def open_model(model: str | None, settings: Any = None, provider: Any = None) ->
             "evals need a language model, but only the built-in offline model is configured",
             hint="set OPENAI_API_KEY or ANTHROPIC_API_KEY (or a provider in settings) and pass --model",
         )
-    return ModelHandle(make_provider(resolved, settings), resolved.model_id, resolved.name, owned=True)
+    return ModelHandle(
+        make_provider(resolved, settings), resolved.model_id, resolved.name, owned=True, settings=settings
+    )

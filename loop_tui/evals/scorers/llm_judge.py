@@ -130,6 +130,7 @@ class LLMClassifier(Scorer):
             tools=[tool],
             params=params,
             price_as=handle.name,
+            settings=handle.settings,
         )
         return self.parse_reply(reply.tool_calls, metrics=reply.metrics())
 

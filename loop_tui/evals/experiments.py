@@ -1,0 +1,169 @@
+"""Experiment bookkeeping in the workspace: targets (project, dataset rows, base), names, listing."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from loop_tui.errors import ConflictError, NotFoundError, UserError
+
+
+@dataclass
+class ExperimentTarget:
+    """Where a run writes and what it reads."""
+
+    project_id: str
+    name: str
+    rows: list[dict[str, Any]]
+    dataset_id: str | None = None
+    dataset_name: str | None = None
+    base_id: str | None = None
+    experiment_id: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def dataset_rows(workspace: Any, dataset_id: str) -> list[dict[str, Any]]:
+    """A dataset's rows as Braintrust-format dicts (oldest first)."""
+    table = workspace.read_rows("dataset", dataset_id)
+    rows = []
+    for record in table.to_pylist():
+        rows.append(
+            {
+                "id": record["id"],
+                "input": _decode(record.get("input")),
+                "expected": _decode(record.get("expected")),
+                "metadata": _decode(record.get("metadata")) or {},
+                "tags": record.get("tags") or [],
+            }
+        )
+    return rows
+
+
+def _check_rows(rows: list[Any]) -> list[dict[str, Any]]:
+    out = []
+    for n, row in enumerate(rows, 1):
+        if not isinstance(row, dict) or "input" not in row:
+            raise UserError(f"dataset row {n} needs an `input` field")
+        out.append(row)
+    return out
+
+
+def auto_name(workspace: Any, project_id: str, stem: str | None) -> str:
+    """A fresh experiment name like Braintrust's `<stem>-<timestamp>`, made unique with a suffix."""
+    stem = (stem or "eval").strip().replace(" ", "-") or "eval"
+    base = f"{stem}-{datetime.now(UTC):%Y%m%d-%H%M%S}"
+    taken = {o.name for o in workspace.objects("experiment", project_id)}
+    name, n = base, 2
+    while name in taken:
+        name, n = f"{base}-{n}", n + 1
+    return name
+
+
+def default_base(
+    workspace: Any, project_id: str, dataset_id: str | None, exclude: str | None = None
+) -> str | None:
+    """The most recent experiment on the same dataset (Braintrust's default comparison base)."""
+    if dataset_id is None:
+        return None
+    for obj in workspace.objects("experiment", project_id):  # newest first
+        if obj.id != exclude and obj.data.get("dataset_id") == dataset_id:
+            return obj.id
+    return None
+
+
+def resolve_target(
+    workspace: Any,
+    project: str,
+    prompt: Any,
+    dataset: str | list[dict[str, Any]],
+    *,
+    name: str | None = None,
+    base: str | None = None,
+) -> ExperimentTarget:
+    """Resolve the project, dataset rows, a free experiment name and the base experiment."""
+    proj = workspace.project(project)
+    dataset_id = dataset_name = None
+    if isinstance(dataset, str):
+        ds = workspace.get_object("dataset", proj.id, dataset)
+        dataset_id, dataset_name = ds.id, ds.name
+        rows = dataset_rows(workspace, ds.id)
+    else:
+        rows = _check_rows(list(dataset))
+    if not rows:
+        raise UserError(f"the dataset {dataset_name or ''} has no rows to evaluate".replace("  ", " "))
+    if name:
+        try:
+            workspace.get_object("experiment", proj.id, name)
+        except NotFoundError:
+            pass
+        else:
+            raise ConflictError(f"an experiment named {name!r} already exists; choose another --name")
+    else:
+        name = auto_name(workspace, proj.id, getattr(prompt, "name", None) or dataset_name)
+    base_id = (
+        workspace.get_object("experiment", proj.id, base).id
+        if base
+        else default_base(workspace, proj.id, dataset_id)
+    )
+    return ExperimentTarget(proj.id, name, rows, dataset_id, dataset_name, base_id)
+
+
+def create_experiment(
+    workspace: Any,
+    target: ExperimentTarget,
+    prompt: Any,
+    *,
+    model: str,
+    scorer_names: list[str],
+    trials: int,
+    concurrency: int,
+    description: str = "",
+    metadata: dict[str, Any] | None = None,
+) -> None:
+    """Save the catalog `experiment` object (status running) and remember its id on the target."""
+    prompt_data = {
+        **prompt.to_dict(),
+        "id": getattr(prompt, "id", None),
+        "name": getattr(prompt, "name", None),
+    }
+    target.data = {
+        "description": description,
+        "base_experiment_id": target.base_id,
+        "dataset_id": target.dataset_id,
+        "prompt": prompt_data,
+        "model": model,
+        "scorers": scorer_names,
+        "metadata": {
+            **(metadata or {}),
+            "model": model,
+            "dataset_name": target.dataset_name,
+            "trials": trials,
+            "concurrency": concurrency,
+        },
+        "status": "running",
+    }
+    obj = workspace.save_object("experiment", target.project_id, target.name, target.data)
+    target.experiment_id = obj.id
+
+
+def finish_experiment(workspace: Any, target: ExperimentTarget, result: Any) -> None:
+    """Record how the run ended (a new version of the experiment object)."""
+    data = {
+        **target.data,
+        "status": "cancelled" if result.cancelled else "completed",
+        "row_count": len(result.rows),
+        "error_count": result.errors,
+        "estimated_cost": round(result.total_cost, 8),
+    }
+    workspace.save_object("experiment", target.project_id, target.name, data, id=target.experiment_id)

@@ -1,0 +1,358 @@
+"""Run a prompt task over a dataset with scorers and record the run as an experiment.
+
+Behaves like Braintrust's `Eval()`: one unit (task + its scorers) per (row, trial) under an asyncio
+semaphore; scorers of a row run concurrently; a task error skips that row's scorers and is recorded on
+the row; a scorer error is recorded in `metadata.scorer_errors` and leaves that score out; a `None`
+score means skipped. Spans are buffered and written in a few large store writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from loop_tui.errors import UserError
+from loop_tui.evals.experiments import ExperimentTarget, create_experiment, finish_experiment, resolve_target
+from loop_tui.evals.model_call import ModelHandle, call_model, open_model
+from loop_tui.evals.prompt import PromptSpec
+from loop_tui.evals.score import Score, Scorer
+from loop_tui.evals.spans import ScoreOutcome, TaskOutcome, build_row_spans
+
+FLUSH_SPANS = 20_000  # spans buffered before a store write (a few writes per big run, not one per row)
+
+
+@dataclass
+class RowResult:
+    """The outcome of one (row, trial)."""
+
+    index: int
+    trial: int
+    row_id: str | None
+    input: Any
+    expected: Any
+    output: Any
+    error: str | None
+    scores: dict[str, float | None]
+    scorer_errors: dict[str, str]
+    metrics: dict[str, float]
+    root_span_id: str
+
+
+@dataclass
+class Progress:
+    """A progress event: sent after every finished row."""
+
+    total: int
+    done: int
+    errors: int
+    running_cost: float
+    row: RowResult | None = None
+
+
+@dataclass
+class ExperimentResult:
+    """What a run produced; the experiment itself is in the workspace under `experiment_id`."""
+
+    experiment_id: str
+    name: str
+    project_id: str
+    dataset_id: str | None
+    base_id: str | None
+    rows: list[RowResult] = field(default_factory=list)
+    errors: int = 0
+    cancelled: bool = False
+    total_cost: float = 0.0
+
+
+def _scorer_name(scorer: Any, index: int) -> str:
+    if isinstance(scorer, Scorer):
+        return scorer._name()
+    name = getattr(scorer, "__name__", None)
+    return f"scorer_{index}" if not name or name == "<lambda>" else name
+
+
+def _to_scores(name: str, result: Any) -> tuple[dict[str, float | None], dict[str, Any], dict[str, float]]:
+    """Normalise a scorer's return (Score, list of Scores, dict, number, bool, None) like Braintrust."""
+    items = result if isinstance(result, list) else [result]
+    scores: dict[str, float | None] = {}
+    metadata: dict[str, Any] = {}
+    metrics: dict[str, float] = {}
+    for item in items:
+        if isinstance(item, dict):
+            item = Score(item.get("name", name), item.get("score"), item.get("metadata") or {})
+        elif item is None or isinstance(item, bool | int | float):
+            item = Score(name, item)
+        if not isinstance(item, Score):
+            raise TypeError(
+                f"scorer {name!r} returned {type(item).__name__}; return a Score, number, dict or None"
+            )
+        scores[item.name] = item.score
+        if item.metadata:
+            metadata[item.name] = item.metadata if len(items) > 1 else item.metadata
+        metrics.update(item.metrics)
+    if len(items) == 1 and len(metadata) == 1:
+        metadata = next(iter(metadata.values()))
+    return scores, metadata, metrics
+
+
+async def _call_scorer(scorer: Any, kwargs: dict[str, Any]) -> Any:
+    if isinstance(scorer, Scorer):
+        return await scorer.eval_async(**kwargs)
+    params = inspect.signature(scorer).parameters.values()
+    if not any(p.kind is p.VAR_KEYWORD for p in params):
+        kwargs = {k: v for k, v in kwargs.items() if k in {p.name for p in params}}
+    result = scorer(**kwargs)
+    return await result if inspect.isawaitable(result) else result
+
+
+def _error_text(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError):
+        return "TimeoutError: timed out"
+    text = str(exc) or type(exc).__name__
+    return text if isinstance(exc, UserError) else f"{type(exc).__name__}: {text}"
+
+
+class _Run:
+    """State of one experiment run."""
+
+    def __init__(
+        self,
+        target: ExperimentTarget,
+        prompt: PromptSpec,
+        handle: ModelHandle,
+        scorers: list[Any],
+        row_timeout_s: float | None,
+        workspace: Any,
+    ) -> None:
+        self.target = target
+        self.prompt = prompt
+        self.handle = handle
+        self.scorers = [(s, _scorer_name(s, i)) for i, s in enumerate(scorers)]
+        self.row_timeout_s = row_timeout_s
+        self.workspace = workspace
+        self.params = {k: v for k, v in prompt.params.items() if k != "tools"}
+        self.buffer: list[dict[str, Any]] = []
+        self.cost = 0.0
+        self.errors = 0
+
+    async def _with_timeout(self, coro: Any) -> Any:
+        return await asyncio.wait_for(coro, self.row_timeout_s) if self.row_timeout_s else await coro
+
+    async def run_task(self, row: dict[str, Any]) -> TaskOutcome:
+        outcome = TaskOutcome(start=time.time())
+        try:
+            outcome.messages = self.prompt.render(row)
+            reply = await self._with_timeout(
+                call_model(
+                    self.handle.provider,
+                    outcome.messages,
+                    model=self.handle.model_id,
+                    tools=self.prompt.tools,
+                    params=self.prompt.model_params(),
+                    price_as=self.handle.name,
+                    settings=self.handle.settings,
+                )
+            )
+            outcome.llm_metrics = reply.metrics()
+            self.cost += reply.estimated_cost or 0.0
+            message: dict[str, Any] = {"role": "assistant", "content": reply.text}
+            if reply.tool_calls:
+                message["tool_calls"] = reply.tool_calls
+            outcome.reply_message = message
+            outcome.output = reply.text
+            if self.prompt.wants_json and reply.text:
+                try:
+                    outcome.output = json.loads(reply.text)
+                except json.JSONDecodeError:
+                    pass  # keep the text: scorers such as ValidJSON judge it
+            elif not reply.text and reply.tool_calls:
+                outcome.output = [{"name": c["name"], "arguments": c["arguments"]} for c in reply.tool_calls]
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            outcome.error = _error_text(exc)
+            if outcome.messages is not None:
+                outcome.llm_error = outcome.error
+        outcome.end = time.time()
+        return outcome
+
+    async def run_scorer(self, scorer: Any, name: str, row: dict[str, Any], output: Any) -> ScoreOutcome:
+        outcome = ScoreOutcome(scorer=name, start=time.time())
+        kwargs = {
+            "input": row.get("input"),
+            "output": output,
+            "expected": row.get("expected"),
+            "metadata": row.get("metadata") or {},
+        }
+        try:
+            result = await self._with_timeout(_call_scorer(scorer, kwargs))
+            outcome.scores, outcome.metadata, outcome.metrics = _to_scores(name, result)
+            self.cost += outcome.metrics.get("estimated_cost", 0.0)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            outcome.error = _error_text(exc)
+        outcome.end = time.time()
+        return outcome
+
+    async def run_unit(self, index: int, trial: int, row: dict[str, Any]) -> RowResult:
+        start = time.time()
+        task = await self.run_task(row)
+        outcomes: list[ScoreOutcome] = []
+        if task.error is None:
+            outcomes = list(
+                await asyncio.gather(*(self.run_scorer(s, n, row, task.output) for s, n in self.scorers))
+            )
+        else:
+            self.errors += 1
+        spans = build_row_spans(
+            row=row,
+            dataset_id=self.target.dataset_id,
+            trial=trial,
+            model_name=self.handle.name,
+            params=self.params,
+            task=task,
+            outcomes=outcomes,
+            start=start,
+            end=time.time(),
+        )
+        self.buffer.extend(spans)
+        root = spans[0]
+        return RowResult(
+            index=index,
+            trial=trial,
+            row_id=row.get("id"),
+            input=row.get("input"),
+            expected=row.get("expected"),
+            output=task.output,
+            error=task.error,
+            scores=root.get("scores") or {},
+            scorer_errors=(root.get("metadata") or {}).get("scorer_errors", {}),
+            metrics=root["metrics"],
+            root_span_id=root["id"],
+        )
+
+    def flush(self) -> None:
+        """Write buffered spans in one store write."""
+        if not self.buffer:
+            return
+        spans, self.buffer = self.buffer, []
+        self.workspace.insert_rows(
+            "experiment",
+            self.target.experiment_id,
+            spans,
+            project_id=self.target.project_id,
+            description=f"experiment {self.target.name}: {len(spans)} spans",
+        )
+
+
+async def run_experiment(
+    workspace: Any,
+    project: str,
+    prompt: PromptSpec,
+    dataset: str | list[dict[str, Any]],
+    scorers: list[Any],
+    *,
+    model: str | None = None,
+    concurrency: int = 10,
+    trials: int = 1,
+    name: str | None = None,
+    base: str | None = None,
+    on_progress: Callable[[Progress], Any] | None = None,
+    settings: Any = None,
+    provider: Any = None,
+    judge_model: str | None = None,
+    row_timeout_s: float | None = None,
+    description: str = "",
+    metadata: dict[str, Any] | None = None,
+) -> ExperimentResult:
+    """Run `prompt` over `dataset` (a dataset name/id in `project`, or a list of rows) and record an experiment.
+
+    `scorers` are names (built-in or saved in the project), `Scorer` objects or plain functions.
+    `provider` overrides model resolution (any `loop_tui.llm.base.Provider`). Cancelling the awaiting task
+    stops the run, writes the rows finished so far and marks the experiment cancelled.
+    """
+    if concurrency < 1:
+        raise UserError("--concurrency must be at least 1")
+    if trials < 1:
+        raise UserError("--trials must be at least 1")
+    model_name = model or prompt.model
+    handle = open_model(model_name, settings, provider)
+    from loop_tui.evals.registry import resolve_scorer
+
+    target = resolve_target(workspace, project, prompt, dataset, name=name, base=base)
+    resolved = [
+        resolve_scorer(
+            s,
+            workspace,
+            target.project_id,
+            settings=settings,
+            judge_model=judge_model or model_name,
+            provider=provider if judge_model is None else None,
+        )
+        if isinstance(s, str)
+        else s
+        for s in scorers
+    ]
+    names = [_scorer_name(s, i) for i, s in enumerate(resolved)]
+    create_experiment(
+        workspace,
+        target,
+        prompt,
+        model=handle.name,
+        scorer_names=names,
+        trials=trials,
+        concurrency=concurrency,
+        description=description,
+        metadata=metadata,
+    )
+    run = _Run(target, prompt, handle, resolved, row_timeout_s, workspace)
+    result = ExperimentResult(
+        target.experiment_id, target.name, target.project_id, target.dataset_id, target.base_id
+    )
+    semaphore = asyncio.Semaphore(concurrency)
+    total = len(target.rows) * trials
+
+    async def unit(index: int, trial: int, row: dict[str, Any]) -> None:
+        async with semaphore:
+            row_result = await run.run_unit(index, trial, row)
+        result.rows.append(row_result)
+        if len(run.buffer) >= FLUSH_SPANS:
+            run.flush()
+        if on_progress is not None:
+            event = Progress(total, len(result.rows), run.errors, run.cost, row_result)
+            maybe = on_progress(event)
+            if inspect.isawaitable(maybe):
+                await maybe
+
+    tasks = [
+        asyncio.ensure_future(unit(i, t, row)) for i, row in enumerate(target.rows) for t in range(trials)
+    ]
+    try:
+        await asyncio.gather(*tasks)
+    except asyncio.CancelledError:
+        result.cancelled = True
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+    finally:
+        run.flush()
+        result.rows.sort(key=lambda r: (r.index, r.trial))
+        result.errors, result.total_cost = run.errors, run.cost
+        finish_experiment(workspace, target, result)
+        await _close(handle, resolved)
+    return result
+
+
+async def _close(handle: ModelHandle, scorers: list[Any]) -> None:
+    await handle.aclose()
+    for scorer in scorers:
+        close = getattr(scorer, "aclose", None)
+        if close is not None:
+            await close()
