@@ -347,7 +347,7 @@ class _Handler(BaseHTTPRequestHandler):
             record.completed = True
             return
         frames = openai_frames(item, body) if wire == "openai" else anthropic_frames(item, body)
-        frames = self._apply_fault(fault, item, wire, frames)
+        frames = self._apply_fault(fault, item, wire, frames, record.api_key)
         self.send_response(200)
         self.send_header("content-type", "text/event-stream")
         self.send_header("cache-control", "no-cache")
@@ -369,14 +369,17 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(b"0\r\n\r\n")
         record.completed = True
 
-    def _apply_fault(self, fault: str | None, item: dict[str, Any], wire: str, frames: list[str]) -> list[Any]:
+    def _apply_fault(
+        self, fault: str | None, item: dict[str, Any], wire: str, frames: list[str], key: str | None
+    ) -> list[Any]:
         after = int(item.get("after", 3))
         if fault == "disconnect":
             return [*frames[:after], _DROP]
         if fault == "malformed":
             return [*frames[:after], 'data: {"choices": [{"delta": {"content": "oops"\n\n', _DROP]
         if fault == "stream_error":
-            error = {"type": item.get("error_type", "overloaded_error"), "message": item.get("message", "Overloaded")}
+            message = item.get("message", "Overloaded") + (f" Key used: {key}" if item.get("echo_key") else "")
+            error = {"type": item.get("error_type", "overloaded_error"), "message": message}
             if wire == "anthropic":
                 tail = f"event: error\ndata: {json.dumps({'type': 'error', 'error': error})}\n\n"
             else:
@@ -439,7 +442,9 @@ class FakeModelServer:
         """Bind 127.0.0.1 (random free port unless given) and serve in a daemon thread."""
         self._httpd = _Server(("127.0.0.1", self._port), _Handler)
         self._httpd.fake = self
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="fake-model-server", daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, args=(0.05,), name="fake-model-server", daemon=True
+        )
         self._thread.start()
         return self
 

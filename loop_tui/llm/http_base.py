@@ -63,7 +63,7 @@ class HttpProvider:
         self.backoff_max_s = backoff_max_s
         self.retry_after_cap_s = retry_after_cap_s
         self._extra_headers = dict(headers or {})
-        self._env = env if env is not None else os.environ
+        self._env = env  # None: os.environ, looked up per request (never copied onto the provider)
         self._own_client = client
         # One pooled client per event loop: an AsyncClient cannot be shared across loops (tests, threads).
         self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
@@ -99,7 +99,7 @@ class HttpProvider:
         """The key from the environment now (None if unset or empty)."""
         if not self.api_key_env:
             return None
-        return self._env.get(self.api_key_env) or None
+        return (os.environ if self._env is None else self._env).get(self.api_key_env) or None
 
     def _client(self) -> httpx.AsyncClient:
         if self._own_client is not None:
