@@ -1,0 +1,296 @@
+"""The experiment runner end to end into a temp workspace: spans, scores, errors, cost, trials, timeouts,
+cancellation and progress; with a scripted provider and with the fake model server (both wire formats)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from loop_tui.errors import UserError
+from loop_tui.evals.code_scorer import CodeScorer
+from loop_tui.evals.prompt import PromptSpec
+from loop_tui.evals.runner import Progress, run_experiment
+from loop_tui.evals.summary import summarize
+from loop_tui.llm.base import ProviderError
+from loop_tui.store import Workspace
+from tests.evals_helpers import ScriptedProvider, choose
+
+PROMPT = PromptSpec.from_dict(
+    {
+        "messages": [{"role": "system", "content": "Answer."}, {"role": "user", "content": "{{input.q}}"}],
+        "model": "gpt-4o-mini",
+    }
+)
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Workspace:
+    workspace = Workspace.open(tmp_path / "ws")
+    project = workspace.create_project("proj")
+    ds = workspace.save_object("dataset", project.id, "qa", {})
+    rows = [{"input": {"q": f"q{i}"}, "expected": f"a{i}", "metadata": {"i": i}} for i in range(10)]
+    workspace.insert_rows("dataset", ds.id, rows, project_id=project.id)
+    return workspace
+
+
+def answer(messages: list[dict[str, Any]], tools: Any, params: Any) -> Any:
+    """a<i> for odd i, 'wrong' for even i, and a provider failure for q3."""
+    q = messages[-1]["content"]
+    if q == "q3":
+        return ProviderError("rate_limit", "rate limited after retries")
+    return q.replace("q", "a") if int(q[1:]) % 2 else "wrong"
+
+
+def spans(ws: Workspace, experiment_id: str) -> list[dict[str, Any]]:
+    return ws.query(
+        "SELECT id, root_span_id, span_parents, is_root, _span_type AS type, _span_name AS name, input, output, "
+        "error, scores, metrics, metadata, origin FROM experiment WHERE experiment_id = ?",
+        [experiment_id],
+    )
+
+
+async def test_run_writes_span_tree_scores_errors_and_cost(ws: Workspace) -> None:
+    events: list[Progress] = []
+    provider = ScriptedProvider(answer)
+    result = await run_experiment(
+        ws,
+        "proj",
+        PROMPT,
+        "qa",
+        ["ExactMatch", "Levenshtein"],
+        provider=provider,
+        model="gpt-4o-mini",
+        concurrency=4,
+        name="first",
+        on_progress=events.append,
+    )
+    assert (result.name, len(result.rows), result.errors) == ("first", 10, 1)
+    assert [e.done for e in events] == list(range(1, 11)) and events[-1].errors == 1
+    assert events[-1].running_cost == pytest.approx(result.total_cost) and result.total_cost > 0
+    rows = spans(ws, result.experiment_id)
+    by_type: dict[str, list[dict[str, Any]]] = {}
+    for span in rows:
+        by_type.setdefault(span["type"], []).append(span)
+    assert {k: len(v) for k, v in by_type.items()} == {"eval": 10, "task": 10, "llm": 10, "score": 18}
+    roots = {r["id"]: r for r in by_type["eval"]}
+    for span in rows:
+        assert span["root_span_id"] in roots
+        if span["type"] in ("task", "score"):
+            assert span["span_parents"] == [span["root_span_id"]]
+    tasks = {t["id"]: t for t in by_type["task"]}
+    for llm in by_type["llm"]:
+        assert llm["span_parents"][0] in tasks
+        assert json.loads(llm["metadata"])["model"] == "gpt-4o-mini"
+        assert json.loads(llm["input"])[-1]["role"] == "user"
+    ok = next(r for r in by_type["eval"] if json.loads(r["input"]) == {"q": "q1"})
+    assert ok["scores"] == {"ExactMatch": 1.0, "Levenshtein": 1.0}
+    assert json.loads(ok["output"]) == "a1"
+    metrics = ok["metrics"]
+    assert metrics["tokens"] == 15 and metrics["estimated_cost"] > 0 and metrics["end"] >= metrics["start"]
+    assert json.loads(ok["origin"])["object_type"] == "dataset"
+    failed = next(r for r in by_type["eval"] if json.loads(r["input"]) == {"q": "q3"})
+    assert "rate limited" in json.loads(failed["error"]) and failed["scores"] is None
+    llm_metrics = next(s for s in by_type["llm"] if s["root_span_id"] == ok["id"])["metrics"]
+    assert {"time_to_first_token", "prompt_tokens", "completion_tokens"} <= set(llm_metrics)
+    exp = ws.get_object("experiment", ws.project("proj").id, "first")
+    assert exp.data["status"] == "completed" and exp.data["scorers"] == ["ExactMatch", "Levenshtein"]
+    assert exp.data["dataset_id"] and exp.data["prompt"]["messages"] == PROMPT.messages
+    # One write for all the spans, not one per row.
+    writes = [h for h in ws.history(table="experiment", object_id=result.experiment_id)]
+    assert len(writes) == 1
+
+
+async def test_second_run_compares_with_the_first(ws: Workspace) -> None:
+    first = await run_experiment(ws, "proj", PROMPT, "qa", ["ExactMatch"], provider=ScriptedProvider(answer))
+    better = ScriptedProvider(lambda m, t, p: m[-1]["content"].replace("q", "a"))
+    second = await run_experiment(ws, "proj", PROMPT, "qa", ["ExactMatch"], provider=better)
+    assert second.base_id == first.experiment_id
+    summary = summarize(ws, second.experiment_id)
+    s = summary.scores["ExactMatch"]
+    assert s.score == 1.0 and s.improvements == 5 and s.regressions == 0  # q3 had no score before
+    assert s.diff == pytest.approx(5 / 9)
+
+
+async def test_scorer_errors_none_scores_and_multi_scores(ws: Workspace) -> None:
+    def broken(output: Any) -> float:
+        raise ValueError("cannot score")
+
+    def skipper(output: Any, metadata: dict[str, Any]) -> float | None:
+        return None if metadata["i"] % 2 else 1.0
+
+    async def two(output: Any, expected: Any) -> list[dict[str, Any]]:
+        return [{"name": "A", "score": 1.0}, {"name": "B", "score": 0.0}]
+
+    provider = ScriptedProvider(lambda m, t, p: "x")
+    result = await run_experiment(ws, "proj", PROMPT, "qa", [broken, skipper, two], provider=provider)
+    row = result.rows[0]
+    assert row.scorer_errors == {"broken": "ValueError: cannot score"}
+    assert row.scores == {"skipper": 1.0, "A": 1.0, "B": 0.0}
+    assert result.rows[1].scores["skipper"] is None
+    summary = summarize(ws, result.experiment_id)
+    assert summary.scores["skipper"].score == 1.0 and summary.scores["skipper"].n_skipped == 5
+    assert "broken" not in summary.scores
+
+
+async def test_trials_timeouts_and_json_output(ws: Workspace) -> None:
+    json_prompt = PromptSpec.from_dict(
+        {
+            "messages": [{"role": "user", "content": "{{input.q}}"}],
+            "params": {"response_format": {"type": "json_object"}},
+        }
+    )
+
+    def reply(messages: Any, tools: Any, params: Any) -> Any:
+        return '{"answer": "' + messages[-1]["content"] + '"}'
+
+    seen: list[Any] = []
+
+    def capture(output: Any) -> float:
+        seen.append(output)
+        return 1.0
+
+    rows = [{"input": {"q": "x"}}, {"input": {"q": "y"}}]
+    result = await run_experiment(
+        ws, "proj", json_prompt, rows, [capture], provider=ScriptedProvider(reply), trials=3
+    )
+    assert len(result.rows) == 6 and seen[0] == {"answer": seen[0]["answer"]}
+    assert result.dataset_id is None
+
+    slow = ScriptedProvider(lambda m, t, p: "late", latency=2.0)
+    result = await run_experiment(
+        ws, "proj", PROMPT, rows[:1], ["ExactMatch"], provider=slow, row_timeout_s=0.05
+    )
+    assert result.rows[0].error and "timed out" in result.rows[0].error.lower()
+
+
+async def test_cancellation_writes_finished_rows_and_marks_experiment(ws: Workspace) -> None:
+    provider = ScriptedProvider(lambda m, t, p: "a", latency=0.05)
+    rows = [{"input": {"q": str(i)}} for i in range(200)]
+    done = asyncio.Event()
+
+    def progress(event: Progress) -> None:
+        if event.done >= 5:
+            done.set()
+
+    task = asyncio.create_task(
+        run_experiment(
+            ws,
+            "proj",
+            PROMPT,
+            rows,
+            ["ExactMatch"],
+            provider=provider,
+            concurrency=2,
+            name="cut",
+            on_progress=progress,
+        )
+    )
+    await asyncio.wait_for(done.wait(), 10)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    exp = ws.get_object("experiment", ws.project("proj").id, "cut")
+    assert exp.data["status"] == "cancelled"
+    written = ws.query("SELECT count(*) AS n FROM experiment WHERE experiment_id = ? AND is_root", [exp.id])[
+        0
+    ]["n"]
+    assert 5 <= written < 200 and written == exp.data["row_count"]
+
+
+async def test_code_and_judge_scorers_in_a_run(ws: Workspace) -> None:
+    project = ws.project("proj")
+    ws.save_object(
+        "scorer",
+        project.id,
+        "short",
+        {"type": "code", "code": "def handler(output):\n    return len(output) < 3"},
+    )
+    ws.save_object(
+        "scorer",
+        project.id,
+        "polite",
+        {
+            "type": "llm",
+            "prompt": "Is '{{output}}' polite?",
+            "choice_scores": {"yes": 1, "no": 0},
+            "use_cot": False,
+        },
+    )
+
+    def reply(messages: Any, tools: Any, params: Any) -> Any:
+        if tools:
+            return choose("yes")(messages, tools, params)
+        return "ok"
+
+    provider = ScriptedProvider(reply)
+    loop_code = CodeScorer("spin", "def handler(output):\n    while True: pass")
+    loop_code.limits = type(loop_code.limits)(timeout_s=0.5)
+    rows = [{"input": {"q": "1"}}, {"input": {"q": "2"}}]
+    result = await run_experiment(
+        ws,
+        "proj",
+        PROMPT,
+        rows,
+        ["short", "polite", "Factuality", loop_code],
+        provider=provider,
+        concurrency=2,
+    )
+    for row in result.rows:
+        assert row.scores["short"] == 1.0 and row.scores["polite"] == 1.0
+        assert "Factuality" in row.scorer_errors  # yes is not one of A..E
+        assert "timed out" in row.scorer_errors["spin"]
+    judge_spans = ws.query(
+        "SELECT metrics FROM experiment WHERE experiment_id = ? AND _span_name = 'polite'",
+        [result.experiment_id],
+    )
+    assert all(s["metrics"]["tokens"] == 15 for s in judge_spans)
+
+
+async def test_bad_input_is_a_user_error(ws: Workspace) -> None:
+    provider = ScriptedProvider(answer)
+    with pytest.raises(UserError, match="unknown scorer"):
+        await run_experiment(ws, "proj", PROMPT, "qa", ["NoSuchScorer"], provider=provider)
+    with pytest.raises(UserError, match="no dataset"):
+        await run_experiment(ws, "proj", PROMPT, "nope", ["ExactMatch"], provider=provider)
+    with pytest.raises(UserError, match="no project"):
+        await run_experiment(ws, "nope", PROMPT, "qa", ["ExactMatch"], provider=provider)
+    with pytest.raises(UserError, match="concurrency"):
+        await run_experiment(ws, "proj", PROMPT, "qa", [], provider=provider, concurrency=0)
+    await run_experiment(ws, "proj", PROMPT, "qa", [], provider=provider, name="taken")
+    with pytest.raises(UserError, match="already exists"):
+        await run_experiment(ws, "proj", PROMPT, "qa", [], provider=provider, name="taken")
+
+
+async def test_template_error_is_recorded_per_row(ws: Workspace) -> None:
+    prompt = PromptSpec.from_dict({"messages": [{"role": "user", "content": "{{input.missing}}"}]})
+    result = await run_experiment(ws, "proj", prompt, "qa", ["ExactMatch"], provider=ScriptedProvider(answer))
+    assert result.errors == 10 and "input.missing" in result.rows[0].error
+
+
+@pytest.mark.parametrize("kind", ["openai", "anthropic"])
+async def test_against_the_fake_model_server(ws: Workspace, fake_server: Any, kind: str) -> None:
+    """Echo replies: 'echo: q<i>' scored against expected; a scripted judge verdict via tool calls."""
+    project = ws.project("proj")
+    rows = [{"input": {"q": f"q{i}"}, "expected": f"echo: q{i}" if i % 2 else "other"} for i in range(6)]
+    provider = fake_server.provider(kind)
+    result = await run_experiment(
+        ws, project.id, PROMPT, rows, ["ExactMatch"], provider=provider, model="gpt-4o-mini", concurrency=3
+    )
+    assert [r.scores["ExactMatch"] for r in result.rows] == [0.0, 1.0] * 3
+    assert all(r.metrics["tokens"] > 0 for r in result.rows)
+    fake_server.script(
+        [
+            {"text": "Paris"},  # the task's reply, then the judge's verdict
+            {"tool_calls": [{"name": "select_choice", "arguments": {"reasons": "same", "choice": "C"}}]},
+        ]
+    )
+    judged = await run_experiment(
+        ws, project.id, PROMPT, rows[:1], ["Factuality"], provider=fake_server.provider(kind), concurrency=1
+    )
+    assert judged.rows[0].scores == {"Factuality": 1.0}
+    body = fake_server.requests[-1].body
+    assert "select_choice" in json.dumps(body["tools"])
