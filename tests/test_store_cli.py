@@ -140,3 +140,15 @@ def test_history_and_undo_from_cli(sample_ws_path: Path, tmp_path: Path, capsys)
     from loop_tui.store import Workspace
 
     assert Workspace.open(ws).query("SELECT count(*) AS n FROM dataset WHERE id = 'n1'")[0]["n"] == 0
+
+
+def test_compact_keeps_data_and_history(sample_ws_path: Path, capsys) -> None:
+    ws = str(sample_ws_path)
+    assert main(["projects", "--format", "json", "--workspace", ws]) == 0
+    before = capsys.readouterr().out
+    assert main(["compact", "--workspace", ws]) == 0
+    assert "compacted" in capsys.readouterr().out
+    assert main(["projects", "--format", "json", "--workspace", ws]) == 0
+    assert capsys.readouterr().out == before
+    assert main(["compact", "--workspace", ws]) == 0
+    assert "nothing to compact" in capsys.readouterr().out

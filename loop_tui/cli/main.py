@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "import_cmd",
     "export_cmd",
     "history_cmd",
+    "compact_cmd",
     "btql_cmd",
     "eval_cmd",
     "experiments_cmd",

@@ -184,6 +184,5 @@ def compact(ws: Workspace, table: str | None) -> int:
                 if f != target:
                     f.unlink(missing_ok=True)
             changed += 1
-    if changed:
-        next_xact_id(ws.root)  # bump the generation so readers rebuild their views
+            next_xact_id(ws.root)  # bump the generation so every reader rebuilds its file lists
     return changed

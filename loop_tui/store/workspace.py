@@ -131,16 +131,28 @@ class Workspace:
 
     def query(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
         """Run a read query on the store's own up-to-date connection; rows as dicts."""
-        with self._thread_lock:
-            con = self._shared_connection()
+
+        def run(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
             cur = con.execute(sql, params or [])
             names = [d[0] for d in cur.description]
             return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
+        return self._with_connection(run)
+
     def query_arrow(self, sql: str, params: list[Any] | None = None) -> pa.Table:
         """Like `query`, returning a pyarrow Table."""
+        return self._with_connection(lambda con: con.sql(sql, params=params or None).to_arrow_table())
+
+    def _with_connection(self, fn: Any) -> Any:
+        import duckdb
+
         with self._thread_lock:
-            return self._shared_connection().sql(sql, params=params or None).to_arrow_table()
+            try:
+                return fn(self._shared_connection())
+            except duckdb.IOException:
+                # Another process compacted segments away under our views: re-list the files once.
+                self._con_generation = -1
+                return fn(self._shared_connection())
 
     def _shared_connection(self) -> duckdb.DuckDBPyConnection:
         generation = self.generation
