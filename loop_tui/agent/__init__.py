@@ -1,0 +1,47 @@
+"""Loop, the agent: a conversation loop over any model provider, with tools over the workspace.
+
+    agent = Agent(workspace, settings)                  # or provider=..., model=...
+    conversation = Conversation(); conversation.add_user("most common errors this week?")
+    async for event in agent.run(conversation, PageContext(page="logs", project="support-bot")):
+        ...   # TextDelta, ToolStarted, ToolFinished, ConfirmationRequired (resolve its future), IterationLimit, Done, Failed
+
+Nothing here imports Textual; the app and `loop-tui ask` are views over these events.
+"""
+
+from loop_tui.agent.context import PAGES, PageContext
+from loop_tui.agent.conversation import Conversation, list_conversations, load_conversation, save_conversation
+from loop_tui.agent.events import (
+    AgentEvent,
+    ConfirmationRequired,
+    Decision,
+    Done,
+    Failed,
+    IterationLimit,
+    PendingCall,
+    Preview,
+    TextDelta,
+    ToolFinished,
+    ToolStarted,
+)
+from loop_tui.agent.loop import Agent
+
+__all__ = [
+    "PAGES",
+    "Agent",
+    "AgentEvent",
+    "ConfirmationRequired",
+    "Conversation",
+    "Decision",
+    "Done",
+    "Failed",
+    "IterationLimit",
+    "PageContext",
+    "PendingCall",
+    "Preview",
+    "TextDelta",
+    "ToolFinished",
+    "ToolStarted",
+    "list_conversations",
+    "load_conversation",
+    "save_conversation",
+]

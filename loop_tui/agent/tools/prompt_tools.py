@@ -1,0 +1,164 @@
+"""edit_prompt (a new version of the playground's task, previewed as a diff) and run_eval."""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from loop_tui.agent.events import Preview
+from loop_tui.agent.tools import lookup, overview
+from loop_tui.agent.tools.base import Proposal, Tool, ToolArgs, ToolContext, ToolError, ToolOutput, to_json
+from loop_tui.errors import UserError
+
+
+class PromptMessage(BaseModel):
+    role: Literal["system", "user", "assistant"]
+    content: str = Field(description="Text; mustache variables like {{input}}, {{input.question}}, {{metadata.x}}.")
+
+
+class EditPromptArgs(ToolArgs):
+    messages: list[PromptMessage] | None = Field(default=None, description="The full new message list. Omit to keep.")
+    model: str | None = Field(default=None, description="Model name (allowlisted or provider/model). Omit to keep.")
+    params: dict[str, Any] | None = Field(default=None, description="temperature, max_tokens, response_format… Omit to keep.")
+
+
+def prompt_text(prompt: dict[str, Any]) -> list[str]:
+    """A prompt as diffable lines: model, params, then each message."""
+    lines = [f"model: {prompt.get('model')}", f"params: {json.dumps(prompt.get('params') or {}, sort_keys=True)}"]
+    for msg in prompt.get("messages") or []:
+        lines.append(f"[{msg.get('role')}]")
+        lines.extend(str(msg.get("content", "")).splitlines() or [""])
+    return lines
+
+
+def unified_diff(before: list[str], after: list[str], name: str) -> str:
+    """A unified diff between two line lists."""
+    return "\n".join(difflib.unified_diff(before, after, f"{name} (current)", f"{name} (proposed)", lineterm=""))
+
+
+class EditPrompt(Tool):
+    """Propose a new version of the playground prompt."""
+
+    name = "edit_prompt"
+    description = (
+        "Propose a new version of the playground's task prompt (messages, model and/or params). The user sees "
+        "a diff and accepts or rejects it. Give the FULL message list when you change messages. Keep the "
+        "mustache variables the dataset provides ({{input}}, {{input.field}}, {{expected}}, {{metadata.x}})."
+    )
+    Args = EditPromptArgs
+    pages = ("playground",)
+    mutates = True
+
+    async def propose(self, args: EditPromptArgs, ctx: ToolContext) -> Proposal:
+        from loop_tui.evals import PromptSpec
+
+        pg = lookup.playground(ctx)
+        current = await asyncio.to_thread(lookup.playground_prompt, ctx, pg)
+        new = dict(current)
+        if args.messages is not None:
+            new["messages"] = [m.model_dump() for m in args.messages]
+        if args.model is not None:
+            from loop_tui.llm import resolve_model
+
+            resolve_model(args.model, ctx.settings)  # an unknown model is an error the model can fix
+            new["model"] = args.model
+        if args.params is not None:
+            new["params"] = args.params
+        new.setdefault("template_format", "mustache")
+        PromptSpec.from_dict(new)
+        diff = unified_diff(prompt_text(current), prompt_text(new), f"playground {pg.name}")
+        if not diff:
+            raise ToolError("the proposed prompt is identical to the current one")
+        preview = Preview(kind="diff", title=f"Edit the prompt of playground {pg.name}", text=diff,
+                          details={"playground": pg.name, "before": current, "after": new})
+
+        async def apply() -> ToolOutput:
+            saved = ctx.workspace.save_object("playground", pg.project_id, pg.name, {**pg.data, "prompt": new}, id=pg.id)
+            return ToolOutput(
+                to_json({"saved": f"new prompt for playground {pg.name}", "undo_xact_ids": [saved.xact_id],
+                         "next": "run_eval measures the change"}),
+                undo_xact=[saved.xact_id],
+            )
+
+        return Proposal(preview, apply)
+
+
+class RunEvalArgs(ToolArgs):
+    dataset: str | None = Field(default=None, description="Dataset name or id. Default: the playground's.")
+    scorers: list[str] | None = Field(default=None, description="Scorer names. Default: the playground's.")
+    model: str | None = Field(default=None, description="Model to run the task with. Default: the prompt's.")
+
+
+class RunEval(Tool):
+    """Run the playground's task over its dataset with its scorers."""
+
+    name = "run_eval"
+    description = (
+        "Run the playground's prompt over its dataset with its scorers, recording a new experiment. Returns the "
+        "summary: score means, and the diff against the previous run (improvements, regressions, confidence "
+        "intervals). It costs model calls, so the user confirms it with an estimated cost."
+    )
+    Args = RunEvalArgs
+    pages = ("playground",)
+    mutates = True
+
+    async def propose(self, args: RunEvalArgs, ctx: ToolContext) -> Proposal:
+        from loop_tui.agent.tools.estimate import estimate_eval_cost
+        from loop_tui.evals import PromptSpec
+
+        pg = lookup.playground(ctx)
+        prompt = lookup.playground_prompt(ctx, pg)
+        ds = lookup.dataset(ctx, args.dataset or pg.data.get("dataset_id"))
+        scorers = args.scorers if args.scorers is not None else list(pg.data.get("scorers") or [])
+        model = args.model or prompt.get("model")
+        if not model:
+            raise ToolError("the prompt names no model; pass model=… or set one with edit_prompt")
+        spec = PromptSpec.from_dict(prompt, name=pg.name)
+        estimate = await asyncio.to_thread(estimate_eval_cost, ctx, spec, ds.id, scorers, model)
+        left = ctx.budget_left()
+        if left is not None and estimate.cost_usd is not None and estimate.cost_usd > left:
+            raise ToolError(
+                f"this eval would cost about ${estimate.cost_usd:.4f} but only ${left:.4f} of the conversation's "
+                "budget (agent.budget_usd) is left"
+            )
+        previous = overview.last_run(ctx, pg.id)
+        cost_text = f"${estimate.cost_usd:.4f}" if estimate.cost_usd is not None else "unknown (no prices for this model)"
+        details = {
+            "playground": pg.name, "dataset": ds.name, "rows": estimate.rows, "scorers": scorers, "model": model,
+            "estimated_cost_usd": estimate.cost_usd, "model_calls": estimate.calls,
+            "base_experiment": previous.name if previous else None,
+        }
+        text = "\n".join([
+            f"Run playground {pg.name} with {model}", f"dataset: {ds.name} ({estimate.rows} rows)",
+            f"scorers: {', '.join(scorers) or 'none'}", f"model calls: about {estimate.calls}",
+            f"estimated cost: {cost_text}", f"compare with: {previous.name if previous else 'nothing (first run)'}",
+        ])
+        preview = Preview(kind="eval", title=f"Run an eval of {pg.name} on {ds.name}", text=text, details=details)
+
+        async def apply() -> ToolOutput:
+            from loop_tui.evals import run_experiment
+
+            project = ctx.project()
+            try:
+                result = await run_experiment(
+                    ctx.workspace, project.id, spec, ds.id, scorers, model=model, settings=ctx.settings,
+                    base=previous.id if previous else None, metadata={"playground_id": pg.id, "source": "loop"},
+                    description=f"run by Loop from playground {pg.name}",
+                )
+            except UserError as err:
+                raise ToolError(str(err)) from None
+            summary = await asyncio.to_thread(_summary, ctx, result.experiment_id, result.base_id)
+            summary.update(rows=len(result.rows), errors=result.errors, cost_usd=round(result.total_cost, 6))
+            return ToolOutput(to_json(summary), cost_usd=result.total_cost)
+
+        return Proposal(preview, apply)
+
+
+def _summary(ctx: ToolContext, experiment_id: str, base_id: str | None) -> dict[str, Any]:
+    from loop_tui.agent.tools.results import experiment_summary
+
+    return experiment_summary(ctx, experiment_id, base_id)
