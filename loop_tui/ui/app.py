@@ -1,0 +1,183 @@
+"""`LoopApp`: the one Textual app. Pages are modes; this module holds only global state and keys."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import on, work
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.reactive import reactive
+from textual.screen import Screen
+
+from loop_tui.ui.commands import ActionsProvider
+from loop_tui.ui.messages import ProjectChanged, ProjectsLoaded, SettingsSaved, WorkFailed
+from loop_tui.ui.paths import css_paths
+
+if TYPE_CHECKING:
+    from loop_tui.config import Settings
+    from loop_tui.store import CatalogObject, Workspace
+
+# Page name -> (title, key). Order is the header's and the footer's.
+PAGES: dict[str, tuple[str, str]] = {
+    "playground": ("Playground", "1"),
+    "experiments": ("Experiments", "2"),
+    "datasets": ("Datasets", "3"),
+    "logs": ("Logs", "4"),
+    "btql": ("BTQL", "5"),
+    "settings": ("Settings", "6"),
+}
+
+
+def _lazy_screen(name: str) -> Callable[[], Screen]:
+    # Textual calls this the first time a mode is entered: start-up only imports the page it opens.
+    def make() -> Screen:
+        import importlib
+
+        module = importlib.import_module(f"loop_tui.ui.screens.{name}")
+        return module.PAGE_SCREEN()
+
+    return make
+
+
+def _page_screens() -> dict[str, Callable[[], Screen]]:
+    return {name: _lazy_screen(name) for name in PAGES}
+
+
+class LoopApp(App[None]):
+    """Loop TUI: playground, experiments, datasets, logs, BTQL sandbox and settings over one workspace."""
+
+    TITLE = "Loop TUI"
+    CSS_PATH: ClassVar = css_paths()
+    COMMANDS = App.COMMANDS | {ActionsProvider}
+    MODES: ClassVar = {}  # filled below from PAGES (strings keep imports lazy)
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *[
+            Binding(key, f"switch_page('{name}')", title, id=f"app.page.{name}", group=Binding.Group("Pages", compact=True))
+            for name, (title, key) in PAGES.items()
+        ],
+        Binding("ctrl+o", "switch_project", "Project", id="app.project"),
+        Binding("ctrl+l", "toggle_chat", "Loop", id="app.toggle_chat"),
+        Binding("question_mark", "help", "Help", id="app.help"),
+        Binding("q", "quit", "Quit", id="app.quit", show=False),
+    ]
+    """Global keys; each page adds its own. Every id can be remapped in settings (ui.keybindings)."""
+
+    project: reactive[CatalogObject | None] = reactive(None, init=False)
+    """The project every page shows."""
+    chat_open: reactive[bool] = reactive(True, init=False)
+    """Whether the Loop side panel is visible (on every page)."""
+
+    def __init__(
+        self, workspace: Workspace, settings: Settings, *, start_page: str = "logs", project: str | None = None
+    ) -> None:
+        super().__init__()
+        self.workspace = workspace
+        self.settings = settings
+        self.projects: list[CatalogObject] = []
+        self.projects_loaded = False
+        self._start_page = start_page if start_page in PAGES else "logs"
+        self._wanted_project = project
+        self.set_reactive(LoopApp.chat_open, settings.ui.chat_open)
+
+    # ----- start-up ------------------------------------------------------------------------------
+    def on_mount(self) -> None:
+        """Apply theme and keymap, open the first page, and read the projects in a worker."""
+        self.apply_settings(self.settings)
+        self.switch_mode(self._start_page)
+        self._load_projects()
+
+    def apply_settings(self, settings: Settings) -> None:
+        """Use the theme and key bindings from `settings` (unknown themes fall back to the default)."""
+        self.settings = settings
+        if settings.ui.theme in self.available_themes:
+            self.theme = settings.ui.theme
+        self.set_keymap(dict(settings.ui.keybindings))
+
+    @work(thread=True, exclusive=True, group="projects", exit_on_error=False)
+    def _load_projects(self) -> None:
+        self.post_message(ProjectsLoaded(self.workspace.projects()))
+
+    @on(ProjectsLoaded)
+    def _remember_projects(self, message: ProjectsLoaded) -> None:
+        self.projects = message.projects
+        self.projects_loaded = True
+        if self.project is None and message.projects:
+            wanted = self._wanted_project
+            chosen = next((p for p in message.projects if wanted in (p.name, p.id)), None) if wanted else None
+            if wanted and chosen is None:
+                self.notify(f"no project named {wanted!r}; showing {message.projects[0].name}", severity="warning")
+            self.project = chosen or message.projects[0]
+        elif not message.projects:
+            self.post_message(ProjectChanged(None))
+
+    def watch_project(self, project: CatalogObject | None) -> None:
+        self.post_message(ProjectChanged(project))
+
+    @on(ProjectChanged)
+    def _tell_current_page(self, message: ProjectChanged) -> None:
+        # Only the visible page reloads now; the others check the project when they are resumed.
+        refresh = getattr(self.screen, "refresh_if_stale", None)
+        if refresh is not None:
+            refresh()
+
+    @on(SettingsSaved)
+    def _reapply_settings(self, message: SettingsSaved) -> None:
+        self.apply_settings(message.settings)
+
+    @on(WorkFailed)
+    def _show_failure(self, message: WorkFailed) -> None:
+        self.notify(message.message, title=message.area, severity="error", timeout=8)
+
+    # ----- actions -------------------------------------------------------------------------------
+    def action_switch_page(self, page: str) -> None:
+        """Show a page (each page keeps its own screen stack)."""
+        if page in PAGES and self.current_mode != page:
+            self.switch_mode(page)
+
+    def action_toggle_chat(self) -> None:
+        """Show or hide the Loop side panel."""
+        self.chat_open = not self.chat_open
+
+    def watch_chat_open(self, value: bool) -> None:
+        for screen in self._all_page_screens():
+            sync = getattr(screen, "sync_chat_panel", None)
+            if sync is not None:
+                sync(value)
+
+    def action_switch_project(self) -> None:
+        """Pick another project."""
+        from loop_tui.ui.screens.project_picker import ProjectPicker
+
+        def chosen(project: CatalogObject | None) -> None:
+            if project is not None and (self.project is None or project.id != self.project.id):
+                self.project = project
+
+        self.push_screen(ProjectPicker(self.projects, self.project), chosen)
+
+    def action_help(self) -> None:
+        """Show every key of the current page."""
+        from loop_tui.ui.screens.help import HelpScreen
+
+        self.push_screen(HelpScreen(self.screen))
+
+    def reload_projects(self) -> None:
+        """Re-read the project list (after a project was created elsewhere)."""
+        self._load_projects()
+
+    # ----- command palette -----------------------------------------------------------------------
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Textual's own entries (theme, quit, screenshot...), renamed to the "area: action" form."""
+        for command in super().get_system_commands(screen):
+            yield SystemCommand(f"app: {command.title.lower()}", command.help, command.callback, command.discover)
+
+    def _all_page_screens(self) -> list[Screen]:
+        screens: list[Screen] = []
+        for stack in self._screen_stacks.values():
+            screens.extend(stack)
+        return screens
+
+
+LoopApp.MODES = _page_screens()

@@ -1,0 +1,73 @@
+"""The command palette's "area: action" entries: every bound action of the app and the current page."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+
+from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.dom import DOMNode
+
+
+@dataclass(frozen=True)
+class PaletteEntry:
+    """One palette line: "area: action", the help text and what runs."""
+
+    title: str
+    help: str
+    run: Callable[[], object]
+
+
+def _entries_for(node: DOMNode, area_fallback: str) -> list[PaletteEntry]:
+    entries = []
+    keymap = node.app._keymap  # the user's remapping, shown so the palette teaches the real key
+    for klass in type(node).__mro__:
+        for item in getattr(klass, "BINDINGS", []) or []:
+            if not isinstance(item, Binding) or not item.id or item.system:
+                continue
+            area = item.id.split(".", 1)[0] if "." in item.id else area_fallback
+            key = str(keymap.get(item.id, item.key)).split(",")[0]
+            label = item.description or item.action
+            title = f"{area}: {label[0].lower() + label[1:] if label else item.action}"
+            entries.append(
+                PaletteEntry(title, f"key {node.app.get_key_display(Binding(key, item.action))}", partial(node.run_action, item.action))
+            )
+    return entries
+
+
+def palette_entries(app: object) -> list[PaletteEntry]:
+    """Entries for the app's global actions, the current page's and its extra (unbound) commands."""
+    from textual.app import App
+
+    assert isinstance(app, App)
+    screen = app.screen
+    entries = _entries_for(screen, getattr(screen, "PAGE", "page")) + _entries_for(app, "app")
+    extra = getattr(screen, "palette_commands", None)
+    if extra is not None:
+        entries.extend(extra())
+    seen: set[str] = set()
+    unique = []
+    for entry in entries:
+        if entry.title not in seen:
+            seen.add(entry.title)
+            unique.append(entry)
+    return unique
+
+
+class ActionsProvider(Provider):
+    """Offers every action as "area: action" (e.g. "logs: filter", "app: toggle Loop panel")."""
+
+    async def discover(self) -> Hits:
+        """Show all entries before the user types."""
+        for entry in palette_entries(self.app):
+            yield DiscoveryHit(entry.title, entry.run, help=entry.help)
+
+    async def search(self, query: str) -> Hits:
+        """Fuzzy-match entries against what the user typed."""
+        matcher = self.matcher(query)
+        for entry in palette_entries(self.app):
+            score = matcher.match(entry.title)
+            if score > 0:
+                yield Hit(score, matcher.highlight(entry.title), entry.run, help=entry.help)

@@ -1,0 +1,34 @@
+"""Where the app's stylesheets live, from a checkout/editable install or an installed package."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+STYLESHEETS = (
+    "app.tcss",
+    "logs.tcss",
+    "experiments.tcss",
+    "datasets.tcss",
+    "playground.tcss",
+    "btql.tcss",
+    "settings.tcss",
+    "chat.tcss",
+)
+
+
+def styles_dir() -> Path:
+    """The folder holding `app.tcss`: top-level `styles/` in a checkout, else `loop_tui/styles/`."""
+    package = Path(__file__).resolve().parents[1]
+    for candidate in (package.parent / "styles", package / "styles"):
+        if (candidate / "app.tcss").exists():
+            return candidate
+    raise FileNotFoundError(
+        f"Loop TUI's stylesheets are missing (looked in {package.parent / 'styles'} and {package / 'styles'}); "
+        "reinstall the package"
+    )
+
+
+def css_paths() -> list[Path]:
+    """Every stylesheet the app loads, in cascade order (globals first)."""
+    folder = styles_dir()
+    return [folder / name for name in STYLESHEETS if (folder / name).exists()]

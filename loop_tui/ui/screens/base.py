@@ -1,0 +1,107 @@
+"""`PageScreen`: what every page shares: the header, the Loop side panel slot, the footer, and reloads.
+
+A page implements `compose_page()` and `load()`. `load()` runs when the page is first shown and again
+whenever it is resumed after the project changed or the workspace was written (its generation moved).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from loop_tui.ui.widgets.chat import ChatPanel
+from loop_tui.ui.widgets.page_header import PageHeader
+
+if TYPE_CHECKING:
+    from loop_tui.store import CatalogObject, Workspace
+    from loop_tui.ui.app import LoopApp
+
+
+class PageScreen(Screen):
+    """Base of the six pages."""
+
+    PAGE: ClassVar[str] = ""
+    NEEDS_PROJECT: ClassVar[bool] = True
+
+    def __init__(self) -> None:
+        super().__init__(id=f"page-{self.PAGE}")
+        self._loaded_key: tuple[str | None, int] | None = None
+
+    @property
+    def loop_app(self) -> LoopApp:
+        """The app, typed."""
+        return self.app  # type: ignore[return-value]
+
+    @property
+    def workspace(self) -> Workspace:
+        """The open workspace."""
+        return self.loop_app.workspace
+
+    @property
+    def project(self) -> CatalogObject | None:
+        """The project the app shows."""
+        return self.loop_app.project
+
+    def compose(self) -> ComposeResult:
+        yield PageHeader(self.PAGE)
+        with Horizontal(id="page-body"):
+            with Vertical(id="page-main"):
+                yield from self.compose_page()
+            yield ChatPanel(self.PAGE, id="chat-panel")
+        yield Footer(compact=True)
+
+    def compose_page(self) -> ComposeResult:
+        """The page's own widgets."""
+        yield from ()
+
+    def on_mount(self) -> None:
+        self.sync_chat_panel(self.loop_app.chat_open)
+
+    def on_screen_resume(self) -> None:
+        self.sync_chat_panel(self.loop_app.chat_open)
+        self.refresh_if_stale()
+
+    def sync_chat_panel(self, visible: bool) -> None:
+        """Show or hide this page's Loop panel."""
+        for panel in self.query(ChatPanel):
+            panel.display = visible
+
+    def refresh_if_stale(self) -> None:
+        """Reload when the project or the workspace changed since the last load."""
+        if not self.is_current:
+            return
+        self.show_project()
+        project = self.project
+        key = (project.id if project else None, self.workspace.generation)
+        if key == self._loaded_key:
+            return
+        if self.NEEDS_PROJECT and project is None:
+            if not self.loop_app.projects_loaded:
+                return  # the app posts ProjectChanged once the project list is read
+            self._loaded_key = key
+            self.show_empty("No projects in this workspace yet: run `loop-tui demo` or `loop-tui import`.")
+            return
+        self._loaded_key = key
+        self.load()
+
+    def show_project(self) -> None:
+        """Put the project's name in the header and the Loop panel's context."""
+        name = self.project.name if self.project else None
+        self.query_one(PageHeader).show_project(name)
+        for panel in self.query(ChatPanel):
+            panel.project_name = name or ""
+
+    def mark_stale(self) -> None:
+        """Force the next `refresh_if_stale` to reload (after this page wrote something)."""
+        self._loaded_key = None
+
+    def load(self) -> None:
+        """(Re)load the page's data, in workers."""
+
+    def show_empty(self, message: str) -> None:
+        """Say why the page has nothing to show (pages override to place it)."""
+        self.notify(message, severity="information")

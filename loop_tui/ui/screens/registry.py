@@ -1,0 +1,12 @@
+"""Every screen class with bindings, for the key-bindings list in settings and the help."""
+
+from __future__ import annotations
+
+
+def all_screen_classes() -> list[type]:
+    """The page screens and the screens they push (imported here, only when asked)."""
+    from loop_tui.ui.screens import btql, datasets, experiments, logs, playground, settings
+
+    pages = [m.PAGE_SCREEN for m in (playground, experiments, datasets, logs, btql, settings)]
+    pushed = [cls for m in pages for cls in getattr(m, "PUSHED_SCREENS", ())]
+    return [*pages, *pushed]

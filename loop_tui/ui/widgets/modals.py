@@ -1,0 +1,71 @@
+"""Small modals: yes/no confirmation and a one-line text prompt."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label
+
+
+class ConfirmModal(ModalScreen[bool]):
+    """Ask a yes/no question; the safe answer (No) has focus."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y", "answer(True)", "Yes", id="confirm.yes"),
+        Binding("n,escape", "answer(False)", "No", id="confirm.no"),
+    ]
+
+    def __init__(self, question: str, detail: str = "") -> None:
+        super().__init__()
+        self.question = question
+        self.detail = detail
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="modal-box"):
+            yield Label(self.question, classes="modal-title")
+            if self.detail:
+                yield Label(self.detail)
+            with Horizontal(classes="modal-buttons"):
+                yield Button("Yes (y)", id="confirm", variant="error")
+                yield Button("No (n)", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#cancel", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        """Answer with the button pressed."""
+        self.dismiss(event.button.id == "confirm")
+
+    def action_answer(self, answer: bool) -> None:
+        """Answer from a key."""
+        self.dismiss(answer)
+
+
+class TextPromptModal(ModalScreen["str | None"]):
+    """Ask for one line of text (enter accepts, esc cancels)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel", id="prompt.cancel")]
+
+    def __init__(self, question: str, value: str = "", placeholder: str = "") -> None:
+        super().__init__()
+        self.question = question
+        self.value = value
+        self.placeholder = placeholder
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="modal-box"):
+            yield Label(self.question, classes="modal-title")
+            yield Input(self.value, placeholder=self.placeholder, id="prompt-input")
+            yield Label("enter accepts · esc cancels", classes="dim")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        """Return the text."""
+        self.dismiss(event.value)
+
+    def action_cancel(self) -> None:
+        """Return nothing."""
+        self.dismiss(None)
