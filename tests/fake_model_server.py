@@ -403,6 +403,7 @@ _DROP = object()
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 256  # the listen backlog: eval runs open many connections at once
     fake: FakeModelServer
 
     def process_request(self, request: Any, client_address: Any) -> None:

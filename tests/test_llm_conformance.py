@@ -210,3 +210,13 @@ async def test_anthropic_base_url_with_v1_is_not_doubled(server: FakeModelServer
     events = await run(server, "anthropic", base_url=server.anthropic_base_url + "/v1")
     assert isinstance(events[-1], Done)
     assert server.requests[-1].path == "/v1/messages"
+
+
+async def test_anthropic_long_system_prompt_gets_a_cache_breakpoint(server: FakeModelServer) -> None:
+    long_system = "You are Loop. " * 400
+    await run(server, "anthropic", [{"role": "system", "content": long_system}, {"role": "user", "content": "q"}])
+    assert server.requests[-1].body["system"] == [
+        {"type": "text", "text": long_system, "cache_control": {"type": "ephemeral"}}]
+    await run(server, "anthropic", [{"role": "system", "content": long_system}, {"role": "user", "content": "q"}],
+              prompt_caching=False)
+    assert server.requests[-1].body["system"] == long_system

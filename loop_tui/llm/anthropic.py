@@ -8,6 +8,9 @@ is `message_start.usage` updated by the cumulative `message_delta.usage`; `ping`
 
 Usage is normalised (see `base.Usage`): `prompt_tokens = input_tokens + cache_read + cache_creation`.
 There is no JSON mode: a `response_format` becomes an instruction appended to the system prompt.
+A long system prompt gets a `cache_control` breakpoint (prompt caching), so an agent loop that resends
+the same tools + system prompt every turn pays the cache-read price for them (`prompt_caching=False`
+turns this off).
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ from loop_tui.llm.toolargs import parse_arguments
 
 ANTHROPIC_VERSION = "2023-06-01"
 DEFAULT_MAX_TOKENS = 4096
+# Anthropic only caches prefixes of >= 1024 tokens (2048 on Haiku); ~4 characters per token.
+CACHE_MIN_SYSTEM_CHARS = 4096
 _STOP_REASONS = {
     "end_turn": "stop",
     "stop_sequence": "stop",
@@ -118,6 +123,10 @@ class AnthropicProvider(HttpProvider):
 
     name = "anthropic"
 
+    def __init__(self, *, prompt_caching: bool = True, **options: Any) -> None:
+        super().__init__(**options)
+        self.prompt_caching = prompt_caching
+
     def auth_headers(self, api_key: str | None) -> dict[str, str]:
         """`x-api-key` and the required `anthropic-version` header."""
         headers = {"anthropic-version": ANTHROPIC_VERSION}
@@ -138,7 +147,10 @@ class AnthropicProvider(HttpProvider):
             "max_tokens": params.max_tokens or DEFAULT_MAX_TOKENS,
             "stream": True,
         }
-        if system:
+        if system and self.prompt_caching and len(system) >= CACHE_MIN_SYSTEM_CHARS:
+            # The cached prefix is tools + system: one breakpoint here covers both.
+            body["system"] = [{"type": "text", "text": system, "cache_control": {"type": "ephemeral"}}]
+        elif system:
             body["system"] = system
         if tools:
             body["tools"] = [

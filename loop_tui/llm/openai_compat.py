@@ -131,7 +131,7 @@ class OpenAICompatProvider(HttpProvider):
         }
         if tools:
             body["tools"] = to_openai_tools(tools)
-        if params.tool_choice is not None:
+        if params.tool_choice is not None and tools:
             body["tool_choice"] = _tool_choice(params.tool_choice)
         if params.max_tokens is not None:
             body["max_completion_tokens" if reasoning else "max_tokens"] = params.max_tokens
