@@ -167,3 +167,47 @@ def finish_experiment(workspace: Any, target: ExperimentTarget, result: Any) -> 
         "estimated_cost": round(result.total_cost, 8),
     }
     workspace.save_object("experiment", target.project_id, target.name, data, id=target.experiment_id)
+
+
+def list_experiments(workspace: Any, project: str) -> list[dict[str, Any]]:
+    """Experiments of a project, newest first, with row/error counts and the mean of each score."""
+    proj = workspace.project(project)
+    objects = workspace.objects("experiment", proj.id)
+    stats = {
+        r["experiment_id"]: r
+        for r in workspace.query(
+            "SELECT experiment_id, count(*) AS rows, count(error) AS errors FROM experiment "
+            "WHERE project_id = ? AND is_root GROUP BY experiment_id",
+            [proj.id],
+        )
+    }
+    means: dict[str, dict[str, float]] = {}
+    for r in workspace.query(
+        "SELECT experiment_id, k AS name, avg(v) AS mean FROM ("
+        "  SELECT experiment_id, unnest(map_keys(scores)) AS k, unnest(map_values(scores)) AS v"
+        "  FROM experiment WHERE project_id = ? AND is_root AND scores IS NOT NULL"
+        ") GROUP BY experiment_id, k ORDER BY k",
+        [proj.id],
+    ):
+        if r["mean"] is not None:
+            means.setdefault(r["experiment_id"], {})[r["name"]] = float(r["mean"])
+    datasets = {o.id: o.name for o in workspace.objects("dataset", proj.id)}
+    names = {o.id: o.name for o in objects}
+    out = []
+    for obj in objects:
+        row = stats.get(obj.id, {})
+        out.append(
+            {
+                "id": obj.id,
+                "name": obj.name,
+                "created": obj.created.isoformat(),
+                "dataset": datasets.get(obj.data.get("dataset_id") or "", obj.data.get("dataset_id")),
+                "base": names.get(obj.data.get("base_experiment_id") or ""),
+                "model": obj.data.get("model"),
+                "rows": int(row.get("rows") or 0),
+                "errors": int(row.get("errors") or 0),
+                "scores": means.get(obj.id, {}),
+                "status": obj.data.get("status", "completed"),
+            }
+        )
+    return out

@@ -150,6 +150,11 @@ def open_model(model: str | None, settings: Any = None, provider: Any = None) ->
             "evals need a language model, but only the built-in offline model is configured",
             hint="set OPENAI_API_KEY or ANTHROPIC_API_KEY (or a provider in settings) and pass --model",
         )
+    if not resolved.key_available():
+        raise UserError(
+            f"no API key for the model {resolved.name!r}: set the environment variable {resolved.api_key_env}",
+            hint="or pick another model with --model",
+        )
     return ModelHandle(
         make_provider(resolved, settings), resolved.model_id, resolved.name, owned=True, settings=settings
     )

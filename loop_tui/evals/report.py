@@ -69,4 +69,4 @@ def format_summary(summary: Any) -> str:
         )
     lines.append("")
     lines.append(f"{summary.rows} rows, {summary.errors} errors")
-    return "\n".join(lines)
+    return "\n".join(line.rstrip() for line in lines)

@@ -1,0 +1,135 @@
+"""`loop-tui eval`: run a prompt over a dataset with scorers, record an experiment, print the summary."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import Any
+
+
+def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add the `eval` subcommand."""
+    parser = subparsers.add_parser(
+        "eval",
+        help="run a prompt over a dataset with scorers and record an experiment",
+        description="Run a prompt over a dataset with scorers, record the run as an experiment, and "
+        "print its summary compared with the base experiment.",
+    )
+    parser.add_argument("--project", required=True, help="project name or id")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--prompt", metavar="NAME", help="a prompt saved in the project")
+    source.add_argument(
+        "--prompt-file", metavar="FILE", help="a prompt file (JSON, or YAML): messages, model, params"
+    )
+    parser.add_argument("--dataset", required=True, help="dataset name or id in the project")
+    parser.add_argument(
+        "--scorer",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="built-in scorer or one saved in the project (repeatable)",
+    )
+    parser.add_argument("--model", help="model name or provider/model id (default: the prompt's model)")
+    parser.add_argument("--judge-model", help="model for LLM-judge scorers that name none (default: --model)")
+    parser.add_argument("--concurrency", type=int, default=10, help="rows run at once (default 10)")
+    parser.add_argument("--trials", type=int, default=1, help="times each row is run (default 1)")
+    parser.add_argument("--timeout", type=float, default=None, metavar="SECONDS", help="per-row time limit")
+    parser.add_argument("--name", help="experiment name (default: <prompt>-<timestamp>)")
+    parser.add_argument(
+        "--base",
+        metavar="EXP",
+        help="experiment to compare with (default: the previous one on the same dataset)",
+    )
+    parser.add_argument("--format", choices=["text", "json"], default="text")
+    parser.set_defaults(func=run)
+    return parser
+
+
+class ProgressBar:
+    """A one-line progress bar on stderr, redrawn at most ~10 times a second (only on a terminal)."""
+
+    def __init__(self, stream: Any = None) -> None:
+        self.stream = stream or sys.stderr
+        self.enabled = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.last = 0.0
+        self.started = time.monotonic()
+
+    def __call__(self, event: Any) -> None:
+        now = time.monotonic()
+        if not self.enabled or (now - self.last < 0.1 and event.done < event.total):
+            return
+        self.last = now
+        width = 30
+        filled = int(width * event.done / max(event.total, 1))
+        cost = f" · ${event.running_cost:.4f}" if event.running_cost else ""
+        errors = f" · {event.errors} error{'s' if event.errors != 1 else ''}" if event.errors else ""
+        self.stream.write(
+            f"\r[{'#' * filled}{'-' * (width - filled)}] {event.done}/{event.total} rows"
+            f"{errors}{cost} · {now - self.started:.1f}s\x1b[K"
+        )
+        if event.done >= event.total:
+            self.stream.write("\n")
+        self.stream.flush()
+
+
+def _load_prompt(args: argparse.Namespace, ws: Any, project_id: str) -> Any:
+    from loop_tui.evals.prompt import PromptSpec
+
+    if args.prompt_file:
+        return PromptSpec.from_file(args.prompt_file)
+    return PromptSpec.from_object(ws.get_object("prompt", project_id, args.prompt))
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the eval and print the summary."""
+    import asyncio
+
+    from loop_tui.cli.output import print_json
+    from loop_tui.config import load_settings
+    from loop_tui.errors import UserError
+    from loop_tui.evals.runner import run_experiment
+    from loop_tui.evals.summary import summarize
+    from loop_tui.store import open_workspace
+
+    if args.concurrency < 1:
+        raise UserError("--concurrency must be at least 1")
+    if args.trials < 1:
+        raise UserError("--trials must be at least 1")
+    if args.timeout is not None and args.timeout <= 0:
+        raise UserError("--timeout must be a positive number of seconds")
+    settings = load_settings()
+    ws = open_workspace(args.workspace)
+    project = ws.project(args.project)
+    prompt = _load_prompt(args, ws, project.id)
+    if not (args.model or prompt.model):
+        raise UserError("the prompt names no model; pass --model (e.g. --model openai/gpt-4o-mini)")
+    result = asyncio.run(
+        run_experiment(
+            ws,
+            project.id,
+            prompt,
+            args.dataset,
+            args.scorer,
+            model=args.model,
+            concurrency=args.concurrency,
+            trials=args.trials,
+            name=args.name,
+            base=args.base,
+            on_progress=ProgressBar(),
+            settings=settings,
+            judge_model=args.judge_model,
+            row_timeout_s=args.timeout,
+        )
+    )
+    summary = summarize(ws, result.experiment_id, result.base_id)
+    failed = [r for r in result.rows if r.error]
+    if failed:
+        sys.stderr.write(
+            f"loop-tui: {len(failed)} of {len(result.rows)} rows failed; first error: {failed[0].error}\n"
+        )
+    if args.format == "json":
+        print_json(summary.to_json())
+    else:
+        sys.stdout.write(str(summary).lstrip("\n") + "\n")
+    return 0
