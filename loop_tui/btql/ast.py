@@ -6,7 +6,7 @@ Both text syntaxes and the ParsedQuery JSON produce these nodes; `ast_json` conv
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 from loop_tui.btql.lexer import Span
 
@@ -112,7 +112,7 @@ class SpanFilter(Node):
     expr: Expr
 
 
-Expr = Union[Literal, Interval, Ident, Star, Function, Comparison, Includes, BoolOp, Ternary, Arith, Unary, SpanFilter]
+Expr = Literal | Interval | Ident | Star | Function | Comparison | Includes | BoolOp | Ternary | Arith | Unary | SpanFilter
 
 
 @dataclass(eq=False)

@@ -12,8 +12,7 @@ from loop_tui.btql.lexer import DQSTRING, EOF, IDENT, NUMBER, QIDENT, STRING, To
 SHAPES = ("spans", "traces", "summary")
 # Words that end a select item rather than naming it (bare `expr alias` form).
 _NOT_ALIASES = frozenset(
-    "asc desc and or from where group order having limit offset pivot unpivot with for in not is like ilike "
-    "match includes contains".split()
+    ["asc", "desc", "and", "or", "from", "where", "group", "order", "having", "limit", "offset", "pivot", "unpivot", "with", "for", "in", "not", "is", "like", "ilike", "match", "includes", "contains"]
 )
 
 

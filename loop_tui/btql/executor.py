@@ -1,0 +1,167 @@
+"""Running compiled queries: sandboxed connections, time-outs, cancellation, paging and post-processing."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import warnings as _warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from loop_tui.btql import ast as A
+from loop_tui.btql.compiler import Compiled, Compiler
+from loop_tui.btql.cursor import encode_cursor
+from loop_tui.btql.errors import BtqlError
+from loop_tui.btql.lint import lint
+from loop_tui.btql.parse import parse
+from loop_tui.btql.postprocess import finish_table
+from loop_tui.btql.safety import assert_single_select
+from loop_tui.btql.schema import sampled_keys
+from loop_tui.btql.sources import resolve_project, resolve_source
+
+log = logging.getLogger(__name__)
+DEFAULT_TIMEOUT_S = 60.0
+
+
+class CancelToken:
+    """Cancels a running query from another thread (the UI's cancel key calls `cancel()`)."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        """Ask the running query to stop; it raises `BtqlError(code='cancelled')`."""
+        self._event.set()
+
+    def is_set(self) -> bool:
+        """True once cancelled."""
+        return self._event.is_set()
+
+
+@dataclass
+class Result:
+    """One page of results: Arrow table, cursor for the next page (None at the end), warnings, the SQL run."""
+
+    table: Any
+    cursor: str | None
+    warnings: list[str] = field(default_factory=list)
+    sql: str = ""
+
+
+_connections: dict[str, tuple[int, Any]] = {}
+_conn_lock = threading.Lock()
+
+
+def open_ws(workspace: Any) -> Any:
+    """A `Workspace` from a Workspace or a path."""
+    if isinstance(workspace, str | Path):
+        from loop_tui.store import Workspace
+
+        return Workspace.open(workspace, create=False)
+    return workspace
+
+
+def btql_connection(ws: Any) -> Any:
+    """A cursor on the workspace's sandboxed BTQL database, refreshed when the workspace changes."""
+    key = str(ws.root)
+    gen = ws.generation
+    with _conn_lock:
+        hit = _connections.get(key)
+        if hit is None or hit[0] != gen:
+            if hit is not None:
+                try:
+                    hit[1].close()
+                except Exception:  # noqa: BLE001 - closing a stale connection must not fail a query
+                    pass
+            _connections[key] = (gen, ws.connect(sandboxed=True))
+        return _connections[key][1].cursor()
+
+
+def _generation(ws: Any) -> int:
+    return int(getattr(ws, "generation", 0))
+
+
+def compile_query(query: Any, ws: Any, con: Any, project: str | None, *, tz_offset: int | None = None,
+                  cursor: str | None = None, limit: int | None = None, now: Any = None) -> tuple[A.Query, Compiled, str]:
+    """Parse, bind and compile; returns (ast, compiled, source name)."""
+    q = query if isinstance(query, A.Query) else parse(query)
+    if cursor is not None:
+        q.cursor = cursor
+    if limit is not None and (not isinstance(limit, int) or limit < 0):
+        raise BtqlError("bind", "bad_limit", "limit must be a non-negative whole number.")
+    project_id = resolve_project(con, project)
+    source = resolve_source(con, q.from_, project_id)
+    keys = sampled_keys(con, str(ws.root), _generation(ws), source.view) if source.view != "catalog" else {}
+    compiled = Compiler(q, source, keys, tz_offset=int(tz_offset or 0), now=now, limit_override=limit).compile()
+    assert_single_select(compiled.sql)
+    return q, compiled, source.name
+
+
+def run(query: str | dict | A.Query, workspace: Any, project: str | None = None, *, tz_offset: int | None = None,
+        cursor: str | None = None, limit: int | None = None, timeout_s: float | None = DEFAULT_TIMEOUT_S,
+        connection: Any = None, cancel: CancelToken | threading.Event | None = None) -> Result:
+    """Run a BTQL query (either syntax or ParsedQuery JSON); raises `BtqlError` on any failure."""
+    ws = open_ws(workspace)
+    con = connection if connection is not None else btql_connection(ws)
+    q, compiled, source_name = compile_query(query, ws, con, project, tz_offset=tz_offset, cursor=cursor, limit=limit)
+    table = execute(con, compiled, timeout_s=timeout_s, cancel=cancel)
+    table, more, last_keys = finish_table(table, compiled)
+    next_cursor = None
+    if more:
+        if compiled.shape == "traces" and not compiled.aggregate:
+            next_cursor = encode_cursor(compiled.fingerprint, offset=compiled.trace_offset + int(compiled.limit or 0))
+        else:
+            next_cursor = encode_cursor(compiled.fingerprint, values=last_keys)
+    return Result(table, next_cursor, lint(q, source_name), compiled.sql)
+
+
+def execute(con: Any, compiled: Compiled, *, timeout_s: float | None, cancel: Any = None) -> Any:
+    """Execute with a watchdog that interrupts DuckDB on time-out or cancellation."""
+    import duckdb
+
+    done = threading.Event()
+    reason: list[str] = []
+
+    def watch() -> None:
+        deadline = None if timeout_s is None else time.monotonic() + float(timeout_s)
+        while not done.wait(0.02):
+            if cancel is not None and cancel.is_set():
+                reason.append("cancelled")
+            elif deadline is not None and time.monotonic() > deadline:
+                reason.append("timeout")
+            if reason:
+                con.interrupt()
+                return
+
+    watcher = None
+    if timeout_s is not None or cancel is not None:
+        watcher = threading.Thread(target=watch, name="btql-watchdog", daemon=True)
+        watcher.start()
+    try:
+        if cancel is not None and cancel.is_set():
+            raise BtqlError("runtime", "cancelled", "The query was cancelled.")
+        with _warnings.catch_warnings():
+            _warnings.simplefilter("ignore")
+            return con.execute(compiled.sql, compiled.params).to_arrow_table()
+    except duckdb.InterruptException:
+        if reason and reason[0] == "timeout":
+            raise BtqlError("runtime", "timeout", f"The query took longer than {timeout_s:g} s and was stopped.",
+                            hint="Narrow it with a time range on created, or add a limit.") from None
+        raise BtqlError("runtime", "cancelled", "The query was cancelled.") from None
+    except duckdb.OutOfMemoryException:
+        raise BtqlError("runtime", "out_of_memory", "The query needs more memory than is available.",
+                        hint="Add a filter or a limit, or aggregate with dimensions/measures.") from None
+    except (duckdb.ConversionException, duckdb.InvalidInputException, duckdb.OutOfRangeException) as exc:
+        log.debug("btql runtime conversion error: %s\n%s", exc, compiled.sql)
+        raise BtqlError("runtime", "bad_value", "A value in the data could not be converted while running the query.",
+                        hint="Convert fields explicitly with to_number(…) or to_string(…).") from None
+    except duckdb.Error as exc:
+        log.warning("btql query failed in DuckDB: %s\nSQL: %s", exc, compiled.sql)
+        raise BtqlError("runtime", "query_failed", "The query could not be run.",
+                        hint="This is a bug in Loop TUI's BTQL compiler; simplify the query and report it.") from None
+    finally:
+        done.set()
+        if watcher is not None:
+            watcher.join(timeout=1)

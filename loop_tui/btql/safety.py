@@ -1,0 +1,33 @@
+"""Last line of defence: whatever the compiler emits must be one SELECT calling only allowlisted functions.
+
+The compiler never pastes user text into SQL except quoted aliases, so this should never fire; it exists so
+that a compiler bug cannot turn into file access (`read_csv`), a second statement or a settings change. The
+connection is sandboxed as well (`Workspace.connect(sandboxed=True)`: no external access, locked config).
+"""
+
+from __future__ import annotations
+
+import re
+
+from loop_tui.btql.errors import BtqlError
+
+# Every function (and keyword followed by "(") the compiler and binder emit.
+ALLOWED_CALLS = frozenset(["abs", "and", "any_value", "arg_min", "array_to_string", "as", "avg", "by", "cardinality", "cast", "ceil", "coalesce", "concat", "count", "date_trunc", "else", "exists", "filter", "floor", "from", "greatest", "hash", "in", "isfinite", "json_array_length", "json_contains", "json_each", "json_extract", "json_extract_string", "json_keys", "json_tree", "json_type", "json_valid", "lateral", "least", "len", "length", "list", "list_contains", "list_extract", "list_filter", "list_has_all", "list_position", "lower", "lpad", "map", "map_from_entries", "map_keys", "map_values", "max", "min", "not", "nullif", "on", "or", "over", "quantile_cont", "regexp_split_to_array", "round", "row_number", "select", "strftime", "sum", "then", "timezone", "to_days", "to_hours", "to_json", "to_microseconds", "to_milliseconds", "to_minutes", "to_months", "to_seconds", "to_timestamp", "to_years", "try_cast", "unnest", "upper", "using", "when", "where", "epoch_us", "join", "with", "case", "is", "distinct", "all", "having", "limit", "order", "group", "nulls", "asc", "desc", "end", "true", "false", "null", "exclude", "like", "ilike", "escape", "between", "last", "first"])
+
+
+def assert_single_select(sql: str) -> None:
+    """Raise `BtqlError(runtime/internal)` unless `sql` is one SELECT calling only allowlisted functions."""
+    import duckdb
+
+    try:
+        statements = duckdb.extract_statements(sql)
+    except duckdb.Error:
+        raise BtqlError("runtime", "internal", "The query could not be compiled.") from None
+    if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:
+        raise BtqlError("runtime", "internal", "The compiled query was not a single SELECT; it was not run.")
+    # Aliases are quoted user text and string literals are ours; scan only the SQL around them.
+    bare = re.sub(r"'(?:[^']|'')*'", "''", re.sub(r'"(?:[^"]|"")*"', '""', sql)).lower()
+    for name in re.findall(r"\b([a-z_][a-z0-9_]*)\s*\(", bare):
+        if name not in ALLOWED_CALLS:
+            raise BtqlError("runtime", "internal", f"The compiled query called `{name}`, which BTQL does not allow; "
+                            "it was not run.")

@@ -1,0 +1,134 @@
+"""What a data source holds: fixed Braintrust columns plus the JSON keys actually present in the data.
+
+Keys are sampled from the whole view (not a sample of rows, so a key present in one row in a million is
+still known), once per workspace generation, and cached. The binder uses them to reject `metadata.modle`
+with a did-you-mean hint; below the first level JSON is schemaless, so deeper paths are always accepted.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+# name -> (binder type, SQL over the row, description). Types: str int num bool datetime json map array.
+_SPAN_COMMON: dict[str, tuple[str, str, str]] = {
+    "id": ("str", '"id"', "Row id."),
+    "_xact_id": ("int", '"_xact_id"', "Transaction id of the row's latest write (monotonic)."),
+    "_pagination_key": ("str", "(lpad(CAST(epoch_us(\"created\") AS VARCHAR), 20, '0') || ':' || \"id\")",
+                        "A stable, time-ordered key for cursor pagination."),
+    "created": ("datetime", '"created"', "Creation time (UTC)."),
+    "project_id": ("str", '"project_id"', "Owning project id."),
+}
+SPAN_COLUMNS: dict[str, tuple[str, str, str]] = {
+    **_SPAN_COMMON,
+    "experiment_id": ("str", '"experiment_id"', "Experiment id (null in project logs)."),
+    "span_id": ("str", '"span_id"', "Span id."),
+    "root_span_id": ("str", '"root_span_id"', "Trace id (the root span's span_id)."),
+    "span_parents": ("array", '"span_parents"', "Parent span ids; empty for the root."),
+    "is_root": ("bool", '"is_root"', "True for the root span of a trace."),
+    "input": ("json", '"input"', "The span's input (any JSON)."),
+    "output": ("json", '"output"', "The span's output (any JSON)."),
+    "expected": ("json", '"expected"', "The expected output (any JSON)."),
+    "error": ("json", '"error"', "The error, if the span failed (string or object)."),
+    "scores": ("map", '"scores"', "Scores by name, 0..1 (null = skipped)."),
+    "metadata": ("json", '"metadata"', "Free-form metadata (model, user_id, …)."),
+    "metrics": ("map", '"metrics"', "Numbers: start, end, prompt_tokens, completion_tokens, tokens, …"),
+    "tags": ("array", '"tags"', "Tags (on root spans)."),
+    "span_attributes": ("json", '"span_attributes"', "name, type (llm, tool, task, score, …), purpose."),
+    "origin": ("json", '"origin"', "Where the row came from (object_type, object_id, id)."),
+    "context": ("json", '"context"', "Caller context."),
+}
+DATASET_COLUMNS: dict[str, tuple[str, str, str]] = {
+    **_SPAN_COMMON,
+    "dataset_id": ("str", '"dataset_id"', "Dataset id."),
+    "input": ("json", '"input"', "The record's input."),
+    "expected": ("json", '"expected"', "The expected output."),
+    "metadata": ("json", '"metadata"', "Free-form metadata."),
+    "tags": ("array", '"tags"', "Tags."),
+    "origin": ("json", '"origin"', "Where the record came from."),
+    "span_id": ("str", '"span_id"', "Span id."),
+    "root_span_id": ("str", '"root_span_id"', "Root span id."),
+    "is_root": ("bool", '"is_root"', "Always true for dataset records."),
+}
+OBJECT_COLUMNS: dict[str, tuple[str, str, str]] = {
+    "id": ("str", '"id"', "Object id."),
+    "_xact_id": ("int", '"_xact_id"', "Version (transaction id)."),
+    "created": ("datetime", '"created"', "When this version was saved."),
+    "project_id": ("str", '"project_id"', "Owning project id."),
+    "name": ("str", '"name"', "Name (unique per project)."),
+    "slug": ("str", '"name"', "Same as name."),
+    "function_type": ("str", '"kind"', "prompt or scorer."),
+    "description": ("json", "json_extract(\"data\", '$.description')", "Description."),
+    "metadata": ("json", "json_extract(\"data\", '$.metadata')", "Metadata."),
+    "prompt_data": ("json", '"data"', "The saved object (messages, model, params …)."),
+    "function_data": ("json", '"data"', "The saved object (type, prompt or code …)."),
+    "data": ("json", '"data"', "The saved object."),
+}
+# Hot JSON paths the store keeps in their own columns (much faster than json_extract).
+SHREDDED = {("metadata", "model"): '"_meta_model"', ("span_attributes", "name"): '"_span_name"',
+            ("span_attributes", "type"): '"_span_type"'}
+# Columns of the summary shape's metrics map (research §4.6).
+SUMMARY_METRICS = (
+    "prompt_tokens", "completion_tokens", "prompt_cached_tokens", "prompt_cache_creation_tokens", "tokens",
+    "total_tokens", "estimated_cost", "llm_calls", "tool_calls", "errors", "llm_errors", "tool_errors", "start",
+    "end", "duration", "llm_duration", "time_to_first_token",
+)
+STAR_HIDDEN = {"_pagination_key", "slug", "function_type", "description", "metadata", "prompt_data", "function_data"}
+
+
+@dataclass
+class SourceSchema:
+    """Columns of one source kind plus sampled keys: {column: {key: type or 'json' when mixed}}."""
+
+    table: str
+    columns: dict[str, tuple[str, str, str]]
+    keys: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def star_columns(self) -> list[str]:
+        """Columns `select: *` returns, in order."""
+        hidden = STAR_HIDDEN if self.columns is not OBJECT_COLUMNS else {"slug", "function_type", "prompt_data",
+                                                                         "function_data", "_pagination_key"}
+        return [c for c in self.columns if c not in hidden or (self.columns is not OBJECT_COLUMNS and c == "metadata")]
+
+
+_JSON_TYPES = {"VARCHAR": "str", "BIGINT": "num", "UBIGINT": "num", "DOUBLE": "num", "BOOLEAN": "bool",
+               "OBJECT": "json", "ARRAY": "json", "NULL": "null"}
+_cache: dict[tuple[str, int, str], dict[str, dict[str, str]]] = {}
+_cache_lock = threading.Lock()
+
+
+def columns_for(table: str) -> dict[str, tuple[str, str, str]]:
+    """The fixed columns of a view (project_logs/experiment, dataset, catalog)."""
+    if table in ("project_logs", "experiment"):
+        return SPAN_COLUMNS
+    if table == "dataset":
+        return DATASET_COLUMNS
+    return OBJECT_COLUMNS
+
+
+def sampled_keys(con: Any, root: str, generation: int, table: str) -> dict[str, dict[str, str]]:
+    """{json-or-map column: {first-level key: type}} for `table`, cached per workspace generation."""
+    key = (root, generation, table)
+    with _cache_lock:
+        hit = _cache.get(key)
+    if hit is not None:
+        return hit
+    result: dict[str, dict[str, str]] = {}
+    cols = columns_for(table)
+    if table in ("project_logs", "experiment", "dataset"):
+        json_cols = [c for c, (t, sql, _) in cols.items() if t == "json" and sql == f'"{c}"'] + ["_extra"]
+        map_cols = [c for c, (t, _, _) in cols.items() if t == "map"]
+        parts = [
+            f"SELECT '{c}' AS col, je.key AS k, je.type AS t FROM {table} v, json_each(v.\"{c}\") je "
+            f"WHERE json_type(v.\"{c}\") = 'OBJECT'" for c in json_cols
+        ] + [f"SELECT '{c}' AS col, unnest(map_keys(\"{c}\")) AS k, 'DOUBLE' AS t FROM {table}" for c in map_cols]
+        sql = "SELECT col, k, list(DISTINCT t) FROM (" + " UNION ALL ".join(parts) + ") GROUP BY col, k"
+        for col, k, types in con.execute(sql).fetchall():
+            kinds = {_JSON_TYPES.get(t, "json") for t in types} - {"null"}
+            result.setdefault(col, {})[k] = kinds.pop() if len(kinds) == 1 else "json"
+    with _cache_lock:
+        if len(_cache) > 64:
+            _cache.clear()
+        _cache[key] = result
+    return result
