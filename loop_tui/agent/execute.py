@@ -139,9 +139,10 @@ class ToolRunner:
             try:
                 decision = await future
             except asyncio.CancelledError:
-                if not future.cancelled():
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
                     raise  # the run itself was cancelled: nothing was applied
-                decision = ev.Decision.REJECT
+                decision = ev.Decision.REJECT  # the caller cancelled the future: a "no"
             if decision == ev.Decision.REJECT:
                 out.text = DECLINED
                 return
