@@ -344,10 +344,7 @@ class Binder:
                 raise _err("type_mismatch", f"Arithmetic needs numbers, but {_describe(n)} is text.", n,
                            hint="Use concat(…) to join text, or to_number(…) to convert it.")
         ls, rs = self.as_num(left, node.left), self.as_num(right, node.right)
-        if node.op in ("div", "mod"):
-            sql = f"({ls} {op} NULLIF({rs}, 0))"
-        else:
-            sql = f"({ls} {op} {rs})"
+        sql = f"({ls} {op} NULLIF({rs}, 0))" if node.op in ("div", "mod") else f"({ls} {op} {rs})"
         rtype = "int" if left.type == right.type == "int" and node.op in ("add", "sub", "mul") else "num"
         return Bound(sql, rtype, agg)
 
