@@ -33,7 +33,7 @@ def table_to_result(table: Any, cursor: str | None, warnings: list[str]) -> dict
     rows = table.slice(0, MAX_ROWS).to_pylist()
     out: dict[str, Any] = {
         "columns": table.column_names,
-        "rows": [[shorten(r[c], 200) for c in table.column_names] for r in rows],
+        "rows": [[shorten(_plain(r[c]), 200) for c in table.column_names] for r in rows],
         "row_count": table.num_rows,
     }
     if table.num_rows > MAX_ROWS:
@@ -43,6 +43,20 @@ def table_to_result(table: Any, cursor: str | None, warnings: list[str]) -> dict
     if warnings:
         out["warnings"] = warnings
     return out
+
+
+def _plain(value: Any) -> Any:
+    """Arrow values as JSON-friendly ones (Decimal sums as numbers, timestamps as ISO text)."""
+    from datetime import date, datetime
+    from decimal import Decimal
+
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return round(value, 6)
+    return value
 
 
 async def run_query(query: str, ctx: ToolContext, project: str | None) -> dict[str, Any]:
@@ -74,13 +88,14 @@ class BtqlQuery(Tool):
     pages = ("logs", "experiments", "datasets", "playground", "btql")
 
     async def run(self, args: QueryArgs, ctx: ToolContext) -> str:
-        from loop_tui import btql
+        from loop_tui.btql import BtqlError
+        from loop_tui.btql.parse import parse  # not `btql.parse`: the submodule of that name shadows it
 
         project = ctx.project()
         query = args.query
         try:
-            parsed = btql.parse(query)
-        except btql.BtqlError as err:
+            parsed = parse(query)
+        except BtqlError as err:
             raise ToolError(describe_btql_error(err)) from None
         if parsed.from_ is None:
             source = f"project_logs({quote_source_arg(project.name, project.id)})"

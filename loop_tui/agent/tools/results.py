@@ -54,15 +54,32 @@ class GetSummarizedResults(Tool):
 
 
 def experiment_summary(ctx: ToolContext, name_or_id: str | None, base: str | None) -> dict[str, Any]:
-    """The eval engine's summary of an experiment against its base, as plain JSON."""
-    from loop_tui.evals import summarize
+    """The eval engine's summary of an experiment against its base, plus the worst regressed rows."""
+    from loop_tui.evals import compare_rows, summarize
 
     exp = lookup.experiment(ctx, name_or_id)
-    base_id = lookup.experiment(ctx, base).id if base else exp.data.get("base_experiment_id")
+    base_id = lookup.experiment(ctx, base).id if base else None
     summary = summarize(ctx.workspace, exp.id, base_id)
-    data = dataclasses.asdict(summary) if dataclasses.is_dataclass(summary) else dict(summary)
-    data.setdefault("experiment", exp.name)
-    return data
+    data = summary.to_json() if hasattr(summary, "to_json") else dataclasses.asdict(summary)
+    if summary.base_id:
+        worst = [d for d in compare_rows(ctx.workspace, exp.id, summary.base_id) if d.worst_delta < 0][:3]
+        data["worst_regressions"] = [
+            {"root_span_id": d.root_span_id, "input": lookup.shorten(d.input, 200),
+             "output": lookup.shorten(d.output, 200), "base_output": lookup.shorten(d.base_output, 200),
+             "deltas": {k: round(v, 4) for k, v in d.deltas.items() if v}}
+            for d in worst
+        ]
+    return _rounded(data)
+
+
+def _rounded(value: Any) -> Any:
+    if isinstance(value, float):
+        return round(value, 4)
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rounded(v) for v in value]
+    return value
 
 
 class DetailArgs(ToolArgs):
