@@ -26,6 +26,9 @@ class PageScreen(Screen):
 
     PAGE: ClassVar[str] = ""
     NEEDS_PROJECT: ClassVar[bool] = True
+    # Pages focus their main widget once data arrives; focusing the first input would swallow the
+    # single-letter keys (and hide them from the footer).
+    AUTO_FOCUS = ""
 
     def __init__(self) -> None:
         super().__init__(id=f"page-{self.PAGE}")

@@ -1,14 +1,329 @@
-"""Logs page (being built)."""
+"""Logs page: traces and spans of the project's production logs, filtered with BTQL, paged by cursor.
+
+Every query runs in a thread worker through `loop_tui.btql.run`; results come back as messages.
+A page holds `PAGE_SIZE` rows; `n`/`p` walk pages with the cursor BTQL returns, so a million spans
+never leave DuckDB. Enter opens the trace; `a` turns the row into a dataset row.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.widgets import Label
+
+from loop_tui.ui.formatting import parse_json_text
+from loop_tui.ui.logs_query import (
+    DISPLAY_COLUMNS,
+    PAGE_SIZE,
+    SORTS,
+    TIME_RANGES,
+    VIEWS,
+    LogsQuery,
+    display_rows,
+)
+from loop_tui.ui.messages import WorkFailed
 from loop_tui.ui.screens.base import PageScreen
+from loop_tui.ui.widgets.arrow_table import ArrowTable
+from loop_tui.ui.widgets.charts import TrendCharts
+from loop_tui.ui.widgets.filter_bar import FilterBar
+from loop_tui.ui.widgets.modals import ChoiceModal
+
+
+def _cycle(options: list[str], current: str) -> str:
+    return options[(options.index(current) + 1) % len(options)]
 
 
 class LogsScreen(PageScreen):
-    """Logs."""
+    """The project's logs."""
 
     PAGE = "logs"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "focus_filter", "Filter", id="logs.filter"),
+        Binding("escape", "focus_table", "Table", show=False, id="logs.table"),
+        Binding("n", "next_page", "Next page", id="logs.next_page"),
+        Binding("p", "prev_page", "Prev page", show=False, id="logs.prev_page"),
+        Binding("t", "cycle_range", "Time range", id="logs.time_range"),
+        Binding("v", "cycle_view", "View", id="logs.view"),
+        Binding("s", "cycle_sort", "Sort", id="logs.sort"),
+        Binding("c", "toggle_charts", "Charts", id="logs.charts"),
+        Binding("a", "add_to_dataset", "Add to dataset", id="logs.add_to_dataset"),
+        Binding("r", "refresh", "Refresh", show=False, id="logs.refresh"),
+    ]
+
+    @dataclass
+    class PageLoaded(Message):
+        """A page of rows is ready (built in a worker)."""
+
+        query: LogsQuery
+        page: int
+        display: Any
+        raw: Any
+        cursor: str | None
+        warnings: list[str]
+
+    @dataclass
+    class CountLoaded(Message):
+        """How many rows match the current query."""
+
+        query: LogsQuery
+        count: int
+
+    @dataclass
+    class ChartsLoaded(Message):
+        """Per-day series for the charts."""
+
+        series: dict[str, list[float | None]]
+        first: str
+        last: str
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.query_state = LogsQuery(source="project_logs()")
+        self.cursors: list[str | None] = [None]  # cursors[i] fetches page i
+        self.next_cursor: str | None = None
+        self.total: int | None = None
+
+    def compose_page(self) -> ComposeResult:
+        with Horizontal(id="logs-toolbar"):
+            yield FilterBar(
+                self._check_filter,
+                placeholder="/ filter (BTQL), e.g. error != null and metadata.model = 'gpt-4o'",
+                id="logs-filter",
+            )
+            yield Label("", id="logs-choices")
+        yield TrendCharts(id="logs-charts")
+        yield ArrowTable(empty_text="Loading logs…", id="logs-table", classes="pane")
+        yield Label("", id="logs-status", classes="status-line")
+
+    # ----- loading -------------------------------------------------------------------------------
+    def load(self) -> None:
+        """Start over on the current project's logs."""
+        project = self.project
+        if project is None:
+            return
+        self.query_state = self.query_state.with_(source=f"project_logs('{project.id}')")
+        self._reload()
+
+    def _reload(self) -> None:
+        self.cursors = [None]
+        self.total = None
+        self._show_choices()
+        self._fetch_page(self.query_state, 0, None)
+        self._fetch_count(self.query_state)
+        if self.query_one(TrendCharts).display:
+            self._fetch_charts(self.query_state)
+
+    def _show_choices(self) -> None:
+        q = self.query_state
+        self.query_one("#logs-choices", Label).update(
+            f"t {TIME_RANGES[q.time_range][0]} · v {VIEWS[q.view]} · s {SORTS[q.sort][0]}"
+        )
+
+    @work(thread=True, exclusive=True, group="logs-page", exit_on_error=False)
+    def _fetch_page(self, query: LogsQuery, page: int, cursor: str | None) -> None:
+        import pyarrow as pa
+
+        from loop_tui.btql import BtqlError, run
+
+        try:
+            result = run(query.btql(PAGE_SIZE), self.workspace, cursor=cursor)
+        except BtqlError as err:
+            self.post_message(WorkFailed("logs", str(err)))
+            return
+        display = pa.table(display_rows(result.table), schema=pa.schema([(c, pa.string()) for c in DISPLAY_COLUMNS]))
+        self.post_message(self.PageLoaded(query, page, display, result.table, result.cursor, result.warnings))
+
+    @work(thread=True, exclusive=True, group="logs-count", exit_on_error=False)
+    def _fetch_count(self, query: LogsQuery) -> None:
+        from loop_tui.btql import BtqlError, run
+
+        try:
+            table = run(query.count_btql(), self.workspace).table
+        except BtqlError:
+            return  # the page query reports the error; the count just stays unknown
+        count = table.column("n")[0].as_py() if table.num_rows else 0
+        self.post_message(self.CountLoaded(query, int(count or 0)))
+
+    @work(thread=True, exclusive=True, group="logs-charts", exit_on_error=False)
+    def _fetch_charts(self, query: LogsQuery) -> None:
+        from loop_tui.btql import BtqlError, run
+
+        try:
+            rows = run(query.chart_btql(), self.workspace).table.to_pylist()
+        except BtqlError as err:
+            self.post_message(WorkFailed("logs charts", str(err)))
+            return
+        series: dict[str, list[float | None]] = {k: [] for k in ("requests", "errors", "latency", "tokens")}
+        for row in rows:
+            for key in series:
+                value = row.get(key)
+                series[key].append(None if value is None else float(value))
+        first = rows[0]["day"].strftime("%b %d") if rows else ""
+        last = rows[-1]["day"].strftime("%b %d") if rows else ""
+        self.post_message(self.ChartsLoaded(series, first, last))
+
+    @on(PageLoaded)
+    async def _show_page(self, message: PageLoaded) -> None:
+        if message.query != self.query_state:
+            return
+        self.next_cursor = message.cursor
+        table = self.query_one("#logs-table", ArrowTable)
+        await table.show(message.display, message.raw, focus=not self.query_one(FilterBar).input.has_focus)
+        if message.display.num_rows == 0:
+            await table.show_message("No logs match. Widen the time range (t) or change the filter (/).")
+        self._page = message.page
+        self._show_status()
+
+    @on(CountLoaded)
+    def _show_count(self, message: CountLoaded) -> None:
+        if message.query == self.query_state:
+            self.total = message.count
+            self._show_status()
+
+    @on(ChartsLoaded)
+    def _show_charts(self, message: ChartsLoaded) -> None:
+        self.query_one(TrendCharts).plot(message.series, message.first, message.last)
+
+    def _show_status(self) -> None:
+        table = self.query_one("#logs-table", ArrowTable)
+        page = getattr(self, "_page", 0)
+        start = page * PAGE_SIZE + 1 if table.row_count else 0
+        end = page * PAGE_SIZE + table.row_count
+        total = "…" if self.total is None else f"{self.total:,}"
+        more = "n next" if self.next_cursor else "last page"
+        back = " · p previous" if page > 0 else ""
+        self.query_one("#logs-status", Label).update(
+            f"rows {start:,}–{end:,} of {total} · page {page + 1} · {more}{back} · enter opens trace · a add to dataset"
+        )
+        table.border_title = f"{VIEWS[self.query_state.view]} · {self.query_state.filter or 'no filter'}"
+
+    def show_empty(self, message: str) -> None:
+        self.call_later(self.query_one("#logs-table", ArrowTable).show_message, message)
+
+    # ----- filter --------------------------------------------------------------------------------
+    def _check_filter(self, text: str) -> tuple[list[Any], int]:
+        from loop_tui.btql import check
+
+        query = self.query_state.filter_check_btql(text)
+        return check(query, self.workspace), query.index("filter: ") + len("filter: ")
+
+    @on(FilterBar.Applied)
+    def _apply_filter(self, message: FilterBar.Applied) -> None:
+        self.query_state = self.query_state.with_(filter=message.text)
+        self._reload()
+
+    # ----- actions -------------------------------------------------------------------------------
+    def action_focus_filter(self) -> None:
+        """Type a BTQL filter expression."""
+        self.query_one(FilterBar).input.focus()
+
+    def action_focus_table(self) -> None:
+        """Back to the rows."""
+        self.query_one("#logs-table", ArrowTable).focus_grid()
+
+    def action_next_page(self) -> None:
+        """The next page of rows (by cursor)."""
+        if self.next_cursor is None:
+            self.notify("this is the last page")
+            return
+        page = getattr(self, "_page", 0) + 1
+        del self.cursors[page:]
+        self.cursors.append(self.next_cursor)
+        self._fetch_page(self.query_state, page, self.next_cursor)
+
+    def action_prev_page(self) -> None:
+        """The previous page."""
+        page = getattr(self, "_page", 0)
+        if page == 0:
+            return
+        self._fetch_page(self.query_state, page - 1, self.cursors[page - 1])
+
+    def action_cycle_range(self) -> None:
+        """Last hour → 24 h → 7 days → 30 days → all time."""
+        self.query_state = self.query_state.with_(time_range=_cycle(list(TIME_RANGES), self.query_state.time_range))
+        self._reload()
+
+    def action_cycle_view(self) -> None:
+        """Root spans → trace summaries → all spans."""
+        self.query_state = self.query_state.with_(view=_cycle(list(VIEWS), self.query_state.view))
+        self._reload()
+
+    def action_cycle_sort(self) -> None:
+        """Newest → oldest → slowest → most tokens → most expensive."""
+        self.query_state = self.query_state.with_(sort=_cycle(list(SORTS), self.query_state.sort))
+        self._reload()
+
+    def action_toggle_charts(self) -> None:
+        """Show or hide the per-day charts."""
+        charts = self.query_one(TrendCharts)
+        charts.display = not charts.display
+        if charts.display:
+            self._fetch_charts(self.query_state)
+
+    def action_refresh(self) -> None:
+        """Run the query again."""
+        self._reload()
+
+    @on(ArrowTable.RowChosen, "#logs-table")
+    def _open_trace(self, message: ArrowTable.RowChosen) -> None:
+        row = message.table.raw_row(message.index)
+        if row is None or self.project is None:
+            return
+        from loop_tui.ui.screens.trace import TraceScreen
+
+        self.app.push_screen(TraceScreen(f"project_logs('{self.project.id}')", row["root_span_id"], row.get("id")))
+
+    def action_add_to_dataset(self) -> None:
+        """Copy the row's input (and output as expected) into a dataset."""
+        row = self.query_one("#logs-table", ArrowTable).raw_row()
+        if row is None or self.project is None:
+            self.notify("select a log row first", severity="warning")
+            return
+        self._choose_dataset(row)
+
+    @work(thread=True, exclusive=True, group="logs-datasets", exit_on_error=False)
+    def _choose_dataset(self, row: dict[str, Any]) -> None:
+        assert self.project is not None
+        datasets = self.workspace.objects("dataset", self.project.id)
+        choices = [(d.name, d) for d in datasets]
+        self.app.call_from_thread(
+            self.app.push_screen,
+            ChoiceModal("Add this row to which dataset?", choices, "This project has no datasets yet."),
+            lambda chosen: chosen is not None and self._insert_dataset_row(chosen, row),
+        )
+
+    @work(thread=True, exclusive=False, group="logs-insert", exit_on_error=False)
+    def _insert_dataset_row(self, dataset: Any, row: dict[str, Any]) -> None:
+        metadata = parse_json_text(row.get("metadata"))
+        record = {
+            "input": parse_json_text(row.get("input")),
+            "expected": parse_json_text(row.get("output")),
+            "metadata": {**(metadata if isinstance(metadata, dict) else {}), "source_span_id": row.get("span_id")},
+            "tags": ["from-logs"],
+        }
+        try:
+            xact = self.workspace.insert_rows(
+                "dataset", dataset.id, [record], project_id=dataset.project_id, description="row from logs"
+            )
+        except Exception as exc:  # noqa: BLE001 - any store failure becomes one sentence
+            self.post_message(WorkFailed("add to dataset", str(exc)))
+            return
+        self.app.call_from_thread(
+            self.notify, f"added to dataset {dataset.name} (write {xact}; undo it on the Datasets page with u)"
+        )
 
 
 PAGE_SCREEN = LogsScreen
+def _pushed() -> tuple[type, ...]:
+    from loop_tui.ui.screens.trace import TraceScreen
+
+    return (TraceScreen,)
+
+
+PUSHED_SCREENS = _pushed()

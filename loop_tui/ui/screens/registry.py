@@ -7,6 +7,7 @@ def all_screen_classes() -> list[type]:
     """The page screens and the screens they push (imported here, only when asked)."""
     from loop_tui.ui.screens import btql, datasets, experiments, logs, playground, settings
 
-    pages = [m.PAGE_SCREEN for m in (playground, experiments, datasets, logs, btql, settings)]
-    pushed = [cls for m in pages for cls in getattr(m, "PUSHED_SCREENS", ())]
+    modules = (playground, experiments, datasets, logs, btql, settings)
+    pages = [m.PAGE_SCREEN for m in modules]
+    pushed = [cls for m in modules for cls in getattr(m, "PUSHED_SCREENS", ())]
     return [*pages, *pushed]

@@ -69,3 +69,37 @@ class TextPromptModal(ModalScreen["str | None"]):
     def action_cancel(self) -> None:
         """Return nothing."""
         self.dismiss(None)
+
+
+class ChoiceModal(ModalScreen["object | None"]):
+    """Pick one of a few labelled values (enter picks, esc cancels)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel", id="choice.cancel")]
+
+    def __init__(self, title: str, choices: list[tuple[str, object]], empty_text: str = "Nothing to choose from.") -> None:
+        super().__init__()
+        self.title_text = title
+        self.choices = choices
+        self.empty_text = empty_text
+
+    def compose(self) -> ComposeResult:
+        from textual.widgets import OptionList
+
+        with Vertical(classes="modal-box"):
+            yield Label(self.title_text, classes="modal-title")
+            if not self.choices:
+                yield Label(self.empty_text)
+            yield OptionList(*[label for label, _ in self.choices], id="choice-options")
+
+    def on_mount(self) -> None:
+        from textual.widgets import OptionList
+
+        self.query_one(OptionList).focus()
+
+    def on_option_list_option_selected(self, event: object) -> None:
+        """Return the chosen value."""
+        self.dismiss(self.choices[event.option_index][1])  # type: ignore[attr-defined]
+
+    def action_cancel(self) -> None:
+        """Return nothing."""
+        self.dismiss(None)

@@ -1,0 +1,152 @@
+"""Trace view: the span tree of one trace (left) and the selected span's details (right)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.widgets import Tree
+
+from loop_tui.ui.formatting import as_mapping, fmt_duration, parse_json_text
+from loop_tui.ui.messages import WorkFailed
+from loop_tui.ui.screens.base import PageScreen
+from loop_tui.ui.widgets.span_detail import SpanDetail
+
+
+def span_label(row: dict[str, Any]) -> str:
+    """"llm · chat 1.20s ✗" for the tree."""
+    attrs = parse_json_text(row.get("span_attributes"))
+    attrs = attrs if isinstance(attrs, dict) else {}
+    metrics = as_mapping(row.get("metrics"))
+    duration = ""
+    if metrics.get("start") is not None and metrics.get("end") is not None:
+        duration = " " + fmt_duration(metrics["end"] - metrics["start"])
+    error = " ✗ error" if row.get("error") else ""
+    kind = f"[{attrs['type']}] " if attrs.get("type") else ""
+    return f"{kind}{attrs.get('name') or 'span'}{duration}{error}"
+
+
+def build_tree(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
+    """(root spans, children by parent span id); spans whose parent is missing become roots."""
+    by_span = {r["span_id"]: r for r in rows}
+    children: dict[str, list[dict[str, Any]]] = {}
+    roots = []
+    for row in rows:
+        parents = [p for p in (row.get("span_parents") or []) if p != row["span_id"]]
+        parent = next((p for p in parents if p in by_span), None)
+        if parent is None:
+            roots.append(row)
+        else:
+            children.setdefault(parent, []).append(row)
+    return roots, children
+
+
+class SpanTree(Tree[dict]):
+    """The trace's spans; j/k move, enter/space expand."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("j", "cursor_down", "Down", show=False, id="trace.down"),
+        Binding("k", "cursor_up", "Up", show=False, id="trace.up"),
+    ]
+
+
+class TraceScreen(PageScreen):
+    """One trace: span tree + span detail."""
+
+    PAGE = "logs"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,backspace", "back", "Back", id="trace.back"),
+        Binding("right,l", "focus_detail", "Detail", id="trace.detail"),
+        Binding("left,h", "focus_tree", "Tree", id="trace.tree"),
+    ]
+
+    @dataclass
+    class SpansLoaded(Message):
+        """The trace's spans, oldest first."""
+
+        rows: list[dict[str, Any]]
+
+    def __init__(self, source: str, root_span_id: str, focus_span_id: str | None = None, *, page: str = "logs") -> None:
+        self.PAGE = page
+        super().__init__()
+        self.source = source
+        self.root_span_id = root_span_id
+        self.focus_span_id = focus_span_id
+
+    def compose_page(self) -> ComposeResult:
+        with Horizontal(id="trace-body"):
+            tree = SpanTree("trace", id="trace-tree", classes="pane")
+            tree.border_title = f"trace {self.root_span_id[:8]}"
+            yield tree
+            detail = SpanDetail(id="span-detail", classes="pane")
+            detail.border_title = "span"
+            yield detail
+
+    def refresh_if_stale(self) -> None:
+        self.show_project()
+        if self._loaded_key is None:
+            self._loaded_key = (None, 0)
+            self._load_spans()
+
+    @work(thread=True, exclusive=True, group="trace", exit_on_error=False)
+    def _load_spans(self) -> None:
+        from loop_tui.btql import BtqlError, run
+
+        query = (
+            f"select: * | from: {self.source} | filter: root_span_id = '{self.root_span_id}' "
+            "| sort: created asc | limit: 2000"
+        )
+        try:
+            rows = run(query, self.workspace).table.to_pylist()
+        except BtqlError as err:
+            self.post_message(WorkFailed("trace", str(err)))
+            return
+        self.post_message(self.SpansLoaded(rows))
+
+    @on(SpansLoaded)
+    def _show_tree(self, message: SpansLoaded) -> None:
+        tree = self.query_one(SpanTree)
+        roots, children = build_tree(message.rows)
+        tree.clear()
+        tree.show_root = False
+        focus_node = None
+
+        def add(parent: Any, row: dict[str, Any]) -> None:
+            nonlocal focus_node
+            kids = children.get(row["span_id"], [])
+            node = parent.add(span_label(row), data=row, expand=True, allow_expand=bool(kids))
+            if row.get("id") == self.focus_span_id or focus_node is None:
+                focus_node = node if row.get("id") == self.focus_span_id or focus_node is None else focus_node
+            for kid in kids:
+                add(node, kid)
+
+        for root in roots:
+            add(tree.root, root)
+        tree.root.expand()
+        tree.border_subtitle = f"{len(message.rows)} spans"
+        tree.focus()
+        if focus_node is not None:
+            tree.move_cursor(focus_node)
+            self.query_one(SpanDetail).show_span(focus_node.data)
+
+    @on(Tree.NodeHighlighted, "#trace-tree")
+    def _show_span(self, event: Tree.NodeHighlighted) -> None:
+        if event.node.data:
+            self.query_one(SpanDetail).show_span(event.node.data)
+
+    def action_back(self) -> None:
+        """Back to the list."""
+        self.dismiss()
+
+    def action_focus_detail(self) -> None:
+        """Move focus to the span detail (scroll with arrows)."""
+        self.query_one(SpanDetail).focus()
+
+    def action_focus_tree(self) -> None:
+        """Move focus to the span tree."""
+        self.query_one(SpanTree).focus()
