@@ -1,0 +1,247 @@
+"""The requests the offline model recognises, each as a plan of tool calls and an answer.
+
+Recognition is plain keyword matching on the user's last message, scoped by page; every answer is written
+from the tool results the agent sent back, never from anything made up here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from loop_tui.agent.offline import answers
+from loop_tui.agent.offline.btql_fix import explain_query, fix_from_error
+
+PAGE_ABILITIES = {
+    "logs": ["the most common errors", "error rate by model or by day", "token usage or cost by model or by day",
+             "the slowest requests", "a summary of the logs", "requests like \"refund\""],
+    "experiments": ["summarise this experiment", "what regressed", "rows like \"refund\""],
+    "datasets": ["summarise this dataset", "rows like \"refund\""],
+    "playground": ["summarise the playground and its last run", "rows like \"refund\""],
+    "btql": ["explain this query", "fix this query (using the error's hint)"],
+    "settings": [],
+}
+
+
+@dataclass(frozen=True)
+class Call:
+    """A tool call the offline model makes."""
+
+    name: str
+    arguments: dict[str, Any]
+
+
+@dataclass
+class State:
+    """What the offline model knows when it replies."""
+
+    question: str
+    page: dict[str, Any]
+    offered: set[str]
+    step: int = 0
+    results: list[tuple[str, str]] = field(default_factory=list)
+    previous_calls: list[Call] = field(default_factory=list)
+
+    @property
+    def q(self) -> str:
+        return self.question.lower()
+
+    @property
+    def page_name(self) -> str:
+        return str(self.page.get("page") or "logs")
+
+
+Reply = str | list[Call]
+
+
+def _has(q: str, *patterns: str) -> bool:
+    return any(re.search(p, q) for p in patterns)
+
+
+def _time_filter(q: str) -> str:
+    """A `created` range for phrases like 'today', 'this week', 'last 30 days' (empty when none)."""
+    days = re.search(r"(?:last|past)\s+(\d{1,3})\s+days?", q)
+    if days:
+        return f"created > now() - interval {int(days.group(1))} day"
+    if _has(q, r"\btoday\b", r"24 hours", r"last day", r"yesterday"):
+        return "created > now() - interval 1 day"
+    if _has(q, r"this week", r"last week", r"past week", r"7 days"):
+        return "created > now() - interval 7 day"
+    if _has(q, r"this month", r"last month", r"past month", r"30 days"):
+        return "created > now() - interval 30 day"
+    return ""
+
+
+def _where(*conditions: str) -> str:
+    kept = [c for c in conditions if c]
+    return f" | filter: {' and '.join(kept)}" if kept else ""
+
+
+def _group(q: str) -> tuple[str, str]:
+    """(BTQL dimension, label) asked for: by day, hour, region, user, else model."""
+    if _has(q, r"\bday\b", r"daily", r"per day", r"over time", r"trend"):
+        return "day(created) as day", "day"
+    if _has(q, r"\bhour", r"hourly"):
+        return "hour(created) as hour", "hour"
+    if _has(q, r"region"):
+        return "metadata.region as region", "region"
+    if _has(q, r"\buser"):
+        return "metadata.user_id as user", "user"
+    return "metadata.model as model", "model"
+
+
+def _search_term(question: str) -> str | None:
+    quoted = re.search(r"[\"'“‘]([^\"'”’]{2,80})[\"'”’]", question)
+    if quoted:
+        return quoted.group(1).strip()
+    after = re.search(r"\b(?:like|about|mentioning|mention|containing|contain|with the word|matching)\s+(.+)$",
+                      question, re.IGNORECASE)
+    if after:
+        term = re.sub(r"[?.!]+$", "", after.group(1)).strip()
+        return term[:80] or None
+    return None
+
+
+def _btql_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+# ----- the intents ----------------------------------------------------------------------------------
+def _one_shot(state: State, calls: list[Call], answer: Any) -> Reply:
+    """Call the tools on the first step, answer from their results on the next."""
+    missing = [c.name for c in calls if c.name not in state.offered]
+    if missing:
+        return answers.tool_unavailable(missing[0], state.page_name)
+    if state.step == 0:
+        return calls
+    return answer(state)
+
+
+def btql_page(state: State) -> Reply | None:
+    query = state.page.get("btql_query")
+    if state.page_name != "btql" or not query:
+        return None
+    wants_fix = _has(state.q, r"\bfix", r"wrong", r"\berror", r"broken", r"fail", r"why", r"doesn'?t work")
+    wants_explain = _has(state.q, r"explain", r"what does", r"describe", r"understand", r"mean")
+    if not (wants_fix or wants_explain):
+        return None
+    if "run_btql" not in state.offered:
+        return answers.tool_unavailable("run_btql", "btql")
+    if wants_explain and not wants_fix:
+        if state.step == 0:
+            return [Call("run_btql", {"query": query})]
+        return explain_query(query, state.results[-1][1])
+    if state.step == 0:
+        return [Call("run_btql", {"query": query})]
+    current = str(state.previous_calls[-1].arguments.get("query"))
+    last = state.results[-1][1]
+    # Apply "did you mean" hints one at a time (a fix can reveal the next error), at most three times.
+    fixed = fix_from_error(current, last, state.page.get("btql_error") if state.step == 1 else None)
+    if fixed is not None and state.step <= 3:
+        return [Call("run_btql", {"query": fixed})]
+    if state.step == 1:
+        return answers.btql_unfixable(query, last)
+    return answers.btql_fixed(query, state.results[0][1], current, last)
+
+
+def regressions(state: State) -> Reply | None:
+    if state.page_name != "experiments" or not _has(state.q, r"regress", r"worse", r"\bdrop", r"declin", r"degrad"):
+        return None
+    return _one_shot(state, [Call("get_summarized_results", {})], lambda s: answers.regressions(s.results[-1][1]))
+
+
+def summarize(state: State) -> Reply | None:
+    if not _has(state.q, r"summar", r"overview", r"how did", r"how (?:is|are|was|were)", r"tell me about", r"stats"):
+        return None
+    if state.page_name not in ("experiments", "datasets", "logs", "playground"):
+        return None
+    return _one_shot(state, [Call("get_summarized_results", {})],
+                     lambda s: answers.summary(s.page_name, s.results[-1][1]))
+
+
+def error_rate(state: State) -> Reply | None:
+    if not _has(state.q, r"error rate", r"failure rate", r"errors? (?:by|per|over)", r"how often .*(?:fail|error)"):
+        return None
+    dim, label = _group(state.q)
+    query = (f"dimensions: {dim} | measures: count(1) as requests, sum(error != null ? 1 : 0) as errors"
+             f"{_where('is_root', _time_filter(state.q))} | sort: {label} asc")
+    return _one_shot(state, [Call("btql_query", {"query": query})], lambda s: answers.error_rate(label, s.results[-1][1]))
+
+
+def token_usage(state: State) -> Reply | None:
+    if not _has(state.q, r"token", r"\bcost", r"spend", r"spent", r"usage"):
+        return None
+    dim, label = _group(state.q)
+    query = (f"dimensions: {dim} | measures: count(1) as requests, sum(metrics.prompt_tokens) as prompt_tokens, "
+             f"sum(metrics.completion_tokens) as completion_tokens, sum(metrics.tokens) as tokens, "
+             f"sum(metrics.estimated_cost) as cost_usd{_where('is_root', _time_filter(state.q))} | sort: {label} asc")
+    return _one_shot(state, [Call("btql_query", {"query": query})], lambda s: answers.token_usage(label, s.results[-1][1]))
+
+
+def common_errors(state: State) -> Reply | None:
+    if not (_has(state.q, r"\berrors?\b", r"exception", r"failures?") and
+            _has(state.q, r"common", r"\btop\b", r"most", r"frequent", r"which", r"what", r"main", r"list")):
+        return None
+    query = (f"dimensions: error | measures: count(1) as n"
+             f"{_where('error IS NOT NULL', _time_filter(state.q))} | sort: n desc | limit: 10")
+    return _one_shot(state, [Call("btql_query", {"query": query})], lambda s: answers.common_errors(s.results[-1][1]))
+
+
+def slowest(state: State) -> Reply | None:
+    if not _has(state.q, r"slow", r"latency", r"longest", r"take the most time", r"took the longest"):
+        return None
+    query = ("select: id, created, metadata.model as model, input, metrics.end - metrics.start as duration_s"
+             f"{_where('is_root', _time_filter(state.q))} | sort: duration_s desc | limit: 10")
+    return _one_shot(state, [Call("btql_query", {"query": query})], lambda s: answers.slowest(s.results[-1][1]))
+
+
+def find_rows(state: State) -> Reply | None:
+    if not _has(state.q, r"\bfind\b", r"\bshow\b", r"search", r"\blook for", r"\brows?\b", r"examples?", r"requests?"):
+        return None
+    term = _search_term(state.question)
+    if not term:
+        return None
+    literal = _btql_literal(term)
+    if state.page_name == "logs":
+        query = (f"select: id, created, input, output, error{_where('is_root', f'search({literal})')} "
+                 "| sort: created desc | limit: 10")
+        call = Call("btql_query", {"query": query})
+    else:
+        call = Call("get_detailed_results", {"filter": f"search({literal})", "limit": 10})
+    return _one_shot(state, [call], lambda s: answers.found_rows(term, s.results[-1][1]))
+
+
+def docs(state: State) -> Reply | None:
+    if not _has(state.q, r"^how (?:do|can|to|should)", r"^where", r"^what(?:'s| is) (?:a |an |the )?[a-z_ ]+\??$",
+                r"\bhelp\b", r"\bdocs?\b", r"documentation", r"how do i", r"how can i"):
+        return None
+    return _one_shot(state, [Call("search_docs", {"query": state.question})],
+                     lambda s: answers.docs(s.results[-1][1]))
+
+
+def _logs_only(intent: Any) -> Any:
+    """Log analytics answer from the project's logs, so they are recognised on the logs page only."""
+
+    def scoped(state: State) -> Reply | None:
+        return intent(state) if state.page_name == "logs" else None
+
+    scoped.__name__ = intent.__name__
+    return scoped
+
+
+INTENTS = [
+    btql_page, regressions, docs, _logs_only(error_rate), _logs_only(token_usage), _logs_only(common_errors),
+    _logs_only(slowest), summarize, find_rows,
+]
+
+
+def respond(state: State) -> Reply:
+    """The offline model's reply: tool calls for the next step of a recognised request, or text."""
+    if not state.question:
+        return answers.unsupported(state.page_name, PAGE_ABILITIES)
+    for intent in INTENTS:
+        reply = intent(state)
+        if reply is not None:
+            return reply
+    return answers.unsupported(state.page_name, PAGE_ABILITIES)
