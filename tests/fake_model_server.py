@@ -347,13 +347,20 @@ class _Handler(BaseHTTPRequestHandler):
             record.completed = True
             return
         frames = openai_frames(item, body) if wire == "openai" else anthropic_frames(item, body)
+        if item.get("keepalive"):
+            ping = ": keep-alive\n\n" if wire == "openai" else 'event: ping\ndata: {"type": "ping"}\n\n'
+            frames = [ping + frame for frame in frames]
+        if item.get("crlf"):
+            frames = [frame.replace("\n", "\r\n") for frame in frames]
         frames = self._apply_fault(fault, item, wire, frames, record.api_key)
+        chunk_delay = float(item.get("chunk_delay", 0))
+        if not chunk_delay and not item.get("raw_chunk_bytes"):
+            frames = _coalesce(frames)  # one write per reply: the same SSE events, far fewer syscalls
         self.send_response(200)
         self.send_header("content-type", "text/event-stream")
         self.send_header("cache-control", "no-cache")
         self.send_header("transfer-encoding", "chunked")
         self.end_headers()
-        chunk_delay = float(item.get("chunk_delay", 0))
         for frame in frames:
             if frame is _DROP:
                 self.connection.shutdown(socket.SHUT_RDWR)  # abrupt: no terminating chunk
@@ -361,10 +368,6 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             if chunk_delay and stop.wait(chunk_delay):
                 return
-            if item.get("keepalive"):
-                frame = (": keep-alive\n\n" if wire == "openai" else 'event: ping\ndata: {"type": "ping"}\n\n') + frame
-            if item.get("crlf"):
-                frame = frame.replace("\n", "\r\n")
             self._write_body(frame.encode(), int(item.get("raw_chunk_bytes", 0)))
         self.wfile.write(b"0\r\n\r\n")
         record.completed = True
@@ -401,12 +404,29 @@ class _Handler(BaseHTTPRequestHandler):
 _DROP = object()
 
 
+def _coalesce(frames: list[Any]) -> list[Any]:
+    """Join consecutive text frames (keeping the drop marker in place)."""
+    out: list[Any] = []
+    run: list[str] = []
+    for frame in frames:
+        if frame is _DROP:
+            out += ["".join(run), _DROP] if run else [_DROP]
+            run = []
+        else:
+            run.append(frame)
+    if run:
+        out.append("".join(run))
+    return out
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 256  # the listen backlog: eval runs open many connections at once
     fake: FakeModelServer
 
     def process_request(self, request: Any, client_address: Any) -> None:
+        # Without NODELAY, Nagle holds each small SSE write until the client's delayed ACK (~40 ms).
+        request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.fake._connections.add(request)
         super().process_request(request, client_address)
 

@@ -20,7 +20,7 @@ import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from loop_tui.llm.base import ModelParams, ProviderError, StreamEvent
+from loop_tui.llm.base import Done, ModelParams, ProviderError, StreamEvent
 from loop_tui.llm.failures import classify_http_error, redact, retry_after_seconds
 
 if TYPE_CHECKING:
@@ -30,6 +30,7 @@ log = logging.getLogger("loop_tui.llm")
 
 # Exceptions a parser may raise on a reply whose JSON has an unexpected shape.
 _SHAPE_ERRORS = (ValueError, KeyError, TypeError, AttributeError, IndexError)
+_DRAIN_TIMEOUT_S = 1.0
 
 
 class HttpProvider:
@@ -163,11 +164,14 @@ class HttpProvider:
                             api_key_env=self.api_key_env, secret=key,
                         )
                     else:
-                        async with contextlib.aclosing(self.parse_stream(resp.aiter_lines(), model, key)) as events:
+                        lines = resp.aiter_lines()
+                        async with contextlib.aclosing(self.parse_stream(lines, model, key)) as events:
                             async for event in events:
                                 if isinstance(event, ProviderError):
                                     failure = event
                                     break
+                                if isinstance(event, Done):
+                                    await _drain(lines)
                                 emitted = True
                                 yield event
             except httpx.TimeoutException:
@@ -192,6 +196,20 @@ class HttpProvider:
                 continue
             yield _finalise(failure, attempt, emitted)
             return
+
+
+async def _drain(lines: AsyncIterator[str]) -> None:
+    """Read the rest of a finished stream (the chunked terminator) so the connection goes back to the pool.
+
+    Closing a response with unread body bytes makes httpcore drop the connection, and a new TCP connection
+    per request costs more than the whole request on loopback. Bounded, for servers that never close.
+    """
+    import httpx
+
+    with contextlib.suppress(TimeoutError, httpx.HTTPError):
+        async with asyncio.timeout(_DRAIN_TIMEOUT_S):
+            async for _ in lines:
+                pass
 
 
 def _finalise(failure: ProviderError, retries: int, emitted: bool) -> ProviderError:
