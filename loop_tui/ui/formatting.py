@@ -110,3 +110,19 @@ def fmt_percent(value: float | None) -> str:
 def fmt_delta(value: float | None) -> str:
     """Signed percentage-point change: +3.1pp / -0.4pp."""
     return "" if value is None else f"{value * 100:+.1f}pp"
+
+
+BLOCKS = "▁▂▃▄▅▆▇█"
+
+
+def histogram_sparkline(values: list[float], bins: int = 6, low: float = 0.0, high: float = 1.0) -> str:
+    """A one-line histogram of `values` over [low, high] (scores): where the rows' scores fall."""
+    if not values:
+        return ""
+    counts = [0] * bins
+    span = (high - low) or 1.0
+    for v in values:
+        index = int((min(max(v, low), high) - low) / span * bins)
+        counts[min(index, bins - 1)] += 1
+    top = max(counts)
+    return "".join(" " if c == 0 else BLOCKS[min(len(BLOCKS) - 1, int(c / top * (len(BLOCKS) - 1)))] for c in counts)

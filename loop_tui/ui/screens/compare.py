@@ -1,0 +1,167 @@
+"""Compare two or more experiments side by side: per-row scores of each, deltas against the first
+(the base), sorted by the biggest regression; the selected row's outputs are diffed below."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.message import Message
+from textual.widgets import Static
+
+from loop_tui.ui.formatting import pretty_json, preview
+from loop_tui.ui.messages import WorkFailed
+from loop_tui.ui.screens.base import PageScreen
+from loop_tui.ui.widgets.arrow_table import ArrowTable
+
+
+@dataclass
+class CompareRow:
+    """One dataset row across the compared experiments."""
+
+    key: str
+    input: Any
+    outputs: list[Any]
+    scores: list[dict[str, float]]
+    deltas: list[dict[str, float]]
+    root_span_ids: list[str | None]
+
+    @property
+    def worst_delta(self) -> float:
+        """The most negative score change against the base in any compared experiment."""
+        return min((v for d in self.deltas for v in d.values()), default=0.0)
+
+
+def build_compare_rows(ws: Any, experiment_ids: list[str]) -> list[CompareRow]:
+    """Pair every experiment's rows with the first experiment's (via `evals.compare_rows`)."""
+    from loop_tui.evals import compare_rows
+
+    base_id, others = experiment_ids[0], experiment_ids[1:]
+    rows: dict[str, CompareRow] = {}
+    for position, exp_id in enumerate(others, start=1):
+        for diff in compare_rows(ws, exp_id, base_id):
+            row = rows.get(diff.key)
+            if row is None:
+                n = len(experiment_ids)
+                row = rows[diff.key] = CompareRow(diff.key, diff.input, [None] * n, [{}] * n, [{}] * n, [None] * n)
+                row.outputs[0], row.scores[0], row.root_span_ids[0] = diff.base_output, diff.base_scores, diff.base_root_span_id
+            row.outputs[position] = diff.output
+            row.scores[position] = diff.scores
+            row.deltas[position] = diff.deltas
+            row.root_span_ids[position] = diff.root_span_id
+    return sorted(rows.values(), key=lambda r: (r.worst_delta, r.key))
+
+
+def compare_table(rows: list[CompareRow], names: list[str]) -> Any:
+    """Display columns: input, then per experiment its output preview and scores (with Δ vs base)."""
+    import pyarrow as pa
+
+    score_names = sorted({s for r in rows for d in r.scores for s in d})
+    columns: dict[str, list[str]] = {"input": [preview(r.input, 30) for r in rows]}
+    for i, name in enumerate(names):
+        columns[f"{name[:18]}: output"] = [preview(r.outputs[i], 24) for r in rows]
+        for score in score_names:
+            cells = []
+            for r in rows:
+                value = r.scores[i].get(score)
+                delta = r.deltas[i].get(score) if i else None
+                cells.append("" if value is None else f"{value:.2f}" + (f" ({delta:+.2f})" if delta else ""))
+            columns[f"{name[:18]}: {score}"] = cells
+    return pa.table({k: pa.array(v, pa.string()) for k, v in columns.items()})
+
+
+def output_diff(base: Any, other: Any, label: str) -> Text:
+    """A coloured unified diff of two outputs."""
+    lines = difflib.unified_diff(
+        pretty_json(base).splitlines(), pretty_json(other).splitlines(), "base", label, lineterm="", n=2
+    )
+    text = Text()
+    for line in lines:
+        style = "green" if line.startswith("+") else "red" if line.startswith("-") else "dim" if line.startswith("@") else ""
+        text.append(line + "\n", style=style)
+    return text if text.plain else Text("outputs are identical\n", style="dim")
+
+
+class CompareScreen(PageScreen):
+    """Side-by-side comparison of experiments."""
+
+    PAGE = "experiments"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,backspace", "back", "Back", id="compare.back"),
+    ]
+
+    @dataclass
+    class Loaded(Message):
+        """Rows paired across the experiments."""
+
+        rows: list[CompareRow]
+        display: Any
+
+    def __init__(self, experiments: list[Any]) -> None:
+        super().__init__()
+        self.experiments = experiments
+        self.rows: list[CompareRow] = []
+
+    def compose_page(self) -> ComposeResult:
+        table = ArrowTable(empty_text="Pairing rows…", id="compare-table", classes="pane")
+        table.border_title = "base: " + self.experiments[0].name + " · sorted by biggest regression"
+        yield table
+        diff = VerticalScroll(Static("", id="compare-diff-text"), id="compare-diff", classes="pane")
+        diff.border_title = "output diff vs base"
+        yield diff
+
+    def refresh_if_stale(self) -> None:
+        self.show_project()
+        if self._loaded_key is None:
+            self._loaded_key = (None, 0)
+            self._load([e.id for e in self.experiments])
+
+    @work(thread=True, exclusive=True, group="compare", exit_on_error=False)
+    def _load(self, ids: list[str]) -> None:
+        try:
+            rows = build_compare_rows(self.workspace, ids)
+        except Exception as exc:  # noqa: BLE001 - shown as one sentence
+            self.post_message(WorkFailed("compare", str(exc)))
+            return
+        self.post_message(self.Loaded(rows, compare_table(rows, [e.name for e in self.experiments])))
+
+    @on(Loaded)
+    async def _show(self, message: Loaded) -> None:
+        self.rows = message.rows
+        await self.query_one(ArrowTable).show(message.display, focus=True)
+        if self.rows:
+            self._show_diff(0)
+
+    @on(ArrowTable.RowHighlighted, "#compare-table")
+    def _highlighted(self, message: ArrowTable.RowHighlighted) -> None:
+        self._show_diff(message.index)
+
+    def _show_diff(self, index: int) -> None:
+        if index >= len(self.rows):
+            return
+        row = self.rows[index]
+        text = Text()
+        for i, exp in enumerate(self.experiments[1:], start=1):
+            text.append(f"{exp.name}\n", style="bold")
+            text.append_text(output_diff(row.outputs[0], row.outputs[i], exp.name))
+        self.query_one("#compare-diff-text", Static).update(text)
+
+    def action_back(self) -> None:
+        """Back to the list."""
+        self.dismiss()
+
+    @on(ArrowTable.RowChosen, "#compare-table")
+    def _open_trace(self, message: ArrowTable.RowChosen) -> None:
+        row = self.rows[message.index] if message.index < len(self.rows) else None
+        span = next((s for s in reversed(row.root_span_ids) if s), None) if row else None
+        if row and span:
+            from loop_tui.ui.screens.trace import TraceScreen
+
+            exp = next(e for e, s in zip(self.experiments, row.root_span_ids, strict=True) if s == span)
+            self.app.push_screen(TraceScreen(f"experiment('{exp.id}')", span, page="experiments"))

@@ -1,0 +1,133 @@
+"""One experiment: score summary vs its base (diff, improvements, regressions, CI), metrics, and its
+rows beside the base rows, biggest regression first. Enter opens a row's full trace."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.widgets import DataTable
+
+from loop_tui.ui.messages import WorkFailed
+from loop_tui.ui.screens.base import PageScreen
+from loop_tui.ui.widgets.arrow_table import ArrowTable
+from loop_tui.ui.widgets.modals import ChoiceModal
+
+
+class ExperimentScreen(PageScreen):
+    """Summary and rows of one experiment."""
+
+    PAGE = "experiments"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,backspace", "back", "Back", id="experiment.back"),
+        Binding("b", "choose_base", "Base", id="experiment.base"),
+        Binding("s", "toggle_sort", "Sort", id="experiment.sort"),
+    ]
+
+    @dataclass
+    class Loaded(Message):
+        """Summary and row diffs computed."""
+
+        summary: Any
+        diffs: list[Any]
+        display: Any
+
+    def __init__(self, experiment: Any, base_id: str | None = None) -> None:
+        super().__init__()
+        self.experiment = experiment
+        self.base_id = base_id
+        self.diffs: list[Any] = []
+        self.sort_by_regression = True
+
+    def compose_page(self) -> ComposeResult:
+        with Horizontal(id="experiment-summary"):
+            scores = DataTable(id="experiment-scores", cursor_type="row", classes="pane")
+            scores.border_title = f"{self.experiment.name} · scores"
+            yield scores
+            metrics = DataTable(id="experiment-metrics", cursor_type="row", classes="pane")
+            metrics.border_title = "metrics (lower is better)"
+            yield metrics
+        rows = ArrowTable(empty_text="Loading rows…", id="experiment-rows", classes="pane")
+        rows.border_title = "rows · biggest regression first · enter opens the trace"
+        yield rows
+
+    def refresh_if_stale(self) -> None:
+        self.show_project()
+        if self._loaded_key is None:
+            self._loaded_key = (None, 0)
+            self._load(self.experiment.id, self.base_id)
+
+    @work(thread=True, exclusive=True, group="experiment", exit_on_error=False)
+    def _load(self, experiment_id: str, base_id: str | None) -> None:
+        from loop_tui.evals import compare_rows, summarize
+        from loop_tui.ui.experiments_data import row_diffs_table
+
+        try:
+            summary = summarize(self.workspace, experiment_id, base_id)
+            diffs = compare_rows(self.workspace, experiment_id, summary.base_id)
+        except Exception as exc:  # noqa: BLE001 - shown as one sentence
+            self.post_message(WorkFailed("experiment", str(exc)))
+            return
+        self.post_message(self.Loaded(summary, diffs, row_diffs_table(diffs)))
+
+    @on(Loaded)
+    async def _show(self, message: Loaded) -> None:
+        from loop_tui.ui.experiments_data import metric_rows, summary_rows
+
+        summary = message.summary
+        scores = self.query_one("#experiment-scores", DataTable)
+        scores.clear(columns=True)
+        scores.add_columns("score", "mean", "base", "diff", "improved", "regressed", "95% CI of diff")
+        scores.add_rows(summary_rows(summary))
+        base = summary.base_name or "no base"
+        scores.border_subtitle = f"{summary.rows} rows · {summary.errors} errors · vs {base} (b changes)"
+        metrics = self.query_one("#experiment-metrics", DataTable)
+        metrics.clear(columns=True)
+        metrics.add_columns("metric", "value", "vs base", "better", "worse")
+        metrics.add_rows(metric_rows(summary))
+        self.diffs = message.diffs
+        await self.query_one("#experiment-rows", ArrowTable).show(message.display, focus=True)
+
+    def action_back(self) -> None:
+        """Back to the list."""
+        self.dismiss()
+
+    def action_toggle_sort(self) -> None:
+        """Biggest regression first ↔ biggest improvement first."""
+        from loop_tui.ui.experiments_data import row_diffs_table
+
+        self.sort_by_regression = not self.sort_by_regression
+        self.diffs.sort(key=lambda d: (not d.deltas, d.worst_delta if self.sort_by_regression else -max(d.deltas.values(), default=0)))
+        title = "biggest regression first" if self.sort_by_regression else "biggest improvement first"
+        rows = self.query_one("#experiment-rows", ArrowTable)
+        rows.border_title = f"rows · {title} · enter opens the trace"
+        self.run_worker(rows.show(row_diffs_table(self.diffs), focus=True), exclusive=True, group="exp-sort")
+
+    @work(thread=True, exclusive=True, group="experiment-base", exit_on_error=False)
+    def action_choose_base(self) -> None:
+        """Compare against another experiment."""
+        experiments = self.workspace.objects("experiment", self.experiment.project_id)
+        choices = [(e.name, e.id) for e in experiments if e.id != self.experiment.id]
+        self.app.call_from_thread(
+            self.app.push_screen, ChoiceModal("Compare against which experiment?", choices), self._set_base
+        )
+
+    def _set_base(self, base_id: object) -> None:
+        if isinstance(base_id, str):
+            self.base_id = base_id
+            self._load(self.experiment.id, base_id)
+
+    @on(ArrowTable.RowChosen, "#experiment-rows")
+    def _open_trace(self, message: ArrowTable.RowChosen) -> None:
+        if message.index < len(self.diffs):
+            from loop_tui.ui.screens.trace import TraceScreen
+
+            diff = self.diffs[message.index]
+            self.app.push_screen(
+                TraceScreen(f"experiment('{self.experiment.id}')", diff.root_span_id, page="experiments")
+            )
