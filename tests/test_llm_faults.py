@@ -224,3 +224,12 @@ async def test_cancel_during_backoff_stops_retrying(server: FakeModelServer, kin
         await task
     assert len(server.requests) == 1 and server.pending == 1
     await provider.aclose()
+
+
+async def test_malformed_messages_are_a_bad_request_error(server: FakeModelServer, kind: str) -> None:
+    provider = server.provider(kind)
+    events = await collect(provider.stream([{"role": "tool", "content": "no id"}], None, MODELS[kind]))
+    await provider.aclose()
+    (error,) = events
+    assert error.kind == "bad_request" and "tool_call_id" in error.message
+    assert server.requests == []

@@ -34,7 +34,14 @@ _DRAIN_TIMEOUT_S = 1.0
 
 
 class HttpProvider:
-    """Base class for providers that POST JSON and read an SSE stream back (see module docstring)."""
+    """Base class for providers that POST JSON and read an SSE stream back (see module docstring).
+
+    `timeout_s` bounds connecting and every wait for the next bytes of the stream (an idle timeout), not
+    the whole reply, so a long answer that keeps streaming is never cut off. Retry delays: the server's
+    `retry-after-ms`/`retry-after` (capped at `retry_after_cap_s`), else `backoff_base_s * 2**attempt`
+    (capped at `backoff_max_s`) with jitter. `env` replaces os.environ for the key lookup (tests);
+    `sleep` replaces asyncio.sleep (tests observe the delays).
+    """
 
     name: str = "http"
 
@@ -144,8 +151,9 @@ class HttpProvider:
             return
         try:
             url, body = self.build_request(messages, tools, model, params or ModelParams())
-        except (TypeError, ValueError) as exc:
-            yield ProviderError("bad_request", f"cannot build the request for '{model}': {redact(str(exc), key)}")
+        except (TypeError, ValueError, KeyError) as exc:
+            reason = redact(f"{type(exc).__name__}: {exc}", key)
+            yield ProviderError("bad_request", f"cannot build the request for '{model}' ({reason}).")
             return
         headers = {**self._extra_headers, **self.auth_headers(key)}
         timeout = httpx.Timeout(self.timeout_s, connect=min(self.timeout_s, 10.0))
