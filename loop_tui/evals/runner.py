@@ -23,7 +23,9 @@ from loop_tui.evals.prompt import PromptSpec
 from loop_tui.evals.score import Score, Scorer
 from loop_tui.evals.spans import ScoreOutcome, TaskOutcome, build_row_spans
 
-FLUSH_SPANS = 20_000  # spans buffered before a store write (a few writes per big run, not one per row)
+# Spans buffered before a store write: a few writes per big run, not one per row. Writes run in a thread
+# while rows are still in flight, so only the last (small) batch is on the critical path.
+FLUSH_SPANS = 20_000
 
 
 @dataclass
@@ -110,6 +112,15 @@ async def _call_scorer(scorer: Any, kwargs: dict[str, Any]) -> Any:
     return await result if inspect.isawaitable(result) else result
 
 
+def _inline(scorer: Any) -> bool:
+    """True for Scorer objects that never wait (only `_run_eval_sync` implemented, e.g. the heuristics)."""
+    return (
+        isinstance(scorer, Scorer)
+        and type(scorer)._run_eval_async is Scorer._run_eval_async
+        and (type(scorer)._run_eval_sync is not Scorer._run_eval_sync)
+    )
+
+
 def _error_text(exc: BaseException) -> str:
     if isinstance(exc, TimeoutError):
         return "TimeoutError: timed out"
@@ -139,6 +150,7 @@ class _Run:
         self.buffer: list[dict[str, Any]] = []
         self.cost = 0.0
         self.errors = 0
+        self.writer: asyncio.Future[None] | None = None
 
     async def _with_timeout(self, coro: Any) -> Any:
         return await asyncio.wait_for(coro, self.row_timeout_s) if self.row_timeout_s else await coro
@@ -205,9 +217,16 @@ class _Run:
         task = await self.run_task(row)
         outcomes: list[ScoreOutcome] = []
         if task.error is None:
-            outcomes = list(
-                await asyncio.gather(*(self.run_scorer(s, n, row, task.output) for s, n in self.scorers))
-            )
+            # Cheap in-process scorers run in line (a task each would cost more than the scoring); the
+            # rest (judges, code scorers, async functions) run concurrently.
+            waiting = [self.run_scorer(s, n, row, task.output) for s, n in self.scorers if not _inline(s)]
+            gathered = iter(await asyncio.gather(*waiting) if waiting else [])
+            for scorer, name in self.scorers:
+                outcomes.append(
+                    await self.run_scorer(scorer, name, row, task.output)
+                    if _inline(scorer)
+                    else next(gathered)
+                )
         else:
             self.errors += 1
         spans = build_row_spans(
@@ -237,11 +256,33 @@ class _Run:
             root_span_id=root["id"],
         )
 
-    def flush(self) -> None:
-        """Write buffered spans in one store write."""
-        if not self.buffer:
-            return
+    async def flush_in_background(self) -> None:
+        """Hand the buffered spans to a writer thread (one write at a time, in order)."""
         spans, self.buffer = self.buffer, []
+        previous = self.writer
+
+        async def write() -> None:
+            if previous is not None:
+                await previous
+            await asyncio.to_thread(self._write, spans)
+
+        self.writer = asyncio.ensure_future(write())
+
+    async def drain(self) -> None:
+        """Wait for background writes, then write what is left."""
+        if self.writer is not None:
+            writer, self.writer = self.writer, None
+            await asyncio.shield(writer)
+        self.flush()
+
+    def flush(self) -> None:
+        """Write buffered spans now, in one store write."""
+        spans, self.buffer = self.buffer, []
+        self._write(spans)
+
+    def _write(self, spans: list[dict[str, Any]]) -> None:
+        if not spans:
+            return
         self.workspace.insert_rows(
             "experiment",
             self.target.experiment_id,
@@ -323,7 +364,7 @@ async def run_experiment(
             row_result = await run.run_unit(index, trial, row)
         result.rows.append(row_result)
         if len(run.buffer) >= FLUSH_SPANS:
-            run.flush()
+            await run.flush_in_background()
         if on_progress is not None:
             event = Progress(total, len(result.rows), run.errors, run.cost, row_result)
             maybe = on_progress(event)
@@ -335,6 +376,7 @@ async def run_experiment(
     ]
     try:
         await asyncio.gather(*tasks)
+        await run.drain()
     except asyncio.CancelledError:
         result.cancelled = True
         for task in tasks:
@@ -342,6 +384,10 @@ async def run_experiment(
         await asyncio.gather(*tasks, return_exceptions=True)
         raise
     finally:
+        if run.writer is not None and not run.writer.done():
+            # Cancelled mid-write: let the thread finish (a half-written batch is impossible, the store is
+            # atomic) so the rows written below come after it.
+            await asyncio.wait_for(asyncio.shield(run.writer), 60)
         run.flush()
         result.rows.sort(key=lambda r: (r.index, r.trial))
         result.errors, result.total_cost = run.errors, run.cost
