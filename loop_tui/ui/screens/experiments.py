@@ -129,3 +129,4 @@ def _pushed() -> tuple[type, ...]:
 
 
 PAGE_SCREEN = ExperimentsScreen
+PUSHED_SCREENS = _pushed()
