@@ -256,12 +256,16 @@ class CreateLlmJudgeScorer(Tool):
                                      "expected": row.get("expected"), "metadata": row.get("metadata") or {}})
             except UserError as err:
                 raise ToolError(f"the prompt does not render on row {row.get('id')}: {err}") from None
+        resolved = None
         try:
-            judge_model = args.model or ctx.settings.models.default or (ctx.model if ctx.model != "offline" else None)
-            resolved = resolve_model(judge_model, ctx.settings)
+            if args.model:
+                resolved = resolve_model(args.model, ctx.settings)
+            elif ctx.settings.models.default or ctx.model != "offline":
+                resolved = resolve_model(ctx.settings.models.default or ctx.model, ctx.settings)
         except UserError as err:
-            raise ToolError(str(err)) from None
-        if resolved.provider == "offline" or not resolved.key_available():
+            if args.model:
+                raise ToolError(str(err)) from None  # the model named a judge model that does not exist
+        if resolved is None or resolved.provider == "offline" or not resolved.key_available():
             tests = [{"row": r.get("id"), "error": "not run: no language model is configured for the judge; "
                       "the prompt rendered on this row"} for r in rows]
         else:
