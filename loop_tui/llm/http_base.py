@@ -159,7 +159,7 @@ class HttpProvider:
         timeout = httpx.Timeout(self.timeout_s, connect=min(self.timeout_s, 10.0))
         attempt = 0
         while True:
-            emitted = False
+            emitted = responded = False
             failure: ProviderError | None = None
             server_wait: float | None = None
             try:
@@ -172,6 +172,7 @@ class HttpProvider:
                             api_key_env=self.api_key_env, secret=key,
                         )
                     else:
+                        responded = True
                         lines = resp.aiter_lines()
                         async with contextlib.aclosing(self.parse_stream(lines, model, key)) as events:
                             async for event in events:
@@ -188,7 +189,11 @@ class HttpProvider:
                 )
             except httpx.TransportError as exc:
                 reason = redact(str(exc) or type(exc).__name__, key)
-                what = "the connection dropped mid-reply" if emitted else f"could not reach {self.base_url}"
+                what = (
+                    "the connection dropped mid-reply" if emitted
+                    else "the connection dropped before the reply started" if responded
+                    else f"could not reach {self.base_url}"
+                )
                 failure = ProviderError("connection", f"{self.name}: {what} ({reason}).", None, True)
             except _SHAPE_ERRORS as exc:
                 failure = ProviderError(
