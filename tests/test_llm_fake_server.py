@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.fake_model_server import FakeModelServer, collect, fake_server, fake_server_env  # noqa: F401 (fixtures)
+from tests.fake_model_server import FakeModelServer, collect
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -54,7 +54,7 @@ def test_unknown_faults_are_refused_when_scripted() -> None:
         server.script({"fault": "teapot"})
 
 
-async def test_fixture_env_points_providers_at_the_server(fake_server_env: FakeModelServer) -> None:  # noqa: F811
+async def test_fixture_env_points_providers_at_the_server(fake_server_env: FakeModelServer) -> None:
     from loop_tui.config import Settings
     from loop_tui.llm import make_provider, resolve_model
 
