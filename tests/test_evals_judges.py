@@ -116,3 +116,21 @@ async def test_custom_classifier_and_validation() -> None:
 def test_sync_call_works_outside_an_event_loop() -> None:
     score = Factuality(provider=ScriptedProvider(choose("C")), model="m")(output="a", expected="a", input="q")
     assert score.score == 1
+
+
+@pytest.mark.parametrize("kind", ["openai", "anthropic"])
+async def test_judge_over_the_fake_server_forces_the_tool(fake_server, kind: str) -> None:
+    fake_server.script(
+        [{"tool_calls": [{"name": "select_choice", "arguments": {"reasons": "adds detail", "choice": "B"}}]}]
+    )
+    judge = Factuality(provider=fake_server.provider(kind), model="gpt-4o-mini")
+    score = await judge.eval_async(output="Paris, France", expected="Paris", input="Capital?")
+    assert (score.score, score.metadata["rationale"]) == (0.6, "adds detail")
+    body = fake_server.requests[-1].body
+    if kind == "openai":
+        assert body["tool_choice"] == {"type": "function", "function": {"name": "select_choice"}}
+        assert body["tools"][0]["function"]["parameters"]["properties"]["choice"]["enum"] == list("ABCDE")
+    else:
+        assert body["tool_choice"] == {"type": "tool", "name": "select_choice"}
+        assert body["tools"][0]["input_schema"]["required"] == ["reasons", "choice"]
+    await judge.aclose()

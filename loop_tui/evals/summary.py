@@ -47,6 +47,11 @@ class ScoreSummary:
     base_score: float | None = None
     flakiness: float | None = None  # mean range across trials of a row, when there are trials
 
+    @property
+    def mean(self) -> float | None:
+        """Alias of `score` (the mean over rows that have this score)."""
+        return self.score
+
 
 @dataclass
 class MetricSummary:
