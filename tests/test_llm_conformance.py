@@ -220,3 +220,18 @@ async def test_anthropic_long_system_prompt_gets_a_cache_breakpoint(server: Fake
     await run(server, "anthropic", [{"role": "system", "content": long_system}, {"role": "user", "content": "q"}],
               prompt_caching=False)
     assert server.requests[-1].body["system"] == long_system
+
+
+async def test_concurrent_streams_share_one_provider(server: FakeModelServer, kind: str) -> None:
+    import asyncio
+
+    provider = server.provider(kind)
+
+    async def ask(n: int) -> str:
+        events = await collect(provider.stream([{"role": "user", "content": f"question {n}"}], None, MODELS[kind]))
+        assert isinstance(events[-1], Done)
+        return text_of(events)
+
+    answers = await asyncio.gather(*(ask(n) for n in range(30)))
+    await provider.aclose()
+    assert answers == [f"echo: question {n}" for n in range(30)]
