@@ -1,14 +1,302 @@
-"""Btql page (being built)."""
+"""BTQL sandbox: write a query (either syntax), see parse/bind errors in place as you type, run it
+(ctrl+enter, ctrl+r or F5) in a worker you can cancel (ctrl+g), and page through the results grid.
+"""
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.timer import Timer
+from textual.widgets import Label, Static
+
+from loop_tui.ui.btql_text import replace_source, source_of
 from loop_tui.ui.screens.base import PageScreen
+from loop_tui.ui.widgets.arrow_table import ArrowTable
+from loop_tui.ui.widgets.btql_editor import BtqlEditor
+from loop_tui.ui.widgets.modals import ChoiceModal
+
+RESULT_LIMIT = 1000
+
+
+def display_arrow(table: Any) -> Any:
+    """Nested columns (maps, lists, structs) as JSON text, so the grid shows them readably."""
+    import pyarrow as pa
+
+    columns = {}
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        t = column.type
+        if pa.types.is_map(t):
+            columns[name] = pa.array(
+                [None if v is None else json.dumps(dict(v), default=str) for v in column.to_pylist()], pa.string()
+            )
+        elif pa.types.is_list(t) or pa.types.is_struct(t) or pa.types.is_large_list(t):
+            columns[name] = pa.array(
+                [None if v is None else json.dumps(v, default=str) for v in column.to_pylist()], pa.string()
+            )
+        elif pa.types.is_decimal(t):
+            columns[name] = column.cast(pa.float64())
+        else:
+            columns[name] = column
+    return pa.table(columns)
+
+
+def error_span(err: Any) -> tuple[int, int, int, int]:
+    """A BtqlError's 1-based span as 0-based (line, col, end_line, end_col)."""
+    return (err.line - 1, err.col - 1, (err.end_line or err.line) - 1, (err.end_col or err.col + 1) - 1)
 
 
 class BtqlScreen(PageScreen):
-    """Btql."""
+    """The query sandbox."""
 
     PAGE = "btql"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+enter,ctrl+j,ctrl+r,f5", "run_query", "Run", id="btql.run", priority=True),
+        Binding("ctrl+g", "cancel_query", "Cancel", id="btql.cancel", priority=True),
+        Binding("ctrl+n", "next_page", "Next page", show=False, id="btql.next_page"),
+        Binding("f2", "history", "History", id="btql.history"),
+        Binding("f3", "choose_source", "Source", id="btql.source"),
+        Binding("escape", "toggle_focus", "Editor/results", show=False, id="btql.toggle_focus"),
+    ]
+
+    @dataclass
+    class Checked(Message):
+        """As-you-type validation finished."""
+
+        query: str
+        errors: list[Any]
+
+    @dataclass
+    class Ran(Message):
+        """A query ran (or failed)."""
+
+        query: str
+        raw: Any
+        display: Any
+        cursor: str | None
+        warnings: list[str]
+        error: Any
+        seconds: float
+        page: int
+
+    @dataclass
+    class SchemaLoaded(Message):
+        """Field paths of the query's source, for completion."""
+
+        source: str
+        fields: list[str]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._debounce: Timer | None = None
+        self._cancel: Any = None
+        self._schema_source: str | None = None
+        self._next_cursor: str | None = None
+        self._page = 0
+        self._last_query = ""
+
+    def compose_page(self) -> ComposeResult:
+        with Horizontal(id="btql-top"):
+            editor = BtqlEditor(id="btql-editor")
+            editor.border_title = "query (BTQL or SQL)"
+            yield editor
+            with Vertical(id="btql-side", classes="pane"):
+                yield Label("completions", classes="section-title")
+                yield Static("", id="btql-completions")
+        yield Static("", id="btql-error", classes="error-line hidden")
+        yield Label("", id="btql-status", classes="status-line")
+        results = ArrowTable(empty_text="Run a query to see results.", id="btql-results", classes="pane")
+        results.border_title = "results"
+        yield results
+
+    @property
+    def editor(self) -> BtqlEditor:
+        """The query editor."""
+        return self.query_one(BtqlEditor)
+
+    def load(self) -> None:
+        """Offer a starting query over the project's logs and load the function list."""
+        from loop_tui.btql.functions import FUNCTIONS
+
+        self.editor.functions = sorted(FUNCTIONS)
+        if not self.editor.text.strip() and self.project is not None:
+            self.editor.load_text(replace_source("", f"project_logs('{self.project.name}')"))
+        self.editor.focus()
+        self._schedule_check()
+
+    def show_empty(self, message: str) -> None:
+        self.query_one("#btql-status", Label).update(message)
+
+    # ----- as-you-type checks --------------------------------------------------------------------
+    @on(BtqlEditor.Changed, "#btql-editor")
+    def _schedule_check(self) -> None:
+        if self._debounce is not None:
+            self._debounce.stop()
+        self._debounce = self.set_timer(0.3, lambda: self._check(self.editor.text))
+
+    @work(thread=True, exclusive=True, group="btql-check", exit_on_error=False)
+    def _check(self, query: str) -> None:
+        from loop_tui.btql import check
+
+        if not query.strip():
+            self.post_message(self.Checked(query, []))
+            return
+        errors = check(query, self.workspace, self.project.id if self.project else None)
+        self.post_message(self.Checked(query, errors))
+        source = source_of(query)
+        if source and source != self._schema_source:
+            self._load_schema(source)
+
+    @on(Checked)
+    def _show_check(self, message: Checked) -> None:
+        if message.query != self.editor.text:
+            return
+        self._show_error(message.errors[0] if message.errors else None)
+
+    def _show_error(self, err: Any | None) -> None:
+        box = self.query_one("#btql-error", Static)
+        if err is None:
+            self.editor.mark_error(None)
+            box.add_class("hidden")
+            return
+        self.editor.mark_error(error_span(err))
+        hint = f"\nhint: {err.hint}" if getattr(err, "hint", None) else ""
+        box.update(f"{err.kind} error at line {err.line}, column {err.col}: {err.message}{hint}")
+        box.remove_class("hidden")
+
+    @work(thread=True, exclusive=True, group="btql-schema", exit_on_error=False)
+    def _load_schema(self, source: str) -> None:
+        from loop_tui.btql import BtqlError, infer_schema
+
+        try:
+            fields = [f.path for f in infer_schema(self.workspace, source, self.project.id if self.project else None)]
+        except BtqlError:
+            return  # the check shows what is wrong with the source
+        self.post_message(self.SchemaLoaded(source, fields))
+
+    @on(SchemaLoaded)
+    def _use_schema(self, message: SchemaLoaded) -> None:
+        self._schema_source = message.source
+        self.editor.fields = message.fields
+
+    @on(BtqlEditor.CompletionsChanged)
+    def _show_completions(self, message: BtqlEditor.CompletionsChanged) -> None:
+        text = "\n".join(message.candidates[:12]) if message.candidates else "(type to see completions)"
+        if message.candidates:
+            text += "\n\n→/tab accepts · ctrl+n next"
+        self.query_one("#btql-completions", Static).update(text)
+
+    # ----- running -------------------------------------------------------------------------------
+    def action_run_query(self) -> None:
+        """Run the editor's query."""
+        query = self.editor.text
+        if not query.strip():
+            return
+        from loop_tui.btql import CancelToken
+        from loop_tui.ui.btql_history import remember
+
+        self._cancel = CancelToken()
+        self._last_query = query
+        self.query_one("#btql-status", Label).update("running… ctrl+g cancels")
+        self.query_one(ArrowTable).loading = True
+        self._run(query, None, 0, self._cancel)
+        self.run_worker(lambda: remember(query), thread=True, group="btql-history")
+
+    def action_next_page(self) -> None:
+        """Fetch the next page of the last query's results."""
+        if self._next_cursor and self._last_query:
+            from loop_tui.btql import CancelToken
+
+            self._cancel = CancelToken()
+            self._run(self._last_query, self._next_cursor, self._page + 1, self._cancel)
+
+    @work(thread=True, exclusive=True, group="btql-run", exit_on_error=False)
+    def _run(self, query: str, cursor: str | None, page: int, cancel: Any) -> None:
+        import time
+
+        from loop_tui.btql import BtqlError, run
+
+        started = time.perf_counter()
+        try:
+            result = run(
+                query, self.workspace, self.project.id if self.project else None, cursor=cursor, cancel=cancel
+            )
+        except BtqlError as err:
+            self.post_message(self.Ran(query, None, None, None, [], err, time.perf_counter() - started, page))
+            return
+        display = display_arrow(result.table)
+        self.post_message(
+            self.Ran(query, result.table, display, result.cursor, result.warnings, None, time.perf_counter() - started, page)
+        )
+
+    @on(Ran)
+    async def _show_results(self, message: Ran) -> None:
+        table = self.query_one(ArrowTable)
+        table.loading = False
+        status = self.query_one("#btql-status", Label)
+        if message.error is not None:
+            if message.query == self.editor.text:
+                self._show_error(message.error)
+            status.update(f"{message.error.kind} error · {message.seconds:.2f}s")
+            return
+        self._show_error(None)
+        self._next_cursor, self._page = message.cursor, message.page
+        await table.show(message.display, message.raw)
+        if message.display.num_rows == 0:
+            await table.show_message("The query returned no rows.")
+        more = " · ctrl+n next page" if message.cursor else ""
+        warn = f" · ⚠ {message.warnings[0]}" if message.warnings else ""
+        status.update(f"{message.display.num_rows:,} rows (page {message.page + 1}) in {message.seconds:.2f}s{more}{warn}")
+
+    def action_cancel_query(self) -> None:
+        """Stop the running query."""
+        if self._cancel is not None:
+            self._cancel.cancel()
+            self.query_one("#btql-status", Label).update("cancelling…")
+
+    # ----- history and sources -------------------------------------------------------------------
+    @work(thread=True, exclusive=True, group="btql-history", exit_on_error=False)
+    def action_history(self) -> None:
+        """Pick a previous query."""
+        from loop_tui.ui.btql_history import load_history
+
+        entries = load_history()
+        choices = [(" ".join(q.split())[:90], q) for q in entries]
+        self.app.call_from_thread(
+            self.app.push_screen, ChoiceModal("Query history", choices, "No queries run yet."), self._use_query
+        )
+
+    def _use_query(self, query: object) -> None:
+        if isinstance(query, str):
+            self.editor.load_text(query)
+            self.editor.focus()
+
+    @work(thread=True, exclusive=True, group="btql-sources", exit_on_error=False)
+    def action_choose_source(self) -> None:
+        """Pick the data source (project logs, an experiment, a dataset, prompts, scorers)."""
+        from loop_tui.btql import describe_sources
+
+        sources = describe_sources(self.workspace, self.project.id if self.project else None)
+        choices = [(f"{s['kind']:<10} {s['source']}", s["source"]) for s in sources]
+        self.app.call_from_thread(self.app.push_screen, ChoiceModal("Data source", choices), self._use_source)
+
+    def _use_source(self, source: object) -> None:
+        if isinstance(source, str):
+            self.editor.load_text(replace_source(self.editor.text, source))
+            self.editor.focus()
+
+    def action_toggle_focus(self) -> None:
+        """Move between the editor and the results."""
+        if self.editor.has_focus:
+            self.query_one(ArrowTable).focus_grid()
+        else:
+            self.editor.focus()
 
 
 PAGE_SCREEN = BtqlScreen

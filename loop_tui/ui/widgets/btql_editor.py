@@ -1,0 +1,122 @@
+"""`BtqlEditor`: a TextArea with BTQL/SQL highlighting, inline completion and an error underline.
+
+Highlighting comes from a small regex tokenizer (`btql_text.highlight_spans`) written into TextArea's
+highlight map, so no tree-sitter grammar is needed. Completion shows the first candidate as ghost text
+(→ or tab accepts, ctrl+n cycles) and lists the others beside the editor.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.style import Style
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.widgets import TextArea
+from textual.widgets.text_area import TextAreaTheme
+
+from loop_tui.ui.btql_text import completions, highlight_spans, word_before
+
+ERROR_HIGHLIGHT = "btql.error"
+
+
+class BtqlEditor(TextArea):
+    """The sandbox's query editor."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("tab", "accept_completion", "Complete", show=False, id="btql_editor.complete"),
+        Binding("ctrl+n", "next_completion", "Next completion", show=False, id="btql_editor.next_completion"),
+    ]
+
+    class CompletionsChanged(Message):
+        """The candidates for the word at the cursor changed."""
+
+        def __init__(self, candidates: list[str], prefix: str) -> None:
+            super().__init__()
+            self.candidates = candidates
+            self.prefix = prefix
+
+    def __init__(self, text: str = "", *, id: str | None = None) -> None:  # noqa: A002
+        # Set before TextArea's __init__, which already builds the highlight map.
+        self.functions: list[str] = []
+        self.fields: list[str] = []
+        self.error_span: tuple[int, int, int, int] | None = None  # 0-based (line, col, end_line, end_col)
+        super().__init__(text, id=id, show_line_numbers=True, tab_behavior="focus", soft_wrap=False)
+        self._candidates: list[str] = []
+        self._candidate_index = 0
+        self._prefix = ""
+
+    def on_mount(self) -> None:
+        self._register_theme()
+        self.watch(self.app, "theme", lambda _: self._register_theme(), init=False)
+
+    def _register_theme(self) -> None:
+        # Build the syntax colours from the app theme so every Textual theme works.
+        theme = self.app.current_theme
+        styles = {
+            "keyword": Style(color=theme.accent or theme.primary, bold=True),
+            "function": Style(color=theme.secondary or theme.primary),
+            "string": Style(color=theme.success or theme.primary),
+            "number": Style(color=theme.warning or theme.primary),
+            "comment": Style(dim=True, italic=True),
+            "operator": Style(color=theme.primary),
+            ERROR_HIGHLIGHT: Style(underline=True, color=theme.error, bold=True),
+        }
+        self.register_theme(TextAreaTheme(name="btql", syntax_styles=styles))
+        self.theme = "btql"
+        self._build_highlight_map()
+        self.refresh()
+
+    # ----- highlighting --------------------------------------------------------------------------
+    def _build_highlight_map(self) -> None:
+        self._line_cache.clear()
+        highlights = self._highlights
+        highlights.clear()
+        functions = self.functions
+        for index, line in enumerate(self.document.lines):
+            # TextArea expects byte offsets; identical to characters for ASCII, so encode when needed.
+            encoded = line.isascii()
+            for start, end, name in highlight_spans(line, functions):
+                if not encoded:
+                    start, end = len(line[:start].encode()), len(line[:end].encode())
+                highlights[index].append((start, end, name))
+        if self.error_span is not None:
+            line, col, end_line, end_col = self.error_span
+            lines = self.document.lines
+            for row in range(line, min(end_line, len(lines) - 1) + 1):
+                text = lines[row]
+                start = col if row == line else 0
+                end = end_col if row == end_line else len(text)
+                end = max(end, start + 1)
+                highlights[row].append((len(text[:start].encode()), len(text[:end].encode()) or None, ERROR_HIGHLIGHT))
+
+    def mark_error(self, span: tuple[int, int, int, int] | None) -> None:
+        """Underline the offending text (None clears)."""
+        if span != self.error_span:
+            self.error_span = span
+            self._build_highlight_map()
+            self.refresh()
+
+    # ----- completion ----------------------------------------------------------------------------
+    def update_suggestion(self) -> None:
+        """Offer the first completion of the word before the cursor as ghost text."""
+        row, col = self.cursor_location
+        before = self.document.lines[row][:col] if row < len(self.document.lines) else ""
+        prefix = word_before(before)
+        candidates = completions(prefix, before, self.functions, self.fields) if self.selection.is_empty else []
+        self._candidates, self._candidate_index, self._prefix = candidates, 0, prefix
+        self.suggestion = candidates[0][len(prefix):] if candidates else ""
+        self.post_message(self.CompletionsChanged(candidates, prefix))
+
+    def action_accept_completion(self) -> None:
+        """Insert the offered completion (tab moves focus when there is none)."""
+        if self.suggestion:
+            self.insert(self.suggestion)
+        else:
+            self.screen.focus_next()
+
+    def action_next_completion(self) -> None:
+        """Offer the next candidate."""
+        if self._candidates:
+            self._candidate_index = (self._candidate_index + 1) % len(self._candidates)
+            self.suggestion = self._candidates[self._candidate_index][len(self._prefix):]
