@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -223,8 +224,6 @@ async def test_anthropic_long_system_prompt_gets_a_cache_breakpoint(server: Fake
 
 
 async def test_concurrent_streams_share_one_provider(server: FakeModelServer, kind: str) -> None:
-    import asyncio
-
     provider = server.provider(kind)
 
     async def ask(n: int) -> str:
