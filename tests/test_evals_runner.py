@@ -294,3 +294,23 @@ async def test_against_the_fake_model_server(ws: Workspace, fake_server: Any, ki
     assert judged.rows[0].scores == {"Factuality": 1.0}
     body = fake_server.requests[-1].body
     assert "select_choice" in json.dumps(body["tools"])
+
+
+def test_cost_estimate_prices_task_and_judges() -> None:
+    from loop_tui.evals.estimate import estimate_eval_cost
+    from loop_tui.evals.scorers import ExactMatch, Factuality
+
+    prompt = PromptSpec.from_dict(
+        {"messages": [{"role": "user", "content": "x" * 400 + "{{input.q}}"}], "params": {"max_tokens": 100}}
+    )
+    rows = [{"input": {"q": "y" * 400}, "expected": "z"}] * 10
+    plain = estimate_eval_cost(prompt, rows, [ExactMatch()], model="gpt-4o-mini", trials=2)
+    assert plain.calls == 20 and plain.completion_tokens == 2000
+    assert plain.prompt_tokens == 20 * (800 // 4 + 4)
+    assert plain.usd is not None and plain.usd > 0
+    judged = estimate_eval_cost(
+        prompt, rows, [Factuality(model="gpt-4o-mini")], model="gpt-4o-mini", trials=2
+    )
+    assert judged.calls == 40 and judged.usd > plain.usd
+    unknown = estimate_eval_cost(prompt, rows, [], model="acme/unknown-model")
+    assert unknown.usd is None and unknown.unpriced_models == ["acme/unknown-model"]

@@ -21,6 +21,9 @@ _EXPORTS = {
     "ExperimentSummary": "loop_tui.evals.summary",
     "resolve_scorer": "loop_tui.evals.registry",
     "TemplateError": "loop_tui.evals.mustache",
+    "estimate_eval_cost": "loop_tui.evals.estimate",
+    "list_experiments": "loop_tui.evals.experiments",
+    "dataset_rows": "loop_tui.evals.experiments",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from loop_tui.errors import UserError
+from loop_tui.evals.code_scorer import CodeScorer
 from loop_tui.evals.experiments import ExperimentTarget, create_experiment, finish_experiment, resolve_target
 from loop_tui.evals.model_call import ModelHandle, call_model, open_model
 from loop_tui.evals.prompt import PromptSpec
@@ -340,6 +341,9 @@ async def run_experiment(
         else s
         for s in scorers
     ]
+    for scorer in resolved:
+        if isinstance(scorer, CodeScorer):
+            scorer.pool_size = max(scorer.pool_size, min(concurrency, 4))  # workers for parallel rows
     names = [_scorer_name(s, i) for i, s in enumerate(resolved)]
     create_experiment(
         workspace,
