@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from loop_tui.agent.secrets import scrub_value
+from loop_tui.agent.secrets import scrub, scrub_value
 from loop_tui.errors import NotFoundError
 
 if TYPE_CHECKING:
@@ -36,7 +36,8 @@ class Conversation:
     created: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
 
     def add_user(self, text: str) -> None:
-        """Append the user's message (the first one also becomes the title)."""
+        """Append the user's message (scrubbed of secrets; the first one also becomes the title)."""
+        text = scrub(text)
         if not self.title:
             self.title = " ".join(text.split())[:80]
         self.messages.append({"role": "user", "content": text})
