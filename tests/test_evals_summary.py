@@ -229,3 +229,16 @@ def test_text_format_matches_braintrust(ws: Workspace) -> None:
     )
     assert lines[4].startswith("85.00% (+05.00%) 'Factuality' score\t(4 improvements, 0 regressions)")
     assert "1.00s (-) 'duration'" in text
+
+
+def test_scorer_errors_are_counted_and_printed(ws: Workspace) -> None:
+    project = ws.create_project("p")
+    exp = ws.save_object("experiment", project.id, "errs", {})
+    rows = [
+        {"input": i, "scores": {"A": 1.0}, "metadata": {"scorer_errors": {"judge": "ValueError: no verdict"}}}
+        for i in range(3)
+    ]
+    ws.insert_rows("experiment", exp.id, rows, project_id=project.id)
+    summary = summarize(ws, exp.id)
+    assert summary.scorer_errors == {"judge": (3, "ValueError: no verdict")}
+    assert "'judge' failed on 3 rows: ValueError: no verdict" in str(summary)

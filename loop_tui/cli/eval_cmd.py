@@ -129,6 +129,8 @@ def run(args: argparse.Namespace) -> int:
             f"loop-tui: {len(failed)} of {len(result.rows)} rows failed; first error: {failed[0].error}\n"
         )
     if args.format == "json":
+        for name, (count, first) in summary.scorer_errors.items():
+            sys.stderr.write(f"loop-tui: scorer {name!r} failed on {count} rows; first error: {first}\n")
         print_json(summary.to_json())
     else:
         sys.stdout.write(str(summary).lstrip("\n") + "\n")

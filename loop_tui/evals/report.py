@@ -61,6 +61,10 @@ def format_summary(summary: Any) -> str:
             lines.append("")
         mwidth = max(len(n) for n in summary.metrics)
         lines.extend(format_metric_line(m, mwidth) for m in summary.metrics.values())
+    if summary.scorer_errors:
+        lines.append("")
+        for name, (count, first) in summary.scorer_errors.items():
+            lines.append(f"'{name}' failed on {count} row{'s' if count != 1 else ''}: {first}")
     flaky = [s for s in summary.scores.values() if s.flakiness]
     if flaky:
         lines.append("")

@@ -21,6 +21,7 @@ class ExpRow:
     error: str | None
     scores: dict[str, float | None]
     metrics: dict[str, float]
+    scorer_errors: dict[str, str] | None = None
 
 
 def _json(text: Any) -> Any:
@@ -88,6 +89,7 @@ def load_rows(workspace: Any, experiment_id: str) -> list[ExpRow]:
                 error=_json(record["error"]),
                 scores=_num_map(record["scores"]),
                 metrics=out,
+                scorer_errors=(metadata or {}).get("scorer_errors") if isinstance(metadata, dict) else None,
             )
         )
     return rows

@@ -79,6 +79,8 @@ class ExperimentSummary:
     metrics: dict[str, MetricSummary] = field(default_factory=dict)
     totals: dict[str, float] = field(default_factory=dict)
     flaky_rows: list[dict[str, Any]] = field(default_factory=list)
+    #: scorer name -> (rows where it failed, the first error message)
+    scorer_errors: dict[str, tuple[int, str]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """The `loop-tui eval --format json` shape."""
@@ -225,6 +227,10 @@ def summarize(workspace: Any, experiment_id: str, base_id: str | None = None) ->
         "total_tokens": sum(r.metrics.get("total_tokens") or 0.0 for r in rows),
     }
     summary.flaky_rows = flaky_rows(groups)
+    for row in rows:
+        for name, message in (row.scorer_errors or {}).items():
+            count, first = summary.scorer_errors.get(name, (0, str(message)))
+            summary.scorer_errors[name] = (count + 1, first)
     return summary
 
 
