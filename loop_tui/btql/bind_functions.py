@@ -109,9 +109,9 @@ def _aggregate(b: Binder, name: str, node: A.Function, scope: Scope) -> Bound:
     x = b.bind(arg, inner)
     if x.agg:
         raise _err("aggregate_context", f"Aggregates cannot be nested inside {name}().", node)
-    value = b.as_text(x) if x.type == "json" and not x.known else x.sql
-    if x.type == "json" and x.known == "num":
-        value = b.as_num(x)
+    value = x.sql
+    if x.type == "json":
+        value = b.as_num(x) if x.known == "num" else b.as_text(x)
     if name in ("count", "count_distinct"):
         distinct = "DISTINCT " if node.distinct or name == "count_distinct" else ""
         return Bound(f"count({distinct}{value})", "int", agg=True)

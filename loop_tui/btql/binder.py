@@ -265,6 +265,9 @@ class Binder:
             keys = self.schema.keys.get(head, {})
             if len(rest) > 1 or not isinstance(key, str):
                 raise _err("type_mismatch", f"`{head}` holds numbers by name; write {head}.<name>.", node)
+            if head == "metrics" and key == "total_tokens" and "total_tokens" not in keys and (not keys or "tokens" in keys):
+                # Braintrust's docs sum metrics.total_tokens; the canonical name is tokens. Accept either.
+                return Bound(f"coalesce({sql}['total_tokens'], {sql}['tokens'])", "num")
             if keys and key not in keys and not (self.summary and head == "metrics"):
                 close = difflib.get_close_matches(key, list(keys), n=1, cutoff=0.6)
                 raise _err("unknown_field", f"Unknown field `{path_text(node.name)}`.", node,

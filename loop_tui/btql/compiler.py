@@ -16,7 +16,7 @@ from typing import Any
 
 from loop_tui.btql import ast as A
 from loop_tui.btql.ast_json import query_to_json
-from loop_tui.btql.binder import Binder, Bound, Params, Scope, _err, quote_ident
+from loop_tui.btql.binder import Binder, Bound, Params, Scope, _err, path_text, quote_ident
 from loop_tui.btql.cursor import decode_cursor, keyset_condition
 from loop_tui.btql.errors import BtqlError
 from loop_tui.btql.functions import is_aggregate_expr
@@ -218,6 +218,10 @@ class Compiler:
         parts: list[str] = []
         columns: list[tuple[str, str]] = []
         seen: dict[str, Any] = {}
+        # Paths sharing a last piece (metadata.model, origin.model) keep their full path as output name;
+        # the short name is then ambiguous (research §2.2 rule 1).
+        implicit = [i.alias for i in self.q.select or [] if isinstance(i, A.AliasExpr) and not i.explicit
+                    and isinstance(i.expr, A.Ident)]
         for item in self.q.select or []:
             if isinstance(item, A.Star):
                 for name in self.schema.star_columns():
@@ -227,9 +231,12 @@ class Compiler:
                     columns.append((name, ctype))
                 continue
             b = self.binder.bind(item.expr, Scope())
-            self._claim(seen, item.alias, item)
-            parts.append(f"{self.binder.output(b)} AS {quote_ident(item.alias)}")
-            columns.append((item.alias, b.type))
+            name = item.alias
+            if not item.explicit and isinstance(item.expr, A.Ident) and implicit.count(name) > 1:
+                name = path_text(item.expr.name)
+            self._claim(seen, name, item)
+            parts.append(f"{self.binder.output(b)} AS {quote_ident(name)}")
+            columns.append((name, b.type))
         return parts, columns
 
     @staticmethod

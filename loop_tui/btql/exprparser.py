@@ -360,6 +360,8 @@ class ExprParser:
             return A.Literal(None, span=t.span)
         if low == "interval":
             return self._interval(t)
+        if low in ("contains", "includes") and self.tok.is_op("("):
+            return self._call(t)  # contains(haystack, needle) is also a function
         if low in KEYWORDS:
             raise self.error(f"Expected a value or a field but found the keyword `{word}`.", tok=t)
         if self.tok.is_op("("):

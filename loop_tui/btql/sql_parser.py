@@ -40,7 +40,10 @@ class SqlParser(PipeParser):
         group_by: list[A.Expr] | None = None
         pivot_spec = None
         if not self.tok.is_kw("from"):
-            raise self.error(f"Expected FROM but found {describe(self.tok)}.", hint="Add FROM project_logs('my-project').")
+            hint = "Add FROM project_logs('my-project')."
+            if self.tok.is_op("|"):
+                hint = "This reads as SQL because it starts with SELECT; for the pipe syntax write `select:` with a colon."
+            raise self.error(f"Expected FROM but found {describe(self.tok)}.", hint=hint)
         q.clause_spans["from"] = self.advance().span
         if self.tok.is_op("("):
             raise self.error("Subqueries in FROM are not supported.", code="unsupported_syntax")
