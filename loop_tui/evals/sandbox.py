@@ -57,12 +57,21 @@ def _set_limits(limits: SandboxLimits) -> None:
     import resource
 
     mb = 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_s, limits.cpu_s + 1))
-    resource.setrlimit(resource.RLIMIT_AS, (limits.memory_mb * mb, limits.memory_mb * mb))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_size_mb * mb, limits.file_size_mb * mb))
-    resource.setrlimit(resource.RLIMIT_NOFILE, (limits.open_files, limits.open_files))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    resource.setrlimit(resource.RLIMIT_NPROC, (1, 1))
+    wanted = [
+        (resource.RLIMIT_CPU, (limits.cpu_s, limits.cpu_s + 1)),
+        (resource.RLIMIT_AS, (limits.memory_mb * mb, limits.memory_mb * mb)),
+        (resource.RLIMIT_FSIZE, (limits.file_size_mb * mb, limits.file_size_mb * mb)),
+        (resource.RLIMIT_NOFILE, (limits.open_files, limits.open_files)),
+        (resource.RLIMIT_CORE, (0, 0)),
+        (resource.RLIMIT_NPROC, (1, 1)),
+    ]
+    for which, value in wanted:
+        try:
+            resource.setrlimit(which, value)
+        except (ValueError, OSError):
+            # Some platforms refuse a limit (macOS and RLIMIT_AS); the others and the wall-clock
+            # deadline still apply, and Linux (where this matters most) supports them all.
+            pass
 
 
 _unshare_ok: bool | None = None  # learnt once per process: does `unshare --net` work here?
