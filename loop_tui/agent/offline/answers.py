@@ -161,10 +161,6 @@ def summary(page: str, content: str) -> str:
         return "\n".join(lines)
     if "experiment" in data and "scores" in data:
         return _experiment(data)
-    if "dataset" in data:
-        fields = ", ".join(f"{f}: {', '.join(v)}" for f, v in (data.get("fields") or {}).items())
-        tags = ", ".join(f"{k} ({v})" for k, v in (data.get("tags") or {}).items()) or "none"
-        return (f"Dataset **{data['dataset']}** has {_num(data.get('rows'))} rows. Fields — {fields}. Tags: {tags}.")
     if "playground" in data:
         run = data.get("last_run")
         scores = ", ".join(f"{k} {_num(v.get('mean'))}" for k, v in ((run or {}).get("scores") or {}).items())
@@ -172,6 +168,10 @@ def summary(page: str, content: str) -> str:
         return (f"Playground **{data['playground']}** runs {data['prompt'].get('model')} over dataset "
                 f"{ds.get('name', '(none)')} ({ds.get('rows', 0)} rows) with scorers {', '.join(data.get('scorers') or []) or 'none'}. "
                 + (f"Last run **{run['experiment']}**: {scores or 'no scores'}." if run else "It has not been run yet."))
+    if "dataset" in data:
+        fields = ", ".join(f"{f}: {', '.join(v)}" for f, v in (data.get("fields") or {}).items())
+        tags = ", ".join(f"{k} ({v})" for k, v in (data.get("tags") or {}).items()) or "none"
+        return (f"Dataset **{data['dataset']}** has {_num(data.get('rows'))} rows. Fields — {fields}. Tags: {tags}.")
     if "requests" in data:
         models = ", ".join(f"{m['model']} ({_num(m.get('llm_spans'))} calls)" for m in data.get("by_model") or [])
         top = (data.get("top_errors") or [{}])[0]
