@@ -1,0 +1,469 @@
+"""`LoopChat`: the Loop assistant beside the data — transcript, input, model and tool pickers, history.
+
+One async worker per chat runs `Agent.run` and posts messages (`loop_tui.ui.loop.messages`); the handlers
+here render them in order: text streams into the current answer, a tool call closes the answer and gets a
+card updated in place by its id, a confirmation opens `ConfirmChangeModal` and resolves the run's future.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.message import Message
+from textual.reactive import reactive
+from textual.widgets import Input, Static
+
+from loop_tui.agent import Conversation, Decision
+from loop_tui.agent.execute import DECLINED
+from loop_tui.agent.tools import ALL_TOOLS
+from loop_tui.errors import UserError
+from loop_tui.ui.loop import messages as msg
+from loop_tui.ui.loop.header import abilities_text, describe_model
+from loop_tui.ui.loop.transcript import AssistantAnswer, Notice, ToolCard, UserTurn
+from loop_tui.ui.loop.worker import pump_events
+
+if TYPE_CHECKING:
+    from loop_tui.agent import Agent, PageContext
+    from loop_tui.config import Settings
+    from loop_tui.store import Workspace
+
+ContextProvider = Callable[[], "PageContext"]
+AfterRun = Callable[[str], Awaitable[None] | None]
+MUTATING = {cls.name for cls in ALL_TOOLS if cls.mutates}
+CONTINUE_WORDS = {"continue", "/continue", "go on", "keep going"}
+
+
+@dataclass
+class _Undo:
+    label: str
+    xacts: list[int]
+
+
+class LoopChat(Vertical):
+    """The Loop chat panel: mount it anywhere with a workspace, settings and a page-context provider."""
+
+    ALLOW_MAXIMIZE = True
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="loop.cancel"),
+        Binding("ctrl+c", "cancel", "Cancel", id="loop.cancel_ctrl_c", show=False, priority=True),
+        Binding("ctrl+g", "continue_run", "Continue", id="loop.continue"),
+        Binding("ctrl+z", "undo", "Undo edit", id="loop.undo"),
+        Binding("ctrl+b", "pick_model", "Model", id="loop.model"),
+        Binding("ctrl+t", "pick_tools", "Tools", id="loop.tools"),
+        Binding("ctrl+r", "history", "History", id="loop.history"),
+        Binding("ctrl+n", "new_conversation", "New chat", id="loop.new"),
+        Binding("ctrl+f", "toggle_fullscreen", "Full screen", id="loop.fullscreen"),
+    ]
+    """Keys while focus is in the panel (every id can be remapped in settings)."""
+
+    running: reactive[bool] = reactive(False, init=False)
+    """Whether a run is in progress (cancel is enabled)."""
+    paused: reactive[bool] = reactive(False, init=False)
+    """Whether the last run stopped at the iteration limit (continue is enabled)."""
+
+    @dataclass
+    class QueryAccepted(Message):
+        """The user accepted a BTQL query Loop proposed; the BTQL page puts it in its editor."""
+
+        query: str
+
+    @dataclass
+    class WorkspaceChanged(Message):
+        """Loop (or an undo) wrote to the workspace; pages showing that data should reload."""
+
+        reason: str
+
+    def __init__(
+        self,
+        workspace: Workspace,
+        settings: Settings,
+        context_provider: ContextProvider,
+        *,
+        model: str | None = None,
+        id: str | None = None,  # noqa: A002
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(id=id, classes=f"loop-chat {classes or ''}".strip())
+        self.workspace = workspace
+        self.settings = settings
+        self.context_provider = context_provider
+        self.model_name = model
+        self.conversation = Conversation()
+        self._agent: Agent | None = None
+        self._run_id = 0
+        self._answer: AssistantAnswer | None = None
+        self._cards: dict[str, ToolCard] = {}
+        self._confirmed: set[str] = set()
+        self._confirm_modal: Any = None
+        self._undo: list[_Undo] = []
+        self._run_text: list[str] = []
+        self._after_run: list[AfterRun] = []
+        self._changed = False
+
+    # ----- layout --------------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield Static(id="loop-header")
+        yield Static(id="loop-abilities")
+        yield VerticalScroll(id="loop-transcript")
+        yield Static(id="loop-status")
+        yield Input(placeholder="Ask Loop…  (enter sends)", id="loop-input")
+
+    def on_mount(self) -> None:
+        self.query_one("#loop-transcript", VerticalScroll).anchor()
+        self.refresh_header()
+        self._show_status()
+
+    @property
+    def transcript(self) -> VerticalScroll:
+        """The scrolling transcript."""
+        return self.query_one("#loop-transcript", VerticalScroll)
+
+    @property
+    def input(self) -> Input:
+        """The message input."""
+        return self.query_one("#loop-input", Input)
+
+    def page_context(self) -> PageContext:
+        """Where the user is right now (asked of the provider every time)."""
+        return self.context_provider()
+
+    def refresh_header(self) -> None:
+        """Show the active model and, for the offline model, what it can do on this page."""
+        label, offline = describe_model(self.model_name, self.settings)
+        keys = "^b model  ^t tools  ^r history  ^n new  ^f full"
+        self.query_one("#loop-header", Static).update(f"Loop · {label}\n{keys}")
+        abilities = self.query_one("#loop-abilities", Static)
+        abilities.display = offline
+        if offline:
+            abilities.update(abilities_text(self.page_context().page))
+
+    def _show_status(self, text: str | None = None) -> None:
+        if text is None:
+            if self.running:
+                text = "Loop is working… esc cancels"
+            elif self.paused:
+                text = "Paused at the step limit: ctrl+g continues"
+            elif self._undo:
+                text = f"ctrl+z undoes: {self._undo[-1].label}"
+            else:
+                text = f"{self.conversation.title or 'new conversation'} · ${self.conversation.cost_usd:.4f}"
+        self.query_one("#loop-status", Static).update(text)
+
+    def watch_running(self) -> None:
+        self.set_class(self.running, "-running")
+        self._show_status()
+
+    def watch_paused(self) -> None:
+        self._show_status()
+
+    # ----- sending -------------------------------------------------------------------------------
+    @on(Input.Submitted, "#loop-input")
+    def _submit(self, event: Input.Submitted) -> None:
+        event.stop()
+        text = event.value.strip()
+        if not text:
+            return
+        if self.paused and text.lower() in CONTINUE_WORDS:
+            self.input.value = ""
+            self.action_continue_run()
+            return
+        if self.send(text):
+            self.input.value = ""
+
+    def send(self, text: str, *, display: str | None = None, after: AfterRun | None = None) -> bool:
+        """Send `text` as the user's next message and start a run (False while a run is in progress)."""
+        if self.running:
+            self.notify("Loop is still working: esc cancels it first", severity="warning")
+            return False
+        self.paused = False
+        self.conversation.add_user(text)
+        self.transcript.mount(UserTurn(display or text))
+        if after is not None:
+            self._after_run.append(after)
+        self._start_run()
+        return True
+
+    def prefill(self, text: str) -> None:
+        """Put a half-written request in the input for the user to finish, and focus it."""
+        self.input.value = text
+        self.input.cursor_position = len(text)
+        self.input.focus()
+
+    def after_run(self, callback: AfterRun) -> None:
+        """Call `callback(answer_text)` once when the current (or next) run finishes successfully."""
+        self._after_run.append(callback)
+
+    def _start_run(self) -> None:
+        self._run_id += 1
+        self._run_text = []
+        self._changed = False
+        self.running = True
+        self._run_agent(self._run_id, self.page_context())
+
+    def _get_agent(self) -> Agent:
+        if self._agent is None:
+            from loop_tui.agent import Agent
+
+            self._agent = Agent(self.workspace, self.settings, model=self.model_name)
+        return self._agent
+
+    @work(exclusive=True, group="loop-agent", exit_on_error=False)
+    async def _run_agent(self, run_id: int, context: PageContext) -> None:
+        """The one agent worker of this chat: runs the agent and posts what happens."""
+        self.post_message(msg.AgentRunStarted(run_id))
+        try:
+            agent = self._get_agent()
+            await pump_events(agent.run(self.conversation, context), self.post_message, run_id)
+        except asyncio.CancelledError:
+            self.post_message(msg.AgentDone(run_id, self.conversation.cost_usd, cancelled=True))
+            raise
+        except UserError as err:
+            self.post_message(msg.AgentFailed(run_id, str(err)))
+        except Exception as err:  # a bug must not kill the app: say it in one line, keep the chat usable
+            self.log.error("Loop run failed", err)
+            self.post_message(msg.AgentFailed(run_id, f"Loop stopped unexpectedly: {type(err).__name__}: {err}"))
+
+    # ----- rendering the run ---------------------------------------------------------------------
+    async def _close_answer(self) -> None:
+        if self._answer is not None:
+            answer, self._answer = self._answer, None
+            await answer.finish()
+
+    @on(msg.AgentRunStarted)
+    def _run_started(self, message: msg.AgentRunStarted) -> None:
+        self.running = True
+
+    @on(msg.AgentTextDelta)
+    async def _text(self, message: msg.AgentTextDelta) -> None:
+        self._run_text.append(message.text)
+        if self._answer is None:
+            self._answer = AssistantAnswer()
+            await self.transcript.mount(self._answer)
+        await self._answer.write(message.text)
+
+    @on(msg.AgentToolStarted)
+    async def _tool_started(self, message: msg.AgentToolStarted) -> None:
+        await self._close_answer()
+        call = message.call
+        card = ToolCard(call.id, call.name, call.arguments, mutates=call.name in MUTATING)
+        self._cards[call.id] = card
+        await self.transcript.mount(card)
+
+    @on(msg.AgentConfirmationRequested)
+    def _confirm(self, message: msg.AgentConfirmationRequested) -> None:
+        from loop_tui.ui.loop.confirm import ConfirmChangeModal
+
+        request = message.request
+        self._confirmed.add(request.call.id)
+        card = self._cards.get(request.call.id)
+        if card is not None:
+            card.set_status("waiting", "waiting for your answer")
+        self._show_status("Loop is waiting for your answer: y accept · n reject · a always allow")
+        modal = ConfirmChangeModal(request.call, request.preview)
+        self._confirm_modal = modal
+
+        def answered(decision: Decision | None) -> None:
+            self._confirm_modal = None
+            request.resolve(decision or Decision.REJECT)
+            if card is not None and decision in (Decision.ACCEPT, Decision.ALWAYS):
+                card.set_status("running", "applying…")
+            if decision == Decision.ALWAYS:
+                self._notice(f"{request.call.name} is always allowed for the rest of this session.")
+            self._show_status()
+
+        self.app.push_screen(modal, answered)
+
+    @on(msg.AgentToolFinished)
+    def _tool_finished(self, message: msg.AgentToolFinished) -> None:
+        call = message.call
+        card = self._cards.get(call.id)
+        declined = message.result == DECLINED
+        if card is not None:
+            card.finish(message.result, message.error, "declined" if declined else "")
+        if call.name in MUTATING and not message.error and not declined:
+            self._changed = True
+            if call.id not in self._confirmed:
+                why = ("auto-accepted: agent.auto_accept is on in settings" if self.settings.agent.auto_accept
+                       else "allowed without asking (tool policy or 'always allow')")
+                self._notice(f"{call.name} was {why}.", "warning")
+        if message.undo_xact and not message.error:
+            label = f"{call.name} ({', '.join(f'xact {x}' for x in message.undo_xact)})"
+            self._undo.append(_Undo(label, list(message.undo_xact)))
+            self._notice(f"Applied {call.name}. ctrl+z undoes it.", "success")
+
+    @on(msg.AgentIterationLimit)
+    async def _limit(self, message: msg.AgentIterationLimit) -> None:
+        await self._close_answer()
+        self.paused = True
+        self._notice(f"Loop paused after {message.iterations} steps (agent.max_iterations). "
+                     "ctrl+g (or typing 'continue') lets it go on.", "warning")
+
+    @on(msg.AgentDone)
+    async def _done(self, message: msg.AgentDone) -> None:
+        await self._close_answer()
+        self.running = False
+        for card in self._cards.values():
+            if card.status in ("running", "waiting"):
+                card.set_status("cancelled", "cancelled")
+        self._dismiss_confirmation()
+        if message.cancelled:
+            self._after_run.clear()
+            self._notice("Cancelled. Nothing half-applied: a change applies only after you accept it.", "warning")
+        if self._changed:
+            self.post_message(self.WorkspaceChanged("loop"))
+        if not message.cancelled and not self.paused:
+            await self._run_after_hooks()
+        self._show_status()
+
+    @on(msg.AgentFailed)
+    async def _failed(self, message: msg.AgentFailed) -> None:
+        await self._close_answer()
+        self.running = False
+        self._after_run.clear()
+        self._dismiss_confirmation()
+        self._notice(message.message, "error")
+        self._show_status()
+
+    async def _run_after_hooks(self) -> None:
+        hooks, self._after_run = self._after_run, []
+        text = "".join(self._run_text)
+        for hook in hooks:
+            result = hook(text)
+            if asyncio.iscoroutine(result):
+                await result
+
+    def _notice(self, text: str, kind: str = "info") -> Notice:
+        notice = Notice(text, kind)
+        self.transcript.mount(notice)
+        return notice
+
+    def notice(self, text: str, kind: str = "info") -> None:
+        """Add a line from the app to the transcript (workflows report through this)."""
+        self._notice(text, kind)
+
+    def _dismiss_confirmation(self) -> None:
+        modal, self._confirm_modal = self._confirm_modal, None
+        if modal is not None and modal.is_attached:
+            modal.dismiss(Decision.REJECT)
+
+    # ----- actions -------------------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Cancel only while running (so esc and ctrl+c keep their usual meaning otherwise)."""
+        if action == "cancel":
+            return self.running
+        if action == "continue_run":
+            return self.paused and not self.running
+        if action == "undo":
+            return bool(self._undo) and not self.running
+        return True
+
+    def action_cancel(self) -> None:
+        """Stop the run; a change waiting for confirmation is not applied."""
+        self.workers.cancel_group(self, "loop-agent")
+        self._dismiss_confirmation()
+
+    def action_continue_run(self) -> None:
+        """Let a run paused at the step limit go on."""
+        if self.paused and not self.running:
+            self.paused = False
+            self._notice("Continuing…")
+            self._start_run()
+
+    def action_undo(self) -> None:
+        """Undo the last change Loop applied (a data edit, prompt or scorer version)."""
+        if self._undo and not self.running:
+            self._undo_change(self._undo.pop())
+
+    @work(thread=True, exclusive=True, group="loop-undo", exit_on_error=False)
+    def _undo_change(self, change: _Undo) -> None:
+        try:
+            for xact in reversed(change.xacts):
+                self.workspace.undo(xact)
+        except UserError as err:
+            self.app.call_from_thread(self._notice, f"Could not undo {change.label}: {err}", "error")
+            return
+        self.app.call_from_thread(self._undone, change)
+
+    def _undone(self, change: _Undo) -> None:
+        self._notice(f"Undid {change.label}.", "success")
+        self.post_message(self.WorkspaceChanged("undo"))
+        self._show_status()
+
+    def action_new_conversation(self) -> None:
+        """Start a fresh conversation on this page."""
+        if self.running:
+            self.notify("Loop is still working: esc cancels it first", severity="warning")
+            return
+        self.load_conversation(Conversation())
+
+    def load_conversation(self, conversation: Conversation) -> None:
+        """Show `conversation` and continue it with the next message (resume)."""
+        from loop_tui.ui.loop.replay import replay_widgets
+
+        self.conversation = conversation
+        self.paused = conversation.paused
+        self._answer = None
+        self._cards.clear()
+        self._undo.clear()
+        self.transcript.remove_children()
+        widgets = replay_widgets(conversation)
+        self._cards.update({w.call_id: w for w in widgets if isinstance(w, ToolCard)})
+        if widgets:
+            self.transcript.mount_all(widgets)
+        self._show_status()
+
+    def action_pick_model(self) -> None:
+        """Choose Loop's model from the allowlist."""
+        from loop_tui.ui.loop.pickers import ModelPickerModal
+
+        def chosen(name: str | None) -> None:
+            if name is None or name == self.model_name:
+                return
+            self.model_name = name
+            self._agent = None  # the next run builds an agent for the new model
+            self.refresh_header()
+            self._notice(f"Model: {name}")
+
+        self.app.push_screen(ModelPickerModal(self.settings, self.model_name), chosen)
+
+    def action_pick_tools(self) -> None:
+        """Turn Loop's tools on and off (saved to settings as tools.disabled)."""
+        from loop_tui.ui.loop.pickers import ToolTogglesModal, save_disabled_tools
+
+        def chosen(disabled: list[str] | None) -> None:
+            if disabled is None or sorted(disabled) == sorted(self.settings.tools.disabled):
+                return
+            save_disabled_tools(self.app, self.settings, disabled)
+            self._notice("Tools off: " + (", ".join(disabled) or "none"))
+
+        self.app.push_screen(ToolTogglesModal(self.settings), chosen)
+
+    def action_history(self) -> None:
+        """Resume an earlier conversation of this project."""
+        from loop_tui.ui.loop.pickers import HistoryModal
+
+        def chosen(conversation: Conversation | None) -> None:
+            if conversation is not None:
+                if self.running:
+                    self.notify("Loop is still working: esc cancels it first", severity="warning")
+                    return
+                self.load_conversation(conversation)
+                self._notice(f"Resumed: {conversation.title or conversation.id}")
+
+        self.app.push_screen(HistoryModal(self.workspace, self.page_context()), chosen)
+
+    def action_toggle_fullscreen(self) -> None:
+        """Give the chat the whole screen, or put it back beside the page."""
+        screen = self.screen
+        if screen.maximized is self:
+            screen.minimize()
+        else:
+            screen.maximize(self, container=False)
+        self.input.focus()

@@ -1,0 +1,44 @@
+"""Rebuild a saved conversation's transcript (for resume): user turns, answers and tool cards."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual.widget import Widget
+
+from loop_tui.agent.execute import DECLINED
+from loop_tui.agent.tools import ALL_TOOLS
+from loop_tui.ui.loop.transcript import AssistantAnswer, ToolCard, UserTurn
+
+if TYPE_CHECKING:
+    from loop_tui.agent import Conversation
+
+MUTATING = {cls.name for cls in ALL_TOOLS if cls.mutates}
+SUMMARY_PREFIX = "The user now says: "
+
+
+def replay_widgets(conversation: Conversation) -> list[Widget]:
+    """Widgets showing the conversation as it was (tool results attached to their cards by call id)."""
+    widgets: list[Widget] = []
+    cards: dict[str, ToolCard] = {}
+    for message in conversation.messages:
+        role = message.get("role")
+        content = str(message.get("content") or "")
+        if role == "user":
+            widgets.append(UserTurn(content.rpartition(SUMMARY_PREFIX)[2] or content))
+        elif role == "assistant":
+            if content.strip():
+                widgets.append(AssistantAnswer(content))
+            for call in message.get("tool_calls") or []:
+                card = ToolCard(call["id"], call["name"], call.get("arguments") or {}, mutates=call["name"] in MUTATING)
+                cards[call["id"]] = card
+                widgets.append(card)
+        elif role == "tool":
+            card = cards.get(str(message.get("tool_call_id")))
+            if card is not None:
+                error = content.removeprefix("Error: ") if content.startswith("Error: ") else None
+                card.result = None if error else content
+                card.error = error
+                card.status = "error" if error else ("declined" if content == DECLINED else "ok")
+                card.note = "declined" if content == DECLINED else ""
+    return widgets
