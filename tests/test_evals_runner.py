@@ -314,3 +314,17 @@ def test_cost_estimate_prices_task_and_judges() -> None:
     assert judged.calls == 40 and judged.usd > plain.usd
     unknown = estimate_eval_cost(prompt, rows, [], model="acme/unknown-model")
     assert unknown.usd is None and unknown.unpriced_models == ["acme/unknown-model"]
+
+
+async def test_judge_without_a_key_fails_before_the_run(ws: Workspace) -> None:
+    with pytest.raises(UserError, match="no API key"):
+        await run_experiment(
+            ws,
+            "proj",
+            PROMPT,
+            "qa",
+            ["Factuality"],
+            provider=ScriptedProvider(answer),
+            judge_model="gpt-4o-mini",
+        )
+    assert ws.objects("experiment", ws.project("proj").id) == []

@@ -22,6 +22,7 @@ from loop_tui.evals.experiments import ExperimentTarget, create_experiment, fini
 from loop_tui.evals.model_call import ModelHandle, call_model, open_model
 from loop_tui.evals.prompt import PromptSpec
 from loop_tui.evals.score import Score, Scorer
+from loop_tui.evals.scorers.llm_judge import LLMClassifier
 from loop_tui.evals.spans import ScoreOutcome, TaskOutcome, build_row_spans
 
 # Spans buffered before a store write: a few writes per big run, not one per row. Writes run in a thread
@@ -342,6 +343,8 @@ async def run_experiment(
         for s in scorers
     ]
     for scorer in resolved:
+        if isinstance(scorer, LLMClassifier):
+            scorer._model_handle()  # fail now (no key, unknown model) rather than once per row
         if isinstance(scorer, CodeScorer):
             scorer.pool_size = max(scorer.pool_size, min(concurrency, 4))  # workers for parallel rows
     names = [_scorer_name(s, i) for i, s in enumerate(resolved)]
