@@ -19,7 +19,7 @@ __all__ = [
 
 def parse(query: str | dict) -> Any:
     """Parse text (either syntax) or ParsedQuery JSON into an `ast.Query`; raises `BtqlError`."""
-    from loop_tui.btql.parse import parse as _parse
+    from loop_tui.btql.parsing import parse as _parse
 
     return _parse(query)
 

@@ -9,7 +9,7 @@ from loop_tui.btql import ast as A
 from loop_tui.btql.ast_json import query_to_json
 from loop_tui.btql.errors import BtqlError
 from loop_tui.btql.executor import btql_connection, compile_query, open_ws
-from loop_tui.btql.parse import parse
+from loop_tui.btql.parsing import parse
 
 
 def check(query: str | dict, workspace: Any, project: str | None = None, *, connection: Any = None) -> list[BtqlError]:

@@ -119,7 +119,7 @@ def expr_from_json(obj: Any, path: str = "$") -> Any:
     if not isinstance(obj, dict):
         raise _bad(path, "expected an object")
     if "btql" in obj and obj.get("op", "btql") == "btql":
-        from loop_tui.btql.parse import parse_expression
+        from loop_tui.btql.parsing import parse_expression
 
         return parse_expression(str(obj["btql"]))
     if "op" not in obj and "expr" in obj and "alias" in obj:

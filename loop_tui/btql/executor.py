@@ -15,7 +15,7 @@ from loop_tui.btql.compiler import Compiled, Compiler
 from loop_tui.btql.cursor import encode_cursor
 from loop_tui.btql.errors import BtqlError
 from loop_tui.btql.lint import lint
-from loop_tui.btql.parse import parse
+from loop_tui.btql.parsing import parse
 from loop_tui.btql.postprocess import finish_table
 from loop_tui.btql.safety import assert_single_select
 from loop_tui.btql.schema import sampled_keys
