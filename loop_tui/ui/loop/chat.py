@@ -153,15 +153,19 @@ class LoopChat(Vertical):
             elif self._undo:
                 text = f"ctrl+z undoes: {self._undo[-1].label}"
             else:
-                text = f"{self.conversation.title or 'new conversation'} · ${self.conversation.cost_usd:.4f}"
+                title = self.conversation.title or "new conversation"
+                title = title if len(title) <= 32 else title[:31] + "…"
+                text = f"{title} · ${self.conversation.cost_usd:.4f}"
         self.query_one("#loop-status", Static).update(text)
 
     def watch_running(self) -> None:
         self.set_class(self.running, "-running")
         self._show_status()
+        self.refresh_bindings()
 
     def watch_paused(self) -> None:
         self._show_status()
+        self.refresh_bindings()
 
     # ----- sending -------------------------------------------------------------------------------
     @on(Input.Submitted, "#loop-input")
@@ -296,6 +300,7 @@ class LoopChat(Vertical):
         if message.undo_xact and not message.error:
             label = f"{call.name} ({', '.join(f'xact {x}' for x in message.undo_xact)})"
             self._undo.append(_Undo(label, list(message.undo_xact)))
+            self.refresh_bindings()
             self._notice(f"Applied {call.name}. ctrl+z undoes it.", "success")
 
     @on(msg.AgentIterationLimit)
@@ -348,6 +353,10 @@ class LoopChat(Vertical):
         """Add a line from the app to the transcript (workflows report through this)."""
         self._notice(text, kind)
 
+    def report(self, markdown: str) -> None:
+        """Add a Markdown report from the app (e.g. tune scorer's agreement table) to the transcript."""
+        self.transcript.mount(AssistantAnswer(markdown, classes="loop-report"))
+
     def _dismiss_confirmation(self) -> None:
         modal, self._confirm_modal = self._confirm_modal, None
         if modal is not None and modal.is_attached:
@@ -380,6 +389,7 @@ class LoopChat(Vertical):
         """Undo the last change Loop applied (a data edit, prompt or scorer version)."""
         if self._undo and not self.running:
             self._undo_change(self._undo.pop())
+            self.refresh_bindings()
 
     @work(thread=True, exclusive=True, group="loop-undo", exit_on_error=False)
     def _undo_change(self, change: _Undo) -> None:

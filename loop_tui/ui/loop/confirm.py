@@ -77,10 +77,11 @@ class ConfirmChangeModal(ModalScreen[Decision]):
     ]
     """Answer keys (remappable): accept once, reject, or accept and stop asking for this tool."""
 
-    def __init__(self, call: PendingCall, preview: Preview) -> None:
+    def __init__(self, call: PendingCall, preview: Preview, *, allow_always: bool = True) -> None:
         super().__init__(classes="loop-confirm")
         self.call = call
         self.preview = preview
+        self.allow_always = allow_always
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="loop-confirm-box"):
@@ -92,7 +93,8 @@ class ConfirmChangeModal(ModalScreen[Decision]):
             with Horizontal(classes="loop-confirm-buttons"):
                 yield Button("Accept (y)", id="loop-accept", variant="success")
                 yield Button("Reject (n)", id="loop-reject", variant="error")
-                yield Button(f"Always allow {self.call.name} (a)", id="loop-always")
+                if self.allow_always:
+                    yield Button(f"Always allow {self.call.name} (a)", id="loop-always")
 
     def _compose_preview(self) -> ComposeResult:
         kind = self.preview.kind
@@ -121,6 +123,12 @@ class ConfirmChangeModal(ModalScreen[Decision]):
         event.stop()
         answers = {"loop-accept": Decision.ACCEPT, "loop-reject": Decision.REJECT, "loop-always": Decision.ALWAYS}
         self.dismiss(answers.get(event.button.id or "", Decision.REJECT))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """'Always allow' exists only for tool calls."""
+        if action == "decide" and parameters == ("always",):
+            return self.allow_always
+        return True
 
     def action_decide(self, decision: str) -> None:
         """Answer from a key."""

@@ -31,8 +31,8 @@ class UserTurn(Static):
 class AssistantAnswer(Markdown):
     """One stretch of the assistant's answer, streamed (text after a tool call starts a new one)."""
 
-    def __init__(self, markdown: str = "") -> None:
-        super().__init__(markdown, classes="loop-answer")
+    def __init__(self, markdown: str = "", *, classes: str = "") -> None:
+        super().__init__(markdown, classes=f"loop-answer {classes}".strip())
         self._stream: MarkdownStream | None = None
         self._parts: list[str] = [markdown] if markdown else []
 

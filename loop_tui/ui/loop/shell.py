@@ -1,0 +1,174 @@
+"""How the app shell wires Loop in: page keys for the workflows, palette entries, the stylesheet, context.
+
+See the package docstring (`loop_tui.ui.loop`) for the few lines the shell adds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from loop_tui.ui.loop.workflows import WORKFLOWS, run_workflow, workflows_for
+
+if TYPE_CHECKING:
+    from textual.app import App
+    from textual.dom import DOMNode
+
+    from loop_tui.agent import PageContext
+    from loop_tui.ui.loop.chat import LoopChat
+
+STYLESHEET = "loop.tcss"
+
+
+def loop_stylesheet() -> Path:
+    """The path of `styles/loop.tcss` (beside the app's other stylesheets)."""
+    from loop_tui.ui.paths import styles_dir
+
+    return styles_dir() / STYLESHEET
+
+
+def find_chat(node: DOMNode) -> LoopChat | None:
+    """The Loop chat on `node`'s screen (the current screen when `node` is the app)."""
+    from loop_tui.ui.loop.chat import LoopChat
+
+    screen = node.screen
+    # A modal on top has no chat: look under it, on the page that opened it.
+    for candidate in reversed(screen.app.screen_stack if screen.is_modal else [screen]):
+        found = candidate.query(LoopChat)
+        if found:
+            return found.first()
+    return None
+
+
+def workflow_bindings(page: str) -> list[Binding]:
+    """The workflow keys of `page` as Bindings with ids (`loop.<page>.<workflow>`)."""
+    return [Binding(w.key, w.action, w.title.removeprefix("Loop: ").capitalize(), id=w.binding_id,
+                    show=False, group=Binding.Group("Loop")) for w in workflows_for(page)]
+
+
+class LoopPageMixin:
+    """Mix into a page (Screen or widget) to give it Loop's workflow keys: `action_loop_workflow(id)`.
+
+    On mount it binds the workflows of `self.PAGE`; the keys go through the app's keymap like any other.
+    """
+
+    def install_loop_bindings(self, page: str | None = None) -> None:
+        """Bind the workflow keys of `page` (default `self.PAGE`) on this node."""
+        page = page or getattr(self, "PAGE", "")
+        bindings = self._bindings  # type: ignore[attr-defined]
+        present = {b.id for items in bindings.key_to_bindings.values() for b in items}
+        for binding in workflow_bindings(page):
+            if binding.id not in present:
+                bindings.key_to_bindings.setdefault(binding.key, []).append(binding)
+
+    def on_mount(self) -> None:
+        if getattr(self, "PAGE", ""):
+            self.install_loop_bindings()
+
+    def action_loop_workflow(self, workflow_id: str) -> None:
+        """Run a Loop workflow in this page's chat (opening the panel if it is hidden)."""
+        chat = find_chat(self)  # type: ignore[arg-type]
+        if chat is None:
+            self.app.notify("Loop's chat is not on this page", severity="warning")  # type: ignore[attr-defined]
+            return
+        _reveal(chat)
+        run_workflow(chat, workflow_id)
+
+
+def _reveal(chat: LoopChat) -> None:
+    node: Any = chat
+    while node is not None and node is not chat.screen:
+        if not node.display:
+            node.display = True
+        node = node.parent
+    if getattr(chat.app, "chat_open", True) is False:
+        chat.app.chat_open = True
+
+
+def page_context_provider(screen: Any) -> Callable[[], PageContext]:
+    """A context provider for a page screen: its PAGE, the app's project, plus `screen.loop_context()` if any.
+
+    `loop_context()` (optional, on the screen) returns a dict of PageContext fields the page knows:
+    experiment_id, dataset_id, playground_id, selected_row_ids, btql_query, btql_error.
+    """
+    from loop_tui.agent import PageContext
+
+    def provide() -> PageContext:
+        project = getattr(screen.app, "project", None)
+        fields: dict[str, Any] = {"page": screen.PAGE, "project": getattr(project, "name", None)}
+        extra = getattr(screen, "loop_context", None)
+        if extra is not None:
+            fields.update({k: v for k, v in (extra() or {}).items() if v is not None})
+        return PageContext.from_dict(fields)
+
+    return provide
+
+
+class LoopCommands(Provider):
+    """Command palette entries "Loop: …" for the current page's workflows and the chat's own actions."""
+
+    def _entries(self) -> list[tuple[str, str, Callable[[], object]]]:
+        chat = find_chat(self.app)
+        if chat is None:
+            return []
+        page = chat.page_context().page
+        entries: list[tuple[str, str, Callable[[], object]]] = []
+        for w in workflows_for(page):
+            entries.append((w.title, f"key {w.key} on the {page} page", partial(_run, chat, w.id)))
+        for action, title in (("pick_model", "Loop: choose model"), ("pick_tools", "Loop: tools on/off"),
+                              ("history", "Loop: conversation history"), ("new_conversation", "Loop: new conversation"),
+                              ("toggle_fullscreen", "Loop: full screen chat"), ("undo", "Loop: undo last change"),
+                              ("continue_run", "Loop: continue"), ("cancel", "Loop: cancel")):
+            if chat.check_action(action, ()):
+                entries.append((title, "", partial(chat.run_action, action)))
+        return entries
+
+    async def discover(self) -> Hits:
+        """Everything, before the user types."""
+        for title, help_text, run in self._entries():
+            yield DiscoveryHit(title, run, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        """Fuzzy-match the entries."""
+        matcher = self.matcher(query)
+        for title, help_text, run in self._entries():
+            score = matcher.match(title)
+            if score > 0:
+                yield Hit(score, matcher.highlight(title), run, help=help_text)
+
+
+def _run(chat: LoopChat, workflow_id: str) -> None:
+    _reveal(chat)
+    run_workflow(chat, workflow_id)
+
+
+def register_loop_commands(app: App) -> None:
+    """Add Loop's palette entries and stylesheet to `app` (call in the app's __init__ or on_mount)."""
+    app.COMMANDS = app.COMMANDS | {LoopCommands}  # type: ignore[misc] - instance override of the class set
+    path = loop_stylesheet()
+    css_paths = list(getattr(app, "css_path", []) or [])
+    if path in css_paths:
+        return
+    if not app.is_running:
+        app.css_path = [*css_paths, path]
+        return
+    app.stylesheet.read(path)
+    app.stylesheet.reparse()
+    app.stylesheet.update(app)
+
+
+__all__ = [
+    "WORKFLOWS",
+    "LoopCommands",
+    "LoopPageMixin",
+    "find_chat",
+    "loop_stylesheet",
+    "page_context_provider",
+    "register_loop_commands",
+    "workflow_bindings",
+]

@@ -1,0 +1,170 @@
+"""Tune scorer: label the rows a scorer got wrong, let Loop adjust it, report agreement before and after."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Select, SelectionList
+
+from loop_tui.errors import UserError
+from loop_tui.ui.loop.agreement import Agreement, agreement
+from loop_tui.ui.loop.tune_data import TuneData, TuneRequest, gather, preview, score_of, tune_prompt
+
+if TYPE_CHECKING:
+    from loop_tui.ui.loop.chat import LoopChat
+
+
+class TuneScorerModal(ModalScreen["TuneRequest | None"]):
+    """Pick a scorer, select the rows it scored wrong, the right label, and optional instructions."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+s", "submit", "Tune", id="loop.tune.submit"),
+        Binding("escape", "cancel", "Cancel", id="loop.tune.cancel"),
+    ]
+    """ctrl+s sends the labels to Loop; esc closes."""
+
+    def __init__(self, data: TuneData) -> None:
+        super().__init__(classes="loop-tune")
+        self.data = data
+
+    def compose(self) -> ComposeResult:
+        first = self.data.scorers[0]
+        with Vertical(classes="loop-tune-box"):
+            yield Label(f"Tune a scorer · experiment {self.data.experiment}", classes="loop-picker-title")
+            yield Label("scorer", classes="loop-tune-label")
+            yield Select([(s.name, s.name) for s in self.data.scorers], value=first.name, allow_blank=False,
+                         id="loop-tune-scorer")
+            yield Label("rows the scorer got wrong (space selects)", classes="loop-tune-label")
+            yield SelectionList[str](id="loop-tune-rows")
+            yield Label("the right label for those rows", classes="loop-tune-label")
+            yield Select(self._label_options(first.name), allow_blank=False, id="loop-tune-label")
+            yield Input(placeholder="instructions for Loop (optional)", id="loop-tune-instructions")
+            with Horizontal(classes="loop-confirm-buttons"):
+                yield Button("Tune (ctrl+s)", id="loop-tune-go", variant="primary")
+                yield Button("Cancel (esc)", id="loop-tune-cancel")
+
+    def on_mount(self) -> None:
+        self._fill_rows(self.data.scorers[0].name)
+        self.query_one("#loop-tune-rows", SelectionList).focus()
+
+    def _scorer(self, name: str):  # noqa: ANN202 - a TunableScorer
+        return next(s for s in self.data.scorers if s.name == name)
+
+    def _label_options(self, name: str) -> list[tuple[str, str]]:
+        return [(f"{label} ({value:g})", str(value)) for label, value in self._scorer(name).labels]
+
+    def _fill_rows(self, name: str) -> None:
+        rows = self.query_one("#loop-tune-rows", SelectionList)
+        rows.clear_options()
+        for row in self.data.rows:
+            score = score_of(row, name)
+            shown = "  -- " if score is None else f"{score:5.2f}"
+            rows.add_option((f"{shown}  {preview(row.get('input'), 40)} → {preview(row.get('output'), 40)}", row["id"]))
+
+    @on(Select.Changed, "#loop-tune-scorer")
+    def _scorer_changed(self, event: Select.Changed) -> None:
+        name = str(event.value)
+        self._fill_rows(name)
+        labels = self.query_one("#loop-tune-label", Select)
+        labels.set_options(self._label_options(name))
+
+    @on(Button.Pressed, "#loop-tune-go")
+    def _go(self) -> None:
+        self.action_submit()
+
+    @on(Button.Pressed, "#loop-tune-cancel")
+    def _cancel(self) -> None:
+        self.action_cancel()
+
+    def action_submit(self) -> None:
+        """Send the labels (at least one row must be selected)."""
+        wrong = list(self.query_one("#loop-tune-rows", SelectionList).selected)
+        if not wrong:
+            self.notify("select the rows the scorer got wrong first (space)", severity="warning")
+            return
+        scorer = self._scorer(str(self.query_one("#loop-tune-scorer", Select).value))
+        desired = float(str(self.query_one("#loop-tune-label", Select).value))
+        instructions = self.query_one("#loop-tune-instructions", Input).value
+        self.dismiss(TuneRequest(scorer, self.data.rows, wrong, desired, instructions))
+
+    def action_cancel(self) -> None:
+        """Close without tuning."""
+        self.dismiss(None)
+
+
+def start_tune_scorer(chat: LoopChat) -> None:
+    """Read the rows to label (in a thread), open the labelling modal, then send the request to Loop."""
+    context = chat.page_context()
+
+    def load() -> None:
+        try:
+            data = gather(chat.workspace, context)
+        except UserError as err:
+            chat.app.call_from_thread(chat.notice, f"Tune scorer: {err}", "error")
+            return
+        chat.app.call_from_thread(chat.app.push_screen, TuneScorerModal(data),
+                                  lambda request: request and send_tune_request(chat, request))
+
+    chat.run_worker(load, thread=True, group="loop-tune", exit_on_error=False)
+
+
+def send_tune_request(chat: LoopChat, request: TuneRequest) -> None:
+    """Send the labels to Loop; when it finishes, re-score the rows and report agreement before and after."""
+    before = request.before()
+    display = (f"Tune scorer {request.scorer.name}: {len(request.wrong_ids)} row(s) labelled wrong. "
+               f"Before: {before.describe()} over {before.n} rows.")
+
+    async def report(_answer: str) -> None:
+        chat.run_worker(_rescore_and_report(chat, request, before), group="loop-tune", exit_on_error=False)
+
+    chat.send(tune_prompt(request), display=display, after=report)
+
+
+async def _rescore_and_report(chat: LoopChat, request: TuneRequest, before: Agreement) -> None:
+    import asyncio
+
+    from loop_tui.errors import NotFoundError
+    from loop_tui.evals.registry import resolve_scorer
+
+    ws, name = chat.workspace, request.scorer.name
+    try:
+        obj = await asyncio.to_thread(ws.get_object, "scorer", request.scorer.project_id, request.scorer.id)
+    except NotFoundError:
+        chat.notice(f"Scorer {name} no longer exists; nothing to measure.", "warning")
+        return
+    if obj.xact_id == request.scorer.xact_id:
+        chat.notice(f"Scorer {name} was not changed; agreement stays at {before.describe()}.", "warning")
+        return
+    scorer = resolve_scorer(name, ws, obj.project_id, settings=chat.settings, judge_model=chat.model_name)
+    scores: list[float | None] = []
+    failures = 0
+    try:
+        for row in request.rows:
+            try:
+                result = await scorer.eval_async(output=row.get("output"), expected=row.get("expected"),
+                                                 input=row.get("input"), metadata=row.get("metadata") or {})
+                scores.append(result.score)
+            except Exception:  # a row the new scorer cannot score counts as a disagreement
+                scores.append(None)
+                failures += 1
+    finally:
+        close = getattr(scorer, "aclose", None)
+        if close is not None:
+            await close()
+    after = agreement(scores, request.truth(), [v for _, v in request.scorer.labels])
+    note = f" ({failures} row(s) could not be scored)" if failures else ""
+    chat.report(
+        f"**Scorer {name}: agreement with your labels** over {after.n} rows{note}\n\n"
+        "| | accuracy | Cohen's kappa |\n|---|---|---|\n"
+        f"| before | {before.accuracy:.0%} | {_kappa(before)} |\n| after | {after.accuracy:.0%} | {_kappa(after)} |\n\n"
+        "Rows you did not select count as correctly scored before the change."
+    )
+
+
+def _kappa(a: Agreement) -> str:
+    return "n/a" if a.kappa is None else f"{a.kappa:.2f}"
