@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
+from loop_tui.evals.compare import compare_rows
 from loop_tui.evals.stats import bootstrap_ci, percentile
-from loop_tui.evals.summary import compare_rows, summarize
+from loop_tui.evals.summary import summarize
 from loop_tui.store import Workspace
 
 

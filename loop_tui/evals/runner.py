@@ -21,8 +21,8 @@ from loop_tui.evals.code_scorer import CodeScorer
 from loop_tui.evals.experiments import ExperimentTarget, create_experiment, finish_experiment, resolve_target
 from loop_tui.evals.model_call import ModelHandle, call_model, open_model
 from loop_tui.evals.prompt import PromptSpec
-from loop_tui.evals.score import Score, Scorer
 from loop_tui.evals.scorers.llm_judge import LLMClassifier
+from loop_tui.evals.scoring import call_scorer, error_text, is_inline, scorer_name, to_scores
 from loop_tui.evals.spans import ScoreOutcome, TaskOutcome, build_row_spans
 
 # Spans buffered before a store write: a few writes per big run, not one per row. Writes run in a thread
@@ -73,63 +73,6 @@ class ExperimentResult:
     total_cost: float = 0.0
 
 
-def _scorer_name(scorer: Any, index: int) -> str:
-    if isinstance(scorer, Scorer):
-        return scorer._name()
-    name = getattr(scorer, "__name__", None)
-    return f"scorer_{index}" if not name or name == "<lambda>" else name
-
-
-def _to_scores(name: str, result: Any) -> tuple[dict[str, float | None], dict[str, Any], dict[str, float]]:
-    """Normalise a scorer's return (Score, list of Scores, dict, number, bool, None) like Braintrust."""
-    items = result if isinstance(result, list) else [result]
-    scores: dict[str, float | None] = {}
-    metadata: dict[str, Any] = {}
-    metrics: dict[str, float] = {}
-    for item in items:
-        if isinstance(item, dict):
-            item = Score(item.get("name", name), item.get("score"), item.get("metadata") or {})
-        elif item is None or isinstance(item, bool | int | float):
-            item = Score(name, item)
-        if not isinstance(item, Score):
-            raise TypeError(
-                f"scorer {name!r} returned {type(item).__name__}; return a Score, number, dict or None"
-            )
-        scores[item.name] = item.score
-        if item.metadata:
-            metadata[item.name] = item.metadata if len(items) > 1 else item.metadata
-        metrics.update(item.metrics)
-    if len(items) == 1 and len(metadata) == 1:
-        metadata = next(iter(metadata.values()))
-    return scores, metadata, metrics
-
-
-async def _call_scorer(scorer: Any, kwargs: dict[str, Any]) -> Any:
-    if isinstance(scorer, Scorer):
-        return await scorer.eval_async(**kwargs)
-    params = inspect.signature(scorer).parameters.values()
-    if not any(p.kind is p.VAR_KEYWORD for p in params):
-        kwargs = {k: v for k, v in kwargs.items() if k in {p.name for p in params}}
-    result = scorer(**kwargs)
-    return await result if inspect.isawaitable(result) else result
-
-
-def _inline(scorer: Any) -> bool:
-    """True for Scorer objects that never wait (only `_run_eval_sync` implemented, e.g. the heuristics)."""
-    return (
-        isinstance(scorer, Scorer)
-        and type(scorer)._run_eval_async is Scorer._run_eval_async
-        and (type(scorer)._run_eval_sync is not Scorer._run_eval_sync)
-    )
-
-
-def _error_text(exc: BaseException) -> str:
-    if isinstance(exc, TimeoutError):
-        return "TimeoutError: timed out"
-    text = str(exc) or type(exc).__name__
-    return text if isinstance(exc, UserError) else f"{type(exc).__name__}: {text}"
-
-
 class _Run:
     """State of one experiment run."""
 
@@ -145,7 +88,7 @@ class _Run:
         self.target = target
         self.prompt = prompt
         self.handle = handle
-        self.scorers = [(s, _scorer_name(s, i)) for i, s in enumerate(scorers)]
+        self.scorers = [(s, scorer_name(s, i)) for i, s in enumerate(scorers)]
         self.row_timeout_s = row_timeout_s
         self.workspace = workspace
         self.params = {k: v for k, v in prompt.params.items() if k != "tools"}
@@ -189,7 +132,7 @@ class _Run:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            outcome.error = _error_text(exc)
+            outcome.error = error_text(exc)
             if outcome.messages is not None:
                 outcome.llm_error = outcome.error
         outcome.end = time.time()
@@ -204,13 +147,13 @@ class _Run:
             "metadata": row.get("metadata") or {},
         }
         try:
-            result = await self._with_timeout(_call_scorer(scorer, kwargs))
-            outcome.scores, outcome.metadata, outcome.metrics = _to_scores(name, result)
+            result = await self._with_timeout(call_scorer(scorer, kwargs))
+            outcome.scores, outcome.metadata, outcome.metrics = to_scores(name, result)
             self.cost += outcome.metrics.get("estimated_cost", 0.0)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            outcome.error = _error_text(exc)
+            outcome.error = error_text(exc)
         outcome.end = time.time()
         return outcome
 
@@ -221,12 +164,12 @@ class _Run:
         if task.error is None:
             # Cheap in-process scorers run in line (a task each would cost more than the scoring); the
             # rest (judges, code scorers, async functions) run concurrently.
-            waiting = [self.run_scorer(s, n, row, task.output) for s, n in self.scorers if not _inline(s)]
+            waiting = [self.run_scorer(s, n, row, task.output) for s, n in self.scorers if not is_inline(s)]
             gathered = iter(await asyncio.gather(*waiting) if waiting else [])
             for scorer, name in self.scorers:
                 outcomes.append(
                     await self.run_scorer(scorer, name, row, task.output)
-                    if _inline(scorer)
+                    if is_inline(scorer)
                     else next(gathered)
                 )
         else:
@@ -347,7 +290,7 @@ async def run_experiment(
             scorer._model_handle()  # fail now (no key, unknown model) rather than once per row
         if isinstance(scorer, CodeScorer):
             scorer.pool_size = max(scorer.pool_size, min(concurrency, 4))  # workers for parallel rows
-    names = [_scorer_name(s, i) for i, s in enumerate(resolved)]
+    names = [scorer_name(s, i) for i, s in enumerate(resolved)]
     create_experiment(
         workspace,
         target,
