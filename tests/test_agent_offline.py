@@ -12,13 +12,18 @@ from loop_tui.config import Settings
 
 
 @pytest.fixture(scope="module")
-def demo_ws(tmp_path_factory):
+def demo_ws():
+    """A generated workspace in a private temp dir: pytest's own basetemp can be pruned by concurrent
+    pytest sessions on a shared machine while a module-scoped fixture is still in use."""
+    import tempfile
+    from pathlib import Path
+
     from loop_tui.store import Workspace
     from loop_tui.store.demo import generate
 
-    path = tmp_path_factory.mktemp("offline") / "ws"
-    generate(path, spans=3000, seed=11)
-    return Workspace.open(path)
+    with tempfile.TemporaryDirectory(prefix="loop-agent-offline-") as tmp:
+        generate(Path(tmp) / "ws", spans=3000, seed=11)
+        yield Workspace.open(Path(tmp) / "ws")
 
 
 async def ask(ws, question, settings=None, **page):
