@@ -32,7 +32,11 @@ def _entries_for(node: DOMNode, area_fallback: str) -> list[PaletteEntry]:
             label = item.description or item.action
             title = f"{area}: {label[0].lower() + label[1:] if label else item.action}"
             entries.append(
-                PaletteEntry(title, f"key {node.app.get_key_display(Binding(key, item.action))}", partial(node.run_action, item.action))
+                PaletteEntry(
+                    title,
+                    f"key {node.app.get_key_display(Binding(key, item.action))}",
+                    partial(node.app.call_later, node.run_action, item.action),
+                )
             )
     return entries
 

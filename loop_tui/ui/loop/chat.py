@@ -257,6 +257,8 @@ class LoopChat(Vertical):
         await self._close_answer()
         call = message.call
         card = ToolCard(call.id, call.name, call.arguments, mutates=call.name in MUTATING)
+        # Some servers reuse call ids across replies: the newest call owns the id from now on.
+        self._confirmed.discard(call.id)
         self._cards[call.id] = card
         await self.transcript.mount(card)
 

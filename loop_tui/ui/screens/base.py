@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer
@@ -29,6 +30,10 @@ class PageScreen(Screen):
     # Pages focus their main widget once data arrives; focusing the first input would swallow the
     # single-letter keys (and hide them from the footer).
     AUTO_FOCUS = ""
+    BINDINGS: ClassVar[list[BindingType]] = [
+        # Leaving a text field gives the single-letter and digit keys back to the page.
+        Binding("escape", "leave_field", "Leave field", show=False, id="page.leave_field"),
+    ]
 
     def __init__(self) -> None:
         super().__init__(id=f"page-{self.PAGE}")
@@ -101,6 +106,10 @@ class PageScreen(Screen):
     def mark_stale(self) -> None:
         """Force the next `refresh_if_stale` to reload (after this page wrote something)."""
         self._loaded_key = None
+
+    def action_leave_field(self) -> None:
+        """Take focus out of the text field so page keys (1–6, letters) work again."""
+        self.set_focus(None)
 
     def load(self) -> None:
         """(Re)load the page's data, in workers."""

@@ -294,7 +294,11 @@ class BtqlScreen(PageScreen):
     def action_toggle_focus(self) -> None:
         """Move between the editor and the results."""
         if self.editor.has_focus:
-            self.query_one(ArrowTable).focus_grid()
+            results = self.query_one(ArrowTable)
+            if results.grid is not None:
+                results.focus_grid()
+            else:
+                self.set_focus(None)  # no results yet: leave the editor so page keys work
         else:
             self.editor.focus()
 

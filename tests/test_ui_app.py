@@ -1,0 +1,126 @@
+"""The app shell: pages as modes, keys, project switcher, palette, remapping, chat slot, robustness."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from loop_tui.config import Settings
+from loop_tui.ui.app import PAGES
+from tests.test_ui_support import make_app, screen_text, settle
+
+
+async def test_number_keys_switch_pages_and_header_follows(sample_ws_path: Path) -> None:
+    app = make_app(sample_ws_path, page="logs")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        for name, (title, key) in PAGES.items():
+            await pilot.press("escape", key)  # escape leaves an editor so digits switch pages
+            await settle(pilot)
+            assert app.current_mode == name
+            active = app.screen.query_one(".page-tab.-active")
+            assert title in str(active.render())
+
+
+async def test_project_switcher_reloads_the_page(sample_ws_path: Path) -> None:
+    app = make_app(sample_ws_path, page="logs")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert app.project.name == "support-bot"
+        await pilot.press("ctrl+o")
+        await pilot.pause()
+        await pilot.press("down", "enter")  # the other project
+        await settle(pilot)
+        assert app.project.name == "invoice-extraction"
+        assert "project: invoice-extraction" in screen_text(app)
+        assert "extract_invoice" in screen_text(app)  # the logs of the new project
+
+
+async def test_palette_lists_every_action_as_area_action(sample_ws_path: Path) -> None:
+    from loop_tui.ui.commands import palette_entries
+
+    app = make_app(sample_ws_path, page="logs")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        titles = {e.title for e in palette_entries(app)}
+        assert {"logs: filter", "logs: add to dataset", "app: loop", "app: project"} <= titles
+        assert all(": " in t for t in titles)
+        entry = next(e for e in palette_entries(app) if e.title == "logs: charts")
+        charts = app.screen.query_one("#logs-charts")
+        before = charts.display
+        entry.run()
+        await pilot.pause()
+        assert charts.display is not before
+
+
+async def test_keybindings_from_settings_remap_actions(sample_ws_path: Path) -> None:
+    settings = Settings()
+    settings.ui.keybindings = {"app.toggle_chat": "f9", "app.page.btql": "f8"}
+    app = make_app(sample_ws_path, page="logs", settings=settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        panel = app.screen.query_one("#chat-panel")
+        assert panel.display
+        await pilot.press("ctrl+l")  # the old key no longer toggles
+        await pilot.pause()
+        assert panel.display
+        await pilot.press("f9")
+        await pilot.pause()
+        assert not panel.display
+        await pilot.press("f8")
+        await settle(pilot)
+        assert app.current_mode == "btql"
+        assert not app.screen.query_one("#chat-panel").display  # hidden on every page
+
+
+async def test_chat_panel_says_honestly_that_loop_comes_later(sample_ws_path: Path) -> None:
+    app = make_app(sample_ws_path, page="experiments")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        placeholder = str(app.screen.query_one("#chat-placeholder").render())
+        assert "not in this version yet" in placeholder
+        assert "page: experiments" in str(app.screen.query_one("#chat-context").render())
+
+
+async def test_help_lists_keys_of_the_page(sample_ws_path: Path) -> None:
+    app = make_app(sample_ws_path, page="logs")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "logs.filter" in text and "app.toggle_chat" in text
+        await pilot.press("escape")
+
+
+@pytest.mark.parametrize("page", list(PAGES))
+async def test_every_page_survives_80x24(sample_ws_path: Path, page: str) -> None:
+    app = make_app(sample_ws_path, page=page)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert app.current_mode == page
+        assert "Loop TUI" in screen_text(app)
+
+
+async def test_every_page_survives_an_empty_workspace(tmp_path: Path) -> None:
+    app = make_app(tmp_path / "empty-ws", page="logs", project=None)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        assert "No projects in this workspace yet" in screen_text(app)
+        for _, key in PAGES.values():
+            await pilot.press(key)
+            await settle(pilot)
+        await pilot.press("ctrl+o")
+        await pilot.pause()
+        assert "Switch project" in screen_text(app)
+
+
+def test_app_command_rejects_a_bad_workspace_in_one_line(tmp_path: Path) -> None:
+    from tests.conftest import run_cli
+
+    bogus = tmp_path / "file.txt"
+    bogus.write_text("x")
+    result = run_cli("--workspace", str(bogus), "app")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr and "is a file" in result.stderr
