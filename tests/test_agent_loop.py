@@ -189,3 +189,36 @@ async def test_always_allow_stops_asking_for_that_tool(sample_ws):
     confirmations = [e for e in events if isinstance(e, ConfirmationRequired)]
     assert len(confirmations) == 1
     assert all(e.error is None for e in events if isinstance(e, ToolFinished))
+
+
+async def test_long_conversation_is_trimmed_to_the_context_window(sample_ws):
+    from loop_tui.agent.trim import estimate_tokens
+
+    agent, provider = _agent(sample_ws, [{"text": "short answer"}])
+    agent.context_window = 12_000
+    conv = Conversation()
+    for n in range(60):
+        conv.add_user(f"question {n}: " + "lorem ipsum " * 150)
+        conv.messages.append({"role": "assistant", "content": "answer " * 200})
+    conv.add_user("the latest question")
+    await collect(agent.run(conv, PageContext(page="logs", project="support-bot")))
+    sent = provider.requests[0]
+    total = sum(estimate_tokens(m) for m in sent["messages"]) + estimate_tokens(sent["tools"])
+    assert total <= agent.context_window
+    assert sent["messages"][-1]["content"].endswith("the latest question")
+    assert len(conv.messages) == 122  # the saved conversation keeps everything
+
+
+async def test_get_data_source_uses_the_ui_picker_when_set(sample_ws):
+    agent, provider = _agent(sample_ws, [{"calls": [("get_data_source", {})]}, {"text": "ok"}])
+    offered = []
+
+    async def pick(choices):
+        offered.extend(choices)
+        return next(c for c in choices if c["kind"] == "dataset")
+
+    agent.choose_source = pick
+    await collect(agent.run(_ask("which data?"), PageContext(page="btql", project="support-bot")))
+    picked = json.loads(provider.tool_results(1)["get_data_source"])["picked"]
+    assert picked["kind"] == "dataset" and picked["from"].startswith("dataset(")
+    assert {c["kind"] for c in offered} == {"logs", "experiment", "dataset"}

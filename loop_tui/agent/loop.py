@@ -16,6 +16,7 @@ from loop_tui.agent import events as ev
 from loop_tui.agent.context import PageContext
 from loop_tui.agent.conversation import Conversation, save_conversation
 from loop_tui.agent.execute import ToolRunner
+from loop_tui.agent.policy import ToolPolicies
 from loop_tui.agent.prompts import system_prompt
 from loop_tui.agent.secrets import scrub
 from loop_tui.agent.trim import estimate_tokens, fit_messages
@@ -63,9 +64,18 @@ class Agent:
         self.runner = ToolRunner(workspace, settings)
 
     @property
-    def policies(self):  # noqa: ANN201 - re-exported for the UI's "always allow" and tool toggles
+    def policies(self) -> ToolPolicies:
         """The effective tool policies (settings + this session's 'always allow')."""
         return self.runner.policies
+
+    @property
+    def choose_source(self) -> Any:
+        """Async callback `(choices) -> choice | None` a UI sets so get_data_source shows a picker."""
+        return self.runner.choose_source
+
+    @choose_source.setter
+    def choose_source(self, callback: Any) -> None:
+        self.runner.choose_source = callback
 
     async def run(self, conversation: Conversation, page_context: PageContext) -> AsyncIterator[ev.AgentEvent]:
         """Run until the model answers, pauses at the iteration cap, or fails. Saves the conversation."""

@@ -100,7 +100,7 @@ class GetDetailedResults(Tool):
     name = "get_detailed_results"
     description = (
         "Fetch rows of what the current page shows (experiment rows, dataset rows, log requests, the playground's "
-        "dataset) by id, by BTQL filter expression, or by page (limit/offset), newest first. Each row has id, "
+        "last run, else its dataset) by id, by BTQL filter expression, or by page (limit/offset), newest first. Each row has id, "
         "input, output, expected, error, scores, metadata, duration and tokens (long values cut)."
     )
     Args = DetailArgs
@@ -123,6 +123,10 @@ def _page_source(ctx: ToolContext) -> tuple[str, str, str, str]:
     if page == "experiments":
         exp = lookup.experiment(ctx)
         return "experiment", "experiment_id", exp.id, f"experiment({quote_source_arg(exp.name, exp.id)})"
+    if page == "playground":  # the last run's rows when there is one, else the task's dataset
+        run = overview.last_run(ctx, lookup.playground(ctx).id)
+        if run is not None:
+            return "experiment", "experiment_id", run.id, f"experiment({quote_source_arg(run.name, run.id)})"
     if page in ("datasets", "playground"):
         ds = lookup.dataset(ctx)
         return "dataset", "dataset_id", ds.id, f"dataset({quote_source_arg(ds.name, ds.id)})"
