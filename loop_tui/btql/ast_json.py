@@ -190,6 +190,15 @@ def _alias_list(items: Any, path: str, allow_star: bool) -> list:
 
 def query_from_json(obj: Any) -> A.Query:
     """A ParsedQuery object as an `ast.Query`; unknown keys are a parse error naming the key."""
+    try:
+        return _query_from_json(obj)
+    except BtqlError:
+        raise
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
+        raise _bad("$", f"malformed ({type(exc).__name__})") from None
+
+
+def _query_from_json(obj: Any) -> A.Query:
     if not isinstance(obj, dict):
         raise _bad("$", "a query must be a JSON object")
     q = A.Query(syntax="json")

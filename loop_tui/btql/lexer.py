@@ -98,7 +98,7 @@ def tokenize(text: str) -> list[Token]:
         value: object
         if ch == "'" or ch == '"' or ch == "`":
             kind, value, i = _read_quoted(text, i, line, start_col)
-        elif ch.isdigit() or (ch == "." and i + 1 < n and text[i + 1].isdigit() and not _ends_path(tokens)):
+        elif "0" <= ch <= "9" or (ch == "." and i + 1 < n and "0" <= text[i + 1] <= "9" and not _ends_path(tokens)):
             m = _NUMBER_RE.match(text, i)
             assert m is not None
             raw = m.group(0)
