@@ -309,6 +309,7 @@ class LoopChat(Vertical):
     async def _limit(self, message: msg.AgentIterationLimit) -> None:
         await self._close_answer()
         self.paused = True
+        self.running = False  # the run returned at the cap; continue starts a new one
         self._notice(f"Loop paused after {message.iterations} steps (agent.max_iterations). "
                      "ctrl+g (or typing 'continue') lets it go on.", "warning")
 

@@ -164,6 +164,8 @@ class HistoryModal(_PickerBase):
             Option(f"{c.page:<11} {c.created[:16].replace('T', ' ')}  {c.title or '(untitled)'}", id=c.id)
             for c in conversations
         )
+        options.highlighted = 0
+        options.focus()
 
     @on(OptionList.OptionSelected, "#loop-history")
     def _chosen(self, event: OptionList.OptionSelected) -> None:

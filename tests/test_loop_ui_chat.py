@@ -1,0 +1,226 @@
+"""LoopChat driven through Pilot: streaming, tool cards, confirmations, auto-accept, cancel, continue, undo."""
+
+from __future__ import annotations
+
+import json
+
+from loop_tui.agent import load_conversation
+from loop_tui.config import Settings
+from loop_tui.ui.loop.confirm import ConfirmChangeModal
+from loop_tui.ui.loop.pickers import HistoryModal, ModelPickerModal, ToolTogglesModal
+from tests.test_loop_ui_support import (
+    SIZE,
+    answer_text,
+    cards,
+    kinds,
+    make_app,
+    notices,
+    tool_results,
+    wait_for,
+    wait_idle,
+    wait_modal,
+)
+
+MODEL = "gpt-4.1"
+
+
+def _dataset_rows(ws, name="support-golden"):
+    ds = ws.get_object("dataset", ws.project("support-bot").id, name)
+    return ds, ws.read_rows("dataset", ds.id).to_pylist()
+
+
+def _add_row_call(text="How do I reset my password?"):
+    return {"tool_calls": [{"name": "edit_data", "arguments": {
+        "dataset": "support-golden", "operations": [{"op": "add", "input": {"question": text}, "expected": "Use the reset link."}]}}]}
+
+
+async def test_offline_model_answers_common_errors_with_a_tool_card(sample_ws):
+    app = make_app(sample_ws, "logs")
+    async with app.run_test(size=SIZE) as pilot:
+        assert "offline model" in str(app.chat.query_one("#loop-header").render())
+        await pilot.press(*"most common errors this week", "enter")
+        await wait_idle(pilot, app)
+        assert kinds(app)[:3] == ["UserTurn", "ToolCard", "AssistantAnswer"]
+        card = cards(app)[0]
+        assert card.tool_name == "btql_query" and card.status == "ok"
+        assert "most common error" in answer_text(app)
+        assert app.chat.input.value == ""
+
+
+async def test_streamed_text_tool_card_and_expand(sample_ws, fake_server_env):
+    fake_server_env.script([
+        {"text": "Let me look. ", "tool_calls": [{"name": "get_summarized_results", "arguments": {}}]},
+        {"text": "There are **many** requests in the logs."},
+    ])
+    app = make_app(sample_ws, "logs", model=MODEL)
+    async with app.run_test(size=SIZE) as pilot:
+        app.chat.send("overview please")
+        await wait_idle(pilot, app)
+        assert kinds(app) == ["UserTurn", "AssistantAnswer", "ToolCard", "AssistantAnswer"]
+        assert answer_text(app) == "Let me look. \nThere are **many** requests in the logs."
+        card = cards(app)[0]
+        result = json.loads(next(iter(tool_results(fake_server_env).values())))
+        assert card.result is not None and json.loads(card.result) == result
+        card.focus()
+        await pilot.press("enter")
+        assert card.expanded and card.has_class("-expanded")
+        await pilot.press("enter")
+        assert not card.expanded
+
+
+async def test_confirmation_accept_applies_and_undo_restores(sample_ws, fake_server_env):
+    ds, before = _dataset_rows(sample_ws)
+    fake_server_env.script([_add_row_call(), {"text": "Added one row."}])
+    app = make_app(sample_ws, "datasets", dataset_id=ds.id, model=MODEL)
+    async with app.run_test(size=SIZE) as pilot:
+        app.chat.send("add a password reset row")
+        modal = await wait_modal(pilot, app, ConfirmChangeModal)
+        assert modal.preview.kind == "rows" and cards(app)[0].status == "waiting"
+        await pilot.press("y")
+        await wait_idle(pilot, app)
+        _, after = _dataset_rows(sample_ws)
+        assert len(after) == len(before) + 1
+        assert any("ctrl+z undoes it" in n for n in notices(app))
+        assert cards(app)[0].status == "ok"
+        await pilot.press("ctrl+z")
+        await wait_for(pilot, lambda: any(n.startswith("Undid") for n in notices(app)))
+        _, undone = _dataset_rows(sample_ws)
+        assert len(undone) == len(before)
+
+
+async def test_confirmation_reject_changes_nothing(sample_ws, fake_server_env):
+    ds, before = _dataset_rows(sample_ws)
+    fake_server_env.script([_add_row_call(), {"text": "OK, I left the dataset alone."}])
+    app = make_app(sample_ws, "datasets", dataset_id=ds.id, model=MODEL)
+    async with app.run_test(size=SIZE) as pilot:
+        app.chat.send("add a row")
+        await wait_modal(pilot, app, ConfirmChangeModal)
+        await pilot.press("n")
+        await wait_idle(pilot, app)
+        assert len(_dataset_rows(sample_ws)[1]) == len(before)
+        assert cards(app)[0].status == "declined"
+        assert "declined" in next(iter(tool_results(fake_server_env).values()))
+
+
+async def test_always_allow_skips_the_next_confirmation(sample_ws, fake_server_env):
+    ds, before = _dataset_rows(sample_ws)
+    fake_server_env.script([_add_row_call("first"), _add_row_call("second"), {"text": "Two rows added."}])
+    app = make_app(sample_ws, "datasets", dataset_id=ds.id, model=MODEL)
+    async with app.run_test(size=SIZE) as pilot:
+        app.chat.send("add two rows")
+        await wait_modal(pilot, app, ConfirmChangeModal)
+        await pilot.press("a")
+        await wait_idle(pilot, app)
+        assert len(_dataset_rows(sample_ws)[1]) == len(before) + 2
+        assert any("always allowed" in n for n in notices(app))
+        assert any("allowed without asking" in n for n in notices(app))
+
+
+async def test_auto_accept_skips_the_modal_and_says_so(sample_ws, fake_server_env):
+    ds, before = _dataset_rows(sample_ws)
+    settings = Settings()
+    settings.agent.auto_accept = True
+    fake_server_env.script([_add_row_call(), {"text": "Done."}])
+    app = make_app(sample_ws, "datasets", dataset_id=ds.id, settings=settings, model=MODEL)
+    async with app.run_test(size=SIZE) as pilot:
+        app.chat.send("add a row")
+        await wait_idle(pilot, app)
+        assert not isinstance(app.screen, ConfirmChangeModal)
+        assert len(_dataset_rows(sample_ws)[1]) == len(before) + 1
+        assert any("auto-accepted" in n and "auto_accept" in n for n in notices(app))
+
+
+async def test_cancel_stops_a_slow_stream(sample_ws, fake_server_env):
+    fake_server_env.script([{"text": "word " * 200, "chunk_size": 5, "chunk_delay": 0.05}])
+    app = make_app(sample_ws, "logs", model=MODEL)
+    async with app.run_test(size=SIZE) as pilot:
+        app.chat.send("talk slowly")
+        await wait_for(pilot, lambda: "word" in answer_text(app))
+        assert app.chat.running
+        await pilot.press("escape")
+        await wait_idle(pilot, app)
+        assert any(n.startswith("Cancelled") for n in notices(app))
+        assert answer_text(app).count("word") < 200
+
+
+async def test_cancel_while_confirming_applies_nothing(sample_ws, fake_server_env):
+    ds, before = _dataset_rows(sample_ws)
+    fake_server_env.script([_add_row_call()])
+    app = make_app(sample_ws, "datasets", dataset_id=ds.id, model=MODEL)
+    async with app.run_test(size=SIZE) as pilot:
+        app.chat.send("add a row")
+        await wait_modal(pilot, app, ConfirmChangeModal)
+        app.chat.action_cancel()
+        await wait_idle(pilot, app)
+        assert not isinstance(app.screen, ConfirmChangeModal)
+        assert len(_dataset_rows(sample_ws)[1]) == len(before)
+        assert cards(app)[0].status in ("cancelled", "declined")
+
+
+async def test_iteration_limit_then_continue(sample_ws, fake_server_env):
+    settings = Settings()
+    settings.agent.max_iterations = 1
+    fake_server_env.script([
+        {"tool_calls": [{"name": "search_docs", "arguments": {"query": "undo"}}]},
+        {"text": "Undo is ctrl+z."},
+    ])
+    app = make_app(sample_ws, "logs", settings=settings, model=MODEL)
+    async with app.run_test(size=SIZE) as pilot:
+        app.chat.send("how do I undo?")
+        await wait_idle(pilot, app)
+        assert app.chat.paused and any("paused after 1 steps" in n for n in notices(app))
+        await pilot.press("ctrl+g")
+        await wait_idle(pilot, app)
+        assert not app.chat.paused
+        assert "Undo is ctrl+z." in answer_text(app)
+
+
+async def test_model_picker_offers_the_allowlist_and_switches(sample_ws, fake_server_env):
+    settings = Settings()
+    settings.models.allowlist = ["gpt-4.1", "o3"]
+    fake_server_env.script([{"text": "hello from gpt"}])
+    app = make_app(sample_ws, "logs", settings=settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+b")
+        modal = await wait_modal(pilot, app, ModelPickerModal)
+        from textual.widgets import OptionList
+
+        options = modal.query_one(OptionList)
+        ids = [options.get_option_at_index(i).id for i in range(options.option_count)]
+        assert ids == ["gpt-4.1", "o3", "offline"]
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.chat.model_name == "gpt-4.1")
+        assert "gpt-4.1" in str(app.chat.query_one("#loop-header").render())
+        app.chat.send("hi")
+        await wait_idle(pilot, app)
+        assert answer_text(app) == "hello from gpt"
+
+
+async def test_tool_toggles_save_disabled_tools(sample_ws):
+    settings = Settings()
+    app = make_app(sample_ws, "logs", settings=settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+t")
+        await wait_modal(pilot, app, ToolTogglesModal)
+        await pilot.press("space")  # the first tool: search_docs
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: settings.tools.disabled == ["search_docs"])
+        assert any("search_docs" in n for n in notices(app))
+
+
+async def test_history_resumes_a_saved_conversation(sample_ws):
+    app = make_app(sample_ws, "logs")
+    async with app.run_test(size=SIZE) as pilot:
+        app.chat.send("most common errors this week")
+        await wait_idle(pilot, app)
+        first = app.chat.conversation
+        assert load_conversation(sample_ws, first.id).title.startswith("most common errors")
+        await pilot.press("ctrl+n")
+        assert kinds(app) == []
+        await pilot.press("ctrl+r")
+        modal = await wait_modal(pilot, app, HistoryModal)
+        await wait_for(pilot, lambda: bool(modal._conversations))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.chat.conversation.id == first.id)
+        assert kinds(app)[:3] == ["UserTurn", "ToolCard", "AssistantAnswer"]
+        assert cards(app)[0].status == "ok"
