@@ -57,6 +57,7 @@ class LoopHarnessApp(App[None]):
         self.settings = settings
         self.context = context
         self.model = model
+        self.accepted_queries: list[str] = []
 
     def compose(self) -> ComposeResult:
         with Horizontal():
@@ -66,6 +67,11 @@ class LoopHarnessApp(App[None]):
 
     def on_mount(self) -> None:
         self.query_one(LoopChat).input.focus()
+
+    def on_loop_chat_query_accepted(self, message: LoopChat.QueryAccepted) -> None:
+        """Stand in for the BTQL editor: keep the accepted query (shown on the page)."""
+        self.accepted_queries.append(message.query)
+        self.context.btql_query = message.query
 
     @property
     def chat(self) -> LoopChat:

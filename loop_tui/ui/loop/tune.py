@@ -13,9 +13,18 @@ from textual.widgets import Button, Input, Label, Select, SelectionList
 
 from loop_tui.errors import UserError
 from loop_tui.ui.loop.agreement import Agreement, agreement
-from loop_tui.ui.loop.tune_data import TuneData, TuneRequest, gather, preview, score_of, tune_prompt
+from loop_tui.ui.loop.tune_data import (
+    TuneData,
+    TuneRequest,
+    gather,
+    missing_scores,
+    preview,
+    score_of,
+    tune_prompt,
+)
 
 if TYPE_CHECKING:
+    from loop_tui.agent import PageContext
     from loop_tui.ui.loop.chat import LoopChat
 
 
@@ -98,19 +107,46 @@ class TuneScorerModal(ModalScreen["TuneRequest | None"]):
 
 
 def start_tune_scorer(chat: LoopChat) -> None:
-    """Read the rows to label (in a thread), open the labelling modal, then send the request to Loop."""
-    context = chat.page_context()
+    """Read the rows to label, score them with scorers that have no recorded scores, open the labelling modal."""
+    chat.run_worker(_load_and_label(chat, chat.page_context()), group="loop-tune", exit_on_error=False)
 
-    def load() -> None:
-        try:
-            data = gather(chat.workspace, context)
-        except UserError as err:
-            chat.app.call_from_thread(chat.notice, f"Tune scorer: {err}", "error")
-            return
-        chat.app.call_from_thread(chat.app.push_screen, TuneScorerModal(data),
-                                  lambda request: request and send_tune_request(chat, request))
 
-    chat.run_worker(load, thread=True, group="loop-tune", exit_on_error=False)
+async def _load_and_label(chat: LoopChat, context: PageContext) -> None:
+    import asyncio
+
+    try:
+        data = await asyncio.to_thread(gather, chat.workspace, context)
+    except UserError as err:
+        chat.notice(f"Tune scorer: {err}", "error")
+        return
+    for tunable in missing_scores(data):
+        scores = await score_rows(chat, tunable.name, data.rows)
+        for row, score in zip(data.rows, scores, strict=True):
+            row.setdefault("scores", {})
+            row["scores"] = {**(row.get("scores") or {}), tunable.name: score}
+    chat.app.push_screen(TuneScorerModal(data), lambda request: request and send_tune_request(chat, request))
+
+
+async def score_rows(chat: LoopChat, name: str, rows: list[dict]) -> list[float | None]:
+    """Score rows with the project's scorer `name` as saved now (None where it fails)."""
+    from loop_tui.evals.registry import resolve_scorer
+
+    project_id = chat.workspace.project(chat.page_context().project).id if chat.page_context().project else None
+    scorer = resolve_scorer(name, chat.workspace, project_id, settings=chat.settings, judge_model=chat.model_name)
+    scores: list[float | None] = []
+    try:
+        for row in rows:
+            try:
+                result = await scorer.eval_async(output=row.get("output"), expected=row.get("expected"),
+                                                 input=row.get("input"), metadata=row.get("metadata") or {})
+                scores.append(result.score)
+            except Exception:  # a row the scorer cannot score counts as a disagreement, not a crash
+                scores.append(None)
+    finally:
+        close = getattr(scorer, "aclose", None)
+        if close is not None:
+            await close()
+    return scores
 
 
 def send_tune_request(chat: LoopChat, request: TuneRequest) -> None:
@@ -129,7 +165,6 @@ async def _rescore_and_report(chat: LoopChat, request: TuneRequest, before: Agre
     import asyncio
 
     from loop_tui.errors import NotFoundError
-    from loop_tui.evals.registry import resolve_scorer
 
     ws, name = chat.workspace, request.scorer.name
     try:
@@ -140,22 +175,8 @@ async def _rescore_and_report(chat: LoopChat, request: TuneRequest, before: Agre
     if obj.xact_id == request.scorer.xact_id:
         chat.notice(f"Scorer {name} was not changed; agreement stays at {before.describe()}.", "warning")
         return
-    scorer = resolve_scorer(name, ws, obj.project_id, settings=chat.settings, judge_model=chat.model_name)
-    scores: list[float | None] = []
-    failures = 0
-    try:
-        for row in request.rows:
-            try:
-                result = await scorer.eval_async(output=row.get("output"), expected=row.get("expected"),
-                                                 input=row.get("input"), metadata=row.get("metadata") or {})
-                scores.append(result.score)
-            except Exception:  # a row the new scorer cannot score counts as a disagreement
-                scores.append(None)
-                failures += 1
-    finally:
-        close = getattr(scorer, "aclose", None)
-        if close is not None:
-            await close()
+    scores = await score_rows(chat, name, request.rows)
+    failures = sum(1 for score in scores if score is None)
     after = agreement(scores, request.truth(), [v for _, v in request.scorer.labels])
     note = f" ({failures} row(s) could not be scored)" if failures else ""
     chat.report(

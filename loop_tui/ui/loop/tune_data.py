@@ -68,6 +68,11 @@ class TuneRequest:
         return agreement([score_of(r, self.scorer.name) for r in self.rows], self.truth(), values)
 
 
+def missing_scores(data: TuneData) -> list[TunableScorer]:
+    """Scorers that did not score this experiment (their current scores must be computed to compare)."""
+    return [s for s in data.scorers if not any(score_of(r, s.name) is not None for r in data.rows)]
+
+
 def score_of(row: dict[str, Any], name: str) -> float | None:
     """A row's score for scorer `name` (None when absent or skipped)."""
     value = (row.get("scores") or {}).get(name)
@@ -107,12 +112,11 @@ def gather(workspace: Workspace, ctx: PageContext) -> TuneData:
         "SELECT * FROM experiment WHERE experiment_id = ? AND is_root ORDER BY created, id LIMIT ?", [chosen.id, MAX_ROWS]
     )
     rows = [row_to_braintrust("experiment", r) for r in raw]
-    scored = {name for row in rows for name in (row.get("scores") or {})}
     scorers = [TunableScorer(o.name, dict(o.data), o.xact_id, label_options(o.data), o.id, o.project_id)
-               for o in workspace.objects("scorer", project.id) if o.name in scored]
+               for o in workspace.objects("scorer", project.id)]
     if not scorers:
-        raise UserError(f"experiment {chosen.name} has no scores from a project scorer to tune "
-                        "(built-in scorers cannot be edited; create one with Loop first)")
+        raise UserError(f"project {project.name} has no saved scorer to tune (built-in scorers cannot be edited); "
+                        "ask Loop to create one first")
     return TuneData(project.id, chosen.name, rows, scorers)
 
 

@@ -35,8 +35,11 @@ class PageScreen(Screen):
         Binding("escape", "leave_field", "Leave field", show=False, id="page.leave_field"),
     ]
 
+    ROOT_PAGE: ClassVar[bool] = True
+    """False for screens pushed on a page (trace, experiment view...): only the page root gets the id."""
+
     def __init__(self) -> None:
-        super().__init__(id=f"page-{self.PAGE}")
+        super().__init__(id=f"page-{self.PAGE}" if self.ROOT_PAGE else None)
         self._loaded_key: tuple[str | None, int] | None = None
 
     @property

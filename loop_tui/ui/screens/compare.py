@@ -91,6 +91,8 @@ def output_diff(base: Any, other: Any, label: str) -> Text:
 class CompareScreen(PageScreen):
     """Side-by-side comparison of experiments."""
 
+    ROOT_PAGE = False
+
     PAGE = "experiments"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,backspace", "back", "Back", id="compare.back"),

@@ -22,6 +22,8 @@ from loop_tui.ui.widgets.modals import ChoiceModal
 class ExperimentScreen(PageScreen):
     """Summary and rows of one experiment."""
 
+    ROOT_PAGE = False
+
     PAGE = "experiments"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,backspace", "back", "Back", id="experiment.back"),

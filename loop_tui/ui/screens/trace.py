@@ -58,6 +58,8 @@ class SpanTree(Tree[dict]):
 class TraceScreen(PageScreen):
     """One trace: span tree + span detail."""
 
+    ROOT_PAGE = False
+
     PAGE = "logs"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,backspace", "back", "Back", id="trace.back"),

@@ -1,0 +1,67 @@
+"""Experiments flows: the list with score means, one experiment vs its base, comparing experiments."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from loop_tui.ui.widgets.arrow_table import ArrowTable
+from tests.test_ui_support import make_app, screen_text, settle
+
+
+async def test_list_shows_every_experiment_with_score_means(sample_ws_path: Path) -> None:
+    from loop_tui.evals import summarize
+
+    app = make_app(sample_ws_path, page="experiments")
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one("#experiments-table", ArrowTable)
+        experiments = app.workspace.objects("experiment", app.project.id)
+        assert table.raw.column("experiment").to_pylist() == [e.name for e in experiments]
+        summary = summarize(app.workspace, experiments[0].id)
+        factuality = summary.scores["Factuality"].score
+        assert table.raw.column("Factuality")[0].as_py().startswith(f"{factuality * 100:5.1f}%")
+
+
+async def test_experiment_view_summary_and_rows_by_regression(sample_ws_path: Path) -> None:
+    from loop_tui.evals import compare_rows
+
+    app = make_app(sample_ws_path, page="experiments")
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        from loop_tui.ui.screens.experiment_view import ExperimentScreen
+
+        assert isinstance(app.screen, ExperimentScreen)
+        exp = app.screen.experiment
+        text = screen_text(app)
+        assert "Factuality" in text and "regressed" in text
+        diffs = compare_rows(app.workspace, exp.id)
+        rows = app.screen.query_one("#experiment-rows", ArrowTable)
+        assert rows.row_count == len(diffs)
+        worst = min(diffs[0].deltas.values())
+        assert f"{worst:+.2f}" in rows.raw.slice(0, 1).to_pylist()[0].values()
+        await pilot.press("enter")  # the row's trace
+        await settle(pilot)
+        from loop_tui.ui.screens.trace import TraceScreen
+
+        assert isinstance(app.screen, TraceScreen)
+        assert app.screen.query_one("#trace-tree").root.children
+
+
+async def test_compare_two_marked_experiments(sample_ws_path: Path) -> None:
+    app = make_app(sample_ws_path, page="experiments")
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        await pilot.press("c")  # nothing marked yet
+        await pilot.pause()
+        assert any("mark two or more" in n.message for n in app._notifications)
+        await pilot.press("space", "down", "space", "c")
+        await settle(pilot)
+        from loop_tui.ui.screens.compare import CompareScreen
+
+        assert isinstance(app.screen, CompareScreen)
+        rows = app.screen.rows
+        assert rows and [r.worst_delta for r in rows] == sorted(r.worst_delta for r in rows)
+        assert "output diff vs base" in screen_text(app)
+        assert app.screen.query_one("#compare-table", ArrowTable).row_count == len(rows)

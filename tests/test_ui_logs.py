@@ -1,0 +1,153 @@
+"""Logs page flows: rows load, the BTQL filter is validated as you type, paging, trace view, charts,
+add to dataset."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from loop_tui.ui.widgets.arrow_table import ArrowTable
+from tests.test_ui_support import make_app, screen_text, settle
+
+
+async def _logs(pilot):  # type: ignore[no-untyped-def]
+    await settle(pilot)
+    return pilot.app.screen.query_one("#logs-table", ArrowTable)
+
+
+async def test_logs_show_root_spans_newest_first_with_a_count(sample_ws_path: Path) -> None:
+    app = make_app(sample_ws_path)
+    async with app.run_test(size=(140, 40)) as pilot:
+        table = await _logs(pilot)
+        assert table.row_count == 200
+        created = table.raw.column("created").to_pylist()
+        assert created == sorted(created, reverse=True)
+        assert all(table.raw.column("is_root").to_pylist())
+        total = app.workspace.query(
+            "SELECT count(*) AS n FROM project_logs WHERE is_root AND project_id = ?", [app.project.id]
+        )[0]["n"]
+        assert f"rows 1–200 of {total:,}" in screen_text(app)
+
+
+async def test_invalid_filter_is_marked_as_you_type_and_not_applied(sample_ws_path: Path) -> None:
+    app = make_app(sample_ws_path)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await _logs(pilot)
+        await pilot.press("slash")
+        for key in "metadata.modl = 'x'":
+            await pilot.press(key)
+        await pilot.pause(0.4)
+        await settle(pilot)
+        error = app.screen.query_one("#logs-filter-error")
+        assert not error.has_class("hidden")
+        assert "modl" in str(error.render()) or "metadata" in str(error.render())
+        before = app.screen.query_one("#logs-table", ArrowTable).raw
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.screen.query_one("#logs-table", ArrowTable).raw is before
+        assert app.screen.query_state.filter == ""
+
+
+async def test_valid_filter_narrows_rows(sample_ws_path: Path) -> None:
+    app = make_app(sample_ws_path)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await _logs(pilot)
+        await pilot.press("slash")
+        for key in "error != null":
+            await pilot.press(key)
+        await pilot.press("enter")
+        await settle(pilot)
+        table = app.screen.query_one("#logs-table", ArrowTable)
+        assert app.screen.query_state.filter == "error != null"
+        assert 0 < table.row_count < 200
+        assert all(e is not None for e in table.raw.column("error").to_pylist())
+        assert app.screen.query_one("#logs-filter-error").has_class("hidden")
+
+
+async def test_paging_walks_forward_and_back_by_cursor(sample_ws_path: Path) -> None:
+    app = make_app(sample_ws_path)
+    async with app.run_test(size=(140, 40)) as pilot:
+        table = await _logs(pilot)
+        first_page_ids = set(table.raw.column("id").to_pylist())
+        await pilot.press("n")
+        await settle(pilot)
+        second = app.screen.query_one("#logs-table", ArrowTable)
+        assert "page 2" in screen_text(app)
+        assert not first_page_ids & set(second.raw.column("id").to_pylist())
+        await pilot.press("p")
+        await settle(pilot)
+        assert set(app.screen.query_one("#logs-table", ArrowTable).raw.column("id").to_pylist()) == first_page_ids
+
+
+async def test_sort_view_and_range_cycle(sample_ws_path: Path) -> None:
+    app = make_app(sample_ws_path)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await _logs(pilot)
+        await pilot.press("s", "s")  # newest → oldest → slowest
+        await settle(pilot)
+        raw = app.screen.query_one("#logs-table", ArrowTable).raw
+        durations = [dict(m)["end"] - dict(m)["start"] for m in raw.column("metrics").to_pylist()]
+        assert durations == sorted(durations, reverse=True)
+        await pilot.press("v", "v")  # root spans → summary → all spans
+        await settle(pilot)
+        raw = app.screen.query_one("#logs-table", ArrowTable).raw
+        assert not all(raw.column("is_root").to_pylist())
+
+
+async def test_enter_opens_the_trace_tree_and_span_detail(sample_ws_path: Path) -> None:
+    app = make_app(sample_ws_path)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await _logs(pilot)
+        await pilot.press("s", "s")  # slowest first: a complete multi-span trace
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        from loop_tui.ui.screens.trace import TraceScreen
+
+        assert isinstance(app.screen, TraceScreen)
+        tree = app.screen.query_one("#trace-tree")
+        assert tree.root.children and tree.cursor_node is not None
+        spans = app.workspace.query(
+            "SELECT count(*) AS n FROM project_logs WHERE root_span_id = ?", [app.screen.root_span_id]
+        )[0]["n"]
+        assert f"{spans} spans" in screen_text(app)
+        await pilot.press("down")
+        await pilot.pause()
+        assert "input" in screen_text(app)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen.PAGE == "logs" and not isinstance(app.screen, TraceScreen)
+
+
+async def test_add_log_row_to_dataset(sample_ws_path: Path) -> None:
+    app = make_app(sample_ws_path)
+    async with app.run_test(size=(140, 40)) as pilot:
+        table = await _logs(pilot)
+        row = table.raw_row(0)
+        dataset = app.workspace.objects("dataset", app.project.id)[0]
+        before = app.workspace.read_rows("dataset", dataset.id).num_rows
+        await pilot.press("a")
+        await settle(pilot)
+        assert "Add this row to which dataset?" in screen_text(app)
+        names = [d.name for d in app.workspace.objects("dataset", app.project.id)]
+        for _ in range(names.index(dataset.name)):
+            await pilot.press("down")
+        await pilot.press("enter")
+        await settle(pilot)
+        rows = app.workspace.read_rows("dataset", dataset.id)
+        assert rows.num_rows == before + 1
+        added = [r for r in rows.to_pylist() if "from-logs" in (r["tags"] or [])]
+        assert added and row["span_id"] in added[-1]["metadata"]
+
+
+async def test_charts_plot_one_point_per_day(sample_ws_path: Path) -> None:
+    app = make_app(sample_ws_path)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await _logs(pilot)
+        from textual.widgets import Sparkline
+
+        data = app.screen.query_one("#chart-requests").query_one(Sparkline).data
+        days = app.workspace.query(
+            "SELECT count(DISTINCT date_trunc('day', created)) AS n FROM project_logs WHERE project_id = ?",
+            [app.project.id],
+        )[0]["n"]
+        assert len(data) == days and sum(data) > 0
