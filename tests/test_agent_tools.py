@@ -43,7 +43,7 @@ async def test_edit_data_preview_lists_rows_and_accept_applies_undoably(sample_w
     assert confirm.preview.rows[1]["after"]["expected"] == "Updated answer"
     assert json.loads(rows[0]["input"]) == confirm.preview.rows[1]["before"]["input"]
     finished = next(e for e in events if isinstance(e, ToolFinished))
-    assert finished.error is None and len(finished.undo_xact) == 2
+    assert finished.error is None and len(finished.undo_xact) == 1  # one transaction, one undo step
     _, after = _dataset(sample_ws)
     assert len(after) == len(rows)  # one added, one deleted
     by_id = {r["id"]: r for r in after}

@@ -195,3 +195,19 @@ def test_sandboxed_connection_cannot_read_files(sample_ws: Workspace) -> None:
     for sql in ["SELECT * FROM read_csv('/etc/passwd')", "SET enable_external_access = true", "COPY (SELECT 1) TO '/tmp/x.csv'"]:
         with pytest.raises(Exception):  # noqa: B017 - duckdb raises several permission error types
             con.execute(sql)
+
+
+def test_apply_changes_is_one_transaction_with_optimistic_check(ws: Workspace, project) -> None:
+    ds = ws.save_object("dataset", project.id, "d", {})
+    ws.insert_rows("dataset", ds.id, [{"id": "r1", "input": 1}, {"id": "r2", "input": 2}], project_id=project.id)
+    seen = {r["id"]: r["_xact_id"] for r in ws.query("SELECT id, _xact_id FROM dataset")}
+    ws.update_rows("dataset", ds.id, [{"id": "r1", "input": 10}], project_id=project.id)
+    with pytest.raises(ConflictError, match="r1"):
+        ws.apply_changes("dataset", ds.id, upserts=[{"id": "r3", "input": 3}], deletes=["r2"],
+                         project_id=project.id, expected_versions=seen)
+    assert sorted(r["id"] for r in ws.query("SELECT id FROM dataset")) == ["r1", "r2"]
+    xact = ws.apply_changes("dataset", ds.id, upserts=[{"id": "r3", "input": 3}, {"id": "r1", "input": 11}],
+                            deletes=["r2"], project_id=project.id)
+    assert {r["id"]: r["input"] for r in ws.query("SELECT id, input FROM dataset")} == {"r1": "11", "r3": "3"}
+    ws.undo(xact)
+    assert {r["id"]: r["input"] for r in ws.query("SELECT id, input FROM dataset")} == {"r1": "10", "r2": "2"}

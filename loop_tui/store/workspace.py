@@ -322,6 +322,58 @@ class Workspace:
             records = self._normalize(table, [current[i] for i in wanted])
             return self._commit_rows(table, object_id, project_id, records, True, "delete", description, deleted=True)
 
+    def apply_changes(
+        self,
+        table: str,
+        object_id: str,
+        *,
+        upserts: Iterable[dict[str, Any]] = (),
+        deletes: Iterable[str] = (),
+        project_id: str,
+        description: str = "",
+        expected_versions: dict[str, int | str] | None = None,
+    ) -> int:
+        """Upsert and delete rows in ONE transaction (one segment, one xact id, one undo).
+
+        `expected_versions` (row id -> the `_xact_id` the caller saw, or "" for "must not exist") makes
+        the write optimistic: if any of those rows changed since, nothing is written and a
+        `ConflictError` names the row. The check and the write happen under the writer lock.
+        """
+        self._check_table(table)
+        records = self._normalize(table, upserts)
+        delete_ids = [str(i) for i in deletes]
+        if not records and not delete_ids:
+            raise UserError("nothing to write: no rows given")
+        with self._write_lock():
+            if expected_versions:
+                now = self._current_rows(table, object_id, list(expected_versions))
+                for row_id, seen in expected_versions.items():
+                    current = str(now[row_id]["_xact_id"]) if row_id in now else ""
+                    if current != str(seen or ""):
+                        raise ConflictError(f"row {row_id!r} changed since it was read; nothing was written")
+            tombstones: list[dict[str, Any]] = []
+            if delete_ids:
+                current = self._current_rows(table, object_id, delete_ids)
+                missing = [i for i in delete_ids if i not in current]
+                if missing:
+                    raise NotFoundError(f"no row with id {missing[0]!r} to delete")
+                tombstones = self._normalize(table, [current[i] for i in delete_ids])
+            col = sch.TABLES[table][1]
+            xact = next_xact_id(self.root)
+            for record, deleted in [*((r, False) for r in records), *((t, True) for t in tombstones)]:
+                record["project_id"] = project_id
+                record[col] = object_id
+                record["_xact_id"] = xact
+                record["_object_delete"] = deleted
+            all_records = records + tombstones
+            updates = bool(tombstones) or bool(self._existing_ids(table, object_id, [r["id"] for r in records]))
+            write_segment(self.root, table, object_id, sch.to_arrow(table, all_records), xact, updates)
+            append_xact_log(self.root, {
+                "xact": xact, "time": time.time(), "table": table, "object_id": object_id, "op": "edit",
+                "count": len(all_records), "ids": [r["id"] for r in all_records[:200]], "description": description,
+            })
+            return xact
+
     def undo(self, xact_id: int) -> int:
         """Restore what the write `xact_id` changed, as a new write. Returns the new xact id."""
         from loop_tui.store.history import undo

@@ -10,6 +10,7 @@ from pydantic import Field, model_validator
 from loop_tui.agent.events import Preview
 from loop_tui.agent.tools import lookup
 from loop_tui.agent.tools.base import Proposal, Tool, ToolArgs, ToolContext, ToolError, ToolOutput, to_json
+from loop_tui.errors import ConflictError
 
 ROW_FIELDS = ("input", "expected", "metadata", "tags")
 
@@ -115,21 +116,15 @@ def _apply(
     deletes: list[str], versions: dict[str, Any], summary: str,
 ) -> ToolOutput:
     ws = ctx.workspace
-    now = _current_rows(ctx, dataset_id, list(versions))
-    changed = [i for i, v in versions.items() if i not in now or now[i].get("_xact_id") != v]
-    if changed:
-        raise ToolError(f"row {changed[0]!r} changed since the preview; nothing was written, propose the edit again")
     description = f"Loop edit_data: {summary}"
-    xacts: list[int] = []
+    # One store transaction: the optimistic version check and the write happen under the writer
+    # lock, and the whole edit is one undo step.
     try:
-        if upserts:
-            xacts.append(ws.insert_rows("dataset", dataset_id, upserts, project_id=project_id, description=description))
-        if deletes:
-            xacts.append(ws.delete_rows("dataset", dataset_id, deletes, project_id=project_id, description=description))
-    except Exception:
-        for xact in reversed(xacts):  # all or nothing: roll back the part that landed
-            ws.undo(xact)
-        raise
+        xact = ws.apply_changes("dataset", dataset_id, upserts=upserts, deletes=deletes, project_id=project_id,
+                                description=description, expected_versions=versions)
+    except ConflictError as exc:
+        raise ToolError(f"{exc}; propose the edit again") from None
+    xacts = [xact]
     return ToolOutput(
         to_json({"dataset": name, "applied": summary, "undo_xact_ids": xacts, "note": "the user can undo this edit"}),
         undo_xact=xacts,
