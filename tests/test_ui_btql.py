@@ -1,0 +1,117 @@
+"""BTQL sandbox flows: errors in place as you type, running, runtime errors, completion, history,
+source picker, cancel."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from loop_tui.ui.widgets.arrow_table import ArrowTable
+from loop_tui.ui.widgets.btql_editor import ERROR_HIGHLIGHT, BtqlEditor
+from tests.test_ui_support import make_app, screen_text, settle
+
+
+async def _sandbox(pilot):  # type: ignore[no-untyped-def]
+    await settle(pilot)
+    return pilot.app.screen.query_one(BtqlEditor)
+
+
+async def test_bind_error_is_underlined_with_message_and_hint_as_you_type(sample_ws_path: Path) -> None:
+    app = make_app(sample_ws_path, page="btql")
+    async with app.run_test(size=(140, 40)) as pilot:
+        editor = await _sandbox(pilot)
+        editor.load_text("select: metadata.modle\nfrom: project_logs('support-bot')\nlimit: 5")
+        await pilot.pause(0.4)
+        await settle(pilot)
+        error = app.screen.query_one("#btql-error")
+        assert not error.has_class("hidden")
+        text = str(error.render())
+        assert "bind error at line 1" in text and "hint" in text
+        assert editor.error_span is not None and editor.error_span[0] == 0
+        assert any(name == ERROR_HIGHLIGHT for _, _, name in editor._highlights[0])
+        editor.load_text("select: metadata.model\nfrom: project_logs('support-bot')\nlimit: 5")
+        await pilot.pause(0.4)
+        await settle(pilot)
+        assert error.has_class("hidden") and editor.error_span is None
+
+
+async def test_run_shows_results_in_the_grid(sample_ws_path: Path) -> None:
+    app = make_app(sample_ws_path, page="btql")
+    async with app.run_test(size=(140, 40)) as pilot:
+        editor = await _sandbox(pilot)
+        editor.load_text(
+            "dimensions: metadata.model as model\nmeasures: count(1) as n\nfrom: project_logs('support-bot')\nfilter: is_root"
+        )
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        results = app.screen.query_one("#btql-results", ArrowTable)
+        expected = app.workspace.query(
+            "SELECT count(DISTINCT _meta_model) AS n FROM project_logs WHERE is_root AND project_id = ?", [app.project.id]
+        )[0]["n"]
+        assert results.row_count == expected
+        assert sum(results.raw.column("n").to_pylist()) > 0
+        assert f"{expected:,} rows" in screen_text(app)
+
+
+async def test_runtime_and_parse_errors_after_run_are_shown_in_place(sample_ws_path: Path) -> None:
+    app = make_app(sample_ws_path, page="btql")
+    async with app.run_test(size=(140, 40)) as pilot:
+        editor = await _sandbox(pilot)
+        editor.load_text("select: * | from: project_logs('support-bot') | limit: | sort")
+        await pilot.press("f5")
+        await settle(pilot)
+        assert "parse error" in str(app.screen.query_one("#btql-error").render())
+        assert "parse error" in screen_text(app)
+
+
+async def test_completion_offers_fields_from_the_schema(sample_ws_path: Path) -> None:
+    app = make_app(sample_ws_path, page="btql")
+    async with app.run_test(size=(140, 40)) as pilot:
+        editor = await _sandbox(pilot)
+        await pilot.pause(0.5)
+        await settle(pilot)  # schema of the default query's source loaded
+        assert "metadata.model" in editor.fields
+        editor.load_text("select: *\nfrom: project_logs('support-bot')\nfilter: metadata.mo")
+        editor.move_cursor((2, len("filter: metadata.mo")))
+        editor.focus()
+        await pilot.pause()
+        editor.update_suggestion()
+        await pilot.pause()
+        assert editor.suggestion == "del"
+        await pilot.press("tab")
+        assert editor.document.lines[2] == "filter: metadata.model"
+        assert "metadata.model" in editor.fields
+
+
+async def test_history_and_source_picker(sample_ws_path: Path) -> None:
+    app = make_app(sample_ws_path, page="btql")
+    async with app.run_test(size=(140, 40)) as pilot:
+        editor = await _sandbox(pilot)
+        first = editor.text
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        editor.load_text("")
+        await pilot.press("f2")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert editor.text == first
+        await pilot.press("f3")
+        await settle(pilot)
+        assert "dataset('support-golden')" in screen_text(app)
+        await pilot.press("end", "enter")
+        await settle(pilot)
+        assert "from: " in editor.text and editor.text != first
+
+
+async def test_cancel_stops_a_running_query(sample_ws_path: Path) -> None:
+    from loop_tui.btql import CancelToken
+
+    app = make_app(sample_ws_path, page="btql")
+    async with app.run_test(size=(140, 40)) as pilot:
+        await _sandbox(pilot)
+        token = CancelToken()
+        token.cancel()  # cancelled before DuckDB starts: the run must report it, not show rows
+        app.screen._run(app.screen.editor.text, None, 0, token)
+        await settle(pilot)
+        assert "error" in screen_text(app)
+        assert app.screen.query_one("#btql-results", ArrowTable).row_count == 0
