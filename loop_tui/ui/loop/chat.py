@@ -113,7 +113,7 @@ class LoopChat(Vertical):
         yield Static(id="loop-abilities")
         yield VerticalScroll(id="loop-transcript")
         yield Static(id="loop-status")
-        yield Input(placeholder="Ask Loop…  (enter sends)", id="loop-input")
+        yield Input(placeholder="Ask Loop…  (enter sends)", id="loop-input", select_on_focus=False)
 
     def on_mount(self) -> None:
         self.query_one("#loop-transcript", VerticalScroll).anchor()

@@ -74,6 +74,8 @@ class TuneScorerModal(ModalScreen["TuneRequest | None"]):
             score = score_of(row, name)
             shown = "  -- " if score is None else f"{score:5.2f}"
             rows.add_option((f"{shown}  {preview(row.get('input'), 40)} → {preview(row.get('output'), 40)}", row["id"]))
+        if rows.option_count:
+            rows.highlighted = 0
 
     @on(Select.Changed, "#loop-tune-scorer")
     def _scorer_changed(self, event: Select.Changed) -> None:
