@@ -430,11 +430,24 @@ class Binder:
         return Bound(f"({lhs} IN ({', '.join(r for _, r in parts)}))", "bool", left.agg)
 
     def match_sql(self, left: Bound, right: Bound) -> str:
+        full = f"regexp_split_to_array(lower({self.text_of_anything(left)}), '{_TOKEN_SPLIT}')"
         if right.literal and isinstance(right.value, str):
-            needle = self.p(tokens(right.value), "VARCHAR[]")
-        else:
-            needle = f"list_filter(regexp_split_to_array(lower({self.as_text(right)}), '{_TOKEN_SPLIT}'), t -> t <> '')"
-        return f"list_has_all(regexp_split_to_array(lower({self.text_of_anything(left)}), '{_TOKEN_SPLIT}'), {needle})"
+            words = tokens(right.value)
+            if not words:
+                return "CAST(NULL AS BOOLEAN)"
+            # Cheap substring test on the raw text first; only candidate rows pay for tokenising.
+            raw = f"lower(CAST({self._raw(left)} AS VARCHAR))"
+            pre = " AND ".join(f"contains({raw}, {self.p(w, 'VARCHAR')})" for w in words)
+            return f"({pre} AND list_has_all({full}, {self.p(words, 'VARCHAR[]')}))"
+        needle = f"list_filter(regexp_split_to_array(lower({self.as_text(right)}), '{_TOKEN_SPLIT}'), t -> t <> '')"
+        return f"list_has_all({full}, {needle})"
+
+    def _raw(self, b: Bound) -> str:
+        if b.type == "json":
+            return b.sql if b.json_col is None else f"json_extract({b.json_col}, {b.json_path})"
+        if b.type == "array":
+            return f"array_to_string({b.sql}, ' ')"
+        return self.as_text(b)
 
     def text_of_anything(self, b: Bound) -> str:
         """All the text in a value: strings as they are, objects and arrays as every value inside."""

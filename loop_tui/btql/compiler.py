@@ -87,7 +87,7 @@ class Compiler:
         if q.select is None and q.dimensions is None and q.measures is None:
             raise BtqlError.at("bind", "missing_select", "The query selects nothing.", q.span,
                                hint="Add select: * (or dimensions:/measures: for aggregates).")
-        ids = self.params.add(self.source.ids, "VARCHAR[]")
+        ids = [self.params.add(i, "VARCHAR") for i in self.source.ids]
         kind = self.params.add(self.source.row_kind, "VARCHAR") if self.source.row_kind else None
         ctes = [f"src AS ({source_sql(self.source.view, self.source.column, ids, kind)})"]
         if self.shape == "summary":

@@ -91,8 +91,10 @@ def compile_query(query: Any, ws: Any, con: Any, project: str | None, *, tz_offs
         q.cursor = cursor
     if limit is not None and (not isinstance(limit, int) or limit < 0):
         raise BtqlError("bind", "bad_limit", "limit must be a non-negative whole number.")
-    project_id = resolve_project(con, project)
-    source = resolve_source(con, q.from_, project_id)
+    # Name lookups are cached per workspace generation (a write may add or rename objects).
+    cache_key = (str(ws.root), _generation(ws))
+    project_id = resolve_project(con, project, cache_key)
+    source = resolve_source(con, q.from_, project_id, cache_key)
     keys = sampled_keys(con, str(ws.root), _generation(ws), source.view) if source.view != "catalog" else {}
     compiled = Compiler(q, source, keys, tz_offset=int(tz_offset or 0), now=now, limit_override=limit).compile()
     assert_single_select(compiled.sql)

@@ -26,8 +26,9 @@ def infer_fields(con: Any, src: ResolvedSource, sample_rows: int) -> list[Any]:
     """Sample up to `sample_rows` rows (newest first) and describe every column and JSON path in them."""
     from loop_tui.btql.api import FieldInfo
 
-    params = {"ids": src.ids, "kind": src.row_kind, "n": sample_rows}
-    base = source_sql(src.view, src.column, "CAST($ids AS VARCHAR[])",
+    params: dict[str, Any] = {f"id{i}": v for i, v in enumerate(src.ids)}
+    params.update(kind=src.row_kind, n=sample_rows)
+    base = source_sql(src.view, src.column, [f"CAST($id{i} AS VARCHAR)" for i in range(len(src.ids))],
                       "CAST($kind AS VARCHAR)" if src.row_kind else None)
     sample = f"(SELECT * FROM ({base}) ORDER BY created DESC LIMIT CAST($n AS BIGINT))"
     if not src.row_kind:

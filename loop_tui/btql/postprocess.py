@@ -44,7 +44,7 @@ def finish_table(table: Any, compiled: Compiled) -> tuple[Any, bool, list[Any] |
     fields = [
         f.with_metadata({b"btql_type": types.get(f.name, "").encode()}) if f.name in types else f for f in table.schema
     ]
-    return table.cast(pa.schema(fields)), more, last_keys
+    return pa.Table.from_arrays(table.columns, schema=pa.schema(fields)), more, last_keys
 
 
 def _truncate(table: Any, n: int) -> Any:

@@ -12,7 +12,21 @@ import re
 from loop_tui.btql.errors import BtqlError
 
 # Every function (and keyword followed by "(") the compiler and binder emit.
-ALLOWED_CALLS = frozenset(["abs", "and", "any_value", "arg_min", "array_to_string", "as", "avg", "by", "cardinality", "cast", "ceil", "coalesce", "concat", "count", "date_trunc", "else", "exists", "filter", "floor", "from", "greatest", "hash", "in", "isfinite", "json_array_length", "json_contains", "json_each", "json_extract", "json_extract_string", "json_keys", "json_tree", "json_type", "json_valid", "lateral", "least", "len", "length", "list", "list_contains", "list_extract", "list_filter", "list_has_all", "list_position", "lower", "lpad", "map", "map_from_entries", "map_keys", "map_values", "max", "min", "not", "nullif", "on", "or", "over", "quantile_cont", "regexp_split_to_array", "round", "row_number", "select", "strftime", "sum", "then", "timezone", "to_days", "to_hours", "to_json", "to_microseconds", "to_milliseconds", "to_minutes", "to_months", "to_seconds", "to_timestamp", "to_years", "try_cast", "unnest", "upper", "using", "when", "where", "epoch_us", "join", "with", "case", "is", "distinct", "all", "having", "limit", "order", "group", "nulls", "asc", "desc", "end", "true", "false", "null", "exclude", "like", "ilike", "escape", "between", "last", "first"])
+ALLOWED_CALLS = frozenset((
+    "abs", "all", "and", "any_value", "arg_min", "array_to_string", "as", "asc", "avg", "between", "by",
+    "cardinality", "case", "cast", "ceil", "coalesce", "concat", "contains", "count", "date_trunc",
+    "desc", "distinct", "else", "end", "epoch_us", "escape", "exclude", "exists", "false", "filter",
+    "first", "floor", "from", "greatest", "group", "hash", "having", "ilike", "in", "is", "isfinite",
+    "join", "json_array_length", "json_contains", "json_each", "json_extract", "json_extract_string",
+    "json_keys", "json_tree", "json_type", "json_valid", "last", "lateral", "least", "len", "length",
+    "like", "limit", "list", "list_contains", "list_extract", "list_filter", "list_has_all",
+    "list_position", "lower", "lpad", "map", "map_from_entries", "map_keys", "map_values", "max", "min",
+    "not", "null", "nullif", "nulls", "on", "or", "order", "over", "quantile_cont",
+    "regexp_split_to_array", "round", "row_number", "select", "strftime", "sum", "then", "timezone",
+    "to_days", "to_hours", "to_json", "to_microseconds", "to_milliseconds", "to_minutes", "to_months",
+    "to_seconds", "to_timestamp", "to_years", "true", "try_cast", "unnest", "upper", "using", "when",
+    "where", "with",
+))
 
 
 def assert_single_select(sql: str) -> None:

@@ -6,9 +6,9 @@ from loop_tui.btql.cost import cost_sql
 from loop_tui.btql.schema import SUMMARY_METRICS
 
 
-def source_sql(view: str, column: str, ids_sql: str, row_kind_sql: str | None) -> str:
-    """Rows of the resolved objects; `ids_sql` is a bound list parameter."""
-    where = f'list_contains({ids_sql}, "{column}")'
+def source_sql(view: str, column: str, id_sqls: list[str], row_kind_sql: str | None) -> str:
+    """Rows of the resolved objects; `id_sqls` are bound parameters (`=`/`IN` lets DuckDB prune segments)."""
+    where = f'"{column}" IN ({", ".join(id_sqls)})'
     if row_kind_sql is not None:
         where += f' AND "kind" = {row_kind_sql}'
     return f"SELECT * FROM {view} WHERE {where}"

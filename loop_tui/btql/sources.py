@@ -38,20 +38,29 @@ def _err(code: str, message: str, node: Any, hint: str | None = None) -> BtqlErr
     return BtqlError.at("bind", code, message, getattr(node, "span", None), hint)
 
 
-def resolve_project(con: Any, project: str | None) -> str | None:
+# (workspace key, kind, reference, project id) -> resolved id; the executor clears it when the workspace changes.
+RESOLVED: dict[tuple, str] = {}
+
+
+def resolve_project(con: Any, project: str | None, cache_key: Any = None) -> str | None:
     """The id of the current project given by name or id (None when not given)."""
     if project is None:
         return None
+    hit = RESOLVED.get((cache_key, "project", project, None)) if cache_key is not None else None
+    if hit is not None:
+        return hit
     rows = con.execute("SELECT id FROM catalog WHERE kind = 'project' AND (id = $1 OR name = $1)", [project]).fetchall()
     if not rows:
         names = [r[0] for r in con.execute("SELECT name FROM catalog WHERE kind = 'project'").fetchall()]
         close = difflib.get_close_matches(project, names, n=1)
         raise BtqlError("bind", "unknown_source", f"There is no project `{project}`.", hint=(
             f"Did you mean `{close[0]}`?" if close else f"Projects: {', '.join(sorted(names)) or 'none yet'}."))
+    if cache_key is not None:
+        RESOLVED[(cache_key, "project", project, None)] = rows[0][0]
     return rows[0][0]
 
 
-def resolve_source(con: Any, src: A.Source | None, project_id: str | None) -> ResolvedSource:
+def resolve_source(con: Any, src: A.Source | None, project_id: str | None, cache_key: Any = None) -> ResolvedSource:
     """Resolve `from:` (or the current project's logs when it is absent)."""
     if src is None:
         if project_id is None:
@@ -77,7 +86,15 @@ def resolve_source(con: Any, src: A.Source | None, project_id: str | None) -> Re
     for arg in args:
         if not isinstance(arg, A.Literal) or not isinstance(arg.value, str):
             raise _err("bad_argument", f"{name}(…) takes {arg_kind} names or ids in quotes.", arg)
-        ids.append(_resolve_object(con, arg_kind, arg.value, project_id, arg))
+        key = (cache_key, arg_kind, arg.value, project_id)
+        hit = RESOLVED.get(key) if cache_key is not None else None
+        if hit is None:
+            hit = _resolve_object(con, arg_kind, arg.value, project_id, arg)
+            if cache_key is not None:
+                if len(RESOLVED) > 4096:
+                    RESOLVED.clear()
+                RESOLVED[key] = hit
+        ids.append(hit)
     return ResolvedSource(name, view, column, ids, row_kind, shape)
 
 
