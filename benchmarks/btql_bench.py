@@ -22,11 +22,16 @@ def _workspace(path: Path, spans: int):
     from loop_tui.store import Workspace
     from loop_tui.store.demo import generate
 
-    if (path / "workspace.json").exists() or any(path.glob("*")) and path.exists():
+    if path.exists():
         try:
-            return Workspace.open(path, create=False)
-        except Exception:  # noqa: BLE001 - a half-written cache is regenerated
+            ws = Workspace.open(path, create=False)
+            if ws.projects():
+                return ws
+        except Exception:  # noqa: BLE001 - a half-written cache is regenerated below
             pass
+        import shutil
+
+        shutil.rmtree(path)
     print(f"generating {spans:,} spans in {path} (once) …", flush=True)
     t = time.perf_counter()
     ws = generate(path, spans=spans, seed=1)
@@ -100,7 +105,7 @@ def median_time(fn, repeat: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--spans", type=int, default=1_000_000)
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--workspace", type=Path, default=None)
     args = parser.parse_args()
     from loop_tui.btql import run

@@ -14,6 +14,8 @@ _CASTS = {"to_number": ("DOUBLE", "num"), "to_integer": ("BIGINT", "int"), "to_b
 
 def _bucket(b: Binder, unit: str, t: str) -> str:
     # Truncate in local time (UTC minus tz_offset minutes, JS sign), then return the UTC instant.
+    if not b.tz_offset:
+        return f"timezone('UTC', date_trunc('{unit}', timezone('UTC', {t})))"
     tz = b.p(int(b.tz_offset), "INTEGER")
     return f"timezone('UTC', date_trunc('{unit}', timezone('UTC', {t}) - to_minutes({tz})) + to_minutes({tz}))"
 
