@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 ContextProvider = Callable[[], "PageContext"]
 AfterRun = Callable[[str], Awaitable[None] | None]
 MUTATING = {cls.name for cls in ALL_TOOLS if cls.mutates}
+SPLIT_CHARS = 2000  # an answer longer than this continues in a new Markdown widget at the next paragraph
 CONTINUE_WORDS = {"continue", "/continue", "go on", "keep going"}
 
 
@@ -247,10 +248,21 @@ class LoopChat(Vertical):
     @on(msg.AgentTextDelta)
     async def _text(self, message: msg.AgentTextDelta) -> None:
         self._run_text.append(message.text)
+        text = message.text
+        if self._answer is not None and self._answer.size_chars > SPLIT_CHARS and not self._answer.in_code_fence:
+            # A Markdown widget's append cost grows with its length: continue long answers in a new widget,
+            # cut at a paragraph break (outside a code fence) so the Markdown renders the same.
+            head, sep, tail = text.rpartition("\n\n")
+            if sep:
+                await self._answer.write(head + sep)
+                await self._close_answer()
+                text = tail
+        if not text:
+            return
         if self._answer is None:
             self._answer = AssistantAnswer()
             await self.transcript.mount(self._answer)
-        await self._answer.write(message.text)
+        await self._answer.write(text)
 
     @on(msg.AgentToolStarted)
     async def _tool_started(self, message: msg.AgentToolStarted) -> None:

@@ -35,17 +35,31 @@ class AssistantAnswer(Markdown):
         super().__init__(markdown, classes=f"loop-answer {classes}".strip())
         self._stream: MarkdownStream | None = None
         self._parts: list[str] = [markdown] if markdown else []
+        self._chars = len(markdown)
+        self._fences = markdown.count("```")
 
     @property
     def text(self) -> str:
         """Everything written so far (including what the stream has not painted yet)."""
         return "".join(self._parts)
 
+    @property
+    def size_chars(self) -> int:
+        """How much text this widget holds."""
+        return self._chars
+
+    @property
+    def in_code_fence(self) -> bool:
+        """Whether the text so far ends inside an open ``` fence."""
+        return self._fences % 2 == 1
+
     async def write(self, fragment: str) -> None:
         """Append a fragment through the Markdown stream."""
         if self._stream is None:
             self._stream = Markdown.get_stream(self)
         self._parts.append(fragment)
+        self._chars += len(fragment)
+        self._fences += fragment.count("```")
         await self._stream.write(fragment)
 
     async def finish(self) -> None:

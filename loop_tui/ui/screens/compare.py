@@ -58,21 +58,28 @@ def build_compare_rows(ws: Any, experiment_ids: list[str]) -> list[CompareRow]:
     return sorted(rows.values(), key=lambda r: (r.worst_delta, r.key))
 
 
+def experiment_letter(index: int) -> str:
+    """A, B, C… : short column labels for the compared experiments (the legend names them)."""
+    return chr(ord("A") + index) if index < 26 else f"E{index + 1}"
+
+
 def compare_table(rows: list[CompareRow], names: list[str]) -> Any:
     """Display columns: input, then per experiment its output preview and scores (with Δ vs base)."""
     import pyarrow as pa
 
     score_names = sorted({s for r in rows for d in r.scores for s in d})
     columns: dict[str, list[str]] = {"input": [preview(r.input, 30) for r in rows]}
-    for i, name in enumerate(names):
-        columns[f"{name[:18]}: output"] = [preview(r.outputs[i], 24) for r in rows]
-        for score in score_names:
+    # Scores first (what people sort and scan), each score's experiments side by side; outputs last.
+    for score in score_names:
+        for i in range(len(names)):
             cells = []
             for r in rows:
                 value = r.scores[i].get(score)
                 delta = r.deltas[i].get(score) if i else None
                 cells.append("" if value is None else f"{value:.2f}" + (f" ({delta:+.2f})" if delta else ""))
-            columns[f"{name[:18]}: {score}"] = cells
+            columns[f"{score} {experiment_letter(i)}"] = cells
+    for i in range(len(names)):
+        columns[f"output {experiment_letter(i)}"] = [preview(r.outputs[i], 28) for r in rows]
     return pa.table({k: pa.array(v, pa.string()) for k, v in columns.items()})
 
 
@@ -112,7 +119,8 @@ class CompareScreen(PageScreen):
 
     def compose_page(self) -> ComposeResult:
         table = ArrowTable(empty_text="Pairing rows…", id="compare-table", classes="pane")
-        table.border_title = "base: " + self.experiments[0].name + " · sorted by biggest regression"
+        legend = " · ".join(f"{experiment_letter(i)} = {e.name}" for i, e in enumerate(self.experiments))
+        table.border_title = f"{legend} (A is the base) · biggest regression first"
         yield table
         diff = VerticalScroll(Static("", id="compare-diff-text"), id="compare-diff", classes="pane")
         diff.border_title = "output diff vs base"
@@ -150,7 +158,7 @@ class CompareScreen(PageScreen):
         row = self.rows[index]
         text = Text()
         for i, exp in enumerate(self.experiments[1:], start=1):
-            text.append(f"{exp.name}\n", style="bold")
+            text.append(f"{experiment_letter(i)} = {exp.name}\n", style="bold")
             text.append_text(output_diff(row.outputs[0], row.outputs[i], exp.name))
         self.query_one("#compare-diff-text", Static).update(text)
 

@@ -21,8 +21,6 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, TextArea
 
-from loop_tui.ui.formatting import pretty_json
-
 FIELDS = ("input", "expected", "metadata")
 
 
@@ -58,8 +56,9 @@ class DatasetRowEditor(ModalScreen["dict[str, Any] | None"]):
             yield Label(self.title_text, classes="modal-title")
             for name in FIELDS:
                 value = self.row.get(name)
+                # Every value is shown as JSON (a string too, with its quotes) so what you see parses back.
                 area = TextArea(
-                    "" if value is None else pretty_json(value) if not isinstance(value, str) else value,
+                    "" if value is None else json.dumps(value, indent=2, ensure_ascii=False),
                     id=f"row-{name}",
                     classes="json-field",
                     show_line_numbers=False,

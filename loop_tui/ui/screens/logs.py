@@ -13,7 +13,6 @@ from typing import Any, ClassVar
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Label
 
@@ -90,13 +89,11 @@ class LogsScreen(PageScreen):
         self.total: int | None = None
 
     def compose_page(self) -> ComposeResult:
-        with Horizontal(id="logs-toolbar"):
-            yield FilterBar(
-                self._check_filter,
-                placeholder="/ filter (BTQL), e.g. error != null and metadata.model = 'gpt-4o'",
-                id="logs-filter",
-            )
-            yield Label("", id="logs-choices")
+        yield FilterBar(
+            self._check_filter,
+            placeholder="/ filter (BTQL), e.g. error != null and metadata.model = 'gpt-4o'",
+            id="logs-filter",
+        )
         yield TrendCharts(id="logs-charts")
         yield ArrowTable(empty_text="Loading logs…", id="logs-table", classes="pane")
         yield Label("", id="logs-status", classes="status-line")
@@ -121,7 +118,7 @@ class LogsScreen(PageScreen):
 
     def _show_choices(self) -> None:
         q = self.query_state
-        self.query_one("#logs-choices", Label).update(
+        self.query_one("#logs-table", ArrowTable).border_subtitle = (
             f"t {TIME_RANGES[q.time_range][0]} · v {VIEWS[q.view]} · s {SORTS[q.sort][0]}"
         )
 

@@ -1,0 +1,181 @@
+"""Snapshots of every page at 120×40 on the committed sample workspace (project support-bot).
+
+Review a changed SVG by eye before `pytest --snapshot-update`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.test_ui_support import freeze_cursors, make_app, settle
+
+SIZE = (120, 40)
+
+
+async def _ready(pilot) -> None:  # type: ignore[no-untyped-def]
+    await settle(pilot)
+    await pilot.pause(0.4)  # as-you-type checks are debounced
+    await settle(pilot)
+    freeze_cursors(pilot.app)
+
+
+@pytest.fixture
+def stable_config(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The settings page prints the settings path: pin it so the snapshot does not depend on tmp dirs."""
+    folder = Path("/tmp/loop-tui-ui-snapshots")
+    folder.mkdir(exist_ok=True)
+    (folder / "settings.toml").unlink(missing_ok=True)
+    monkeypatch.setenv("LOOP_TUI_CONFIG", str(folder / "settings.toml"))
+
+
+def test_logs_page(snap_compare, sample_ws_path: Path) -> None:
+    """You should see the header with "4 Logs" highlighted and project support-bot, the filter bar,
+    four per-day charts (requests, errors, latency, tokens), a table of root spans newest first
+    (time, name "chat", question previews, errors such as RateLimitError, scores, duration, tokens,
+    cost, model), the status "rows 1–200 of …", the Loop side panel and the footer keys."""
+    assert snap_compare(make_app(sample_ws_path, "logs"), terminal_size=SIZE, run_before=_ready)
+
+
+def test_logs_filter_error(snap_compare, sample_ws_path: Path) -> None:
+    """You should see the filter `metadata.modl = 'x'` with `metadata.modl` marked and a bind
+    error under it with a "did you mean" hint; the table still shows the unfiltered rows."""
+
+    async def type_bad_filter(pilot) -> None:  # type: ignore[no-untyped-def]
+        await settle(pilot)
+        await pilot.press("slash", *"metadata.modl = 'x'")
+        await _ready(pilot)
+
+    assert snap_compare(make_app(sample_ws_path, "logs"), terminal_size=SIZE, run_before=type_bad_filter)
+
+
+def test_trace_view(snap_compare, sample_ws_path: Path) -> None:
+    """You should see the slowest trace: a span tree on the left ([task] chat, [llm], [tool] spans with
+    durations, ✗ on failed ones) and the selected span's input/output/metrics as pretty JSON."""
+
+    async def open_trace(pilot) -> None:  # type: ignore[no-untyped-def]
+        await settle(pilot)
+        await pilot.press("s", "s")
+        await settle(pilot)
+        await pilot.press("enter")
+        await _ready(pilot)
+
+    assert snap_compare(make_app(sample_ws_path, "logs"), terminal_size=SIZE, run_before=open_trace)
+
+
+def test_experiments_page(snap_compare, sample_ws_path: Path) -> None:
+    """You should see three experiments with Factuality and Relevance means, their change vs base in
+    percentage points, and a histogram of row scores for each."""
+    assert snap_compare(make_app(sample_ws_path, "experiments"), terminal_size=SIZE, run_before=_ready)
+
+
+def test_experiment_view(snap_compare, sample_ws_path: Path) -> None:
+    """You should see the newest experiment's scores vs its base (mean, base, diff, improved,
+    regressed, CI), its metrics, and its rows with the biggest regression first."""
+
+    async def open_first(pilot) -> None:  # type: ignore[no-untyped-def]
+        await settle(pilot)
+        await pilot.press("enter")
+        await _ready(pilot)
+
+    assert snap_compare(make_app(sample_ws_path, "experiments"), terminal_size=SIZE, run_before=open_first)
+
+
+def test_compare_view(snap_compare, sample_ws_path: Path) -> None:
+    """You should see two experiments side by side (outputs and scores with deltas vs the first),
+    sorted by biggest regression, and below the unified diff of the selected row's outputs."""
+
+    async def compare(pilot) -> None:  # type: ignore[no-untyped-def]
+        await settle(pilot)
+        await pilot.press("space", "down", "space", "c")
+        await _ready(pilot)
+
+    assert snap_compare(make_app(sample_ws_path, "experiments"), terminal_size=SIZE, run_before=compare)
+
+
+def test_datasets_page(snap_compare, sample_ws_path: Path) -> None:
+    """You should see the datasets list (escalations, support-golden with row counts) and the rows of
+    the highlighted dataset (input, expected, metadata, tags, created)."""
+    assert snap_compare(make_app(sample_ws_path, "datasets"), terminal_size=SIZE, run_before=_ready)
+
+
+def test_dataset_row_editor(snap_compare, sample_ws_path: Path) -> None:
+    """You should see the row editor modal: input, expected and metadata as pretty JSON in three
+    editors, the tags field and the keys (ctrl+s, ctrl+e, esc)."""
+
+    async def edit(pilot) -> None:  # type: ignore[no-untyped-def]
+        await settle(pilot)
+        pilot.app.screen.query_one("#dataset-rows").focus_grid()
+        await pilot.press("enter")
+        await _ready(pilot)
+
+    assert snap_compare(make_app(sample_ws_path, "datasets"), terminal_size=SIZE, run_before=edit)
+
+
+def test_playground_page(snap_compare, sample_ws_path: Path) -> None:
+    """You should see the support-playground prompt as ## system / ## user blocks with
+    {{input.question}}, the model, params, dataset and scorer pickers, an empty progress bar and the
+    empty results table."""
+    assert snap_compare(make_app(sample_ws_path, "playground"), terminal_size=SIZE, run_before=_ready)
+
+
+def test_btql_page_with_results(snap_compare, sample_ws_path: Path) -> None:
+    """You should see a highlighted grouped query (keywords, functions, strings coloured), the
+    completions panel, the status "N rows … in …s" and a grid of models with their counts."""
+
+    async def run_query(pilot) -> None:  # type: ignore[no-untyped-def]
+        await settle(pilot)
+        editor = pilot.app.screen.query_one("#btql-editor")
+        editor.load_text(
+            "dimensions: metadata.model as model\nmeasures: count(1) as n, avg(metrics.tokens) as tokens\n"
+            "from: project_logs('support-bot')\nfilter: is_root\nsort: n desc"
+        )
+        await pilot.press("ctrl+r")
+        await _ready(pilot)
+        pilot.app.screen.query_one("#btql-status").update("rows shown (timing hidden for the snapshot)")
+
+    assert snap_compare(make_app(sample_ws_path, "btql"), terminal_size=SIZE, run_before=run_query)
+
+
+def test_btql_error_in_place(snap_compare, sample_ws_path: Path) -> None:
+    """You should see `metadata.modle` underlined in the editor and, under it, "bind error at line 1,
+    column …" with a hint naming the right field."""
+
+    async def bad(pilot) -> None:  # type: ignore[no-untyped-def]
+        await settle(pilot)
+        pilot.app.screen.query_one("#btql-editor").load_text(
+            "select: metadata.modle\nfrom: project_logs('support-bot')\nlimit: 5"
+        )
+        await _ready(pilot)
+
+    assert snap_compare(make_app(sample_ws_path, "btql"), terminal_size=SIZE, run_before=bad)
+
+
+def test_settings_page(snap_compare, sample_ws_path: Path, stable_config: None) -> None:
+    """You should see the settings file path, tabs (Models, Providers, Loop tools, Loop, Appearance,
+    Key bindings) and the model allowlist."""
+    assert snap_compare(make_app(sample_ws_path, "settings"), terminal_size=SIZE, run_before=_ready)
+
+
+def test_settings_tools_tab(snap_compare, sample_ws_path: Path, stable_config: None) -> None:
+    """You should see every Loop tool with read-only/changes data and its policy (ask for tools that
+    change data, allow for the rest)."""
+
+    async def tools(pilot) -> None:  # type: ignore[no-untyped-def]
+        await settle(pilot)
+        pilot.app.screen.query_one("#settings-tabs").active = "tab-tools"
+        await _ready(pilot)
+
+    assert snap_compare(make_app(sample_ws_path, "settings"), terminal_size=SIZE, run_before=tools)
+
+
+def test_small_terminal_logs(snap_compare, sample_ws_path: Path) -> None:
+    """You should see the logs page at 80×24 without the Loop panel (ctrl+l hid it): still readable."""
+
+    async def hide_chat(pilot) -> None:  # type: ignore[no-untyped-def]
+        await settle(pilot)
+        await pilot.press("ctrl+l")
+        await _ready(pilot)
+
+    assert snap_compare(make_app(sample_ws_path, "logs"), terminal_size=(80, 24), run_before=hide_chat)
