@@ -287,3 +287,18 @@ def test_btql_connection_is_sandboxed(ws):
         con.execute("SELECT * FROM read_csv('/etc/passwd')").fetchall()
     with pytest.raises(duckdb.Error):
         con.execute("SET enable_external_access = true")
+
+
+def test_rare_keys_missed_by_the_sample_are_confirmed(tmp_path, monkeypatch):
+    from loop_tui.btql import schema
+
+    monkeypatch.setattr(schema, "SAMPLE_ROWS", 1)
+    ws = fixture.build(tmp_path / "ws")
+    alpha = ws.project("alpha")
+    ws.insert_rows("project_logs", alpha.id, [{"id": f"r{i}", "metadata": {"common": i}} for i in range(30)]
+                   + [{"id": "rare", "metadata": {"rare_key": "yes"}, "scores": {"RareScore": 1.0}}], project_id=alpha.id)
+    assert ids(run(f"select: id | {F} | filter: metadata.rare_key = 'yes'", ws)) == ["rare"]
+    assert ids(run(f"select: id | {F} | filter: scores.RareScore = 1", ws)) == ["rare"]
+    with pytest.raises(BtqlError) as info:
+        run(f"select: id | {F} | filter: metadata.no_such_key = 1", ws)
+    assert info.value.code == "unknown_field"

@@ -240,7 +240,7 @@ class Binder:
                            hint="Write the full path, or give the items distinct names with AS.")
             return self._descend(found[0], rest, node, [head])
         extra = self.schema.keys.get("_extra", {})
-        if head in extra:
+        if head in extra or self.schema.has_key("_extra", head):
             return self._json(
                 '"_extra"', node.name, node, extra.get(head) if not rest else None)
         raise self._unknown(node, head, scope)
@@ -268,7 +268,7 @@ class Binder:
             if head == "metrics" and key == "total_tokens" and "total_tokens" not in keys and (not keys or "tokens" in keys):
                 # Braintrust's docs sum metrics.total_tokens; the canonical name is tokens. Accept either.
                 return Bound(f"coalesce({sql}['total_tokens'], {sql}['tokens'])", "num")
-            if keys and key not in keys and not (self.summary and head == "metrics"):
+            if keys and not self.schema.has_key(head, key) and not (self.summary and head == "metrics"):
                 close = difflib.get_close_matches(key, list(keys), n=1, cutoff=0.6)
                 raise _err("unknown_field", f"Unknown field `{path_text(node.name)}`.", node,
                            hint=f"Did you mean `{head}.{path_text([close[0]])}`?" if close
@@ -284,7 +284,7 @@ class Binder:
                 return Bound(SHREDDED[(head, rest[0])], "str")
             keys = self.schema.keys.get(head, {})
             first = rest[0]
-            if keys and isinstance(first, str) and first not in keys:
+            if keys and isinstance(first, str) and not self.schema.has_key(head, first):
                 close = difflib.get_close_matches(first, list(keys), n=1, cutoff=0.6)
                 raise _err("unknown_field", f"Unknown field `{path_text(node.name)}`.", node,
                            hint=f"Did you mean `{head}.{path_text([close[0]])}`?" if close else None)

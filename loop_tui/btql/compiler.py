@@ -64,12 +64,13 @@ class Compiler:
     """Compiles one query for one resolved source."""
 
     def __init__(self, q: A.Query, source: ResolvedSource, keys: dict[str, dict[str, str]], *,
-                 tz_offset: int = 0, now: datetime | None = None, limit_override: int | None = None) -> None:
+                 tz_offset: int = 0, now: datetime | None = None, limit_override: int | None = None,
+                 confirm_key: Any = None) -> None:
         self.q = q
         self.source = source
         self.params = Params()
         self.shape = source.shape
-        self.schema = SourceSchema(source.view, dict(columns_for(source.view)), keys)
+        self.schema = SourceSchema(source.view, dict(columns_for(source.view)), keys, confirm_key)
         self.binder = Binder(self.schema, self.params, any_span=self._any_span, summary=self.shape == "summary",
                              tz_offset=tz_offset, now=now)
         # ANY_SPAN subqueries always look at single spans, even on the summary shape.

@@ -18,7 +18,7 @@ from loop_tui.btql.lint import lint
 from loop_tui.btql.parsing import parse
 from loop_tui.btql.postprocess import finish_table
 from loop_tui.btql.safety import assert_single_select
-from loop_tui.btql.schema import sampled_keys
+from loop_tui.btql.schema import key_exists, sampled_keys
 from loop_tui.btql.sources import resolve_project, resolve_source
 
 log = logging.getLogger(__name__)
@@ -95,8 +95,14 @@ def compile_query(query: Any, ws: Any, con: Any, project: str | None, *, tz_offs
     cache_key = (str(ws.root), _generation(ws))
     project_id = resolve_project(con, project, cache_key)
     source = resolve_source(con, q.from_, project_id, cache_key)
-    keys = sampled_keys(con, str(ws.root), _generation(ws), source.view) if source.view != "catalog" else {}
-    compiled = Compiler(q, source, keys, tz_offset=int(tz_offset or 0), now=now, limit_override=limit).compile()
+    root, gen = str(ws.root), _generation(ws)
+    keys = sampled_keys(con, root, gen, source.view) if source.view != "catalog" else {}
+
+    def confirm(column: str, key: str) -> bool:
+        return source.view != "catalog" and key_exists(con, root, gen, source.view, column, key)
+
+    compiled = Compiler(q, source, keys, tz_offset=int(tz_offset or 0), now=now, limit_override=limit,
+                        confirm_key=confirm).compile()
     assert_single_select(compiled.sql)
     return q, compiled, source.name
 

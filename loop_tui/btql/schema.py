@@ -84,6 +84,14 @@ class SourceSchema:
     table: str
     columns: dict[str, tuple[str, str, str]]
     keys: dict[str, dict[str, str]] = field(default_factory=dict)
+    # confirm(column, key) -> bool: an exact check for keys the sample missed (rare keys).
+    confirm: Any = None
+
+    def has_key(self, column: str, key: str) -> bool:
+        """True if `key` occurs under `column` in the sample or, failing that, anywhere in the data."""
+        if key in self.keys.get(column, {}):
+            return True
+        return bool(self.confirm is not None and self.confirm(column, key))
 
     def star_columns(self) -> list[str]:
         """Columns `select: *` returns, in order."""
@@ -94,7 +102,9 @@ class SourceSchema:
 
 _JSON_TYPES = {"VARCHAR": "str", "BIGINT": "num", "UBIGINT": "num", "DOUBLE": "num", "BOOLEAN": "bool",
                "OBJECT": "json", "ARRAY": "json", "NULL": "null"}
+SAMPLE_ROWS = 20_000
 _cache: dict[tuple[str, int, str], dict[str, dict[str, str]]] = {}
+_confirmed: dict[tuple, bool] = {}
 _cache_lock = threading.Lock()
 
 
@@ -119,11 +129,14 @@ def sampled_keys(con: Any, root: str, generation: int, table: str) -> dict[str, 
     if table in ("project_logs", "experiment", "dataset"):
         json_cols = [c for c, (t, sql, _) in cols.items() if t == "json" and sql == f'"{c}"'] + ["_extra"]
         map_cols = [c for c, (t, _, _) in cols.items() if t == "map"]
+        # A reservoir sample keeps this fast at a million rows; keys it misses are confirmed exactly on use.
+        sample = f"(SELECT * FROM {table} USING SAMPLE {SAMPLE_ROWS} ROWS)"
         parts = [
-            f"SELECT '{c}' AS col, je.key AS k, je.type AS t FROM {table} v, json_each(v.\"{c}\") je "
+            f"SELECT '{c}' AS col, je.key AS k, je.type AS t FROM sample_rows v, json_each(v.\"{c}\") je "
             f"WHERE json_type(v.\"{c}\") = 'OBJECT'" for c in json_cols
-        ] + [f"SELECT '{c}' AS col, unnest(map_keys(\"{c}\")) AS k, 'DOUBLE' AS t FROM {table}" for c in map_cols]
-        sql = "SELECT col, k, list(DISTINCT t) FROM (" + " UNION ALL ".join(parts) + ") GROUP BY col, k"
+        ] + [f"SELECT '{c}' AS col, unnest(map_keys(\"{c}\")) AS k, 'DOUBLE' AS t FROM sample_rows" for c in map_cols]
+        sql = (f"WITH sample_rows AS {sample} SELECT col, k, list(DISTINCT t) FROM ("
+               + " UNION ALL ".join(parts) + ") GROUP BY col, k")
         for col, k, types in con.execute(sql).fetchall():
             kinds = {_JSON_TYPES.get(t, "json") for t in types} - {"null"}
             result.setdefault(col, {})[k] = kinds.pop() if len(kinds) == 1 else "json"
@@ -132,3 +145,27 @@ def sampled_keys(con: Any, root: str, generation: int, table: str) -> dict[str, 
             _cache.clear()
         _cache[key] = result
     return result
+
+
+def key_exists(con: Any, root: str, generation: int, table: str, column: str, key: str) -> bool:
+    """Exact (full-scan, cached) check that `column` has `key` in some row of `table`."""
+    cache_key = (root, generation, table, column, key)
+    with _cache_lock:
+        hit = _confirmed.get(cache_key)
+    if hit is not None:
+        return hit
+    cols = columns_for(table)
+    if column not in cols and column != "_extra":
+        return False
+    ctype = cols[column][0] if column in cols else "json"
+    if ctype == "map":
+        sql = f'SELECT 1 FROM {table} WHERE list_contains(map_keys("{column}"), $k) LIMIT 1'
+    else:
+        sql = f'SELECT 1 FROM {table} WHERE json_exists("{column}", $path) LIMIT 1'
+    path = '$."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    found = con.execute(sql, {"k": key} if ctype == "map" else {"path": path}).fetchone() is not None
+    with _cache_lock:
+        if len(_confirmed) > 4096:
+            _confirmed.clear()
+        _confirmed[cache_key] = found
+    return found
