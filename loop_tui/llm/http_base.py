@@ -16,8 +16,10 @@ import contextlib
 import logging
 import os
 import random
+import time
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from loop_tui.llm.base import Done, ModelParams, ProviderError, StreamEvent
@@ -31,6 +33,11 @@ log = logging.getLogger("loop_tui.llm")
 # Exceptions a parser may raise on a reply whose JSON has an unexpected shape.
 _SHAPE_ERRORS = (ValueError, KeyError, TypeError, AttributeError, IndexError)
 _DRAIN_TIMEOUT_S = 1.0
+# Connection pool: room for the widest eval run (concurrency is capped well below this), idle connections
+# kept as long as a typical API keeps them, and a sweep for dead idle sockets at most this often.
+_MAX_CONNECTIONS = 256
+_KEEPALIVE_S = 30.0
+_SWEEP_S = 1.0
 
 
 class HttpProvider:
@@ -112,12 +119,10 @@ class HttpProvider:
     def _client(self) -> httpx.AsyncClient:
         if self._own_client is not None:
             return self._own_client
-        import httpx
-
         loop = asyncio.get_running_loop()
         client = self._clients.get(loop)
         if client is None or client.is_closed:
-            client = httpx.AsyncClient(limits=httpx.Limits(max_connections=200, max_keepalive_connections=64))
+            client = pooled_client()
             self._clients[loop] = client
         return client
 
@@ -233,3 +238,102 @@ def _finalise(failure: ProviderError, retries: int, emitted: bool) -> ProviderEr
     elif retries:
         message += f" (gave up after {retries} {'retry' if retries == 1 else 'retries'})"
     return ProviderError(failure.kind, message + ".", failure.status, failure.retryable)
+
+
+def pooled_client() -> httpx.AsyncClient:
+    """An AsyncClient for one provider on one event loop: keep-alive for every parallel stream, linear pool."""
+    import httpx
+
+    limits = httpx.Limits(
+        max_connections=_MAX_CONNECTIONS, max_keepalive_connections=_MAX_CONNECTIONS, keepalive_expiry=_KEEPALIVE_S
+    )
+    client = httpx.AsyncClient(limits=limits)
+    # Upgrade the default transport's pool in place (same settings, TLS and socket options); proxied
+    # transports and unknown httpcore versions keep their own pool.
+    pool = getattr(getattr(client, "_transport", None), "_pool", None)
+    linear = _linear_pool_class()
+    if linear is not None and type(pool) is linear.__bases__[0]:
+        pool.__class__ = linear
+    return client
+
+
+@cache
+def _linear_pool_class() -> type | None:
+    """httpcore's AsyncConnectionPool with request assignment in linear time (None if httpcore changed)."""
+    import httpcore
+
+    base = httpcore.AsyncConnectionPool
+    if not callable(getattr(base, "_assign_requests_to_connections", None)):
+        return None
+
+    class LinearPool(base):  # type: ignore[misc, valid-type]
+        """The same pooling policy as httpcore 1.0, without its per-request O(connections²) bookkeeping.
+
+        httpcore calls `_assign_requests_to_connections` when every request starts and ends. Its version
+        rebuilds the connection list once per idle connection (quadratic: ~16M `is_idle` calls per 1,000
+        requests at 50 connections), polls every idle socket each time, and can hand one idle connection
+        to two requests (the loser gets ConnectionNotAvailable and goes round again). Here: one pass over
+        connections and requests; a connection already handed to a request is never handed out twice;
+        dead or expired idle connections are swept at most every `_SWEEP_S` seconds, and the one about to
+        be reused is always checked first, so a socket the server closed is never used.
+        """
+
+        _next_sweep = 0.0
+
+        def _assign_requests_to_connections(self) -> list[Any]:
+            closing: list[Any] = []
+            now = time.monotonic()
+            swept = now >= self._next_sweep
+            if swept:
+                self._next_sweep = now + _SWEEP_S
+            live: list[Any] = []
+            idle: list[Any] = []
+            for connection in self._connections:
+                if connection.is_closed():
+                    continue
+                if swept and connection.has_expired():
+                    closing.append(connection)
+                    continue
+                live.append(connection)
+                if connection.is_idle():
+                    idle.append(connection)
+            surplus = len(idle) - self._max_keepalive_connections
+            if surplus > 0:  # too many idle connections: close the oldest
+                dropped = {id(c) for c in idle[:surplus]}
+                closing += idle[:surplus]
+                live = [c for c in live if id(c) not in dropped]
+            self._connections = live
+            queued = [r for r in self._requests if r.is_queued()]
+            if not queued:
+                return closing
+            taken = {id(r.connection) for r in self._requests if r.connection is not None}
+            free = [c for c in live if id(c) not in taken and c.is_available()]
+            for request in queued:
+                origin = request.request.url.origin
+                connection = self._reusable(free, origin, swept, closing)
+                if connection is None:
+                    if len(self._connections) >= self._max_connections:
+                        spare = next((c for c in free if c.is_idle()), None)  # idle, for another origin
+                        if spare is None:
+                            continue  # stays queued until a connection is released
+                        free.remove(spare)
+                        self._connections.remove(spare)
+                        closing.append(spare)
+                    connection = self.create_connection(origin)
+                    self._connections.append(connection)
+                request.assign_to_connection(connection)
+            return closing
+
+        def _reusable(self, free: list[Any], origin: Any, swept: bool, closing: list[Any]) -> Any:
+            """Take a free connection to `origin` out of `free`, skipping ones that died while idle."""
+            while True:
+                index = next((i for i, c in enumerate(free) if c.can_handle_request(origin)), None)
+                if index is None:
+                    return None
+                connection = free.pop(index)
+                if swept or not connection.has_expired():
+                    return connection
+                self._connections.remove(connection)
+                closing.append(connection)
+
+    return LinearPool
