@@ -3,8 +3,9 @@
 See `workspace.Workspace` for the API and `segments` for the on-disk layout.
 """
 
+from loop_tui.store.catalog import CatalogObject
 from loop_tui.store.history import HistoryEntry
 from loop_tui.store.open import open_workspace
-from loop_tui.store.workspace import CatalogObject, Workspace
+from loop_tui.store.workspace import Workspace
 
 __all__ = ["CatalogObject", "HistoryEntry", "Workspace", "open_workspace"]

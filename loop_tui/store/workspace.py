@@ -12,13 +12,12 @@ import json
 import threading
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from loop_tui.errors import ConflictError, NotFoundError, UserError
 from loop_tui.store import schema as sch
+from loop_tui.store.catalog import CatalogMixin
 from loop_tui.store.segments import (
     FORMAT_VERSION,
     MARKER,
@@ -36,32 +35,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 
-@dataclass(frozen=True)
-class CatalogObject:
-    """A project, experiment, dataset, prompt, scorer, playground or conversation (latest version)."""
-
-    id: str
-    kind: str
-    project_id: str
-    name: str
-    created: datetime
-    data: dict[str, Any]
-    xact_id: int
-
-
-def _object_from_record(record: dict[str, Any]) -> CatalogObject:
-    return CatalogObject(
-        id=record["id"],
-        kind=record["kind"],
-        project_id=record["project_id"],
-        name=record["name"],
-        created=record["created"],
-        data=json.loads(record["data"]) if record["data"] else {},
-        xact_id=int(record["_xact_id"]),
-    )
-
-
-class Workspace:
+class Workspace(CatalogMixin):
     """A workspace folder. Thread-safe for reads; writes are serialised across threads and processes."""
 
     def __init__(self, root: Path) -> None:
@@ -170,105 +144,6 @@ class Workspace:
         self._check_table(table)
         col = sch.TABLES[table][1]
         return self.query_arrow(f"SELECT * FROM {table} WHERE {col} = ? ORDER BY created, id", [object_id])
-
-    # ----- catalog -------------------------------------------------------------------------------
-    def projects(self) -> list[CatalogObject]:
-        """All projects, by name."""
-        rows = self.query("SELECT * FROM catalog WHERE kind = 'project' ORDER BY name")
-        return [_object_from_record(r) for r in rows]
-
-    def project(self, name_or_id: str) -> CatalogObject:
-        """A project by name or id."""
-        rows = self.query(
-            "SELECT * FROM catalog WHERE kind = 'project' AND (id = ? OR name = ?)", [name_or_id, name_or_id]
-        )
-        if not rows:
-            names = ", ".join(p.name for p in self.projects()) or "none yet"
-            raise NotFoundError(f"no project named {name_or_id!r} (projects: {names})")
-        return _object_from_record(rows[0])
-
-    def create_project(self, name: str, data: dict[str, Any] | None = None) -> CatalogObject:
-        """Create a project (names are unique)."""
-        return self.save_object("project", "", name, data or {})
-
-    def objects(self, kind: str, project_id: str) -> list[CatalogObject]:
-        """All objects of `kind` in a project, newest first."""
-        self._check_kind(kind)
-        rows = self.query(
-            "SELECT * FROM catalog WHERE kind = ? AND project_id = ? ORDER BY created DESC, name", [kind, project_id]
-        )
-        return [_object_from_record(r) for r in rows]
-
-    def get_object(self, kind: str, project_id: str, name_or_id: str) -> CatalogObject:
-        """One object by name or id within a project."""
-        self._check_kind(kind)
-        rows = self.query(
-            "SELECT * FROM catalog WHERE kind = ? AND project_id = ? AND (id = ? OR name = ?)",
-            [kind, project_id, name_or_id, name_or_id],
-        )
-        if not rows:
-            names = ", ".join(o.name for o in self.objects(kind, project_id)[:10]) or "none yet"
-            raise NotFoundError(f"no {kind} named {name_or_id!r} in this project ({kind}s: {names})")
-        return _object_from_record(rows[0])
-
-    def object_by_id(self, object_id: str) -> CatalogObject:
-        """Any catalog object by id."""
-        rows = self.query("SELECT * FROM catalog WHERE id = ?", [object_id])
-        if not rows:
-            raise NotFoundError(f"no object with id {object_id!r}")
-        return _object_from_record(rows[0])
-
-    def object_versions(self, object_id: str) -> list[CatalogObject]:
-        """Every saved version of an object (prompts, scorers), newest first."""
-        rows = self.query(
-            "SELECT * FROM catalog_history WHERE id = ? AND NOT _object_delete ORDER BY _xact_id DESC", [object_id]
-        )
-        return [_object_from_record(r) for r in rows]
-
-    def save_object(
-        self, kind: str, project_id: str, name: str, data: dict[str, Any], id: str | None = None
-    ) -> CatalogObject:
-        """Create an object, or save a new version of the object `id`. Names are unique per project and kind."""
-        self._check_kind(kind)
-        if not isinstance(name, str) or not name.strip():
-            raise UserError(f"a {kind} needs a non-empty name")
-        name = name.strip()
-        try:
-            data_text = sch.to_json_text(data)
-        except (TypeError, ValueError) as exc:
-            raise UserError(f"{kind} {name!r} has data that is not JSON-serialisable ({exc})") from None
-        with self._write_lock():
-            scope = "TRUE" if kind == "project" else "project_id = ?"  # project names are global
-            params = [kind, name, id] if kind == "project" else [kind, name, id, project_id]
-            clash = self.query(
-                f"SELECT id FROM catalog WHERE kind = ? AND name = ? AND id IS DISTINCT FROM ? AND {scope}", params
-            )
-            if clash:
-                raise ConflictError(f"a {kind} named {name!r} already exists; choose another name")
-            previous = self.query("SELECT created FROM catalog WHERE id = ?", [id]) if id else []
-            object_id = id or sch.new_id()
-            created = previous[0]["created"] if previous else datetime.now(UTC)
-            record = {
-                "id": object_id,
-                "created": created,
-                "kind": kind,
-                "project_id": object_id if kind == "project" else project_id,
-                "name": name,
-                "data": data_text,
-            }
-            xact = self._commit("catalog", kind, [record], updates=bool(previous), op="save", description=f"{kind} {name}")
-        del xact
-        return self.object_by_id(object_id)
-
-    def delete_object(self, object_id: str) -> int:
-        """Delete a catalog object (a tombstone; undo restores it). Its rows stay in history."""
-        with self._write_lock():
-            obj = self.object_by_id(object_id)
-            record = self.query("SELECT * FROM catalog WHERE id = ?", [object_id])[0]
-            record.pop("_xact_id", None)
-            return self._commit(
-                "catalog", obj.kind, [record], updates=True, deleted=True, op="delete", description=f"{obj.kind} {obj.name}"
-            )
 
     # ----- rows ----------------------------------------------------------------------------------
     def insert_rows(
@@ -404,11 +279,6 @@ class Workspace:
     def _check_table(table: str) -> None:
         if table not in sch.DATA_TABLES:
             raise UserError(f"unknown table {table!r}; use one of {', '.join(sch.DATA_TABLES)}")
-
-    @staticmethod
-    def _check_kind(kind: str) -> None:
-        if kind not in sch.OBJECT_KINDS:
-            raise UserError(f"unknown object kind {kind!r}; use one of {', '.join(sch.OBJECT_KINDS)}")
 
     @staticmethod
     def _normalize(table: str, rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
