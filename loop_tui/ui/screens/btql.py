@@ -62,7 +62,8 @@ class BtqlScreen(PageScreen):
         Binding("ctrl+n", "next_page", "Next page", show=False, id="btql.next_page"),
         Binding("f2", "history", "History", id="btql.history"),
         Binding("f3", "choose_source", "Source", id="btql.source"),
-        Binding("escape", "toggle_focus", "Editor/results", show=False, id="btql.toggle_focus"),
+        Binding("escape", "leave_editor", "Leave editor", show=False, id="btql.leave_editor"),
+        Binding("e", "edit_query", "Edit query", id="btql.edit"),
     ]
 
     @dataclass
@@ -291,16 +292,17 @@ class BtqlScreen(PageScreen):
             self.editor.load_text(replace_source(self.editor.text, source))
             self.editor.focus()
 
-    def action_toggle_focus(self) -> None:
-        """Move between the editor and the results."""
-        if self.editor.has_focus:
-            results = self.query_one(ArrowTable)
-            if results.grid is not None:
-                results.focus_grid()
-            else:
-                self.set_focus(None)  # no results yet: leave the editor so page keys work
+    def action_leave_editor(self) -> None:
+        """From the editor to the results (or nowhere), so page keys work; e comes back."""
+        results = self.query_one(ArrowTable)
+        if self.editor.has_focus and results.grid is not None:
+            results.focus_grid()
         else:
-            self.editor.focus()
+            self.set_focus(None)
+
+    def action_edit_query(self) -> None:
+        """Back to the query editor."""
+        self.editor.focus()
 
 
 PAGE_SCREEN = BtqlScreen

@@ -63,7 +63,7 @@ class DatasetRowEditor(ModalScreen["dict[str, Any] | None"]):
                     classes="json-field",
                     show_line_numbers=False,
                     soft_wrap=True,
-                    tab_behavior="indent",
+                    tab_behavior="focus",  # tab moves between fields; escape cancels the editor
                 )
                 area.border_title = name
                 yield area

@@ -88,6 +88,7 @@ class SettingsScreen(PageScreen):
         # Filling widgets posts Changed events; they describe no user edit, so they are dropped.
         with self.prevent(Input.Changed, Switch.Changed, Select.Changed):
             self._fill_all()
+        self.query_one("#models-table", DataTable).focus()
 
     def refresh_if_stale(self) -> None:
         # Settings do not depend on the project; only fill once (keeping unsaved edits on resume).
