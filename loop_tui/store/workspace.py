@@ -95,6 +95,8 @@ class Workspace(CatalogMixin):
             con.execute("SET enable_external_access = false")
             con.execute("SET autoinstall_known_extensions = false")
             con.execute("SET autoload_known_extensions = false")
+            con.execute("SET enable_progress_bar = false")  # never draw on the user's terminal
+            con.execute("SET TimeZone = 'UTC'")  # time buckets are UTC; tz_offset shifts them explicitly
             con.execute("SET lock_configuration = true")
         return con
 
