@@ -111,10 +111,9 @@ class LogsScreen(PageScreen):
         self.cursors = [None]
         self.total = None
         self._show_choices()
+        # The page query goes first on its own: the count and the charts (full scans on big
+        # workspaces) start once the rows are on screen, so they never delay the first page.
         self._fetch_page(self.query_state, 0, None)
-        self._fetch_count(self.query_state)
-        if self.query_one(TrendCharts).display:
-            self._fetch_charts(self.query_state)
 
     def _show_choices(self) -> None:
         q = self.query_state
@@ -176,6 +175,10 @@ class LogsScreen(PageScreen):
             await table.show_message("No logs match. Widen the time range (t) or change the filter (/).")
         self._page = message.page
         self._show_status()
+        if message.page == 0 and self.total is None:
+            self._fetch_count(message.query)
+            if self.query_one(TrendCharts).display:
+                self._fetch_charts(message.query)
 
     @on(CountLoaded)
     def _show_count(self, message: CountLoaded) -> None:

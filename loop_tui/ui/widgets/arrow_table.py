@@ -12,21 +12,33 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Static
-from textual_fastdatatable import ArrowBackend, DataTable
 
 if TYPE_CHECKING:
     import pyarrow as pa
+    from textual_fastdatatable import DataTable
+
+_grid_class: type | None = None
 
 
-class Grid(DataTable):
-    """fastdatatable with the list keys users expect (j/k, g/G)."""
+def grid_class() -> type:
+    """The grid widget class, built on first use: importing fastdatatable imports pyarrow (~120 ms),
+    which must not delay the app's first frame."""
+    global _grid_class
+    if _grid_class is None:
+        from textual_fastdatatable import DataTable
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("j", "cursor_down", "Down", show=False, id="grid.down"),
-        Binding("k", "cursor_up", "Up", show=False, id="grid.up"),
-        Binding("g", "scroll_home", "Top", show=False, id="grid.top"),
-        Binding("G", "scroll_end", "Bottom", show=False, id="grid.bottom"),
-    ]
+        class Grid(DataTable):
+            """fastdatatable with the list keys users expect (j/k, g/G)."""
+
+            BINDINGS: ClassVar[list[BindingType]] = [
+                Binding("j", "cursor_down", "Down", show=False, id="grid.down"),
+                Binding("k", "cursor_up", "Up", show=False, id="grid.up"),
+                Binding("g", "scroll_home", "Top", show=False, id="grid.top"),
+                Binding("G", "scroll_end", "Bottom", show=False, id="grid.bottom"),
+            ]
+
+        _grid_class = Grid
+    return _grid_class
 
 
 class ArrowTable(Vertical):
@@ -68,10 +80,10 @@ class ArrowTable(Vertical):
         yield Static(self.empty_text, classes="empty-message")
 
     @property
-    def grid(self) -> Grid | None:
+    def grid(self) -> DataTable | None:
         """The current grid, if data was shown."""
-        grids = self.query(Grid)
-        return grids.first() if grids else None
+        grids = self.query("Grid")
+        return grids.first() if grids else None  # type: ignore[return-value]
 
     @property
     def row_count(self) -> int:
@@ -99,8 +111,10 @@ class ArrowTable(Vertical):
         if display.num_rows == 0:
             await self.mount(Static(self.empty_text if self.raw is None else "No rows match.", classes="empty-message"))
             return
+        from textual_fastdatatable import ArrowBackend
+
         self._generation += 1
-        grid = Grid(
+        grid = grid_class()(
             backend=ArrowBackend(display),
             cursor_type="row",
             zebra_stripes=True,
