@@ -26,6 +26,8 @@ from loop_tui.llm.base import Done, ModelParams, ProviderError, StreamEvent
 from loop_tui.llm.failures import classify_http_error, redact, retry_after_seconds
 
 if TYPE_CHECKING:
+    import ssl
+
     import httpx
 
 log = logging.getLogger("loop_tui.llm")
@@ -247,7 +249,7 @@ def pooled_client() -> httpx.AsyncClient:
     limits = httpx.Limits(
         max_connections=_MAX_CONNECTIONS, max_keepalive_connections=_MAX_CONNECTIONS, keepalive_expiry=_KEEPALIVE_S
     )
-    client = httpx.AsyncClient(limits=limits)
+    client = httpx.AsyncClient(limits=limits, verify=_ssl_context())
     # Upgrade the default transport's pool in place (same settings, TLS and socket options); proxied
     # transports and unknown httpcore versions keep their own pool.
     pool = getattr(getattr(client, "_transport", None), "_pool", None)
@@ -255,6 +257,15 @@ def pooled_client() -> httpx.AsyncClient:
     if linear is not None and type(pool) is linear.__bases__[0]:
         pool.__class__ = linear
     return client
+
+
+@cache
+def _ssl_context() -> ssl.SSLContext:
+    """httpx's default verifying context (honouring SSL_CERT_FILE/DIR), built once: loading the CA bundle
+    costs 20-60 ms, which every new client (one per provider and event loop) would otherwise pay."""
+    import httpx
+
+    return httpx.create_ssl_context()
 
 
 @cache

@@ -58,10 +58,21 @@ class RecordedRequest:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive and chunked transfer, like the real APIs
+    # Buffer writes so a reply (status, headers, body, terminating chunk) leaves in one send, as a real
+    # server's would, instead of one syscall and one client wake-up per piece. Slow drips, raw pieces and
+    # mid-stream drops flush per frame (see `_reply`); `handle_one_request` flushes after every request.
+    wbufsize = 1 << 16
     server: _Server
+    arrived = 0.0
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet
         pass
+
+    def parse_request(self) -> bool:
+        # The request line has just been read: the latency clock starts here, so the configured latency
+        # is the time to the first byte of the reply, including this server's own parsing.
+        self.arrived = time.monotonic()
+        return super().parse_request()
 
     def do_GET(self) -> None:  # noqa: N802
         fake = self.server.fake
@@ -122,7 +133,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _reply(self, wire: str, item: dict[str, Any], body: dict[str, Any], record: RecordedRequest) -> None:
         fake = self.server.fake
         stop = fake._stopping
-        if stop.wait(fake.latency_s + float(item.get("delay", 0))):
+        wait = fake.latency_s + float(item.get("delay", 0)) - (time.monotonic() - self.arrived)
+        if stop.wait(max(wait, 0.0)):
             return
         fault = str(item.get("fault", "")) or None
         if fault == "stall":
@@ -136,10 +148,12 @@ class _Handler(BaseHTTPRequestHandler):
             if "retry_after_ms" in item:
                 headers["retry-after-ms"] = str(item["retry_after_ms"])
             self._json(status, payload, headers)
+            self.wfile.flush()
             record.completed = True
             return
         if not body.get("stream"):
             self._json(200, non_streaming(wire, item, body))
+            self.wfile.flush()
             record.completed = True
             return
         frames = openai_frames(item, body) if wire == "openai" else anthropic_frames(item, body)
@@ -150,8 +164,10 @@ class _Handler(BaseHTTPRequestHandler):
             frames = [frame.replace("\n", "\r\n") for frame in frames]
         frames = apply_fault(fault, item, wire, frames, record.api_key)
         chunk_delay = float(item.get("chunk_delay", 0))
-        if not chunk_delay and not item.get("raw_chunk_bytes"):
-            frames = coalesce(frames)  # one write per reply: the same SSE events, far fewer syscalls
+        piece_size = int(item.get("raw_chunk_bytes", 0))
+        per_frame = bool(chunk_delay or piece_size)  # faults that need each frame on the wire by itself
+        if not per_frame:
+            frames = coalesce(frames)  # one chunk per reply: the same SSE events, far fewer syscalls
         self.send_response(200)
         self.send_header("content-type", "text/event-stream")
         self.send_header("cache-control", "no-cache")
@@ -159,19 +175,25 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         for frame in frames:
             if frame is DROP:
+                self.wfile.flush()
                 self.connection.shutdown(socket.SHUT_RDWR)  # abrupt: no terminating chunk
                 self.close_connection = True
                 return
-            if chunk_delay and stop.wait(chunk_delay):
-                return
-            self._write_body(frame.encode(), int(item.get("raw_chunk_bytes", 0)))
+            if chunk_delay:
+                self.wfile.flush()
+                if stop.wait(chunk_delay):
+                    return
+            self._write_body(frame.encode(), piece_size)
         self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
         record.completed = True
 
     def _write_body(self, data: bytes, piece_size: int) -> None:
         pieces = [data[i : i + piece_size] for i in range(0, len(data), piece_size)] if piece_size > 0 else [data]
         for piece in pieces:
             self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+            if piece_size > 0:
+                self.wfile.flush()  # each piece its own TCP write: splits land inside characters and escapes
 
 
 class _Server(ThreadingHTTPServer):
