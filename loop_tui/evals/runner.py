@@ -93,7 +93,7 @@ class _Run:
         self.target = target
         self.prompt = prompt
         self.handle = handle
-        self.scorers = [(s, scorer_name(s, i)) for i, s in enumerate(scorers)]
+        self.scorers = [(s, scorer_name(s, i), is_inline(s)) for i, s in enumerate(scorers)]
         self.row_timeout_s = row_timeout_s
         self.workspace = workspace
         self.params = {k: v for k, v in prompt.params.items() if k != "tools"}
@@ -144,20 +144,35 @@ class _Run:
         outcome.end = time.time()
         return outcome
 
-    async def run_scorer(self, scorer: Any, name: str, row: dict[str, Any], output: Any) -> ScoreOutcome:
-        outcome = ScoreOutcome(scorer=name, start=time.time())
-        kwargs = {
+    @staticmethod
+    def _score_kwargs(row: dict[str, Any], output: Any) -> dict[str, Any]:
+        return {
             "input": row.get("input"),
             "output": output,
             "expected": row.get("expected"),
             "metadata": row.get("metadata") or {},
         }
+
+    def _record_score(self, outcome: ScoreOutcome, result: Any) -> None:
+        outcome.scores, outcome.metadata, outcome.metrics = to_scores(outcome.scorer, result)
+        self.cost += outcome.metrics.get("estimated_cost", 0.0)
+
+    async def run_scorer(self, scorer: Any, name: str, row: dict[str, Any], output: Any) -> ScoreOutcome:
+        outcome = ScoreOutcome(scorer=name, start=time.time())
         try:
-            result = await self._with_timeout(call_scorer(scorer, kwargs))
-            outcome.scores, outcome.metadata, outcome.metrics = to_scores(name, result)
-            self.cost += outcome.metrics.get("estimated_cost", 0.0)
+            self._record_score(outcome, await self._with_timeout(call_scorer(scorer, self._score_kwargs(row, output))))
         except asyncio.CancelledError:
             raise
+        except Exception as exc:
+            outcome.error = error_text(exc)
+        outcome.end = time.time()
+        return outcome
+
+    def score_inline(self, scorer: Any, name: str, row: dict[str, Any], output: Any) -> ScoreOutcome:
+        """`run_scorer` for a scorer that never waits (see `is_inline`): a plain call, no coroutine chain."""
+        outcome = ScoreOutcome(scorer=name, start=time.time())
+        try:
+            self._record_score(outcome, scorer.eval(**self._score_kwargs(row, output)))
         except Exception as exc:
             outcome.error = error_text(exc)
         outcome.end = time.time()
@@ -170,14 +185,10 @@ class _Run:
         if task.error is None:
             # Cheap in-process scorers run in line (a task each would cost more than the scoring); the
             # rest (judges, code scorers, async functions) run concurrently.
-            waiting = [self.run_scorer(s, n, row, task.output) for s, n in self.scorers if not is_inline(s)]
+            waiting = [self.run_scorer(s, n, row, task.output) for s, n, inline in self.scorers if not inline]
             gathered = iter(await asyncio.gather(*waiting) if waiting else [])
-            for scorer, name in self.scorers:
-                outcomes.append(
-                    await self.run_scorer(scorer, name, row, task.output)
-                    if is_inline(scorer)
-                    else next(gathered)
-                )
+            for scorer, name, inline in self.scorers:
+                outcomes.append(self.score_inline(scorer, name, row, task.output) if inline else next(gathered))
         else:
             self.errors += 1
         spans = build_row_spans(
