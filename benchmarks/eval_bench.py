@@ -187,8 +187,8 @@ def main() -> int:
             walls.append(wall)
             if args.skip_braintrust or bt_skipped:
                 continue
-            with contextlib.redirect_stderr(io.StringIO()):  # Eval()'s progress bars
-                bt = run_braintrust(base_url, rows, args.concurrency)
+            with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+                bt = run_braintrust(base_url, rows, args.concurrency)  # quiet: Eval()'s progress bars and summary
             if isinstance(bt, str):
                 bt_skipped = bt
             else:

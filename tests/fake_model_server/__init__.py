@@ -47,15 +47,17 @@ Script items (dicts; every key optional):
         "no_done"       the whole reply but close without `[DONE]` / `message_stop` and without a finish
         "stall"         wait `seconds` (default 5) before answering at all (for timeout tests)
     echo_key        true: an error message includes the request's API key verbatim (key-leak tests)
-A fixed latency for every request is `FakeModelServer(latency_s=0.1)` (the eval benchmark uses 100 ms).
+A fixed latency for every request is `FakeModelServer(latency_s=0.1)` (the eval benchmark uses 100 ms),
+counted from the arrival of the request line to the first byte of the reply.
 
 Inspecting: `server.requests` (RecordedRequest: path, headers, body, wire, reply, completed, disconnected,
 `.model`, `.api_key`), `server.pending`, `server.wait_for(lambda: ..., timeout)` for effects that happen in
 the server thread (e.g. noticing a client disconnect), `await collect(provider.stream(...))` for all events.
 Pytest fixtures here: `fake_server` (started, stopped after the test) and `fake_server_env` (the same, with
 OPENAI_*/ANTHROPIC_* env vars pointing at it); import them into a conftest to use them.
-Sockets use TCP_NODELAY and a reply without `chunk_delay` is written in one go, so the server's own cost
-stays far below a real API's (about 0.3 ms of CPU per request).
+Connections are kept alive (HTTP/1.1, chunked replies with a terminating chunk); sockets use TCP_NODELAY
+and a reply without `chunk_delay`/`raw_chunk_bytes` leaves in one send, so the server's own cost stays far
+below a real API's (about 0.2 ms of CPU per request).
 """
 
 from tests.fake_model_server.server import (
