@@ -29,8 +29,8 @@ async def test_project_switcher_reloads_the_page(sample_ws_path: Path) -> None:
         await settle(pilot)
         assert app.project.name == "support-bot"
         await pilot.press("ctrl+o")
-        await pilot.pause()
-        await pilot.press("down", "enter")  # the other project
+        await settle(pilot)
+        await pilot.press("up", "enter")  # the other project (the list opens on the current one)
         await settle(pilot)
         assert app.project.name == "invoice-extraction"
         assert "project: invoice-extraction" in screen_text(app)
@@ -124,3 +124,42 @@ def test_app_command_rejects_a_bad_workspace_in_one_line(tmp_path: Path) -> None
     result = run_cli("--workspace", str(bogus), "app")
     assert result.returncode == 2
     assert "Traceback" not in result.stderr and "is a file" in result.stderr
+
+
+async def test_palette_runs_an_action_typed_by_name(sample_ws_path: Path) -> None:
+    app = make_app(sample_ws_path, page="logs")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        for key in "logs: filter":
+            await pilot.press(key)
+        for _ in range(20):  # the palette searches its providers asynchronously
+            await pilot.pause(0.1)
+            if app.screen.query("CommandList Option") or "logs: filter" in screen_text(app):
+                break
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.focused is app.screen.query_one("#logs-filter-input")
+
+
+async def test_theme_from_settings_is_applied_and_previewed(sample_ws_path: Path) -> None:
+    from textual.widgets import Select
+
+    from loop_tui.config import config_path, load_settings
+
+    settings = Settings()
+    settings.ui.theme = "nord"
+    app = make_app(sample_ws_path, page="settings", settings=settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert app.theme == "nord"
+        select = app.screen.query_one("#theme-select", Select)
+        select.focus()
+        select.value = "gruvbox"
+        await pilot.pause()
+        assert app.theme == "gruvbox"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert load_settings(config_path()).ui.theme == "gruvbox"

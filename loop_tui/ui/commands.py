@@ -41,12 +41,13 @@ def _entries_for(node: DOMNode, area_fallback: str) -> list[PaletteEntry]:
     return entries
 
 
-def palette_entries(app: object) -> list[PaletteEntry]:
-    """Entries for the app's global actions, the current page's and its extra (unbound) commands."""
+def palette_entries(app: object, screen: object | None = None) -> list[PaletteEntry]:
+    """Entries for the app's global actions, the page's (`screen`, default the current one) and its
+    extra (unbound) commands."""
     from textual.app import App
 
     assert isinstance(app, App)
-    screen = app.screen
+    screen = screen or app.screen
     entries = _entries_for(screen, getattr(screen, "PAGE", "page")) + _entries_for(app, "app")
     extra = getattr(screen, "palette_commands", None)
     if extra is not None:
@@ -65,13 +66,14 @@ class ActionsProvider(Provider):
 
     async def discover(self) -> Hits:
         """Show all entries before the user types."""
-        for entry in palette_entries(self.app):
+        # self.screen is the page the palette was opened on (app.screen is the palette itself).
+        for entry in palette_entries(self.app, self.screen):
             yield DiscoveryHit(entry.title, entry.run, help=entry.help)
 
     async def search(self, query: str) -> Hits:
         """Fuzzy-match entries against what the user typed."""
         matcher = self.matcher(query)
-        for entry in palette_entries(self.app):
+        for entry in palette_entries(self.app, self.screen):
             score = matcher.match(entry.title)
             if score > 0:
                 yield Hit(score, matcher.highlight(entry.title), entry.run, help=entry.help)

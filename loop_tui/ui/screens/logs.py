@@ -98,6 +98,12 @@ class LogsScreen(PageScreen):
         yield ArrowTable(empty_text="Loading logs…", id="logs-table", classes="pane")
         yield Label("", id="logs-status", classes="status-line")
 
+    def on_mount(self) -> None:
+        super().on_mount()
+        # On a small terminal the rows matter more than the charts (c brings them back).
+        if self.app.size.height < 30:
+            self.query_one(TrendCharts).display = False
+
     # ----- loading -------------------------------------------------------------------------------
     def load(self) -> None:
         """Start over on the current project's logs."""

@@ -68,6 +68,7 @@ class PlaygroundScreen(PageScreen):
         Binding("ctrl+g", "cancel_run", "Cancel", id="playground.cancel", priority=True),
         Binding("ctrl+s", "save_prompt", "Save version", id="playground.save", priority=True),
         Binding("f4", "compare_previous", "Compare prev", id="playground.compare"),
+        Binding("e", "edit_prompt", "Edit prompt", id="playground.edit"),
     ]
 
     @dataclass
@@ -161,10 +162,13 @@ class PlaygroundScreen(PageScreen):
         scorers.add_options([(name, name, name in state.scorers) for name in state.scorer_choices])
         name = state.playground.name if state.playground else (state.prompt.name if state.prompt else "new task")
         self.query_one("#pg-messages", TextArea).border_subtitle = name
-        self.query_one("#pg-messages", TextArea).focus()
 
     def show_empty(self, message: str) -> None:
         self.query_one("#pg-error", Label).update(message)
+
+    def action_edit_prompt(self) -> None:
+        """Put the cursor in the prompt editor (esc leaves it)."""
+        self.query_one("#pg-messages", TextArea).focus()
 
     # ----- validation ----------------------------------------------------------------------------
     @on(TextArea.Changed, "#pg-messages")

@@ -282,6 +282,9 @@ class SettingsScreen(PageScreen):
 
     @on(Select.Changed, "#theme-select")
     def _preview_theme(self, event: Select.Changed) -> None:
+        # Only a choice the user made counts: filling the options also posts Changed (late).
+        if not event.select.has_focus_within:
+            return
         if isinstance(event.value, str) and event.value != self.draft.ui.theme:
             self.draft.ui.theme = event.value
             self.app.theme = event.value  # preview now; saved with ctrl+s
