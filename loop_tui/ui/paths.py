@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from loop_tui.errors import UserError
+
 STYLESHEETS = (
     "app.tcss",
     "logs.tcss",
@@ -22,7 +24,7 @@ def styles_dir() -> Path:
     for candidate in (package.parent / "styles", package / "styles"):
         if (candidate / "app.tcss").exists():
             return candidate
-    raise FileNotFoundError(
+    raise UserError(
         f"Loop TUI's stylesheets are missing (looked in {package.parent / 'styles'} and {package / 'styles'}); "
         "reinstall the package"
     )
