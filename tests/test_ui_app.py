@@ -44,7 +44,7 @@ async def test_palette_lists_every_action_as_area_action(sample_ws_path: Path) -
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         titles = {e.title for e in palette_entries(app)}
-        assert {"logs: filter", "logs: add to dataset", "app: loop", "app: project"} <= titles
+        assert {"logs: filter", "logs: add to dataset", "app: ask Loop", "app: project"} <= titles
         assert all(": " in t for t in titles)
         entry = next(e for e in palette_entries(app) if e.title == "logs: charts")
         charts = app.screen.query_one("#logs-charts")
@@ -65,7 +65,10 @@ async def test_keybindings_from_settings_remap_actions(sample_ws_path: Path) -> 
         await pilot.press("ctrl+l")  # the old key no longer toggles
         await pilot.pause()
         assert panel.display
-        await pilot.press("f9")
+        await pilot.press("f9")  # first press: the cursor goes to Loop's input
+        await pilot.pause()
+        assert panel.display and app.focused is not None and app.focused.id == "loop-input"
+        await pilot.press("f9")  # second press: hide the panel
         await pilot.pause()
         assert not panel.display
         await pilot.press("f8")
@@ -74,13 +77,17 @@ async def test_keybindings_from_settings_remap_actions(sample_ws_path: Path) -> 
         assert not app.screen.query_one("#chat-panel").display  # hidden on every page
 
 
-async def test_chat_panel_says_honestly_that_loop_comes_later(sample_ws_path: Path) -> None:
+async def test_chat_panel_hosts_loop_with_the_page_context(sample_ws_path: Path) -> None:
+    """Every page's side panel is the real Loop chat, and it knows which page and project it is on."""
+    from loop_tui.ui.loop import LoopChat
+
     app = make_app(sample_ws_path, page="experiments")
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
-        placeholder = str(app.screen.query_one("#chat-placeholder").render())
-        assert "not in this version yet" in placeholder
-        assert "page: experiments" in str(app.screen.query_one("#chat-context").render())
+        chat = app.screen.query_one("#chat-panel").query_one(LoopChat)
+        context = chat.page_context()
+        assert context.page == "experiments" and context.project == app.project.name
+        assert "offline" in str(app.screen.query_one("#loop-header").render()).lower()
 
 
 async def test_help_lists_keys_of_the_page(sample_ws_path: Path) -> None:

@@ -124,7 +124,9 @@ async def test_key_binding_edit_is_saved_and_applied(sample_ws_path: Path) -> No
         await settle(pilot)
         assert load_settings(config_path()).ui.keybindings["app.toggle_chat"] == "f9"
         panel = app.screen.query_one("#chat-panel")
-        await pilot.press("f9")
+        await pilot.press("f9")  # focuses Loop's input
+        await pilot.pause()
+        await pilot.press("f9")  # hides the panel
         await pilot.pause()
         assert not panel.display
 

@@ -10,8 +10,10 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.reactive import reactive
 from textual.screen import Screen
+from textual.widget import Widget
 
 from loop_tui.ui.commands import ActionsProvider
+from loop_tui.ui.loop.shell import LoopCommands
 from loop_tui.ui.messages import ProjectChanged, ProjectsLoaded, SettingsSaved, WorkFailed
 from loop_tui.ui.paths import css_paths
 
@@ -50,7 +52,7 @@ class LoopApp(App[None]):
 
     TITLE = "Loop TUI"
     CSS_PATH: ClassVar = css_paths()
-    COMMANDS = App.COMMANDS | {ActionsProvider}
+    COMMANDS = App.COMMANDS | {ActionsProvider, LoopCommands}
     MODES: ClassVar = {}  # filled below from PAGES (strings keep imports lazy)
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -59,7 +61,7 @@ class LoopApp(App[None]):
             for name, (title, key) in PAGES.items()
         ],
         Binding("ctrl+o", "switch_project", "Project", id="app.project"),
-        Binding("ctrl+l", "toggle_chat", "Loop", id="app.toggle_chat"),
+        Binding("ctrl+l", "toggle_chat", "Ask Loop", id="app.toggle_chat"),
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("q", "quit", "Quit", id="app.quit", show=False),
     ]
@@ -86,6 +88,9 @@ class LoopApp(App[None]):
     def on_mount(self) -> None:
         """Apply theme and keymap, open the first page, and read the projects in a worker."""
         self.apply_settings(self.settings)
+        if self.size.width < 100:
+            # Below 100 columns the page needs the room: Loop starts hidden (ctrl+l opens it).
+            self.set_reactive(LoopApp.chat_open, False)
         self.switch_mode(self._start_page)
         self._load_projects()
 
@@ -138,8 +143,22 @@ class LoopApp(App[None]):
             self.switch_mode(page)
 
     def action_toggle_chat(self) -> None:
-        """Show or hide the Loop side panel."""
-        self.chat_open = not self.chat_open
+        """Open the Loop panel and put the cursor in its input; pressed again from there, hide it."""
+        chat_input = self._chat_input()
+        if not self.chat_open:
+            self.chat_open = True
+            if chat_input is not None:
+                self.call_after_refresh(chat_input.focus)
+        elif chat_input is not None and not chat_input.has_focus:
+            chat_input.focus()
+        else:
+            self.chat_open = False
+            self.screen.set_focus(None)
+
+    def _chat_input(self) -> Widget | None:
+        """The Loop input on the current page, if it has one."""
+        found = self.screen.query("#loop-input")
+        return found.first() if found else None
 
     def watch_chat_open(self, value: bool) -> None:
         for screen in self._all_page_screens():

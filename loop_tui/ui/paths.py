@@ -8,6 +8,7 @@ from loop_tui.errors import UserError
 
 STYLESHEETS = (
     "app.tcss",
+    "loop.tcss",
     "logs.tcss",
     "experiments.tcss",
     "datasets.tcss",

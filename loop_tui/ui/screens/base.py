@@ -14,6 +14,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer
 
+from loop_tui.ui.loop import LoopPageMixin, page_context_provider
 from loop_tui.ui.widgets.chat import ChatPanel
 from loop_tui.ui.widgets.page_header import PageHeader
 
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     from loop_tui.ui.app import LoopApp
 
 
-class PageScreen(Screen):
+class PageScreen(LoopPageMixin, Screen):
     """Base of the six pages."""
 
     PAGE: ClassVar[str] = ""
@@ -62,7 +63,13 @@ class PageScreen(Screen):
         with Horizontal(id="page-body"):
             with Vertical(id="page-main"):
                 yield from self.compose_page()
-            yield ChatPanel(self.PAGE, id="chat-panel")
+            yield ChatPanel(
+                self.PAGE,
+                workspace=self.workspace,
+                settings=self.loop_app.settings,
+                context_provider=page_context_provider(self),
+                id="chat-panel",
+            )
         yield Footer(compact=True)
 
     def compose_page(self) -> ComposeResult:
@@ -116,6 +123,15 @@ class PageScreen(Screen):
 
     def load(self) -> None:
         """(Re)load the page's data, in workers."""
+
+    def loop_context(self) -> dict[str, object]:
+        """What Loop should know about this page beyond page and project (pages override)."""
+        return {}
+
+    def on_loop_chat_workspace_changed(self) -> None:
+        """Loop (or an undo in the chat) wrote to the workspace: reload this page's data."""
+        self.mark_stale()
+        self.refresh_if_stale()
 
     def show_empty(self, message: str) -> None:
         """Say why the page has nothing to show (pages override to place it)."""

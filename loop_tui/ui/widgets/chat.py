@@ -1,52 +1,52 @@
 """`ChatPanel`: the side panel where Loop, the assistant, lives on every page.
 
-This version is the container only: it says honestly that the chat arrives in the next version and
-shows what it will know about the page. The next issue fills `#chat-transcript` and `#chat-input`.
+The panel is the frame (border, width, show/hide with ctrl+l); inside it is `LoopChat` from
+`loop_tui.ui.loop`, which streams Loop's answers, shows tool cards and asks before any change.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 from textual.app import ComposeResult
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Vertical
 from textual.reactive import reactive
-from textual.widgets import Static
+
+if TYPE_CHECKING:
+    from loop_tui.agent import PageContext
+    from loop_tui.config import Settings
+    from loop_tui.store import Workspace
 
 
 class ChatPanel(Vertical):
-    """The Loop side panel: a transcript area and an input slot, toggled with a key on every page."""
+    """The Loop side panel on a page: a frame around the page's `LoopChat`."""
 
     page: reactive[str] = reactive("", init=False)
     """The page this panel sits on (Loop's page context)."""
     project_name: reactive[str] = reactive("", init=False)
-    """The project shown on the page."""
+    """The project shown on the page (shown in the border)."""
 
-    def __init__(self, page: str, *, id: str | None = None) -> None:  # noqa: A002
+    def __init__(
+        self,
+        page: str,
+        *,
+        workspace: Workspace,
+        settings: Settings,
+        context_provider: Callable[[], PageContext],
+        id: str | None = None,  # noqa: A002
+    ) -> None:
         super().__init__(id=id)
         self.set_reactive(ChatPanel.page, page)
+        self._workspace = workspace
+        self._settings = settings
+        self._context_provider = context_provider
         self.border_title = "Loop"
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll(id="chat-transcript"):
-            yield Static(
-                "Loop, the assistant, is not in this version yet.\n\n"
-                "It will answer questions about this page's data, write BTQL, "
-                "and propose edits to prompts, datasets and scorers that you accept or reject.",
-                id="chat-placeholder",
-            )
-            yield Static(id="chat-context")
-        yield Static("ctrl+l hides this panel", id="chat-input")
+        from loop_tui.ui.loop import LoopChat
 
-    def on_mount(self) -> None:
-        self._show_context()
+        yield LoopChat(self._workspace, self._settings, self._context_provider, id=f"loop-chat-{self.page}")
 
-    def watch_page(self) -> None:
-        self._show_context()
-
-    def watch_project_name(self) -> None:
-        self._show_context()
-
-    def _show_context(self) -> None:
-        lines = [f"page: {self.page}"]
-        if self.project_name:
-            lines.append(f"project: {self.project_name}")
-        self.query_one("#chat-context", Static).update("Context Loop will see\n" + "\n".join(lines))
+    def watch_project_name(self, name: str) -> None:
+        self.border_title = f"Loop · {name}" if name else "Loop"
