@@ -86,7 +86,7 @@ async def run(tokens: int, rate: float) -> dict[str, float]:
         transcript = chat.transcript
         while True:  # cheap check (no DOM query): the newest transcript widget's rendered source
             last = transcript.children[-1] if transcript.children else None
-            if isinstance(last, AssistantAnswer) and last.source.endswith(SENTINEL):
+            if isinstance(last, AssistantAnswer) and last.rendered_source.endswith(SENTINEL):
                 break
             await asyncio.sleep(0.002)
         await pilot.pause()  # the frame after the last append

@@ -8,11 +8,19 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.cells import cell_len
+from rich.segment import Segment
+from rich.style import Style
+from textual._compositor import Compositor
+from textual._styles_cache import StylesCache
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
+from textual.geometry import Size
 from textual.highlight import highlight
+from textual.selection import Selection
+from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Markdown, Static
 from textual.widgets.markdown import MarkdownStream
@@ -28,15 +36,30 @@ class UserTurn(Static):
         self.text = text
 
 
-class AssistantAnswer(Markdown):
-    """One stretch of the assistant's answer, streamed (text after a tool call starts a new one)."""
+class AssistantAnswer(Widget):
+    """One stretch of the assistant's answer: streamed into a live `Markdown`, then frozen into its lines.
+
+    While text arrives it goes through `Markdown.get_stream()` into a live Markdown child (only the last
+    block is ever re-parsed). Once the stretch is finished and laid out, its rendered lines are copied and
+    the Markdown (one widget per block) is removed: a long transcript then costs one cheap widget per
+    stretch, so layout and garbage collection stay bounded while the tail streams. A new width or theme
+    thaws it (a fresh Markdown renders the same text) and it freezes again.
+    """
+
+    FREEZE_RETRY_S = 0.1
 
     def __init__(self, markdown: str = "", *, classes: str = "") -> None:
-        super().__init__(markdown, classes=f"loop-answer {classes}".strip())
-        self._stream: MarkdownStream | None = None
+        super().__init__(classes=f"loop-answer {classes}".strip())
         self._parts: list[str] = [markdown] if markdown else []
         self._chars = len(markdown)
         self._fences = markdown.count("```")
+        self._live: Markdown | None = Markdown(classes="loop-answer-md")
+        self._stream: MarkdownStream | None = None
+        self._finished = bool(markdown)  # a complete answer (replay, report) freezes once it is laid out
+        self._lines: list[list[Segment]] | None = None  # the frozen rendering, one segment list per line
+        self._line_texts: list[str] = []
+        self._frozen_width = 0
+        self._freeze_scheduled = False
 
     @property
     def text(self) -> str:
@@ -53,20 +76,171 @@ class AssistantAnswer(Markdown):
         """Whether the text so far ends inside an open ``` fence."""
         return self._fences % 2 == 1
 
+    @property
+    def frozen(self) -> bool:
+        """Whether the answer is shown from its copied lines (no live Markdown widgets)."""
+        return self._lines is not None
+
+    @property
+    def rendered_source(self) -> str:
+        """The Markdown the widget has taken in so far (the live Markdown's source, or all of it frozen)."""
+        if self._lines is not None or self._live is None:
+            return self.text
+        return self._live.source
+
+    def compose(self) -> ComposeResult:
+        if self._live is not None:
+            yield self._live
+
+    async def on_mount(self) -> None:
+        self.app.theme_changed_signal.subscribe(self, self._theme_changed)
+        if self._finished and self._live is not None:
+            await self._live.update(self.text)
+            self._schedule_freeze()
+
     async def write(self, fragment: str) -> None:
         """Append a fragment through the Markdown stream."""
         if self._stream is None:
-            self._stream = Markdown.get_stream(self)
+            assert self._live is not None, "write after finish"
+            self._stream = Markdown.get_stream(self._live)
         self._parts.append(fragment)
         self._chars += len(fragment)
         self._fences += fragment.count("```")
         await self._stream.write(fragment)
 
     async def finish(self) -> None:
-        """Flush what is pending and stop the stream."""
+        """Flush what is pending, stop the stream, and freeze once the last lines are laid out."""
         if self._stream is not None:
             stream, self._stream = self._stream, None
             await stream.stop()
+        self._finished = True
+        self._schedule_freeze()
+
+    # ----- freezing ------------------------------------------------------------------------------
+    def _schedule_freeze(self) -> None:
+        if not self._freeze_scheduled and self._lines is None:
+            self._freeze_scheduled = True
+            self.call_after_refresh(self._try_freeze)
+
+    async def _try_freeze(self) -> None:
+        self._freeze_scheduled = False
+        live = self._live
+        if self._lines is not None or live is None or not self._finished or not self.is_attached:
+            return
+        strips = self._capture(live)
+        if strips is None:  # not laid out at this width yet (or hidden): try again shortly
+            self.set_timer(self.FREEZE_RETRY_S, self._schedule_freeze)
+            return
+        self._lines = [[_without_offset(segment) for segment in strip] for strip in strips]
+        self._line_texts = [strip.text.rstrip() for strip in strips]
+        self._frozen_width = live.outer_size.width
+        self._live = None
+        self._styles_cache.clear()
+        self.refresh(layout=True)
+        await live.remove()
+        # Textual caches the child list and the last arrangements and refreshes them only when they are
+        # read again; a frozen answer has no children, so nothing would, and they would keep the removed
+        # Markdown and all its blocks alive.
+        _ = self.displayed_children
+        self._clear_arrangement_cache()
+        # Textual 8.2.8 memoises `StylesCache.get_inner_outer` on the instance (an lru_cache of 1024 entries on
+        # a method), which keeps removed widgets' rendered lines alive: the streamed Markdown replaces its last
+        # block on every append, so forget them here (the cache holds two Styles per entry, cheap to rebuild).
+        StylesCache.get_inner_outer.cache_clear()
+
+    def _capture(self, live: Markdown) -> list[Strip] | None:
+        """The live Markdown's lines exactly as the screen draws them, or None if its layout is stale."""
+        size = live.outer_size
+        if not live.display or not size.width or size.width != self.size.width:
+            return None
+        compositor = Compositor()
+        compositor.reflow(live, size)
+        for widget, geometry in compositor.full_map.items():
+            # Each block renders from what the screen last laid out: copy only if every size agrees.
+            if widget is not live and geometry.region.size != widget.outer_size:
+                return None
+        return compositor.render_strips(size)
+
+    def _theme_changed(self, _theme: object) -> None:
+        self._thaw()
+
+    def on_resize(self) -> None:
+        if self._lines is not None and self.size.width != self._frozen_width:
+            self._thaw()
+        elif self._lines is None and self._finished:
+            self._schedule_freeze()
+
+    def _thaw(self) -> None:
+        """Render the text again through a fresh (hidden until ready) Markdown, then freeze again."""
+        if self._lines is None or self._live is not None:
+            return
+        live = Markdown(classes="loop-answer-md")
+        live.display = False
+        self._live = live
+        self.run_worker(self._rebuild(live), group="loop-answer-thaw", exit_on_error=False)
+
+    async def _rebuild(self, live: Markdown) -> None:
+        await self.mount(live)
+        await live.update(self.text)
+        with self.app.batch_update():
+            live.display = True
+            self._lines = None
+            self._line_texts = []
+            self._styles_cache.clear()
+            self.refresh(layout=True)
+        self._schedule_freeze()
+
+    # ----- drawing the frozen lines --------------------------------------------------------------
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        if self._lines is not None:
+            return len(self._lines)
+        return super().get_content_height(container, viewport, width)
+
+    def render_line(self, y: int) -> Strip:
+        if self._lines is None:
+            return super().render_line(y)
+        width = self.size.width
+        if y >= len(self._lines):
+            return Strip.blank(width)
+        strip = Strip(self._lines[y], self._frozen_width)
+        selection = self.text_selection
+        if selection is not None and (span := selection.get_span(y)) is not None:
+            strip = _highlight(strip, self._line_texts[y], span, self.screen.get_component_rich_style("screen--selection"))
+        if width != self._frozen_width:
+            strip = strip.crop_extend(0, width, None)
+        return strip.apply_offsets(0, y)
+
+    def get_selection(self, selection: Selection) -> tuple[str, str] | None:
+        """The selected text of a frozen answer (what is on screen, line by line)."""
+        if self._lines is None:
+            return None
+        return selection.extract("\n".join(self._line_texts)), "\n"
+
+    def selection_updated(self, selection: Selection | None) -> None:
+        if self._lines is not None:
+            self._styles_cache.clear()
+            self.refresh()
+
+
+def _without_offset(segment: Segment) -> Segment:
+    """A copied segment without the text-selection offset of the block it came from (it gets ours)."""
+    text, style, control = segment
+    if style is None or not style._meta:
+        return segment
+    meta = {key: value for key, value in style.meta.items() if key != "offset"}
+    plain = style.clear_meta_and_links()
+    return Segment(text, plain + Style.from_meta(meta) if meta else plain, control)
+
+
+def _highlight(strip: Strip, text: str, span: tuple[int, int], style: Style) -> Strip:
+    """`strip` with the characters `span` (end -1: to the end of the line) in the selection style."""
+    start, end = span
+    end = len(text) if end == -1 else min(end, len(text))
+    if end <= start:
+        return strip
+    left, right = cell_len(text[:start]), cell_len(text[:end])
+    head, middle, tail = strip.divide([left, right, strip.cell_length])
+    return Strip.join([head, middle.apply_style(style), tail])
 
 
 class ToolCard(Widget, can_focus=True):
