@@ -3,7 +3,9 @@
 `WORKFLOWS` lists them as data the app shell registers — binding id, key, palette title "Loop: …" and
 page — and `run_workflow(chat, workflow_id)` runs one. Requests are written so a language model has
 what it needs and the offline model recognises the ones it can answer (summaries, regressions, errors,
-fix/explain a BTQL query).
+fix/explain a BTQL query) — and no others: it matches keywords, so a request that names a tool like
+get_summarized_results ("summar…") or holds two apostrophes or "about …" (read as a search term) would get a
+wrong offline answer instead of its honest "a language model is needed".
 """
 
 from __future__ import annotations
@@ -51,10 +53,11 @@ def _fix_prompt(ctx: PageContext) -> str:
             f"and give the whole corrected query in one ```sql code block.{_query_block(ctx)}\n\nThe error:\n{error}")
 
 
+# Worded as requests, not "what is …?" questions: the offline model reads those as documentation look-ups.
 LOGS_QUESTIONS = [
     "What are the most common errors in the last 7 days?",
-    "What is the error rate by model?",
-    "What is the token usage and cost by day?",
+    "Show the error rate by model.",
+    "Show the token usage and cost by day.",
     "Which requests were the slowest?",
     "What are the most common kinds of user input? Group similar requests and count them.",
     "How many users come back on later days (retention by first-seen day)? Show it week by week.",
@@ -67,15 +70,15 @@ WORKFLOWS: list[Workflow] = [
              "the input and expected shapes, then propose the prompt with edit_prompt, using mustache variables "
              "({{input}}, {{input.field}}) the rows provide."),
     Workflow("optimize_prompt", "O", "Loop: optimize prompt", "playground", "send",
-             "Optimize the playground prompt. Read the last run (get_summarized_results) and its worst rows "
+             "Optimize the playground prompt. Read the scores of the last run and its worst rows "
              "(get_detailed_results), propose one improved prompt with edit_prompt (I will review the diff), "
              "and once I accept it run the eval with run_eval and report the score change against the previous run."),
     Workflow("prompt_to_chat", "C", "Loop: discuss the prompt", "playground", "prefill",
              "About the playground prompt: "),
     Workflow("generate_dataset", "D", "Loop: generate dataset", "playground", "send",
-             "Generate a dataset for this playground's task: read the prompt (get_summarized_results), then add "
-             "about 10 varied rows with edit_data (input matching the prompt's variables, and expected answers), "
-             "including edge cases."),
+             "Generate a dataset for the task of this playground: read its prompt first, then add "
+             "10 varied rows with edit_data (inputs that fit the variables of the prompt, and expected "
+             "answers), including edge cases."),
     Workflow("optimize_dataset", "B", "Loop: improve dataset", "playground", "send",
              "Improve the playground's dataset: read its rows, find duplicates, ambiguous or wrong expected values "
              "and missing cases, and propose the fixes with edit_data (explain each change briefly)."),
@@ -93,11 +96,11 @@ WORKFLOWS: list[Workflow] = [
              "example rows (input, both outputs, scores)."),
     # Datasets
     Workflow("generate_rows", "N", "Loop: generate rows", "datasets", "prefill",
-             "Generate 10 more rows for this dataset, following the existing rows' shape, covering "),
+             "Generate 10 more rows for this dataset, following the shape of the existing rows, covering "),
     Workflow("rows_from_logs", "L", "Loop: rows from logs", "datasets", "send",
              "Find logged requests that should become test cases for this dataset (errors, low scores, unusual "
-             "inputs) with btql_query, and add them with edit_data following the existing rows' shape: the log's "
-             "input as input, and a correct answer as expected."),
+             "inputs) with btql_query, and add them with edit_data following the shape of the existing rows: the "
+             "input of the log as input, and a correct answer as expected."),
     # Logs
     Workflow("ask", "A", "Loop: ask about logs", "logs", "ask", ""),
     Workflow("common_errors", "E", "Loop: most common errors", "logs", "send", LOGS_QUESTIONS[0]),
@@ -137,6 +140,10 @@ def run_workflow(chat: LoopChat, workflow_id: str) -> None:
     workflow = get_workflow(workflow_id)
     ctx = chat.page_context()
     text = prompt_for(workflow, ctx)
+    # What PageContext has no field for (e.g. the experiments a compare view shows) the page adds to the request.
+    note = getattr(chat.screen, "loop_request_note", None)
+    if workflow.kind == "send" and note is not None:
+        text += note(workflow.id)
     if workflow.kind == "send":
         chat.send(text)
     elif workflow.kind == "prefill":

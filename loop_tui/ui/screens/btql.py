@@ -101,6 +101,7 @@ class BtqlScreen(PageScreen):
         self._next_cursor: str | None = None
         self._page = 0
         self._last_query = ""
+        self._error: Any = None  # the BtqlError shown in place (Loop's btql_error)
 
     def compose_page(self) -> ComposeResult:
         with Horizontal(id="btql-top"):
@@ -161,6 +162,7 @@ class BtqlScreen(PageScreen):
         self._show_error(message.errors[0] if message.errors else None)
 
     def _show_error(self, err: Any | None) -> None:
+        self._error = err
         box = self.query_one("#btql-error", Static)
         if err is None:
             self.editor.mark_error(None)
@@ -260,6 +262,24 @@ class BtqlScreen(PageScreen):
         if self._cancel is not None:
             self._cancel.cancel()
             self.query_one("#btql-status", Label).update("cancelling…")
+
+    # ----- Loop ----------------------------------------------------------------------------------
+    def loop_context(self) -> dict[str, object]:
+        """Loop sees the editor's query and the error shown for it (in the form its tools report errors)."""
+        from loop_tui.agent.tools.btql_tools import describe_btql_error
+
+        query = self.editor.text
+        return {
+            "btql_query": query if query.strip() else None,
+            "btql_error": describe_btql_error(self._error) if self._error is not None else None,
+        }
+
+    def on_loop_chat_query_accepted(self, message: Any) -> None:
+        """Loop's query, accepted from its diff, replaces the editor's and is checked at once."""
+        message.stop()
+        self.editor.load_text(message.query)
+        self.editor.focus()
+        self._schedule_check()
 
     # ----- history and sources -------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="btql-history", exit_on_error=False)

@@ -111,11 +111,13 @@ class CompareScreen(PageScreen):
 
         rows: list[CompareRow]
         display: Any
+        row_ids: dict[str, str]
 
     def __init__(self, experiments: list[Any]) -> None:
         super().__init__()
         self.experiments = experiments
         self.rows: list[CompareRow] = []
+        self.row_ids: dict[str, str] = {}  # root_span_id -> row id, for Loop's selected rows
 
     def compose_page(self) -> ComposeResult:
         table = ArrowTable(empty_text="Pairing rows…", id="compare-table", classes="pane")
@@ -135,15 +137,19 @@ class CompareScreen(PageScreen):
     @work(thread=True, exclusive=True, group="compare", exit_on_error=False)
     def _load(self, ids: list[str]) -> None:
         try:
+            from loop_tui.ui.screens.experiment_view import root_row_ids
+
             rows = build_compare_rows(self.workspace, ids)
+            row_ids = root_row_ids(self.workspace, ids)
         except Exception as exc:  # noqa: BLE001 - shown as one sentence
             self.post_message(WorkFailed("compare", str(exc)))
             return
-        self.post_message(self.Loaded(rows, compare_table(rows, [e.name for e in self.experiments])))
+        self.post_message(self.Loaded(rows, compare_table(rows, [e.name for e in self.experiments]), row_ids))
 
     @on(Loaded)
     async def _show(self, message: Loaded) -> None:
         self.rows = message.rows
+        self.row_ids = message.row_ids
         await self.query_one(ArrowTable).show(message.display, focus=True)
         if self.rows:
             self._show_diff(0)
@@ -161,6 +167,27 @@ class CompareScreen(PageScreen):
             text.append(f"{experiment_letter(i)} = {exp.name}\n", style="bold")
             text.append_text(output_diff(row.outputs[0], row.outputs[i], exp.name))
         self.query_one("#compare-diff-text", Static).update(text)
+
+    def loop_context(self) -> dict[str, object]:
+        """Loop works on the last compared experiment (B, C… against A) and the highlighted row.
+
+        PageContext holds one experiment id, so the comparison itself reaches Loop through
+        `loop_request_note` (the workflows' requests name every compared experiment).
+        """
+        context: dict[str, object] = {"experiment_id": self.experiments[-1].id}
+        index = self.query_one("#compare-table", ArrowTable).cursor_row
+        if index is not None and index < len(self.rows):
+            root = self.rows[index].root_span_ids[-1]
+            if root:
+                context["selected_row_ids"] = [self.row_ids.get(root, root)]
+        return context
+
+    def loop_request_note(self, workflow_id: str) -> str:
+        """Name the compared experiments, so Loop summarises the comparison, not one experiment."""
+        base = self.experiments[0]
+        others = ", ".join(f"{e.name} (id {e.id})" for e in self.experiments[1:])
+        return (f"\n\nI am comparing {others} against the base {base.name} (id {base.id}): use "
+                f"get_summarized_results with experiment=<each of them> and base={base.id!r}.")
 
     def action_back(self) -> None:
         """Back to the list."""

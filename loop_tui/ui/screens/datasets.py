@@ -178,6 +178,13 @@ class DatasetsScreen(PageScreen):
     def _row(self) -> dict[str, Any] | None:
         return self.query_one(ArrowTable).raw_row()
 
+    def loop_context(self) -> dict[str, object]:
+        """Loop works on the open dataset and the row under the cursor."""
+        if self.current is None:
+            return {}
+        row = self._row()
+        return {"dataset_id": self.current.id, "selected_row_ids": [row["id"]] if row else []}
+
     def action_focus_list(self) -> None:
         """Focus the datasets list."""
         self.query_one("#datasets-list", OptionList).focus()

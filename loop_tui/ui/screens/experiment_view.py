@@ -19,6 +19,15 @@ from loop_tui.ui.widgets.arrow_table import ArrowTable
 from loop_tui.ui.widgets.modals import ChoiceModal
 
 
+def root_row_ids(ws: Any, experiment_ids: list[str]) -> dict[str, str]:
+    """Each root span's row id in these experiments (rows are fetched by id; traces are keyed by root span)."""
+    found = ws.query(
+        "SELECT id, root_span_id FROM experiment WHERE is_root AND experiment_id IN (SELECT unnest(?::VARCHAR[]))",
+        [experiment_ids],
+    )
+    return {r["root_span_id"]: r["id"] for r in found}
+
+
 class ExperimentScreen(PageScreen):
     """Summary and rows of one experiment."""
 
@@ -38,12 +47,14 @@ class ExperimentScreen(PageScreen):
         summary: Any
         diffs: list[Any]
         display: Any
+        row_ids: dict[str, str]
 
     def __init__(self, experiment: Any, base_id: str | None = None) -> None:
         super().__init__()
         self.experiment = experiment
         self.base_id = base_id
         self.diffs: list[Any] = []
+        self.row_ids: dict[str, str] = {}  # root_span_id -> row id, for Loop's selected rows
         self.sort_by_regression = True
 
     def compose_page(self) -> ComposeResult:
@@ -72,10 +83,11 @@ class ExperimentScreen(PageScreen):
         try:
             summary = summarize(self.workspace, experiment_id, base_id)
             diffs = compare_rows(self.workspace, experiment_id, summary.base_id)
+            row_ids = root_row_ids(self.workspace, [experiment_id])
         except Exception as exc:  # noqa: BLE001 - shown as one sentence
             self.post_message(WorkFailed("experiment", str(exc)))
             return
-        self.post_message(self.Loaded(summary, diffs, row_diffs_table(diffs)))
+        self.post_message(self.Loaded(summary, diffs, row_diffs_table(diffs), row_ids))
 
     @on(Loaded)
     async def _show(self, message: Loaded) -> None:
@@ -93,7 +105,23 @@ class ExperimentScreen(PageScreen):
         metrics.add_columns("metric", "value", "vs base", "better", "worse")
         metrics.add_rows(metric_rows(summary))
         self.diffs = message.diffs
+        self.row_ids = message.row_ids
         await self.query_one("#experiment-rows", ArrowTable).show(message.display, focus=True)
+
+    def loop_context(self) -> dict[str, object]:
+        """Loop works on this experiment (against the base shown) and the row under the cursor."""
+        context: dict[str, object] = {"experiment_id": self.experiment.id}
+        index = self.query_one("#experiment-rows", ArrowTable).cursor_row
+        if index is not None and index < len(self.diffs):
+            root = self.diffs[index].root_span_id
+            context["selected_row_ids"] = [self.row_ids.get(root, root)]
+        return context
+
+    def loop_request_note(self, workflow_id: str) -> str:
+        """Tell Loop which base the page compares against when the user chose one (b)."""
+        if self.base_id is None:
+            return ""
+        return f"\n\nCompare against the base experiment I chose on the page: id {self.base_id}."
 
     def action_back(self) -> None:
         """Back to the list."""

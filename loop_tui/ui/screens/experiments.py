@@ -82,6 +82,11 @@ class ExperimentsScreen(PageScreen):
         index = self.query_one(ArrowTable).cursor_row
         return self.experiments[index] if index is not None and index < len(self.experiments) else None
 
+    def loop_context(self) -> dict[str, object]:
+        """Loop works on the experiment under the cursor."""
+        exp = self._current()
+        return {"experiment_id": exp.id} if exp is not None else {}
+
     def _show_marks(self) -> None:
         names = [e.name for e in self.experiments if e.id in self.marked]
         text = f"marked: {', '.join(names)} · c compares" if names else "enter opens · space marks · c compares"

@@ -212,6 +212,17 @@ class LogsScreen(PageScreen):
     def show_empty(self, message: str) -> None:
         self.call_later(self.query_one("#logs-table", ArrowTable).show_message, message)
 
+    def loop_context(self) -> dict[str, object]:
+        """Loop sees the highlighted row and, when the user narrowed the logs, the page's query."""
+        row = self.query_one("#logs-table", ArrowTable).raw_row()
+        q = self.query_state
+        narrowed = bool(q.filter.strip()) or q.time_range != "all"
+        return {
+            "selected_row_ids": [row["id"]] if row else [],
+            # PageContext has no filter field: the query the page runs carries the filter and time range.
+            "btql_query": q.btql(PAGE_SIZE) if narrowed else None,
+        }
+
     # ----- filter --------------------------------------------------------------------------------
     def _check_filter(self, text: str) -> tuple[list[Any], int]:
         from loop_tui.btql import check

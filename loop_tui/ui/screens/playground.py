@@ -166,6 +166,17 @@ class PlaygroundScreen(PageScreen):
     def show_empty(self, message: str) -> None:
         self.query_one("#pg-error", Label).update(message)
 
+    def loop_context(self) -> dict[str, object]:
+        """Loop works on this playground and the dataset chosen on the page."""
+        state = self.state
+        if state is None:
+            return {}
+        dataset = self.query_one("#pg-dataset", Select).value
+        return {
+            "playground_id": state.playground.id if state.playground else None,
+            "dataset_id": dataset if isinstance(dataset, str) else state.dataset_id,
+        }
+
     def action_edit_prompt(self) -> None:
         """Put the cursor in the prompt editor (esc leaves it)."""
         self.query_one("#pg-messages", TextArea).focus()

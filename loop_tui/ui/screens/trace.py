@@ -141,6 +141,14 @@ class TraceScreen(PageScreen):
         if event.node.data:
             self.query_one(SpanDetail).show_span(event.node.data)
 
+    def loop_context(self) -> dict[str, object]:
+        """Loop sees the highlighted span (and the experiment, for an experiment's trace)."""
+        node = self.query_one(SpanTree).cursor_node
+        context: dict[str, object] = {"selected_row_ids": [node.data["id"]] if node is not None and node.data else []}
+        if self.source.startswith("experiment('"):
+            context["experiment_id"] = self.source.removeprefix("experiment('").removesuffix("')")
+        return context
+
     def action_back(self) -> None:
         """Back to the list."""
         self.dismiss()
