@@ -23,6 +23,8 @@ def run_app(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     workspace = open_workspace(getattr(args, "workspace", None))
+    if getattr(args, "project", None):
+        workspace.project(args.project)  # an unknown project is a one-line error before the app starts
     from loop_tui.ui.app import LoopApp
 
     app = LoopApp(

@@ -30,6 +30,9 @@ COMMAND_MODULES = (
 )
 
 
+APP_PAGES = ("playground", "experiments", "datasets", "logs", "btql", "settings")
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse that reports bad arguments as one line and exit code 2 (no usage dump)."""
 
@@ -52,6 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     """Build the full parser with every available subcommand."""
     parser = _Parser(prog="loop-tui", description="Evaluate and monitor LLM products from the terminal.")
     _add_global_options(parser, default=None)
+    parser.add_argument("--page", choices=APP_PAGES, help="app: page to open first (default: logs)")
+    parser.add_argument("--project", metavar="NAME", help="app: project to show first")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for module_name in COMMAND_MODULES:
         try:
@@ -73,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # args.workspace stays None unless --workspace was given: open_workspace(None) then resolves
     # LOOP_TUI_WORKSPACE or the user data dir, and seeds a new one with the sample data.
     func = getattr(args, "func", None)
-    if func is None:
+    if func is None:  # plain `loop-tui [--page P] [--project NAME]` opens the app
         module = importlib.import_module("loop_tui.cli.app_cmd")
         func = module.run_app
     try:

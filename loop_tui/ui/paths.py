@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from loop_tui.errors import UserError
@@ -20,9 +21,11 @@ STYLESHEETS = (
 
 
 def styles_dir() -> Path:
-    """The folder holding `app.tcss`: top-level `styles/` in a checkout, else `loop_tui/styles/`."""
+    """The folder holding `app.tcss`: top-level `styles/` in a checkout or editable install, else the copy a
+    wheel installs under `<prefix>/share/loop-tui/styles` (pyproject's data-files)."""
     package = Path(__file__).resolve().parents[1]
-    for candidate in (package.parent / "styles", package / "styles"):
+    installed = Path(sys.prefix) / "share" / "loop-tui" / "styles"
+    for candidate in (package.parent / "styles", package / "styles", installed):
         if (candidate / "app.tcss").exists():
             return candidate
     raise UserError(
