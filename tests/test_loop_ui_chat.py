@@ -16,6 +16,7 @@ from tests.test_loop_ui_support import (
     make_app,
     notices,
     tool_results,
+    transcript,
     wait_for,
     wait_idle,
     wait_modal,
@@ -224,3 +225,54 @@ async def test_history_resumes_a_saved_conversation(sample_ws):
         await wait_for(pilot, lambda: app.chat.conversation.id == first.id)
         assert kinds(app)[:3] == ["UserTurn", "ToolCard", "AssistantAnswer"]
         assert cards(app)[0].status == "ok"
+
+
+def _long_answer() -> str:
+    """~6,500 characters of Markdown (paragraphs, lists, a code fence), every word numbered in order."""
+    parts, n = [], 0
+    for block in range(48):
+        words = " ".join(f"w{n + i}" for i in range(30))
+        n += 30
+        if block % 6 == 3:
+            parts.append(f"```\ncode w{n} line\n```")
+            n += 1
+        elif block % 2:
+            parts.append(f"- {words}")
+        else:
+            parts.append(f"**Part {block}** {words}")
+    return "\n\n".join(parts) + "\n"
+
+
+def _numbers(text: str) -> list[int]:
+    import re
+
+    return [int(m) for m in re.findall(r"\bw(\d+)\b", text)]
+
+
+async def test_long_stream_keeps_every_word_in_order_and_freezes_finished_stretches(sample_ws, fake_server_env):
+    from textual.selection import Selection
+
+    from loop_tui.ui.loop.chat import SPLIT_CHARS
+
+    text = _long_answer()
+    assert len(text) > 3 * SPLIT_CHARS
+    fake_server_env.script([{"text": text, "chunk_size": 37, "chunk_delay": 0.002}])
+    app = make_app(sample_ws, "logs", model=MODEL)
+    async with app.run_test(size=SIZE) as pilot:
+        app.chat.send("a long answer please")
+        await wait_idle(pilot, app)
+        answers = [w for w in transcript(app) if type(w).__name__ == "AssistantAnswer"]
+        assert len(answers) > 1  # long answers continue in new widgets at paragraph breaks
+        assert "".join(a.text for a in answers) == text  # no delta dropped, duplicated or reordered
+        await wait_for(pilot, lambda: all(a.frozen for a in answers))
+        shown = "\n".join(a.get_selection(Selection(None, None))[0] for a in answers)
+        expected = _numbers(text)
+        assert _numbers(shown) == expected and expected == sorted(expected)  # every word rendered, in order
+        # A wider panel thaws the frozen stretches, renders them again at that width, and freezes them again.
+        width = answers[0].size.width
+        before = sum(a.size.height for a in answers)
+        app.chat.styles.width = 100
+        await wait_for(pilot, lambda: answers[0].size.width > width)
+        await wait_for(pilot, lambda: all(a.frozen and a.size.width == a._frozen_width for a in answers))
+        assert sum(a.size.height for a in answers) < before  # wider: fewer lines
+        assert _numbers("\n".join(a.get_selection(Selection(None, None))[0] for a in answers)) == expected

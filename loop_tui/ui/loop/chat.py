@@ -8,6 +8,7 @@ card updated in place by its id, a confirmation opens `ConfirmChangeModal` and r
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -224,6 +225,12 @@ class LoopChat(Vertical):
         """The one agent worker of this chat: runs the agent and posts what happens."""
         self.post_message(msg.AgentRunStarted(run_id))
         try:
+            if context.project and not self.conversation.project_id:
+                # The agent would look the project up on the event loop; its first DuckDB query opens the
+                # workspace connection (50-100 ms frozen UI), so resolve it in a thread first.
+                with contextlib.suppress(UserError):
+                    project = await asyncio.to_thread(self.workspace.project, context.project)
+                    self.conversation.project_id = project.id
             agent = self._get_agent()
             await pump_events(agent.run(self.conversation, context), self.post_message, run_id)
         except asyncio.CancelledError:

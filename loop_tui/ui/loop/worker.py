@@ -21,7 +21,10 @@ from loop_tui.agent import events as ev
 from loop_tui.ui.loop import messages as msg
 
 BATCH_S = 0.04
+IDLE_COLLECT_S = 2.0  # after the last run ends, wait this long before the one full collection
 _streaming_runs = 0  # how many runs are in `pump_events` now (chats on several pages may overlap)
+_frozen = False
+_release_timer: asyncio.TimerHandle | None = None
 
 
 def _freeze_survivors(phase: str, info: dict[str, int]) -> None:
@@ -30,18 +33,35 @@ def _freeze_survivors(phase: str, info: dict[str, int]) -> None:
         gc.freeze()
 
 
+def _release() -> None:
+    """Unfreeze everything and collect once, while no run streams (the user is reading the answer)."""
+    global _frozen, _release_timer
+    _release_timer = None
+    if _streaming_runs or not _frozen:
+        return
+    _frozen = False
+    with contextlib.suppress(ValueError):
+        gc.callbacks.remove(_freeze_survivors)
+    gc.unfreeze()
+    gc.collect()
+
+
 @contextlib.contextmanager
 def collect_only_new_objects() -> Iterator[None]:
     """While inside, garbage collection skips what existed on entry and what survived a full collection.
 
     A full collection walks every object it tracks: with the app's startup heap and the transcript's lines
-    that was the longest event-loop pause of a stream (60-300 ms). Frozen objects are never freed by the
-    collector (plain reference counting still frees them); the last exit unfreezes everything, so garbage
-    made before the run is collected as usual afterwards.
+    that was the longest event-loop pause of a stream (60-300 ms, many times per answer). Frozen objects are
+    not examined by the collector (reference counting still frees them). `IDLE_COLLECT_S` after the last run
+    ends, everything is unfrozen and collected once, so garbage made before the run is not kept.
     """
-    global _streaming_runs
+    global _streaming_runs, _frozen, _release_timer
     _streaming_runs += 1
-    if _streaming_runs == 1:
+    if _release_timer is not None:
+        _release_timer.cancel()
+        _release_timer = None
+    if not _frozen:
+        _frozen = True
         gc.freeze()
         gc.callbacks.append(_freeze_survivors)
     try:
@@ -49,9 +69,10 @@ def collect_only_new_objects() -> Iterator[None]:
     finally:
         _streaming_runs -= 1
         if _streaming_runs == 0:
-            with contextlib.suppress(ValueError):
-                gc.callbacks.remove(_freeze_survivors)
-            gc.unfreeze()
+            try:
+                _release_timer = asyncio.get_running_loop().call_later(IDLE_COLLECT_S, _release)
+            except RuntimeError:  # no event loop (a plain call): release now
+                _release()
 
 
 def translate(event: ev.AgentEvent, run_id: int) -> Message:
