@@ -14,7 +14,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from loop_tui.ui.loop import LoopPageMixin, page_context_provider
+from loop_tui.ui.loop import LoopPageMixin, find_chat, page_context_provider
 from loop_tui.ui.widgets.chat import ChatPanel
 from loop_tui.ui.widgets.page_header import PageHeader
 
@@ -35,6 +35,17 @@ class PageScreen(LoopPageMixin, Screen):
         # Leaving a text field gives the single-letter and digit keys back to the page.
         Binding("escape", "leave_field", "Leave field", show=False, id="page.leave_field"),
     ]
+    LOOP_BINDINGS: ClassVar[list[Binding]] = [
+        # Loop's status line offers these after a workflow ran from a page key, when focus is on the page,
+        # not in the chat: they reach the page's chat from anywhere on the page. Installed after the page's
+        # own keys (so a page's ctrl+g keeps its place in the footer and wins while it applies).
+        Binding("ctrl+z", "loop_chat('undo')", "Undo Loop's change", id="page.loop_undo"),
+        Binding("ctrl+g", "loop_chat('continue_run')", "Continue Loop", id="page.loop_continue"),
+    ]
+
+    YIELD_TO_LOOP: ClassVar[frozenset[str]] = frozenset()
+    """Page actions on priority keys that Loop's chat also binds (ctrl+r history, ctrl+g continue): while
+    focus is in the chat they step aside, so the chat's keys work there (and never start a run by surprise)."""
 
     ROOT_PAGE: ClassVar[bool] = True
     """False for screens pushed on a page (trace, experiment view...): only the page root gets the id."""
@@ -77,6 +88,11 @@ class PageScreen(LoopPageMixin, Screen):
         yield from ()
 
     def on_mount(self) -> None:
+        keys = self._bindings.key_to_bindings
+        present = {b.id for items in keys.values() for b in items}
+        for binding in self.LOOP_BINDINGS:
+            if binding.id not in present:
+                keys.setdefault(binding.key, []).append(binding)
         self.sync_chat_panel(self.loop_app.chat_open)
 
     def on_screen_resume(self) -> None:
@@ -87,6 +103,30 @@ class PageScreen(LoopPageMixin, Screen):
         """Show or hide this page's Loop panel."""
         for panel in self.query(ChatPanel):
             panel.display = visible
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Page keys listed in YIELD_TO_LOOP are off while the user types to Loop."""
+        if action in self.YIELD_TO_LOOP and self.loop_has_focus():
+            return False
+        if action == "loop_chat":
+            chat = find_chat(self)
+            return chat is not None and bool(chat.check_action(str(parameters[0]), ()))
+        return True
+
+    def action_loop_chat(self, action: str) -> None:
+        """Run one of the page's Loop chat actions (undo, continue) without focusing the chat."""
+        chat = find_chat(self)
+        if chat is not None:
+            self.run_worker(chat.run_action(action), group="loop-page-action")
+
+    def loop_paused(self) -> bool:
+        """Whether this page's Loop run waits at the step limit (ctrl+g continues it)."""
+        chat = find_chat(self)
+        return chat is not None and chat.paused and not chat.running
+
+    def loop_has_focus(self) -> bool:
+        """Whether focus is inside this page's Loop panel."""
+        return any(panel.has_focus_within for panel in self.query(ChatPanel))
 
     def refresh_if_stale(self) -> None:
         """Reload when the project or the workspace changed since the last load."""

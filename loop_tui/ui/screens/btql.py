@@ -56,6 +56,7 @@ class BtqlScreen(PageScreen):
     """The query sandbox."""
 
     PAGE = "btql"
+    YIELD_TO_LOOP = frozenset({"run_query", "cancel_query"})
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+enter,ctrl+j,ctrl+r,f5", "run_query", "Run", id="btql.run", priority=True),
         Binding("ctrl+g", "cancel_query", "Cancel", id="btql.cancel", priority=True),
@@ -256,6 +257,12 @@ class BtqlScreen(PageScreen):
         more = " · ctrl+n next page" if message.cursor else ""
         warn = f" · ⚠ {message.warnings[0]}" if message.warnings else ""
         status.update(f"{message.display.num_rows:,} rows (page {message.page + 1}) in {message.seconds:.2f}s{more}{warn}")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """ctrl+g cancels a query; with none running and Loop paused at its step limit, it continues Loop."""
+        if action == "cancel_query" and not self.query_one(ArrowTable).loading and self.loop_paused():
+            return False
+        return super().check_action(action, parameters)
 
     def action_cancel_query(self) -> None:
         """Stop the running query."""

@@ -63,6 +63,7 @@ class PlaygroundScreen(PageScreen):
     """Edit a task and run it over a dataset."""
 
     PAGE = "playground"
+    YIELD_TO_LOOP = frozenset({"run", "cancel_run", "save_prompt"})
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+r,f5", "run", "Run", id="playground.run", priority=True),
         Binding("ctrl+g", "cancel_run", "Cancel", id="playground.cancel", priority=True),
@@ -97,6 +98,7 @@ class PlaygroundScreen(PageScreen):
         self.current_run: Any = None
         self.last_result: Any = None
         self._rows_dirty = False
+        self._loaded_text: str | None = None  # the prompt as last loaded, to tell unsaved edits apart
 
     def compose_page(self) -> ComposeResult:
         with Horizontal(id="pg-top"):
@@ -139,9 +141,16 @@ class PlaygroundScreen(PageScreen):
     def _fill(self, message: StateLoaded) -> None:
         state = self.state = message.state
         data = state.prompt_data
-        self.query_one("#pg-messages", TextArea).load_text(
-            messages_to_text(data.get("messages") or [{"role": "user", "content": "{{input}}"}])
-        )
+        editor = self.query_one("#pg-messages", TextArea)
+        text = messages_to_text(data.get("messages") or [{"role": "user", "content": "{{input}}"}])
+        unsaved = self._loaded_text is not None and editor.text != self._loaded_text
+        # A reload after someone else's write (Loop's data edit, an undo) keeps the user's unsaved prompt
+        # edits unless the stored prompt itself changed (then the accepted change wins, and we say so).
+        if not unsaved or text != self._loaded_text:
+            if unsaved and editor.text != text:
+                self.notify("the prompt changed in the workspace: your unsaved edits were replaced", severity="warning")
+            editor.load_text(text)
+        self._loaded_text = text
         allow = list(self.loop_app.settings.models.allowlist)
         model = data.get("model") or self.loop_app.settings.models.default or (allow[0] if allow else None)
         if model and model not in allow:
@@ -299,6 +308,12 @@ class PlaygroundScreen(PageScreen):
             diff = f" ({s.diff * 100:+.1f}pp vs {summary.base_name})" if s.diff is not None else ""
             parts.append(f"{s.name} {s.score * 100:.1f}%{diff}")
         self.app.call_from_thread(self.query_one("#pg-error", Label).update, " · ".join(parts))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """ctrl+g cancels a run; with none going and Loop paused at its step limit, it continues Loop."""
+        if action == "cancel_run" and self.current_run is None and self.loop_paused():
+            return False
+        return super().check_action(action, parameters)
 
     def action_cancel_run(self) -> None:
         """Stop the running eval."""
