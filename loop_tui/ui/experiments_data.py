@@ -84,14 +84,17 @@ def metric_rows(summary: Any) -> list[tuple[str, ...]]:
 
 
 def row_diffs_table(diffs: list[Any]) -> pa.Table:
-    """Experiment rows beside their base rows: input, output, base output, scores and deltas."""
+    """Experiment rows beside their base rows: score deltas and scores, then input, output, base output."""
     import pyarrow as pa
 
     names = sorted({n for d in diffs for n in d.scores})
-    columns: dict[str, list[str]] = {"input": [], "output": [], "base output": [], "error": []}
+    # Scores and their deltas first: the table is sorted by regression, so the numbers that explain
+    # the order must be visible before the long text columns push them off screen.
+    columns: dict[str, list[str]] = {}
     for name in names:
-        columns[name] = []
         columns[f"Δ {name}"] = []
+        columns[name] = []
+    columns.update({"input": [], "output": [], "base output": [], "error": []})
     for d in diffs:
         columns["input"].append(preview(d.input, 36))
         columns["output"].append(preview(d.output, 36))
