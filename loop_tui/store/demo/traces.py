@@ -33,6 +33,29 @@ def _score(rng: random.Random, quality: float, spread: float = 0.25) -> float:
     return round(min(1.0, max(0.0, rng.gauss(quality, spread))), 3)
 
 
+def _provider(model: str) -> str:
+    return "anthropic" if model.startswith("claude") else "openai"
+
+
+def _usage(prompt: int, completion: int, cost_usd: float, ttft: float | None = None) -> dict[str, float]:
+    """Token and cost metrics of an llm span (or a root's totals); the key order is the stored order."""
+    metrics = {"prompt_tokens": prompt, "completion_tokens": completion, "tokens": prompt + completion,
+               "estimated_cost": cost_usd}
+    if ttft is not None:
+        metrics["time_to_first_token"] = round(ttft, 3)
+    return metrics
+
+
+def _root(ids: IdMaker, root_id: str, s: TraceSettings, name: str, start: float, end: float,
+          metadata: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    """The trace's root span under `root_id`, the id its children already point at."""
+    # span() still draws an id of its own (then replaced): the random stream, so a seed's rows, stay the same.
+    root = span(ids=ids, root_span_id=None, parent=None, name=name, type_=s.kind, start=start, end=end,
+                metadata={**metadata, "model": s.model, "prompt_version": s.prompt_version}, **fields)
+    root["id"] = root["span_id"] = root["root_span_id"] = root_id
+    return root
+
+
 def support_trace(
     rng: random.Random,
     ids: IdMaker,
@@ -65,7 +88,7 @@ def support_trace(
     ttft = rng.uniform(0.25, 1.1) * (1.6 if s.model.startswith("claude") else 1.0)
     llm_end = t + ttft + completion_tokens / rng.uniform(45, 110)
     messages = [{"role": "system", "content": text.SUPPORT_SYSTEM}, {"role": "user", "content": question}]
-    llm_meta = {"model": s.model, "provider": "anthropic" if s.model.startswith("claude") else "openai", "temperature": 0.2}
+    llm_meta = {"model": s.model, "provider": _provider(s.model), "temperature": 0.2}
     answer = reference if rng.random() < s.quality else f"I'm not sure, but you could try contacting support about: {question.lower()}"
     error: Any = None
     total_prompt, total_completion, total_cost = 0, 0, 0.0
@@ -83,9 +106,7 @@ def support_trace(
             out_msg = {"role": "assistant", "content": None,
                        "tool_calls": [{"name": "lookup_order", "arguments": {"order_id": question.split("#")[-1][:5]}}]}
         spans.append(span(**child, name="llm", type_="llm", start=t, end=llm_end, input=messages, output=out_msg,
-                          metadata=llm_meta, metrics={"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                                                      "tokens": prompt_tokens + completion_tokens, "estimated_cost": c,
-                                                      "time_to_first_token": round(ttft, 3)}))
+                          metadata=llm_meta, metrics=_usage(prompt_tokens, completion_tokens, c, ttft)))
         t = llm_end
         if wants_tool:
             tool_end = t + rng.uniform(0.08, 0.6)
@@ -103,21 +124,17 @@ def support_trace(
                 cost2 = cost(s.model, p2, c2)
                 spans.append(span(**child, name="llm", type_="llm", start=t, end=end2, input=messages, metadata=llm_meta,
                                   output={"role": "assistant", "content": answer},
-                                  metrics={"prompt_tokens": p2, "completion_tokens": c2, "tokens": p2 + c2,
-                                           "estimated_cost": cost2, "time_to_first_token": round(ttft, 3)}))
+                                  metrics=_usage(p2, c2, cost2, ttft)))
                 total_prompt, total_completion, total_cost = total_prompt + p2, total_completion + c2, total_cost + cost2
                 t = end2
     scores: dict[str, float | None] = {}
     if error is None:
         factual = 1.0 if answer == reference else rng.choice([0.0, 0.4, 0.6])
         scores = {"Factuality": factual, "Relevance": _score(rng, s.quality + 0.1)}
-    root = span(ids=ids, root_span_id=None, parent=None, name="chat", type_=s.kind, start=t0, end=t + 0.01,
-                input={"question": question}, output=None if error else answer, expected=expected, error=error,
-                scores=scores or None, metadata={**metadata, "model": s.model, "prompt_version": s.prompt_version},
-                metrics={"prompt_tokens": total_prompt, "completion_tokens": total_completion,
-                         "tokens": total_prompt + total_completion, "estimated_cost": round(total_cost, 8)},
-                tags=tags, origin=origin)
-    root["id"] = root["span_id"] = root["root_span_id"] = root_id
+    root = _root(ids, root_id, s, "chat", t0, t + 0.01, metadata,
+                 input={"question": question}, output=None if error else answer, expected=expected, error=error,
+                 scores=scores or None, metrics=_usage(total_prompt, total_completion, round(total_cost, 8)),
+                 tags=tags, origin=origin)
     return [root, *spans], scores
 
 
@@ -165,13 +182,12 @@ def invoice_trace(
                       "currency": rng.choice(text.CURRENCIES)}
     bad_json = rng.random() < s.error_rate
     raw = str(extraction).replace("'", '"')[:-3] if bad_json else extraction
-    llm_meta = {"model": s.model, "provider": "anthropic" if s.model.startswith("claude") else "openai", "response_format": "json_object"}
+    llm_meta = {"model": s.model, "provider": _provider(s.model), "response_format": "json_object"}
     c_usd = cost(s.model, p, c)
     spans.append(span(**child, name="llm", type_="llm", start=t, end=llm_end,
                       input=[{"role": "system", "content": text.INVOICE_SYSTEM}, {"role": "user", "content": doc}],
                       output=raw, metadata=llm_meta,
-                      metrics={"prompt_tokens": p, "completion_tokens": c, "tokens": p + c, "estimated_cost": c_usd,
-                               "time_to_first_token": round(ttft, 3)}))
+                      metrics=_usage(p, c, c_usd, ttft)))
     t = llm_end
     error = None
     if bad_json:
@@ -187,10 +203,7 @@ def invoice_trace(
         scores = {"ExactMatch": exact, "FieldAccuracy": round(fields, 3), "ValidJSON": 1.0}
     else:
         scores = {"ExactMatch": 0.0, "FieldAccuracy": 0.0, "ValidJSON": 0.0}
-    root = span(ids=ids, root_span_id=None, parent=None, name="extract_invoice", type_=s.kind, start=t0, end=t + 0.01,
-                input={"document": doc}, output=None if error else extraction, expected=expected, error=error,
-                scores=scores, metadata={**metadata, "model": s.model, "prompt_version": s.prompt_version},
-                metrics={"prompt_tokens": p, "completion_tokens": c, "tokens": p + c, "estimated_cost": c_usd},
-                tags=tags, origin=origin)
-    root["id"] = root["span_id"] = root["root_span_id"] = root_id
+    root = _root(ids, root_id, s, "extract_invoice", t0, t + 0.01, metadata,
+                 input={"document": doc}, output=None if error else extraction, expected=expected, error=error,
+                 scores=scores, metrics=_usage(p, c, c_usd), tags=tags, origin=origin)
     return [root, *spans], scores
