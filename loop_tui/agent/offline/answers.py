@@ -50,6 +50,15 @@ def _rows(data: dict[str, Any]) -> list[dict[str, Any]]:
     return [dict(zip(data.get("columns", []), row, strict=False)) for row in data.get("rows", [])]
 
 
+def _result_rows(content: str, empty: str) -> tuple[list[dict[str, Any]], str | None]:
+    """A query result's rows, or no rows and the answer to give instead: the failure, or `empty` if none came back."""
+    data, error = _load(content)
+    if error:
+        return [], _failed(error)
+    rows = _rows(data)
+    return rows, None if rows else empty
+
+
 def tool_unavailable(tool: str, page: str) -> str:
     """The request needs a tool that is disabled or not offered here."""
     return (f"I would answer that with the `{tool}` tool, but it is disabled in the settings or not offered on the "
@@ -65,12 +74,9 @@ def unsupported(page: str, abilities: dict[str, list[str]]) -> str:
 
 
 def common_errors(content: str) -> str:
-    data, error = _load(content)
-    if error:
-        return _failed(error)
-    rows = _rows(data)
-    if not rows:
-        return "There are no errors in these logs."
+    rows, instead = _result_rows(content, "There are no errors in these logs.")
+    if instead:
+        return instead
     total = sum(r.get("n") or 0 for r in rows)
     body = _table(["error", "count", "share of top errors"],
                   [[str(r.get("error"))[:120], _num(r.get("n")), _pct(r.get("n") or 0, total)] for r in rows])
@@ -80,12 +86,9 @@ def common_errors(content: str) -> str:
 
 
 def error_rate(label: str, content: str) -> str:
-    data, error = _load(content)
-    if error:
-        return _failed(error)
-    rows = _rows(data)
-    if not rows:
-        return "There are no requests in that range."
+    rows, instead = _result_rows(content, "There are no requests in that range.")
+    if instead:
+        return instead
     table = [[r.get(label), _num(r.get("requests")), _num(r.get("errors")), _pct(r.get("errors") or 0, r.get("requests") or 0)]
              for r in rows]
     requests = sum(r.get("requests") or 0 for r in rows)
@@ -97,12 +100,9 @@ def error_rate(label: str, content: str) -> str:
 
 
 def token_usage(label: str, content: str) -> str:
-    data, error = _load(content)
-    if error:
-        return _failed(error)
-    rows = _rows(data)
-    if not rows:
-        return "There are no requests in that range."
+    rows, instead = _result_rows(content, "There are no requests in that range.")
+    if instead:
+        return instead
     table = [[r.get(label), _num(r.get("requests")), _num(r.get("prompt_tokens"), 0), _num(r.get("completion_tokens"), 0),
               _num(r.get("tokens"), 0), "$" + _num(r.get("cost_usd"), 4)] for r in rows]
     tokens = sum(r.get("tokens") or 0 for r in rows)
@@ -112,12 +112,9 @@ def token_usage(label: str, content: str) -> str:
 
 
 def slowest(content: str) -> str:
-    data, error = _load(content)
-    if error:
-        return _failed(error)
-    rows = _rows(data)
-    if not rows:
-        return "There are no requests with timings in that range."
+    rows, instead = _result_rows(content, "There are no requests with timings in that range.")
+    if instead:
+        return instead
     table = [[r.get("id"), str(r.get("created"))[:19], r.get("model"), _num(r.get("duration_s")) + " s", str(r.get("input"))[:80]]
              for r in rows]
     return (f"The slowest request took {_num(rows[0].get('duration_s'))} s. The {len(rows)} slowest:\n\n"
