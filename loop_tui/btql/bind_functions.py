@@ -54,7 +54,7 @@ def bind_function(b: Binder, name: str, node: A.Function, scope: Scope) -> Bound
         if x.type == "map":
             return Bound(f"cardinality({x.sql})", "int", agg)
         if x.type == "json":
-            v = x.sql if x.json_col is None else f"json_extract({x.json_col}, {x.json_path})"
+            v = x.json_value
             return Bound(f"(CASE json_type({v}) WHEN 'ARRAY' THEN json_array_length({v}) "
                          f"WHEN 'VARCHAR' THEN length({b.as_text(x)}) WHEN 'OBJECT' THEN len(json_keys({v})) END)", "int", agg)
         return Bound(f"length({b.as_text(x)})", "int", agg)

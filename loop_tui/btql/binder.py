@@ -53,6 +53,11 @@ class Bound:
     literal: bool = False
     value: Any = None
 
+    @property
+    def json_value(self) -> str:
+        """SQL for the raw JSON value: re-extracted at its path when it came from one, else `sql` as it is."""
+        return self.sql if self.json_col is None else f"json_extract({self.json_col}, {self.json_path})"
+
 
 @dataclass
 class Scope:
@@ -301,7 +306,7 @@ class Binder:
         if not rest:
             return base
         if base.type == "json":
-            col = base.sql if base.json_col is None else f"json_extract({base.json_col}, {base.json_path})"
+            col = base.json_value
             return self._json(col, rest, node, None)
         if base.type == "map" and len(rest) == 1 and isinstance(rest[0], str):
             return Bound(f"({base.sql})[{self.p(rest[0], 'VARCHAR')}]", "num")
@@ -444,7 +449,7 @@ class Binder:
 
     def _raw(self, b: Bound) -> str:
         if b.type == "json":
-            return b.sql if b.json_col is None else f"json_extract({b.json_col}, {b.json_path})"
+            return b.json_value
         if b.type == "array":
             return f"array_to_string({b.sql}, ' ')"
         return self.as_text(b)
@@ -452,7 +457,7 @@ class Binder:
     def text_of_anything(self, b: Bound) -> str:
         """All the text in a value: strings as they are, objects and arrays as every value inside."""
         if b.type == "json":
-            v = b.sql if b.json_col is None else f"json_extract({b.json_col}, {b.json_path})"
+            v = b.json_value
             return (f"(CASE WHEN json_type({v}) IN ('OBJECT', 'ARRAY') THEN array_to_string(json_extract_string({v}, '$.**'), ' ') "
                     f"ELSE json_extract_string({v}, '$') END)")
         if b.type == "array":
@@ -469,7 +474,7 @@ class Binder:
         if hay.type == "map":
             return Bound(f"list_contains(map_values({hay.sql}), {self.as_num(needle, node)})", "bool", agg)
         if hay.type == "json":
-            v = hay.sql if hay.json_col is None else f"json_extract({hay.json_col}, {hay.json_path})"
+            v = hay.json_value
             if needle.literal and isinstance(needle.value, dict):
                 return Bound(f"coalesce(json_contains({v}, {needle.sql}), false)", "bool", agg)
             nj = needle.sql if needle.type == "json" else f"to_json({needle.sql})"
