@@ -29,51 +29,25 @@ def ws_path(tmp_path: Path) -> Path:
     return path
 
 
-def cli(ws_path: Path, server: Any, *args: str) -> Any:
-    return run_cli("--workspace", str(ws_path), *args, env=server.env())
+def cli_eval(ws_path: Path, server: Any, *args: str) -> Any:
+    """`loop-tui eval --project cli-proj …` against the fake model server."""
+    return run_cli("--workspace", str(ws_path), "eval", "--project", "cli-proj", *args, env=server.env())
 
 
 def test_eval_text_then_json_with_base(ws_path: Path, fake_server: Any) -> None:
-    first = cli(
-        ws_path,
-        fake_server,
-        "eval",
-        "--project",
-        "cli-proj",
-        "--prompt",
-        "echo",
-        "--dataset",
-        "golden",
-        "--scorer",
-        "ExactMatch",
-        "--scorer",
-        "Levenshtein",
-        "--name",
-        "run-1",
+    first = cli_eval(
+        ws_path, fake_server,
+        "--prompt", "echo", "--dataset", "golden", "--scorer", "ExactMatch", "--scorer", "Levenshtein", "--name", "run-1",
     )
     assert first.returncode == 0, first.stderr
     assert "=========================SUMMARY=========================" in first.stdout
     assert "75.00% 'ExactMatch'  score" in first.stdout  # padded to the longest name + 2
     assert "\x1b" not in first.stderr  # no progress bar when stderr is not a terminal
 
-    second = cli(
-        ws_path,
-        fake_server,
-        "eval",
-        "--project",
-        "cli-proj",
-        "--prompt",
-        "echo",
-        "--dataset",
-        "golden",
-        "--scorer",
-        "ExactMatch",
-        "--format",
-        "json",
-        "--concurrency",
-        "2",
-        "--trials",
-        "2",
+    second = cli_eval(
+        ws_path, fake_server,
+        "--prompt", "echo", "--dataset", "golden", "--scorer", "ExactMatch",
+        "--format", "json", "--concurrency", "2", "--trials", "2",
     )
     assert second.returncode == 0, second.stderr
     out = json.loads(second.stdout)
@@ -100,22 +74,10 @@ def test_eval_text_then_json_with_base(ws_path: Path, fake_server: Any) -> None:
 def test_eval_with_a_prompt_file(ws_path: Path, fake_server: Any, tmp_path: Path) -> None:
     prompt_file = tmp_path / "prompt.json"
     prompt_file.write_text(json.dumps({"messages": [{"role": "user", "content": "{{input}}"}], "params": {}}))
-    result = cli(
-        ws_path,
-        fake_server,
-        "eval",
-        "--project",
-        "cli-proj",
-        "--prompt-file",
-        str(prompt_file),
-        "--dataset",
-        "golden",
-        "--scorer",
-        "Levenshtein",
-        "--model",
-        "anthropic/claude-3-5-haiku",
-        "--format",
-        "json",
+    result = cli_eval(
+        ws_path, fake_server,
+        "--prompt-file", str(prompt_file), "--dataset", "golden", "--scorer", "Levenshtein",
+        "--model", "anthropic/claude-3-5-haiku", "--format", "json",
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["scores"]["Levenshtein"]["mean"] > 0.5
@@ -138,7 +100,7 @@ def test_eval_with_a_prompt_file(ws_path: Path, fake_server: Any, tmp_path: Path
 def test_bad_input_exits_2_with_one_line(
     ws_path: Path, fake_server: Any, args: list[str], message: str
 ) -> None:
-    result = cli(ws_path, fake_server, "eval", "--project", "cli-proj", *args)
+    result = cli_eval(ws_path, fake_server, *args)
     assert result.returncode == 2
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
