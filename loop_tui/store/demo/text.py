@@ -36,6 +36,13 @@ ERRORS = {
     "rate_limit": "RateLimitError: 429 Too Many Requests: rate limit reached for requests on {model}; retry after 20s",
     "timeout": "TimeoutError: the model request took longer than 30 seconds",
     "tool": "ToolError: order service returned 503 Service Unavailable for lookup_order",
-    "bad_json": "JSONDecodeError: Expecting ',' delimiter: line 1 column {col} (char {char})",
+    "bad_json": "JSONDecodeError: Expecting ',' delimiter",
     "context": "BadRequestError: this model's maximum context length is 128000 tokens",
 }
+
+# Parse failures come in a few kinds (as real logs group them), not one message per character position.
+BAD_JSON_KINDS = [
+    "JSONDecodeError: Expecting ',' delimiter",
+    "JSONDecodeError: Unterminated string starting at line 1",
+    "JSONDecodeError: Expecting property name enclosed in double quotes",
+]

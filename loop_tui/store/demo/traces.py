@@ -191,7 +191,9 @@ def invoice_trace(
     t = llm_end
     error = None
     if bad_json:
-        error = text.ERRORS["bad_json"].format(col=rng.randint(40, 200), char=rng.randint(40, 200))
+        # Two draws, as before, so every other generated value stays the same for a given seed.
+        kind, _ = rng.randint(40, 200), rng.randint(40, 200)
+        error = text.BAD_JSON_KINDS[kind % len(text.BAD_JSON_KINDS)]
     v_end = t + rng.uniform(0.001, 0.02)
     spans.append(span(**child, name="validate", type_="function", start=t, end=v_end, input={"extraction": raw},
                       output=None if error else {"valid": True}, error=error))
