@@ -153,11 +153,24 @@ class AssistantAnswer(Widget):
         size = live.outer_size
         if not live.display or not size.width or size.width != self.size.width:
             return None
+        if live.lock.is_locked:  # an append is still replacing blocks (a stopped stream lets it finish)
+            return None
+        blocks = list(live.walk_children(with_self=False))
+        if not all(block.is_mounted for block in blocks):  # a block still composing its children
+            return None
+        if live.get_content_height(size, size, size.width) + live.gutter.height != size.height:
+            return None  # the screen has not laid out the latest blocks yet
         compositor = Compositor()
         compositor.reflow(live, size)
-        for widget, geometry in compositor.full_map.items():
-            # Each block renders from what the screen last laid out: copy only if every size agrees.
-            if widget is not live and geometry.region.size != widget.outer_size:
+        placed = compositor.full_map
+        for block in blocks:
+            # Each block renders from what the screen last laid out: copy only if every block is placed
+            # and every size agrees with that layout.
+            geometry = placed.get(block)
+            if geometry is None:
+                if block.display and block.parent is not None and block.parent.display:
+                    return None
+            elif geometry.region.size != block.outer_size:
                 return None
         return compositor.render_strips(size)
 
