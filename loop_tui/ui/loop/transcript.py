@@ -56,7 +56,10 @@ class AssistantAnswer(Widget):
         self._live: Markdown | None = Markdown(classes="loop-answer-md")
         self._stream: MarkdownStream | None = None
         self._finished = bool(markdown)  # a complete answer (replay, report) freezes once it is laid out
-        self._lines: list[list[Segment]] | None = None  # the frozen rendering, one segment list per line
+        # The frozen rendering: per line, (text, style number) pairs. Tuples of strings and ints are not
+        # tracked by the garbage collector, so frozen lines add nothing to its full collections.
+        self._lines: tuple[tuple[tuple[str, int], ...], ...] | None = None
+        self._styles: list[Style | None] = []
         self._line_texts: list[str] = []
         self._frozen_width = 0
         self._freeze_scheduled = False
@@ -131,12 +134,13 @@ class AssistantAnswer(Widget):
         if strips is None:  # not laid out at this width yet (or hidden): try again shortly
             self.set_timer(self.FREEZE_RETRY_S, self._schedule_freeze)
             return
-        self._lines = [[_without_offset(segment) for segment in strip] for strip in strips]
+        self._lines, self._styles = _compact(strips)
         self._line_texts = [strip.text.rstrip() for strip in strips]
         self._frozen_width = live.outer_size.width
         self._live = None
         self._styles_cache.clear()
         self.refresh(layout=True)
+        self._forget_lines_out_of_view()
         await live.remove()
         # Textual caches the child list and the last arrangements and refreshes them only when they are
         # read again; a frozen answer has no children, so nothing would, and they would keep the removed
@@ -173,6 +177,18 @@ class AssistantAnswer(Widget):
             elif geometry.region.size != block.outer_size:
                 return None
         return compositor.render_strips(size)
+
+    def _forget_lines_out_of_view(self) -> None:
+        """Drop the drawn-line caches of earlier frozen answers scrolled out of view (redrawn on demand)."""
+        parent = self.parent
+        if not isinstance(parent, Widget):
+            return
+        view = parent.scrollable_content_region
+        for sibling in parent.children:
+            if sibling is self:
+                break
+            if isinstance(sibling, AssistantAnswer) and sibling.frozen and not sibling.region.overlaps(view):
+                sibling._styles_cache.clear()
 
     def _theme_changed(self, _theme: object) -> None:
         self._thaw()
@@ -215,7 +231,8 @@ class AssistantAnswer(Widget):
         width = self.size.width
         if y >= len(self._lines):
             return Strip.blank(width)
-        strip = Strip(self._lines[y], self._frozen_width)
+        styles = self._styles
+        strip = Strip([Segment(text, styles[style]) for text, style in self._lines[y]], self._frozen_width)
         selection = self.text_selection
         if selection is not None and (span := selection.get_span(y)) is not None:
             strip = _highlight(strip, self._line_texts[y], span, self.screen.get_component_rich_style("screen--selection"))
@@ -235,14 +252,25 @@ class AssistantAnswer(Widget):
             self.refresh()
 
 
-def _without_offset(segment: Segment) -> Segment:
-    """A copied segment without the text-selection offset of the block it came from (it gets ours)."""
-    text, style, control = segment
-    if style is None or not style._meta:
-        return segment
-    meta = {key: value for key, value in style.meta.items() if key != "offset"}
-    plain = style.clear_meta_and_links()
-    return Segment(text, plain + Style.from_meta(meta) if meta else plain, control)
+def _compact(strips: list[Strip]) -> tuple[tuple[tuple[tuple[str, int], ...], ...], list[Style | None]]:
+    """Copied lines as (text, style number) pairs and their styles, without the blocks' selection offsets."""
+    styles: list[Style | None] = []
+    numbers: dict[Style | None, int] = {}
+    lines = []
+    for strip in strips:
+        line = []
+        for text, style, _control in strip:
+            if style is not None and style._meta:  # drop the block's text-selection offset (we add ours)
+                meta = {key: value for key, value in style.meta.items() if key != "offset"}
+                plain = style.clear_meta_and_links()
+                style = plain + Style.from_meta(meta) if meta else plain
+            number = numbers.get(style)
+            if number is None:
+                number = numbers[style] = len(styles)
+                styles.append(style)
+            line.append((text, number))
+        lines.append(tuple(line))
+    return tuple(lines), styles
 
 
 def _highlight(strip: Strip, text: str, span: tuple[int, int], style: Style) -> Strip:

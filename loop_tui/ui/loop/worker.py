@@ -27,12 +27,6 @@ _frozen = False
 _release_timer: asyncio.TimerHandle | None = None
 
 
-def _freeze_survivors(phase: str, info: dict[str, int]) -> None:
-    """gc callback: right after a full collection everything left is alive, so freeze it too."""
-    if phase == "stop" and info.get("generation") == 2:
-        gc.freeze()
-
-
 def _release() -> None:
     """Unfreeze everything and collect once, while no run streams (the user is reading the answer)."""
     global _frozen, _release_timer
@@ -40,20 +34,19 @@ def _release() -> None:
     if _streaming_runs or not _frozen:
         return
     _frozen = False
-    with contextlib.suppress(ValueError):
-        gc.callbacks.remove(_freeze_survivors)
     gc.unfreeze()
     gc.collect()
 
 
 @contextlib.contextmanager
 def collect_only_new_objects() -> Iterator[None]:
-    """While inside, garbage collection skips what existed on entry and what survived a full collection.
+    """While inside, garbage collection skips every object that existed on entry (`gc.freeze`).
 
-    A full collection walks every object it tracks: with the app's startup heap and the transcript's lines
-    that was the longest event-loop pause of a stream (60-300 ms, many times per answer). Frozen objects are
-    not examined by the collector (reference counting still frees them). `IDLE_COLLECT_S` after the last run
-    ends, everything is unfrozen and collected once, so garbage made before the run is not kept.
+    A full collection walks every object it tracks: with the app's startup heap and the transcript so far
+    that was the longest event-loop pause of a stream (60-300 ms, every half second). Frozen objects are not
+    examined by the collector (reference counting still frees them), so full collections during the run
+    only walk what the run made. `IDLE_COLLECT_S` after the last run ends, everything is unfrozen and
+    collected once, so cyclic garbage from before the run is not kept.
     """
     global _streaming_runs, _frozen, _release_timer
     _streaming_runs += 1
@@ -63,7 +56,6 @@ def collect_only_new_objects() -> Iterator[None]:
     if not _frozen:
         _frozen = True
         gc.freeze()
-        gc.callbacks.append(_freeze_survivors)
     try:
         yield
     finally:
