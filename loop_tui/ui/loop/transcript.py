@@ -1,7 +1,8 @@
 """The widgets a Loop transcript is made of: user turns, streamed answers, tool cards and notices.
 
-Answers stream through `Markdown.get_stream()` (only the last block is ever re-parsed); a tool call is a
-one-line card updated in place when its result arrives, expanded with Enter or a click.
+Answers stream through `Markdown.get_stream()` (only the last block is ever re-parsed) and, once a stretch
+is finished, freeze into their rendered lines (one cheap widget instead of a widget per block); a tool call
+is a one-line card updated in place when its result arrives, expanded with Enter or a click.
 """
 
 from __future__ import annotations
