@@ -131,3 +131,17 @@ async def test_offline_answers_are_deterministic(demo_ws):
     first = await ask(demo_ws, "error rate by day", page="logs", project="support-bot")
     second = await ask(demo_ws, "error rate by day", page="logs", project="support-bot")
     assert first == second
+
+
+@pytest.mark.parametrize(
+    "question,tool",
+    [
+        ("What is the error rate by model?", "btql_query"),  # a data question phrased as "what is" is answered from data
+        ("what's the token usage by day?", "btql_query"),
+        ("What is BTQL?", "search_docs"),  # a definition still goes to the docs
+        ("How do I create a code scorer?", "search_docs"),
+    ],
+)
+async def test_what_is_questions_go_to_data_before_docs(demo_ws, question, tool):
+    _, tools = await ask(demo_ws, question, page="logs", project="support-bot")
+    assert [t[0] for t in tools] == [tool]

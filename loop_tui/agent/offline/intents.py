@@ -213,9 +213,21 @@ def find_rows(state: State) -> Reply | None:
 
 
 def docs(state: State) -> Reply | None:
-    if not _has(state.q, r"^how (?:do|can|to|should)", r"^where", r"^what(?:'s| is) (?:a |an |the )?[a-z_ ]+\??$",
-                r"\bhelp\b", r"\bdocs?\b", r"documentation", r"how do i", r"how can i"):
+    """How-to and help questions go to the docs before anything else."""
+    if not _has(state.q, r"^how (?:do|can|to|should)", r"^where", r"\bhelp\b", r"\bdocs?\b", r"documentation",
+                r"how do i", r"how can i"):
         return None
+    return _search_docs(state)
+
+
+def definition(state: State) -> Reply | None:
+    """"What is X?" — checked after the data intents, so "what is the error rate by model?" is answered from data."""
+    if not _has(state.q, r"^what(?:'s| is) (?:a |an |the )?[a-z_ ]+\??$"):
+        return None
+    return _search_docs(state)
+
+
+def _search_docs(state: State) -> Reply:
     return _one_shot(state, [Call("search_docs", {"query": state.question})],
                      lambda s: answers.docs(s.results[-1][1]))
 
@@ -232,7 +244,7 @@ def _logs_only(intent: Any) -> Any:
 
 INTENTS = [
     btql_page, regressions, docs, _logs_only(error_rate), _logs_only(token_usage), _logs_only(common_errors),
-    _logs_only(slowest), summarize, find_rows,
+    _logs_only(slowest), summarize, definition, find_rows,
 ]
 
 
