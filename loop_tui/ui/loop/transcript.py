@@ -247,6 +247,10 @@ class AssistantAnswer(Widget):
             return None
         return selection.extract("\n".join(self._line_texts)), "\n"
 
+    def action_link(self, href: str) -> None:
+        """A link in a frozen answer was clicked: open it, as the live Markdown does."""
+        self.app.open_url(href)
+
     def selection_updated(self, selection: Selection | None) -> None:
         if self._lines is not None:
             self._styles_cache.clear()
