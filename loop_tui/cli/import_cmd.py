@@ -47,8 +47,6 @@ def run(args: argparse.Namespace) -> int:
             raise UserError(f"an experiment named {name!r} already exists in {project.name}; pass another --name")
         obj = existing[0] if existing else ws.save_object(table, project.id, name, {"description": f"imported from {args.file.name}"})
         object_id = obj.id
-    with ws._write_lock():
-        xact = ws._commit_rows(table, object_id, project.id, rows, bool(ws._existing_ids(table, object_id, [r["id"] for r in rows])),
-                               "import", f"import {args.file.name}")
+    xact = ws.append_rows(table, object_id, rows, project_id=project.id, op="import", description=f"import {args.file.name}")
     print(f"imported {len(rows):,} rows into {args.kind} of {project.name} (write {xact})")
     return 0

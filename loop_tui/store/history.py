@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from loop_tui.errors import ConflictError, NotFoundError
 from loop_tui.store import schema as sch
-from loop_tui.store.segments import list_segments, next_xact_id, read_xact_log, write_segment
+from loop_tui.store.segments import list_segments, next_xact_id, read_xact_log
 
 if TYPE_CHECKING:
     from loop_tui.store.workspace import Workspace
@@ -92,7 +92,7 @@ def _row_history(ws: Workspace, table: str | None, row_id: str, limit: int) -> l
 
 def undo(ws: Workspace, xact_id: int) -> int:
     """Write a transaction reversing `xact_id` (caller holds the write lock)."""
-    plan: list[tuple[str, str, list[dict[str, Any]], list[bool]]] = []
+    plan: list[tuple[str, str, list[dict[str, Any]]]] = []
     found_any = False
     for table in ALL_TABLES:
         col = sch.TABLES[table][1]
@@ -123,40 +123,19 @@ def undo(ws: Workspace, xact_id: int) -> int:
                 f"SELECT * FROM {table}_history WHERE {col} = ? AND _xact_id = ? AND id IN (SELECT unnest(?::VARCHAR[]))",
                 [obj, xact_id, ids],
             )
-            records, deleted = [], []
+            records = []
             for row in current:
                 prev = prev_by_id.get(row["id"])
                 if prev is None or prev["_object_delete"]:
-                    records.append(row)  # the write created it (or revived it): remove it again
-                    deleted.append(True)
+                    records.append({**row, "_object_delete": True})  # the write created (or revived) it: remove it
                 else:
-                    records.append(prev)
-                    deleted.append(False)
-            plan.append((table, obj, records, deleted))
+                    records.append({**prev, "_object_delete": False})
+            plan.append((table, obj, records))
     if not found_any:
         raise NotFoundError(f"no write with id {xact_id} in this workspace")
     new_xact = next_xact_id(ws.root)
-    for table, obj, records, deleted in plan:
-        for record, is_deleted in zip(records, deleted, strict=True):
-            record["_xact_id"] = new_xact
-            record["_object_delete"] = is_deleted
-        write_segment(ws.root, table, obj, sch.to_arrow(table, records), new_xact, updates=True)
-    from loop_tui.store.segments import append_xact_log
-
-    for table, obj, records, _ in plan:
-        append_xact_log(
-            ws.root,
-            {
-                "xact": new_xact,
-                "time": new_xact / 1e6,
-                "table": table,
-                "object_id": obj,
-                "op": "undo",
-                "count": len(records),
-                "ids": [r["id"] for r in records[:200]],
-                "description": f"undo of write {xact_id}",
-            },
-        )
+    for table, obj, records in plan:
+        ws._commit(table, obj, records, updates=True, op="undo", description=f"undo of write {xact_id}", xact=new_xact)
     return new_xact
 
 

@@ -153,13 +153,30 @@ class Workspace(CatalogMixin):
     ) -> int:
         """Add rows (Braintrust format) to an object; a row whose id exists replaces it. Returns the xact id."""
         self._check_table(table)
-        records = self._normalize(table, rows)
+        return self.append_rows(table, object_id, self._normalize(table, rows), project_id=project_id,
+                                description=description)
+
+    def append_rows(
+        self,
+        table: str,
+        object_id: str,
+        records: list[dict[str, Any]],
+        *,
+        project_id: str,
+        op: str = "insert",
+        description: str = "",
+        new_ids_only: bool = False,
+    ) -> int:
+        """Write rows already validated by `schema.normalize_*` (import, generators) as one transaction.
+
+        `new_ids_only` skips the lookup of existing ids, for callers that just minted every id.
+        """
+        self._check_table(table)
         if not records:
             raise UserError("nothing to write: no rows given")
         with self._write_lock():
-            ids = [r["id"] for r in records]
-            existing = self._existing_ids(table, object_id, ids)
-            return self._commit_rows(table, object_id, project_id, records, bool(existing), "insert", description)
+            updates = False if new_ids_only else bool(self._existing_ids(table, object_id, [r["id"] for r in records]))
+            return self._commit_rows(table, object_id, project_id, records, updates, op, description)
 
     def update_rows(
         self, table: str, object_id: str, rows: Iterable[dict[str, Any]], *, project_id: str, description: str = ""
@@ -235,21 +252,10 @@ class Workspace(CatalogMixin):
                 if missing:
                     raise NotFoundError(f"no row with id {missing[0]!r} to delete")
                 tombstones = self._normalize(table, [current[i] for i in delete_ids])
-            col = sch.TABLES[table][1]
-            xact = next_xact_id(self.root)
-            for record, deleted in [*((r, False) for r in records), *((t, True) for t in tombstones)]:
-                record["project_id"] = project_id
-                record[col] = object_id
-                record["_xact_id"] = xact
-                record["_object_delete"] = deleted
-            all_records = records + tombstones
+            for tombstone in tombstones:
+                tombstone["_object_delete"] = True
             updates = bool(tombstones) or bool(self._existing_ids(table, object_id, [r["id"] for r in records]))
-            write_segment(self.root, table, object_id, sch.to_arrow(table, all_records), xact, updates)
-            append_xact_log(self.root, {
-                "xact": xact, "time": time.time(), "table": table, "object_id": object_id, "op": "edit",
-                "count": len(all_records), "ids": [r["id"] for r in all_records[:200]], "description": description,
-            })
-            return xact
+            return self._commit_rows(table, object_id, project_id, records + tombstones, updates, "edit", description)
 
     def undo(self, xact_id: int) -> int:
         """Restore what the write `xact_id` changed, as a new write. Returns the new xact id."""
@@ -331,11 +337,15 @@ class Workspace(CatalogMixin):
         deleted: bool = False,
         xact: int | None = None,
     ) -> int:
-        """Write one segment (caller holds the write lock) and log it."""
+        """Write one segment (caller holds the write lock) and log it.
+
+        `deleted` marks every record a tombstone; a caller mixing rows and tombstones (an edit, an undo)
+        sets `_object_delete` on each record itself. `xact` lets several segments share one transaction.
+        """
         xact = xact or next_xact_id(self.root)
         for record in records:
             record["_xact_id"] = xact
-            record["_object_delete"] = deleted
+            record["_object_delete"] = record.get("_object_delete") or deleted
         data = sch.to_arrow(table, records)
         write_segment(self.root, table, object_id, data, xact, updates or deleted)
         append_xact_log(

@@ -58,9 +58,8 @@ class _Writer:
     def flush(self) -> None:
         if not self.buffer:
             return
-        with self.ws._write_lock():
-            self.ws._commit_rows(self.table, self.object_id, self.project_id, self.buffer, False, "insert",
-                                 f"sample data ({len(self.buffer)} spans)")
+        self.ws.append_rows(self.table, self.object_id, self.buffer, project_id=self.project_id,
+                            description=f"sample data ({len(self.buffer)} spans)", new_ids_only=True)
         self.count += len(self.buffer)
         self.buffer = []
 
@@ -128,8 +127,8 @@ def _experiment(ws: Workspace, project_id: str, name: str, rng: random.Random, r
                                   output={"score": value}))
         all_spans.extend(spans)
         t += rng.uniform(0.5, 3.0)
-    with ws._write_lock():
-        ws._commit_rows("experiment", exp.id, project_id, all_spans, False, "insert", f"experiment {name}")
+    ws.append_rows("experiment", exp.id, all_spans, project_id=project_id, description=f"experiment {name}",
+                   new_ids_only=True)
     ws.save_object("experiment", project_id, name, {**exp.data, "scorers": sorted({k for r in all_spans if r["scores"] for k, _ in r["scores"]})}, id=exp.id)
     return exp.id
 
