@@ -190,7 +190,7 @@ class Workspace(CatalogMixin):
             if not isinstance(patch, dict) or not patch.get("id"):
                 raise UserError(f"row {n}: an update needs the `id` of an existing row")
         with self._write_lock():
-            current = self._current_rows(table, object_id, [str(p["id"]) for p in patches])
+            current = self.current_rows(table, object_id, [str(p["id"]) for p in patches])
             merged = []
             for patch in patches:
                 base = current.get(str(patch["id"]))
@@ -209,7 +209,7 @@ class Workspace(CatalogMixin):
         if not wanted:
             raise UserError("nothing to delete: no ids given")
         with self._write_lock():
-            current = self._current_rows(table, object_id, wanted)
+            current = self.current_rows(table, object_id, wanted)
             missing = [i for i in wanted if i not in current]
             if missing:
                 raise NotFoundError(f"no row with id {missing[0]!r} to delete")
@@ -240,14 +240,14 @@ class Workspace(CatalogMixin):
             raise UserError("nothing to write: no rows given")
         with self._write_lock():
             if expected_versions:
-                now = self._current_rows(table, object_id, list(expected_versions))
+                now = self.current_rows(table, object_id, list(expected_versions))
                 for row_id, seen in expected_versions.items():
                     current = str(now[row_id]["_xact_id"]) if row_id in now else ""
                     if current != str(seen or ""):
                         raise ConflictError(f"row {row_id!r} changed since it was read; nothing was written")
             tombstones: list[dict[str, Any]] = []
             if delete_ids:
-                current = self._current_rows(table, object_id, delete_ids)
+                current = self.current_rows(table, object_id, delete_ids)
                 missing = [i for i in delete_ids if i not in current]
                 if missing:
                     raise NotFoundError(f"no row with id {missing[0]!r} to delete")
@@ -301,7 +301,10 @@ class Workspace(CatalogMixin):
         )
         return {r["id"] for r in rows}
 
-    def _current_rows(self, table: str, object_id: str, ids: list[str]) -> dict[str, dict[str, Any]]:
+    def current_rows(self, table: str, object_id: str, ids: list[str]) -> dict[str, dict[str, Any]]:
+        """The latest version of the given rows of one object, by id, in Braintrust's row format."""
+        if not ids:
+            return {}
         col = sch.TABLES[table][1]
         found = self.query(
             f"SELECT * FROM {table} WHERE {col} = ? AND id IN (SELECT unnest(?::VARCHAR[]))", [object_id, ids]

@@ -60,7 +60,7 @@ class EditData(Tool):
         ds = lookup.dataset(ctx, args.dataset)
         project_id = ds.project_id
         ids = [op.id for op in args.operations if op.id]
-        current = await asyncio.to_thread(_current_rows, ctx, ds.id, ids)
+        current = await asyncio.to_thread(ctx.workspace.current_rows, "dataset", ds.id, ids)
         upserts: list[dict[str, Any]] = []
         deletes: list[str] = []
         preview_rows: list[dict[str, Any]] = []
@@ -98,17 +98,6 @@ class EditData(Tool):
             return _apply(ctx, ds.id, ds.name, project_id, upserts, deletes, versions, _counts(args.operations))
 
         return Proposal(preview, apply)
-
-
-def _current_rows(ctx: ToolContext, dataset_id: str, ids: list[str]) -> dict[str, dict[str, Any]]:
-    from loop_tui.store.schema import row_to_braintrust
-
-    if not ids:
-        return {}
-    found = ctx.workspace.query(
-        "SELECT * FROM dataset WHERE dataset_id = ? AND id IN (SELECT unnest(?::VARCHAR[]))", [dataset_id, ids]
-    )
-    return {r["id"]: row_to_braintrust("dataset", r) for r in found}
 
 
 def _apply(

@@ -128,7 +128,8 @@ def sample_rows(ctx: ToolContext, n: int = TEST_ROWS) -> list[dict[str, Any]]:
     except ToolError:
         return []
     rows = ws.query("SELECT * FROM dataset WHERE dataset_id = ? ORDER BY created, id LIMIT ?", [ds.id, n])
-    return [{**row_to_braintrust("dataset", r), "output": row_to_braintrust("dataset", r).get("expected")} for r in rows]
+    converted = [row_to_braintrust("dataset", r) for r in rows]
+    return [{**row, "output": row.get("expected")} for row in converted]
 
 
 async def test_scorer(scorer: Any, rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], float]:
