@@ -32,11 +32,18 @@ class SelectOnly:
         self._con = con
         self.statements = 0
 
-    def execute(self, sql, params=None):
+    def _check(self, sql):
         statements = duckdb.extract_statements(sql)
         assert len(statements) == 1 and statements[0].type == duckdb.StatementType.SELECT, sql
         self.statements += 1
+
+    def execute(self, sql, params=None):
+        self._check(sql)
         return self._con.execute(sql, params or [])
+
+    def sql(self, sql, params=None):
+        self._check(sql)
+        return self._con.sql(sql, params=params)
 
     def interrupt(self):
         self._con.interrupt()

@@ -33,7 +33,7 @@ def infer_fields(con: Any, src: ResolvedSource, sample_rows: int) -> list[Any]:
     sample = f"(SELECT * FROM ({base}) ORDER BY created DESC LIMIT CAST($n AS BIGINT))"
     if not src.row_kind:
         params.pop("kind")
-    total = con.execute(f"SELECT count(*) FROM {sample}", params).fetchone()[0]
+    total = con.execute(f"SELECT count(*) FROM {sample}", params).fetchall()[0][0]
     fields: list[Any] = []
     if total == 0:
         return [FieldInfo(name, _COL_TYPES[t], 0.0, []) for name, (t, _, _) in columns_for(src.view).items()]
@@ -42,7 +42,7 @@ def infer_fields(con: Any, src: ResolvedSource, sample_rows: int) -> list[Any]:
             continue
         filled, examples = con.execute(
             f"SELECT count({sql}), list(DISTINCT CAST({sql} AS VARCHAR)) FILTER (WHERE {sql} IS NOT NULL)[1:3] "
-            f"FROM {sample}", params).fetchone()
+            f"FROM {sample}", params).fetchall()[0]
         fields.append(FieldInfo(name, _COL_TYPES[ctype], filled / total, [_example(e) for e in (examples or [])]))
         if ctype == "map":
             rows = con.execute(

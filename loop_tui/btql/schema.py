@@ -163,7 +163,8 @@ def key_exists(con: Any, root: str, generation: int, table: str, column: str, ke
     else:
         sql = f'SELECT 1 FROM {table} WHERE json_exists("{column}", $path) LIMIT 1'
     path = '$."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    found = con.execute(sql, {"k": key} if ctype == "map" else {"path": path}).fetchone() is not None
+    # fetchall, not fetchone: a half-read result blocks the next `con.sql` on this connection (DuckDB 2).
+    found = bool(con.execute(sql, {"k": key} if ctype == "map" else {"path": path}).fetchall())
     with _cache_lock:
         if len(_confirmed) > 4096:
             _confirmed.clear()

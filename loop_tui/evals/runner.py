@@ -24,6 +24,8 @@ from loop_tui.evals.prompt import PromptSpec
 from loop_tui.evals.scorers.llm_judge import LLMClassifier
 from loop_tui.evals.scoring import call_scorer, error_text, is_inline, scorer_name, to_scores
 from loop_tui.evals.spans import ScoreOutcome, TaskOutcome, build_row_spans
+from loop_tui.gc_pause import collect_only_new_objects
+from loop_tui.store.schema import normalize_span
 
 # Store writes run in a thread while rows are still in flight, so only the last batch is on the critical
 # path. A batch is written once the buffer holds FLUSH_AHEAD times the spans the rest of the run will still
@@ -178,17 +180,31 @@ class _Run:
         outcome.end = time.time()
         return outcome
 
-    async def run_unit(self, index: int, trial: int, row: dict[str, Any]) -> RowResult:
-        start = time.time()
+    async def run_waiting(self, row: dict[str, Any]) -> tuple[TaskOutcome, dict[str, ScoreOutcome]]:
+        """The part of a unit that waits on the outside world: the task, then scorers that may call models."""
         task = await self.run_task(row)
+        waited: dict[str, ScoreOutcome] = {}
+        if task.error is None:
+            waiting = [(n, self.run_scorer(s, n, row, task.output)) for s, n, inline in self.scorers if not inline]
+            if waiting:
+                outcomes = await asyncio.gather(*(coro for _, coro in waiting))
+                waited = {n: o for (n, _), o in zip(waiting, outcomes, strict=True)}
+        return task, waited
+
+    def finish_unit(
+        self,
+        index: int,
+        trial: int,
+        row: dict[str, Any],
+        start: float,
+        task: TaskOutcome,
+        waited: dict[str, ScoreOutcome],
+    ) -> RowResult:
+        """The CPU-only rest of a unit: in-process scorers, then the row's spans into the write buffer."""
         outcomes: list[ScoreOutcome] = []
         if task.error is None:
-            # Cheap in-process scorers run in line (a task each would cost more than the scoring); the
-            # rest (judges, code scorers, async functions) run concurrently.
-            waiting = [self.run_scorer(s, n, row, task.output) for s, n, inline in self.scorers if not inline]
-            gathered = iter(await asyncio.gather(*waiting) if waiting else [])
             for scorer, name, inline in self.scorers:
-                outcomes.append(self.score_inline(scorer, name, row, task.output) if inline else next(gathered))
+                outcomes.append(self.score_inline(scorer, name, row, task.output) if inline else waited[name])
         else:
             self.errors += 1
         spans = build_row_spans(
@@ -202,7 +218,9 @@ class _Run:
             start=start,
             end=time.time(),
         )
-        self.buffer.extend(spans)
+        # Validated here, between replies, rather than in the writer thread: the work holds the GIL either
+        # way, and in a thread it also delays the event loop by up to a switch interval each time.
+        self.buffer.extend(normalize_span(span, f"span {len(self.buffer) + 1}") for span in spans)
         self.buffered_units += 1
         root = spans[0]
         return RowResult(
@@ -254,12 +272,14 @@ class _Run:
     def _write(self, spans: list[dict[str, Any]]) -> None:
         if not spans:
             return
-        self.workspace.insert_rows(
+        # Every span id was minted by this run, so the store need not look for existing ids.
+        self.workspace.append_rows(
             "experiment",
             self.target.experiment_id,
             spans,
             project_id=self.target.project_id,
             description=f"experiment {self.target.name}: {len(spans)} spans",
+            new_ids_only=True,
         )
 
 
@@ -337,7 +357,12 @@ async def run_experiment(
 
     async def unit(index: int, trial: int, row: dict[str, Any]) -> None:
         async with semaphore:
-            row_result = await run.run_unit(index, trial, row)
+            start = time.time()
+            task, waited = await run.run_waiting(row)
+        # The slot is free: let the next unit send its request before this one spends CPU on scoring
+        # and spans, so the model endpoint stays busy (the CPU work then fills the wait for replies).
+        await asyncio.sleep(0)
+        row_result = run.finish_unit(index, trial, row, start, task, waited)
         result.rows.append(row_result)
         if run.should_flush(total - len(result.rows)):
             run.flush_in_background()
@@ -347,28 +372,31 @@ async def run_experiment(
             if inspect.isawaitable(maybe):
                 await maybe
 
-    tasks = [
-        asyncio.ensure_future(unit(i, t, row)) for i, row in enumerate(target.rows) for t in range(trials)
-    ]
-    try:
-        await asyncio.gather(*tasks)
-        await run.drain()
-    except asyncio.CancelledError:
-        result.cancelled = True
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        raise
-    finally:
-        if run.writer is not None and not run.writer.done():
-            # Cancelled mid-write: let the thread finish (a half-written batch is impossible, the store is
-            # atomic) so the rows written below come after it.
-            await asyncio.wait_for(asyncio.shield(run.writer), 60)
-        run.flush()
-        result.rows.sort(key=lambda r: (r.index, r.trial))
-        result.errors, result.total_cost = run.errors, run.cost
-        finish_experiment(workspace, target, result)
-        await _close(handle, resolved)
+    # The run allocates thousands of spans while replies stream in; full collections walking the whole
+    # heap were ~5% of the wall time of a 1,000-row run (see loop_tui.gc_pause).
+    with collect_only_new_objects():
+        tasks = [
+            asyncio.ensure_future(unit(i, t, row)) for i, row in enumerate(target.rows) for t in range(trials)
+        ]
+        try:
+            await asyncio.gather(*tasks)
+            await run.drain()
+        except asyncio.CancelledError:
+            result.cancelled = True
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+        finally:
+            if run.writer is not None and not run.writer.done():
+                # Cancelled mid-write: let the thread finish (a half-written batch is impossible, the store is
+                # atomic) so the rows written below come after it.
+                await asyncio.wait_for(asyncio.shield(run.writer), 60)
+            run.flush()
+            result.rows.sort(key=lambda r: (r.index, r.trial))
+            result.errors, result.total_cost = run.errors, run.cost
+            finish_experiment(workspace, target, result)
+            await _close(handle, resolved)
     return result
 
 

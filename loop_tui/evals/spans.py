@@ -13,9 +13,9 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
-def iso(ts: float) -> str:
-    """Epoch seconds as an ISO-8601 UTC timestamp."""
-    return datetime.fromtimestamp(ts, UTC).isoformat()
+def utc(ts: float) -> datetime:
+    """Epoch seconds as an aware UTC datetime (the store keeps it as is; no ISO text to parse back)."""
+    return datetime.fromtimestamp(ts, UTC)
 
 
 @dataclass
@@ -55,7 +55,7 @@ def _span(
         "root_span_id": root_id,
         "span_parents": None if parent is None else [parent],
         "is_root": parent is None,
-        "created": iso(start),
+        "created": utc(start),
         "span_attributes": {"name": name, "type": type_, **fields.pop("attributes", {})},
         **{k: v for k, v in fields.items() if v is not None},
     }

@@ -114,14 +114,17 @@ class CatalogMixin:
         except (TypeError, ValueError) as exc:
             raise UserError(f"{kind} {name!r} has data that is not JSON-serialisable ({exc})") from None
         with self._write_lock():
+            # One query finds both a clash (another object with this name) and the version being replaced.
             scope = "TRUE" if kind == "project" else "project_id = ?"  # project names are global
             params = [kind, name, id] if kind == "project" else [kind, name, id, project_id]
-            clash = self.query(
-                f"SELECT id FROM catalog WHERE kind = ? AND name = ? AND id IS DISTINCT FROM ? AND {scope}", params
+            found = self.query(
+                "SELECT id, created FROM catalog "
+                f"WHERE (kind = ? AND name = ? AND id IS DISTINCT FROM ? AND {scope}) OR id = ?",
+                [*params, id],
             )
-            if clash:
+            if any(r["id"] != id for r in found):
                 raise ConflictError(f"a {kind} named {name!r} already exists; choose another name")
-            previous = self.query("SELECT created FROM catalog WHERE id = ?", [id]) if id else []
+            previous = [r for r in found if r["id"] == id]
             object_id = id or sch.new_id()
             created = previous[0]["created"] if previous else datetime.now(UTC)
             record = {
@@ -133,8 +136,9 @@ class CatalogMixin:
                 "data": data_text,
             }
             xact = self._commit("catalog", kind, [record], updates=bool(previous), op="save", description=f"{kind} {name}")
-        del xact
-        return self.object_by_id(object_id)
+        # Built from what was written rather than read back: a read would re-list the catalog's files.
+        # `created` is shown in local time, as the store's queries return it.
+        return object_from_record({**record, "created": created.astimezone(), "_xact_id": xact})
 
     def delete_object(self, object_id: str) -> int:
         """Delete a catalog object (a tombstone; undo restores it). Its rows stay in history."""

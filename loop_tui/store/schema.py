@@ -122,7 +122,7 @@ def to_json_text(value: Any) -> str | None:
     """Serialise a JSON-able value; None (JSON null or absent) stays None (SQL NULL)."""
     if value is None:
         return None
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_json_default)
+    return _encode_json(value)
 
 
 def from_json_text(text: str | None) -> Any:
@@ -136,6 +136,11 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, (set, tuple)):
         return list(value)
     raise TypeError(f"{type(value).__name__} is not JSON-serialisable")
+
+
+# One encoder for every value: `json.dumps` with non-default options builds a new encoder per call,
+# which was a third of the cost of normalising a span (an eval run writes five spans a row).
+_encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_json_default).encode
 
 
 def parse_created(value: Any, where: str) -> datetime:

@@ -44,6 +44,7 @@ class Workspace(CatalogMixin):
         self._thread_lock = threading.RLock()
         self._con: duckdb.DuckDBPyConnection | None = None
         self._con_generation = -1
+        self._con_views: list[str] = []  # the view statements the shared connection last ran
 
     # ----- opening -------------------------------------------------------------------------------
     @classmethod
@@ -100,10 +101,18 @@ class Workspace(CatalogMixin):
             con.execute("SET lock_configuration = true")
         return con
 
-    def refresh(self, con: duckdb.DuckDBPyConnection) -> None:
-        """(Re)create the views on `con` so it sees everything committed so far."""
-        for statement in view_statements(self.root):
-            con.execute(statement)
+    def refresh(self, con: duckdb.DuckDBPyConnection, applied: list[str] | None = None) -> list[str]:
+        """(Re)create the views on `con` so it sees everything committed so far; returns the statements.
+
+        With `applied` (what an earlier refresh of `con` returned), only views whose file lists changed
+        are recreated: creating a view reads the footer of every file it lists, so after a write to one
+        experiment, re-binding the logs and dataset views too was most of the cost of the next query.
+        """
+        statements = view_statements(self.root)
+        for n, statement in enumerate(statements):
+            if applied is None or n >= len(applied) or applied[n] != statement:
+                con.execute(statement)
+        return statements
 
     def query(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
         """Run a read query on the store's own up-to-date connection; rows as dicts."""
@@ -128,6 +137,7 @@ class Workspace(CatalogMixin):
             except duckdb.IOException:
                 # Another process compacted segments away under our views: re-list the files once.
                 self._con_generation = -1
+                self._con_views = []
                 return fn(self._shared_connection())
 
     def _shared_connection(self) -> duckdb.DuckDBPyConnection:
@@ -137,7 +147,7 @@ class Workspace(CatalogMixin):
 
             self._con = duckdb.connect(":memory:")
         if generation != self._con_generation:
-            self.refresh(self._con)
+            self._con_views = self.refresh(self._con, self._con_views)
             self._con_generation = generation
         return self._con
 
