@@ -328,3 +328,81 @@ async def test_judge_without_a_key_fails_before_the_run(ws: Workspace) -> None:
             judge_model="gpt-4o-mini",
         )
     assert ws.objects("experiment", ws.project("proj").id) == []
+
+
+class _Opaque:
+    def __repr__(self) -> str:
+        return "<opaque thing>"
+
+
+async def test_unstorable_scorer_metadata_keeps_the_row(ws: Workspace) -> None:
+    # A scorer's metadata that JSON cannot represent is stored as its repr; the run and the row survive.
+    def odd(output: Any) -> dict[str, Any]:
+        return {"name": "odd", "score": 0.5, "metadata": {"thing": _Opaque()}}
+
+    provider = ScriptedProvider(lambda m, t, p: "x")
+    result = await run_experiment(ws, "proj", PROMPT, "qa", [odd], provider=provider, name="odd-run")
+    assert len(result.rows) == 10 and all(r.scores == {"odd": 0.5} for r in result.rows)
+    stored = ws.query(
+        "SELECT output FROM experiment WHERE experiment_id = ? AND _span_type = 'score'", [result.experiment_id]
+    )
+    assert len(stored) == 10 and all("<opaque thing>" in r["output"] for r in stored)
+
+
+async def test_concurrency_bounds_calls_in_flight_and_progress_may_be_async(ws: Workspace) -> None:
+    in_flight = peak = 0
+
+    class Counting(ScriptedProvider):
+        async def stream(self, *args: Any, **kwargs: Any) -> Any:
+            nonlocal in_flight, peak
+            in_flight += 1
+            peak = max(peak, in_flight)
+            try:
+                async for event in super().stream(*args, **kwargs):
+                    yield event
+            finally:
+                in_flight -= 1
+
+    seen: list[int] = []
+
+    async def progress(event: Progress) -> None:
+        await asyncio.sleep(0.001)
+        seen.append(event.done)
+
+    provider = Counting(lambda m, t, p: "x", latency=0.01)
+    result = await run_experiment(
+        ws, "proj", PROMPT, "qa", ["ExactMatch"], provider=provider, concurrency=3, trials=2, on_progress=progress
+    )
+    assert len(result.rows) == 20 and peak == 3
+    assert sorted(seen) == list(range(1, 21))  # every async progress call finished before the run returned
+    assert [(r.index, r.trial) for r in result.rows] == [(i, t) for i in range(10) for t in range(2)]
+
+
+async def test_a_failing_progress_callback_stops_the_run_and_keeps_what_finished(ws: Workspace) -> None:
+    def progress(event: Progress) -> None:
+        if event.done == 4:
+            raise RuntimeError("progress display broke")
+
+    provider = ScriptedProvider(lambda m, t, p: "x", latency=0.01)
+    with pytest.raises(RuntimeError, match="progress display broke"):
+        await run_experiment(
+            ws, "proj", PROMPT, "qa", ["ExactMatch"], provider=provider, concurrency=2, name="broke",
+            on_progress=progress,
+        )
+    exp = ws.get_object("experiment", ws.project("proj").id, "broke")
+    written = ws.query(
+        "SELECT count(*) AS n FROM experiment WHERE experiment_id = ? AND is_root", [exp.id]
+    )[0]["n"]
+    assert 4 <= written < 10 and written == exp.data["row_count"]
+
+
+async def test_the_heap_is_unfrozen_after_a_run(ws: Workspace) -> None:
+    import gc
+
+    provider = ScriptedProvider(lambda m, t, p: "x")
+    frozen_during: list[int] = []
+    await run_experiment(
+        ws, "proj", PROMPT, "qa", ["ExactMatch"], provider=provider,
+        on_progress=lambda e: frozen_during.append(gc.get_freeze_count()),
+    )
+    assert min(frozen_during) > 0 and gc.get_freeze_count() == 0

@@ -211,3 +211,45 @@ def test_apply_changes_is_one_transaction_with_optimistic_check(ws: Workspace, p
     assert {r["id"]: r["input"] for r in ws.query("SELECT id, input FROM dataset")} == {"r1": "11", "r3": "3"}
     ws.undo(xact)
     assert {r["id"]: r["input"] for r in ws.query("SELECT id, input FROM dataset")} == {"r1": "10", "r2": "2"}
+
+
+def test_a_column_batch_is_one_write_that_reads_back_and_undoes(ws: Workspace, project) -> None:
+    from loop_tui.store.batch import ColumnBatch
+    from loop_tui.store.schema import normalize_span, row_to_braintrust
+
+    exp = ws.save_object("experiment", project.id, "batched", {})
+    other = ws.save_object("experiment", project.id, "other", {})
+    ws.insert_rows("experiment", other.id, [_span(id="elsewhere")], project_id=project.id)
+    batch = ColumnBatch("experiment")
+    for i in range(3):
+        batch.append(normalize_span(_span(id=f"b{i}", span_id=f"b{i}", root_span_id=f"b{i}"), f"row {i}"))
+    xact = ws.append_batch(batch, exp.id, project_id=project.id, description="three")
+    rows = [row_to_braintrust("experiment", r) for r in ws.read_rows("experiment", exp.id).to_pylist()]
+    assert [r["id"] for r in rows] == ["b0", "b1", "b2"]
+    expected = _span()
+    for row in rows:
+        assert row["experiment_id"] == exp.id and row["project_id"] == project.id
+        assert {k: row[k] for k in ("input", "scores", "metrics", "tags")} == {
+            k: expected[k] for k in ("input", "scores", "metrics", "tags")
+        }
+    assert ws.history("experiment", exp.id)[0].xact_id == xact
+    ws.undo(xact)
+    assert ws.read_rows("experiment", exp.id).num_rows == 0
+    assert ws.read_rows("experiment", other.id).num_rows == 1  # the other experiment's view was not disturbed
+    with pytest.raises(UserError, match="nothing to write"):
+        ws.append_batch(ColumnBatch("experiment"), exp.id, project_id=project.id)
+
+
+def test_queries_see_writes_to_one_table_while_other_views_are_reused(ws: Workspace, project) -> None:
+    # The shared connection re-binds only views whose files changed; every table must still be current.
+    ds = ws.save_object("dataset", project.id, "d", {})
+    exp = ws.save_object("experiment", project.id, "e", {})
+    for n in range(1, 4):
+        ws.insert_rows("dataset", ds.id, [{"id": f"d{n}", "input": n}], project_id=project.id)
+        assert ws.query("SELECT count(*) AS n FROM dataset")[0]["n"] == n
+        ws.insert_rows("experiment", exp.id, [_span(id=f"e{n}")], project_id=project.id)
+        assert ws.query("SELECT count(*) AS n FROM experiment")[0]["n"] == n
+        assert ws.query("SELECT count(*) AS n FROM dataset")[0]["n"] == n
+    ws.compact()
+    assert ws.query("SELECT count(*) AS n FROM experiment")[0]["n"] == 3
+    assert ws.get_object("dataset", project.id, "d").id == ds.id

@@ -12,6 +12,7 @@ import asyncio
 import inspect
 import json
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,18 +24,9 @@ from loop_tui.evals.model_call import ModelHandle, call_model, open_model
 from loop_tui.evals.prompt import PromptSpec
 from loop_tui.evals.scorers.llm_judge import LLMClassifier
 from loop_tui.evals.scoring import call_scorer, error_text, is_inline, scorer_name, to_scores
+from loop_tui.evals.span_writer import SpanWriter
 from loop_tui.evals.spans import ScoreOutcome, TaskOutcome, build_row_spans
 from loop_tui.gc_pause import collect_only_new_objects
-from loop_tui.store.schema import normalize_span
-
-# Store writes run in a thread while rows are still in flight, so only the last batch is on the critical
-# path. A batch is written once the buffer holds FLUSH_AHEAD times the spans the rest of the run will still
-# produce (or FLUSH_SPANS): batches shrink towards the end, so a run of 1,000 rows makes three writes (80%,
-# 16%, the last 4%) and only the smallest is waited for. Every write has a fixed cost (a segment file,
-# an fsync, a DuckDB lookup of existing ids), which is why there are not more of them.
-FLUSH_SPANS = 20_000
-FLUSH_AHEAD = 4
-MIN_FLUSH_SPANS = 240
 
 
 @dataclass
@@ -97,13 +89,10 @@ class _Run:
         self.handle = handle
         self.scorers = [(s, scorer_name(s, i), is_inline(s)) for i, s in enumerate(scorers)]
         self.row_timeout_s = row_timeout_s
-        self.workspace = workspace
         self.params = {k: v for k, v in prompt.params.items() if k != "tools"}
-        self.buffer: list[dict[str, Any]] = []
-        self.buffered_units = 0  # (row, trial) units whose spans are in the buffer
+        self.spans = SpanWriter(workspace, target.experiment_id, target.project_id, target.name)
         self.cost = 0.0
         self.errors = 0
-        self.writer: asyncio.Future[None] | None = None
 
     async def _with_timeout(self, coro: Any) -> Any:
         return await asyncio.wait_for(coro, self.row_timeout_s) if self.row_timeout_s else await coro
@@ -218,10 +207,7 @@ class _Run:
             start=start,
             end=time.time(),
         )
-        # Validated here, between replies, rather than in the writer thread: the work holds the GIL either
-        # way, and in a thread it also delays the event loop by up to a switch interval each time.
-        self.buffer.extend(normalize_span(span, f"span {len(self.buffer) + 1}") for span in spans)
-        self.buffered_units += 1
+        self.spans.add(spans)
         root = spans[0]
         return RowResult(
             index=index,
@@ -235,51 +221,6 @@ class _Run:
             scorer_errors=(root.get("metadata") or {}).get("scorer_errors", {}),
             metrics=root["metrics"],
             root_span_id=root["id"],
-        )
-
-    def should_flush(self, units_left: int) -> bool:
-        """Whether to start a background write now (see FLUSH_SPANS); never while one is still running."""
-        if self.writer is not None and not self.writer.done():
-            return False
-        pending = len(self.buffer)
-        spans_left = units_left * (pending / max(self.buffered_units, 1))
-        return pending >= MIN_FLUSH_SPANS and pending >= min(FLUSH_SPANS, FLUSH_AHEAD * spans_left)
-
-    def flush_in_background(self) -> None:
-        """Hand the buffered spans to a writer thread (one write at a time, in order)."""
-        spans, self.buffer, self.buffered_units = self.buffer, [], 0
-        previous = self.writer
-
-        async def write() -> None:
-            if previous is not None:
-                await previous
-            await asyncio.to_thread(self._write, spans)
-
-        self.writer = asyncio.ensure_future(write())
-
-    async def drain(self) -> None:
-        """Wait for background writes, then write what is left."""
-        if self.writer is not None:
-            writer, self.writer = self.writer, None
-            await asyncio.shield(writer)
-        self.flush()
-
-    def flush(self) -> None:
-        """Write buffered spans now, in one store write."""
-        spans, self.buffer, self.buffered_units = self.buffer, [], 0
-        self._write(spans)
-
-    def _write(self, spans: list[dict[str, Any]]) -> None:
-        if not spans:
-            return
-        # Every span id was minted by this run, so the store need not look for existing ids.
-        self.workspace.append_rows(
-            "experiment",
-            self.target.experiment_id,
-            spans,
-            project_id=self.target.project_id,
-            description=f"experiment {self.target.name}: {len(spans)} spans",
-            new_ids_only=True,
         )
 
 
@@ -352,47 +293,66 @@ async def run_experiment(
     result = ExperimentResult(
         target.experiment_id, target.name, target.project_id, target.dataset_id, target.base_id
     )
-    semaphore = asyncio.Semaphore(concurrency)
     total = len(target.rows) * trials
+    units = ((i, t, row) for i, row in enumerate(target.rows) for t in range(trials))
+    finished: deque[tuple[Any, ...]] = deque()  # units whose model calls are done, waiting for `finish_one`
+    awaiting_progress: set[asyncio.Future[Any]] = set()
+    failures: list[BaseException] = []
+    loop = asyncio.get_running_loop()
 
-    async def unit(index: int, trial: int, row: dict[str, Any]) -> None:
-        async with semaphore:
+    def finish_one() -> None:
+        """Score one finished unit and buffer its spans (a loop callback: see `worker`)."""
+        if not finished:
+            return
+        try:
+            row_result = run.finish_unit(*finished.popleft())
+            result.rows.append(row_result)
+            run.spans.maybe_flush(total - len(result.rows))
+            if on_progress is not None:
+                maybe = on_progress(Progress(total, len(result.rows), run.errors, run.cost, row_result))
+                if inspect.isawaitable(maybe):
+                    future = asyncio.ensure_future(maybe)
+                    awaiting_progress.add(future)
+                    future.add_done_callback(awaiting_progress.discard)
+        except Exception as exc:  # a bug, or a progress callback that failed: stop the run, report it
+            failures.append(exc)
+
+    async def worker() -> None:
+        # `concurrency` workers take units in order. The CPU-only tail of a unit (in-process scorers, spans)
+        # is queued as a callback, so the worker sends its next request first and the model endpoint stays
+        # busy; the tail then runs while replies are awaited. Workers, not a task per unit, because
+        # thousands of waiting tasks are objects every garbage collection walks.
+        for index, trial, row in units:
+            if failures:
+                return
             start = time.time()
             task, waited = await run.run_waiting(row)
-        # The slot is free: let the next unit send its request before this one spends CPU on scoring
-        # and spans, so the model endpoint stays busy (the CPU work then fills the wait for replies).
-        await asyncio.sleep(0)
-        row_result = run.finish_unit(index, trial, row, start, task, waited)
-        result.rows.append(row_result)
-        if run.should_flush(total - len(result.rows)):
-            run.flush_in_background()
-        if on_progress is not None:
-            event = Progress(total, len(result.rows), run.errors, run.cost, row_result)
-            maybe = on_progress(event)
-            if inspect.isawaitable(maybe):
-                await maybe
+            finished.append((index, trial, row, start, task, waited))
+            loop.call_soon(finish_one)
 
     # The run allocates thousands of spans while replies stream in; full collections walking the whole
     # heap were ~5% of the wall time of a 1,000-row run (see loop_tui.gc_pause).
     with collect_only_new_objects():
-        tasks = [
-            asyncio.ensure_future(unit(i, t, row)) for i, row in enumerate(target.rows) for t in range(trials)
-        ]
+        workers = [asyncio.ensure_future(worker()) for _ in range(min(concurrency, total))]
         try:
-            await asyncio.gather(*tasks)
-            await run.drain()
+            await asyncio.gather(*workers)
+            await asyncio.sleep(0)  # the last queued `finish_one` callbacks
+            if awaiting_progress:
+                await asyncio.gather(*awaiting_progress)
+            if failures:
+                raise failures[0]
+            await run.spans.drain()
         except asyncio.CancelledError:
             result.cancelled = True
-            for task in tasks:
+            for task in workers:
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.gather(*workers, return_exceptions=True)
             raise
         finally:
-            if run.writer is not None and not run.writer.done():
-                # Cancelled mid-write: let the thread finish (a half-written batch is impossible, the store is
-                # atomic) so the rows written below come after it.
-                await asyncio.wait_for(asyncio.shield(run.writer), 60)
-            run.flush()
+            while finished:  # units whose model calls finished before a cancel: keep them
+                finish_one()
+            await run.spans.wait_for_writer()
+            run.spans.flush()
             result.rows.sort(key=lambda r: (r.index, r.trial))
             result.errors, result.total_cost = run.errors, run.cost
             finish_experiment(workspace, target, result)

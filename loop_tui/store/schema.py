@@ -161,7 +161,7 @@ def parse_created(value: Any, where: str) -> datetime:
     raise UserError(f"{where}: `created` must be an ISO-8601 string, got {type(value).__name__}")
 
 
-def _num_map(value: Any, field: str, where: str) -> list[tuple[str, float | None]] | None:
+def _num_map(value: Any, field: str, where: str) -> tuple[tuple[str, float | None], ...] | None:
     if value is None:
         return None
     if not isinstance(value, dict):
@@ -177,15 +177,15 @@ def _num_map(value: Any, field: str, where: str) -> list[tuple[str, float | None
             items.append((str(key), None))
             continue
         items.append((str(key), float(num)))
-    return items
+    return tuple(items)  # tuples: the collector stops tracking them (see store.batch)
 
 
-def _str_list(value: Any, field: str, where: str) -> list[str] | None:
+def _str_list(value: Any, field: str, where: str) -> tuple[str, ...] | None:
     if value is None:
         return None
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise UserError(f"{where}: `{field}` must be a list of strings")
-    return list(value)
+    return tuple(value)
 
 
 def _check_json(value: Any, field: str, where: str) -> str | None:

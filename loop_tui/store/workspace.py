@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from loop_tui.errors import ConflictError, NotFoundError, UserError
 from loop_tui.store import schema as sch
+from loop_tui.store.batch import ColumnBatch
 from loop_tui.store.catalog import CatalogMixin
 from loop_tui.store.segments import (
     FORMAT_VERSION,
@@ -187,6 +188,18 @@ class Workspace(CatalogMixin):
         with self._write_lock():
             updates = False if new_ids_only else bool(self._existing_ids(table, object_id, [r["id"] for r in records]))
             return self._commit_rows(table, object_id, project_id, records, updates, op, description)
+
+    def append_batch(self, batch: ColumnBatch, object_id: str, *, project_id: str, description: str = "") -> int:
+        """Write a `ColumnBatch` of rows with ids no other row of the object has (an eval run's spans)."""
+        self._check_table(batch.table)
+        if not len(batch):
+            raise UserError("nothing to write: no rows given")
+        object_col = sch.TABLES[batch.table][1]
+        with self._write_lock():
+            xact = next_xact_id(self.root)
+            data = batch.to_arrow(**{"project_id": project_id, object_col: object_id, "_xact_id": xact,
+                                     "_object_delete": False})
+            return self._write(batch.table, object_id, data, batch.ids[:200], xact, False, "insert", description)
 
     def update_rows(
         self, table: str, object_id: str, rows: Iterable[dict[str, Any]], *, project_id: str, description: str = ""
@@ -359,8 +372,15 @@ class Workspace(CatalogMixin):
         for record in records:
             record["_xact_id"] = xact
             record["_object_delete"] = record.get("_object_delete") or deleted
-        data = sch.to_arrow(table, records)
-        write_segment(self.root, table, object_id, data, xact, updates or deleted)
+        ids = [r["id"] for r in records[:200]]
+        return self._write(table, object_id, sch.to_arrow(table, records), ids, xact, updates or deleted, op, description)
+
+    def _write(
+        self, table: str, object_id: str, data: pa.Table, ids: list[str], xact: int, updates: bool, op: str,
+        description: str,
+    ) -> int:
+        """Write one segment of `data` (already stamped with `xact`) and record the write in the log."""
+        write_segment(self.root, table, object_id, data, xact, updates)
         append_xact_log(
             self.root,
             {
@@ -369,8 +389,8 @@ class Workspace(CatalogMixin):
                 "table": table,
                 "object_id": object_id,
                 "op": op,
-                "count": len(records),
-                "ids": [r["id"] for r in records[:200]],
+                "count": data.num_rows,
+                "ids": ids[:200],
                 "description": description,
             },
         )
