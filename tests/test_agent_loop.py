@@ -222,3 +222,14 @@ async def test_get_data_source_uses_the_ui_picker_when_set(sample_ws):
     picked = json.loads(provider.tool_results(1)["get_data_source"])["picked"]
     assert picked["kind"] == "dataset" and picked["from"].startswith("dataset(")
     assert {c["kind"] for c in offered} == {"logs", "experiment", "dataset"}
+
+
+async def test_summary_on_the_compare_view_uses_the_page_base_not_the_recorded_one(sample_ws):
+    pid = sample_ws.project("support-bot").id
+    newest, middle, oldest = sample_ws.objects("experiment", pid)  # newest first
+    assert newest.data.get("base_experiment_id") != oldest.id  # the page's A is not B's recorded base
+    agent, provider = _agent(sample_ws, [{"calls": [("get_summarized_results", {})]}, {"text": "ok"}])
+    page = PageContext(page="experiments", project="support-bot", experiment_id=newest.id, base_experiment_id=oldest.id)
+    await collect(agent.run(_ask("summarize the comparison"), page))
+    result = json.loads(provider.tool_results()["get_summarized_results"])
+    assert result["experiment"]["id"] == newest.id and result["base"]["id"] == oldest.id

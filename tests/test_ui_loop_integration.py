@@ -117,7 +117,7 @@ async def test_pushed_pages_give_loop_the_experiment_rows_and_spans(sample_ws_pa
         assert isinstance(app.screen, CompareScreen)
         base, other = app.screen.experiments
         ctx = chat_of(app).page_context()
-        assert ctx.experiment_id == other.id
+        assert ctx.experiment_id == other.id and ctx.base_experiment_id == base.id
         assert ws.query("SELECT experiment_id FROM experiment WHERE id = ?", ctx.selected_row_ids)[0]["experiment_id"] == other.id
         note = app.screen.loop_request_note("summarize")
         assert base.id in note and other.name in note

@@ -17,6 +17,7 @@ class PageContext:
     page: str = "logs"
     project: str | None = None
     experiment_id: str | None = None
+    base_experiment_id: str | None = None  # what the page compares experiment_id against (the compare view's A)
     dataset_id: str | None = None
     playground_id: str | None = None
     selected_row_ids: list[str] = field(default_factory=list)

@@ -19,7 +19,10 @@ _ID = re.compile(r"^[A-Za-z0-9_\-:.]+$")
 
 class SummaryArgs(ToolArgs):
     experiment: str | None = Field(default=None, description="Experiment name or id (experiments page). Default: the open one.")
-    base: str | None = Field(default=None, description="Experiment to compare against. Default: its base experiment.")
+    base: str | None = Field(
+        default=None,
+        description="Experiment to compare against. Default: the one the page compares with, else its base experiment.",
+    )
     dataset: str | None = Field(default=None, description="Dataset name or id (datasets page). Default: the open one.")
 
 
@@ -45,7 +48,9 @@ class GetSummarizedResults(Tool):
         if page == "experiments":
             if not (args.experiment or ctx.page.experiment_id):
                 return overview.experiments_list(ctx)
-            return experiment_summary(ctx, args.experiment, args.base)
+            # On the compare view, the page's base (A) rather than the experiment's own recorded base.
+            base = args.base or (ctx.page.base_experiment_id if not args.experiment else None)
+            return experiment_summary(ctx, args.experiment, base)
         if page == "datasets":
             return overview.dataset_stats(ctx, args.dataset)
         if page == "playground":

@@ -9,7 +9,7 @@ How the app shell mounts it (a few lines):
 
    (or mount it inside `ChatPanel`). `page_context_provider(screen)` builds the `PageContext` from
    `screen.PAGE`, `app.project` and, if the screen defines it, `screen.loop_context() -> dict` with any of
-   experiment_id, dataset_id, playground_id, selected_row_ids, btql_query, btql_error.
+   experiment_id, base_experiment_id, dataset_id, playground_id, selected_row_ids, btql_query, btql_error.
 
 2. Make pages carry the workflow keys: `class PageScreen(LoopPageMixin, Screen)`. On mount it binds the
    workflows of `self.PAGE` (ids `loop.<page>.<workflow>`, remappable through `ui.keybindings`) to

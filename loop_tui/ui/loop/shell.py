@@ -94,7 +94,7 @@ def page_context_provider(screen: Any) -> Callable[[], PageContext]:
     """A context provider for a page screen: its PAGE, the app's project, plus `screen.loop_context()` if any.
 
     `loop_context()` (optional, on the screen) returns a dict of PageContext fields the page knows:
-    experiment_id, dataset_id, playground_id, selected_row_ids, btql_query, btql_error.
+    experiment_id, base_experiment_id, dataset_id, playground_id, selected_row_ids, btql_query, btql_error.
     """
     from loop_tui.agent import PageContext
 

@@ -169,12 +169,14 @@ class CompareScreen(PageScreen):
         self.query_one("#compare-diff-text", Static).update(text)
 
     def loop_context(self) -> dict[str, object]:
-        """Loop works on the last compared experiment (B, C… against A) and the highlighted row.
+        """Loop works on the last compared experiment (B, C… against A as its base) and the highlighted row.
 
-        PageContext holds one experiment id, so the comparison itself reaches Loop through
-        `loop_request_note` (the workflows' requests name every compared experiment).
+        With more than two experiments, the workflows' requests name every one (`loop_request_note`).
         """
-        context: dict[str, object] = {"experiment_id": self.experiments[-1].id}
+        context: dict[str, object] = {
+            "experiment_id": self.experiments[-1].id,
+            "base_experiment_id": self.experiments[0].id,
+        }
         index = self.query_one("#compare-table", ArrowTable).cursor_row
         if index is not None and index < len(self.rows):
             root = self.rows[index].root_span_ids[-1]
