@@ -26,6 +26,7 @@ from textual.widget import Widget
 from textual.widgets import Markdown, Static
 from textual.widgets.markdown import MarkdownStream
 
+from loop_tui.ui.loop.md_table import LoopMarkdown
 from loop_tui.ui.loop.summaries import call_summary, pretty, pretty_args, result_summary
 
 
@@ -54,7 +55,7 @@ class AssistantAnswer(Widget):
         self._parts: list[str] = [markdown] if markdown else []
         self._chars = len(markdown)
         self._fences = markdown.count("```")
-        self._live: Markdown | None = Markdown(classes="loop-answer-md")
+        self._live: Markdown | None = LoopMarkdown(classes="loop-answer-md")
         self._stream: MarkdownStream | None = None
         self._finished = bool(markdown)  # a complete answer (replay, report) freezes once it is laid out
         # The frozen rendering: per line, (text, style number) pairs. Tuples of strings and ints are not
@@ -204,7 +205,7 @@ class AssistantAnswer(Widget):
         """Render the text again through a fresh (hidden until ready) Markdown, then freeze again."""
         if self._lines is None or self._live is not None:
             return
-        live = Markdown(classes="loop-answer-md")
+        live = LoopMarkdown(classes="loop-answer-md")
         live.display = False
         self._live = live
         self.run_worker(self._rebuild(live), group="loop-answer-thaw", exit_on_error=False)

@@ -1,0 +1,50 @@
+"""Loop's Markdown tables: a grid while the columns fit, one stacked entry per row when they do not."""
+
+from __future__ import annotations
+
+from textual.app import App, ComposeResult
+from textual.containers import Container
+
+from loop_tui.ui.loop.md_table import LoopMarkdown, ResponsiveTable
+
+TABLE = """Results:
+
+| score | mean | diff | improved | regressed | 95% CI of diff |
+| --- | --- | --- | --- | --- | --- |
+| Factuality | 0.733 | -0.161 | 4 | 12 | [-0.311, -0.006] |
+| Relevance | 0.709 | -0.160 | 8 | 28 | [-0.249, -0.066] |
+"""
+
+
+class TableApp(App[None]):
+    def __init__(self, width: int) -> None:
+        super().__init__()
+        self.panel_width = width
+
+    def compose(self) -> ComposeResult:
+        with Container(id="panel") as panel:
+            panel.styles.width = self.panel_width
+            yield LoopMarkdown(TABLE)
+
+
+async def _render(width: int) -> tuple[ResponsiveTable, str]:
+    app = TableApp(width)
+    async with app.run_test(size=(140, 30)) as pilot:
+        await pilot.pause()
+        await pilot.pause()
+        table = app.query_one(ResponsiveTable)
+        stacked = table.query_one(".loop-table-stacked")
+        return table, str(stacked.render()) if stacked.display and table.has_class("-stacked") else ""
+
+
+async def test_narrow_panel_stacks_rows_and_keeps_every_number() -> None:
+    table, shown = await _render(50)
+    assert table.has_class("-stacked") and table.natural_width() > 50
+    for number in ("0.733", "-0.161", "[-0.311, -0.006]", "[-0.249, -0.066]", "28"):
+        assert number in shown
+    assert "Factuality · mean 0.733 · diff -0.161" in shown.replace("\n", " ")
+
+
+async def test_wide_panel_keeps_the_grid() -> None:
+    table, _ = await _render(130)
+    assert not table.has_class("-stacked") and table.natural_width() <= 130
