@@ -37,6 +37,25 @@ async def test_project_switcher_reloads_the_page(sample_ws_path: Path) -> None:
         assert "extract_invoice" in screen_text(app)  # the logs of the new project
 
 
+async def test_the_app_reopens_the_project_last_shown(sample_ws_path: Path) -> None:
+    app = make_app(sample_ws_path, page="logs")  # --project support-bot
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+o")
+        await settle(pilot)
+        await pilot.press("up", "enter")
+        await settle(pilot)
+        assert app.project.name == "invoice-extraction"
+    again = make_app(sample_ws_path, page="logs", project=None)  # no --project: where the user left off
+    async with again.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert again.project.name == "invoice-extraction"
+    explicit = make_app(sample_ws_path, page="logs", project="support-bot")  # --project still wins
+    async with explicit.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert explicit.project.name == "support-bot"
+
+
 async def test_palette_lists_every_action_as_area_action(sample_ws_path: Path) -> None:
     from loop_tui.ui.commands import palette_entries
 

@@ -16,6 +16,7 @@ from loop_tui.ui.commands import ActionsProvider
 from loop_tui.ui.loop.shell import LoopCommands
 from loop_tui.ui.messages import ProjectChanged, ProjectsLoaded, SettingsSaved, WorkFailed
 from loop_tui.ui.paths import css_paths
+from loop_tui.ui.ui_state import last_project, remember_project
 
 if TYPE_CHECKING:
     from loop_tui.config import Settings
@@ -114,12 +115,17 @@ class LoopApp(App[None]):
             chosen = next((p for p in message.projects if wanted in (p.name, p.id)), None) if wanted else None
             if wanted and chosen is None:
                 self.notify(f"no project named {wanted!r}; showing {message.projects[0].name}", severity="warning")
+            if not wanted:  # reopen where the user left off
+                remembered = last_project(self.workspace.root)
+                chosen = next((p for p in message.projects if p.id == remembered), None)
             self.project = chosen or message.projects[0]
         elif not message.projects:
             self.post_message(ProjectChanged(None))
 
     def watch_project(self, project: CatalogObject | None) -> None:
         self.post_message(ProjectChanged(project))
+        if project is not None:
+            remember_project(self.workspace.root, project.id)
 
     @on(ProjectChanged)
     def _tell_current_page(self, message: ProjectChanged) -> None:
