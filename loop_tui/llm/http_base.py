@@ -297,6 +297,35 @@ def _linear_pool_class() -> type | None:
             swept = now >= self._next_sweep
             if swept:
                 self._next_sweep = now + _SWEEP_S
+            # Closed connections are never handed out (`is_available` is false), so between sweeps they may
+            # stay listed: the full pass runs on a sweep, or when the count nears a limit it enforces.
+            crowded = len(self._connections) >= min(self._max_connections, self._max_keepalive_connections)
+            if swept or crowded:
+                self._connections = self._prune(swept, closing)
+            queued = [r for r in self._requests if r.is_queued()]
+            if not queued:
+                return closing
+            taken = {id(r.connection) for r in self._requests if r.connection is not None}
+            free = [c for c in self._connections if id(c) not in taken and c.is_available()]
+            for request in queued:
+                origin = request.request.url.origin
+                connection = self._reusable(free, origin, swept, closing)
+                if connection is None:
+                    if len(self._connections) >= self._max_connections:
+                        spare = next((c for c in free if c.is_idle()), None)  # idle, for another origin
+                        if spare is None:
+                            continue  # stays queued until a connection is released
+                        free.remove(spare)
+                        self._connections.remove(spare)
+                        closing.append(spare)
+                    connection = self.create_connection(origin)
+                    self._connections.append(connection)
+                request.assign_to_connection(connection)
+            return closing
+
+        def _prune(self, swept: bool, closing: list[Any]) -> list[Any]:
+            """The connections still usable: closed ones dropped, expired ones (on a sweep) and the oldest
+            idle ones beyond the keep-alive limit moved to `closing`."""
             live: list[Any] = []
             idle: list[Any] = []
             for connection in self._connections:
@@ -313,27 +342,7 @@ def _linear_pool_class() -> type | None:
                 dropped = {id(c) for c in idle[:surplus]}
                 closing += idle[:surplus]
                 live = [c for c in live if id(c) not in dropped]
-            self._connections = live
-            queued = [r for r in self._requests if r.is_queued()]
-            if not queued:
-                return closing
-            taken = {id(r.connection) for r in self._requests if r.connection is not None}
-            free = [c for c in live if id(c) not in taken and c.is_available()]
-            for request in queued:
-                origin = request.request.url.origin
-                connection = self._reusable(free, origin, swept, closing)
-                if connection is None:
-                    if len(self._connections) >= self._max_connections:
-                        spare = next((c for c in free if c.is_idle()), None)  # idle, for another origin
-                        if spare is None:
-                            continue  # stays queued until a connection is released
-                        free.remove(spare)
-                        self._connections.remove(spare)
-                        closing.append(spare)
-                    connection = self.create_connection(origin)
-                    self._connections.append(connection)
-                request.assign_to_connection(connection)
-            return closing
+            return live
 
         def _reusable(self, free: list[Any], origin: Any, swept: bool, closing: list[Any]) -> Any:
             """Take a free connection to `origin` out of `free`, skipping ones that died while idle."""
