@@ -17,23 +17,46 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import threading
 from collections.abc import Iterator
 
+# Users may be in different threads (the playground runs evals on a loop of its own), so the state is
+# guarded by a lock, and a release timer is only ever cancelled on its own loop.
+_lock = threading.Lock()
 _users = 0  # how many callers are inside `collect_only_new_objects` now
 _frozen = False
-_release_timer: asyncio.TimerHandle | None = None
+_release_timer: tuple[asyncio.AbstractEventLoop, asyncio.TimerHandle] | None = None
 
 
 def _release(collect: bool) -> None:
     """Unfreeze everything (and, for the chat, collect once) unless someone entered again meanwhile."""
     global _frozen, _release_timer
-    _release_timer = None
-    if _users or not _frozen:
-        return
-    _frozen = False
-    gc.unfreeze()
+    with _lock:
+        _release_timer = None
+        if _users or not _frozen:
+            return
+        _frozen = False
+        gc.unfreeze()
     if collect:
         gc.collect()
+
+
+def _cancel_timer() -> None:
+    """Drop a pending release (caller holds `_lock`); a timer of another thread's loop is cancelled there."""
+    global _release_timer
+    if _release_timer is None:
+        return
+    loop, handle = _release_timer
+    _release_timer = None
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if loop is running:
+        handle.cancel()
+    elif not loop.is_closed():
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: the timer never fires
+            loop.call_soon_threadsafe(handle.cancel)
 
 
 @contextlib.contextmanager
@@ -45,23 +68,24 @@ def collect_only_new_objects(release_delay_s: float = 0.0) -> Iterator[None]:
     carries on as usual.
     """
     global _users, _frozen, _release_timer
-    _users += 1
-    if _release_timer is not None:
-        _release_timer.cancel()
-        _release_timer = None
-    if not _frozen:
-        _frozen = True
-        gc.freeze()
+    with _lock:
+        _users += 1
+        _cancel_timer()
+        if not _frozen:
+            _frozen = True
+            gc.freeze()
     try:
         yield
     finally:
-        _users -= 1
-        if _users == 0:
-            if release_delay_s <= 0:
-                _release(collect=False)
-            else:
+        with _lock:
+            _users -= 1
+            last = _users == 0
+            if last and release_delay_s > 0:
                 try:
                     loop = asyncio.get_running_loop()
-                    _release_timer = loop.call_later(release_delay_s, _release, True)
+                    _release_timer = (loop, loop.call_later(release_delay_s, _release, True))
+                    last = False
                 except RuntimeError:  # no event loop (a plain call): release now
-                    _release(collect=True)
+                    pass
+        if last:
+            _release(collect=release_delay_s > 0)

@@ -233,3 +233,10 @@ async def test_summary_on_the_compare_view_uses_the_page_base_not_the_recorded_o
     await collect(agent.run(_ask("summarize the comparison"), page))
     result = json.loads(provider.tool_results()["get_summarized_results"])
     assert result["experiment"]["id"] == newest.id and result["base"]["id"] == oldest.id
+    # Naming the experiment on screen (as models do) keeps the page's base; naming another one does not.
+    for named, base in ((newest.name, oldest.id), (middle.name, middle.data.get("base_experiment_id"))):
+        agent, provider = _agent(sample_ws, [{"calls": [("get_summarized_results", {"experiment": named})]},
+                                             {"text": "ok"}])
+        await collect(agent.run(_ask("summarize"), page))
+        result = json.loads(provider.tool_results()["get_summarized_results"])
+        assert (result.get("base") or {}).get("id") == base

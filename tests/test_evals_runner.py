@@ -390,10 +390,108 @@ async def test_a_failing_progress_callback_stops_the_run_and_keeps_what_finished
             on_progress=progress,
         )
     exp = ws.get_object("experiment", ws.project("proj").id, "broke")
-    written = ws.query(
-        "SELECT count(*) AS n FROM experiment WHERE experiment_id = ? AND is_root", [exp.id]
-    )[0]["n"]
-    assert 4 <= written < 10 and written == exp.data["row_count"]
+    assert exp.data["status"] == "failed"
+    assert 4 <= _stored_rows(ws, exp.id) < 10 and _stored_rows(ws, exp.id) == exp.data["row_count"]
+
+
+def _stored_rows(ws: Workspace, experiment_id: str) -> int:
+    return ws.query("SELECT count(*) AS n FROM experiment WHERE experiment_id = ? AND is_root", [experiment_id])[0]["n"]
+
+
+def _bigger_dataset(ws: Workspace, rows: int) -> None:
+    project = ws.project("proj")
+    ds = ws.save_object("dataset", project.id, "big", {})
+    ws.insert_rows("dataset", ds.id, [{"input": {"q": f"q{i}"}, "expected": "x"} for i in range(rows)], project_id=project.id)
+
+
+async def test_an_async_progress_callback_that_fails_stops_the_run(ws: Workspace) -> None:
+    async def progress(event: Progress) -> None:
+        if event.done == 2:
+            raise RuntimeError("async progress broke")
+
+    provider = ScriptedProvider(lambda m, t, p: "x", latency=0.01)
+    with pytest.raises(RuntimeError, match="async progress broke"):
+        await run_experiment(ws, "proj", PROMPT, "qa", ["ExactMatch"], provider=provider, concurrency=1,
+                             name="async-broke", on_progress=progress)
+    exp = ws.get_object("experiment", ws.project("proj").id, "async-broke")
+    assert exp.data["status"] == "failed" and exp.data["row_count"] == _stored_rows(ws, exp.id) < 10
+
+
+async def test_a_failed_background_write_is_retried_and_loses_nothing(ws: Workspace, monkeypatch) -> None:
+    _bigger_dataset(ws, 300)
+    attempts: list[int] = []
+    write = ws.append_batch
+
+    def flaky(batch, *args, **kwargs):
+        attempts.append(len(batch))
+        if len(attempts) == 1:
+            raise OSError("disk full (simulated)")
+        return write(batch, *args, **kwargs)
+
+    monkeypatch.setattr(ws, "append_batch", flaky)
+    provider = ScriptedProvider(lambda m, t, p: "x", latency=0.002)
+    result = await run_experiment(ws, "proj", PROMPT, "big", ["ExactMatch"], provider=provider, concurrency=4,
+                                  name="flaky")
+    exp = ws.get_object("experiment", ws.project("proj").id, "flaky")
+    assert len(attempts) >= 2 and len(result.rows) == 300
+    assert (exp.data["status"], exp.data["row_count"], _stored_rows(ws, exp.id)) == ("completed", 300, 300)
+
+
+async def test_cancelling_twice_during_a_slow_write_still_records_what_is_stored(ws: Workspace, monkeypatch) -> None:
+    import threading
+    import time
+
+    _bigger_dataset(ws, 300)
+    started = threading.Event()
+    write = ws.append_batch
+
+    def slow(batch, *args, **kwargs):
+        if threading.current_thread() is not threading.main_thread():
+            started.set()
+            time.sleep(0.5)
+        return write(batch, *args, **kwargs)
+
+    monkeypatch.setattr(ws, "append_batch", slow)
+    provider = ScriptedProvider(lambda m, t, p: "x", latency=0.01)
+    task = asyncio.ensure_future(run_experiment(ws, "proj", PROMPT, "big", ["ExactMatch"], provider=provider,
+                                                concurrency=4, name="twice"))
+    while not started.is_set():
+        await asyncio.sleep(0.005)
+    task.cancel()
+    await asyncio.sleep(0.05)
+    task.cancel()  # a second ctrl+g while the run is ending
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    exp = ws.get_object("experiment", ws.project("proj").id, "twice")
+    assert exp.data["status"] == "cancelled"
+    assert 0 < exp.data["row_count"] == _stored_rows(ws, exp.id) < 300
+
+
+async def test_scorers_sharing_a_name_keep_their_own_outcomes(ws: Workspace) -> None:
+    def make(value: float) -> Any:
+        async def graded(output: Any) -> dict[str, Any]:
+            return {"name": f"graded-{value}", "score": value}
+
+        return graded
+
+    provider = ScriptedProvider(lambda m, t, p: "x")
+    result = await run_experiment(ws, "proj", PROMPT, "qa", [make(0.25), make(0.75)], provider=provider)
+    assert result.rows[0].scores == {"graded-0.25": 0.25, "graded-0.75": 0.75}
+
+
+async def test_metadata_with_odd_keys_and_cycles_is_stored(ws: Workspace) -> None:
+    loop: dict[str, Any] = {}
+    loop["self"] = loop
+
+    def odd(output: Any) -> dict[str, Any]:
+        return {"name": "odd", "score": 1.0, "metadata": {("a", "b"): 1, "loop": loop}}
+
+    provider = ScriptedProvider(lambda m, t, p: "x")
+    result = await run_experiment(ws, "proj", PROMPT, "qa", [odd], provider=provider, name="odd-keys")
+    exp = ws.get_object("experiment", ws.project("proj").id, "odd-keys")
+    assert len(result.rows) == 10 and exp.data["status"] == "completed"
+    outputs = ws.query("SELECT output FROM experiment WHERE experiment_id = ? AND _span_type = 'score'", [exp.id])
+    assert len(outputs) == 10 and all("<cycle>" in r["output"] and "('a', 'b')" in r["output"] for r in outputs)
 
 
 async def test_the_heap_is_unfrozen_after_a_run(ws: Workspace) -> None:

@@ -157,12 +157,14 @@ def create_experiment(
     target.experiment_id = obj.id
 
 
-def finish_experiment(workspace: Any, target: ExperimentTarget, result: Any) -> None:
-    """Record how the run ended (a new version of the experiment object)."""
+def finish_experiment(
+    workspace: Any, target: ExperimentTarget, result: Any, *, status: str, rows_written: int
+) -> None:
+    """Record how the run ended (`completed`, `cancelled` or `failed`) and how many rows are stored."""
     data = {
         **target.data,
-        "status": "cancelled" if result.cancelled else "completed",
-        "row_count": len(result.rows),
+        "status": status,
+        "row_count": rows_written,
         "error_count": result.errors,
         "estimated_cost": round(result.total_cost, 8),
     }

@@ -1,18 +1,16 @@
 """Run a prompt task over a dataset with scorers and record the run as an experiment.
 
-Behaves like Braintrust's `Eval()`: one unit (task + its scorers) per (row, trial) under an asyncio
-semaphore; scorers of a row run concurrently; a task error skips that row's scorers and is recorded on
-the row; a scorer error is recorded in `metadata.scorer_errors` and leaves that score out; a `None`
-score means skipped. Spans are buffered and written in a few large store writes.
+Behaves like Braintrust's `Eval()`: one unit (task + its scorers) per (row, trial), at most `concurrency`
+at a time (see `schedule`); scorers of a row run concurrently; a task error skips that row's scorers and is
+recorded on the row; a scorer error is recorded in `metadata.scorer_errors` and leaves that score out; a
+`None` score means skipped. Spans are buffered and written in a few large store writes (see `span_writer`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import inspect
 import json
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +20,7 @@ from loop_tui.evals.code_scorer import CodeScorer
 from loop_tui.evals.experiments import ExperimentTarget, create_experiment, finish_experiment, resolve_target
 from loop_tui.evals.model_call import ModelHandle, call_model, open_model
 from loop_tui.evals.prompt import PromptSpec
+from loop_tui.evals.schedule import execute
 from loop_tui.evals.scorers.llm_judge import LLMClassifier
 from loop_tui.evals.scoring import call_scorer, error_text, is_inline, scorer_name, to_scores
 from loop_tui.evals.span_writer import SpanWriter
@@ -169,15 +168,18 @@ class _Run:
         outcome.end = time.time()
         return outcome
 
-    async def run_waiting(self, row: dict[str, Any]) -> tuple[TaskOutcome, dict[str, ScoreOutcome]]:
-        """The part of a unit that waits on the outside world: the task, then scorers that may call models."""
+    async def run_waiting(self, row: dict[str, Any]) -> tuple[TaskOutcome, dict[int, ScoreOutcome]]:
+        """The part of a unit that waits on the outside world: the task, then scorers that may call models
+        (their outcomes by scorer position: two scorers may share a name)."""
         task = await self.run_task(row)
-        waited: dict[str, ScoreOutcome] = {}
+        waited: dict[int, ScoreOutcome] = {}
         if task.error is None:
-            waiting = [(n, self.run_scorer(s, n, row, task.output)) for s, n, inline in self.scorers if not inline]
+            waiting = [
+                (i, self.run_scorer(s, n, row, task.output)) for i, (s, n, inline) in enumerate(self.scorers) if not inline
+            ]
             if waiting:
                 outcomes = await asyncio.gather(*(coro for _, coro in waiting))
-                waited = {n: o for (n, _), o in zip(waiting, outcomes, strict=True)}
+                waited = {i: o for (i, _), o in zip(waiting, outcomes, strict=True)}
         return task, waited
 
     def finish_unit(
@@ -187,13 +189,13 @@ class _Run:
         row: dict[str, Any],
         start: float,
         task: TaskOutcome,
-        waited: dict[str, ScoreOutcome],
+        waited: dict[int, ScoreOutcome],
     ) -> RowResult:
         """The CPU-only rest of a unit: in-process scorers, then the row's spans into the write buffer."""
         outcomes: list[ScoreOutcome] = []
         if task.error is None:
-            for scorer, name, inline in self.scorers:
-                outcomes.append(self.score_inline(scorer, name, row, task.output) if inline else waited[name])
+            for i, (scorer, name, inline) in enumerate(self.scorers):
+                outcomes.append(self.score_inline(scorer, name, row, task.output) if inline else waited[i])
         else:
             self.errors += 1
         spans = build_row_spans(
@@ -293,70 +295,19 @@ async def run_experiment(
     result = ExperimentResult(
         target.experiment_id, target.name, target.project_id, target.dataset_id, target.base_id
     )
-    total = len(target.rows) * trials
-    units = ((i, t, row) for i, row in enumerate(target.rows) for t in range(trials))
-    finished: deque[tuple[Any, ...]] = deque()  # units whose model calls are done, waiting for `finish_one`
-    awaiting_progress: set[asyncio.Future[Any]] = set()
-    failures: list[BaseException] = []
-    loop = asyncio.get_running_loop()
+    units = [(i, t, row) for i, row in enumerate(target.rows) for t in range(trials)]
 
-    def finish_one() -> None:
-        """Score one finished unit and buffer its spans (a loop callback: see `worker`)."""
-        if not finished:
-            return
+    async def finish(status: str, rows_written: int) -> None:
+        result.cancelled = status == "cancelled"
         try:
-            row_result = run.finish_unit(*finished.popleft())
-            result.rows.append(row_result)
-            run.spans.maybe_flush(total - len(result.rows))
-            if on_progress is not None:
-                maybe = on_progress(Progress(total, len(result.rows), run.errors, run.cost, row_result))
-                if inspect.isawaitable(maybe):
-                    future = asyncio.ensure_future(maybe)
-                    awaiting_progress.add(future)
-                    future.add_done_callback(awaiting_progress.discard)
-        except Exception as exc:  # a bug, or a progress callback that failed: stop the run, report it
-            failures.append(exc)
-
-    async def worker() -> None:
-        # `concurrency` workers take units in order. The CPU-only tail of a unit (in-process scorers, spans)
-        # is queued as a callback, so the worker sends its next request first and the model endpoint stays
-        # busy; the tail then runs while replies are awaited. Workers, not a task per unit, because
-        # thousands of waiting tasks are objects every garbage collection walks.
-        for index, trial, row in units:
-            if failures:
-                return
-            start = time.time()
-            task, waited = await run.run_waiting(row)
-            finished.append((index, trial, row, start, task, waited))
-            loop.call_soon(finish_one)
+            finish_experiment(workspace, target, result, status=status, rows_written=rows_written)
+        finally:
+            await _close(handle, resolved)
 
     # The run allocates thousands of spans while replies stream in; full collections walking the whole
     # heap were ~5% of the wall time of a 1,000-row run (see loop_tui.gc_pause).
     with collect_only_new_objects():
-        workers = [asyncio.ensure_future(worker()) for _ in range(min(concurrency, total))]
-        try:
-            await asyncio.gather(*workers)
-            await asyncio.sleep(0)  # the last queued `finish_one` callbacks
-            if awaiting_progress:
-                await asyncio.gather(*awaiting_progress)
-            if failures:
-                raise failures[0]
-            await run.spans.drain()
-        except asyncio.CancelledError:
-            result.cancelled = True
-            for task in workers:
-                task.cancel()
-            await asyncio.gather(*workers, return_exceptions=True)
-            raise
-        finally:
-            while finished:  # units whose model calls finished before a cancel: keep them
-                finish_one()
-            await run.spans.wait_for_writer()
-            run.spans.flush()
-            result.rows.sort(key=lambda r: (r.index, r.trial))
-            result.errors, result.total_cost = run.errors, run.cost
-            finish_experiment(workspace, target, result)
-            await _close(handle, resolved)
+        await execute(run, result, units, concurrency, on_progress, finish)
     return result
 
 

@@ -48,14 +48,21 @@ class GetSummarizedResults(Tool):
         if page == "experiments":
             if not (args.experiment or ctx.page.experiment_id):
                 return overview.experiments_list(ctx)
-            # On the compare view, the page's base (A) rather than the experiment's own recorded base.
-            base = args.base or (ctx.page.base_experiment_id if not args.experiment else None)
+            base = args.base or _page_base(ctx, args.experiment)
             return experiment_summary(ctx, args.experiment, base)
         if page == "datasets":
             return overview.dataset_stats(ctx, args.dataset)
         if page == "playground":
             return overview.playground_task(ctx)
         return overview.logs_overview(ctx)
+
+
+def _page_base(ctx: ToolContext, named: str | None) -> str | None:
+    """On the compare view, the experiment on screen is compared with the page's A, not its recorded base."""
+    page = ctx.page
+    if page.base_experiment_id is None or (named and lookup.experiment(ctx, named).id != page.experiment_id):
+        return None
+    return page.base_experiment_id
 
 
 def experiment_summary(ctx: ToolContext, name_or_id: str | None, base: str | None) -> dict[str, Any]:

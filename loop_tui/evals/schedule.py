@@ -1,0 +1,135 @@
+"""How an experiment run schedules its units (one row × one trial) and how it ends, whatever happens.
+
+`concurrency` workers take units in order. A worker awaits the unit's task (and any scorer that calls a
+model), then queues the CPU-only tail (in-process scorers, spans into the write buffer) as an event-loop
+callback and goes straight on to its next unit: its next request is sent before the tail runs, so the
+model endpoint stays busy and the tail fills the wait for replies. Workers rather than a task per unit,
+because thousands of waiting tasks are objects every garbage collection walks.
+
+The end always runs to completion, even if the caller cancels again while it runs (a second ctrl+g): the
+units already finished are scored and buffered, background writes are waited for, what is left is
+written, and the experiment is marked `completed`, `cancelled` or `failed` with the number of rows that
+are really stored. Then the cancellation, or the first failure, is raised.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+Finish = Callable[[str, int], Awaitable[None]]
+
+
+class _Units:
+    """The state shared by the workers and the finishing callbacks of one run."""
+
+    def __init__(self, run: Any, result: Any, total: int, on_progress: Callable[[Any], Any] | None) -> None:
+        self.run = run
+        self.result = result
+        self.total = total
+        self.on_progress = on_progress
+        self.finished: deque[tuple[Any, ...]] = deque()  # units whose waiting part is done
+        self.progress_calls: set[asyncio.Future[Any]] = set()
+        self.failures: list[BaseException] = []
+
+    def finish_one(self) -> None:
+        """Score one finished unit and buffer its spans (an event-loop callback, see the module doc)."""
+        if not self.finished:
+            return
+        from loop_tui.evals.runner import Progress
+
+        try:
+            row = self.run.finish_unit(*self.finished.popleft())
+            self.result.rows.append(row)
+            self.run.spans.maybe_flush(self.total - len(self.result.rows))
+            if self.on_progress is not None:
+                event = Progress(self.total, len(self.result.rows), self.run.errors, self.run.cost, row)
+                maybe = self.on_progress(event)
+                if inspect.isawaitable(maybe):
+                    future = asyncio.ensure_future(maybe)
+                    self.progress_calls.add(future)
+                    future.add_done_callback(self._progress_done)
+        except Exception as exc:  # a bug, or a progress callback that failed: stop the run and report it
+            self.failures.append(exc)
+
+    def _progress_done(self, future: asyncio.Future[Any]) -> None:
+        self.progress_calls.discard(future)
+        if not future.cancelled() and future.exception() is not None:
+            self.failures.append(future.exception())  # type: ignore[arg-type]
+
+    async def worker(self, units: Any) -> None:
+        loop = asyncio.get_running_loop()
+        for index, trial, row in units:  # a shared generator: each unit goes to exactly one worker
+            if self.failures:
+                return
+            start = time.time()
+            task, waited = await self.run.run_waiting(row)
+            self.finished.append((index, trial, row, start, task, waited))
+            loop.call_soon(self.finish_one)
+
+
+async def execute(
+    run: Any,
+    result: Any,
+    units: list[tuple[int, int, dict[str, Any]]],
+    concurrency: int,
+    on_progress: Callable[[Any], Any] | None,
+    finish: Finish,
+) -> None:
+    """Run every unit, then end the run with `finish(status, rows_written)` (see the module doc)."""
+    state = _Units(run, result, len(units), on_progress)
+    pending = iter(units)
+    workers = [asyncio.ensure_future(state.worker(pending)) for _ in range(min(concurrency, len(units)))]
+    cancelled = False
+    try:
+        await asyncio.gather(*workers)
+        await asyncio.sleep(0)  # the last queued `finish_one` callbacks
+        if state.progress_calls:
+            await asyncio.gather(*state.progress_calls, return_exceptions=True)  # failures: `_progress_done`
+    except asyncio.CancelledError:
+        cancelled = True
+    ending = asyncio.ensure_future(_end(state, workers, cancelled, finish))
+    while True:
+        try:
+            error = await asyncio.shield(ending)
+            break
+        except asyncio.CancelledError:
+            cancelled = True  # cancelled again while ending: the ending still completes, then we stop
+    if cancelled:
+        raise asyncio.CancelledError
+    if error is not None:
+        raise error
+
+
+async def _end(state: _Units, workers: list[asyncio.Future[None]], cancelled: bool, finish: Finish) -> BaseException | None:
+    """Stop what still runs, store everything finished, record how the run ended; return the failure."""
+    run = state.run
+    for worker in workers:
+        worker.cancel()
+    await asyncio.gather(*workers, return_exceptions=True)
+    while state.finished:  # units whose model calls completed before a cancel or a failure: keep them
+        state.finish_one()
+    if cancelled:
+        for call in state.progress_calls:
+            call.cancel()
+    await asyncio.gather(*state.progress_calls, return_exceptions=True)
+    await run.spans.wait_for_writer()
+    write_error: BaseException | None = None
+    try:
+        run.spans.flush()
+    except Exception as exc:
+        write_error = exc
+    failure = state.failures[0] if state.failures else write_error
+    status = "cancelled" if cancelled else "failed" if failure is not None else "completed"
+    state.result.rows.sort(key=lambda r: (r.index, r.trial))
+    state.result.errors, state.result.total_cost = run.errors, run.cost
+    try:
+        await finish(status, run.spans.units_written)
+    except Exception as exc:
+        failure = failure or exc
+    return failure
+
