@@ -195,6 +195,10 @@ async def test_cancellation_writes_finished_rows_and_marks_experiment(ws: Worksp
         await task
     exp = ws.get_object("experiment", ws.project("proj").id, "cut")
     assert exp.data["status"] == "cancelled"
+    from loop_tui.ui.experiments_data import experiments_table
+
+    table, _ = experiments_table(ws, ws.project("proj").id)
+    assert "cut (cancelled)" in table.column("experiment").to_pylist()  # the page says it is incomplete
     written = ws.query("SELECT count(*) AS n FROM experiment WHERE experiment_id = ? AND is_root", [exp.id])[
         0
     ]["n"]

@@ -17,7 +17,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     """Print the experiments, newest first."""
     from loop_tui.cli.output import print_json, print_table
-    from loop_tui.evals.experiments import list_experiments
+    from loop_tui.evals.experiments import list_experiments, status_note
     from loop_tui.store import open_workspace
 
     experiments = list_experiments(open_workspace(args.workspace), args.project)
@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
         scores = [f"{e['scores'][n] * 100:.1f}%" if n in e["scores"] else "-" for n in score_names]
         rows.append(
             [
-                e["name"],
+                e["name"] + status_note(e["status"]),
                 e["created"][:16].replace("T", " "),
                 e["rows"],
                 e["errors"],

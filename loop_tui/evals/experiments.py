@@ -171,6 +171,11 @@ def finish_experiment(
     workspace.save_object("experiment", target.project_id, target.name, data, id=target.experiment_id)
 
 
+def status_note(status: str | None) -> str:
+    """" (cancelled)", " (failed)" or " (running)" for an experiment that did not complete; "" otherwise."""
+    return "" if status in (None, "completed") else f" ({status})"
+
+
 def list_experiments(workspace: Any, project: str) -> list[dict[str, Any]]:
     """Experiments of a project, newest first, with row/error counts and the mean of each score."""
     proj = workspace.project(project)
