@@ -5,8 +5,11 @@
     async for event in agent.run(conversation, PageContext(page="logs", project="support-bot")):
         ...   # TextDelta, ToolStarted, ToolFinished, ConfirmationRequired (resolve its future), IterationLimit, Done, Failed
 
-Nothing here imports Textual; the app and `loop-tui ask` are views over these events.
+Nothing here imports Textual; the app and `loop-tui ask` are views over these events. `Agent` (and with it
+every tool) is imported on first use, so the app's first frame does not wait for it.
 """
+
+from typing import Any
 
 from loop_tui.agent.context import PAGES, PageContext
 from loop_tui.agent.conversation import Conversation, list_conversations, load_conversation, save_conversation
@@ -23,7 +26,15 @@ from loop_tui.agent.events import (
     ToolFinished,
     ToolStarted,
 )
-from loop_tui.agent.loop import Agent
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Agent":
+        from loop_tui.agent.loop import Agent
+
+        return Agent
+    raise AttributeError(f"module 'loop_tui.agent' has no attribute {name!r}")
+
 
 __all__ = [
     "PAGES",

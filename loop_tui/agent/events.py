@@ -12,6 +12,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+# The tool result a model gets when the user declines a change (the UI recognises it to mark the card).
+DECLINED = "The user declined this change; nothing was changed. Do not retry it; ask what they would like instead."
+
 
 class Decision(StrEnum):
     """The user's answer to a confirmation: apply once, refuse, or apply and stop asking for this tool."""

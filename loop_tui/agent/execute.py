@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from loop_tui.agent import events as ev
+from loop_tui.agent.events import DECLINED
 from loop_tui.agent.policy import ToolPolicies
 from loop_tui.agent.secrets import scrub, scrub_value
 from loop_tui.agent.tools import ALL_TOOLS
@@ -27,7 +28,6 @@ if TYPE_CHECKING:
     from loop_tui.llm.base import ToolCall
     from loop_tui.store import Workspace
 
-DECLINED = "The user declined this change; nothing was changed. Do not retry it; ask what they would like instead."
 
 
 @dataclass

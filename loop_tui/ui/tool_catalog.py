@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 # The contract's tool names (ARCHITECTURE.md, agent section) and which of them change data. Used when
 # the agent package cannot be imported (it is optional for the view); otherwise its registry wins.
@@ -49,3 +50,9 @@ def loop_tools() -> list[ToolInfo]:
     except Exception:  # noqa: BLE001 - the registry is optional for the settings view
         pass
     return [ToolInfo(name, mutates) for name, mutates in _KNOWN.items()]
+
+
+@cache
+def mutating_tool_names() -> frozenset[str]:
+    """The tools that change data (their cards show undo). Read on first use: the registry imports every tool."""
+    return frozenset(t.name for t in loop_tools() if t.mutates)

@@ -22,13 +22,13 @@ from textual.reactive import reactive
 from textual.widgets import Input, Static
 
 from loop_tui.agent import Conversation, Decision
-from loop_tui.agent.execute import DECLINED
-from loop_tui.agent.tools import ALL_TOOLS
+from loop_tui.agent.events import DECLINED
 from loop_tui.errors import UserError
 from loop_tui.ui.loop import messages as msg
 from loop_tui.ui.loop.header import abilities_text, describe_model
 from loop_tui.ui.loop.transcript import AssistantAnswer, Notice, ToolCard, UserTurn
 from loop_tui.ui.loop.worker import pump_events
+from loop_tui.ui.tool_catalog import mutating_tool_names
 
 if TYPE_CHECKING:
     from loop_tui.agent import Agent, PageContext
@@ -37,7 +37,6 @@ if TYPE_CHECKING:
 
 ContextProvider = Callable[[], "PageContext"]
 AfterRun = Callable[[str], Awaitable[None] | None]
-MUTATING = {cls.name for cls in ALL_TOOLS if cls.mutates}
 SPLIT_CHARS = 2000  # an answer longer than this continues in a new Markdown widget at the next paragraph
 CONTINUE_WORDS = {"continue", "/continue", "go on", "keep going"}
 
@@ -275,7 +274,7 @@ class LoopChat(Vertical):
     async def _tool_started(self, message: msg.AgentToolStarted) -> None:
         await self._close_answer()
         call = message.call
-        card = ToolCard(call.id, call.name, call.arguments, mutates=call.name in MUTATING)
+        card = ToolCard(call.id, call.name, call.arguments, mutates=call.name in mutating_tool_names())
         # Some servers reuse call ids across replies: the newest call owns the id from now on.
         self._confirmed.discard(call.id)
         self._cards[call.id] = card
@@ -312,7 +311,7 @@ class LoopChat(Vertical):
         declined = message.result == DECLINED
         if card is not None:
             card.finish(message.result, message.error, "declined" if declined else "")
-        if call.name in MUTATING and not message.error and not declined:
+        if call.name in mutating_tool_names() and not message.error and not declined:
             self._changed = True
             if call.id not in self._confirmed:
                 why = ("auto-accepted: agent.auto_accept is on in settings" if self.settings.agent.auto_accept

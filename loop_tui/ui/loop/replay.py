@@ -6,14 +6,13 @@ from typing import TYPE_CHECKING
 
 from textual.widget import Widget
 
-from loop_tui.agent.execute import DECLINED
-from loop_tui.agent.tools import ALL_TOOLS
+from loop_tui.agent.events import DECLINED
 from loop_tui.ui.loop.transcript import AssistantAnswer, ToolCard, UserTurn
+from loop_tui.ui.tool_catalog import mutating_tool_names
 
 if TYPE_CHECKING:
     from loop_tui.agent import Conversation
 
-MUTATING = {cls.name for cls in ALL_TOOLS if cls.mutates}
 SUMMARY_PREFIX = "The user now says: "
 
 
@@ -30,7 +29,8 @@ def replay_widgets(conversation: Conversation) -> list[Widget]:
             if content.strip():
                 widgets.append(AssistantAnswer(content))
             for call in message.get("tool_calls") or []:
-                card = ToolCard(call["id"], call["name"], call.get("arguments") or {}, mutates=call["name"] in MUTATING)
+                mutates = call["name"] in mutating_tool_names()
+                card = ToolCard(call["id"], call["name"], call.get("arguments") or {}, mutates=mutates)
                 cards[call["id"]] = card
                 widgets.append(card)
         elif role == "tool":
