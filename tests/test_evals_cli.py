@@ -94,7 +94,10 @@ def test_eval_with_a_prompt_file(ws_path: Path, fake_server: Any, tmp_path: Path
             ["--prompt", "echo", "--dataset", "golden", "--concurrency", "0"],
             "--concurrency must be at least 1",
         ),
-        (["--dataset", "golden"], "one of the arguments --prompt --prompt-file is required"),
+        (["--dataset", "golden"], "one of the arguments --prompt --prompt-file --rerun is required"),
+        (["--prompt", "echo"], "--dataset is required"),
+        (["--rerun", "nope"], "no experiment named 'nope'"),
+        (["--rerun", "nope", "--dataset", "golden", "--scorer", "ExactMatch"], "drop --dataset, --scorer"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(
@@ -105,3 +108,18 @@ def test_bad_input_exits_2_with_one_line(
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.stderr
+
+
+def test_rerun_repeats_an_experiment_and_compares_with_it(ws_path: Path, fake_server: Any) -> None:
+    first = cli_eval(ws_path, fake_server, "--prompt", "echo", "--dataset", "golden", "--scorer", "ExactMatch",
+                     "--name", "pinned", "--trials", "2")
+    assert first.returncode == 0, first.stderr
+    ws = Workspace.open(ws_path)
+    project = ws.project("cli-proj")
+    ds = ws.get_object("dataset", project.id, "golden")
+    ws.insert_rows("dataset", ds.id, [{"input": "added later", "expected": "x"}], project_id=project.id)
+    again = cli_eval(ws_path, fake_server, "--rerun", "pinned", "--format", "json")
+    assert again.returncode == 0, again.stderr
+    out = json.loads(again.stdout)
+    assert out["experiment"]["name"] == "pinned-rerun" and out["base"]["name"] == "pinned"
+    assert out["rows"] == 8 and out["scores"]["ExactMatch"]["diff"] == 0.0  # the 4 pinned rows × 2 trials

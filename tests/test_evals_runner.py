@@ -508,3 +508,45 @@ async def test_the_heap_is_unfrozen_after_a_run(ws: Workspace) -> None:
         on_progress=lambda e: frozen_during.append(gc.get_freeze_count()),
     )
     assert min(frozen_during) > 0 and gc.get_freeze_count() == 0
+
+
+async def test_a_rerun_repeats_the_run_as_it_was(ws: Workspace) -> None:
+    from loop_tui.evals.rerun import plan_rerun, rerun_experiment
+
+    project = ws.project("proj")
+    ws.save_object("scorer", project.id, "short", {"type": "code", "code": "def handler(output):\n    return len(output) < 3"})
+    provider = ScriptedProvider(lambda m, t, p: "ok")
+    first = await run_experiment(ws, "proj", PROMPT, "qa", ["short", "ExactMatch"], provider=provider, trials=2,
+                                 name="first")
+    # Everything the run depended on changes afterwards: the dataset gains, loses and edits rows, and the
+    # project's scorer is rewritten.
+    ds = ws.get_object("dataset", project.id, "qa")
+    rows = {r["input"]: r["id"] for r in ws.query("SELECT id, input FROM dataset WHERE dataset_id = ?", [ds.id])}
+    ws.insert_rows("dataset", ds.id, [{"input": {"q": "new"}, "expected": "x"}], project_id=project.id)
+    ws.delete_rows("dataset", ds.id, [rows['{"q":"q0"}']], project_id=project.id)
+    ws.update_rows("dataset", ds.id, [{"id": rows['{"q":"q1"}'], "input": {"q": "edited"}}], project_id=project.id)
+    ws.save_object("scorer", project.id, "short", {"type": "code", "code": "def handler(output):\n    return 0.0"},
+                   id=ws.get_object("scorer", project.id, "short").id)
+
+    plan = plan_rerun(ws, "proj", "first", provider=provider)
+    assert plan.notes == [] and plan.trials == 2 and plan.base == first.experiment_id
+    again = await rerun_experiment(ws, "proj", "first", provider=provider)
+    assert again.name == "first-rerun" and again.base_id == first.experiment_id
+    assert [(r.input, r.trial) for r in again.rows] == [(r.input, r.trial) for r in first.rows]  # the old rows
+    assert all(r.scores == {"short": 1.0, "ExactMatch": 0.0} for r in again.rows)  # the old scorer code
+    exp = ws.get_object("experiment", project.id, again.name)
+    assert exp.data["dataset_version"] == ws.get_object("experiment", project.id, "first").data["dataset_version"]
+    assert exp.data["metadata"]["rerun_of"] == first.experiment_id
+
+    swapped = await rerun_experiment(ws, "proj", "first", provider=provider, model="gpt-4.1")
+    assert swapped.name == "first-rerun-2"
+    assert ws.get_object("experiment", project.id, swapped.name).data["model"] == "gpt-4.1"
+
+
+async def test_what_cannot_be_rerun_says_why(ws: Workspace) -> None:
+    from loop_tui.evals.rerun import plan_rerun
+
+    provider = ScriptedProvider(lambda m, t, p: "ok")
+    await run_experiment(ws, "proj", PROMPT, [{"input": {"q": "x"}}], ["ExactMatch"], provider=provider, name="inline")
+    with pytest.raises(UserError, match="rows given in code"):
+        plan_rerun(ws, "proj", "inline")

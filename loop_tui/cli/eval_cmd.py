@@ -22,7 +22,13 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     source.add_argument(
         "--prompt-file", metavar="FILE", help="a prompt file (JSON, or YAML): messages, model, params"
     )
-    parser.add_argument("--dataset", required=True, help="dataset name or id in the project")
+    source.add_argument(
+        "--rerun",
+        metavar="EXP",
+        help="re-run an experiment exactly (its prompt, model, parameters, trials, scorers and the dataset "
+        "as it was) and compare with it; --model swaps only the model",
+    )
+    parser.add_argument("--dataset", help="dataset name or id in the project (not with --rerun)")
     parser.add_argument(
         "--scorer",
         action="append",
@@ -82,13 +88,10 @@ def _load_prompt(args: argparse.Namespace, ws: Any, project_id: str) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the eval and print the summary."""
-    import asyncio
-
+    """Run the eval (or re-run an experiment) and print the summary."""
     from loop_tui.cli.output import print_json
     from loop_tui.config import load_settings
     from loop_tui.errors import UserError
-    from loop_tui.evals.runner import run_experiment
     from loop_tui.evals.summary import summarize
     from loop_tui.store import open_workspace
 
@@ -101,10 +104,34 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings()
     ws = open_workspace(args.workspace)
     project = ws.project(args.project)
+    result = _rerun(args, ws, project, settings) if args.rerun else _run(args, ws, project, settings)
+    summary = summarize(ws, result.experiment_id, result.base_id)
+    failed = [r for r in result.rows if r.error]
+    if failed:
+        sys.stderr.write(
+            f"loop-tui: {len(failed)} of {len(result.rows)} rows failed; first error: {failed[0].error}\n"
+        )
+    if args.format == "json":
+        for name, (count, first) in summary.scorer_errors.items():
+            sys.stderr.write(f"loop-tui: scorer {name!r} failed on {count} rows; first error: {first}\n")
+        print_json(summary.to_json())
+    else:
+        sys.stdout.write(str(summary).lstrip("\n") + "\n")
+    return 0
+
+
+def _run(args: argparse.Namespace, ws: Any, project: Any, settings: Any) -> Any:
+    import asyncio
+
+    from loop_tui.errors import UserError
+    from loop_tui.evals.runner import run_experiment
+
+    if not args.dataset:
+        raise UserError("--dataset is required (the dataset to run the prompt over)")
     prompt = _load_prompt(args, ws, project.id)
     if not (args.model or prompt.model):
         raise UserError("the prompt names no model; pass --model (e.g. --model openai/gpt-4o-mini)")
-    result = asyncio.run(
+    return asyncio.run(
         run_experiment(
             ws,
             project.id,
@@ -122,16 +149,26 @@ def run(args: argparse.Namespace) -> int:
             row_timeout_s=args.timeout,
         )
     )
-    summary = summarize(ws, result.experiment_id, result.base_id)
-    failed = [r for r in result.rows if r.error]
-    if failed:
-        sys.stderr.write(
-            f"loop-tui: {len(failed)} of {len(result.rows)} rows failed; first error: {failed[0].error}\n"
+
+
+def _rerun(args: argparse.Namespace, ws: Any, project: Any, settings: Any) -> Any:
+    import asyncio
+
+    from loop_tui.errors import UserError
+    from loop_tui.evals.rerun import plan_rerun, rerun_experiment
+
+    given = (("--dataset", args.dataset), ("--scorer", args.scorer), ("--trials", args.trials != 1),
+             ("--judge-model", args.judge_model), ("--base", args.base))
+    clashes = [flag for flag, value in given if value]
+    if clashes:
+        raise UserError(f"--rerun repeats the experiment as it was; drop {', '.join(clashes)} (only --model, "
+                        "--name, --concurrency and --timeout can change)")
+    plan = plan_rerun(ws, project.id, args.rerun, model=args.model, settings=settings)
+    for note in plan.notes:
+        sys.stderr.write(f"loop-tui: re-running {args.rerun}: {note}\n")
+    return asyncio.run(
+        rerun_experiment(
+            ws, project.id, args.rerun, model=args.model, name=args.name, concurrency=args.concurrency,
+            on_progress=ProgressBar(), settings=settings, row_timeout_s=args.timeout, plan=plan,
         )
-    if args.format == "json":
-        for name, (count, first) in summary.scorer_errors.items():
-            sys.stderr.write(f"loop-tui: scorer {name!r} failed on {count} rows; first error: {first}\n")
-        print_json(summary.to_json())
-    else:
-        sys.stdout.write(str(summary).lstrip("\n") + "\n")
-    return 0
+    )

@@ -20,6 +20,7 @@ class ExperimentTarget:
     dataset_id: str | None = None
     dataset_name: str | None = None
     base_id: str | None = None
+    dataset_version: int | None = None  # the dataset as of this write (its newest `_xact_id` then)
     experiment_id: str = ""
     data: dict[str, Any] = field(default_factory=dict)
 
@@ -33,11 +34,25 @@ def _decode(value: Any) -> Any:
     return value
 
 
-def dataset_rows(workspace: Any, dataset_id: str) -> list[dict[str, Any]]:
-    """A dataset's rows as Braintrust-format dicts (oldest first)."""
-    table = workspace.read_rows("dataset", dataset_id)
+def dataset_version(workspace: Any, dataset_id: str) -> int | None:
+    """The dataset's version: the id of the last write that changed it (None while it has no rows)."""
+    found = workspace.query("SELECT max(_xact_id) AS v FROM dataset_history WHERE dataset_id = ?", [dataset_id])
+    return int(found[0]["v"]) if found and found[0]["v"] is not None else None
+
+
+def dataset_rows(workspace: Any, dataset_id: str, as_of: int | None = None) -> list[dict[str, Any]]:
+    """A dataset's rows as Braintrust-format dicts (oldest first); with `as_of`, as they were at that version."""
+    if as_of is None:
+        records = workspace.read_rows("dataset", dataset_id).to_pylist()
+    else:
+        records = workspace.query(
+            "SELECT * FROM dataset_history WHERE dataset_id = ? AND _xact_id <= ? "
+            "QUALIFY row_number() OVER (PARTITION BY id ORDER BY _xact_id DESC) = 1 ORDER BY created, id",
+            [dataset_id, as_of],
+        )
+        records = [r for r in records if not r["_object_delete"]]
     rows = []
-    for record in table.to_pylist():
+    for record in records:
         rows.append(
             {
                 "id": record["id"],
@@ -90,14 +105,16 @@ def resolve_target(
     *,
     name: str | None = None,
     base: str | None = None,
+    version: int | None = None,
 ) -> ExperimentTarget:
-    """Resolve the project, dataset rows, a free experiment name and the base experiment."""
+    """Resolve the project, dataset rows (as of `version` if given), a free experiment name and the base."""
     proj = workspace.project(project)
     dataset_id = dataset_name = None
     if isinstance(dataset, str):
         ds = workspace.get_object("dataset", proj.id, dataset)
         dataset_id, dataset_name = ds.id, ds.name
-        rows = dataset_rows(workspace, ds.id)
+        rows = dataset_rows(workspace, ds.id, as_of=version)
+        version = version if version is not None else dataset_version(workspace, ds.id)
     else:
         rows = _check_rows(list(dataset))
     if not rows:
@@ -116,7 +133,8 @@ def resolve_target(
         if base
         else default_base(workspace, proj.id, dataset_id)
     )
-    return ExperimentTarget(proj.id, name, rows, dataset_id, dataset_name, base_id)
+    return ExperimentTarget(proj.id, name, rows, dataset_id, dataset_name, base_id,
+                            dataset_version=version if dataset_id else None)
 
 
 def create_experiment(
@@ -130,8 +148,14 @@ def create_experiment(
     concurrency: int,
     description: str = "",
     metadata: dict[str, Any] | None = None,
+    judge_model: str | None = None,
+    scorer_definitions: dict[str, Any] | None = None,
 ) -> None:
-    """Save the catalog `experiment` object (status running) and remember its id on the target."""
+    """Save the catalog `experiment` object (status running) and remember its id on the target.
+
+    With the prompt, model and parameters it records what a re-run needs to repeat the run exactly: the
+    dataset version, the judge model, and the definitions of the project's own scorers as they were.
+    """
     prompt_data = {
         **prompt.to_dict(),
         "id": getattr(prompt, "id", None),
@@ -141,9 +165,12 @@ def create_experiment(
         "description": description,
         "base_experiment_id": target.base_id,
         "dataset_id": target.dataset_id,
+        "dataset_version": target.dataset_version,
         "prompt": prompt_data,
         "model": model,
         "scorers": scorer_names,
+        "scorer_definitions": scorer_definitions or {},
+        "judge_model": judge_model,
         "metadata": {
             **(metadata or {}),
             "model": model,

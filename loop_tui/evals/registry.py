@@ -60,6 +60,16 @@ def scorer_from_object(
     raise UserError(f"the scorer {name!r} has type {kind!r}; expected 'llm' or 'code'")
 
 
+def saved_scorer(workspace: Any, project_id: str | None, name: str) -> Any:
+    """The project's own scorer object named `name`, or None (then `name` can only be a built-in)."""
+    if workspace is None or not project_id:
+        return None
+    try:
+        return workspace.get_object("scorer", project_id, name)
+    except NotFoundError:
+        return None
+
+
 def resolve_scorer(
     name: str,
     workspace: Any = None,
@@ -73,16 +83,12 @@ def resolve_scorer(
 
     `judge_model` / `provider` are used by LLM judges that do not name their own model.
     """
-    if workspace is not None and project_id:
-        try:
-            obj = workspace.get_object("scorer", project_id, name)
-        except NotFoundError:
-            obj = None
-        if obj is not None:
-            scorer = scorer_from_object(obj.name, obj.data, settings=settings, provider=provider)
-            if isinstance(scorer, LLMClassifier) and scorer.model is None:
-                scorer.model = judge_model
-            return scorer
+    obj = saved_scorer(workspace, project_id, name)
+    if obj is not None:
+        scorer = scorer_from_object(obj.name, obj.data, settings=settings, provider=provider)
+        if isinstance(scorer, LLMClassifier) and scorer.model is None:
+            scorer.model = judge_model
+        return scorer
     for builtin_name, cls in BUILTINS.items():
         if builtin_name.lower() == name.lower():
             if issubclass(cls, LLMClassifier):

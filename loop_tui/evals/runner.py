@@ -245,10 +245,14 @@ async def run_experiment(
     row_timeout_s: float | None = None,
     description: str = "",
     metadata: dict[str, Any] | None = None,
+    dataset_version: int | None = None,
+    scorer_definitions: dict[str, Any] | None = None,
 ) -> ExperimentResult:
     """Run `prompt` over `dataset` (a dataset name/id in `project`, or a list of rows) and record an experiment.
 
     `scorers` are names (built-in or saved in the project), `Scorer` objects or plain functions.
+    `dataset_version` runs on the dataset as it was at that version (see `rerun`); `scorer_definitions`
+    are recorded as the saved scorers' definitions when scorers are passed as objects (a re-run).
     `provider` overrides model resolution (any `loop_tui.llm.base.Provider`). Cancelling the awaiting task
     stops the run, writes the rows finished so far and marks the experiment cancelled.
     """
@@ -258,9 +262,14 @@ async def run_experiment(
         raise UserError("--trials must be at least 1")
     model_name = model or prompt.model
     handle = open_model(model_name, settings, provider)
-    from loop_tui.evals.registry import resolve_scorer
+    from loop_tui.evals.registry import resolve_scorer, saved_scorer
 
-    target = resolve_target(workspace, project, prompt, dataset, name=name, base=base)
+    target = resolve_target(workspace, project, prompt, dataset, name=name, base=base, version=dataset_version)
+    definitions = dict(scorer_definitions or {})
+    for s in scorers:  # the project's own scorers as they are now, so a re-run can use exactly these
+        saved = saved_scorer(workspace, target.project_id, s) if isinstance(s, str) else None
+        if saved is not None:
+            definitions[saved.name] = saved.data
     resolved = [
         resolve_scorer(
             s,
@@ -290,6 +299,8 @@ async def run_experiment(
         concurrency=concurrency,
         description=description,
         metadata=metadata,
+        judge_model=judge_model,
+        scorer_definitions=definitions,
     )
     run = _Run(target, prompt, handle, resolved, row_timeout_s, workspace)
     result = ExperimentResult(
