@@ -65,3 +65,45 @@ async def test_compare_two_marked_experiments(sample_ws_path: Path) -> None:
         assert rows and [r.worst_delta for r in rows] == sorted(r.worst_delta for r in rows)
         assert "output diff vs base" in screen_text(app)
         assert app.screen.query_one("#compare-table", ArrowTable).row_count == len(rows)
+
+
+async def test_experiment_view_reruns_exactly_after_a_confirmation(sample_ws_path: Path, fake_server_env) -> None:
+    from loop_tui.config import load_settings
+    from loop_tui.evals import PromptSpec, run_experiment
+    from loop_tui.store import Workspace
+    from loop_tui.ui.screens.experiment_view import ExperimentScreen
+    from loop_tui.ui.widgets.modals import ConfirmModal
+
+    ws = Workspace.open(sample_ws_path)
+    prompt = PromptSpec.from_dict({"messages": [{"role": "user", "content": "{{input.question}}"}], "model": "gpt-4o-mini"})
+    await run_experiment(ws, "support-bot", prompt, "support-golden", ["Levenshtein"], name="to-rerun",
+                         settings=load_settings())
+    app = make_app(sample_ws_path, page="experiments")
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")  # the newest experiment: to-rerun
+        await settle(pilot)
+        assert isinstance(app.screen, ExperimentScreen) and app.screen.experiment.name == "to-rerun"
+        await pilot.press("r")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmModal) and "rows × 1 trial(s) with gpt-4o-mini" in app.screen.detail
+        await pilot.press("y")
+        for _ in range(50):
+            await settle(pilot)
+            if isinstance(app.screen, ExperimentScreen) and app.screen.experiment.name == "to-rerun-rerun":
+                break
+        assert isinstance(app.screen, ExperimentScreen) and app.screen.experiment.name == "to-rerun-rerun"
+        original = app.workspace.get_object("experiment", app.project.id, "to-rerun")
+        assert app.screen.base_id == original.id
+        assert "vs to-rerun" in str(app.screen.query_one("#experiment-scores").border_subtitle)
+
+
+async def test_a_rerun_that_cannot_run_says_why(sample_ws_path: Path) -> None:
+    app = make_app(sample_ws_path, page="experiments")
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")  # a sample experiment scored by 'Relevance', which no scorer defines now
+        await settle(pilot)
+        await pilot.press("r")
+        await settle(pilot)
+        assert any("cannot be re-run exactly" in n.message for n in app._notifications)

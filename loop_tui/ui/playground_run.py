@@ -1,53 +1,32 @@
-"""Running the playground's task as an experiment from a thread (own event loop), cancellable from
-the UI thread. Plain Python: progress goes to a callback the screen turns into messages.
+"""Running an eval (the playground's task, or a re-run of an experiment) from a thread with its own event loop,
+cancellable from the UI thread. Plain Python: progress goes to a callback the screen turns into messages.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+Progress = Callable[[Any], None]
 
-@dataclass
-class PlaygroundRun:
-    """One run: what to run, and the handle to cancel it."""
 
-    workspace: Any
-    project_id: str
-    prompt: Any  # evals.PromptSpec
-    dataset_id: str
-    scorers: list[str]
-    model: str | None
-    settings: Any
-    base_id: str | None = None
-    _loop: asyncio.AbstractEventLoop | None = field(default=None, repr=False)
-    _task: asyncio.Task | None = field(default=None, repr=False)
-    _cancelled: threading.Event = field(default_factory=threading.Event, repr=False)
+class BackgroundEval:
+    """One run: `start(on_progress)` makes the coroutine (a `run_experiment` call); `cancel` stops it."""
 
-    def run(self, on_progress: Callable[[Any], None]) -> Any:
+    def __init__(self, start: Callable[[Progress], Awaitable[Any]]) -> None:
+        self._start = start
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Future[Any] | None = None
+        self._cancelled = threading.Event()
+
+    def run(self, on_progress: Progress) -> Any:
         """Run to completion (or cancellation) in the calling thread; returns the ExperimentResult."""
-        from loop_tui.evals import run_experiment
 
         async def main() -> Any:
             self._loop = asyncio.get_running_loop()
-            self._task = asyncio.ensure_future(
-                run_experiment(
-                    self.workspace,
-                    self.project_id,
-                    self.prompt,
-                    self.dataset_id,
-                    self.scorers,
-                    model=self.model,
-                    concurrency=8,
-                    base=self.base_id,
-                    on_progress=on_progress,
-                    settings=self.settings,
-                    description="run from the playground",
-                )
-            )
+            self._task = asyncio.ensure_future(self._start(on_progress))
             if self._cancelled.is_set():
                 self._task.cancel()
             return await self._task
@@ -62,6 +41,34 @@ class PlaygroundRun:
         self._cancelled.set()
         if self._loop is not None and self._task is not None:
             self._loop.call_soon_threadsafe(self._task.cancel)
+
+
+def playground_run(
+    workspace: Any, project_id: str, prompt: Any, dataset_id: str, scorers: list[str], model: str | None,
+    settings: Any, base_id: str | None = None,
+) -> BackgroundEval:
+    """The playground's task over its dataset with the chosen scorers."""
+
+    def start(on_progress: Progress) -> Awaitable[Any]:
+        from loop_tui.evals import run_experiment
+
+        return run_experiment(workspace, project_id, prompt, dataset_id, scorers, model=model, concurrency=8,
+                              base=base_id, on_progress=on_progress, settings=settings,
+                              description="run from the playground")
+
+    return BackgroundEval(start)
+
+
+def experiment_rerun(workspace: Any, project_id: str, experiment_id: str, settings: Any) -> BackgroundEval:
+    """An experiment again, exactly as it ran (see `evals.rerun`)."""
+
+    def start(on_progress: Progress) -> Awaitable[Any]:
+        from loop_tui.evals.rerun import rerun_experiment
+
+        return rerun_experiment(workspace, project_id, experiment_id, concurrency=8, on_progress=on_progress,
+                                settings=settings)
+
+    return BackgroundEval(start)
 
 
 def result_rows_table(rows: list[Any]) -> Any:

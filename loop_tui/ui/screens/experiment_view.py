@@ -16,7 +16,7 @@ from textual.widgets import DataTable
 from loop_tui.ui.messages import WorkFailed
 from loop_tui.ui.screens.base import PageScreen
 from loop_tui.ui.widgets.arrow_table import ArrowTable
-from loop_tui.ui.widgets.modals import ChoiceModal
+from loop_tui.ui.widgets.modals import ChoiceModal, ConfirmModal
 
 
 def root_row_ids(ws: Any, experiment_ids: list[str]) -> dict[str, str]:
@@ -38,7 +38,22 @@ class ExperimentScreen(PageScreen):
         Binding("escape,backspace", "back", "Back", id="experiment.back"),
         Binding("b", "choose_base", "Base", id="experiment.base"),
         Binding("s", "toggle_sort", "Sort", id="experiment.sort"),
+        Binding("r", "rerun", "Re-run exactly", id="experiment.rerun"),
+        Binding("ctrl+g", "cancel_rerun", "Cancel re-run", show=False, id="experiment.cancel_rerun", priority=True),
     ]
+
+    @dataclass
+    class RerunProgress(Message):
+        """A row of the re-run finished."""
+
+        progress: Any
+
+    @dataclass
+    class RerunFinished(Message):
+        """The re-run ended: its result, or why it could not run."""
+
+        result: Any
+        error: str | None
 
     @dataclass
     class Loaded(Message):
@@ -56,6 +71,7 @@ class ExperimentScreen(PageScreen):
         self.diffs: list[Any] = []
         self.row_ids: dict[str, str] = {}  # root_span_id -> row id, for Loop's selected rows
         self.sort_by_regression = True
+        self.rerun: Any = None  # the re-run going on, if any
 
     def compose_page(self) -> ComposeResult:
         with Horizontal(id="experiment-summary"):
@@ -161,3 +177,84 @@ class ExperimentScreen(PageScreen):
             self.app.push_screen(
                 TraceScreen(f"experiment('{self.experiment.id}')", diff.root_span_id, page="experiments")
             )
+
+    # ----- re-run ---------------------------------------------------------------------------------
+    @work(thread=True, exclusive=True, group="experiment-rerun-plan", exit_on_error=False)
+    def action_rerun(self) -> None:
+        """Re-run this experiment exactly (after a confirmation that says what it will cost)."""
+        from loop_tui.evals.estimate import estimate_eval_cost
+        from loop_tui.evals.experiments import dataset_rows
+        from loop_tui.evals.rerun import plan_rerun
+
+        if self.rerun is not None:
+            self.app.call_from_thread(self.notify, "a re-run is already going (ctrl+g cancels it)", severity="warning")
+            return
+        settings = self.loop_app.settings
+        try:
+            plan = plan_rerun(self.workspace, self.experiment.project_id, self.experiment.id, settings=settings)
+            rows = dataset_rows(self.workspace, plan.dataset, as_of=plan.dataset_version)
+            cost = estimate_eval_cost(plan.prompt, rows, plan.scorers, model=plan.model, trials=plan.trials,
+                                      settings=settings)
+        except Exception as exc:  # noqa: BLE001 - UserError: shown as one sentence
+            self.post_message(WorkFailed("re-run", str(exc)))
+            return
+        price = f"about ${cost.usd:.4f}" if cost.usd is not None else "cost unknown (unpriced model)"
+        detail = (f"{len(rows)} rows × {plan.trials} trial(s) with {plan.model}, {cost.calls} model calls, {price}. "
+                  "The new experiment is compared with this one." + "".join(f"\nNote: {n}." for n in plan.notes))
+        self.app.call_from_thread(
+            self.app.push_screen, ConfirmModal(f"Re-run {self.experiment.name} exactly?", detail), self._start_rerun
+        )
+
+    def _start_rerun(self, confirmed: bool | None) -> None:
+        from loop_tui.ui.playground_run import experiment_rerun
+
+        if not confirmed or self.rerun is not None:
+            return
+        self.rerun = experiment_rerun(self.workspace, self.experiment.project_id, self.experiment.id,
+                                      self.loop_app.settings)
+        self.query_one("#experiment-rows", ArrowTable).border_subtitle = "re-running… ctrl+g cancels"
+        self._run_rerun(self.rerun)
+
+    @work(thread=True, exclusive=True, group="experiment-rerun", exit_on_error=False)
+    def _run_rerun(self, run: Any) -> None:
+        try:
+            result = run.run(lambda progress: self.post_message(self.RerunProgress(progress)))
+        except Exception as exc:  # noqa: BLE001 - UserError (no key, offline model) is one sentence
+            self.post_message(self.RerunFinished(None, str(exc)))
+            return
+        self.post_message(self.RerunFinished(result, None))
+
+    @on(RerunProgress)
+    def _rerun_progress(self, message: RerunProgress) -> None:
+        p = message.progress
+        self.query_one("#experiment-rows", ArrowTable).border_subtitle = (
+            f"re-running: {p.done}/{p.total} rows · {p.errors} errors · ${p.running_cost:.4f} · ctrl+g cancels"
+        )
+
+    @on(RerunFinished)
+    def _rerun_finished(self, message: RerunFinished) -> None:
+        self.rerun = None
+        rows = self.query_one("#experiment-rows", ArrowTable)
+        rows.border_subtitle = ""
+        if message.error:
+            self.notify(f"re-run failed: {message.error}", severity="error")
+            return
+        result = message.result
+        if result is None or result.cancelled:
+            self.notify("re-run cancelled; the rows that finished are saved in its experiment")
+            return
+        self.notify(f"re-run done: {result.name} ({len(result.rows)} rows), compared with {self.experiment.name}")
+        new = self.workspace.object_by_id(result.experiment_id)
+        self.app.push_screen(ExperimentScreen(new, self.experiment.id))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """ctrl+g cancels a re-run while one goes; otherwise it is Loop's continue."""
+        if action == "cancel_rerun" and self.rerun is None:
+            return False
+        return super().check_action(action, parameters)
+
+    def action_cancel_rerun(self) -> None:
+        """Stop the re-run; rows finished so far stay recorded."""
+        if self.rerun is not None:
+            self.rerun.cancel()
+            self.query_one("#experiment-rows", ArrowTable).border_subtitle = "cancelling…"

@@ -217,7 +217,7 @@ class PlaygroundScreen(PageScreen):
     def action_run(self) -> None:
         """Run the task over the dataset with the chosen scorers."""
         from loop_tui.evals import PromptSpec
-        from loop_tui.ui.playground_run import PlaygroundRun
+        from loop_tui.ui.playground_run import playground_run
 
         if self.current_run is not None:
             self.notify("a run is already going (ctrl+g cancels it)", severity="warning")
@@ -236,7 +236,7 @@ class PlaygroundScreen(PageScreen):
             self.query_one("#pg-error", Label).update(str(exc))
             return
         base = self.last_result.experiment_id if self.last_result is not None else None
-        self.current_run = PlaygroundRun(
+        self.current_run = playground_run(
             self.workspace, self.project.id, prompt, dataset, scorers, data["model"], self.loop_app.settings, base
         )
         self.rows = []
