@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label
+from textual.widgets import Button, Input, Label, Static
 
 
 class ConfirmModal(ModalScreen[bool]):
@@ -28,7 +28,7 @@ class ConfirmModal(ModalScreen[bool]):
         with Vertical(classes="modal-box"):
             yield Label(self.question, classes="modal-title")
             if self.detail:
-                yield Label(self.detail)
+                yield Static(self.detail, classes="modal-detail")  # wraps (a Label stays one line)
             with Horizontal(classes="modal-buttons"):
                 yield Button("Yes (y)", id="confirm", variant="error")
                 yield Button("No (n)", id="cancel")
