@@ -36,6 +36,16 @@ class BackgroundEval:
         except asyncio.CancelledError:
             return None
 
+    def run_and_report(self, on_progress: Progress, on_end: Callable[[Any, str | None], None]) -> None:
+        """`run`, then `on_end(result, None)`, or `on_end(None, message)` if it could not run (no key, a bad
+        scorer: a `UserError`, one sentence)."""
+        try:
+            result = self.run(on_progress)
+        except Exception as exc:  # noqa: BLE001 - shown to the user as one sentence
+            on_end(None, str(exc))
+            return
+        on_end(result, None)
+
     def cancel(self) -> None:
         """Stop the run from another thread; rows finished so far stay recorded."""
         self._cancelled.set()

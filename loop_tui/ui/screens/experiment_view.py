@@ -217,12 +217,8 @@ class ExperimentScreen(PageScreen):
 
     @work(thread=True, exclusive=True, group="experiment-rerun", exit_on_error=False)
     def _run_rerun(self, run: Any) -> None:
-        try:
-            result = run.run(lambda progress: self.post_message(self.RerunProgress(progress)))
-        except Exception as exc:  # noqa: BLE001 - UserError (no key, offline model) is one sentence
-            self.post_message(self.RerunFinished(None, str(exc)))
-            return
-        self.post_message(self.RerunFinished(result, None))
+        run.run_and_report(lambda progress: self.post_message(self.RerunProgress(progress)),
+                           lambda result, error: self.post_message(self.RerunFinished(result, error)))
 
     @on(RerunProgress)
     def _rerun_progress(self, message: RerunProgress) -> None:

@@ -247,12 +247,8 @@ class PlaygroundScreen(PageScreen):
 
     @work(thread=True, exclusive=True, group="pg-run", exit_on_error=False)
     def _run_task(self, run: Any) -> None:
-        try:
-            result = run.run(lambda progress: self.post_message(self.RowFinished(progress)))
-        except Exception as exc:  # noqa: BLE001 - UserError (no key, bad scorer) is one sentence
-            self.post_message(self.RunFinished(None, str(exc)))
-            return
-        self.post_message(self.RunFinished(result, None))
+        run.run_and_report(lambda progress: self.post_message(self.RowFinished(progress)),
+                           lambda result, error: self.post_message(self.RunFinished(result, error)))
 
     @on(RowFinished)
     def _row_finished(self, message: RowFinished) -> None:
