@@ -233,3 +233,27 @@ async def test_malformed_messages_are_a_bad_request_error(server: FakeModelServe
     (error,) = events
     assert error.kind == "bad_request" and "tool_call_id" in error.message
     assert server.requests == []
+
+
+async def test_a_callers_own_client_and_a_proxied_environment_use_the_full_client(
+    server: FakeModelServer, kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Our pooled clients send straight to their transport; a client the caller passes in, and any client
+    # when the environment names a proxy, go through httpx's client layers. Both must behave the same.
+    import httpx
+
+    from loop_tui.llm.http_base import _TRANSPORTS, pooled_client
+
+    async with httpx.AsyncClient() as own:
+        server.script([{"fault": "429", "retry_after": 0}, {"text": "via your client"}])
+        events = await run(server, kind, client=own, sleep=SleepRecorder())
+        assert text_of(events) == "via your client" and own not in _TRANSPORTS
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    direct = pooled_client()
+    assert direct in _TRANSPORTS
+    await direct.aclose()
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")  # only consulted for https URLs
+    proxied = pooled_client()
+    assert proxied not in _TRANSPORTS
+    await proxied.aclose()
