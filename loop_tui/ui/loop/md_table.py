@@ -14,7 +14,7 @@ from textual.content import Content
 from textual.widgets import Markdown, Static
 from textual.widgets._markdown import MarkdownBlock, MarkdownTable, MarkdownTableContent
 
-# Per column: the cell padding (one each side) and the grid gutter of Textual's table.
+# Per column: the cell padding (one each side) and the grid gutter of Textual's table (between columns).
 _COLUMN_CHROME = 3
 
 
@@ -42,7 +42,7 @@ class ResponsiveTable(MarkdownTable):
         for row in columns:
             for i, cell in enumerate(row):
                 widths[i] = max(widths[i], cell.cell_length)
-        return sum(w + _COLUMN_CHROME for w in widths)
+        return sum(w + _COLUMN_CHROME for w in widths) - 1 if widths else 0  # no gutter after the last
 
     def _stacked(self) -> Content:
         """Each row as one entry: its first cell in bold, then `header value` pairs."""
