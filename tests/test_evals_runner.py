@@ -550,3 +550,43 @@ async def test_what_cannot_be_rerun_says_why(ws: Workspace) -> None:
     await run_experiment(ws, "proj", PROMPT, [{"input": {"q": "x"}}], ["ExactMatch"], provider=provider, name="inline")
     with pytest.raises(UserError, match="rows given in code"):
         plan_rerun(ws, "proj", "inline")
+
+
+async def test_rerun_of_an_older_experiment_pins_what_it_used_and_explains(ws: Workspace) -> None:
+    from loop_tui.evals.rerun import plan_rerun, rerun_experiment
+
+    project = ws.project("proj")
+    # A project scorer that overrides a built-in's name.
+    ws.save_object("scorer", project.id, "ExactMatch", {"type": "code", "code": "def handler(output):\n    return 0.5"})
+    provider = ScriptedProvider(lambda m, t, p: "ok")
+    await run_experiment(ws, "proj", PROMPT, "qa", ["ExactMatch"], provider=provider, name="old", row_timeout_s=7)
+    old = ws.get_object("experiment", project.id, "old")
+    assert old.data["metadata"]["timeout_s"] == 7
+    legacy = {k: v for k, v in old.data.items() if k not in ("dataset_version", "scorer_definitions", "judge_model")}
+    ws.save_object("experiment", project.id, "old", legacy, id=old.id)  # as an older version recorded it
+
+    plan = plan_rerun(ws, "proj", "old")
+    assert plan.timeout_s == 7 and any("dataset version" in n for n in plan.notes)
+    assert any("'ExactMatch' is used as it is now" in n for n in plan.notes)
+    first = await rerun_experiment(ws, "proj", "old", provider=provider)
+    assert first.rows[0].scores == {"ExactMatch": 0.5}
+    # The re-run pinned the project's definition, so re-running it again keeps the override.
+    again = await rerun_experiment(ws, "proj", first.name, provider=provider)
+    assert again.rows[0].scores == {"ExactMatch": 0.5}
+
+
+async def test_a_deleted_dataset_or_a_code_scorer_cannot_be_rerun(ws: Workspace) -> None:
+    from loop_tui.evals.rerun import plan_rerun
+
+    provider = ScriptedProvider(lambda m, t, p: "ok")
+
+    def my_scorer(output: Any) -> float:
+        return 1.0
+
+    await run_experiment(ws, "proj", PROMPT, "qa", [my_scorer], provider=provider, name="coded")
+    with pytest.raises(UserError, match="a scorer given in code"):
+        plan_rerun(ws, "proj", "coded")
+    ds = ws.get_object("dataset", ws.project("proj").id, "qa")
+    ws.delete_object(ds.id)
+    with pytest.raises(UserError, match="ran on the dataset 'qa', which was deleted"):
+        plan_rerun(ws, "proj", "coded")

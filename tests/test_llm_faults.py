@@ -257,3 +257,19 @@ async def test_a_callers_own_client_and_a_proxied_environment_use_the_full_clien
     proxied = pooled_client()
     assert proxied not in _TRANSPORTS
     await proxied.aclose()
+
+
+async def test_credentials_in_the_base_url_are_sent_as_basic_auth(server: FakeModelServer) -> None:
+    # A gateway behind basic auth configured as http://user:pass@host: the direct transport path would skip
+    # httpx's auth step, so such URLs go through the full client.
+    import base64
+
+    provider = server.provider("openai", base_url=server.openai_base_url.replace("http://", "http://gw:secret@"),
+                               api_key_env=None)
+    try:
+        events = await collect(provider.stream(CHAT, None, MODELS["openai"]))
+    finally:
+        await provider.aclose()
+    assert isinstance(events[-1], Done)
+    sent = server.requests[-1].headers.get("authorization") or server.requests[-1].headers.get("Authorization")
+    assert sent == "Basic " + base64.b64encode(b"gw:secret").decode()

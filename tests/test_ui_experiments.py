@@ -107,3 +107,37 @@ async def test_a_rerun_that_cannot_run_says_why(sample_ws_path: Path) -> None:
         await pilot.press("r")
         await settle(pilot)
         assert any("cannot be re-run exactly" in n.message for n in app._notifications)
+
+
+class _FakeRerun:
+    def __init__(self) -> None:
+        self.cancelled = 0
+
+    def cancel(self) -> None:
+        self.cancelled += 1
+
+
+async def test_a_rerun_is_cancelled_by_ctrl_g_or_leaving_but_not_by_ctrl_g_in_the_chat(sample_ws_path: Path) -> None:
+    from loop_tui.ui.screens.experiment_view import ExperimentScreen
+
+    app = make_app(sample_ws_path, page="experiments")
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, ExperimentScreen)
+        screen.rerun = run = _FakeRerun()
+        await pilot.press("ctrl+l")  # typing to Loop: ctrl+g there is Loop's continue
+        await settle(pilot)
+        await pilot.press("ctrl+g")
+        await settle(pilot)
+        assert run.cancelled == 0
+        screen.query_one("#experiment-rows Grid").focus()  # back on the page: ctrl+g cancels the re-run
+        await settle(pilot)
+        await pilot.press("ctrl+g")
+        await settle(pilot)
+        assert run.cancelled == 1 and app.screen is screen
+        await pilot.press("escape")  # leaving the experiment stops its re-run
+        await settle(pilot)
+        assert app.screen is not screen and run.cancelled == 2

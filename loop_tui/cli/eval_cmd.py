@@ -26,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "--rerun",
         metavar="EXP",
         help="re-run an experiment exactly (its prompt, model, parameters, trials, scorers and the dataset "
-        "as it was) and compare with it; --model swaps only the model",
+        "as it was) and compare with it; --model / --judge-model swap only those models",
     )
     parser.add_argument("--dataset", help="dataset name or id in the project (not with --rerun)")
     parser.add_argument(
@@ -158,12 +158,12 @@ def _rerun(args: argparse.Namespace, ws: Any, project: Any, settings: Any) -> An
     from loop_tui.evals.rerun import plan_rerun, rerun_experiment
 
     given = (("--dataset", args.dataset), ("--scorer", args.scorer), ("--trials", args.trials != 1),
-             ("--judge-model", args.judge_model), ("--base", args.base))
+             ("--base", args.base))
     clashes = [flag for flag, value in given if value]
     if clashes:
         raise UserError(f"--rerun repeats the experiment as it was; drop {', '.join(clashes)} (only --model, "
-                        "--name, --concurrency and --timeout can change)")
-    plan = plan_rerun(ws, project.id, args.rerun, model=args.model, settings=settings)
+                        "--judge-model, --name, --concurrency and --timeout can change)")
+    plan = plan_rerun(ws, project.id, args.rerun, model=args.model, judge_model=args.judge_model, settings=settings)
     for note in plan.notes:
         sys.stderr.write(f"loop-tui: re-running {args.rerun}: {note}\n")
     return asyncio.run(

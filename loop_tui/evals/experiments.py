@@ -113,8 +113,9 @@ def resolve_target(
     if isinstance(dataset, str):
         ds = workspace.get_object("dataset", proj.id, dataset)
         dataset_id, dataset_name = ds.id, ds.name
-        rows = dataset_rows(workspace, ds.id, as_of=version)
+        # The version first, then the rows as of it: a write in between cannot make them disagree.
         version = version if version is not None else dataset_version(workspace, ds.id)
+        rows = dataset_rows(workspace, ds.id, as_of=version)
     else:
         rows = _check_rows(list(dataset))
     if not rows:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from loop_tui.errors import UserError
+from loop_tui.errors import NotFoundError, UserError
 
 
 @dataclass
@@ -30,22 +30,28 @@ class RerunPlan:
     trials: int
     base: str
     notes: list[str] = field(default_factory=list)
+    timeout_s: float | None = None
 
 
 def plan_rerun(
-    workspace: Any, project: str, experiment: str, *, model: str | None = None, settings: Any = None,
-    provider: Any = None,
+    workspace: Any, project: str, experiment: str, *, model: str | None = None, judge_model: str | None = None,
+    settings: Any = None, provider: Any = None,
 ) -> RerunPlan:
-    """Read what `experiment` ran with; `model` replaces its model (everything else stays pinned)."""
+    """Read what `experiment` ran with; `model` (the task's) and `judge_model` replace what they name, and
+    everything else stays pinned."""
     from loop_tui.evals.prompt import PromptSpec
-    from loop_tui.evals.registry import resolve_scorer, scorer_from_object
-    from loop_tui.evals.scorers import LLMClassifier
 
     proj = workspace.project(project)
     exp = workspace.get_object("experiment", proj.id, experiment)
     data = exp.data
     if not data.get("dataset_id"):
         raise UserError(f"experiment {exp.name!r} ran on rows given in code, not a dataset; there is nothing to re-run")
+    try:
+        workspace.get_object("dataset", proj.id, data["dataset_id"])
+    except NotFoundError:
+        named = (data.get("metadata") or {}).get("dataset_name") or data["dataset_id"]
+        raise UserError(f"experiment {exp.name!r} ran on the dataset {named!r}, which was deleted; it cannot be "
+                        "re-run (undo the deletion with `loop-tui history --undo XACT` first)") from None
     if not isinstance(data.get("prompt"), dict) or not data["prompt"].get("messages"):
         raise UserError(f"experiment {exp.name!r} did not record its prompt; it cannot be re-run")
     prompt_data = data["prompt"]
@@ -54,32 +60,61 @@ def plan_rerun(
     version = data.get("dataset_version")
     if version is None:
         notes.append("it did not record its dataset version: the dataset is used as it is now")
-    definitions: dict[str, Any] = data.get("scorer_definitions") or {}
+    pinned = "scorer_definitions" in data  # recorded by a version that pins scorers and the judge model
     # Judges keep the model they used (the run's model unless one was named), even when `model` changes.
-    judge_model = data.get("judge_model") or data.get("model")
-    judge_provider = provider if data.get("judge_model") is None else None
-    scorers: list[Any] = []
-    for name in data.get("scorers") or []:
-        if name in definitions:  # the project's scorer as it was, even if it was edited or deleted since
-            scorer = scorer_from_object(name, definitions[name], settings=settings, provider=judge_provider)
-            if isinstance(scorer, LLMClassifier) and scorer.model is None:
-                scorer.model = judge_model
-        elif "scorer_definitions" in data:  # recorded with pinning: a name without a definition is built in
-            scorer = resolve_scorer(name, settings=settings, judge_model=judge_model, provider=judge_provider)
-        else:
-            try:
-                scorer = resolve_scorer(name, workspace, proj.id, settings=settings, judge_model=judge_model,
-                                        provider=judge_provider)
-            except UserError:
-                raise UserError(
-                    f"experiment {exp.name!r} was scored by {name!r}, which is neither built in nor saved in the "
-                    "project now, so it cannot be re-run exactly"
-                ) from None
-            notes.append(f"scorer {name!r} is used as it is now (the experiment did not record its definition)")
-        scorers.append(scorer)
-    trials = int((data.get("metadata") or {}).get("trials") or 1)
+    judges = judge_model or data.get("judge_model") or data.get("model")
+    judge_provider = provider if judge_model is None and data.get("judge_model") is None else None
+    definitions = dict(data.get("scorer_definitions") or {})
+    scorers = [
+        _scorer(workspace, proj.id, exp.name, name, definitions, pinned, notes, judges, judge_provider, settings)
+        for name in data.get("scorers") or []
+    ]
+    if not pinned and judge_model is None and any(_is_judge(s) for s in scorers):
+        notes.append(f"it did not record its judge model: LLM judges use {judges}, the run's model")
+    recorded = data.get("metadata") or {}
     return RerunPlan(prompt, model or data.get("model"), data["dataset_id"], version, scorers, definitions,
-                     judge_model, trials, exp.id, notes)
+                     judges, int(recorded.get("trials") or 1), exp.id, notes, recorded.get("timeout_s"))
+
+
+def _scorer(
+    workspace: Any, project_id: str, experiment: str, name: str, definitions: dict[str, Any], pinned: bool,
+    notes: list[str], judge_model: str | None, provider: Any, settings: Any,
+) -> Any:
+    """One recorded scorer as it was; `definitions` gains the definitions of scorers read as they are now."""
+    from loop_tui.evals.registry import resolve_scorer, saved_scorer, scorer_from_object
+
+    if name in definitions:  # the project's scorer as it was, even if it was edited or deleted since
+        scorer = scorer_from_object(name, definitions[name], settings=settings, provider=provider)
+        if _is_judge(scorer) and scorer.model is None:
+            scorer.model = judge_model
+        return scorer
+    if pinned:  # a name the run recorded without a definition is a built-in, or a function given in code
+        try:
+            return resolve_scorer(name, settings=settings, judge_model=judge_model, provider=provider)
+        except UserError:
+            raise UserError(
+                f"experiment {experiment!r} was scored by {name!r}, a scorer given in code rather than saved in "
+                "the project, so it cannot be re-run from here"
+            ) from None
+    saved = saved_scorer(workspace, project_id, name)
+    try:
+        scorer = resolve_scorer(name, workspace, project_id, settings=settings, judge_model=judge_model,
+                                provider=provider)
+    except UserError:
+        raise UserError(
+            f"experiment {experiment!r} was scored by {name!r}, which is neither built in nor saved in the project "
+            "now, so it cannot be re-run exactly"
+        ) from None
+    if saved is not None:  # pinned from here on, so a re-run of this re-run uses the same definition
+        definitions[name] = saved.data
+        notes.append(f"scorer {name!r} is used as it is now (the experiment did not record its definition)")
+    return scorer
+
+
+def _is_judge(scorer: Any) -> bool:
+    from loop_tui.evals.scorers import LLMClassifier
+
+    return isinstance(scorer, LLMClassifier)
 
 
 async def rerun_experiment(
@@ -88,6 +123,7 @@ async def rerun_experiment(
     experiment: str,
     *,
     model: str | None = None,
+    judge_model: str | None = None,
     name: str | None = None,
     concurrency: int = 10,
     on_progress: Any = None,
@@ -102,7 +138,8 @@ async def rerun_experiment(
     """
     from loop_tui.evals.runner import run_experiment
 
-    plan = plan or plan_rerun(workspace, project, experiment, model=model, settings=settings, provider=provider)
+    plan = plan or plan_rerun(workspace, project, experiment, model=model, judge_model=judge_model,
+                              settings=settings, provider=provider)
     original = workspace.object_by_id(plan.base).name
     if name is None:  # <original>-rerun, -rerun-2, …
         taken = {o.name for o in workspace.objects("experiment", workspace.project(project).id)}
@@ -123,7 +160,7 @@ async def rerun_experiment(
         settings=settings,
         provider=provider,
         judge_model=plan.judge_model,
-        row_timeout_s=row_timeout_s,
+        row_timeout_s=row_timeout_s if row_timeout_s is not None else plan.timeout_s,
         description=f"re-run of {original}",
         metadata={"rerun_of": plan.base},
         dataset_version=plan.dataset_version,

@@ -298,7 +298,7 @@ async def run_experiment(
         trials=trials,
         concurrency=concurrency,
         description=description,
-        metadata=metadata,
+        metadata={**(metadata or {}), "timeout_s": row_timeout_s} if row_timeout_s else metadata,
         judge_model=judge_model,
         scorer_definitions=definitions,
     )

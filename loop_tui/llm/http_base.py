@@ -235,7 +235,7 @@ async def _send(
     """
     request = client.build_request("POST", url, json=body, headers=headers, timeout=timeout)
     transport = _TRANSPORTS.get(client)
-    if transport is None:
+    if transport is None or request.url.userinfo:  # credentials in the URL: httpx's auth step sends them
         response = await client.send(request, stream=True)
     else:
         response = await transport.handle_async_request(request)
@@ -292,9 +292,11 @@ def pooled_client() -> httpx.AsyncClient:
 
 
 def _proxied() -> bool:
-    """Whether the environment configures an HTTP proxy (httpx honours these with trust_env)."""
-    return any(os.environ.get(name) for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy",
-                                                 "https_proxy", "all_proxy"))
+    """Whether a proxy is configured, as httpx reads it (environment, and the system's settings on macOS and
+    Windows): then the client must choose the transport per URL."""
+    import urllib.request
+
+    return any(value for scheme, value in urllib.request.getproxies().items() if scheme in ("http", "https", "all"))
 
 
 @cache

@@ -5,6 +5,7 @@ cancellable from the UI thread. Plain Python: progress goes to a callback the sc
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -49,8 +50,10 @@ class BackgroundEval:
     def cancel(self) -> None:
         """Stop the run from another thread; rows finished so far stay recorded."""
         self._cancelled.set()
-        if self._loop is not None and self._task is not None:
-            self._loop.call_soon_threadsafe(self._task.cancel)
+        loop = self._loop
+        if loop is not None and self._task is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the run ended (and its loop closed) meanwhile
+                loop.call_soon_threadsafe(self._task.cancel)
 
 
 def playground_run(

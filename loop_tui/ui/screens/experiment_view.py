@@ -32,6 +32,7 @@ class ExperimentScreen(PageScreen):
     """Summary and rows of one experiment."""
 
     ROOT_PAGE = False
+    YIELD_TO_LOOP = frozenset({"cancel_rerun"})  # ctrl+g in the chat is Loop's continue
 
     PAGE = "experiments"
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -240,8 +241,15 @@ class ExperimentScreen(PageScreen):
             self.notify("re-run cancelled; the rows that finished are saved in its experiment")
             return
         self.notify(f"re-run done: {result.name} ({len(result.rows)} rows), compared with {self.experiment.name}")
-        new = self.workspace.object_by_id(result.experiment_id)
-        self.app.push_screen(ExperimentScreen(new, self.experiment.id))
+        if self.is_current:  # the user may have moved on: then the notice is enough
+            new = self.workspace.object_by_id(result.experiment_id)
+            self.app.push_screen(ExperimentScreen(new, self.experiment.id))
+
+    def on_unmount(self) -> None:
+        # Leaving the experiment stops its re-run: nothing could show or cancel it any more, and the app
+        # would wait for it on quit. The rows finished so far stay recorded.
+        if self.rerun is not None:
+            self.rerun.cancel()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """ctrl+g cancels a re-run while one goes; otherwise it is Loop's continue."""

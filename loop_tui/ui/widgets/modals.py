@@ -26,9 +26,10 @@ class ConfirmModal(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="modal-box"):
-            yield Label(self.question, classes="modal-title")
+            # Names in the text (an experiment's, a row's input) are shown as written, never read as markup.
+            yield Label(self.question, classes="modal-title", markup=False)
             if self.detail:
-                yield Static(self.detail, classes="modal-detail")  # wraps (a Label stays one line)
+                yield Static(self.detail, classes="modal-detail", markup=False)  # wraps (a Label stays one line)
             with Horizontal(classes="modal-buttons"):
                 yield Button("Yes (y)", id="confirm", variant="error")
                 yield Button("No (n)", id="cancel")
