@@ -311,6 +311,11 @@ class PlaygroundScreen(PageScreen):
             return False
         return super().check_action(action, parameters)
 
+    def on_unmount(self) -> None:
+        # The app is closing: stop the run (its rows so far are kept) rather than wait for every row.
+        if self.current_run is not None:
+            self.current_run.cancel()
+
     def action_cancel_run(self) -> None:
         """Stop the running eval."""
         if self.current_run is not None:
