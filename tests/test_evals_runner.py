@@ -590,3 +590,22 @@ async def test_a_deleted_dataset_or_a_code_scorer_cannot_be_rerun(ws: Workspace)
     ws.delete_object(ds.id)
     with pytest.raises(UserError, match="ran on the dataset 'qa', which was deleted"):
         plan_rerun(ws, "proj", "coded")
+
+
+async def test_a_run_whose_process_died_shows_as_interrupted(ws: Workspace) -> None:
+    import subprocess
+    import sys
+
+    from loop_tui.evals.experiments import list_experiments, run_status
+
+    provider = ScriptedProvider(lambda m, t, p: "ok")
+    await run_experiment(ws, "proj", PROMPT, "qa", ["ExactMatch"], provider=provider, name="done")
+    exp = ws.get_object("experiment", ws.project("proj").id, "done")
+    assert run_status(exp.data) == "completed"
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = {**exp.data, "status": "running", "runner": {**exp.data["runner"], "pid": int(gone.stdout)}}
+    assert run_status(dead) == "interrupted"
+    alive = {**dead, "runner": {**dead["runner"], "pid": exp.data["runner"]["pid"]}}  # this test's own process
+    assert run_status(alive) == "running"
+    ws.save_object("experiment", exp.project_id, "done", dead, id=exp.id)
+    assert [e["status"] for e in list_experiments(ws, "proj")] == ["interrupted"]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import socket
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -180,6 +183,7 @@ def create_experiment(
             "concurrency": concurrency,
         },
         "status": "running",
+        "runner": {"pid": os.getpid(), "host": _host()},  # to tell a dead run from a live one
     }
     obj = workspace.save_object("experiment", target.project_id, target.name, target.data)
     target.experiment_id = obj.id
@@ -199,8 +203,35 @@ def finish_experiment(
     workspace.save_object("experiment", target.project_id, target.name, data, id=target.experiment_id)
 
 
+def run_status(data: dict[str, Any]) -> str:
+    """How an experiment's run stands: its recorded status, except that a `running` run whose process is
+    gone (killed, or the machine restarted) is `interrupted`."""
+    status = data.get("status") or "completed"
+    runner = data.get("runner") or {}
+    if status == "running" and runner.get("host") == _host() and not _alive(runner.get("pid")):
+        return "interrupted"
+    return status
+
+
+def _host() -> str:
+    """This machine, as a short hash (a workspace may be shared; its experiments need not name the machine)."""
+    return hashlib.sha256(socket.gethostname().encode()).hexdigest()[:12]
+
+
+def _alive(pid: Any) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return True  # unknown: assume it still runs
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # it exists but belongs to someone else
+        return True
+    return True
+
+
 def status_note(status: str | None) -> str:
-    """" (cancelled)", " (failed)" or " (running)" for an experiment that did not complete; "" otherwise."""
+    """" (cancelled)", " (failed)", " (running)" or " (interrupted)" for a run that did not complete; "" otherwise."""
     return "" if status in (None, "completed") else f" ({status})"
 
 
@@ -242,7 +273,7 @@ def list_experiments(workspace: Any, project: str) -> list[dict[str, Any]]:
                 "rows": int(row.get("rows") or 0),
                 "errors": int(row.get("errors") or 0),
                 "scores": means.get(obj.id, {}),
-                "status": obj.data.get("status", "completed"),
+                "status": run_status(obj.data),
             }
         )
     return out

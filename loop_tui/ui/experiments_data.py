@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from loop_tui.evals.experiments import status_note
+from loop_tui.evals.experiments import run_status, status_note
 from loop_tui.ui.formatting import as_mapping, fmt_delta, fmt_time, histogram_sparkline, preview
 
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ def experiments_table(ws: Workspace, project_id: str) -> tuple[pa.Table, list[Ca
         columns[key] = []
     for exp in experiments:
         summary = summarize(ws, exp.id)
-        columns["experiment"].append(exp.name + status_note(exp.data.get("status")))
+        columns["experiment"].append(exp.name + status_note(run_status(exp.data)))
         columns["created"].append(fmt_time(exp.created)[:16])
         columns["model"].append(str(exp.data.get("model") or ""))
         columns["dataset"].append(datasets.get(exp.data.get("dataset_id") or "", ""))
