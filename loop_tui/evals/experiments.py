@@ -45,17 +45,8 @@ def dataset_version(workspace: Any, dataset_id: str) -> int | None:
 
 def dataset_rows(workspace: Any, dataset_id: str, as_of: int | None = None) -> list[dict[str, Any]]:
     """A dataset's rows as Braintrust-format dicts (oldest first); with `as_of`, as they were at that version."""
-    if as_of is None:
-        records = workspace.read_rows("dataset", dataset_id).to_pylist()
-    else:
-        records = workspace.query(
-            "SELECT * FROM dataset_history WHERE dataset_id = ? AND _xact_id <= ? "
-            "QUALIFY row_number() OVER (PARTITION BY id ORDER BY _xact_id DESC) = 1 ORDER BY created, id",
-            [dataset_id, as_of],
-        )
-        records = [r for r in records if not r["_object_delete"]]
     rows = []
-    for record in records:
+    for record in workspace.read_rows("dataset", dataset_id, as_of=as_of).to_pylist():
         rows.append(
             {
                 "id": record["id"],

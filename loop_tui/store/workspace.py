@@ -148,11 +148,19 @@ class Workspace(RowsMixin, CatalogMixin):
             self._con_generation = generation
         return self._con
 
-    def read_rows(self, table: str, object_id: str) -> pa.Table:
-        """The latest rows of one object (experiment, dataset, or a project's logs), oldest first."""
+    def read_rows(self, table: str, object_id: str, as_of: int | None = None) -> pa.Table:
+        """The latest rows of one object (experiment, dataset, or a project's logs), oldest first; with `as_of`
+        (a write's xact id), the rows as they were right after that write."""
         self._check_table(table)
         col = sch.TABLES[table][1]
-        return self.query_arrow(f"SELECT * FROM {table} WHERE {col} = ? ORDER BY created, id", [object_id])
+        if as_of is None:
+            return self.query_arrow(f"SELECT * FROM {table} WHERE {col} = ? ORDER BY created, id", [object_id])
+        return self.query_arrow(
+            f"SELECT * EXCLUDE (_object_delete) FROM (SELECT * FROM {table}_history WHERE {col} = ? AND _xact_id <= ? "
+            "QUALIFY row_number() OVER (PARTITION BY id ORDER BY _xact_id DESC) = 1) "
+            "WHERE NOT _object_delete ORDER BY created, id",
+            [object_id, as_of],
+        )
 
     # ----- history ---------------------------------------------------------------------------
     def undo(self, xact_id: int) -> int:
