@@ -20,7 +20,7 @@ from loop_tui.evals.code_scorer import CodeScorer
 from loop_tui.evals.experiments import ExperimentTarget, create_experiment, finish_experiment, resolve_target
 from loop_tui.evals.model_call import ModelHandle, call_model, open_model
 from loop_tui.evals.prompt import PromptSpec
-from loop_tui.evals.schedule import execute
+from loop_tui.evals.schedule import Progress, execute
 from loop_tui.evals.scorers.llm_judge import LLMClassifier
 from loop_tui.evals.scoring import call_scorer, error_text, is_inline, scorer_name, to_scores
 from loop_tui.evals.span_writer import SpanWriter
@@ -43,17 +43,6 @@ class RowResult:
     scorer_errors: dict[str, str]
     metrics: dict[str, float]
     root_span_id: str
-
-
-@dataclass
-class Progress:
-    """A progress event: sent after every finished row."""
-
-    total: int
-    done: int
-    errors: int
-    running_cost: float
-    row: RowResult | None = None
 
 
 @dataclass

@@ -19,9 +19,24 @@ import inspect
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from loop_tui.evals.runner import RowResult
 
 Finish = Callable[[str, int], Awaitable[None]]
+
+
+@dataclass
+class Progress:
+    """A progress event: sent after every finished row."""
+
+    total: int
+    done: int
+    errors: int
+    running_cost: float
+    row: RowResult | None = None
 
 
 class _Units:
@@ -40,8 +55,6 @@ class _Units:
         """Score one finished unit and buffer its spans (an event-loop callback, see the module doc)."""
         if not self.finished:
             return
-        from loop_tui.evals.runner import Progress
-
         try:
             row = self.run.finish_unit(*self.finished.popleft())
             self.result.rows.append(row)
