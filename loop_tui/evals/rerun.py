@@ -29,6 +29,7 @@ class RerunPlan:
     judge_model: str | None
     trials: int
     base: str
+    base_name: str
     notes: list[str] = field(default_factory=list)
     timeout_s: float | None = None
 
@@ -73,7 +74,7 @@ def plan_rerun(
         notes.append(f"it did not record its judge model: LLM judges use {judges}, the run's model")
     recorded = data.get("metadata") or {}
     return RerunPlan(prompt, model or data.get("model"), data["dataset_id"], version, scorers, definitions,
-                     judges, int(recorded.get("trials") or 1), exp.id, notes, recorded.get("timeout_s"))
+                     judges, int(recorded.get("trials") or 1), exp.id, exp.name, notes, recorded.get("timeout_s"))
 
 
 def _scorer(
@@ -140,7 +141,7 @@ async def rerun_experiment(
 
     plan = plan or plan_rerun(workspace, project, experiment, model=model, judge_model=judge_model,
                               settings=settings, provider=provider)
-    original = workspace.object_by_id(plan.base).name
+    original = plan.base_name
     if name is None:  # <original>-rerun, -rerun-2, …
         taken = {o.name for o in workspace.objects("experiment", workspace.project(project).id)}
         name = next(n for n in (f"{original}-rerun", *(f"{original}-rerun-{i}" for i in range(2, 10_000)))

@@ -72,14 +72,16 @@ def playground_run(
     return BackgroundEval(start)
 
 
-def experiment_rerun(workspace: Any, project_id: str, experiment_id: str, settings: Any) -> BackgroundEval:
-    """An experiment again, exactly as it ran (see `evals.rerun`)."""
+def experiment_rerun(
+    workspace: Any, project_id: str, experiment_id: str, settings: Any, plan: Any = None
+) -> BackgroundEval:
+    """An experiment again, exactly as it ran (see `evals.rerun`); `plan` is the one the user confirmed."""
 
     def start(on_progress: Progress) -> Awaitable[Any]:
         from loop_tui.evals.rerun import rerun_experiment
 
         return rerun_experiment(workspace, project_id, experiment_id, concurrency=8, on_progress=on_progress,
-                                settings=settings)
+                                settings=settings, plan=plan)
 
     return BackgroundEval(start)
 

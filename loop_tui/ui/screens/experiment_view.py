@@ -4,6 +4,7 @@ rows beside the base rows, biggest regression first. Enter opens a row's full tr
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, ClassVar
 
 from textual import on, work
@@ -203,16 +204,18 @@ class ExperimentScreen(PageScreen):
         detail = (f"{len(rows)} rows × {plan.trials} trial(s) with {plan.model}, {cost.calls} model calls, {price}. "
                   "The new experiment is compared with this one." + "".join(f"\nNote: {n}." for n in plan.notes))
         self.app.call_from_thread(
-            self.app.push_screen, ConfirmModal(f"Re-run {self.experiment.name} exactly?", detail), self._start_rerun
+            self.app.push_screen, ConfirmModal(f"Re-run {self.experiment.name} exactly?", detail),
+            partial(self._start_rerun, plan),
         )
 
-    def _start_rerun(self, confirmed: bool | None) -> None:
+    def _start_rerun(self, plan: Any, confirmed: bool | None) -> None:
         from loop_tui.ui.playground_run import experiment_rerun
 
         if not confirmed or self.rerun is not None:
             return
+        # The plan the user just confirmed (its scorers, dataset version, cost), not a second reading.
         self.rerun = experiment_rerun(self.workspace, self.experiment.project_id, self.experiment.id,
-                                      self.loop_app.settings)
+                                      self.loop_app.settings, plan)
         self.query_one("#experiment-rows", ArrowTable).border_subtitle = "re-running… ctrl+g cancels"
         self._run_rerun(self.rerun)
 
