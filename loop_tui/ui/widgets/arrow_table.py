@@ -44,31 +44,24 @@ def grid_class() -> type:
 class ArrowTable(Vertical):
     """A labelled, replaceable Arrow grid; posts `RowChosen` on enter."""
 
-    class RowChosen(Message):
+    class _RowMessage(Message):
+        """Something happened on row `index` of `table`."""
+
+        def __init__(self, table: ArrowTable, index: int) -> None:
+            super().__init__()
+            self.table = table
+            self.index = index
+
+        @property
+        def control(self) -> ArrowTable:
+            """The table."""
+            return self.table
+
+    class RowChosen(_RowMessage):
         """The user pressed enter on a row."""
 
-        def __init__(self, table: ArrowTable, index: int) -> None:
-            super().__init__()
-            self.table = table
-            self.index = index
-
-        @property
-        def control(self) -> ArrowTable:
-            """The table."""
-            return self.table
-
-    class RowHighlighted(Message):
+    class RowHighlighted(_RowMessage):
         """The cursor moved to a row."""
-
-        def __init__(self, table: ArrowTable, index: int) -> None:
-            super().__init__()
-            self.table = table
-            self.index = index
-
-        @property
-        def control(self) -> ArrowTable:
-            """The table."""
-            return self.table
 
     def __init__(self, *, empty_text: str = "Loading…", id: str | None = None, classes: str | None = None) -> None:  # noqa: A002
         super().__init__(id=id, classes=classes)
