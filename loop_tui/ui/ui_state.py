@@ -1,8 +1,9 @@
-"""What the app remembers between sessions: the project last shown, per workspace.
+"""What the app keeps between sessions, in small JSON files beside the settings file (so LOOP_TUI_CONFIG
+isolates them in tests): the project last shown per workspace (`ui_state.json`) and the BTQL sandbox's
+query history (`btql_history.json`, see `btql_history`).
 
-Kept beside the settings file (`ui_state.json`, like the BTQL history) rather than in the workspace, which
-may be shared or read-only. It is a convenience: a missing, damaged or unwritable file changes nothing
-but where the app opens.
+They are conveniences: a missing, damaged or unwritable file changes nothing but what the app remembers,
+so reading falls back to nothing and writing is best effort.
 """
 
 from __future__ import annotations
@@ -15,20 +16,36 @@ from typing import Any
 from loop_tui.store.segments import atomic_write_bytes
 
 log = logging.getLogger("loop_tui.ui")
+STATE_FILE = "ui_state.json"
 
 
-def state_path() -> Path:
-    """`ui_state.json` next to settings.toml (so LOOP_TUI_CONFIG isolates it in tests)."""
+def state_file(name: str) -> Path:
+    """`name` next to settings.toml."""
     from loop_tui.config import config_path
 
-    return config_path().parent / "ui_state.json"
+    return config_path().parent / name
+
+
+def read_json(name: str) -> Any:
+    """The JSON in the state file `name`, or None if it is missing or damaged."""
+    try:
+        return json.loads(state_file(name).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def write_json(name: str, value: Any) -> None:
+    """Replace the state file `name` atomically (best effort: a read-only config folder is not an error)."""
+    path = state_file(name)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(path, json.dumps(value, indent=1).encode())
+    except OSError as exc:
+        log.debug("could not write %s: %s", path, exc)
 
 
 def _load() -> dict[str, Any]:
-    try:
-        data = json.loads(state_path().read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
+    data = read_json(STATE_FILE)
     return data if isinstance(data, dict) else {}
 
 
@@ -40,16 +57,11 @@ def last_project(workspace_root: Path) -> str | None:
 
 
 def remember_project(workspace_root: Path, project_id: str) -> None:
-    """Open `project_id` next time this workspace is opened (best effort)."""
+    """Open `project_id` next time this workspace is opened."""
     state = _load()
     projects = state.get("last_project") if isinstance(state.get("last_project"), dict) else {}
     key = str(workspace_root.resolve())
     if projects.get(key) == project_id:
         return
     state["last_project"] = {**projects, key: project_id}
-    path = state_path()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(path, json.dumps(state, indent=1).encode())
-    except OSError as exc:  # a read-only config folder: the app works, it just won't remember
-        log.debug("could not remember the last project: %s", exc)
+    write_json(STATE_FILE, state)
