@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import socket
 from dataclasses import dataclass, field
@@ -11,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from loop_tui.errors import ConflictError, NotFoundError, UserError
+from loop_tui.evals.rows import decode_json
 
 
 @dataclass
@@ -28,15 +28,6 @@ class ExperimentTarget:
     data: dict[str, Any] = field(default_factory=dict)
 
 
-def _decode(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError:
-            return value
-    return value
-
-
 def dataset_version(workspace: Any, dataset_id: str) -> int | None:
     """The dataset's version: the id of the last write that changed it (None while it has no rows)."""
     found = workspace.query("SELECT max(_xact_id) AS v FROM dataset_history WHERE dataset_id = ?", [dataset_id])
@@ -50,9 +41,9 @@ def dataset_rows(workspace: Any, dataset_id: str, as_of: int | None = None) -> l
         rows.append(
             {
                 "id": record["id"],
-                "input": _decode(record.get("input")),
-                "expected": _decode(record.get("expected")),
-                "metadata": _decode(record.get("metadata")) or {},
+                "input": decode_json(record.get("input")),
+                "expected": decode_json(record.get("expected")),
+                "metadata": decode_json(record.get("metadata")) or {},
                 "tags": record.get("tags") or [],
             }
         )

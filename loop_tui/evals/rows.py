@@ -24,7 +24,8 @@ class ExpRow:
     scorer_errors: dict[str, str] | None = None
 
 
-def _json(text: Any) -> Any:
+def decode_json(text: Any) -> Any:
+    """A stored JSON text column's value; text that is not JSON is returned as it is."""
     if text is None:
         return None
     try:
@@ -78,15 +79,15 @@ def load_rows(workspace: Any, experiment_id: str) -> list[ExpRow]:
                 value = float(child[name])
             if value is not None:
                 out["total_tokens" if name == "tokens" else name] = value
-        input_, metadata = _json(record["input"]), _json(record["metadata"])
+        input_, metadata = decode_json(record["input"]), decode_json(record["metadata"])
         rows.append(
             ExpRow(
-                key=row_key(_json(record["origin"]), metadata, input_),
+                key=row_key(decode_json(record["origin"]), metadata, input_),
                 root_span_id=record["root_span_id"],
                 input=input_,
-                expected=_json(record["expected"]),
-                output=_json(record["output"]),
-                error=_json(record["error"]),
+                expected=decode_json(record["expected"]),
+                output=decode_json(record["output"]),
+                error=decode_json(record["error"]),
                 scores=_num_map(record["scores"]),
                 metrics=out,
                 scorer_errors=(metadata or {}).get("scorer_errors") if isinstance(metadata, dict) else None,
