@@ -109,13 +109,13 @@ def main() -> None:
     parser.add_argument("--workspace", type=Path, default=None)
     args = parser.parse_args()
     from loop_tui.btql import run
-    from loop_tui.store.demo import DEMO_END
 
     path = args.workspace or Path(tempfile.gettempdir()) / f"loop-tui-btql-bench-{args.spans}"
     ws = _workspace(path, args.spans)
     con = ws.connect(sandboxed=True)
     project_id = ws.project("support-bot").id
-    since = (DEMO_END - timedelta(days=7)).isoformat()
+    newest = con.execute("SELECT max(created) FROM project_logs").fetchone()[0]  # the data's own 'now'
+    since = (newest - timedelta(days=7)).isoformat()
     rows = con.execute("SELECT count(*) FROM project_logs").fetchone()[0]
     print(f"workspace {path}: {rows:,} spans; median of {args.repeat} runs\n")
     print(f"{'query':26} {'btql s':>8} {'duckdb s':>9} {'ratio':>6}")

@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_WORKSPACE = REPO / "sample_data" / "workspace"
+
+
+def _sample_now() -> str:
+    from loop_tui.store.demo.recent import newest_time
+
+    newest = newest_time(SAMPLE_WORKSPACE)
+    assert newest is not None, f"{SAMPLE_WORKSPACE} has no data"
+    return newest.isoformat()
+
+
+# Every test runs on a clock that starts at the newest time in the committed sample workspace (the instant it
+# was generated as of), so "last 7 days" means the same rows on any day the suite runs (loop_tui/clock.py),
+# and the copies the tests make need no shifting.
+SAMPLE_NOW = _sample_now()
 
 # Secrets must never leak into anything we write; tests plant fake ones to check that.
 _SECRET_ENV = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "BRAINTRUST_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_BASE_URL")
@@ -21,14 +34,18 @@ def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("LOOP_TUI_CONFIG", str(home / "settings.toml"))
     monkeypatch.setenv("LOOP_TUI_WORKSPACE", str(home / "workspace"))
+    monkeypatch.setenv("LOOP_TUI_NOW", SAMPLE_NOW)
     for name in _SECRET_ENV:
         monkeypatch.delenv(name, raising=False)
 
 
 def copy_sample_workspace(dest: Path) -> Path:
-    """Copy the committed sample workspace to `dest` (tests never write to the original)."""
-    shutil.copytree(SAMPLE_WORKSPACE, dest, ignore=shutil.ignore_patterns(".lock"))
-    return dest
+    """Copy the committed sample workspace to `dest` as the app does on first run, made recent as of the
+    frozen clock (tests never write to the original)."""
+    from loop_tui import clock
+    from loop_tui.store.demo import copy_recent
+
+    return copy_recent(SAMPLE_WORKSPACE, dest, clock.parse_instant(SAMPLE_NOW, source="SAMPLE_NOW"))
 
 
 @pytest.fixture

@@ -31,6 +31,8 @@ async def _stream(pilot, app, *, expand: bool = False) -> None:
         card.action_toggle()
         await pilot.pause(0.1)
         chat.transcript.scroll_to_widget(card, top=True, animate=False)
+    for field in app.query("Input"):  # a blinking cursor would make the picture depend on timing
+        field.cursor_blink = False
     await pilot.pause(0.1)
 
 

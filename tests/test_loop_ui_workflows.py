@@ -197,6 +197,8 @@ async def test_tune_scorer_reports_agreement_before_and_after(sample_ws, fake_se
         modal = await wait_modal(pilot, app, TuneScorerModal, timeout=60)
         rows = modal.data.rows
         before_scores = [r["scores"]["total-matches"] for r in rows]
+        modal.query_one("#loop-tune-scorer").value = "total-matches"  # the project saves FieldAccuracy too
+        await pilot.pause()
         await pilot.press("space")  # the first row was scored wrong; the right label is "fail"
         modal.query_one("#loop-tune-label").value = "0.0"
         await pilot.press("ctrl+s")

@@ -17,7 +17,7 @@ def _rows(path: Path) -> list[dict]:
 
 def test_demo_is_deterministic(tmp_path: Path, capsys) -> None:
     for name in ("a", "b"):
-        assert main(["demo", "--workspace", str(tmp_path / name), "--spans", "400", "--seed", "3"]) == 0
+        assert main(["demo", "--workspace", str(tmp_path / name), "--spans", "400", "--seed", "3", "--end", "2026-11-27"]) == 0
         assert main(["export", "logs", "--project", "support-bot", "--workspace", str(tmp_path / name),
                      "--out", str(tmp_path / f"{name}.jsonl")]) == 0
     a, b = _rows(tmp_path / "a.jsonl"), _rows(tmp_path / "b.jsonl")

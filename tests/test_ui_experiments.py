@@ -99,14 +99,19 @@ async def test_experiment_view_reruns_exactly_after_a_confirmation(sample_ws_pat
 
 
 async def test_a_rerun_that_cannot_run_says_why(sample_ws_path: Path) -> None:
-    app = make_app(sample_ws_path, page="experiments")
+    from loop_tui.store import Workspace
+
+    ws = Workspace.open(sample_ws_path)
+    project = ws.project("support-bot")
+    ws.delete_object(ws.get_object("dataset", project.id, "support-golden").id)  # what every experiment ran on
+    app = make_app(sample_ws_path, page="experiments", project="support-bot")
     async with app.run_test(size=(160, 45)) as pilot:
         await settle(pilot)
-        await pilot.press("enter")  # a sample experiment scored by 'Relevance', which no scorer defines now
+        await pilot.press("enter")
         await settle(pilot)
         await pilot.press("r")
         await settle(pilot)
-        assert any("cannot be re-run exactly" in n.message for n in app._notifications)
+        assert any("which was deleted" in n.message for n in app._notifications)
 
 
 class _FakeRerun:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from loop_tui import clock
 from loop_tui.agent.secrets import scrub, scrub_value
 from loop_tui.errors import NotFoundError
 
@@ -33,7 +33,7 @@ class Conversation:
     model: str | None = None
     cost_usd: float = 0.0
     paused: bool = False
-    created: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
+    created: str = field(default_factory=lambda: clock.now().isoformat())
 
     def add_user(self, text: str) -> None:
         """Append the user's message (scrubbed of secrets; the first one also becomes the title)."""
@@ -67,7 +67,7 @@ class Conversation:
             model=data.get("model"),
             cost_usd=float(data.get("cost_usd") or 0.0),
             paused=bool(data.get("paused")),
-            created=data.get("created") or datetime.now(UTC).isoformat(),
+            created=data.get("created") or clock.now().isoformat(),
         )
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from loop_tui import clock
 from loop_tui.btql import ast as A
 from loop_tui.btql.cost import cost_sql
 from loop_tui.btql.errors import BtqlError
@@ -119,7 +120,7 @@ class Binder:
         self.any_span = any_span  # callback(inner SQL) -> SQL, set by the compiler
         self.summary = summary
         self.tz_offset = tz_offset
-        self.now = now or datetime.now(UTC)
+        self.now = now or clock.now()
         self._now_sql: str | None = None
 
     def now_sql(self) -> str:

@@ -6,12 +6,13 @@ import argparse
 import sys
 from datetime import UTC, datetime
 
+from loop_tui import clock
 from loop_tui.errors import UserError
 
 
 def _end(value: str) -> datetime:
     if value == "now":
-        return datetime.now(UTC)
+        return clock.now()
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:

@@ -6,9 +6,9 @@ import hashlib
 import os
 import socket
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
+from loop_tui import clock
 from loop_tui.errors import ConflictError, NotFoundError, UserError
 from loop_tui.evals.rows import decode_json
 
@@ -62,7 +62,7 @@ def _check_rows(rows: list[Any]) -> list[dict[str, Any]]:
 def auto_name(workspace: Any, project_id: str, stem: str | None) -> str:
     """A fresh experiment name like Braintrust's `<stem>-<timestamp>`, made unique with a suffix."""
     stem = (stem or "eval").strip().replace(" ", "-") or "eval"
-    base = f"{stem}-{datetime.now(UTC):%Y%m%d-%H%M%S}"
+    base = f"{stem}-{clock.now():%Y%m%d-%H%M%S}"
     taken = {o.name for o in workspace.objects("experiment", project_id)}
     name, n = base, 2
     while name in taken:

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from loop_tui import clock
 from loop_tui.errors import ConflictError, NotFoundError, UserError
 from loop_tui.store import schema as sch
 
@@ -126,7 +127,7 @@ class CatalogMixin:
                 raise ConflictError(f"a {kind} named {name!r} already exists; choose another name")
             previous = [r for r in found if r["id"] == id]
             object_id = id or sch.new_id()
-            created = previous[0]["created"] if previous else datetime.now(UTC)
+            created = previous[0]["created"] if previous else clock.now()
             record = {
                 "id": object_id,
                 "created": created,

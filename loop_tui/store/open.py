@@ -1,10 +1,10 @@
-"""Resolve which workspace to open, seeding the default one with the sample data on first run."""
+"""Resolve which workspace to open, seeding the default one with the sample data (made recent) on first run."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
+from loop_tui import clock
 from loop_tui.config import default_workspace_path
 from loop_tui.store.segments import MARKER
 from loop_tui.store.workspace import Workspace
@@ -25,7 +25,13 @@ def open_workspace(path: str | Path | None = None) -> Workspace:
         sample = sample_workspace_path()
         target.parent.mkdir(parents=True, exist_ok=True)
         if sample is not None:
-            shutil.copytree(sample, target, ignore=shutil.ignore_patterns(".lock", ".tmp-*"))
+            from loop_tui.store.demo import copy_recent
+
+            try:
+                copy_recent(sample, target, clock.now())  # recent on any date: its newest time is now
+            except OSError:
+                if not (target / MARKER).exists():  # not merely another process seeding it first
+                    raise
         else:
             from loop_tui.store.demo import generate
 

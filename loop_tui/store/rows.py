@@ -7,11 +7,11 @@ segment under the writer lock, stamped with one monotonic `_xact_id` and recorde
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from loop_tui import clock
 from loop_tui.errors import ConflictError, NotFoundError, UserError
 from loop_tui.store import schema as sch
 from loop_tui.store.batch import ColumnBatch
@@ -226,7 +226,7 @@ class RowsMixin:
             self.root,
             {
                 "xact": xact,
-                "time": time.time(),
+                "time": clock.timestamp(),
                 "table": table,
                 "object_id": object_id,
                 "op": op,

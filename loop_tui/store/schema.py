@@ -18,6 +18,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from loop_tui import clock
 from loop_tui.errors import UserError
 
 TIMESTAMP = pa.timestamp("us", tz="UTC")
@@ -146,7 +147,7 @@ _encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), defau
 def parse_created(value: Any, where: str) -> datetime:
     """Accept an ISO-8601 string, a datetime or epoch seconds; return an aware UTC datetime."""
     if value is None:
-        return datetime.now(UTC)
+        return clock.now()
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
     if isinstance(value, (int, float)) and not isinstance(value, bool):

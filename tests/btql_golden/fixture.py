@@ -7,10 +7,14 @@ has one log span and another experiment named `exp-a` (for ambiguous-name tests)
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
-NOW = datetime.now(UTC).replace(microsecond=0)
+from loop_tui import clock
+from tests.conftest import SAMPLE_NOW
+
+# Relative to the suite's frozen clock (tests/conftest.py), which is what `now()` in BTQL reads.
+NOW = clock.parse_instant(SAMPLE_NOW, source="SAMPLE_NOW")
 
 
 def _t(**kw) -> str:

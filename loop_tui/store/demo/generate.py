@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from loop_tui import clock
 from loop_tui.errors import UserError
 from loop_tui.store.demo import text
 from loop_tui.store.demo.spans import IdMaker, span
@@ -20,8 +21,6 @@ from loop_tui.store.demo.traces import (
 )
 from loop_tui.store.workspace import Workspace
 
-# Fixed so the same seed always gives the same workspace; `--end` moves the 30-day window.
-DEMO_END = datetime(2026, 11, 27, tzinfo=UTC)
 BATCH_SPANS = 200_000
 _DAY_HOURS = [0.3, 0.2, 0.15, 0.12, 0.12, 0.2, 0.4, 0.7, 1.0, 1.2, 1.3, 1.35, 1.3, 1.4, 1.5, 1.5, 1.4, 1.2, 1.0, 0.85, 0.7, 0.6, 0.5, 0.4]
 REGIONS = ["us-east", "us-west", "eu-west", "ap-south"]
@@ -109,9 +108,15 @@ def _invoice_logs(ws: Workspace, project_id: str, rng: random.Random, spans_want
 def _experiment(ws: Workspace, project_id: str, name: str, rng: random.Random, rows: list[dict[str, Any]],
                 dataset_id: str, s: TraceSettings, when: datetime, base_id: str | None, prompt: dict[str, Any],
                 build: Callable[..., tuple[list[dict[str, Any]], dict[str, float | None]]]) -> str:
+    # Recorded as `evals.experiments.create_experiment` records a real run, so a sample experiment can be
+    # re-run exactly: the dataset's version, the judge model, and the project's own scorers as they were.
+    dataset = ws.get_object("dataset", project_id, dataset_id)
+    version = ws.query("SELECT max(_xact_id) AS v FROM dataset_history WHERE dataset_id = ?", [dataset_id])[0]["v"]
     exp = ws.save_object("experiment", project_id, name, {
         "description": f"{s.model}, prompt {s.prompt_version}", "base_experiment_id": base_id, "dataset_id": dataset_id,
-        "prompt": prompt, "model": s.model, "scorers": [], "metadata": {"model": s.model, "prompt_version": s.prompt_version},
+        "dataset_version": version, "prompt": prompt, "model": s.model, "scorers": [], "scorer_definitions": {},
+        "judge_model": None, "status": "running",
+        "metadata": {"model": s.model, "prompt_version": s.prompt_version, "dataset_name": dataset.name, "trials": 1},
     })
     ids = IdMaker(rng)
     all_spans: list[dict[str, Any]] = []
@@ -129,7 +134,14 @@ def _experiment(ws: Workspace, project_id: str, name: str, rng: random.Random, r
         t += rng.uniform(0.5, 3.0)
     ws.append_rows("experiment", exp.id, all_spans, project_id=project_id, description=f"experiment {name}",
                    new_ids_only=True)
-    ws.save_object("experiment", project_id, name, {**exp.data, "scorers": sorted({k for r in all_spans if r["scores"] for k, _ in r["scores"]})}, id=exp.id)
+    scorers = sorted({k for r in all_spans if r["scores"] for k, _ in r["scores"]})
+    saved = {o.name: o.data for o in ws.objects("scorer", project_id)}
+    roots = [r for r in all_spans if not r["span_parents"]]
+    ws.save_object("experiment", project_id, name, {
+        **exp.data, "scorers": scorers, "scorer_definitions": {n: saved[n] for n in scorers if n in saved},
+        "status": "completed", "row_count": len(roots), "error_count": sum(1 for r in roots if r.get("error")),
+        "estimated_cost": round(sum(dict(r["metrics"] or []).get("estimated_cost", 0.0) for r in roots), 8),
+    }, id=exp.id)
     return exp.id
 
 
@@ -138,7 +150,7 @@ def generate(path: str | Path, *, spans: int = 5000, seed: int = 7, end: datetim
     """Write the sample workspace into `path` (new or empty folder, or a workspace without these projects)."""
     if spans < 100:
         raise UserError("--spans must be at least 100")
-    end = end or DEMO_END
+    end = end or clock.now()
     progress = progress or (lambda n: None)
     ws = Workspace.open(path)
     existing = {p.name for p in ws.projects()}

@@ -57,6 +57,19 @@ ANSWER_LENGTH_CODE = {
     "description": "Penalise answers longer than 60 words.",
     "code": "def handler(input, output, expected, metadata):\n    words = len(str(output or '').split())\n    return 1.0 if words <= 60 else max(0.0, 1 - (words - 60) / 60)\n",
 }
+RELEVANCE_JUDGE = {
+    "type": "llm",
+    "description": "Does the answer address the question that was asked (whether or not it is correct)?",
+    "prompt": "Customer question: {{input.question}}\nAssistant answer: {{output}}\n\nHow relevant is the answer to the question?\n(A) Fully on topic\n(B) Partly on topic\n(C) Off topic",
+    "choice_scores": {"A": 1.0, "B": 0.5, "C": 0.0},
+    "use_cot": True,
+    "model": "gpt-4o-mini",
+}
+FIELD_ACCURACY_CODE = {
+    "type": "code",
+    "description": "The share of the expected fields that the extraction got exactly right.",
+    "code": "def handler(output, expected):\n    if not isinstance(output, dict) or not isinstance(expected, dict) or not expected:\n        return 0.0\n    return round(sum(output.get(k) == v for k, v in expected.items()) / len(expected), 3)\n",
+}
 TOTAL_MATCHES_CODE = {
     "type": "code",
     "description": "1 when the extracted total equals the expected total (to the cent).",
@@ -71,7 +84,7 @@ def _dataset(ws: Workspace, project_id: str, name: str, description: str, rows: 
 
 
 def write_support_objects(ws: Workspace, project_id: str, rng: random.Random, end: datetime, experiment: Any) -> None:
-    """support-bot: 2 datasets, a prompt with 2 versions, 2 saved scorers, a playground, 3 experiments."""
+    """support-bot: 2 datasets, a prompt with 2 versions, 3 saved scorers, a playground, 3 experiments."""
     ids = IdMaker(rng)
     golden = []
     for n in range(40):
@@ -93,6 +106,7 @@ def write_support_objects(ws: Workspace, project_id: str, rng: random.Random, en
     prompt = ws.save_object("prompt", project_id, "support-answer", SUPPORT_PROMPT_V2, id=prompt.id)
     ws.save_object("scorer", project_id, "helpfulness", HELPFULNESS_JUDGE)
     ws.save_object("scorer", project_id, "answer-length", ANSWER_LENGTH_CODE)
+    ws.save_object("scorer", project_id, "Relevance", RELEVANCE_JUDGE)  # what the sample experiments scored with
     ws.save_object("playground", project_id, "support-playground", {
         "prompt_id": prompt.id, "prompt": SUPPORT_PROMPT_V2, "dataset_id": golden_id, "scorers": ["Factuality", "answer-length"],
     })
@@ -112,7 +126,7 @@ def write_support_objects(ws: Workspace, project_id: str, rng: random.Random, en
 
 
 def write_invoice_objects(ws: Workspace, project_id: str, rng: random.Random, end: datetime, experiment: Any) -> None:
-    """invoice-extraction: 2 datasets, a prompt, a code scorer, a playground, 3 experiments."""
+    """invoice-extraction: 2 datasets, a prompt, 2 code scorers, a playground, 3 experiments."""
     ids = IdMaker(rng)
     golden = []
     for n in range(30):
@@ -130,6 +144,7 @@ def write_invoice_objects(ws: Workspace, project_id: str, rng: random.Random, en
     _dataset(ws, project_id, "edge-cases", "Invoices with unusual layouts", edge)
     prompt = ws.save_object("prompt", project_id, "extract-invoice", INVOICE_PROMPT)
     ws.save_object("scorer", project_id, "total-matches", TOTAL_MATCHES_CODE)
+    ws.save_object("scorer", project_id, "FieldAccuracy", FIELD_ACCURACY_CODE)  # what the sample experiments scored with
     ws.save_object("playground", project_id, "invoice-playground", {
         "prompt_id": prompt.id, "prompt": INVOICE_PROMPT, "dataset_id": golden_id, "scorers": ["ExactMatch", "total-matches"],
     })
