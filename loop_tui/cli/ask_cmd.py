@@ -60,6 +60,10 @@ def _run(args: argparse.Namespace) -> int:
     from loop_tui.store import open_workspace
 
     settings = load_settings()
+    if args.model:
+        from loop_tui.llm import resolve_model
+
+        resolve_model(args.model, settings)  # unknown, or outside the allowlist: one sentence, exit 2
     if args.max_iterations is not None:
         if not 1 <= args.max_iterations <= 100:
             raise UserError("--max-iterations must be between 1 and 100")
