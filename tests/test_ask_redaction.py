@@ -60,3 +60,26 @@ def test_stream_scrubber_redacts_a_key_split_across_pieces(size):
     out = "".join(scrubber.feed(text[i:i + size]) for i in range(0, len(text), size)) + scrubber.flush()
     assert out == scrub(text, {"OPENAI_API_KEY": FAKE_KEY})
     assert FAKE_KEY not in out and "abcdefghijklmnop1234" not in out and "abcdefghijklmnopqrstu" not in out
+
+
+async def test_agent_events_show_scrubbed_calls_and_previews(sample_ws):
+    """What every UI shows (tool cards, the confirmation) comes from the events: they carry scrubbed copies."""
+    from loop_tui.agent import Agent, ConfirmationRequired, Conversation, Decision, PageContext, ToolStarted
+    from loop_tui.config import Settings
+    from tests.test_agent_support import ScriptedProvider, collect
+
+    pid = sample_ws.project("support-bot").id
+    ds = sample_ws.get_object("dataset", pid, "support-golden")
+    ops = [{"op": "add", "input": f"my key is {SHAPED}", "expected": "ok"}]
+    provider = ScriptedProvider([{"calls": [("btql_query", {"query": f"select: * | filter: input MATCH '{SHAPED}'"}),
+                                            ("edit_data", {"operations": ops})]}, {"text": "ok"}])
+    conv = Conversation()
+    conv.add_user("go")
+    events = await collect(Agent(sample_ws, Settings(), provider=provider, save=False).run(
+        conv, PageContext(page="datasets", project="support-bot", dataset_id=ds.id)), answer=Decision.REJECT)
+    shown = json.dumps([e.call.arguments for e in events if isinstance(e, ToolStarted)])
+    confirm = next(e for e in events if isinstance(e, ConfirmationRequired))
+    preview = json.dumps([confirm.preview.title, confirm.preview.text, confirm.preview.rows, confirm.preview.details],
+                         default=str)
+    for text in (shown, preview, json.dumps(confirm.call.arguments)):
+        assert SHAPED not in text and REDACTED in text
