@@ -13,7 +13,15 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    field_validator,
+    model_serializer,
+)
 
 from loop_tui.errors import UserError
 
@@ -40,7 +48,9 @@ class ModelsSettings(_Section):
 
     allowlist: list[str] = Field(
         default_factory=lambda: list(DEFAULT_ALLOWLIST),
-        description="Models offered in pickers. Names from the catalogue or `provider/model` ids.",
+        description="The only models anything may call (Loop, evals, judges, the playground, the CLI) and the ones "
+        "the pickers offer: catalogue names or `provider/model` ids; the offline model is always allowed. Until "
+        "written here (or on the Settings page) the built-in list is only a suggestion; empty allows every model.",
     )
     default: str | None = Field(
         default=None,
@@ -50,6 +60,22 @@ class ModelsSettings(_Section):
         default_factory=dict,
         description="Price overrides per model in USD per million tokens: {input, output, cached_input}.",
     )
+
+    def allowlist_rule(self) -> list[str] | None:
+        """The allowlist as an administrator's rule, or None when every model is allowed: a list someone wrote
+        (settings file, Settings page, code) is the rule; the built-in suggestions nobody wrote, or an empty
+        list, restrict nothing (so a fresh install can run the sample data's models and local ones)."""
+        if "allowlist" not in self.model_fields_set or not self.allowlist:
+            return None
+        return list(self.allowlist)
+
+    @model_serializer(mode="wrap")
+    def _unwritten_allowlist_stays_unwritten(self, handler: SerializerFunctionWrapHandler) -> Any:
+        # Saving other settings must not turn the built-in suggestions into a rule nobody chose.
+        data = handler(self)
+        if isinstance(data, dict) and "allowlist" not in self.model_fields_set:
+            data.pop("allowlist", None)
+        return data
 
 
 class ProviderSettings(_Section):

@@ -111,6 +111,9 @@ def test_default_model_choice() -> None:
     settings.models.allowlist = ["no-such-model", "ollama/llama3", "gpt-4o"]
     assert resolve_model(None, settings, env={}).name == "ollama/llama3"  # needs no key
     settings.models.default = "gpt-4o-mini"
+    with pytest.raises(UserError, match="not in the model allowlist"):  # the allowlist is a rule (issue 13)
+        resolve_model(None, settings, env={})
+    settings.models.allowlist = [*settings.models.allowlist, "gpt-4o-mini"]
     assert resolve_model(None, settings, env={}).name == "gpt-4o-mini"
 
 

@@ -3,6 +3,8 @@
 Read-only calls run concurrently; calls that change something (or that a policy says must ask) run one
 at a time, in the order the model gave them, each waiting for its confirmation. Any failure becomes a
 tool result the model can read. Results are scrubbed of secrets and cut to `agent.tool_output_tokens`.
+Events carry a scrubbed copy of each call and preview (what a UI or the CLI shows); the tool itself runs
+with the model's arguments as given.
 """
 
 from __future__ import annotations
@@ -81,6 +83,7 @@ class ToolRunner:
     ) -> AsyncIterator[ev.AgentEvent]:
         """Execute one reply's tool calls, yielding events and appending tool messages in call order."""
         pending = [ev.PendingCall(c.id, c.name, dict(c.arguments)) for c in calls]
+        shown = {c.id: ev.PendingCall(c.id, c.name, scrub_value(c.arguments)) for c in pending}
         outcomes: dict[str, _Outcome] = {}
         quick: list[tuple[ev.PendingCall, ToolCall]] = []
         careful: list[tuple[ev.PendingCall, ToolCall]] = []
@@ -90,25 +93,25 @@ class ToolRunner:
             (careful if confirm else quick).append((call, raw))
         try:
             for call, _ in quick:
-                yield ev.ToolStarted(call)
+                yield ev.ToolStarted(shown[call.id])
             tasks = {asyncio.ensure_future(self._execute(call, raw, ctx, conversation)): call for call, raw in quick}
             try:
                 for finished in asyncio.as_completed(list(tasks)):
                     call, outcome = await finished
                     outcomes[call.id] = outcome
                     self._record(conversation, call, outcome)
-                    yield ev.ToolFinished(call, outcome.text, outcome.error, outcome.undo)
+                    yield ev.ToolFinished(shown[call.id], outcome.text, outcome.error, outcome.undo)
             finally:
                 for task in tasks:
                     task.cancel()
             for call, raw in careful:
-                yield ev.ToolStarted(call)
+                yield ev.ToolStarted(shown[call.id])
                 outcome = _Outcome()
-                async for event in self._confirm_and_apply(call, raw, ctx, conversation, outcome):
+                async for event in self._confirm_and_apply(call, raw, ctx, conversation, outcome, shown[call.id]):
                     yield event
                 outcomes[call.id] = outcome
                 self._record(conversation, call, outcome)
-                yield ev.ToolFinished(call, outcome.text, outcome.error, outcome.undo)
+                yield ev.ToolFinished(shown[call.id], outcome.text, outcome.error, outcome.undo)
         finally:
             _order_tool_messages(conversation.messages, [c.id for c in pending])
 
@@ -124,7 +127,8 @@ class ToolRunner:
             return call, _Outcome(error=self._describe(exc, call.name))
 
     async def _confirm_and_apply(
-        self, call: ev.PendingCall, raw: ToolCall, ctx: ToolContext, conversation: Conversation, out: _Outcome
+        self, call: ev.PendingCall, raw: ToolCall, ctx: ToolContext, conversation: Conversation, out: _Outcome,
+        shown: ev.PendingCall,
     ) -> AsyncIterator[ev.AgentEvent]:
         try:
             tool, args = self._prepare(call, raw, ctx, conversation)
@@ -133,9 +137,9 @@ class ToolRunner:
             out.error = self._describe(exc, call.name)
             return
         if self.policies.needs_confirmation(tool):
-            preview = proposal.preview if proposal else tool.generic_preview(args)
+            preview = _scrubbed(proposal.preview if proposal else tool.generic_preview(args))
             future: asyncio.Future[ev.Decision] = asyncio.get_running_loop().create_future()
-            yield ev.ConfirmationRequired(call, preview, future)
+            yield ev.ConfirmationRequired(shown, preview, future)
             try:
                 decision = await future
             except asyncio.CancelledError:
@@ -188,6 +192,12 @@ class ToolRunner:
         conversation.messages.append(
             {"role": "tool", "tool_call_id": call.id, "name": call.name, "content": scrub_value(content or "")}
         )
+
+
+def _scrubbed(preview: ev.Preview) -> ev.Preview:
+    """The preview as it may be shown: every string scrubbed of secrets."""
+    return ev.Preview(kind=preview.kind, title=scrub(preview.title), text=scrub(preview.text),
+                      rows=scrub_value(preview.rows), details=scrub_value(preview.details))
 
 
 def _order_tool_messages(messages: list[dict[str, Any]], order: list[str]) -> None:

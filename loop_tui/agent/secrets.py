@@ -52,3 +52,66 @@ def scrub_value(value: Any, env: Mapping[str, str] | None = None) -> Any:
     if isinstance(value, list):
         return [scrub_value(v, env) for v in value]
     return value
+
+
+class StreamScrubber:
+    """Scrub text that arrives in pieces (a streamed answer), where a key may be split across two pieces.
+
+    It holds back the last few words, since a secret and the words that mark one ("Bearer …",
+    `api_key = "…"`) span at most three of them, and releases text only up to the whitespace before them.
+    Every released part is scrubbed whole, so the output equals `scrub` of the whole text. A very long run
+    without whitespace is released at the last character no key contains, so the stream never stalls.
+    """
+
+    HOLD_WORDS = 3
+    MAX_HOLD = 4096
+    _WORD = re.compile(r"\S+")
+    _NOT_IN_KEYS = re.compile(r"[^A-Za-z0-9_\-.=+/]")
+
+    def __init__(self, env: Mapping[str, str] | None = None) -> None:
+        self._env = env
+        self._pending = ""
+
+    def feed(self, piece: str) -> str:
+        """Take the next piece; returns the scrubbed text that is now safe to show (maybe empty)."""
+        self._pending += piece
+        cut = self._safe_cut(self._pending)
+        if cut <= 0:
+            return ""
+        released, self._pending = self._pending[:cut], self._pending[cut:]
+        return scrub(released, self._env)
+
+    def flush(self) -> str:
+        """The rest of the stream, scrubbed (call at the end of the answer)."""
+        released, self._pending = self._pending, ""
+        return scrub(released, self._env)
+
+    def _safe_cut(self, text: str) -> int:
+        words = list(self._WORD.finditer(text))
+        if len(words) > self.HOLD_WORDS:
+            cut = words[-self.HOLD_WORDS].start()
+        elif len(text) > self.MAX_HOLD:
+            last = None
+            for last in self._NOT_IN_KEYS.finditer(text, 0, len(text) - 256):  # noqa: B007 - want the last
+                pass
+            cut = last.end() if last else 0
+        else:
+            return 0
+        # Never split a secret from the words that mark it ("token: …"): cut before any match it crosses.
+        for start, end in sorted(_secret_spans(text, self._env), reverse=True):
+            if start < cut < end:
+                cut = start
+        return cut
+
+
+def _secret_spans(text: str, env: Mapping[str, str] | None) -> list[tuple[int, int]]:
+    """Where `scrub` would redact in `text` (start, end), whole matches including their marking words."""
+    spans = []
+    for value in _env_secrets(os.environ if env is None else env):
+        start = text.find(value)
+        while start >= 0:
+            spans.append((start, start + len(value)))
+            start = text.find(value, start + 1)
+    for pattern in _PATTERNS:
+        spans += [m.span() for m in pattern.finditer(text)]
+    return spans

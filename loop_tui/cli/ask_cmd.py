@@ -2,7 +2,8 @@
 
 Exit codes: 0 done, 2 bad input, 3 paused at the iteration limit, 4 the model provider (or budget) failed.
 Confirmations: `--yes` accepts; otherwise ask on a terminal; with stdin not a terminal, decline (the
-model is told the user declined).
+model is told the user declined). Everything printed goes through `agent.secrets` first: the streamed
+answer (a key split across pieces too), tool arguments, previews, results and errors.
 """
 
 from __future__ import annotations
@@ -43,12 +44,26 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the conversation; returns the exit code."""
+    """Run the conversation; returns the exit code. Every error message is scrubbed of secrets (a key pasted
+    as a model name, an endpoint that echoes the key)."""
+    from loop_tui.agent.secrets import scrub
+
+    try:
+        return _run(args)
+    except UserError as err:
+        raise UserError(scrub(err.message), hint=scrub(err.hint) if err.hint else None) from None
+
+
+def _run(args: argparse.Namespace) -> int:
     from loop_tui.agent import Agent, Conversation, load_conversation
     from loop_tui.config import load_settings
     from loop_tui.store import open_workspace
 
     settings = load_settings()
+    if args.model:
+        from loop_tui.llm import resolve_model
+
+        resolve_model(args.model, settings)  # unknown, or outside the allowlist: one sentence, exit 2
     if args.max_iterations is not None:
         if not 1 <= args.max_iterations <= 100:
             raise UserError("--max-iterations must be between 1 and 100")
@@ -126,6 +141,7 @@ async def _drive(agent: Any, conversation: Any, page: Any, printer: Any, yes: bo
             printer.event(event, conversation.id)
         else:
             printer.event(event, conversation.id)
+    printer.finish()
     return code
 
 
@@ -148,24 +164,47 @@ async def _ask_user(event: Any, printer: Any) -> Any:
 
 
 def _preview_json(preview: Any) -> dict[str, Any]:
-    return {"kind": preview.kind, "title": preview.title, "text": preview.text, "rows": preview.rows,
-            "details": preview.details}
+    from loop_tui.agent.secrets import scrub_value
+
+    return scrub_value(json.loads(json.dumps(
+        {"kind": preview.kind, "title": preview.title, "text": preview.text, "rows": preview.rows,
+         "details": preview.details}, ensure_ascii=False, default=str)))
+
+
+def _clean(value: Any) -> Any:
+    """`value` with secrets scrubbed from every string in it (arguments, results, messages)."""
+    from loop_tui.agent.secrets import scrub_value
+
+    return scrub_value(value)
 
 
 class JsonlPrinter:
-    """One JSON object per event per line."""
+    """One JSON object per event per line (text deltas may be merged where a secret could straddle two)."""
 
     def __init__(self, out: Any) -> None:
+        from loop_tui.agent.secrets import StreamScrubber
+
         self.out = out
+        self.answer = StreamScrubber()
+
+    def _text(self, released: str) -> None:
+        if released:
+            self._write({"type": "text", "delta": released})
+
+    def finish(self) -> None:
+        """Print what the answer still holds back."""
+        self._text(self.answer.flush())
 
     def _write(self, obj: dict[str, Any]) -> None:
         self.out.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
         self.out.flush()
 
     def show_preview(self, event: Any) -> None:
-        sys.stderr.write(f"{event.preview.title}\n{event.preview.text}\n")
+        self._text(self.answer.flush())
+        sys.stderr.write(f"{_clean(event.preview.title)}\n{_clean(event.preview.text)}\n")
 
     def confirm(self, event: Any, accepted: bool) -> None:
+        self._text(self.answer.flush())
         self._write({"type": "confirm", "id": event.call.id, "name": event.call.name,
                      "preview": _preview_json(event.preview), "accepted": accepted})
 
@@ -173,19 +212,22 @@ class JsonlPrinter:
         from loop_tui.agent import Done, Failed, IterationLimit, TextDelta, ToolFinished, ToolStarted
 
         if isinstance(event, TextDelta):
-            self._write({"type": "text", "delta": event.text})
-        elif isinstance(event, ToolStarted):
+            self._text(self.answer.feed(event.text))
+            return
+        self._text(self.answer.flush())
+        if isinstance(event, ToolStarted):
             self._write({"type": "tool_start", "id": event.call.id, "name": event.call.name,
-                         "arguments": event.call.arguments})
+                         "arguments": _clean(event.call.arguments)})
         elif isinstance(event, ToolFinished):
-            body = {"error": event.error} if event.error is not None else {"result": event.result}
+            body = {"error": _clean(event.error)} if event.error is not None else {"result": _clean(event.result)}
             if event.undo_xact:
                 body["undo_xact"] = event.undo_xact
             self._write({"type": "tool_end", "id": event.call.id, "name": event.call.name, **body})
         elif isinstance(event, IterationLimit):
             self._write({"type": "iteration_limit", "iterations": event.iterations, "conversation_id": conversation_id})
         elif isinstance(event, Failed):
-            self._write({"type": "error", "kind": event.kind, "message": event.message, "conversation_id": conversation_id})
+            self._write({"type": "error", "kind": event.kind, "message": _clean(event.message),
+                         "conversation_id": conversation_id})
         elif isinstance(event, Done):
             self._write({"type": "done", "conversation_id": conversation_id, "cost_usd": event.cost_usd})
 
@@ -194,11 +236,26 @@ class TextPrinter:
     """The answer streamed as text; each tool call and result on its own line."""
 
     def __init__(self, out: Any) -> None:
+        from loop_tui.agent.secrets import StreamScrubber
+
         self.out = out
         self.mid_line = False
         self.previewed: set[str] = set()
+        self.answer = StreamScrubber()
+
+    def finish(self) -> None:
+        """Print what the answer still holds back."""
+        self._stream(self.answer.flush())
+
+    def _stream(self, released: str) -> None:
+        if released:
+            self.out.write(released)
+            self.out.flush()
+            self.mid_line = not released.endswith("\n")
 
     def _line(self, text: str) -> None:
+        self._stream(self.answer.flush())
+        text = _clean(text)
         if self.mid_line:
             self.out.write("\n")
             self.mid_line = False
@@ -220,9 +277,7 @@ class TextPrinter:
         from loop_tui.agent import Done, Failed, IterationLimit, TextDelta, ToolFinished, ToolStarted
 
         if isinstance(event, TextDelta):
-            self.out.write(event.text)
-            self.out.flush()
-            self.mid_line = not event.text.endswith("\n")
+            self._stream(self.answer.feed(event.text))
         elif isinstance(event, ToolStarted):
             self._line(f"→ {event.call.name} {json.dumps(event.call.arguments, ensure_ascii=False)}")
         elif isinstance(event, ToolFinished):
@@ -235,9 +290,11 @@ class TextPrinter:
                        f"loop-tui ask --conversation {conversation_id}]")
         elif isinstance(event, Failed):
             self._line("")
-            sys.stderr.write(f"loop-tui: {event.message}\n")
-        elif isinstance(event, Done) and self.mid_line:
-            self._line("")
+            sys.stderr.write(f"loop-tui: {_clean(event.message)}\n")
+        elif isinstance(event, Done):
+            self._stream(self.answer.flush())
+            if self.mid_line:
+                self._line("")
 
 
 def _one_line(text: str, limit: int = 300) -> str:

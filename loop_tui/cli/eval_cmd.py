@@ -102,6 +102,11 @@ def run(args: argparse.Namespace) -> int:
     if args.timeout is not None and args.timeout <= 0:
         raise UserError("--timeout must be a positive number of seconds")
     settings = load_settings()
+    for given in (args.model, args.judge_model):
+        if given:
+            from loop_tui.llm import resolve_model
+
+            resolve_model(given, settings)  # unknown, or outside models.allowlist: one sentence, exit 2
     ws = open_workspace(args.workspace)
     project = ws.project(args.project)
     result = _rerun(args, ws, project, settings) if args.rerun else _run(args, ws, project, settings)

@@ -4,6 +4,11 @@ Names come in three forms: a catalogue name (`gpt-4o`, `claude-4-sonnet`) or a p
 (`claude-sonnet-4-20250514`); a `provider/model` id, which always resolves (`openai/…`, `anthropic/…`,
 `braintrust/…`, `ollama/…`, `vllm/…`, or any custom provider named in `settings.providers`); and `offline`.
 
+The allowlist (`models.allowlist`, once written) is enforced here, so every caller that resolves a model
+with the settings — Loop, evals, judges, the playground, the CLI — refuses a model outside it; the offline
+model is always allowed. An allowlisted name also allows its aliases on the same endpoint
+(`gpt-4.1` allows `openai/gpt-4.1`, not `braintrust/gpt-4.1`).
+
 An endpoint's base URL comes from `settings.providers[name].base_url`, else its environment variable
 (`OPENAI_BASE_URL`, `ANTHROPIC_BASE_URL`), else the built-in default. Settings win over the environment
 because the settings screen shows them. Keys are never read here beyond checking one is present.
@@ -90,11 +95,43 @@ def _endpoint(name: str, settings: Settings | None, env: Mapping[str, str]) -> t
     return kind, base_url.rstrip("/"), key_env
 
 
+class ModelNotAllowed(UserError):
+    """A model outside the administrator's allowlist (`models.allowlist`)."""
+
+
 def resolve_model(
     name: str | None, settings: Settings | None = None, *, env: Mapping[str, str] | None = None
 ) -> ResolvedModel:
-    """Resolve a model name (None: the default, else the first allowlisted model with a key, else offline)."""
+    """Resolve a model name (None: the default, else the first allowlisted model with a key, else offline);
+    a `ModelNotAllowed` when the settings' allowlist does not include it."""
     env = os.environ if env is None else env
+    resolved = _resolve(name, settings, env)
+    check_allowed(resolved, settings, env=env)
+    return resolved
+
+
+def check_allowed(resolved: ResolvedModel, settings: Settings | None, *, env: Mapping[str, str] | None = None) -> None:
+    """Raise `ModelNotAllowed` unless the allowlist lets `resolved` be called (offline always may)."""
+    rule = settings.models.allowlist_rule() if settings is not None else None
+    if rule is None or resolved.provider == OFFLINE or resolved.name in rule:
+        return
+    env = os.environ if env is None else env
+    for entry in rule:
+        try:
+            allowed = _resolve(entry, settings, env)
+        except UserError:
+            continue  # a stale entry allows nothing
+        if (allowed.endpoint, allowed.model_id) == (resolved.endpoint, resolved.model_id):
+            return
+    from loop_tui.config import config_path
+
+    raise ModelNotAllowed(
+        f"model '{resolved.name}' is not in the model allowlist ({', '.join(rule)}); an administrator can add it "
+        f"to models.allowlist in {config_path()} or on the Settings page."
+    )
+
+
+def _resolve(name: str | None, settings: Settings | None, env: Mapping[str, str]) -> ResolvedModel:
     if name is None or not name.strip():
         return _default_model(settings, env)
     name = name.strip()
@@ -119,10 +156,10 @@ def _default_model(settings: Settings | None, env: Mapping[str, str]) -> Resolve
     if settings is None:
         return _offline()
     if settings.models.default:
-        return resolve_model(settings.models.default, settings, env=env)
+        return _resolve(settings.models.default, settings, env)
     for candidate in settings.models.allowlist:
         try:
-            resolved = resolve_model(candidate, settings, env=env)
+            resolved = _resolve(candidate, settings, env)
         except UserError:
             continue  # a stale allowlist entry must not break startup
         if resolved.key_available(env):

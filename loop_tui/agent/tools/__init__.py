@@ -10,6 +10,7 @@ from loop_tui.agent.tools.docs import SearchDocs
 from loop_tui.agent.tools.prompt_tools import EditPrompt, RunEval
 from loop_tui.agent.tools.results import GetDetailedResults, GetSummarizedResults
 from loop_tui.agent.tools.scorer_tools import CreateCodeScorer, CreateLlmJudgeScorer, EditScorers, GetScorers
+from loop_tui.agent.tools.scorer_trial import ScorerTrial
 
 ALL_TOOLS: list[type[Tool]] = [
     SearchDocs,
@@ -22,6 +23,7 @@ ALL_TOOLS: list[type[Tool]] = [
     EditScorers,
     CreateCodeScorer,
     CreateLlmJudgeScorer,
+    ScorerTrial,
     BtqlQuery,
     RunBtql,
     GetDataSource,

@@ -117,6 +117,9 @@ class RunEval(Tool):
         model = args.model or prompt.get("model")
         if not model:
             raise ToolError("the prompt names no model; pass model=… or set one with edit_prompt")
+        from loop_tui.llm import resolve_model
+
+        resolve_model(model, ctx.settings)  # refused before the user is asked: unknown, or not allowlisted
         spec = PromptSpec.from_dict(prompt, name=pg.name)
         estimate = await asyncio.to_thread(estimate_eval_cost, ctx, spec, ds.id, scorers, model)
         left = ctx.budget_left()

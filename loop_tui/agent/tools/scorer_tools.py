@@ -1,6 +1,8 @@
 """Scorer tools: get_scorers, edit_scorers, create_code_scorer, create_llm_judge_scorer.
 
-Creating a scorer tests it on a few real rows first, so the preview shows what it would score.
+Creating a scorer never runs it: its code is model-written and a judge would send rows to a model, and
+neither may happen before the user agrees. Trying a scorer is its own confirmed step (`test_scorer`, in
+scorer_trial.py). Editing a saved scorer keeps what the call does not change (description, pinned model).
 """
 
 from __future__ import annotations
@@ -12,13 +14,13 @@ from typing import Any
 from pydantic import Field
 
 from loop_tui.agent.events import Preview
-from loop_tui.agent.tools import lookup, overview
+from loop_tui.agent.tools import lookup
 from loop_tui.agent.tools.base import Proposal, Tool, ToolArgs, ToolContext, ToolError, ToolOutput, to_json
 from loop_tui.agent.tools.prompt_tools import unified_diff
+from loop_tui.agent.tools.scorer_trial import SCORER_PAGES, page_rows, render_check
 from loop_tui.errors import NotFoundError, UserError
 
-SCORER_PAGES = ("playground", "experiments", "logs", "datasets")
-TEST_ROWS = 3
+NOT_RUN = "Not run: nothing runs before you agree. Loop can try it on a few rows (test_scorer) as its own step."
 
 
 class GetScorers(Tool):
@@ -100,60 +102,6 @@ class EditScorers(Tool):
         return Proposal(preview, apply)
 
 
-def sample_rows(ctx: ToolContext, n: int = TEST_ROWS) -> list[dict[str, Any]]:
-    """A few rows with an output to test a scorer on: the page's experiment, the playground's last run,
-    the newest experiment, else dataset rows (their expected value standing in for an output)."""
-    from loop_tui.store.schema import row_to_braintrust
-
-    ws = ctx.workspace
-    experiment_id = ctx.page.experiment_id
-    if not experiment_id and ctx.page.page == "playground":
-        try:
-            run = overview.last_run(ctx, lookup.playground(ctx).id)
-            experiment_id = run.id if run else None
-        except ToolError:
-            experiment_id = None
-    if not experiment_id:
-        experiments = ws.objects("experiment", ctx.project().id)
-        experiment_id = experiments[0].id if experiments else None
-    if experiment_id:
-        rows = ws.query(
-            "SELECT * FROM experiment WHERE experiment_id = ? AND is_root AND output IS NOT NULL ORDER BY created, id LIMIT ?",
-            [experiment_id, n],
-        )
-        if rows:
-            return [row_to_braintrust("experiment", r) for r in rows]
-    try:
-        ds = lookup.dataset(ctx)
-    except ToolError:
-        return []
-    rows = ws.query("SELECT * FROM dataset WHERE dataset_id = ? ORDER BY created, id LIMIT ?", [ds.id, n])
-    converted = [row_to_braintrust("dataset", r) for r in rows]
-    return [{**row, "output": row.get("expected")} for row in converted]
-
-
-async def test_scorer(scorer: Any, rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], float]:
-    """Score each row; returns per-row results (score or error) and the model spend of the test."""
-    results, spent = [], 0.0
-    try:
-        for row in rows:
-            try:
-                score = await scorer.eval_async(
-                    output=row.get("output"), expected=row.get("expected"), input=row.get("input"),
-                    metadata=row.get("metadata") or {},
-                )
-                spent += float((score.metrics or {}).get("estimated_cost") or 0.0)
-                results.append({"row": row.get("id"), "score": score.score,
-                                "metadata": lookup.shorten(score.metadata, 200) if score.metadata else None})
-            except Exception as exc:  # a failing scorer is a finding to show, not a crash
-                results.append({"row": row.get("id"), "error": lookup.shorten(str(exc) or type(exc).__name__, 300)})
-    finally:
-        close = getattr(scorer, "aclose", None)
-        if close is not None:
-            await close()
-    return results, spent
-
-
 def _existing(ctx: ToolContext, name: str) -> Any:
     try:
         return ctx.workspace.get_object("scorer", ctx.project().id, name)
@@ -161,7 +109,7 @@ def _existing(ctx: ToolContext, name: str) -> Any:
         return None
 
 
-def _scorer_proposal(ctx: ToolContext, name: str, data: dict[str, Any], tests: list[dict[str, Any]], body_key: str) -> Proposal:
+def _scorer_proposal(ctx: ToolContext, name: str, data: dict[str, Any], body_key: str) -> Proposal:
     existing = _existing(ctx, name)
     before = existing.data if existing else {}
 
@@ -171,11 +119,8 @@ def _scorer_proposal(ctx: ToolContext, name: str, data: dict[str, Any], tests: l
 
     diff = unified_diff(lines(before), lines(data), f"scorer {name}")
     verb = "Update" if existing else "Create"
-    test_text = "\n".join(
-        f"  row {t['row']}: " + (f"score {t['score']}" if "error" not in t else f"error: {t['error']}") for t in tests
-    ) or "  (no rows with an output to test on)"
-    preview = Preview(kind="diff", title=f"{verb} scorer {name}", text=f"{diff}\n\nTested on {len(tests)} rows:\n{test_text}",
-                      details={"tests": tests, "before": before, "after": data})
+    preview = Preview(kind="diff", title=f"{verb} scorer {name}", text=f"{diff}\n\n{NOT_RUN}",
+                      details={"before": before, "after": data})
     project_id = ctx.project().id
 
     async def apply() -> ToolOutput:
@@ -186,20 +131,26 @@ def _scorer_proposal(ctx: ToolContext, name: str, data: dict[str, Any], tests: l
     return Proposal(preview, apply)
 
 
+def _kept(ctx: ToolContext, name: str, kind: str) -> dict[str, Any]:
+    """What an update keeps of a saved scorer of the same type (description, model, temperature…)."""
+    existing = _existing(ctx, name)
+    return dict(existing.data) if existing is not None and existing.data.get("type") == kind else {}
+
+
 class CodeScorerArgs(ToolArgs):
     name: str = Field(description="Scorer name (an existing name updates that scorer).")
     code: str = Field(description="Python: def handler(input, output, expected, metadata) -> float in [0, 1] (or None).")
-    description: str | None = Field(default=None, description="What it measures, one sentence.")
+    description: str | None = Field(default=None, description="What it measures, one sentence (omit to keep).")
 
 
 class CreateCodeScorer(Tool):
-    """Create or update a Python code scorer (tested on a few rows first)."""
+    """Create or update a Python code scorer (checked, not run)."""
 
     name = "create_code_scorer"
     description = (
         "Create or update a code scorer: Python defining `def handler(input, output, expected, metadata)` that "
-        "returns a score in [0, 1] (or None to skip). It runs sandboxed (no network, no API keys). It is tested "
-        "on a few real rows before the user confirms, and the preview shows the scores it gave."
+        "returns a score in [0, 1] (or None to skip). It runs sandboxed (no network, no API keys) in evals. "
+        "Creating it does not run it; to see its scores on a few rows first, call test_scorer with the code."
     )
     Args = CodeScorerArgs
     pages = SCORER_PAGES
@@ -209,13 +160,13 @@ class CreateCodeScorer(Tool):
         from loop_tui.evals import CodeScorer
 
         try:
-            scorer = CodeScorer(args.name, args.code, description=args.description or "")
+            CodeScorer(args.name, args.code, description=args.description or "")  # compiles only, runs nothing
         except UserError as err:
             raise ToolError(str(err)) from None
-        rows = await asyncio.to_thread(sample_rows, ctx)
-        tests, _ = await test_scorer(scorer, rows)
-        data = {"type": "code", "description": args.description or "", "code": args.code}
-        return _scorer_proposal(ctx, args.name, data, tests, "code")
+        kept = await asyncio.to_thread(_kept, ctx, args.name, "code")
+        data = {**kept, "type": "code", "description": args.description if args.description is not None
+                else kept.get("description", ""), "code": args.code}
+        return _scorer_proposal(ctx, args.name, data, "code")
 
 
 class JudgeScorerArgs(ToolArgs):
@@ -223,54 +174,43 @@ class JudgeScorerArgs(ToolArgs):
     prompt: str = Field(description="The judge's prompt with mustache variables {{input}}, {{output}}, {{expected}}; "
                         "end with the lettered choices.")
     choice_scores: dict[str, float] = Field(description="Each choice letter to its score in [0, 1], e.g. {'A': 1, 'B': 0}.")
-    use_cot: bool = Field(default=True, description="Let the judge reason step by step before choosing.")
-    model: str | None = Field(default=None, description="Judge model. Default: the settings' default model.")
+    use_cot: bool | None = Field(default=None, description="Let the judge reason step by step before choosing "
+                                 "(default: keep, else true).")
+    model: str | None = Field(default=None, description="Judge model (omit to keep the pinned one; none: the "
+                              "settings' default model).")
+    description: str | None = Field(default=None, description="What it judges, one sentence (omit to keep).")
 
 
 class CreateLlmJudgeScorer(Tool):
-    """Create or update an LLM-judge scorer (tested on a few rows first)."""
+    """Create or update an LLM-judge scorer (its prompt checked on a few rows locally, nothing sent)."""
 
     name = "create_llm_judge_scorer"
     description = (
         "Create or update an LLM-judge scorer: a prompt the judge model answers by picking one of the choices, "
-        "each mapped to a score. It is tested on a few real rows first (when a model is configured) and the "
-        "user confirms it."
+        "each mapped to a score. Its prompt is checked to render on a few rows; nothing is sent to a model. To "
+        "see its scores first, call test_scorer with the prompt. The user confirms it."
     )
     Args = JudgeScorerArgs
     pages = SCORER_PAGES
     mutates = True
 
     async def propose(self, args: JudgeScorerArgs, ctx: ToolContext) -> Proposal:
-        from loop_tui.evals.mustache import render
-        from loop_tui.evals.registry import scorer_from_object
         from loop_tui.llm import resolve_model
 
         if not args.choice_scores or any(not 0 <= v <= 1 for v in args.choice_scores.values()):
             raise ToolError("choice_scores needs at least one choice, each with a score between 0 and 1")
-        data = {"type": "llm", "prompt": args.prompt, "choice_scores": args.choice_scores, "use_cot": args.use_cot}
+        if args.model:
+            try:
+                resolve_model(args.model, ctx.settings)  # unknown or not allowlisted: the model can fix it
+            except UserError as err:
+                raise ToolError(str(err)) from None
+        kept = await asyncio.to_thread(_kept, ctx, args.name, "llm")
+        data = {**kept, "type": "llm", "prompt": args.prompt, "choice_scores": args.choice_scores,
+                "use_cot": args.use_cot if args.use_cot is not None else kept.get("use_cot", True)}
         if args.model:
             data["model"] = args.model
-        rows = await asyncio.to_thread(sample_rows, ctx)
-        for row in rows:
-            try:
-                render(args.prompt, {"input": row.get("input"), "output": row.get("output"),
-                                     "expected": row.get("expected"), "metadata": row.get("metadata") or {}})
-            except UserError as err:
-                raise ToolError(f"the prompt does not render on row {row.get('id')}: {err}") from None
-        resolved = None
-        try:
-            if args.model:
-                resolved = resolve_model(args.model, ctx.settings)
-            elif ctx.settings.models.default or ctx.model != "offline":
-                resolved = resolve_model(ctx.settings.models.default or ctx.model, ctx.settings)
-        except UserError as err:
-            if args.model:
-                raise ToolError(str(err)) from None  # the model named a judge model that does not exist
-        if resolved is None or resolved.provider == "offline" or not resolved.key_available():
-            tests = [{"row": r.get("id"), "error": "not run: no language model is configured for the judge; "
-                      "the prompt rendered on this row"} for r in rows]
-        else:
-            scorer = scorer_from_object(args.name, {**data, "model": resolved.name}, settings=ctx.settings)
-            tests, spent = await test_scorer(scorer, rows)
-            ctx.spend(spent)
-        return _scorer_proposal(ctx, args.name, data, tests, "prompt")
+        if args.description is not None:
+            data["description"] = args.description
+        rows = await asyncio.to_thread(page_rows, ctx)
+        render_check(args.prompt, rows)  # rendering is local: no row leaves the machine
+        return _scorer_proposal(ctx, args.name, data, "prompt")
