@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import os
+from collections.abc import Iterator
 
 import pytest
 
 from loop_tui.errors import UserError
+from loop_tui.evals import isolation
 from loop_tui.evals.code_scorer import CodeScorer
 from loop_tui.evals.sandbox import SandboxError, SandboxLimits
 
@@ -113,9 +114,6 @@ async def test_api_keys_are_not_visible(planted_key: str) -> None:
     assert "OPENAI_API_KEY" not in env and "LOOP_TUI_SECRET_TOKEN" not in env
 
 
-@pytest.mark.skipif(
-    os.geteuid() != 0, reason="the parent's /proc environ is hidden only when the worker drops uid"
-)
 async def test_parent_proc_environ_is_unreadable(planted_key: str) -> None:
     code = (
         "import os\ndef handler(output):\n"
@@ -126,6 +124,26 @@ async def test_parent_proc_environ_is_unreadable(planted_key: str) -> None:
     score = await run(code)
     assert planted_key not in score.metadata["data"]
     assert score.metadata["data"].startswith("denied")
+
+
+@pytest.fixture
+def no_sandbox_layers(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A machine with no sandbox at all, as far as the worker can tell."""
+    monkeypatch.delenv(isolation.UNSANDBOXED_ENV, raising=False)
+    previous = isolation.configure(use_namespaces=False, use_landlock=False, use_seccomp=False)
+    yield
+    isolation.configure(**vars(previous))
+
+
+@pytest.mark.usefixtures("no_sandbox_layers")
+async def test_without_any_sandbox_code_scorers_refuse_unless_the_user_opts_in(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    code = "import os\ndef handler(output):\n    open('ran.txt', 'w').write('x')\n    return 1"
+    with pytest.raises(SandboxError, match=f"no sandbox for code scorers.*{isolation.UNSANDBOXED_ENV}=1"):
+        await run(code)
+    monkeypatch.setenv(isolation.UNSANDBOXED_ENV, "1")
+    assert (await run(code)).score == 1.0
 
 
 async def test_sync_call_outside_a_loop() -> None:

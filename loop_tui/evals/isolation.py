@@ -31,9 +31,11 @@ UNSANDBOXED_WHY = (
 
 @dataclass
 class SandboxPolicy:
-    """How code-scorer workers start."""
+    """How code-scorer workers start. The `use_*` switches exist to test each layer and to diagnose a machine."""
 
     use_namespaces: bool = True
+    use_landlock: bool = True
+    use_seccomp: bool = True
     allow_unsandboxed: bool = False
 
 
@@ -42,18 +44,21 @@ _protected = False
 _swept = False
 
 
-def configure(*, use_namespaces: bool | None = None, allow_unsandboxed: bool | None = None) -> None:
-    """Change the policy for workers started from now on (tests use `use_namespaces=False`)."""
-    if use_namespaces is not None:
-        _policy.use_namespaces = use_namespaces
-    if allow_unsandboxed is not None:
-        _policy.allow_unsandboxed = allow_unsandboxed
+def configure(**changes: bool) -> SandboxPolicy:
+    """Change the policy for workers started from now on; returns the previous one (to restore it)."""
+    previous = SandboxPolicy(**vars(_policy))
+    for name, value in changes.items():
+        if not hasattr(_policy, name):
+            raise TypeError(f"unknown sandbox policy setting {name!r}")
+        setattr(_policy, name, bool(value))
+    return previous
 
 
 def policy() -> SandboxPolicy:
     """The current policy; the environment opt-in counts as `allow_unsandboxed`."""
-    allowed = _policy.allow_unsandboxed or os.environ.get(UNSANDBOXED_ENV, "") == "1"
-    return SandboxPolicy(_policy.use_namespaces, allowed)
+    current = SandboxPolicy(**vars(_policy))
+    current.allow_unsandboxed = current.allow_unsandboxed or os.environ.get(UNSANDBOXED_ENV, "") == "1"
+    return current
 
 
 def protect_this_process() -> bool:

@@ -119,11 +119,14 @@ class SandboxWorker:
     def _config(self, in_namespaces: bool, drop_to: list[int] | None) -> dict[str, Any]:
         limits = asdict(self.limits)
         limits["max_result_bytes"] = MAX_RESULT_BYTES
+        policy = isolation.policy()
         return {
             "limits": limits,
             "namespaces": in_namespaces,
+            "landlock": policy.use_landlock,
+            "seccomp": policy.use_seccomp,
             "drop_to": drop_to,
-            "require": not isolation.policy().allow_unsandboxed,
+            "require": not policy.allow_unsandboxed,
             # Never granted to the scorer even if the interpreter lives beneath them.
             "hidden": [os.path.expanduser("~"), os.getcwd()],
         }

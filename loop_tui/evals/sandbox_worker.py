@@ -100,15 +100,16 @@ class Confinement:
             except OSError as exc:
                 self.report["problems"].append(f"mount namespace: {exc}")
         try:
-            self.ruleset_fd, self.report["landlock"] = self.confine.landlock_ruleset(
-                read_paths + ["/dev/urandom", "/dev/zero", "/dev/random"], [self.scratch, "/dev/null"]
-            )
+            if self.config.get("landlock", True):
+                self.ruleset_fd, self.report["landlock"] = self.confine.landlock_ruleset(
+                    read_paths + ["/dev/urandom", "/dev/zero", "/dev/random"], [self.scratch, "/dev/null"]
+                )
         except OSError as exc:
             self.report["problems"].append(f"landlock: {exc}")
         if self.ruleset_fd is not None:
             os.set_inheritable(self.ruleset_fd, False)
         try:
-            self.report["seccomp"] = self.confine.seccomp_available()
+            self.report["seccomp"] = self.config.get("seccomp", True) and self.confine.seccomp_available()
         except OSError as exc:
             self.report["problems"].append(f"seccomp: {exc}")
 
