@@ -140,15 +140,25 @@ def seccomp_available():
     return SYSCALLS is not None and _libc.prctl(21, 0, 0, 0, 0) >= 0  # PR_GET_SECCOMP
 
 
-def apply_seccomp(pid):
-    """Install the filter on the calling (single-threaded) process; raises OSError if the kernel refuses."""
-    program = seccomp_program(pid)
-    filters = (_SockFilter * len(program))(*[_SockFilter(*ins) for ins in program])
-    fprog = _SockFprog(len(program), filters)
-    if _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
-        raise _errno_error("no_new_privs")
-    if _libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.addressof(fprog), 0, 0) != 0:
-        raise _errno_error("seccomp")
+class SeccompFilter:
+    """The filter built once in the worker; each child only writes its own pid in and installs it."""
+
+    _PID_PLACEHOLDER = 0xFFFFFFFF
+
+    def __init__(self):
+        program = seccomp_program(self._PID_PLACEHOLDER)
+        self._filters = (_SockFilter * len(program))(*[_SockFilter(*ins) for ins in program])
+        self._pid_slots = [i for i, ins in enumerate(program) if ins[3] == self._PID_PLACEHOLDER]
+        self._fprog = _SockFprog(len(program), self._filters)
+
+    def install(self, pid):
+        """Install on the calling (single-threaded) process; raises OSError if the kernel refuses."""
+        for slot in self._pid_slots:
+            self._filters[slot].k = pid
+        if _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+            raise _errno_error("no_new_privs")
+        if _libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.addressof(self._fprog), 0, 0) != 0:
+            raise _errno_error("seccomp")
 
 
 # --- Landlock ---------------------------------------------------------------------------------------

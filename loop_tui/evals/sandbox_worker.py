@@ -14,6 +14,7 @@ Responses: {"id", "ok": true, "result", "stdout", "cpu"} | {"id", "ok": false, "
 """
 
 import contextlib
+import gc
 import importlib.util
 import inspect
 import io
@@ -80,6 +81,7 @@ class Confinement:
         self.drop_to = config.get("drop_to")
         self.scratch = os.getcwd()
         self.ruleset_fd = None
+        self.seccomp = None
         self.confine = None
         self.report = {"namespaces": bool(config.get("namespaces")), "jail": False, "landlock": 0,
                        "seccomp": False, "problems": []}
@@ -109,7 +111,9 @@ class Confinement:
         if self.ruleset_fd is not None:
             os.set_inheritable(self.ruleset_fd, False)
         try:
-            self.report["seccomp"] = self.config.get("seccomp", True) and self.confine.seccomp_available()
+            if self.config.get("seccomp", True) and self.confine.seccomp_available():
+                self.seccomp = self.confine.SeccompFilter()
+                self.report["seccomp"] = True
         except OSError as exc:
             self.report["problems"].append(f"seccomp: {exc}")
 
@@ -150,8 +154,8 @@ class Confinement:
         if self.ruleset_fd is not None:
             self.confine.landlock_restrict(self.ruleset_fd)
             os.close(self.ruleset_fd)
-        if self.report["seccomp"]:
-            self.confine.apply_seccomp(os.getpid())
+        if self.seccomp is not None:
+            self.seccomp.install(os.getpid())
 
     def clear_scratch(self):
         """Remove what the last child left, so nothing carries over between rows and the quota resets."""
@@ -318,6 +322,8 @@ def main():
                 except SyntaxError as exc:
                     reply({"id": rid, "ok": False, "error": f"SyntaxError: {exc}"})
                     return
+                # Children share these pages copy-on-write; frozen objects are never touched by their GC.
+                gc.freeze()
                 loaded = run_in_child(code, None, confinement)
                 if not loaded["ok"]:
                     reply({"id": rid, **loaded})
