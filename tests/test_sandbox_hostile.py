@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import socket
+import sys
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ import pytest
 
 from tests.sandbox_hostile_support import (
     PLANTED_KEY,
+    REPO,
     SEGMENT_BYTES,
     SSH_SECRET,
     Unprivileged,
@@ -260,15 +262,30 @@ def _got(outcome: dict) -> dict:
     return outcome["result"]["metadata"]["got"]
 
 
-@pytest.mark.parametrize("use_namespaces", [True, False], ids=["namespaces", "landlock-seccomp-only"])
+MODES = pytest.mark.parametrize("use_namespaces", [True, False], ids=["namespaces", "landlock-seccomp-only"])
+
+
+@MODES
 def test_hostile_scorers_fail_as_an_unprivileged_user(
     unprivileged: Unprivileged, world_dir: Path, listener: tuple[int, list[bytes]], use_namespaces: bool
 ) -> None:
+    _run_and_check(unprivileged, world_dir, listener, use_namespaces)
+
+
+@MODES
+@pytest.mark.skipif(os.geteuid() != 0, reason="not root: the unprivileged run above is this machine's only case")
+def test_hostile_scorers_fail_when_the_app_runs_as_root(
+    world_dir: Path, listener: tuple[int, list[bytes]], use_namespaces: bool
+) -> None:
+    _run_and_check(Unprivileged(0, sys.executable, REPO, []), world_dir, listener, use_namespaces)
+
+
+def _run_and_check(
+    who: Unprivileged, world_dir: Path, listener: tuple[int, list[bytes]], use_namespaces: bool
+) -> None:
     port, received = listener
-    world = make_world(world_dir, unprivileged.uid)
-    outcomes, proc = run_driver(
-        unprivileged, world, PROBES, port=port, use_namespaces=use_namespaces, second_call=("forge",)
-    )
+    world = make_world(world_dir, who.uid)
+    outcomes, proc = run_driver(who, world, PROBES, port=port, use_namespaces=use_namespaces, second_call=("forge",))
     assert "__alive__" in outcomes, f"the app process did not survive its scorers: {proc.returncode} {proc.stderr[-2000:]}"
     everything = json.dumps(outcomes)
 

@@ -39,6 +39,9 @@ PRELOAD = [
     "hashlib", "heapq", "html", "html.parser", "itertools", "json", "keyword", "math", "numbers", "operator",
     "pprint", "random", "re", "shlex", "statistics", "string", "struct", "textwrap", "typing", "unicodedata",
     "urllib.parse", "uuid", "zlib",
+    # Rarely useful to a scorer, but a root app's child must at least be able to import them and fail
+    # at the confinement (seccomp, Landlock) rather than at an unreadable file.
+    "ctypes", "ctypes.util", "gc", "signal", "socket", "subprocess", "tempfile",
 ]
 EXTRA_READ_PATHS = ["/usr/share/zoneinfo", "/etc/localtime"]
 FORGED = "the scorer wrote to its result channel itself (a forged or stray frame); its result was refused"
