@@ -66,6 +66,13 @@ def _minimal_env(tmp: str) -> dict[str, str]:
     return {"PATH": "/usr/bin:/bin", "HOME": tmp, "TMPDIR": tmp, "LANG": "C.UTF-8", "PYTHONIOENCODING": "utf-8"}
 
 
+def _cwd() -> str:
+    try:
+        return os.getcwd()
+    except OSError:  # the app's folder was deleted under it
+        return ""
+
+
 def _set_worker_limits() -> None:
     """Runs in the worker between fork and exec (keep it simple): no core dumps of a process with data."""
     import resource
@@ -128,7 +135,7 @@ class SandboxWorker:
             "drop_to": drop_to,
             "require": not policy.allow_unsandboxed,
             # Never granted to the scorer even if the interpreter lives beneath them.
-            "hidden": [os.path.expanduser("~"), os.getcwd()],
+            "hidden": [os.path.expanduser("~"), _cwd()],
         }
 
     async def _spawn(self, prefix: list[str] | None) -> None:
