@@ -92,7 +92,6 @@ class SandboxWorker:
         self.limits = limits
         self.proc: asyncio.subprocess.Process | None = None
         self.tmpdir: str | None = None
-        self.cpu = 0.0
         self.isolation: dict[str, Any] = {}
         self._next_id = 0
 
@@ -193,7 +192,6 @@ class SandboxWorker:
         if response.get("id") != message["id"]:
             await self.kill()
             raise SandboxError("the scorer's reply did not match its request; the worker was stopped")
-        self.cpu = float(response.get("cpu") or 0.0)
         if response.get("unconfined"):
             raise SandboxError(
                 f"this machine offers no sandbox for code scorers (missing {response.get('error')}): "

@@ -4,13 +4,13 @@ Started by `loop_tui.evals.sandbox` as `python -I sandbox_worker.py` (under `uns
 allows it) with a scrubbed environment. It speaks JSON lines with the app on stdin/stdout and never runs
 user code itself: every call forks a child that closes the app's channel, confines itself (sandbox_confine)
 and only then runs the user's code, sending its one result back on a pipe made for that call. The worker
-reads at most MAX_RESULT bytes, accepts exactly one well-formed frame, measures the child's CPU itself and
-removes whatever the child left in the scratch folder. So user code can neither reach the app's channel
+reads at most `max_result_bytes`, accepts exactly one well-formed frame, then kills and reaps the child
+and removes whatever it left in the scratch folder. So user code can neither reach the app's channel
 nor speak for another row, and its result is size-capped.
 
 Requests:  {"op": "init", "id", "code": str, "config": {...}}   (see sandbox.SandboxWorker._config)
            {"op": "call", "id", "kwargs": {"input", "output", "expected", "metadata"}}
-Responses: {"id", "ok": true, "result", "stdout", "cpu"} | {"id", "ok": false, "error", "traceback", "stdout", "cpu"}
+Responses: {"id", "ok": true, "result", "stdout"} | {"id", "ok": false, "error", "traceback", "stdout"}
 """
 
 import contextlib
@@ -31,8 +31,9 @@ import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MAX_CAPTURE = 4000
-# Modules user scorers commonly need, imported once here: children inherit them (fast), and a child that
-# dropped to a throwaway uid may not be able to read the interpreter's files (e.g. Python under /root).
+# Modules user scorers commonly need: imported once here when the scorer uses them, children inherit them
+# (no import per call); all of them when a child that dropped to a throwaway uid may not be able to read
+# the interpreter's files (e.g. Python under /root, with no jail to bind it in).
 PRELOAD = [
     "abc", "array", "ast", "base64", "bisect", "calendar", "cmath", "collections", "collections.abc", "copy",
     "csv", "dataclasses", "datetime", "decimal", "difflib", "enum", "fnmatch", "fractions", "functools",
@@ -55,8 +56,24 @@ def _load_sibling(name):
     return module
 
 
-def _preload():
-    for name in PRELOAD:
+def _imported_names(source):
+    """Every module name an import statement in `source` mentions (read with ast, nothing is run)."""
+    import ast
+
+    names = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module)
+    return names
+
+
+def _preload(source, everything):
+    """Import in the worker what children will need: all of PRELOAD for a child that cannot read the
+    interpreter's files, else only the PRELOAD modules this scorer imports (each costs every fork time)."""
+    wanted = PRELOAD if everything else [name for name in PRELOAD if name in _imported_names(source)]
+    for name in wanted:
         with contextlib.suppress(Exception):
             importlib.import_module(name)
 
@@ -230,6 +247,7 @@ def _child(result_fd, code, kwargs, confinement):
         view = memoryview(data)
         while view:
             view = view[os.write(result_fd, view):]
+        os.close(result_fd)  # end of frame: the worker answers without waiting for this process to exit
 
 
 def _read_result(read_fd, pid, timeout, cap):
@@ -262,7 +280,11 @@ def _death(status):
 
 
 def run_in_child(code, kwargs, confinement):
-    """One call in a fresh child; returns the reply body (without id)."""
+    """One call in a fresh child; returns the reply body (without id) and the child's pid if unreaped.
+
+    A child that delivered a frame is reaped after the reply is sent (`finish_child`), so the app does
+    not wait for its exit; a child that failed is reaped here, since its exit status is the error.
+    """
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:
@@ -278,24 +300,29 @@ def run_in_child(code, kwargs, confinement):
     finally:
         os.close(read_fd)
     if problem:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-    _, status, usage = os.wait4(pid, 0)
-    confinement.clear_scratch()
-    cpu = usage.ru_utime + usage.ru_stime
-    if problem:
-        return {"ok": False, "error": problem, "cpu": cpu}
+        finish_child(pid, confinement)
+        return {"ok": False, "error": problem}, None
     lines = [line for line in data.split(b"\n") if line.strip()]
     if not lines:
-        return {"ok": False, "error": _death(status), "cpu": cpu}
+        _, status = os.waitpid(pid, 0)
+        confinement.clear_scratch()
+        return {"ok": False, "error": _death(status)}, None
     try:
         frame = json.loads(lines[0]) if len(lines) == 1 else None
     except ValueError:
         frame = None
     if not isinstance(frame, dict) or not isinstance(frame.get("ok"), bool):
-        return {"ok": False, "error": FORGED, "cpu": cpu}
-    body = {key: frame[key] for key in ("ok", "result", "error", "traceback", "stdout") if key in frame}
-    return {**body, "cpu": cpu}
+        return {"ok": False, "error": FORGED}, pid
+    return {key: frame[key] for key in ("ok", "result", "error", "traceback", "stdout") if key in frame}, pid
+
+
+def finish_child(pid, confinement):
+    """Make sure the call's child is gone (it has nothing left to do), reap it and empty the scratch folder."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, 0)
+    confinement.clear_scratch()
 
 
 def main():
@@ -314,7 +341,6 @@ def main():
             rid = request.get("id")
             if request["op"] == "init":
                 confinement = Confinement(request["config"])
-                _preload()
                 confinement.prepare()
                 missing = confinement.missing()
                 if missing and confinement.config.get("require", True):
@@ -325,15 +351,22 @@ def main():
                 except SyntaxError as exc:
                     reply({"id": rid, "ok": False, "error": f"SyntaxError: {exc}"})
                     return
+                # A child that drops to a throwaway uid outside a jail may not read the interpreter's files.
+                _preload(request["code"], bool(confinement.drop_to) and not confinement.report["jail"])
                 # Children share these pages copy-on-write; frozen objects are never touched by their GC.
                 gc.freeze()
-                loaded = run_in_child(code, None, confinement)
+                loaded, pid = run_in_child(code, None, confinement)
+                if pid is not None:
+                    finish_child(pid, confinement)
                 if not loaded["ok"]:
                     reply({"id": rid, **loaded})
                     return
-                reply({"id": rid, "ok": True, "result": {"isolation": confinement.report}, "cpu": 0.0})
+                reply({"id": rid, "ok": True, "result": {"isolation": confinement.report}})
             else:
-                reply({"id": rid, **run_in_child(code, request["kwargs"], confinement)})
+                body, pid = run_in_child(code, request["kwargs"], confinement)
+                reply({"id": rid, **body})
+                if pid is not None:
+                    finish_child(pid, confinement)  # after the reply: the app need not wait for it
     finally:
         # The app closed the channel (done, or killed): leave no scratch folder behind.
         if confinement is not None and not confinement.report["jail"]:
