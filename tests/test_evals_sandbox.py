@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -153,3 +155,19 @@ async def test_sync_call_outside_a_loop() -> None:
 
     result = await asyncio.to_thread(scorer, output="x", expected="y")
     assert result.score == 0.0
+
+
+def test_scorers_may_read_only_library_folders(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # A `.pth` file (e.g. an editable install) can put a project folder on the import path; that folder
+    # may hold the workspace, so only the interpreter's own folders and installed packages are granted.
+    from loop_tui.evals import sandbox_worker
+
+    project_src = tmp_path / "project" / "src"
+    site = tmp_path / "venv" / "lib" / "python3.11" / "site-packages"
+    project_src.mkdir(parents=True)
+    site.mkdir(parents=True)
+    monkeypatch.setattr(sys, "path", [str(project_src), str(site), str(tmp_path)])
+    granted = sandbox_worker._library_paths(hidden=[])
+    assert str(site.resolve()) in granted
+    assert str(project_src.resolve()) not in granted and str(tmp_path.resolve()) not in granted
+    assert str(site.resolve()) not in sandbox_worker._library_paths(hidden=[str(site / "workspace")])

@@ -73,6 +73,15 @@ def _cwd() -> str:
         return ""
 
 
+def _app_folders() -> list[str]:
+    """The default workspace and the settings folder (when the settings module can load)."""
+    try:
+        from loop_tui.config import config_path, default_workspace_path
+    except ImportError:  # e.g. the hostile-scorer suite runs the sandbox alone, without our dependencies
+        return []
+    return [str(default_workspace_path()), str(config_path().parent)]
+
+
 def _set_worker_limits() -> None:
     """Runs in the worker between fork and exec (keep it simple): no core dumps of a process with data."""
     import resource
@@ -134,7 +143,7 @@ class SandboxWorker:
             "drop_to": drop_to,
             "require": not policy.allow_unsandboxed,
             # Never granted to the scorer even if the interpreter lives beneath them.
-            "hidden": [os.path.expanduser("~"), _cwd()],
+            "hidden": [os.path.expanduser("~"), _cwd(), *_app_folders()],
         }
 
     async def _spawn(self, prefix: list[str] | None) -> None:

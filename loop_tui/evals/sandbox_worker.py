@@ -79,15 +79,22 @@ def _preload(source, everything):
 
 
 def _library_paths(hidden):
-    """Folders user code may read: the interpreter's import path, never a folder holding a hidden one."""
+    """Folders user code may read: the interpreter's own library folders and installed packages on its
+    import path (never a project folder a `.pth` file added), and never one that holds a hidden folder."""
     hidden = [os.path.realpath(p) for p in hidden if p]
+    prefixes = {os.path.realpath(p).rstrip("/") + "/" for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
     paths = []
     for entry in [*sys.path, *EXTRA_READ_PATHS]:
         if not entry or not os.path.isabs(entry) or not os.path.exists(entry):
             continue
         real = os.path.realpath(entry)
+        is_library = (
+            entry in EXTRA_READ_PATHS
+            or any(real.startswith(prefix) for prefix in prefixes)
+            or os.path.basename(real) in ("site-packages", "dist-packages")
+        )
         covers_hidden = any(h == real or h.startswith(real.rstrip("/") + "/") for h in hidden)
-        if real != "/" and not covers_hidden and real not in paths:
+        if is_library and real != "/" and not covers_hidden and real not in paths:
             paths.append(real)
     return paths
 
