@@ -143,7 +143,7 @@ def run_driver(
     port: int,
     use_namespaces: bool,
     second_call: tuple[str, ...] = (),
-    timeout_s: float = 4.0,
+    timeout_s: float = 10.0,
 ) -> tuple[dict[str, dict], subprocess.CompletedProcess]:
     """Run every probe in the sandbox as `who`; returns the outcome per probe and the finished process."""
     spec = {

@@ -24,8 +24,8 @@ def planted_key(monkeypatch: pytest.MonkeyPatch) -> str:
     return PLANTED
 
 
-async def run(code: str, **kwargs: object) -> object:
-    scorer = CodeScorer("probe", code, limits=LIMITS)
+async def run(code: str, limits: SandboxLimits = LIMITS, **kwargs: object) -> object:
+    scorer = CodeScorer("probe", code, limits=limits)
     try:
         return await scorer.eval_async(**{"output": "a", "expected": "a", "input": "q", **kwargs})
     finally:
@@ -88,9 +88,12 @@ async def test_infinite_loop_is_killed_and_worker_respawns() -> None:
 
 
 async def test_memory_bomb_is_stopped() -> None:
+    # Zero-filling 256 MB takes ~0.5 s of page faults: a long deadline keeps a busy machine from turning
+    # this into a timeout.
     with pytest.raises(SandboxError, match="MemoryError|died"):
         await run(
-            "def handler(output):\n    blocks = []\n    while True:\n        blocks.append(bytearray(50_000_000))"
+            "def handler(output):\n    blocks = []\n    while True:\n        blocks.append(bytearray(50_000_000))",
+            limits=SandboxLimits(timeout_s=20, memory_mb=256),
         )
 
 

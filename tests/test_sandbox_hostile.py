@@ -124,6 +124,13 @@ def handler(metadata):
             handle.flush()
     return 1
 """,
+    "many_files": """
+def handler(metadata):
+    for i in range(12):
+        with open(f'part-{i}.bin', 'wb') as handle:
+            handle.write(b'x' * 5_000_000)
+    return 1
+""",
     "signal_parent": """
 import os, signal
 def handler(metadata):
@@ -320,6 +327,7 @@ def _run_and_check(
     assert not os.path.exists(f"/tmp/loop-tui-escape-{world['token']}")
     assert not os.path.exists(f"/dev/shm/loop-tui-escape-{world['token']}")
     assert "error" in outcomes["big_write"], outcomes["big_write"]
+    assert "error" in outcomes["many_files"], outcomes["many_files"]  # 60 MB in files under the cap each
 
     # The app and the worker cannot be signalled or traced; ctypes loads but every escape call fails.
     assert all(v.startswith("denied") for v in _got(outcomes["signal_parent"]).values())

@@ -220,7 +220,8 @@ def _close_all_but(keep):
     for fd in sorted(fd for fd in keep if fd is not None and fd >= 3):
         os.closerange(start, fd)
         start = fd + 1
-    os.closerange(start, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    os.closerange(start, soft if 0 < soft < (1 << 20) else 1 << 20)
 
 
 def _child(result_fd, code, kwargs, confinement):
@@ -257,15 +258,42 @@ def _child(result_fd, code, kwargs, confinement):
         os.close(result_fd)  # end of frame: the worker answers without waiting for this process to exit
 
 
-def _read_result(read_fd, pid, timeout, cap):
-    """Everything the child wrote, or an error sentence (timeout, too large); kills the child on error."""
+def _scratch_problem(path, limit_bytes, max_files=10_000):
+    """A sentence when the scratch folder holds more than its quota (checked while a call runs, where no
+    size-capped tmpfs enforces it), else None."""
+    used, files, stack = 0, 0, [path]
+    while stack:
+        with contextlib.suppress(OSError), os.scandir(stack.pop()) as entries:
+            for entry in entries:
+                files += 1
+                if files > max_files:
+                    return f"the scorer created more than {max_files} files in its temp folder"
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(entry.path)
+                else:
+                    with contextlib.suppress(OSError):
+                        info = entry.stat(follow_symlinks=False)
+                        used += max(info.st_size, info.st_blocks * 512)
+    if used > limit_bytes:
+        return f"the scorer wrote more than {limit_bytes // (1024 * 1024)} MB in its temp folder"
+    return None
+
+
+def _read_result(read_fd, timeout, cap, confinement):
+    """Everything the child wrote, or an error sentence (timeout, too large, over its quota)."""
     chunks, size = [], 0
     deadline = time.monotonic() + timeout
+    # Without a jail the scratch folder is on disk with no quota of its own: check it as the call runs.
+    quota = None if confinement.report["jail"] else confinement.limits["scratch_mb"] * 1024 * 1024
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             return None, f"timed out after {timeout:g}s (the scorer process was killed)"
-        ready, _, _ = select.select([read_fd], [], [], remaining)
+        ready, _, _ = select.select([read_fd], [], [], remaining if quota is None else min(remaining, 0.05))
+        if quota is not None:
+            problem = _scratch_problem(confinement.scratch, quota)
+            if problem:
+                return None, problem
         if not ready:
             continue
         chunk = os.read(read_fd, 1 << 16)
@@ -303,7 +331,7 @@ def run_in_child(code, kwargs, confinement):
     os.close(write_fd)
     limits = confinement.limits
     try:
-        data, problem = _read_result(read_fd, pid, limits["timeout_s"], limits["max_result_bytes"])
+        data, problem = _read_result(read_fd, limits["timeout_s"], limits["max_result_bytes"], confinement)
     finally:
         os.close(read_fd)
     if problem:
