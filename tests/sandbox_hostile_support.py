@@ -31,7 +31,7 @@ import asyncio, json, os, sys
 from loop_tui.evals import sandbox
 
 spec = json.loads(sys.argv[1])
-getattr(sandbox, "configure", lambda **kw: None)(use_namespaces=spec["use_namespaces"])
+sandbox.configure(**spec["policy"])
 limits = sandbox.SandboxLimits(timeout_s=spec["timeout_s"], memory_mb=256, file_size_mb=8)
 
 async def one(name, code, context):
@@ -43,7 +43,7 @@ async def one(name, code, context):
             try:
                 if not worker.alive:
                     await worker.start()
-                outcome["isolation"] = getattr(worker, "isolation", None)
+                outcome["isolation"] = worker.isolation
                 outcome[key] = await worker.call({"input": None, "output": output, "expected": None, "metadata": context})
             except sandbox.SandboxError as exc:
                 outcome[error_key] = str(exc)
@@ -141,7 +141,7 @@ def run_driver(
     probes: dict[str, str],
     *,
     port: int,
-    use_namespaces: bool,
+    policy: dict[str, bool],
     second_call: tuple[str, ...] = (),
     timeout_s: float = 10.0,
 ) -> tuple[dict[str, dict], subprocess.CompletedProcess]:
@@ -149,7 +149,7 @@ def run_driver(
     spec = {
         "probes": probes,
         "context": {**world, "port": port, "planted": PLANTED_KEY},
-        "use_namespaces": use_namespaces,
+        "policy": policy,
         "second_call": list(second_call),
         "timeout_s": timeout_s,
     }

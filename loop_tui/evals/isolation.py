@@ -34,6 +34,7 @@ class SandboxPolicy:
     """How code-scorer workers start. The `use_*` switches exist to test each layer and to diagnose a machine."""
 
     use_namespaces: bool = True
+    use_jail: bool = True
     use_landlock: bool = True
     use_seccomp: bool = True
     allow_unsandboxed: bool = False

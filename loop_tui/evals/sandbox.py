@@ -138,6 +138,7 @@ class SandboxWorker:
         return {
             "limits": limits,
             "namespaces": in_namespaces,
+            "jail": policy.use_jail,
             "landlock": policy.use_landlock,
             "seccomp": policy.use_seccomp,
             "drop_to": drop_to,
@@ -152,17 +153,17 @@ class SandboxWorker:
             # As root, each call's child drops to a throwaway uid: no root-owned file, no process of ours.
             ident = random.randrange(1_000_000_000, 2_000_000_000)
             drop_to = [ident, ident]
-        # In new namespaces the worker's scratch folder is a tmpfs that vanishes with it; otherwise a
-        # folder on disk that the worker removes when the app goes away (or the next app start does).
-        self.tmpdir = None if prefix else isolation.new_scratch_dir((drop_to[0], drop_to[1]) if drop_to else None)
+        # A folder on disk that the worker removes when the app goes away (or the next app start does);
+        # a worker that builds its jail swaps it for a tmpfs that vanishes with it, and removes it at once.
+        self.tmpdir = isolation.new_scratch_dir((drop_to[0], drop_to[1]) if drop_to else None)
         argv = [*(prefix or []), sys.executable, "-I", str(WORKER_SCRIPT)]
         self.proc = await asyncio.create_subprocess_exec(
             *argv,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.DEVNULL,
-            cwd=self.tmpdir or "/",
-            env=_minimal_env("/tmp" if prefix else self.tmpdir or "/tmp"),
+            cwd=self.tmpdir,
+            env=_minimal_env(self.tmpdir),
             start_new_session=True,
             preexec_fn=_set_worker_limits,
             limit=_MAX_LINE,
@@ -174,6 +175,8 @@ class SandboxWorker:
             await self.kill()
             raise
         self.isolation = result.get("isolation") or {}
+        if self.isolation.get("jail"):
+            self.tmpdir = None  # the worker removed it: its scratch folder is a tmpfs in its namespace
 
     async def _request(self, message: dict[str, Any], timeout: float) -> Any:
         assert self.proc is not None and self.proc.stdin is not None and self.proc.stdout is not None

@@ -54,37 +54,59 @@ def _make_mountpoint(path, is_dir):
 def build_jail(read_paths, scratch_bytes, machine):
     """Pivot into a new root with `read_paths` (read-only) and a `scratch_bytes` tmpfs at /tmp.
 
-    Raises OSError when the kernel refuses a step; the caller then relies on Landlock alone.
+    Raises OSError when the kernel refuses a step, after undoing the mounts where it can (the caller then
+    relies on Landlock alone, in the folder it had).
     """
     pivot_nr = _PIVOT_ROOT.get(machine)
     if pivot_nr is None:
         raise OSError(f"no pivot_root number for {machine}")
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
-    # Hold every source open first: the new root is mounted over /tmp, which may contain some of them.
+    # Hold every source open first: the new root is mounted over /tmp, which may contain some of them
+    # (they are then bound through /proc/self/fd, which the new root does not cover).
     sources = []
     for path in list(read_paths) + DEVICES:
         try:
             sources.append((path, os.open(path, os.O_PATH | os.O_CLOEXEC), os.path.isdir(path)))
         except OSError:
             continue
+    cwd_fd = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         _mount("tmpfs", NEW_ROOT, "tmpfs", MS_NOSUID | MS_NODEV, "size=4m,nr_inodes=4096,mode=0755")
-        # The scratch tmpfs first: read paths that live under /tmp are then bound on top of it.
-        scratch = NEW_ROOT + "/tmp"
-        os.makedirs(scratch, mode=0o755)
-        _mount("tmpfs", scratch, "tmpfs", MS_NOSUID | MS_NODEV,
-               f"size={max(scratch_bytes, 65536)},nr_inodes=4096,mode=1777")
-        for path, fd, is_dir in sources:
-            target = NEW_ROOT + path
-            _make_mountpoint(target, is_dir)
-            _mount(f"/proc/self/fd/{fd}", target, None, MS_BIND | MS_REC)
-            try:
-                _mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | _locked_flags(target))
-            except OSError:
-                pass  # read-only is a second layer here: Landlock and file ownership also forbid writes
+        try:
+            _fill_new_root(sources, scratch_bytes)
+        except OSError:
+            _libc.umount2(NEW_ROOT.encode(), MNT_DETACH)
+            raise
     finally:
         for _, fd, _ in sources:
             os.close(fd)
+    try:
+        _pivot(pivot_nr)
+    except OSError:
+        _libc.umount2(NEW_ROOT.encode(), MNT_DETACH)
+        os.fchdir(cwd_fd)
+        raise
+    finally:
+        os.close(cwd_fd)
+    return "/tmp"
+
+
+def _fill_new_root(sources, scratch_bytes):
+    # The scratch tmpfs first: read paths that live under /tmp are then bound on top of it.
+    scratch = NEW_ROOT + "/tmp"
+    os.makedirs(scratch, mode=0o755)
+    _mount("tmpfs", scratch, "tmpfs", MS_NOSUID | MS_NODEV, f"size={max(scratch_bytes, 65536)},nr_inodes=4096,mode=1777")
+    for path, fd, is_dir in sources:
+        target = NEW_ROOT + path
+        _make_mountpoint(target, is_dir)
+        _mount(f"/proc/self/fd/{fd}", target, None, MS_BIND | MS_REC)
+        try:
+            _mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | _locked_flags(target))
+        except OSError:
+            pass  # read-only is a second layer here: Landlock and file ownership also forbid writes
+
+
+def _pivot(pivot_nr):
     os.makedirs(NEW_ROOT + "/.old-root", mode=0o700)
     os.chdir(NEW_ROOT)
     if _libc.syscall(pivot_nr, b".", b".old-root") != 0:
@@ -100,4 +122,3 @@ def build_jail(read_paths, scratch_bytes, machine):
     except OSError:
         pass  # the tmpfs root holds only empty mount points; Landlock keeps it read-only too
     os.chdir("/tmp")
-    return "/tmp"

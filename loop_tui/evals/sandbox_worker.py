@@ -122,12 +122,22 @@ class Confinement:
         self.confine.set_dumpable(False)  # children cannot read our memory or environment through /proc
         read_paths = _library_paths(self.config.get("hidden", []))
         scratch_bytes = self.limits["scratch_mb"] * 1024 * 1024
-        if self.report["namespaces"]:
+        if self.report["namespaces"] and self.config.get("jail", True):
+            # The app made a scratch folder on disk in case the jail fails; hold its parent open so the
+            # folder can be removed once we live in the jail (where the host's paths are gone).
+            host_parent = os.open(os.path.dirname(self.scratch), os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
             try:
-                self.scratch = _load_sibling("sandbox_jail").build_jail(read_paths, scratch_bytes, platform.machine())
+                jail = _load_sibling("sandbox_jail")
+                host_name = os.path.basename(self.scratch)
+                self.scratch = jail.build_jail(read_paths, scratch_bytes, platform.machine())
                 self.report["jail"] = True
+                with contextlib.suppress(OSError):
+                    os.rmdir(host_name, dir_fd=host_parent)
             except OSError as exc:
                 self.report["problems"].append(f"mount namespace: {exc}")
+            finally:
+                os.close(host_parent)
+        os.environ["HOME"] = os.environ["TMPDIR"] = self.scratch  # children inherit it; tempfile uses it
         try:
             if self.config.get("landlock", True):
                 self.ruleset_fd, self.report["landlock"] = self.confine.landlock_ruleset(
