@@ -103,7 +103,9 @@ def _fill_new_root(sources, scratch_bytes):
         try:
             _mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | _locked_flags(target))
         except OSError:
-            pass  # read-only is a second layer here: Landlock and file ownership also forbid writes
+            # A writable bind could sit beneath the writable /tmp (Landlock would then allow writes
+            # there): leave the folder out rather than expose it read-write.
+            _libc.umount2(target.encode(), MNT_DETACH)
 
 
 def _pivot(pivot_nr):
