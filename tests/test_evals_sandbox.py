@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from loop_tui.errors import UserError
+from loop_tui.evals import isolation
 from loop_tui.evals.code_scorer import CodeScorer
 from loop_tui.evals.sandbox import SandboxError, SandboxLimits
 
@@ -21,8 +24,8 @@ def planted_key(monkeypatch: pytest.MonkeyPatch) -> str:
     return PLANTED
 
 
-async def run(code: str, **kwargs: object) -> object:
-    scorer = CodeScorer("probe", code, limits=LIMITS)
+async def run(code: str, limits: SandboxLimits = LIMITS, **kwargs: object) -> object:
+    scorer = CodeScorer("probe", code, limits=limits)
     try:
         return await scorer.eval_async(**{"output": "a", "expected": "a", "input": "q", **kwargs})
     finally:
@@ -85,9 +88,12 @@ async def test_infinite_loop_is_killed_and_worker_respawns() -> None:
 
 
 async def test_memory_bomb_is_stopped() -> None:
+    # Zero-filling 256 MB takes ~0.5 s of page faults: a long deadline keeps a busy machine from turning
+    # this into a timeout.
     with pytest.raises(SandboxError, match="MemoryError|died"):
         await run(
-            "def handler(output):\n    blocks = []\n    while True:\n        blocks.append(bytearray(50_000_000))"
+            "def handler(output):\n    blocks = []\n    while True:\n        blocks.append(bytearray(50_000_000))",
+            limits=SandboxLimits(timeout_s=20, memory_mb=256),
         )
 
 
@@ -113,9 +119,6 @@ async def test_api_keys_are_not_visible(planted_key: str) -> None:
     assert "OPENAI_API_KEY" not in env and "LOOP_TUI_SECRET_TOKEN" not in env
 
 
-@pytest.mark.skipif(
-    os.geteuid() != 0, reason="the parent's /proc environ is hidden only when the worker drops uid"
-)
 async def test_parent_proc_environ_is_unreadable(planted_key: str) -> None:
     code = (
         "import os\ndef handler(output):\n"
@@ -128,6 +131,26 @@ async def test_parent_proc_environ_is_unreadable(planted_key: str) -> None:
     assert score.metadata["data"].startswith("denied")
 
 
+@pytest.fixture
+def no_sandbox_layers(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A machine with no sandbox at all, as far as the worker can tell."""
+    monkeypatch.delenv(isolation.UNSANDBOXED_ENV, raising=False)
+    previous = isolation.configure(use_namespaces=False, use_landlock=False, use_seccomp=False)
+    yield
+    isolation.configure(**vars(previous))
+
+
+@pytest.mark.usefixtures("no_sandbox_layers")
+async def test_without_any_sandbox_code_scorers_refuse_unless_the_user_opts_in(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    code = "import os\ndef handler(output):\n    open('ran.txt', 'w').write('x')\n    return 1"
+    with pytest.raises(SandboxError, match=f"no sandbox for code scorers.*{isolation.UNSANDBOXED_ENV}=1"):
+        await run(code)
+    monkeypatch.setenv(isolation.UNSANDBOXED_ENV, "1")
+    assert (await run(code)).score == 1.0
+
+
 async def test_sync_call_outside_a_loop() -> None:
     scorer = CodeScorer("sync", "def handler(output, expected):\n    return 1 if output == expected else 0")
     # run in a thread-less plain call path: the scorer makes its own loop
@@ -135,3 +158,19 @@ async def test_sync_call_outside_a_loop() -> None:
 
     result = await asyncio.to_thread(scorer, output="x", expected="y")
     assert result.score == 0.0
+
+
+def test_scorers_may_read_only_library_folders(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # A `.pth` file (e.g. an editable install) can put a project folder on the import path; that folder
+    # may hold the workspace, so only the interpreter's own folders and installed packages are granted.
+    from loop_tui.evals import sandbox_worker
+
+    project_src = tmp_path / "project" / "src"
+    site = tmp_path / "venv" / "lib" / "python3.11" / "site-packages"
+    project_src.mkdir(parents=True)
+    site.mkdir(parents=True)
+    monkeypatch.setattr(sys, "path", [str(project_src), str(site), str(tmp_path)])
+    granted = sandbox_worker._library_paths(hidden=[])
+    assert str(site.resolve()) in granted
+    assert str(project_src.resolve()) not in granted and str(tmp_path.resolve()) not in granted
+    assert str(site.resolve()) not in sandbox_worker._library_paths(hidden=[str(site / "workspace")])

@@ -17,7 +17,7 @@ from loop_tui.evals.score import Score, Scorer
 
 
 class CodeScorer(Scorer):
-    """A user Python scorer run out of process in a small pool of persistent sandboxed workers."""
+    """A user Python scorer run out of process: a small pool of sandboxed workers, a fresh child per call."""
 
     def __init__(
         self,
