@@ -276,3 +276,17 @@ async def test_long_stream_keeps_every_word_in_order_and_freezes_finished_stretc
         await wait_for(pilot, lambda: all(a.frozen and a.size.width == a._frozen_width for a in answers))
         assert sum(a.size.height for a in answers) < before  # wider: fewer lines
         assert _numbers("\n".join(a.get_selection(Selection(None, None))[0] for a in answers)) == expected
+
+
+async def test_a_key_the_model_echoes_never_reaches_the_chat(sample_ws, fake_server_env):
+    """The chat is an output path too: a key split across streamed pieces is redacted before it is shown."""
+    from loop_tui.agent.secrets import REDACTED
+    from tests.fake_model_server import FAKE_KEY
+
+    fake_server_env.script([{"text": f"Your key is {FAKE_KEY}, keep it safe.", "chunk_size": 3}])
+    app = make_app(sample_ws, "logs", model=MODEL)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(*"what is my key?", "enter")
+        await wait_idle(pilot, app)
+        shown = answer_text(app)
+        assert f"Your key is {REDACTED}, keep it safe." in shown and FAKE_KEY not in shown

@@ -18,7 +18,7 @@ from loop_tui.agent.conversation import Conversation, save_conversation
 from loop_tui.agent.execute import ToolRunner
 from loop_tui.agent.policy import ToolPolicies
 from loop_tui.agent.prompts import system_prompt
-from loop_tui.agent.secrets import scrub
+from loop_tui.agent.secrets import StreamScrubber, scrub
 from loop_tui.agent.trim import estimate_tokens, fit_messages
 from loop_tui.errors import UserError
 from loop_tui.llm import base as llm
@@ -111,10 +111,12 @@ class Agent:
                 tools = self.runner.offered(page_context, paused=conversation.paused)
                 messages = self._request_messages(conversation, page_context, tools)
                 reply = _Reply()
+                shown = StreamScrubber()  # a key the model repeats never reaches a screen or an output stream
                 async for event in self.provider.stream(messages, tools, self.model_id, self._params()):
                     if isinstance(event, llm.TextDelta):
                         reply.text.append(event.text)
-                        yield ev.TextDelta(event.text)
+                        if text := shown.feed(event.text):
+                            yield ev.TextDelta(text)
                     elif isinstance(event, llm.ToolCall):
                         reply.calls.append(event)
                     elif isinstance(event, llm.Usage):
@@ -122,6 +124,8 @@ class Agent:
                     elif isinstance(event, llm.ProviderError):
                         reply.error = event
                         break
+                if rest := shown.flush():
+                    yield ev.TextDelta(rest)
                 iterations += 1
                 conversation.cost_usd += self._cost(reply.usage)
                 if reply.error is not None:

@@ -148,6 +148,12 @@ def tune_prompt(request: TuneRequest) -> str:
     if request.instructions.strip():
         lines += ["", f"Instructions: {request.instructions.strip()}"]
     tool = "create_llm_judge_scorer" if request.scorer.data.get("type") == "llm" else "create_code_scorer"
+    from loop_tui.agent.tools.scorer_trial import (
+        MAX_TEST_ROWS,  # the agent loads on first use, not at start-up
+    )
+
+    ids = json.dumps([r["id"] for r in wrong][:MAX_TEST_ROWS])
     lines += ["", f"Update the scorer with {tool} under the same name `{request.scorer.name}` so it gives these rows "
-              "the right label without breaking the others, and test it on these rows before proposing it."]
+              "the right label without breaking the others. Before proposing it, you may try your definition with "
+              f"test_scorer and row_ids {ids} (the user confirms that trial first)."]
     return "\n".join(lines)
