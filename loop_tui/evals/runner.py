@@ -321,7 +321,7 @@ async def run_experiment(
     units = [(i, t, row) for i, row in enumerate(target.rows) for t in range(trials)]
 
     async def finish(status: str, rows_written: int) -> None:
-        result.cancelled = status == "cancelled"
+        result.cancelled = status in ("cancelled", "interrupted")
         try:
             finish_experiment(workspace, target, result, status=status, rows_written=rows_written)
         finally:

@@ -14,7 +14,9 @@ run ends `failed` with `result.stopped` saying why; it is an outcome, not an exc
 The end always runs to completion, even if the caller cancels again while it runs (a second ctrl+g): the
 units already finished are scored and buffered, background writes are waited for, what is left is
 written, and the experiment is marked `completed`, `cancelled` or `failed` with the number of rows that
-are really stored. Then the cancellation, or the first failure, is raised.
+are really stored. Then the cancellation, or the first failure, is raised. A cancellation whose message is
+`INTERRUPTED` (the process was told to stop, e.g. SIGTERM) marks it `interrupted` instead of `cancelled`, as
+a run whose process died is shown (see `experiments.run_status`).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
     from loop_tui.evals.runner import RowResult
 
 Finish = Callable[[str, int], Awaitable[None]]
+INTERRUPTED = "interrupted"  # the cancel message that marks a run interrupted (see the module doc)
 
 
 @dataclass
@@ -157,7 +160,7 @@ async def execute(
     pending = iter(units)
     workers = [asyncio.ensure_future(state.worker(pending)) for _ in range(min(concurrency, len(units)))]
     state.workers = workers
-    cancelled = False
+    cancelled = interrupted = False
     try:
         await asyncio.wait(workers)  # unlike gather, a worker the breaker cancelled does not cancel the run
         for worker in workers:
@@ -166,23 +169,28 @@ async def execute(
         await asyncio.sleep(0)  # the last queued `finish_one` callbacks
         if state.progress_calls:
             await asyncio.gather(*state.progress_calls, return_exceptions=True)  # failures: `_progress_done`
-    except asyncio.CancelledError:
-        cancelled = True
-    ending = asyncio.ensure_future(_end(state, workers, cancelled, finish))
+    except asyncio.CancelledError as exc:
+        cancelled, interrupted = True, INTERRUPTED in exc.args
+    how = "interrupted" if interrupted else "cancelled" if cancelled else None
+    ending = asyncio.ensure_future(_end(state, workers, how, finish))
     while True:
         try:
             error = await asyncio.shield(ending)
             break
-        except asyncio.CancelledError:
+        except asyncio.CancelledError as exc:
             cancelled = True  # cancelled again while ending: the ending still completes, then we stop
+            interrupted = interrupted or INTERRUPTED in exc.args
     if cancelled:
-        raise asyncio.CancelledError
+        raise asyncio.CancelledError(INTERRUPTED) if interrupted else asyncio.CancelledError()
     if error is not None:
         raise error
 
 
-async def _end(state: _Units, workers: list[asyncio.Future[None]], cancelled: bool, finish: Finish) -> BaseException | None:
-    """Stop what still runs, store everything finished, record how the run ended; return the failure."""
+async def _end(
+    state: _Units, workers: list[asyncio.Future[None]], cancelled: str | None, finish: Finish
+) -> BaseException | None:
+    """Stop what still runs, store everything finished, record how the run ended (`cancelled`: "cancelled" or
+    "interrupted" when the caller stopped it); return the failure."""
     run = state.run
     for worker in workers:
         worker.cancel()
@@ -201,7 +209,7 @@ async def _end(state: _Units, workers: list[asyncio.Future[None]], cancelled: bo
         write_error = exc
     failure = state.failures[0] if state.failures else write_error
     stopped = failure is not None or state.stopped is not None
-    status = "cancelled" if cancelled else "failed" if stopped else "completed"
+    status = cancelled or ("failed" if stopped else "completed")
     state.result.stopped = state.stopped
     state.result.rows.sort(key=lambda r: (r.index, r.trial))
     state.result.errors, state.result.total_cost = run.errors, run.cost
