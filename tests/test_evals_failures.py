@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from loop_tui.evals.experiments import list_experiments
+from loop_tui.evals.experiments import dataset_rows, list_experiments
 from loop_tui.evals.model_call import ModelCallError, call_model
 from loop_tui.evals.prompt import PromptSpec
 from loop_tui.evals.runner import run_experiment
@@ -112,14 +112,20 @@ async def test_an_eval_under_transient_faults_scores_as_without_them(ws: Workspa
     clean = await run_experiment(ws, "proj", PROMPT, "qa", ["ExactMatch", "Levenshtein"],
                                  provider=fake_server.provider(), concurrency=4, name="clean")
     faults = [
-        {"fault": "429", "retry_after": 0.01}, {"fault": "500"}, {"fault": "529"},
-        {"fault": "disconnect", "text": "cut off here", "after": 3},
-        {"fault": "stream_error", "text": "overloaded mid-reply", "after": 2},
-        {"fault": "disconnect", "after": 1},  # before any text: the provider's own retry
+        [{"fault": "429", "retry_after": 0.01}], [{"fault": "500"}], [{"fault": "529"}],
+        [{"fault": "disconnect", "text": "cut off here", "after": 3}],
+        [{"fault": "stream_error", "text": "overloaded mid-reply", "after": 2}],
+        [{"fault": "disconnect", "after": 1}],  # before any text: the provider's own retry
+        [{"fault": "disconnect", "text": "cut off", "after": 4}, {"fault": "500"}],  # a cut-off, then a 500
     ]
-    fake_server.script(faults * 4)
+    # One row at a time, so each row gets its faults and then its own reply (what the echo would say).
+    script: list[dict[str, Any]] = []
+    for n, row in enumerate(dataset_rows(ws, ws.get_object("dataset", clean.project_id, "qa").id)):
+        script += faults[n // 2 % len(faults)] if n % 2 == 0 else []
+        script.append({"text": f"echo: {row['input']}"})
+    fake_server.script(script)
     faulty = await run_experiment(ws, "proj", PROMPT, "qa", ["ExactMatch", "Levenshtein"],
-                                  provider=fake_server.provider(), concurrency=4, name="faulty")
+                                  provider=fake_server.provider(), concurrency=1, name="faulty")
     assert fake_server.pending == 0  # every fault was served
-    assert faulty.errors == 0 and faulty.stopped is None
+    assert faulty.errors == 0 and faulty.stopped is None, [r.error for r in faulty.rows if r.error]
     assert [(r.index, r.output, r.scores) for r in faulty.rows] == [(r.index, r.output, r.scores) for r in clean.rows]
