@@ -1,6 +1,10 @@
 """Playground: a task (prompt messages with mustache variables, model, params) run over a dataset
 with scorers. ctrl+r runs it as an experiment with a live progress bar, rows filling in as they
 finish; ctrl+s saves the prompt as a new version; F4 compares the last run with the one before.
+
+A run that produced nothing (every row failed: a bad key, an endpoint that is down, which also stops the run
+early) is not kept as an experiment, so it cannot top the experiment list; ctrl+k keeps it when the user
+wants it. enter on a result row shows it in full, its whole error first.
 """
 
 from __future__ import annotations
@@ -70,6 +74,7 @@ class PlaygroundScreen(PageScreen):
         Binding("ctrl+s", "save_prompt", "Save version", id="playground.save", priority=True),
         Binding("f4", "compare_previous", "Compare prev", id="playground.compare"),
         Binding("e", "edit_prompt", "Edit prompt", id="playground.edit"),
+        Binding("ctrl+k", "keep_failed_run", "Keep failed run", id="playground.keep"),
     ]
 
     @dataclass
@@ -86,10 +91,12 @@ class PlaygroundScreen(PageScreen):
 
     @dataclass
     class RunFinished(Message):
-        """The run ended (result None: failed or cancelled before starting)."""
+        """The run ended (result None: failed or cancelled before starting); `discarded`: the write that
+        deleted its experiment because it produced nothing (see `playground_run.discard_if_empty`)."""
 
         result: Any
         error: str | None
+        discarded: int | None = None
 
     def __init__(self) -> None:
         super().__init__()
@@ -98,6 +105,8 @@ class PlaygroundScreen(PageScreen):
         self.current_run: Any = None
         self.last_result: Any = None
         self._rows_dirty = False
+        self._shown_rows: list[Any] = []  # the rows in the results table, in its order
+        self.discarded: tuple[int, str] | None = None  # (the deleting write, the name) of a failed run not kept
         self._loaded_text: str | None = None  # the prompt as last loaded, to tell unsaved edits apart
 
     def compose_page(self) -> ComposeResult:
@@ -114,10 +123,11 @@ class PlaygroundScreen(PageScreen):
                 yield Select([], id="pg-dataset", prompt="dataset", compact=True)
                 yield Label("scorers (space toggles)", classes="section-title")
                 yield SelectionList(id="pg-scorers")
-        yield Label("", id="pg-error", classes="error-line")
+        # Errors and statuses carry text from data (a model's message, a row's error): never read as markup.
+        yield Label("", id="pg-error", classes="error-line", markup=False)
         with Horizontal(id="pg-progress-row"):
             yield ProgressBar(total=1, id="pg-progress", show_eta=False)
-            yield Label("ctrl+r runs the task over the dataset", id="pg-status")
+            yield Label("ctrl+r runs the task over the dataset", id="pg-status", markup=False)
         results = ArrowTable(empty_text="Results appear here as rows finish.", id="pg-results", classes="pane")
         results.border_title = "results"
         yield results
@@ -240,6 +250,8 @@ class PlaygroundScreen(PageScreen):
             self.workspace, self.project.id, prompt, dataset, scorers, data["model"], self.loop_app.settings, base
         )
         self.rows = []
+        self._forget_discarded()
+        self.query_one("#pg-error", Label).update("")
         self.query_one(ProgressBar).update(total=None, progress=0)
         self.query_one("#pg-status", Label).update("starting… ctrl+g cancels")
         self._run_task(self.current_run)
@@ -247,8 +259,12 @@ class PlaygroundScreen(PageScreen):
 
     @work(thread=True, exclusive=True, group="pg-run", exit_on_error=False)
     def _run_task(self, run: Any) -> None:
-        run.run_and_report(lambda progress: self.post_message(self.RowFinished(progress)),
-                           lambda result, error: self.post_message(self.RunFinished(result, error)))
+        from loop_tui.ui.playground_run import discard_if_empty
+
+        def ended(result: Any, error: str | None) -> None:
+            self.post_message(self.RunFinished(result, error, discard_if_empty(self.workspace, result)))
+
+        run.run_and_report(lambda progress: self.post_message(self.RowFinished(progress)), ended)
 
     @on(RowFinished)
     def _row_finished(self, message: RowFinished) -> None:
@@ -267,8 +283,20 @@ class PlaygroundScreen(PageScreen):
             from loop_tui.ui.playground_run import result_rows_table
 
             self._rows_dirty = False
-            self.run_worker(self.query_one("#pg-results", ArrowTable).show(result_rows_table(self.rows)),
+            self._shown_rows = sorted(self.rows, key=lambda r: (r.index, r.trial))
+            self.run_worker(self.query_one("#pg-results", ArrowTable).show(result_rows_table(self._shown_rows)),
                             exclusive=True, group="pg-table")
+
+    @on(ArrowTable.RowChosen, "#pg-results")
+    def _show_row(self, message: ArrowTable.RowChosen) -> None:
+        """enter on a result row: the row in full, its whole error first (a grid cell cuts it)."""
+        from loop_tui.ui.playground_run import row_details
+        from loop_tui.ui.widgets.text_view import TextViewModal
+
+        if 0 <= message.index < len(self._shown_rows):
+            row = self._shown_rows[message.index]
+            title = f"row {row.index + 1} · error" if row.error else f"row {row.index + 1}"
+            self.app.push_screen(TextViewModal(title, row_details(row)))
 
     @on(RunFinished)
     def _run_finished(self, message: RunFinished) -> None:
@@ -279,13 +307,29 @@ class PlaygroundScreen(PageScreen):
         self._rows_dirty = True
         self._refresh_rows()
         status = self.query_one("#pg-status", Label)
+        bar = self.query_one(ProgressBar)
+        if bar.total is None:
+            bar.update(total=1, progress=0)  # still waiting for a first row: stop the waiting animation
+        result = message.result
+        if message.discarded is not None and result is not None:
+            self.discarded = (message.discarded, result.name)
+            self.refresh_bindings()
+        kept = " Nothing was saved: ctrl+k keeps it as an experiment." if self.discarded else ""
         if message.error:
             self.query_one("#pg-error", Label).update(message.error)
             status.update("run failed")
             return
-        result = message.result
         if result is None or getattr(result, "cancelled", False):
-            status.update(f"cancelled after {len(self.rows)} rows (they are saved in the experiment)")
+            status.update(f"cancelled after {len(self.rows)} rows" + (" · not saved (ctrl+k keeps it)" if kept else
+                                                                      " (they are saved in the experiment)"))
+            return
+        if result.stopped or self.discarded:
+            failed = sum(1 for r in result.rows if r.error)
+            reason = f"run failed: {result.stopped}" if result.stopped else "run failed: every row failed."
+            self.query_one("#pg-error", Label).update(f"{reason}{kept} enter on a result row shows its whole error.")
+            status.update(f"run failed · {failed} of {len(result.rows)} rows failed")
+            if not self.discarded:
+                self.last_result = result
             return
         self.last_result = result
         self.query_one("#pg-results", ArrowTable).border_title = f"results · experiment {result.name}"
@@ -306,10 +350,38 @@ class PlaygroundScreen(PageScreen):
         self.app.call_from_thread(self.query_one("#pg-error", Label).update, " · ".join(parts))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """ctrl+g cancels a run; with none going and Loop paused at its step limit, it continues Loop."""
+        """ctrl+g cancels a run; with none going and Loop paused at its step limit, it continues Loop. ctrl+k
+        is offered only while a failed run is waiting to be kept."""
         if action == "cancel_run" and self.current_run is None and self.loop_paused():
             return False
+        if action == "keep_failed_run" and self.discarded is None:
+            return False
         return super().check_action(action, parameters)
+
+    # ----- a failed run the user wants to keep ---------------------------------------------------
+    def _forget_discarded(self) -> None:
+        if self.discarded is not None:
+            self.discarded = None
+            self.refresh_bindings()
+
+    def action_keep_failed_run(self) -> None:
+        """Keep the last run, which produced nothing, as a (failed) experiment after all."""
+        if self.discarded is not None:
+            discarded_by, name = self.discarded
+            self._forget_discarded()
+            self._keep(discarded_by, name)
+
+    @work(thread=True, exclusive=True, group="pg-keep", exit_on_error=False)
+    def _keep(self, discarded_by: int, name: str) -> None:
+        from loop_tui.ui.playground_run import keep_discarded
+
+        try:
+            keep_discarded(self.workspace, discarded_by)
+        except Exception as exc:  # noqa: BLE001 - store errors are one sentence
+            self.post_message(WorkFailed("keep the failed run", str(exc)))
+            return
+        self.app.call_from_thread(self.notify, f"kept the failed run as experiment {name}")
+        self.app.call_from_thread(self.query_one("#pg-status", Label).update, f"run failed · kept as experiment {name}")
 
     def on_unmount(self) -> None:
         # The app is closing: stop the run (its rows so far are kept) rather than wait for every row.
