@@ -123,9 +123,12 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = _rerun(args, ws, project, settings) if args.rerun else _run(args, ws, project, settings)
     except Terminated:
+        _end_progress_line()
         sys.stderr.write("loop-tui: terminated; the rows finished so far are kept and the experiment is marked "
                          "interrupted\n")
         return EXIT_TERMINATED
+    if result.stopped:
+        _end_progress_line()
     summary = summarize(ws, result.experiment_id, result.base_id)
     failed = [r for r in result.rows if r.error]
     if failed:
@@ -142,6 +145,12 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write(f"loop-tui: the run {result.stopped}\n")
         return EXIT_STOPPED
     return EXIT_ROWS_FAILED if failed or summary.scorer_errors else 0
+
+
+def _end_progress_line() -> None:
+    """Start a new line after a progress bar a run left unfinished (it ends its line only at the last row)."""
+    if sys.stderr.isatty():
+        sys.stderr.write("\n")
 
 
 class Terminated(Exception):
