@@ -208,8 +208,9 @@ def test_a_killed_eval_keeps_its_finished_rows_and_is_marked_interrupted(
             process.wait()
     kept = _stored(ws_path)
     assert 10 <= kept < 150  # written as they finished, not only once 80% of the run was done
-    listed = run_cli("--workspace", str(ws_path), "experiments", "--project", "cli-proj", "--format", "json")
-    experiment = json.loads(listed.stdout)[0]
+    from loop_tui.evals.experiments import list_experiments
+
+    experiment = list_experiments(Workspace.open(ws_path), "cli-proj")[0]  # as `loop-tui experiments` lists it
     assert (experiment["name"], experiment["status"], experiment["rows"]) == ("long", "interrupted", kept)
     if how == "SIGTERM":
         assert process.returncode == 143 and "the rows finished so far are kept" in stderr
