@@ -115,10 +115,11 @@ def experiment_rerun(
 
 
 def row_details(row: Any) -> str:
-    """One finished row in full, for reading: its error first, then input, output, expected and scores."""
+    """One finished row in full, for reading (the row number is the view's title): its error first, then input,
+    output, expected and scores."""
     from loop_tui.ui.formatting import pretty_json
 
-    parts = [f"row {row.index + 1}" + (f", trial {row.trial + 1}" if row.trial else "")]
+    parts = [f"trial {row.trial + 1}"] if row.trial else []
     if row.error:
         parts.append(f"error\n{row.error}")
     for name, value in (("input", row.input), ("output", row.output), ("expected", row.expected)):

@@ -141,7 +141,7 @@ class PlaygroundRunning(PageScreen):
         if message.discarded is not None and result is not None:
             self.discarded = (message.discarded, result.name)
             self.refresh_bindings()
-        kept = " Nothing was saved: ctrl+k keeps it as an experiment." if self.discarded else ""
+        kept = " Not saved: ctrl+k keeps it." if self.discarded else ""
         if message.error:
             self.query_one("#pg-error", Label).update(message.error)
             status.update("run failed")
@@ -153,7 +153,7 @@ class PlaygroundRunning(PageScreen):
         if result.stopped or self.discarded:
             failed = sum(1 for r in result.rows if r.error)
             reason = f"run failed: {result.stopped}" if result.stopped else "run failed: every row failed."
-            self.query_one("#pg-error", Label).update(f"{reason}{kept} enter on a result row shows its whole error.")
+            self.query_one("#pg-error", Label).update(f"{reason}{kept} enter on a row shows its whole error.")
             status.update(f"run failed · {failed} of {len(result.rows)} rows failed")
             if not self.discarded:
                 self.last_result = result
