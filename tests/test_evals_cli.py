@@ -123,3 +123,97 @@ def test_rerun_repeats_an_experiment_and_compares_with_it(ws_path: Path, fake_se
     out = json.loads(again.stdout)
     assert out["experiment"]["name"] == "pinned-rerun" and out["base"]["name"] == "pinned"
     assert out["rows"] == 8 and out["scores"]["ExactMatch"]["diff"] == 0.0  # the 4 pinned rows × 2 trials
+
+
+def _add_rows(ws_path: Path, count: int) -> None:
+    ws = Workspace.open(ws_path)
+    project = ws.project("cli-proj")
+    ds = ws.get_object("dataset", project.id, "golden")
+    ws.insert_rows("dataset", ds.id, [{"input": f"more{i}", "expected": f"echo: more{i}"} for i in range(count)],
+                   project_id=project.id)
+
+
+def test_failed_rows_exit_3_and_an_endpoint_failing_every_request_exits_4(ws_path: Path, fake_server: Any) -> None:
+    fake_server.script([{"fault": "400", "message": "this row is refused"}])
+    some = cli_eval(ws_path, fake_server, "--prompt", "echo", "--dataset", "golden", "--scorer", "ExactMatch",
+                    "--concurrency", "1")
+    assert some.returncode == 3, some.stderr
+    assert "1 of 4 rows failed" in some.stderr and "SUMMARY" in some.stdout
+
+    _add_rows(ws_path, 20)
+    fake_server.reset()
+    fake_server.script([{"fault": "401"}] * 100)
+    down = cli_eval(ws_path, fake_server, "--prompt", "echo", "--dataset", "golden", "--scorer", "ExactMatch",
+                    "--concurrency", "2", "--format", "json")
+    assert down.returncode == 4, down.stderr
+    assert "stopped early: 5 rows in a row failed the same way (auth)" in down.stderr
+    assert "the other 19 were not run" in down.stderr  # 24 rows: 5 failed; the sixth, in flight, cancelled
+    assert len(fake_server.requests) <= 6
+    assert json.loads(down.stdout)["rows"] == 5
+    listed = run_cli("--workspace", str(ws_path), "experiments", "--project", "cli-proj", "--format", "json")
+    assert json.loads(listed.stdout)[0]["status"] == "failed"
+
+
+def test_no_key_advice_names_the_command_line_flag(ws_path: Path, fake_server: Any) -> None:
+    env = {"OPENAI_BASE_URL": fake_server.openai_base_url}
+    result = run_cli("--workspace", str(ws_path), "eval", "--project", "cli-proj", "--prompt", "echo",
+                     "--dataset", "golden", env=env)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "loop-tui: no API key for the model 'openai/gpt-4o-mini': set the environment variable OPENAI_API_KEY, "
+        "or pick another model with --model."
+    )
+
+
+def _start_slow_eval(ws_path: Path, server: Any) -> Any:
+    """`loop-tui eval` over 200 rows at 0.1 s each, two at a time (10 s), as a process the test can kill."""
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    _add_rows(ws_path, 196)
+    server.latency_s = 0.1
+    command = [sys.executable, "-m", "loop_tui", "--workspace", str(ws_path), "eval", "--project", "cli-proj",
+               "--prompt", "echo", "--dataset", "golden", "--scorer", "ExactMatch", "--concurrency", "2",
+               "--name", "long"]
+    import os
+
+    return subprocess.Popen(command, env={**os.environ, **server.env()}, cwd=REPO, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def _stored(ws_path: Path) -> int:
+    """Root spans of the experiment `long` now in the workspace (0 before it exists)."""
+    ws = Workspace.open(ws_path)
+    found = ws.query("SELECT count(*) AS n FROM experiment e JOIN catalog c ON c.id = e.experiment_id "
+                     "WHERE c.name = 'long' AND e.is_root")
+    return int(found[0]["n"])
+
+
+@pytest.mark.parametrize("how", ["SIGKILL", "SIGTERM"])
+def test_a_killed_eval_keeps_its_finished_rows_and_is_marked_interrupted(
+    ws_path: Path, fake_server: Any, how: str
+) -> None:
+    import signal
+
+    process = _start_slow_eval(ws_path, fake_server)
+    try:
+        assert fake_server.wait_for(lambda: _stored(ws_path) >= 10, timeout=30), "no rows were written as they finished"
+        process.send_signal(getattr(signal, how))
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    kept = _stored(ws_path)
+    assert 10 <= kept < 150  # written as they finished, not only once 80% of the run was done
+    from loop_tui.evals.experiments import list_experiments
+
+    experiment = list_experiments(Workspace.open(ws_path), "cli-proj")[0]  # as `loop-tui experiments` lists it
+    assert (experiment["name"], experiment["status"], experiment["rows"]) == ("long", "interrupted", kept)
+    if how == "SIGTERM":
+        assert process.returncode == 143 and "the rows finished so far are kept" in stderr
+        assert "Traceback" not in stderr
+        ws = Workspace.open(ws_path)
+        assert ws.get_object("experiment", ws.project("cli-proj").id, "long").data["row_count"] == kept

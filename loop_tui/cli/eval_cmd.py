@@ -1,11 +1,22 @@
-"""`loop-tui eval`: run a prompt over a dataset with scorers, record an experiment, print the summary."""
+"""`loop-tui eval`: run a prompt over a dataset with scorers, record an experiment, print the summary.
+
+Exit codes: 0 every row ran and was scored; 2 bad input (nothing ran); 3 the run finished but some rows
+failed (the task, or a scorer); 4 the run stopped early because the model endpoint failed every request the
+same way (see `evals.schedule.CircuitBreaker`); 130 ctrl+c; 143 SIGTERM. After ctrl+c or SIGTERM the rows
+finished so far are kept (ctrl+c marks the experiment cancelled, SIGTERM interrupted), as after `kill -9`.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 import time
+from collections.abc import Coroutine
 from typing import Any
+
+EXIT_ROWS_FAILED = 3
+EXIT_STOPPED = 4
+EXIT_TERMINATED = 128 + 15  # the shell's code for a process ended by SIGTERM
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -109,7 +120,15 @@ def run(args: argparse.Namespace) -> int:
             resolve_model(given, settings)  # unknown, or outside models.allowlist: one sentence, exit 2
     ws = open_workspace(args.workspace)
     project = ws.project(args.project)
-    result = _rerun(args, ws, project, settings) if args.rerun else _run(args, ws, project, settings)
+    try:
+        result = _rerun(args, ws, project, settings) if args.rerun else _run(args, ws, project, settings)
+    except Terminated:
+        _end_progress_line()
+        sys.stderr.write("loop-tui: terminated; the rows finished so far are kept and the experiment is marked "
+                         "interrupted\n")
+        return EXIT_TERMINATED
+    if result.stopped:
+        _end_progress_line()
     summary = summarize(ws, result.experiment_id, result.base_id)
     failed = [r for r in result.rows if r.error]
     if failed:
@@ -122,12 +141,58 @@ def run(args: argparse.Namespace) -> int:
         print_json(summary.to_json())
     else:
         sys.stdout.write(str(summary).lstrip("\n") + "\n")
-    return 0
+    if result.stopped:
+        sys.stderr.write(f"loop-tui: the run {result.stopped}\n")
+        return EXIT_STOPPED
+    return EXIT_ROWS_FAILED if failed or summary.scorer_errors else 0
+
+
+def _end_progress_line() -> None:
+    """Start a new line after a progress bar a run left unfinished (it ends its line only at the last row)."""
+    if sys.stderr.isatty():
+        sys.stderr.write("\n")
+
+
+class Terminated(Exception):
+    """The process got SIGTERM during the run (which ended marked interrupted, keeping its finished rows)."""
+
+
+def _run_to_end(coro: Coroutine[Any, Any, Any]) -> Any:
+    """`asyncio.run(coro)`, with SIGTERM ending the run as a cancellation does (rows kept, marked interrupted)
+    instead of killing the process with the run's last rows unwritten."""
+    import asyncio
+    import contextlib
+    import signal
+
+    from loop_tui.evals.schedule import INTERRUPTED
+
+    async def main() -> Any:
+        task = asyncio.current_task()
+        assert task is not None
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # no loop signal handlers here
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel, INTERRUPTED)
+        return await coro
+
+    try:
+        return asyncio.run(main())
+    except asyncio.CancelledError as exc:
+        if INTERRUPTED in exc.args:
+            raise Terminated from None
+        raise
+
+
+def _model_unavailable_for_cli(run: Any) -> Any:
+    """Run `run()`; a model that cannot be called is reported with the command line's advice (--model)."""
+    from loop_tui.errors import UserError
+    from loop_tui.evals.model_call import ModelUnavailable
+
+    try:
+        return run()
+    except ModelUnavailable as err:
+        raise UserError(err.advice("cli")) from None
 
 
 def _run(args: argparse.Namespace, ws: Any, project: Any, settings: Any) -> Any:
-    import asyncio
-
     from loop_tui.errors import UserError
     from loop_tui.evals.runner import run_experiment
 
@@ -136,7 +201,7 @@ def _run(args: argparse.Namespace, ws: Any, project: Any, settings: Any) -> Any:
     prompt = _load_prompt(args, ws, project.id)
     if not (args.model or prompt.model):
         raise UserError("the prompt names no model; pass --model (e.g. --model openai/gpt-4o-mini)")
-    return asyncio.run(
+    return _model_unavailable_for_cli(lambda: _run_to_end(
         run_experiment(
             ws,
             project.id,
@@ -153,12 +218,10 @@ def _run(args: argparse.Namespace, ws: Any, project: Any, settings: Any) -> Any:
             judge_model=args.judge_model,
             row_timeout_s=args.timeout,
         )
-    )
+    ))
 
 
 def _rerun(args: argparse.Namespace, ws: Any, project: Any, settings: Any) -> Any:
-    import asyncio
-
     from loop_tui.errors import UserError
     from loop_tui.evals.rerun import plan_rerun, rerun_experiment
 
@@ -171,9 +234,9 @@ def _rerun(args: argparse.Namespace, ws: Any, project: Any, settings: Any) -> An
     plan = plan_rerun(ws, project.id, args.rerun, model=args.model, judge_model=args.judge_model, settings=settings)
     for note in plan.notes:
         sys.stderr.write(f"loop-tui: re-running {args.rerun}: {note}\n")
-    return asyncio.run(
+    return _model_unavailable_for_cli(lambda: _run_to_end(
         rerun_experiment(
             ws, project.id, args.rerun, model=args.model, name=args.name, concurrency=args.concurrency,
             on_progress=ProgressBar(), settings=settings, row_timeout_s=args.timeout, plan=plan,
         )
-    )
+    ))

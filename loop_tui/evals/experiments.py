@@ -174,7 +174,8 @@ def create_experiment(
 def finish_experiment(
     workspace: Any, target: ExperimentTarget, result: Any, *, status: str, rows_written: int
 ) -> None:
-    """Record how the run ended (`completed`, `cancelled` or `failed`) and how many rows are stored."""
+    """Record how the run ended (`completed`, `cancelled`, `failed` or `interrupted`), how many rows are stored,
+    and why a run stopped early."""
     data = {
         **target.data,
         "status": status,
@@ -182,6 +183,8 @@ def finish_experiment(
         "error_count": result.errors,
         "estimated_cost": round(result.total_cost, 8),
     }
+    if getattr(result, "stopped", None):
+        data["stopped"] = result.stopped
     workspace.save_object("experiment", target.project_id, target.name, data, id=target.experiment_id)
 
 

@@ -2,21 +2,59 @@
 
 Shared by the prompt task and the LLM-judge scorers so both record tokens, time to first token and
 estimated cost the same way.
+
+A reply cut off mid-stream by a transient fault (the connection dropped, the server failed mid-reply) is
+asked for again here, up to `PARTIAL_RETRIES` times with the provider's backoff. The provider itself never
+retries after partial output, because in a chat the user has already seen it; in a batch eval nobody saw
+the partial reply, so a cut-off is a transient fault like a 429, and the row's score must not depend on it.
 """
 
 from __future__ import annotations
 
+import asyncio
+import random
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from loop_tui.errors import UserError
+
+PARTIAL_RETRIES = 3
+_NOT_RETRIED = "; the reply was cut off and is not retried after partial output"
+
 
 class ModelCallError(Exception):
-    """The provider reported a failure (after its own retries); `kind` is the ProviderError kind."""
+    """The provider reported a failure (after its own retries); `kind` is the ProviderError kind.
 
-    def __init__(self, kind: str, message: str) -> None:
+    `partial`: the reply had started streaming when it failed (a transient cut-off if `retryable`)."""
+
+    def __init__(self, kind: str, message: str, *, retryable: bool = False, partial: bool = False) -> None:
         super().__init__(message)
         self.kind = kind
+        self.retryable = retryable
+        self.partial = partial
+
+
+class ModelUnavailable(UserError):
+    """The model cannot be called at all (no key, only the offline model). The message says what is
+    missing; `advice(where)` says what to do in the words of the place that shows it (see
+    `loop_tui.llm.failures.model_unavailable_advice`). `str()` gives the advice for any place."""
+
+    def __init__(self, reason: str, model: str | None, key_env: str | None) -> None:
+        from loop_tui.llm.failures import model_unavailable_advice
+
+        self.reason = reason
+        self.model = model
+        self.key_env = key_env
+        message, hint = model_unavailable_advice(reason, model, key_env, "any")
+        super().__init__(message, hint=hint)
+
+    def advice(self, where: str) -> str:
+        """The whole sentence for `where` ("cli", "app" or "any")."""
+        from loop_tui.llm.failures import model_unavailable_advice
+
+        message, hint = model_unavailable_advice(self.reason, self.model, self.key_env, where)
+        return f"{message} {hint}"
 
 
 @dataclass
@@ -80,12 +118,48 @@ async def call_model(
     price_as: str | None = None,
     settings: Any = None,
 ) -> ModelReply:
-    """Stream one reply and collect it; a `ProviderError` event becomes a `ModelCallError`."""
+    """Stream one reply and collect it; a `ProviderError` event becomes a `ModelCallError`. A reply cut off by
+    a transient fault is asked for again (see the module doc)."""
+    attempt = 0
+    while True:
+        try:
+            return await _call_once(provider, messages, model, tools, params, price_as, settings)
+        except ModelCallError as exc:
+            if not (exc.partial and exc.retryable):
+                raise
+            if attempt >= PARTIAL_RETRIES:
+                message = str(exc).removesuffix(".").removesuffix(_NOT_RETRIED)
+                raise ModelCallError(
+                    exc.kind, f"{message} (the reply was cut off {attempt + 1} times in a row).",
+                    retryable=True, partial=True,
+                ) from None
+            await asyncio.sleep(_retry_delay(provider, attempt))
+            attempt += 1
+
+
+def _retry_delay(provider: Any, attempt: int) -> float:
+    """The provider's own backoff (its settings, its jitter) when it has one, else 0.5 s doubling, jittered."""
+    delay = getattr(provider, "retry_delay", None)
+    if callable(delay):
+        return float(delay(attempt, None))
+    return min(8.0, 0.5 * 2**attempt) * (0.5 + random.random() / 2)
+
+
+async def _call_once(
+    provider: Any,
+    messages: list[dict[str, Any]],
+    model: str,
+    tools: list[dict[str, Any]] | None,
+    params: Any,
+    price_as: str | None,
+    settings: Any,
+) -> ModelReply:
     from loop_tui.llm.base import Done, ProviderError, TextDelta, ToolCall, ToolCallDelta, Usage
 
     reply = ModelReply(start=time.time())
     started = time.perf_counter()
     parts: list[str] = []
+    received = False  # any event before a failure: the provider does not retry after that (see module doc)
     async for event in provider.stream(messages, tools, model, params):
         if isinstance(event, TextDelta | ToolCallDelta):
             if reply.time_to_first_token is None:
@@ -101,7 +175,8 @@ async def call_model(
         elif isinstance(event, Done):
             reply.stop_reason = event.stop_reason
         elif isinstance(event, ProviderError):
-            raise ModelCallError(event.kind, event.message)
+            raise ModelCallError(event.kind, event.message, retryable=event.retryable, partial=received)
+        received = True
     reply.text = "".join(parts)
     reply.end = reply.start + (time.perf_counter() - started)
     if reply.usage is not None:
@@ -132,8 +207,6 @@ class ModelHandle:
 
 def open_model(model: str | None, settings: Any = None, provider: Any = None) -> ModelHandle:
     """Resolve a model name to a provider through `loop_tui.llm` (or wrap a given provider)."""
-    from loop_tui.errors import UserError
-
     if provider is not None:
         return ModelHandle(provider, model or "model", model or "model", settings=settings)
     try:
@@ -146,15 +219,9 @@ def open_model(model: str | None, settings: Any = None, provider: Any = None) ->
         settings = load_settings()
     resolved = resolve_model(model, settings)
     if resolved.provider == "offline":
-        raise UserError(
-            "evals need a language model, but only the built-in offline model is configured",
-            hint="set OPENAI_API_KEY or ANTHROPIC_API_KEY (or a provider in settings) and pass --model",
-        )
+        raise ModelUnavailable("offline", resolved.name, None)
     if not resolved.key_available():
-        raise UserError(
-            f"no API key for the model {resolved.name!r}: set the environment variable {resolved.api_key_env}",
-            hint="or pick another model with --model",
-        )
+        raise ModelUnavailable("no_key", resolved.name, resolved.api_key_env)
     return ModelHandle(
         make_provider(resolved, settings), resolved.model_id, resolved.name, owned=True, settings=settings
     )

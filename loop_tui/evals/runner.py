@@ -18,7 +18,7 @@ from typing import Any
 from loop_tui.errors import UserError
 from loop_tui.evals.code_scorer import CodeScorer
 from loop_tui.evals.experiments import ExperimentTarget, create_experiment, finish_experiment, resolve_target
-from loop_tui.evals.model_call import ModelHandle, call_model, open_model
+from loop_tui.evals.model_call import ModelCallError, ModelHandle, call_model, open_model
 from loop_tui.evals.prompt import PromptSpec
 from loop_tui.evals.schedule import Progress, execute
 from loop_tui.evals.scorers.llm_judge import LLMClassifier
@@ -58,6 +58,7 @@ class ExperimentResult:
     errors: int = 0
     cancelled: bool = False
     total_cost: float = 0.0
+    stopped: str | None = None  # why the run stopped early (the endpoint failed every request), else None
 
 
 class _Run:
@@ -85,8 +86,10 @@ class _Run:
     async def _with_timeout(self, coro: Any) -> Any:
         return await asyncio.wait_for(coro, self.row_timeout_s) if self.row_timeout_s else await coro
 
-    async def run_task(self, row: dict[str, Any]) -> TaskOutcome:
+    async def run_task(self, row: dict[str, Any]) -> tuple[TaskOutcome, str | None]:
+        """The row's task, and the kind of model failure if the model call failed (see `failure_kind`)."""
         outcome = TaskOutcome(start=time.time())
+        kind: str | None = None
         try:
             outcome.messages = self.prompt.render(row)
             reply = await self._with_timeout(
@@ -118,10 +121,11 @@ class _Run:
             raise
         except Exception as exc:
             outcome.error = error_text(exc)
+            kind = failure_kind(exc)
             if outcome.messages is not None:
                 outcome.llm_error = outcome.error
         outcome.end = time.time()
-        return outcome
+        return outcome, kind
 
     @staticmethod
     def _score_kwargs(row: dict[str, Any], output: Any) -> dict[str, Any]:
@@ -136,16 +140,21 @@ class _Run:
         outcome.scores, outcome.metadata, outcome.metrics = to_scores(outcome.scorer, result)
         self.cost += outcome.metrics.get("estimated_cost", 0.0)
 
-    async def run_scorer(self, scorer: Any, name: str, row: dict[str, Any], output: Any) -> ScoreOutcome:
+    async def run_scorer(
+        self, scorer: Any, name: str, row: dict[str, Any], output: Any
+    ) -> tuple[ScoreOutcome, str | None]:
+        """One scorer that may wait (a judge's model call), and the kind of model failure if it had one."""
         outcome = ScoreOutcome(scorer=name, start=time.time())
+        kind: str | None = None
         try:
             self._record_score(outcome, await self._with_timeout(call_scorer(scorer, self._score_kwargs(row, output))))
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             outcome.error = error_text(exc)
+            kind = failure_kind(exc)
         outcome.end = time.time()
-        return outcome
+        return outcome, kind
 
     def score_inline(self, scorer: Any, name: str, row: dict[str, Any], output: Any) -> ScoreOutcome:
         """`run_scorer` for a scorer that never waits (see `is_inline`): a plain call, no coroutine chain."""
@@ -157,10 +166,12 @@ class _Run:
         outcome.end = time.time()
         return outcome
 
-    async def run_waiting(self, row: dict[str, Any]) -> tuple[TaskOutcome, dict[int, ScoreOutcome]]:
+    async def run_waiting(self, row: dict[str, Any]) -> tuple[TaskOutcome, dict[int, ScoreOutcome], str | None]:
         """The part of a unit that waits on the outside world: the task, then scorers that may call models
-        (their outcomes by scorer position: two scorers may share a name)."""
-        task = await self.run_task(row)
+        (their outcomes by scorer position: two scorers may share a name); and the kind of the unit's model
+        failure, the task's or else a judge's (None when every model call succeeded), for the scheduler's
+        circuit breaker."""
+        task, kind = await self.run_task(row)
         waited: dict[int, ScoreOutcome] = {}
         if task.error is None:
             waiting = [
@@ -168,8 +179,9 @@ class _Run:
             ]
             if waiting:
                 outcomes = await asyncio.gather(*(coro for _, coro in waiting))
-                waited = {i: o for (i, _), o in zip(waiting, outcomes, strict=True)}
-        return task, waited
+                waited = {i: o for (i, _), (o, _) in zip(waiting, outcomes, strict=True)}
+                kind = next((k for _, k in outcomes if k is not None), None)
+        return task, waited, kind
 
     def finish_unit(
         self,
@@ -215,6 +227,16 @@ class _Run:
         )
 
 
+def failure_kind(exc: BaseException) -> str | None:
+    """The kind of a failed model call (`ProviderError` kinds, or "timeout" for the row time limit); None for
+    any other failure. A prompt too long for the model is about its row, not the endpoint: None too."""
+    if isinstance(exc, TimeoutError):
+        return "timeout"
+    if isinstance(exc, ModelCallError) and exc.kind != "context_length":
+        return exc.kind
+    return None
+
+
 async def run_experiment(
     workspace: Any,
     project: str,
@@ -243,7 +265,8 @@ async def run_experiment(
     `dataset_version` runs on the dataset as it was at that version (see `rerun`); `scorer_definitions`
     are recorded as the saved scorers' definitions when scorers are passed as objects (a re-run).
     `provider` overrides model resolution (any `loop_tui.llm.base.Provider`). Cancelling the awaiting task
-    stops the run, writes the rows finished so far and marks the experiment cancelled.
+    stops the run, writes the rows finished so far and marks the experiment cancelled. A run whose model
+    endpoint fails every request stops early and returns with `stopped` set (see `schedule.CircuitBreaker`).
     """
     if concurrency < 1:
         raise UserError("--concurrency must be at least 1")
@@ -298,7 +321,7 @@ async def run_experiment(
     units = [(i, t, row) for i, row in enumerate(target.rows) for t in range(trials)]
 
     async def finish(status: str, rows_written: int) -> None:
-        result.cancelled = status == "cancelled"
+        result.cancelled = status in ("cancelled", "interrupted")
         try:
             finish_experiment(workspace, target, result, status=status, rows_written=rows_written)
         finally:

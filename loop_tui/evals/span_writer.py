@@ -6,6 +6,10 @@ FLUSH_SPANS): batches shrink towards the end, so a run of 1,000 rows makes three
 4%). Every write has a fixed cost (a segment file, fsyncs, a log entry), which is why there are not more.
 Spans are validated as they arrive (between replies) and kept column by column (`store.batch.ColumnBatch`).
 
+A batch is also written once its oldest row has waited `flush_delay()` — 2 s, growing to a tenth of the time
+the run has taken so far, at most 30 s — so a run that is killed (`kill -9`, a power cut) keeps what finished
+before the last few seconds (or the last tenth of a long run), while a long run makes few writes.
+
 A background write that fails (the disk is full, another process held the writer lock too long) loses
 nothing: its batch is kept, no further background write starts, and `flush` tries every kept batch again
 at the end of the run; only what is then still unwritten is lost, and `units_written` says how much is in.
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from datetime import datetime
 from typing import Any
 
@@ -27,6 +32,8 @@ log = logging.getLogger("loop_tui.evals")
 FLUSH_SPANS = 20_000
 FLUSH_AHEAD = 4
 MIN_FLUSH_SPANS = 240
+FLUSH_AFTER_S = 2.0  # the longest a finished row waits for its write early in a run
+FLUSH_AFTER_MAX_S = 30.0
 _ROOT_FIELDS = ("id", "span_id", "root_span_id", "created", "span_attributes", "input", "expected", "metrics")
 
 
@@ -45,6 +52,12 @@ class SpanWriter:
         self.unwritten: list[tuple[ColumnBatch, int]] = []  # batches a background write failed to store
         self.error: BaseException | None = None  # the first write failure
         self.writer: asyncio.Future[None] | None = None
+        self.started = time.monotonic()
+        self.timer: asyncio.TimerHandle | None = None  # the write of the oldest buffered row's deadline
+
+    def flush_delay(self) -> float:
+        """How long a finished row may wait in the buffer (see the module doc)."""
+        return min(FLUSH_AFTER_MAX_S, max(FLUSH_AFTER_S, (time.monotonic() - self.started) / 10))
 
     def add(self, spans: list[dict[str, Any]]) -> None:
         """Validate one unit's spans into the buffer, all or none.
@@ -60,6 +73,26 @@ class SpanWriter:
         for record in records:
             self.buffer.append(record)
         self.buffered_units += 1
+        if self.timer is None:
+            self._start_timer()
+
+    def _start_timer(self, delay: float | None = None) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # used outside a run's event loop: only the size rule and `flush` write
+            return
+        self.timer = loop.call_later(self.flush_delay() if delay is None else delay, self._on_timer)
+
+    def _on_timer(self) -> None:
+        """The oldest buffered row has waited long enough: write the buffer, or check again after a write
+        that is still going."""
+        self.timer = None
+        if self.error is not None or not self.buffered_units:
+            return
+        if self.writer is not None and not self.writer.done():
+            self._start_timer(0.25)
+            return
+        self.writer = asyncio.ensure_future(self._write_in_background(self._take()))
 
     @staticmethod
     def _storable_records(spans: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -81,6 +114,11 @@ class SpanWriter:
             batch = self._take()
             self.writer = asyncio.ensure_future(self._write_in_background(batch))
 
+    def _stop_timer(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+
     async def _write_in_background(self, batch: tuple[ColumnBatch, int]) -> None:
         try:
             await asyncio.to_thread(self._write, batch)
@@ -93,6 +131,7 @@ class SpanWriter:
     async def wait_for_writer(self) -> None:
         """Let a background write finish. The store is atomic and later writes must come after it, so the
         write is awaited even when the caller is cancelled (the future is kept until it is done)."""
+        self._stop_timer()  # the end writes what is left
         if self.writer is not None:
             await asyncio.shield(self.writer)
             self.writer = None
@@ -109,6 +148,7 @@ class SpanWriter:
                 raise
 
     def _take(self) -> tuple[ColumnBatch, int]:
+        self._stop_timer()  # the next row to arrive starts the clock again
         taken = (self.buffer, self.buffered_units)
         self.buffer, self.buffered_units = ColumnBatch("experiment"), 0
         return taken

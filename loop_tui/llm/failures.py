@@ -129,3 +129,34 @@ def classify_stream_error(
     if code == "invalid_request_error":
         return ProviderError("bad_request", f"{provider} rejected the request{detail}")
     return ProviderError("server", f"{provider} reported an error mid-reply{detail}", None, True)
+
+
+# Where advice is shown decides its words: a command line has flags, the app has fields and pages, and a
+# message that may reach either (Loop's tools, the store) names neither.
+_MODEL_CHOICE = {
+    "cli": "pick another model with --model",
+    "playground": "choose another model in the playground's model field",
+    "app": "choose another model",
+    "any": "choose another model",
+}
+_IN_APP = ("playground", "app")
+
+
+def model_unavailable_advice(reason: str, model: str | None, key_env: str | None, where: str) -> tuple[str, str]:
+    """(what is wrong, what to do) when a model cannot be called at all, in the terms of `where`.
+
+    reason: "no_key" (its key's environment variable is unset) or "offline" (only the built-in offline model
+    is configured). where: "cli", "playground" (its model field), "app" (another page) or "any" (unknown: no
+    flag, no field). A pure function of its arguments.
+    """
+    choose = _MODEL_CHOICE.get(where, _MODEL_CHOICE["any"])
+    restart = " and restart Loop TUI" if where in _IN_APP else ""
+    if reason == "offline":
+        keys = "or add a provider on the Settings page" if where in _IN_APP else "or a provider in the settings"
+        return (
+            "evals need a language model, but only the built-in offline model is configured:",
+            f"set OPENAI_API_KEY or ANTHROPIC_API_KEY ({keys}){restart}, then {choose}.",
+        )
+    name = f" {model!r}" if model else ""
+    variable = f"the environment variable {key_env}" if key_env else "its provider's api_key_env setting"
+    return f"no API key for the model{name}:", f"set {variable}{restart}, or {choose}."

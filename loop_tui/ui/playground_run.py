@@ -14,10 +14,12 @@ Progress = Callable[[Any], None]
 
 
 class BackgroundEval:
-    """One run: `start(on_progress)` makes the coroutine (a `run_experiment` call); `cancel` stops it."""
+    """One run: `start(on_progress)` makes the coroutine (a `run_experiment` call); `cancel` stops it.
+    `advice_for` is where a model that cannot be called is explained (see `ModelUnavailable.advice`)."""
 
-    def __init__(self, start: Callable[[Progress], Awaitable[Any]]) -> None:
+    def __init__(self, start: Callable[[Progress], Awaitable[Any]], advice_for: str = "app") -> None:
         self._start = start
+        self.advice_for = advice_for
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Future[Any] | None = None
         self._cancelled = threading.Event()
@@ -40,8 +42,13 @@ class BackgroundEval:
     def run_and_report(self, on_progress: Progress, on_end: Callable[[Any, str | None], None]) -> None:
         """`run`, then `on_end(result, None)`, or `on_end(None, message)` if it could not run (no key, a bad
         scorer: a `UserError`, one sentence)."""
+        from loop_tui.evals.model_call import ModelUnavailable
+
         try:
             result = self.run(on_progress)
+        except ModelUnavailable as exc:
+            on_end(None, exc.advice(self.advice_for))
+            return
         except Exception as exc:  # noqa: BLE001 - shown to the user as one sentence
             on_end(None, str(exc))
             return
@@ -69,7 +76,28 @@ def playground_run(
                               base=base_id, on_progress=on_progress, settings=settings,
                               description="run from the playground")
 
-    return BackgroundEval(start)
+    return BackgroundEval(start, advice_for="playground")
+
+
+def produced_nothing(result: Any) -> bool:
+    """Whether a run has no row that ran without an error (every request failed, or none finished)."""
+    return not any(row.error is None for row in result.rows)
+
+
+def discard_if_empty(workspace: Any, result: Any) -> int | None:
+    """Delete the experiment of a run that produced nothing, so a failed run does not top the experiment list;
+    returns the deleting write, which `keep_discarded` undoes (None: kept, or the delete itself failed)."""
+    if result is None or not produced_nothing(result):
+        return None
+    try:
+        return int(workspace.delete_object(result.experiment_id))
+    except Exception:  # noqa: BLE001 - the store refused (locked, full disk): the run stays, as it ran
+        return None
+
+
+def keep_discarded(workspace: Any, discarded_by: int) -> None:
+    """Bring back an experiment `discard_if_empty` deleted (the user asked to keep the failed run)."""
+    workspace.undo(discarded_by)
 
 
 def experiment_rerun(
@@ -84,6 +112,26 @@ def experiment_rerun(
                                 settings=settings, plan=plan)
 
     return BackgroundEval(start)
+
+
+def row_details(row: Any) -> str:
+    """One finished row in full, for reading (the row number is the view's title): its error first, then input,
+    output, expected and scores."""
+    from loop_tui.ui.formatting import pretty_json
+
+    parts = [f"trial {row.trial + 1}"] if row.trial else []
+    if row.error:
+        parts.append(f"error\n{row.error}")
+    for name, value in (("input", row.input), ("output", row.output), ("expected", row.expected)):
+        if value is not None:
+            parts.append(f"{name}\n{pretty_json(value)}")
+    if row.scores:
+        parts.append("scores\n" + "\n".join(
+            f"{name}: {'skipped' if value is None else f'{value:.2f}'}" for name, value in sorted(row.scores.items())
+        ))
+    for name, error in sorted(row.scorer_errors.items()):
+        parts.append(f"scorer {name} failed\n{error}")
+    return "\n\n".join(parts)
 
 
 def result_rows_table(rows: list[Any]) -> Any:

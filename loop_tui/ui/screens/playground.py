@@ -1,6 +1,7 @@
 """Playground: a task (prompt messages with mustache variables, model, params) run over a dataset
 with scorers. ctrl+r runs it as an experiment with a live progress bar, rows filling in as they
-finish; ctrl+s saves the prompt as a new version; F4 compares the last run with the one before.
+finish (see `playground_running`); ctrl+s saves the prompt as a new version; F4 compares the last run
+with the one before.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from textual.widgets import Input, Label, ProgressBar, Select, SelectionList, Te
 
 from loop_tui.ui.messages import WorkFailed
 from loop_tui.ui.prompt_text import messages_to_text, parse_params, text_to_messages
-from loop_tui.ui.screens.base import PageScreen
+from loop_tui.ui.screens.playground_running import PlaygroundRunning
 from loop_tui.ui.widgets.arrow_table import ArrowTable
 
 
@@ -59,7 +60,7 @@ def read_state(ws: Any, project_id: str) -> PlaygroundState:
     )
 
 
-class PlaygroundScreen(PageScreen):
+class PlaygroundScreen(PlaygroundRunning):
     """Edit a task and run it over a dataset."""
 
     PAGE = "playground"
@@ -70,6 +71,7 @@ class PlaygroundScreen(PageScreen):
         Binding("ctrl+s", "save_prompt", "Save version", id="playground.save", priority=True),
         Binding("f4", "compare_previous", "Compare prev", id="playground.compare"),
         Binding("e", "edit_prompt", "Edit prompt", id="playground.edit"),
+        Binding("ctrl+k", "keep_failed_run", "Keep failed run", id="playground.keep"),
     ]
 
     @dataclass
@@ -78,26 +80,9 @@ class PlaygroundScreen(PageScreen):
 
         state: PlaygroundState
 
-    @dataclass
-    class RowFinished(Message):
-        """A row of the run finished (progress counts + the row)."""
-
-        progress: Any
-
-    @dataclass
-    class RunFinished(Message):
-        """The run ended (result None: failed or cancelled before starting)."""
-
-        result: Any
-        error: str | None
-
     def __init__(self) -> None:
         super().__init__()
         self.state: PlaygroundState | None = None
-        self.rows: list[Any] = []
-        self.current_run: Any = None
-        self.last_result: Any = None
-        self._rows_dirty = False
         self._loaded_text: str | None = None  # the prompt as last loaded, to tell unsaved edits apart
 
     def compose_page(self) -> ComposeResult:
@@ -114,10 +99,11 @@ class PlaygroundScreen(PageScreen):
                 yield Select([], id="pg-dataset", prompt="dataset", compact=True)
                 yield Label("scorers (space toggles)", classes="section-title")
                 yield SelectionList(id="pg-scorers")
-        yield Label("", id="pg-error", classes="error-line")
+        # Errors and statuses carry text from data (a model's message, a row's error): never read as markup.
+        yield Label("", id="pg-error", classes="error-line", markup=False)
         with Horizontal(id="pg-progress-row"):
             yield ProgressBar(total=1, id="pg-progress", show_eta=False)
-            yield Label("ctrl+r runs the task over the dataset", id="pg-status")
+            yield Label("ctrl+r runs the task over the dataset", id="pg-status", markup=False)
         results = ArrowTable(empty_text="Results appear here as rows finish.", id="pg-results", classes="pane")
         results.border_title = "results"
         yield results
@@ -213,115 +199,6 @@ class PlaygroundScreen(PageScreen):
             "template_format": "mustache",
         }
 
-    # ----- running -------------------------------------------------------------------------------
-    def action_run(self) -> None:
-        """Run the task over the dataset with the chosen scorers."""
-        from loop_tui.evals import PromptSpec
-        from loop_tui.ui.playground_run import playground_run
-
-        if self.current_run is not None:
-            self.notify("a run is already going (ctrl+g cancels it)", severity="warning")
-            return
-        data = self._prompt_data()
-        dataset = self.query_one("#pg-dataset", Select).value
-        if data is None or self.project is None:
-            return
-        if not isinstance(dataset, str):
-            self.query_one("#pg-error", Label).update("choose a dataset to run the task over")
-            return
-        scorers = [str(s) for s in self.query_one("#pg-scorers", SelectionList).selected]
-        try:
-            prompt = PromptSpec.from_dict(data)
-        except Exception as exc:  # noqa: BLE001 - UserError from the prompt checks
-            self.query_one("#pg-error", Label).update(str(exc))
-            return
-        base = self.last_result.experiment_id if self.last_result is not None else None
-        self.current_run = playground_run(
-            self.workspace, self.project.id, prompt, dataset, scorers, data["model"], self.loop_app.settings, base
-        )
-        self.rows = []
-        self.query_one(ProgressBar).update(total=None, progress=0)
-        self.query_one("#pg-status", Label).update("starting… ctrl+g cancels")
-        self._run_task(self.current_run)
-        self._refresh_timer = self.set_interval(0.3, self._refresh_rows)
-
-    @work(thread=True, exclusive=True, group="pg-run", exit_on_error=False)
-    def _run_task(self, run: Any) -> None:
-        run.run_and_report(lambda progress: self.post_message(self.RowFinished(progress)),
-                           lambda result, error: self.post_message(self.RunFinished(result, error)))
-
-    @on(RowFinished)
-    def _row_finished(self, message: RowFinished) -> None:
-        progress = message.progress
-        if progress.row is not None:
-            self.rows.append(progress.row)
-            self._rows_dirty = True
-        self.query_one(ProgressBar).update(total=progress.total, progress=progress.done)
-        self.query_one("#pg-status", Label).update(
-            f"{progress.done}/{progress.total} rows · {progress.errors} errors · ${progress.running_cost:.4f}"
-        )
-
-    def _refresh_rows(self) -> None:
-        # Rows arrive one message each; the table is rebuilt at most every 0.3 s.
-        if self._rows_dirty:
-            from loop_tui.ui.playground_run import result_rows_table
-
-            self._rows_dirty = False
-            self.run_worker(self.query_one("#pg-results", ArrowTable).show(result_rows_table(self.rows)),
-                            exclusive=True, group="pg-table")
-
-    @on(RunFinished)
-    def _run_finished(self, message: RunFinished) -> None:
-        self.current_run = None
-        timer = getattr(self, "_refresh_timer", None)
-        if timer is not None:
-            timer.stop()
-        self._rows_dirty = True
-        self._refresh_rows()
-        status = self.query_one("#pg-status", Label)
-        if message.error:
-            self.query_one("#pg-error", Label).update(message.error)
-            status.update("run failed")
-            return
-        result = message.result
-        if result is None or getattr(result, "cancelled", False):
-            status.update(f"cancelled after {len(self.rows)} rows (they are saved in the experiment)")
-            return
-        self.last_result = result
-        self.query_one("#pg-results", ArrowTable).border_title = f"results · experiment {result.name}"
-        status.update(f"done: {len(result.rows)} rows · {result.errors} errors · ${result.total_cost:.4f} · F4 compares")
-        self._summarize(result.experiment_id)
-
-    @work(thread=True, exclusive=True, group="pg-summary", exit_on_error=False)
-    def _summarize(self, experiment_id: str) -> None:
-        from loop_tui.evals import summarize
-
-        summary = summarize(self.workspace, experiment_id)
-        parts = []
-        for s in summary.scores.values():
-            if s.score is None:
-                continue
-            diff = f" ({s.diff * 100:+.1f}pp vs {summary.base_name})" if s.diff is not None else ""
-            parts.append(f"{s.name} {s.score * 100:.1f}%{diff}")
-        self.app.call_from_thread(self.query_one("#pg-error", Label).update, " · ".join(parts))
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """ctrl+g cancels a run; with none going and Loop paused at its step limit, it continues Loop."""
-        if action == "cancel_run" and self.current_run is None and self.loop_paused():
-            return False
-        return super().check_action(action, parameters)
-
-    def on_unmount(self) -> None:
-        # The app is closing: stop the run (its rows so far are kept) rather than wait for every row.
-        if self.current_run is not None:
-            self.current_run.cancel()
-
-    def action_cancel_run(self) -> None:
-        """Stop the running eval."""
-        if self.current_run is not None:
-            self.current_run.cancel()
-            self.query_one("#pg-status", Label).update("cancelling…")
-
     # ----- saving and comparing ------------------------------------------------------------------
     def action_save_prompt(self) -> None:
         """Save the prompt as a new version (and point the playground at it)."""
@@ -369,3 +246,12 @@ class PlaygroundScreen(PageScreen):
 
 
 PAGE_SCREEN = PlaygroundScreen
+
+
+def _pushed() -> tuple[type, ...]:
+    from loop_tui.ui.widgets.text_view import TextViewModal
+
+    return (TextViewModal,)
+
+
+PUSHED_SCREENS = _pushed()
