@@ -62,6 +62,7 @@ def test_valid_json_parity(output: object) -> None:
 @FAST
 @given(st.lists(TEXT, max_size=5), st.lists(TEXT, max_size=5), st.booleans())
 def test_list_contains_parity(output: list[str], expected: list[str], extra: bool) -> None:
+    pytest.importorskip("scipy", reason="autoevals' ListContains needs scipy (autoevals[scipy])")
     mine = ours.ListContains(allow_extra_entities=extra)(output, expected).score
     theirs = autoevals.ListContains(allow_extra_entities=extra)(output, expected).score
     assert abs(mine - theirs) < 1e-6
