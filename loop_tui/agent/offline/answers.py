@@ -162,6 +162,9 @@ def summary(page: str, content: str) -> str:
         run = data.get("last_run")
         scores = ", ".join(f"{k} {_num(v.get('mean'))}" for k, v in ((run or {}).get("scores") or {}).items())
         ds = data.get("dataset") or {}
+        if not data.get("prompt"):
+            return (f"Playground **{data['playground']}** has no prompt yet. Write one in the editor (ctrl+s saves "
+                    f"it), or configure a language model and ask me to draft it. {NEEDS_MODEL}")
         return (f"Playground **{data['playground']}** runs {data['prompt'].get('model')} over dataset "
                 f"{ds.get('name', '(none)')} ({ds.get('rows', 0)} rows) with scorers {', '.join(data.get('scorers') or []) or 'none'}. "
                 + (f"Last run **{run['experiment']}**: {scores or 'no scores'}." if run else "It has not been run yet."))

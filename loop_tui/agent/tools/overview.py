@@ -116,12 +116,17 @@ def dataset_stats(ctx: ToolContext, name_or_id: str | None = None) -> dict[str, 
 def playground_task(ctx: ToolContext) -> dict[str, Any]:
     """The playground's prompt, dataset, scorers, and its last run if it has one."""
     pg = lookup.playground(ctx)
-    prompt = lookup.playground_prompt(ctx, pg)
+    prompt = lookup.playground_prompt_or_none(ctx, pg)
     out: dict[str, Any] = {
         "playground": pg.name,
-        "prompt": {"messages": prompt.get("messages"), "model": prompt.get("model"), "params": prompt.get("params")},
+        "prompt": (
+            {"messages": prompt.get("messages"), "model": prompt.get("model"), "params": prompt.get("params")}
+            if prompt else None
+        ),
         "scorers": pg.data.get("scorers") or [],
     }
+    if prompt is None:
+        out["note"] = f"the task has no prompt yet; {lookup.FIRST_PROMPT_HINT}"
     if pg.data.get("dataset_id"):
         ds = ctx.workspace.object_by_id(pg.data["dataset_id"])
         n = ctx.workspace.query("SELECT count(*) AS n FROM dataset WHERE dataset_id = ?", [ds.id])[0]["n"]
