@@ -176,6 +176,14 @@ class RunEval(Tool):
                 "budget (agent.budget_usd) is left"
             )
         previous = overview.last_run(ctx, pg.id)
+        base_text = f"{previous.name} (this playground's last run)" if previous else ""
+        if previous is None:  # a first run compares with the newest experiment on the dataset, as run_experiment would
+            from loop_tui.evals.experiments import default_base
+
+            base_id = await asyncio.to_thread(default_base, ctx.workspace, ds.project_id, ds.id)
+            previous = ctx.workspace.object_by_id(base_id) if base_id else None
+            base_text = (f"{previous.name} (the newest experiment on dataset {ds.name}; this playground's first run)"
+                         if previous else f"nothing (no experiment on dataset {ds.name} yet)")
         cost_text = f"${estimate.cost_usd:.4f}" if estimate.cost_usd is not None else "unknown (no prices for this model)"
         details = {
             "playground": pg.name, "dataset": ds.name, "rows": estimate.rows, "scorers": scorers, "model": model,
@@ -185,7 +193,7 @@ class RunEval(Tool):
         text = "\n".join([
             f"Run playground {pg.name} with {model}", f"dataset: {ds.name} ({estimate.rows} rows)",
             f"scorers: {', '.join(scorers) or 'none'}", f"model calls: about {estimate.calls}",
-            f"estimated cost: {cost_text}", f"compare with: {previous.name if previous else 'nothing (first run)'}",
+            f"estimated cost: {cost_text}", f"compare with: {base_text}",
         ])
         preview = Preview(kind="eval", title=f"Run an eval of {pg.name} on {ds.name}", text=text, details=details)
 
