@@ -145,3 +145,27 @@ async def test_offline_answers_are_deterministic(demo_ws):
 async def test_what_is_questions_go_to_data_before_docs(demo_ws, question, tool):
     _, tools = await ask(demo_ws, question, page="logs", project="support-bot")
     assert [t[0] for t in tools] == [tool]
+
+
+# ----- fixing a query: only spelling fixes, never a doubled colon or a changed meaning ------------------
+async def test_fix_of_a_misspelled_clause_does_not_double_its_colon(demo_ws):
+    query = "selec: id | from: project_logs('support-bot') | limit: 3"
+    text, tools = await ask(demo_ws, "fix this query", page="btql", project="support-bot", btql_query=query)
+    assert tools[1][1]["query"] == "select: id | from: project_logs('support-bot') | limit: 3"
+    assert "select::" not in text and "It now runs and returns 3 rows" in text
+
+
+async def test_fix_keeps_the_path_the_user_asked_for(demo_ws):
+    query = "select: metdata.model | from: project_logs('support-bot') | limit: 3"
+    text, tools = await ask(demo_ws, "fix this query", page="btql", project="support-bot", btql_query=query)
+    assert tools[1][1]["query"] == "select: metadata.model | from: project_logs('support-bot') | limit: 3"
+    assert "select: metadata |" not in text
+
+
+def test_a_hint_that_changes_the_meaning_is_not_applied():
+    from loop_tui.agent.offline.btql_fix import fix_from_error
+
+    error = "Error: BTQL bind error (unknown_field) at line 1, col 9: Unknown field `zzq.model`. Hint: Did you mean `metadata`?"
+    assert fix_from_error("select: zzq.model | from: project_logs('p')", error) is None
+    shorter = "Error: BTQL bind error (unknown_field) at line 1, col 9: Unknown field `metadata.modle`. Hint: Did you mean `metadata`?"
+    assert fix_from_error("select: metadata.modle | from: project_logs('p')", shorter) is None  # drops .modle: no fix
