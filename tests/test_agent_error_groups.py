@@ -28,7 +28,7 @@ def test_the_exception_line_of_a_traceback_and_a_plain_error():
     assert exception_line(trace).startswith("openai.RateLimitError: Error code: 429")
     assert exception_line("ValueError: bad input\nmore detail") == "ValueError: bad input"
     chained = trace + "\n\nDuring handling of the above exception, another exception occurred:\n\nTraceback (most recent call last):\n  File \"x.py\", line 3, in f\nRuntimeError: gave up after 3 tries"
-    assert signature(chained) == ("RuntimeError", "gave up after <n> tries")
+    assert signature(chained) == ("RuntimeError", "gave up after ‹n› tries")
 
 
 def test_variants_that_differ_in_numbers_ids_paths_and_models_are_one_group():
@@ -44,7 +44,7 @@ def test_variants_that_differ_in_numbers_ids_paths_and_models_are_one_group():
     assert [(g.type, g.count, g.variants) for g in groups] == [
         ("RateLimitError", 10, 3), ("TimeoutError", 5, 2), ("KeyError", 1, 1)]
     assert groups[0].example == rows[0]["error"]  # the most frequent variant is the example, in full
-    assert groups[0].title == "RateLimitError: Error code: <n> - rate limit reached for <n> in organization <n> on tokens per min"
+    assert groups[0].title == "RateLimitError: Error code: ‹n› - rate limit reached for ‹n› in organization ‹n› on tokens per min"
     assert "Traceback" not in groups[1].title
 
 

@@ -9,13 +9,16 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from loop_tui.agent.offline import answers
+from loop_tui.agent.offline import analytics, analytics_answers, answers
 from loop_tui.agent.offline.btql_fix import explain_query, fix_from_error
 from loop_tui.agent.offline.plan import Call, Reply, State, group_by, has, one_shot, time_filter, where
 
 PAGE_ABILITIES = {
-    "logs": ["the most common errors", "error rate by model or by day", "token usage or cost by model or by day",
-             "the slowest requests", "a summary of the logs", "requests like \"refund\""],
+    "logs": ["the most common errors (grouped by exception)", "the most recent errors",
+             "errors and error rate by model, span name, day or user", "latency percentiles by model or span name",
+             "token usage or cost by model or by day", "the slowest requests", "the most common inputs",
+             "active users by day or week", "retention by day or week", "a summary of the logs",
+             "requests like \"refund\""],
     "experiments": ["summarise this experiment", "what regressed", "rows like \"refund\""],
     "datasets": ["summarise this dataset", "rows like \"refund\""],
     "playground": ["summarise the playground and its last run", "rows like \"refund\""],
@@ -83,32 +86,17 @@ def summarize(state: State) -> Reply | None:
                      lambda s: answers.summary(s.page_name, s.results[-1][1]))
 
 
-def error_rate(state: State) -> Reply | None:
-    if not has(state.q, r"error rate", r"failure rate", r"errors? (?:by|per|over)", r"how often .*(?:fail|error)"):
-        return None
-    dim, label = group_by(state.q)
-    query = (f"dimensions: {dim} | measures: count(1) as requests, sum(error != null ? 1 : 0) as errors"
-             f"{where('is_root', time_filter(state.q))} | sort: {label} asc")
-    return one_shot(state, [Call("btql_query", {"query": query})], lambda s: answers.error_rate(label, s.results[-1][1]))
-
-
 def token_usage(state: State) -> Reply | None:
     if not has(state.q, r"token", r"\bcost", r"spend", r"spent", r"usage"):
         return None
-    dim, label = group_by(state.q)
+    asked = analytics.dimension(state.q)
+    if isinstance(asked, str):
+        return analytics_answers.unknown_grouping(asked)
+    dim, label = group_by(state.q) if asked is None else (f"{asked[0]} as {asked[1]}", asked[1])
     query = (f"dimensions: {dim} | measures: count(1) as requests, sum(metrics.prompt_tokens) as prompt_tokens, "
              f"sum(metrics.completion_tokens) as completion_tokens, sum(metrics.tokens) as tokens, "
              f"sum(metrics.estimated_cost) as cost_usd{where('is_root', time_filter(state.q))} | sort: {label} asc")
     return one_shot(state, [Call("btql_query", {"query": query})], lambda s: answers.token_usage(label, s.results[-1][1]))
-
-
-def common_errors(state: State) -> Reply | None:
-    if not (has(state.q, r"\berrors?\b", r"exception", r"failures?") and
-            has(state.q, r"common", r"\btop\b", r"most", r"frequent", r"which", r"what", r"main", r"list")):
-        return None
-    query = (f"dimensions: error | measures: count(1) as n"
-             f"{where('error IS NOT NULL', time_filter(state.q))} | sort: n desc | limit: 10")
-    return one_shot(state, [Call("btql_query", {"query": query})], lambda s: answers.common_errors(s.results[-1][1]))
 
 
 def slowest(state: State) -> Reply | None:
@@ -166,7 +154,7 @@ def _logs_only(intent: Any) -> Any:
 
 
 INTENTS = [
-    btql_page, regressions, docs, _logs_only(error_rate), _logs_only(token_usage), _logs_only(common_errors),
+    btql_page, regressions, docs, *[_logs_only(i) for i in analytics.INTENTS], _logs_only(token_usage),
     _logs_only(slowest), summarize, definition, find_rows,
 ]
 

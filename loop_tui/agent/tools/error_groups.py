@@ -19,7 +19,7 @@ _PATH = re.compile(r"(?:[A-Za-z]:)?(?:[\\/][\w.@~+-]+){2,}[\\/]?|\b[\w.-]+\.(?:p
 _QUOTED = re.compile(r"(?<!\w)'[^'\n]{0,200}'(?!\w)|(?<!\w)\"[^\"\n]{0,200}\"(?!\w)")
 _URL = re.compile(r"\bhttps?://\S+")
 # A word holding a digit (gpt-4o, req_81f3, v2, 128000, 20s, 1.5) is a value, not part of the message's shape.
-_VALUE_WORD = re.compile(r"(?<![\w<])[\w.-]*\d[\w.:-]*(?![\w>])")
+_VALUE_WORD = re.compile(r"(?<![\w‹])[\w.-]*\d[\w.:-]*(?![\w›])")
 _EXCEPTION = re.compile(r"^(?P<type>[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning|Timeout|Fault|Failure)"
                         r"|[A-Z][\w.]*)(?::\s*(?P<message>.*))?$")
 _TRACEBACK_NOISE = ("Traceback (most recent call last)", "During handling of the above exception",
@@ -34,6 +34,8 @@ def error_text(value: Any) -> str:
         try:
             decoded = json.loads(value)
         except (json.JSONDecodeError, ValueError):
+            if value.startswith('"'):  # JSON text of a string, cut for a preview: undo its escapes
+                return value[1:].removesuffix('"').replace("\\n", "\n").replace('\\"', '"')
             return value
         value = decoded
     if isinstance(value, str):
@@ -58,11 +60,11 @@ def exception_line(text: str) -> str:
 
 def normalise(message: str) -> str:
     """The message's shape: ids, numbers, paths, URLs and quoted values replaced by placeholders."""
-    out = _URL.sub("<url>", message)
-    out = _UUID.sub("<id>", out)
-    out = _PATH.sub("<path>", out)
-    out = _QUOTED.sub("<value>", out)
-    out = _VALUE_WORD.sub("<n>", out)
+    out = _URL.sub("‹url›", message)
+    out = _UUID.sub("‹id›", out)
+    out = _PATH.sub("‹path›", out)
+    out = _QUOTED.sub("‹value›", out)
+    out = _VALUE_WORD.sub("‹n›", out)
     return re.sub(r"\s+", " ", out).strip()
 
 

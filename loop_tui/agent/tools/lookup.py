@@ -88,7 +88,13 @@ def shorten(value: Any, limit: int = PREVIEW_CHARS) -> Any:
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
     if len(text) <= limit:
         return value
-    return text[:limit] + f"… ({len(text)} chars)"
+    # Keep the end too: the last words of an answer, and above all a traceback's exception line.
+    tail, marker = text[-(limit // 3):], f" … ({len(text)} chars) … "
+    if "Traceback (most recent call last)" in text:
+        from loop_tui.agent.tools.error_groups import error_text, exception_line
+
+        tail, marker = exception_line(error_text(text))[: 2 * limit // 3], f" … ({len(text)} chars) …\n"
+    return text[: limit - len(tail)] + marker + tail
 
 
 def preview_row(row: dict[str, Any], fields: tuple[str, ...] | None = None, limit: int = PREVIEW_CHARS) -> dict[str, Any]:
