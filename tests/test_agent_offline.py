@@ -284,3 +284,84 @@ async def test_most_common_errors_group_tracebacks_with_an_example(sample_ws):
     assert "The most common error is **RateLimitError: Error code: ‹n›" in text and "(6 spans, 6 distinct texts)" in text
     assert "| TimeoutError: vector index did not answer within ‹n› s | 3 |" in text
     assert "openai.RateLimitError: Error code: 429" in text  # the example's exception line
+
+
+# ----- edits of the query on the BTQL page ------------------------------------------------------------
+LATENCY_BY_MODEL = ("dimensions: metadata.model as model | measures: count(1) as n, avg(metrics.end - metrics.start) as "
+                    "latency | from: project_logs('support-bot') | sort: latency desc")
+
+
+@pytest.mark.parametrize(("query", "question", "expected"), [
+    (LATENCY_BY_MODEL, "convert this to percentiles",
+     "dimensions: metadata.model as model | measures: count(1) as n, percentile(metrics.end - metrics.start, 0.5) as "
+     "latency_p50, percentile(metrics.end - metrics.start, 0.95) as latency_p95, percentile(metrics.end - metrics.start, "
+     "0.99) as latency_p99 | from: project_logs('support-bot') | sort: latency_p95 desc"),
+    ("select: id, metadata.model | from: project_logs('support-bot') | limit: 20",
+     "filter out rows where metadata.model is null",
+     "select: id, metadata.model | from: project_logs('support-bot') | limit: 20 | filter: metadata.model != null"),
+    ("select: id, error | from: project_logs('support-bot') | filter: error != null | limit: 20",
+     "add a filter for the last 7 days",
+     "select: id, error | from: project_logs('support-bot') | filter: (error != null) and created > now() - interval 7 day "
+     "| limit: 20"),
+    ("select: count(1) as n, avg(scores.Factuality) as f | from: project_logs('support-bot') | filter: is_root",
+     "group this by model",
+     "dimensions: metadata.model as model | measures: count(1) as n, avg(scores.Factuality) as f | "
+     "from: project_logs('support-bot') | filter: is_root"),
+    ("SELECT id, error FROM project_logs('support-bot') LIMIT 5", "filter out rows where error is null",
+     "SELECT id, error FROM project_logs('support-bot') WHERE error IS NOT NULL LIMIT 5"),
+])
+async def test_btql_page_edits_apply_to_the_query_on_screen(demo_ws, query, question, expected):
+    text, tools = await ask(demo_ws, question, page="btql", project="support-bot", btql_query=query)
+    assert tools == [("run_btql", {"query": expected})]
+    assert f"```sql\n{expected}\n```" in text and "It runs and returns" in text
+
+
+async def test_btql_page_edit_it_cannot_make_says_why(demo_ws):
+    query = "select: id | from: project_logs('support-bot') | limit: 5"
+    text, tools = await ask(demo_ws, "convert this to percentiles", page="btql", project="support-bot", btql_query=query)
+    assert tools == [] and "no avg(…) to turn into percentiles" in text
+    text, tools = await ask(demo_ws, "group this by tenant", page="btql", project="support-bot", btql_query=query)
+    assert tools == [] and "group by “tenant”" in text
+
+
+# ----- the README's list is what the offline model answers ---------------------------------------------
+def _readme_questions() -> list[tuple[str, str]]:
+    from tests.conftest import REPO
+
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("built-in **offline model**"):]
+    section = section[: section.index("\n\n", section.index("\n- "))]
+    pages = {"Logs": "logs", "Experiments": "experiments", "Datasets": "datasets", "Playground": "playground",
+             "BTQL": "btql", "Every page": "settings"}
+    out = []
+    for item in re.split(r"\n- ", section)[1:]:
+        label, _, rest = item.partition(":")
+        out += [(pages[label], q) for q in re.findall(r"\"([^\"]+)\"", rest.replace("\n  ", " "))]
+    return out
+
+
+README_QUESTIONS = _readme_questions()
+
+
+def test_the_readme_lists_the_offline_questions():
+    assert {page for page, _ in README_QUESTIONS} == {"logs", "experiments", "datasets", "playground", "btql", "settings"}
+    assert len(README_QUESTIONS) > 25
+
+
+@pytest.mark.parametrize(("page", "question"), README_QUESTIONS, ids=[f"{p}:{q}" for p, q in README_QUESTIONS])
+async def test_every_question_in_the_readme_is_answered_with_tool_calls(recent_ws, page, question):
+    context: dict = {"page": page, "project": "support-bot"}
+    pid = _pid(recent_ws)
+    if page == "experiments":
+        context["experiment_id"] = next(e.id for e in recent_ws.objects("experiment", pid) if e.data.get("base_experiment_id"))
+    if page == "datasets":
+        context["dataset_id"] = recent_ws.get_object("dataset", pid, "support-golden").id
+    if page == "btql":
+        context["btql_query"] = (
+            "select: id, metadata.modle | from: project_logs('support-bot') | limit: 5" if "fix" in question
+            else "select: count(1) as n | from: project_logs('support-bot') | filter: is_root" if "group" in question
+            else LATENCY_BY_MODEL)
+    question = question.replace("how do I …?", "how do I add a scorer?")
+    text, tools = await ask(recent_ws, question, **context)
+    assert tools, text
+    assert "not a language model" not in text and "could not" not in text.lower(), text

@@ -245,3 +245,16 @@ def btql_fixed(query: str, first: str, fixed: str, second: str) -> str:
                else f"It still fails: {failure}")
     return (f"The query failed with {error.get('kind', 'an')} error `{error.get('code', '')}`: {error.get('message', '')} "
             f"Applying the hint ({error.get('hint', '')}) gives:\n\n```sql\n{fixed}\n```\n\n{outcome}")
+
+
+def btql_not_edited(reason: str) -> str:
+    """An edit of the query on screen that could not be made, and why."""
+    return f"I could not rewrite the query: {reason}. A language model can make freer edits. {NEEDS_MODEL}"
+
+
+def btql_edited(summary: str, query: str, result: str) -> str:
+    """The rewritten query (in a code block the BTQL page can take) and what running it gave."""
+    data, failure = load(result)
+    outcome = (f"It runs and returns {num(data.get('row_count', 0))} rows." if not failure
+               else f"Running it fails: {failure}")
+    return f"Here is the query with the change ({summary}):\n\n```sql\n{query}\n```\n\n{outcome}"

@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 from loop_tui.agent.offline import analytics, analytics_answers, answers
+from loop_tui.agent.offline import btql_edit as btql_edits
 from loop_tui.agent.offline.btql_fix import explain_query, fix_from_error
 from loop_tui.agent.offline.plan import Call, Reply, State, group_by, has, one_shot, time_filter, where
 
@@ -22,7 +23,8 @@ PAGE_ABILITIES = {
     "experiments": ["summarise this experiment", "what regressed", "rows like \"refund\""],
     "datasets": ["summarise this dataset", "rows like \"refund\""],
     "playground": ["summarise the playground and its last run", "rows like \"refund\""],
-    "btql": ["explain this query", "fix this query (using the error's hint)"],
+    "btql": ["explain this query", "fix this query (using the error's hint)", "convert this to percentiles",
+             "filter out rows where metadata.model is null", "add a filter for the last 7 days", "group this by model"],
     "settings": [],
 }
 
@@ -44,6 +46,20 @@ def _btql_literal(text: str) -> str:
 
 
 # ----- the intents ----------------------------------------------------------------------------------
+def btql_edit(state: State) -> Reply | None:
+    """"Convert this to percentiles", "filter out rows where X is null", "only the last 7 days", "group this by
+    model": applied to the query on screen and checked with run_btql."""
+    query = state.page.get("btql_query")
+    kind = btql_edits.requested_edit(state.question) if state.page_name == "btql" and query else None
+    if kind is None:
+        return None
+    edit = btql_edits.apply(kind, str(query), state.question)
+    if edit.query is None:
+        return answers.btql_not_edited(edit.summary)
+    return one_shot(state, [Call("run_btql", {"query": edit.query})],
+                    lambda s: answers.btql_edited(edit.summary, str(edit.query), s.results[-1][1]))
+
+
 def btql_page(state: State) -> Reply | None:
     query = state.page.get("btql_query")
     if state.page_name != "btql" or not query:
@@ -154,7 +170,7 @@ def _logs_only(intent: Any) -> Any:
 
 
 INTENTS = [
-    btql_page, regressions, docs, *[_logs_only(i) for i in analytics.INTENTS], _logs_only(token_usage),
+    btql_edit, btql_page, regressions, docs, *[_logs_only(i) for i in analytics.INTENTS], _logs_only(token_usage),
     _logs_only(slowest), summarize, definition, find_rows,
 ]
 
