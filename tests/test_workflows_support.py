@@ -88,9 +88,9 @@ def result_of(server: Any, tool: str) -> Any:
         return found[-1]
 
 
-def tool_call(name: str, **arguments: Any) -> dict[str, Any]:
-    """One scripted model turn calling `name`."""
-    return {"tool_calls": [{"name": name, "arguments": arguments}]}
+def tool_call(tool: str, /, **arguments: Any) -> dict[str, Any]:
+    """One scripted model turn calling `tool` (arguments may include `name`)."""
+    return {"tool_calls": [{"name": tool, "arguments": arguments}]}
 
 
 __all__ = ["PAGES", "SIZE", "ask", "chat_of", "make_app", "open_app", "result_of", "settle", "tool_call",
