@@ -92,3 +92,16 @@ async def test_logs_summary_takes_a_btql_filter(sample_ws):
     assert data["requests"] == 3 and data["filter"] == "created > now() - interval 4 hour"
     _, provider = await _run(sample_ws, [("get_summarized_results", {"filter": "metdata.model = 'x'"})], page)
     assert "Unknown field" in provider.tool_results(1)["get_summarized_results"]
+
+
+async def test_btql_query_groups_errors_for_any_model(sample_ws):
+    """The tool a language model uses gets the same groups as the logs summary."""
+    traced_workspace(sample_ws)
+    page = PageContext(page="logs", project="traced")
+    query = "dimensions: error | measures: count(1) as n, max(created) as last_seen, min(id) as example_id | filter: error != null"
+    _, provider = await _run(sample_ws, [("btql_query", {"query": query, "group_errors": True})], page)
+    data = json.loads(provider.tool_results(1)["btql_query"])
+    assert data["distinct_errors"] == 9 and data["error_groups"] == 2
+    assert [(g["type"], g["count"], g["variants"]) for g in data["groups"]] == [("RateLimitError", 6, 6), ("TimeoutError", 3, 3)]
+    _, provider = await _run(sample_ws, [("btql_query", {"query": "select: id | limit: 3", "group_errors": True})], page)
+    assert "group_errors needs a query with `dimensions: error`" in provider.tool_results(1)["btql_query"]

@@ -45,7 +45,7 @@ def _pid(ws):
 
 async def test_most_common_errors(demo_ws):
     text, tools = await ask(demo_ws, "What are the most common errors?", page="logs", project="support-bot")
-    assert [t[0] for t in tools] == ["get_summarized_results"]
+    assert [t[0] for t in tools] == ["btql_query"] and tools[0][1]["group_errors"] is True
     # Grouped by exception type (the sample's messages differ only in values), counted independently here.
     top = demo_ws.query("SELECT split_part(json_extract_string(error, '$'), ':', 1) AS kind, count(*) AS n "
                         "FROM project_logs WHERE project_id = ? AND error IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1 "
@@ -124,11 +124,9 @@ async def test_anything_else_is_an_honest_refusal(demo_ws):
 
 async def test_disabled_tool_is_named_not_worked_around(demo_ws):
     settings = Settings()
-    settings.tools.disabled = ["btql_query", "get_summarized_results"]
-    text, tools = await ask(demo_ws, "error rate by model", settings=settings, page="logs", project="support-bot")
-    assert tools == [] and "`btql_query` tool" in text
+    settings.tools.disabled = ["btql_query"]
     text, tools = await ask(demo_ws, "most common errors", settings=settings, page="logs", project="support-bot")
-    assert tools == [] and "`get_summarized_results` tool" in text
+    assert tools == [] and "`btql_query` tool" in text
 
 
 async def test_offline_answers_are_deterministic(demo_ws):

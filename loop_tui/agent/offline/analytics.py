@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from loop_tui.agent.offline import analytics_answers as say
 from loop_tui.agent.offline.answers import tool_unavailable
 from loop_tui.agent.offline.plan import Call, Reply, State, has, one_shot, time_filter, where
+from loop_tui.agent.tools.error_groups import error_groups_query
 
 DURATION = "metrics.end - metrics.start"
 # Words after "by"/"per"/"which" and the dimension they mean: (BTQL expression, label, over all spans?).
@@ -140,8 +141,8 @@ def common_errors(state: State) -> Reply | None:
             has(q, r"common", r"\btop\b", r"most", r"frequent", r"what", r"main", r"list", r"which")):
         return None
     window = time_filter(q)
-    args = {"filter": window} if window else {}
-    return one_shot(state, [Call("get_summarized_results", args)],
+    query = error_groups_query(None, window)
+    return one_shot(state, [Call("btql_query", {"query": query, "group_errors": True})],
                     lambda s: say.common_errors(window, s.results[-1][1]))
 
 

@@ -95,7 +95,7 @@ def common_errors(window: str, content: str) -> str:
     data, error = load(content)
     if error:
         return f"I could not get the data: {error}"
-    groups = data.get("top_errors") or []
+    groups = data.get("groups") or []
     scope = f" in the last {_window(window)}" if window else ""
     if not groups:
         return f"There are no errors{scope} in these logs."

@@ -127,8 +127,9 @@ def group_errors(rows: list[dict[str, Any]]) -> list[ErrorGroup]:
     return sorted(groups.values(), key=lambda g: (-g.count, g.title))
 
 
-def error_groups_query(source: str, where: str = "") -> str:
-    """The BTQL query whose rows `group_errors` takes: one row per distinct error text."""
+def error_groups_query(source: str | None, where: str = "") -> str:
+    """The BTQL query whose rows `group_errors` takes: one row per distinct error text (no `from` without a source)."""
     condition = f"error != null and ({where})" if where else "error != null"
+    origin = f" | from: {source}" if source else ""
     return (f"dimensions: error | measures: count(1) as n, max(created) as last_seen, min(id) as example_id "
-            f"| filter: {condition} | from: {source} | sort: n desc")
+            f"| filter: {condition}{origin} | sort: n desc")
