@@ -4,7 +4,7 @@ example, on Loop's logs summary as in the unit functions (one grouping for every
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from loop_tui.agent import PageContext
 from loop_tui.agent.tools.error_groups import exception_line, group_errors, signature
@@ -65,9 +65,11 @@ def _log_rows(now: datetime) -> list[dict]:
 
 
 def traced_workspace(ws):
-    """A new project whose logs (relative to now) hold traceback errors: 6 rate limits, 3 timeouts."""
+    """A new project whose logs (relative to the app's clock) hold traceback errors: 6 rate limits, 3 timeouts."""
+    from loop_tui import clock
+
     project = ws.create_project("traced")
-    ws.insert_rows("project_logs", project.id, _log_rows(datetime.now(UTC)), project_id=project.id)
+    ws.insert_rows("project_logs", project.id, _log_rows(clock.now()), project_id=project.id)
     return project
 
 

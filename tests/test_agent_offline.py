@@ -176,16 +176,18 @@ def test_a_hint_that_changes_the_meaning_is_not_applied():
 # ----- the questions a logs user asks most: each computed as asked, or declined -----------------------
 @pytest.fixture(scope="module")
 def recent_ws():
-    """A generated workspace whose 30 days of logs end now (the questions below are relative to now)."""
+    """A generated workspace whose 30 days of logs end at the tests' "now" (the questions below are relative to it)."""
     import tempfile
-    from datetime import UTC, datetime
     from pathlib import Path
 
+    from loop_tui import clock
     from loop_tui.store import Workspace
     from loop_tui.store.demo import generate
+    from tests.conftest import SAMPLE_NOW
 
     with tempfile.TemporaryDirectory(prefix="loop-agent-recent-") as tmp:
-        generate(Path(tmp) / "ws", spans=3000, seed=5, end=datetime.now(UTC))
+        # Ends at the tests' pinned "now" (LOOP_TUI_NOW), which BTQL's now() uses too.
+        generate(Path(tmp) / "ws", spans=3000, seed=5, end=clock.parse_instant(SAMPLE_NOW, source="SAMPLE_NOW"))
         yield Workspace.open(Path(tmp) / "ws")
 
 

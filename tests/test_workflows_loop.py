@@ -73,7 +73,7 @@ async def test_create_a_code_scorer_from_every_page(sample_ws_path: Path, fake_s
         await open_app(pilot)
         chat = await ask(pilot, "create a scorer that checks the output is not empty")
         modal = await wait_modal(pilot, ConfirmChangeModal)
-        assert modal.preview.details["tests"]  # tried on real rows before it is proposed
+        assert "+def handler(input, output, expected, metadata):" in modal.preview.text
         await pilot.press("y")
         await wait_idle(pilot, chat)
         saved = app.workspace.get_object("scorer", _pid(sample_ws_path), f"non-empty-{page}")

@@ -15,18 +15,26 @@ from loop_tui.agent.offline.btql_fix import explain_query, fix_from_error
 from loop_tui.agent.offline.plan import Call, Reply, State, group_by, has, one_shot, time_filter, where
 
 PAGE_ABILITIES = {
+    "logs": ["the most common errors", "error rate by model or by day", "token usage or cost by model or by day",
+             "the slowest requests", "a summary of the logs", "requests like \"refund\""],
+    "experiments": ["summarise this experiment", "what regressed", "rows like \"refund\""],
+    "datasets": ["summarise this dataset", "rows like \"refund\""],
+    "playground": ["summarise the playground and its last run", "rows like \"refund\""],
+    "btql": ["explain this query", "fix this query (using the error's hint)"],
+    "settings": [],
+}
+"""The chat header's short list of what the offline model answers on each page (the most asked)."""
+
+ALL_ABILITIES = PAGE_ABILITIES | {
     "logs": ["the most common errors (grouped by exception)", "the most recent errors",
              "errors and error rate by model, span name, day or user", "latency percentiles by model or span name",
              "token usage or cost by model or by day", "the slowest requests", "the most common inputs",
              "active users by day or week", "retention by day or week", "a summary of the logs",
              "requests like \"refund\""],
-    "experiments": ["summarise this experiment", "what regressed", "rows like \"refund\""],
-    "datasets": ["summarise this dataset", "rows like \"refund\""],
-    "playground": ["summarise the playground and its last run", "rows like \"refund\""],
-    "btql": ["explain this query", "fix this query (using the error's hint)", "convert this to percentiles",
-             "filter out rows where metadata.model is null", "add a filter for the last 7 days", "group this by model"],
-    "settings": [],
+    "btql": [*PAGE_ABILITIES["btql"], "convert this to percentiles", "filter out rows where metadata.model is null",
+             "add a filter for the last 7 days", "group this by model"],
 }
+"""Everything the offline model answers on each page: what it lists when asked something else."""
 
 
 def _search_term(question: str) -> str | None:
@@ -178,9 +186,9 @@ INTENTS = [
 def respond(state: State) -> Reply:
     """The offline model's reply: tool calls for the next step of a recognised request, or text."""
     if not state.question:
-        return answers.unsupported(state.page_name, PAGE_ABILITIES)
+        return answers.unsupported(state.page_name, ALL_ABILITIES)
     for intent in INTENTS:
         reply = intent(state)
         if reply is not None:
             return reply
-    return answers.unsupported(state.page_name, PAGE_ABILITIES)
+    return answers.unsupported(state.page_name, ALL_ABILITIES)
