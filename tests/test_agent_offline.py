@@ -365,3 +365,12 @@ async def test_every_question_in_the_readme_is_answered_with_tool_calls(recent_w
     text, tools = await ask(recent_ws, question, **context)
     assert tools, text
     assert "not a language model" not in text and "could not" not in text.lower(), text
+
+
+async def test_summary_of_an_empty_playground_says_it_has_no_prompt(sample_ws):
+    from tests.test_agent_tools import _empty_playground
+
+    pg = _empty_playground(sample_ws)
+    text, tools = await ask(sample_ws, "summarize the playground", page="playground", project="support-bot",
+                            playground_id=pg.id)
+    assert tools[0][0] == "get_summarized_results" and "has no prompt yet" in text
