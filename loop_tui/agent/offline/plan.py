@@ -41,6 +41,7 @@ Reply = str | list[Call]
 
 
 def has(q: str, *patterns: str) -> bool:
+    """Whether any of the regular expressions occurs in the (lower-cased) question."""
     return any(re.search(p, q) for p in patterns)
 
 
@@ -59,6 +60,7 @@ def time_filter(q: str) -> str:
 
 
 def where(*conditions: str) -> str:
+    """A ` | filter: a and b` clause of the non-empty conditions (empty when there are none)."""
     kept = [c for c in conditions if c]
     return f" | filter: {' and '.join(kept)}" if kept else ""
 
