@@ -145,3 +145,21 @@ async def test_btql_page_error_hint_and_schema(fake_server, sample_ws, kind):
     assert "unknown_field" in error and "metadata.model" in error and "line 1, col 9" in error
     paths = {f["path"] for f in results["infer_schema"][0]["fields"]}
     assert {"metadata.model", "scores.Factuality", "metrics.tokens"} <= paths
+
+
+async def test_run_eval_confirmation_names_the_base_it_really_compares_with(fake_server_env, sample_ws):
+    """A playground's first run still compares with the newest experiment on its dataset: the confirmation says so."""
+    pid = sample_ws.project("support-bot").id
+    source = sample_ws.objects("playground", pid)[0]
+    pg = sample_ws.save_object("playground", pid, "first-run", {**source.data})
+    newest_on_dataset = next(e for e in sample_ws.objects("experiment", pid)
+                             if e.data.get("dataset_id") == pg.data["dataset_id"])
+    page = PageContext(page="playground", project="support-bot", playground_id=pg.id)
+    events, results = await _converse(fake_server_env, "openai", sample_ws, page,
+                                      [("run_eval", {"scorers": ["Levenshtein"]})], after_tool="run_eval")
+    confirm = next(e for e in events if hasattr(e, "preview"))
+    assert "nothing (first run)" not in confirm.preview.text
+    assert f"compare with: {newest_on_dataset.name}" in confirm.preview.text
+    assert confirm.preview.details["base_experiment"] == newest_on_dataset.name
+    run = sample_ws.get_object("experiment", pid, results["run_eval"][0]["experiment"]["id"])
+    assert run.data["base_experiment_id"] == newest_on_dataset.id

@@ -6,6 +6,7 @@ model's answers rest on the real binder's verdict.
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 
@@ -46,7 +47,11 @@ def parse_error(result: str) -> dict[str, str] | None:
 
 
 def fix_from_error(query: str, result: str, page_error: str | None = None) -> str | None:
-    """The query with the offending text replaced by the hint's suggestion, or None when there is none."""
+    """The query with the offending text replaced by the hint's suggestion, or None when there is none.
+
+    Only a spelling fix counts: `metdata.model` → `metadata.model` keeps the path's shape, while replacing
+    it with the hint's bare `metadata` would change what the query asks for, so that is no fix at all.
+    """
     error = parse_error(result) or (parse_error(page_error) if page_error else None)
     if not error or "hint" not in error:
         return None
@@ -62,18 +67,41 @@ def fix_from_error(query: str, result: str, page_error: str | None = None) -> st
         return None
     offset = sum(len(s) + 1 for s in lines[:line]) + col
     if wrong:
-        start = query.find(wrong.group(1), max(offset - 1, 0))
+        old = wrong.group(1)
+        start = query.find(old, max(offset - 1, 0))
         if start < 0:
-            start = query.find(wrong.group(1))
+            start = query.find(old)
         if start < 0:
             return None
-        fixed = query[:start] + replacement + query[start + len(wrong.group(1)) :]
     else:
         token = re.match(r"[A-Za-z_][\w.]*", query[offset:])
         if not token:
             return None
-        fixed = query[:offset] + replacement + query[offset + token.end() :]
+        old, start = token.group(0), offset
+    end = start + len(old)
+    replacement = _same_shape(old, replacement)
+    if replacement is None:
+        return None
+    # "selec:" with the hint "select:": the colon is already there, so it must not be doubled.
+    tail = re.search(r"\W+$", replacement)
+    if tail and query[end:].startswith(tail.group(0)):
+        replacement = replacement[: tail.start()]
+    fixed = query[:start] + replacement + query[end:]
     return fixed if fixed != query else None
+
+
+def _same_shape(wrong: str, suggestion: str) -> str | None:
+    """The suggestion as a spelling fix of `wrong` (a path keeps its segments), or None if it is not one."""
+    old_parts, new_parts = wrong.split("."), suggestion.rstrip(":").split(".")
+    if len(new_parts) < len(old_parts):  # the hint names a prefix: fix that segment, keep the rest of the path
+        new_parts = new_parts + old_parts[len(new_parts):]
+    if len(new_parts) != len(old_parts):
+        return None
+    for old, new in zip(old_parts, new_parts, strict=True):
+        if old != new and difflib.SequenceMatcher(None, old.lower(), new.lower()).ratio() < 0.6:
+            return None
+    fixed = ".".join(new_parts)
+    return fixed + suggestion[len(suggestion.rstrip(":")):]
 
 
 def split_clauses(query: str) -> list[tuple[str, str]]:

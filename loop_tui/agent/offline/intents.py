@@ -7,11 +7,12 @@ from the tool results the agent sent back, never from anything made up here.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
-from loop_tui.agent.offline import answers
+from loop_tui.agent.offline import analytics, analytics_answers, answers
+from loop_tui.agent.offline import btql_edit as btql_edits
 from loop_tui.agent.offline.btql_fix import explain_query, fix_from_error
+from loop_tui.agent.offline.plan import Call, Reply, State, group_by, has, one_shot, time_filter, where
 
 PAGE_ABILITIES = {
     "logs": ["the most common errors", "error rate by model or by day", "token usage or cost by model or by day",
@@ -22,73 +23,18 @@ PAGE_ABILITIES = {
     "btql": ["explain this query", "fix this query (using the error's hint)"],
     "settings": [],
 }
+"""The chat header's short list of what the offline model answers on each page (the most asked)."""
 
-
-@dataclass(frozen=True)
-class Call:
-    """A tool call the offline model makes."""
-
-    name: str
-    arguments: dict[str, Any]
-
-
-@dataclass
-class State:
-    """What the offline model knows when it replies."""
-
-    question: str
-    page: dict[str, Any]
-    offered: set[str]
-    step: int = 0
-    results: list[tuple[str, str]] = field(default_factory=list)
-    previous_calls: list[Call] = field(default_factory=list)
-
-    @property
-    def q(self) -> str:
-        return self.question.lower()
-
-    @property
-    def page_name(self) -> str:
-        return str(self.page.get("page") or "logs")
-
-
-Reply = str | list[Call]
-
-
-def _has(q: str, *patterns: str) -> bool:
-    return any(re.search(p, q) for p in patterns)
-
-
-def _time_filter(q: str) -> str:
-    """A `created` range for phrases like 'today', 'this week', 'last 30 days' (empty when none)."""
-    days = re.search(r"(?:last|past)\s+(\d{1,3})\s+days?", q)
-    if days:
-        return f"created > now() - interval {int(days.group(1))} day"
-    if _has(q, r"\btoday\b", r"24 hours", r"last day", r"yesterday"):
-        return "created > now() - interval 1 day"
-    if _has(q, r"this week", r"last week", r"past week", r"7 days"):
-        return "created > now() - interval 7 day"
-    if _has(q, r"this month", r"last month", r"past month", r"30 days"):
-        return "created > now() - interval 30 day"
-    return ""
-
-
-def _where(*conditions: str) -> str:
-    kept = [c for c in conditions if c]
-    return f" | filter: {' and '.join(kept)}" if kept else ""
-
-
-def _group(q: str) -> tuple[str, str]:
-    """(BTQL dimension, label) asked for: by day, hour, region, user, else model."""
-    if _has(q, r"\bday\b", r"daily", r"per day", r"over time", r"trend"):
-        return "day(created) as day", "day"
-    if _has(q, r"\bhour", r"hourly"):
-        return "hour(created) as hour", "hour"
-    if _has(q, r"region"):
-        return "metadata.region as region", "region"
-    if _has(q, r"\buser"):
-        return "metadata.user_id as user", "user"
-    return "metadata.model as model", "model"
+ALL_ABILITIES = PAGE_ABILITIES | {
+    "logs": ["the most common errors (grouped by exception)", "the most recent errors",
+             "errors and error rate by model, span name, day or user", "latency percentiles by model or span name",
+             "token usage or cost by model or by day", "the slowest requests", "the most common inputs",
+             "active users by day or week", "retention by day or week", "a summary of the logs",
+             "requests like \"refund\""],
+    "btql": [*PAGE_ABILITIES["btql"], "convert this to percentiles", "filter out rows where metadata.model is null",
+             "add a filter for the last 7 days", "group this by model"],
+}
+"""Everything the offline model answers on each page: what it lists when asked something else."""
 
 
 def _search_term(question: str) -> str | None:
@@ -108,22 +54,26 @@ def _btql_literal(text: str) -> str:
 
 
 # ----- the intents ----------------------------------------------------------------------------------
-def _one_shot(state: State, calls: list[Call], answer: Any) -> Reply:
-    """Call the tools on the first step, answer from their results on the next."""
-    missing = [c.name for c in calls if c.name not in state.offered]
-    if missing:
-        return answers.tool_unavailable(missing[0], state.page_name)
-    if state.step == 0:
-        return calls
-    return answer(state)
+def btql_edit(state: State) -> Reply | None:
+    """"Convert this to percentiles", "filter out rows where X is null", "only the last 7 days", "group this by
+    model": applied to the query on screen and checked with run_btql."""
+    query = state.page.get("btql_query")
+    kind = btql_edits.requested_edit(state.question) if state.page_name == "btql" and query else None
+    if kind is None:
+        return None
+    edit = btql_edits.apply(kind, str(query), state.question)
+    if edit.query is None:
+        return answers.btql_not_edited(edit.summary)
+    return one_shot(state, [Call("run_btql", {"query": edit.query})],
+                    lambda s: answers.btql_edited(edit.summary, str(edit.query), s.results[-1][1]))
 
 
 def btql_page(state: State) -> Reply | None:
     query = state.page.get("btql_query")
     if state.page_name != "btql" or not query:
         return None
-    wants_fix = _has(state.q, r"\bfix", r"wrong", r"\berror", r"broken", r"fail", r"why", r"doesn'?t work")
-    wants_explain = _has(state.q, r"explain", r"what does", r"describe", r"understand", r"mean")
+    wants_fix = has(state.q, r"\bfix", r"wrong", r"\berror", r"broken", r"fail", r"why", r"doesn'?t work")
+    wants_explain = has(state.q, r"explain", r"what does", r"describe", r"understand", r"mean")
     if not (wants_fix or wants_explain):
         return None
     if "run_btql" not in state.offered:
@@ -146,75 +96,60 @@ def btql_page(state: State) -> Reply | None:
 
 
 def regressions(state: State) -> Reply | None:
-    if state.page_name != "experiments" or not _has(state.q, r"regress", r"worse", r"\bdrop", r"declin", r"degrad"):
+    if state.page_name != "experiments" or not has(state.q, r"regress", r"worse", r"\bdrop", r"declin", r"degrad"):
         return None
-    return _one_shot(state, [Call("get_summarized_results", {})], lambda s: answers.regressions(s.results[-1][1]))
+    return one_shot(state, [Call("get_summarized_results", {})], lambda s: answers.regressions(s.results[-1][1]))
 
 
 def summarize(state: State) -> Reply | None:
-    if not _has(state.q, r"summar", r"overview", r"how did", r"how (?:is|are|was|were)", r"tell me about", r"stats"):
+    if not has(state.q, r"summar", r"overview", r"how did", r"how (?:is|are|was|were)", r"tell me about", r"stats"):
         return None
     if state.page_name not in ("experiments", "datasets", "logs", "playground"):
         return None
-    return _one_shot(state, [Call("get_summarized_results", {})],
+    return one_shot(state, [Call("get_summarized_results", {})],
                      lambda s: answers.summary(s.page_name, s.results[-1][1]))
 
 
-def error_rate(state: State) -> Reply | None:
-    if not _has(state.q, r"error rate", r"failure rate", r"errors? (?:by|per|over)", r"how often .*(?:fail|error)"):
-        return None
-    dim, label = _group(state.q)
-    query = (f"dimensions: {dim} | measures: count(1) as requests, sum(error != null ? 1 : 0) as errors"
-             f"{_where('is_root', _time_filter(state.q))} | sort: {label} asc")
-    return _one_shot(state, [Call("btql_query", {"query": query})], lambda s: answers.error_rate(label, s.results[-1][1]))
-
-
 def token_usage(state: State) -> Reply | None:
-    if not _has(state.q, r"token", r"\bcost", r"spend", r"spent", r"usage"):
+    if not has(state.q, r"token", r"\bcost", r"spend", r"spent", r"usage"):
         return None
-    dim, label = _group(state.q)
+    asked = analytics.dimension(state.q)
+    if isinstance(asked, str):
+        return analytics_answers.unknown_grouping(asked)
+    dim, label = group_by(state.q) if asked is None else (f"{asked[0]} as {asked[1]}", asked[1])
     query = (f"dimensions: {dim} | measures: count(1) as requests, sum(metrics.prompt_tokens) as prompt_tokens, "
              f"sum(metrics.completion_tokens) as completion_tokens, sum(metrics.tokens) as tokens, "
-             f"sum(metrics.estimated_cost) as cost_usd{_where('is_root', _time_filter(state.q))} | sort: {label} asc")
-    return _one_shot(state, [Call("btql_query", {"query": query})], lambda s: answers.token_usage(label, s.results[-1][1]))
-
-
-def common_errors(state: State) -> Reply | None:
-    if not (_has(state.q, r"\berrors?\b", r"exception", r"failures?") and
-            _has(state.q, r"common", r"\btop\b", r"most", r"frequent", r"which", r"what", r"main", r"list")):
-        return None
-    query = (f"dimensions: error | measures: count(1) as n"
-             f"{_where('error IS NOT NULL', _time_filter(state.q))} | sort: n desc | limit: 10")
-    return _one_shot(state, [Call("btql_query", {"query": query})], lambda s: answers.common_errors(s.results[-1][1]))
+             f"sum(metrics.estimated_cost) as cost_usd{where('is_root', time_filter(state.q))} | sort: {label} asc")
+    return one_shot(state, [Call("btql_query", {"query": query})], lambda s: answers.token_usage(label, s.results[-1][1]))
 
 
 def slowest(state: State) -> Reply | None:
-    if not _has(state.q, r"slow", r"latency", r"longest", r"take the most time", r"took the longest"):
+    if not has(state.q, r"slow", r"latency", r"longest", r"take the most time", r"took the longest"):
         return None
     query = ("select: id, created, metadata.model as model, input, metrics.end - metrics.start as duration_s"
-             f"{_where('is_root', _time_filter(state.q))} | sort: duration_s desc | limit: 10")
-    return _one_shot(state, [Call("btql_query", {"query": query})], lambda s: answers.slowest(s.results[-1][1]))
+             f"{where('is_root', time_filter(state.q))} | sort: duration_s desc | limit: 10")
+    return one_shot(state, [Call("btql_query", {"query": query})], lambda s: answers.slowest(s.results[-1][1]))
 
 
 def find_rows(state: State) -> Reply | None:
-    if not _has(state.q, r"\bfind\b", r"\bshow\b", r"search", r"\blook for", r"\brows?\b", r"examples?", r"requests?"):
+    if not has(state.q, r"\bfind\b", r"\bshow\b", r"search", r"\blook for", r"\brows?\b", r"examples?", r"requests?"):
         return None
     term = _search_term(state.question)
     if not term:
         return None
     literal = _btql_literal(term)
     if state.page_name == "logs":
-        query = (f"select: id, created, input, output, error{_where('is_root', f'search({literal})')} "
+        query = (f"select: id, created, input, output, error{where('is_root', f'search({literal})')} "
                  "| sort: created desc | limit: 10")
         call = Call("btql_query", {"query": query})
     else:
         call = Call("get_detailed_results", {"filter": f"search({literal})", "limit": 10})
-    return _one_shot(state, [call], lambda s: answers.found_rows(term, s.results[-1][1]))
+    return one_shot(state, [call], lambda s: answers.found_rows(term, s.results[-1][1]))
 
 
 def docs(state: State) -> Reply | None:
     """How-to and help questions go to the docs before anything else."""
-    if not _has(state.q, r"^how (?:do|can|to|should)", r"^where", r"\bhelp\b", r"\bdocs?\b", r"documentation",
+    if not has(state.q, r"^how (?:do|can|to|should)", r"^where", r"\bhelp\b", r"\bdocs?\b", r"documentation",
                 r"how do i", r"how can i"):
         return None
     return _search_docs(state)
@@ -222,13 +157,13 @@ def docs(state: State) -> Reply | None:
 
 def definition(state: State) -> Reply | None:
     """"What is X?" — checked after the data intents, so "what is the error rate by model?" is answered from data."""
-    if not _has(state.q, r"^what(?:'s| is) (?:a |an |the )?[a-z_ ]+\??$"):
+    if not has(state.q, r"^what(?:'s| is) (?:a |an |the )?[a-z_ ]+\??$"):
         return None
     return _search_docs(state)
 
 
 def _search_docs(state: State) -> Reply:
-    return _one_shot(state, [Call("search_docs", {"query": state.question})],
+    return one_shot(state, [Call("search_docs", {"query": state.question})],
                      lambda s: answers.docs(s.results[-1][1]))
 
 
@@ -243,7 +178,7 @@ def _logs_only(intent: Any) -> Any:
 
 
 INTENTS = [
-    btql_page, regressions, docs, _logs_only(error_rate), _logs_only(token_usage), _logs_only(common_errors),
+    btql_edit, btql_page, regressions, docs, *[_logs_only(i) for i in analytics.INTENTS], _logs_only(token_usage),
     _logs_only(slowest), summarize, definition, find_rows,
 ]
 
@@ -251,9 +186,9 @@ INTENTS = [
 def respond(state: State) -> Reply:
     """The offline model's reply: tool calls for the next step of a recognised request, or text."""
     if not state.question:
-        return answers.unsupported(state.page_name, PAGE_ABILITIES)
+        return answers.unsupported(state.page_name, ALL_ABILITIES)
     for intent in INTENTS:
         reply = intent(state)
         if reply is not None:
             return reply
-    return answers.unsupported(state.page_name, PAGE_ABILITIES)
+    return answers.unsupported(state.page_name, ALL_ABILITIES)

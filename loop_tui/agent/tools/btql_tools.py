@@ -74,6 +74,15 @@ class QueryArgs(ToolArgs):
     query: str = Field(description="A BTQL (pipe syntax) or Braintrust SQL query.")
 
 
+class BtqlQueryArgs(QueryArgs):
+    group_errors: bool = Field(
+        default=False,
+        description="For a query with `dimensions: error` and a count measure named n: return the errors grouped "
+        "by exception (a traceback's last line, type and message, with numbers, ids and paths ignored), each with "
+        "its count and an example, instead of one row per error text.",
+    )
+
+
 class BtqlQuery(Tool):
     """Query the current project's logs."""
 
@@ -82,12 +91,14 @@ class BtqlQuery(Tool):
         "Run a BTQL query against the current project's logs and return the rows (at most 50 shown). The "
         "`from` clause may be omitted: it defaults to this project's logs. Aggregate with dimensions/measures "
         "instead of fetching many rows, e.g. `dimensions: metadata.model as model | measures: count(1) as n, "
-        "avg(metrics.end - metrics.start) as avg_s | filter: is_root`."
+        "avg(metrics.end - metrics.start) as avg_s | filter: is_root`. For the most common errors, use "
+        "group_errors with `dimensions: error | measures: count(1) as n, max(created) as last_seen, min(id) as "
+        "example_id | filter: error != null`."
     )
-    Args = QueryArgs
+    Args = BtqlQueryArgs
     pages = ("logs", "experiments", "datasets", "playground", "btql")
 
-    async def run(self, args: QueryArgs, ctx: ToolContext) -> str:
+    async def run(self, args: BtqlQueryArgs, ctx: ToolContext) -> str:
         from loop_tui.btql import BtqlError
         from loop_tui.btql.parse import parse  # not `btql.parse`: the submodule of that name shadows it
 
@@ -102,7 +113,26 @@ class BtqlQuery(Tool):
             if parsed.syntax == "sql":
                 raise ToolError(f"add a FROM clause to the SQL query, e.g. FROM {source}")
             query = f"{query.rstrip()}\nfrom: {source}"
+        if args.group_errors:
+            return to_json(await _grouped_errors(query, ctx, project.name))
         return to_json(await run_query(query, ctx, project.name))
+
+
+async def _grouped_errors(query: str, ctx: ToolContext, project: str) -> dict[str, Any]:
+    """Every row of an errors query (no display cap), grouped by exception with an example each."""
+    from loop_tui import btql
+    from loop_tui.agent.tools.error_groups import group_errors
+
+    try:
+        result = await asyncio.to_thread(btql.run, query, ctx.workspace, project, timeout_s=QUERY_TIMEOUT_S)
+    except btql.BtqlError as err:
+        raise ToolError(describe_btql_error(err)) from None
+    if not {"error", "n"} <= set(result.table.column_names):
+        raise ToolError("group_errors needs a query with `dimensions: error` and `measures: count(1) as n` "
+                        f"(this one returns {', '.join(result.table.column_names)})")
+    groups = group_errors(result.table.to_pylist())
+    return {"distinct_errors": result.table.num_rows, "error_groups": len(groups),
+            "groups": [g.to_dict(400) for g in groups[:20]]}
 
 
 class RunBtql(Tool):

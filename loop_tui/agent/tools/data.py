@@ -39,7 +39,11 @@ class Operation(ToolArgs):
 
 
 class EditDataArgs(ToolArgs):
-    dataset: str | None = Field(default=None, description="Dataset name or id. Default: the page's dataset.")
+    dataset: str | None = Field(
+        default=None,
+        description="Dataset name or id. Default: the page's dataset. A name no dataset has yet creates that "
+        "dataset with the added rows.",
+    )
     operations: list[Operation] = Field(min_length=1, max_length=500, description="The row changes, applied together.")
 
 
@@ -50,14 +54,21 @@ class EditData(Tool):
     description = (
         "Add, update or delete rows of a dataset in one change the user confirms (they see every row) and can "
         "undo. Use it to generate rows, reshape rows, or add rows taken from logs (copy their input, and their "
-        "output as expected when it is right). Updates replace only the fields given."
+        "output as expected when it is right). Updates replace only the fields given. To create a dataset, give "
+        "a new name and only `add` operations (from a playground without a dataset, the new one becomes its "
+        "dataset)."
     )
     Args = EditDataArgs
     pages = ("datasets", "playground", "logs", "experiments")
     mutates = True
 
     async def propose(self, args: EditDataArgs, ctx: ToolContext) -> Proposal:
-        ds = lookup.dataset(ctx, args.dataset)
+        if args.dataset and not await asyncio.to_thread(_dataset_exists, ctx, args.dataset):
+            return await asyncio.to_thread(_new_dataset, ctx, args.dataset.strip(), args.operations)
+        try:
+            ds = lookup.dataset(ctx, args.dataset)
+        except ToolError as err:
+            raise ToolError(f"{err}; or give a new dataset name to create one with the added rows") from None
         project_id = ds.project_id
         ids = [op.id for op in args.operations if op.id]
         current = await asyncio.to_thread(ctx.workspace.current_rows, "dataset", ds.id, ids)
@@ -98,6 +109,77 @@ class EditData(Tool):
             return _apply(ctx, ds.id, ds.name, project_id, upserts, deletes, versions, _counts(args.operations))
 
         return Proposal(preview, apply)
+
+
+def _dataset_exists(ctx: ToolContext, name_or_id: str) -> bool:
+    project = ctx.project()
+    return any(name_or_id in (d.id, d.name) for d in ctx.workspace.objects("dataset", project.id))
+
+
+def _new_dataset(ctx: ToolContext, name: str, operations: list[Operation]) -> Proposal:
+    """Propose creating dataset `name` with the added rows (and, from a playground without one, linking it)."""
+    project = ctx.project()
+    not_adds = [n for n, op in enumerate(operations, 1) if op.op != "add"]
+    if not_adds:
+        raise ToolError(
+            f"dataset {name!r} does not exist yet, so operation {not_adds[0]} has no row to "
+            f"{operations[not_adds[0] - 1].op}; a new dataset takes only `add` operations (or name an existing "
+            "dataset)"
+        )
+    rows = []
+    for op in operations:
+        row = {k: v for k, v in op.given().items() if v is not None}
+        if op.id:
+            row["id"] = op.id
+        rows.append(row)
+    playground = _playground_to_link(ctx)
+    link = f"; playground {playground.name} will use it" if playground is not None else ""
+    preview_rows = [{"op": "add", **row} for row in rows]
+    preview = Preview(
+        kind="rows",
+        title=f"Create a new dataset {name} in project {project.name}: {_counts(operations)}{link}",
+        text=_render(preview_rows),
+        rows=preview_rows,
+        details={"dataset": name, "new_dataset": True, "playground": playground.name if playground else None},
+    )
+
+    async def apply() -> ToolOutput:
+        return _create(ctx, project.id, name, rows, playground, _counts(operations))
+
+    return Proposal(preview, apply)
+
+
+def _playground_to_link(ctx: ToolContext) -> Any:
+    """The page's playground when it has no dataset yet (a new dataset becomes its dataset), else None."""
+    if ctx.page.page != "playground":
+        return None
+    try:
+        pg = lookup.playground(ctx)
+    except ToolError:
+        return None
+    return None if pg.data.get("dataset_id") else pg
+
+
+def _create(
+    ctx: ToolContext, project_id: str, name: str, rows: list[dict[str, Any]], playground: Any, summary: str,
+) -> ToolOutput:
+    ws = ctx.workspace
+    # Undone newest first: the playground's link, the rows, then the dataset object itself.
+    created = ws.save_object("dataset", project_id, name, {"description": "created by Loop", "metadata": {}})
+    xacts = [created.xact_id]
+    xacts.append(ws.apply_changes("dataset", created.id, upserts=rows, project_id=project_id,
+                                  description=f"Loop edit_data: new dataset {name}, {summary}"))
+    linked = None
+    if playground is not None:
+        pg = ws.object_by_id(playground.id)
+        saved = ws.save_object("playground", project_id, pg.name, {**pg.data, "dataset_id": created.id}, id=pg.id)
+        xacts.append(saved.xact_id)
+        linked = pg.name
+    return ToolOutput(
+        to_json({"dataset": name, "created": True, "applied": summary, "linked_to_playground": linked,
+                 "undo_xact_ids": xacts, "note": "the user can undo this edit"}),
+        undo_xact=xacts,
+    )
 
 
 def _apply(

@@ -37,13 +37,30 @@ def playground(ctx: ToolContext) -> CatalogObject:
 
 def playground_prompt(ctx: ToolContext, pg: CatalogObject) -> dict[str, Any]:
     """The playground's task prompt: its own copy, else the saved prompt it points at."""
+    prompt = playground_prompt_or_none(ctx, pg)
+    if prompt is None:
+        raise ToolError(f"playground {pg.name!r} has no prompt yet; {FIRST_PROMPT_HINT}")
+    return prompt
+
+
+FIRST_PROMPT_HINT = (
+    "create its first prompt with edit_prompt(messages=[...], model=...): it saves a new prompt (version 1) "
+    "linked to the playground, after the user confirms"
+)
+
+
+def playground_prompt_or_none(ctx: ToolContext, pg: CatalogObject) -> dict[str, Any] | None:
+    """The playground's task prompt, or None when the task has none yet (a new, empty playground)."""
     prompt = pg.data.get("prompt")
     if isinstance(prompt, dict) and prompt.get("messages"):
         return prompt
     prompt_id = pg.data.get("prompt_id")
     if prompt_id:
-        return dict(ctx.workspace.object_by_id(prompt_id).data)
-    raise ToolError(f"playground {pg.name!r} has no prompt yet; propose one with edit_prompt(messages=...)")
+        try:
+            return dict(ctx.workspace.object_by_id(prompt_id).data)
+        except NotFoundError:  # the prompt was deleted: the task is empty again
+            return None
+    return None
 
 
 def dataset(ctx: ToolContext, name_or_id: str | None = None) -> CatalogObject:
@@ -71,7 +88,13 @@ def shorten(value: Any, limit: int = PREVIEW_CHARS) -> Any:
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
     if len(text) <= limit:
         return value
-    return text[:limit] + f"… ({len(text)} chars)"
+    # Keep the end too: the last words of an answer, and above all a traceback's exception line.
+    tail, marker = text[-(limit // 3):], f" … ({len(text)} chars) … "
+    if "Traceback (most recent call last)" in text:
+        from loop_tui.agent.tools.error_groups import error_text, exception_line
+
+        tail, marker = exception_line(error_text(text))[: 2 * limit // 3], f" … ({len(text)} chars) …\n"
+    return text[: limit - len(tail)] + marker + tail
 
 
 def preview_row(row: dict[str, Any], fields: tuple[str, ...] | None = None, limit: int = PREVIEW_CHARS) -> dict[str, Any]:

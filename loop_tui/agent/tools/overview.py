@@ -5,7 +5,6 @@ These are fixed parameterised SQL over the store's views (no user text is ever p
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from typing import Any
 
@@ -17,50 +16,65 @@ def _r(value: Any, digits: int = 4) -> Any:
     return round(value, digits) if isinstance(value, float) else value
 
 
-def logs_overview(ctx: ToolContext) -> dict[str, Any]:
-    """Requests, errors, latency, tokens, cost and scores of the project's logs, overall and by model."""
-    ws, project = ctx.workspace, ctx.project()
-    pid = [project.id]
-    totals = ws.query(
-        "SELECT count(*) AS spans, count(*) FILTER (WHERE is_root) AS requests, "
-        "count(DISTINCT root_span_id) FILTER (WHERE error IS NOT NULL) AS requests_with_errors, "
-        "count(*) FILTER (WHERE error IS NOT NULL) AS error_spans, min(created) AS first, max(created) AS last, "
-        "quantile_cont(metrics['end'] - metrics['start'], 0.5) FILTER (WHERE is_root) AS p50_duration_s, "
-        "quantile_cont(metrics['end'] - metrics['start'], 0.95) FILTER (WHERE is_root) AS p95_duration_s, "
-        "sum(metrics['tokens']) FILTER (WHERE is_root) AS tokens, "
-        "sum(metrics['estimated_cost']) FILTER (WHERE is_root) AS estimated_cost "
-        "FROM project_logs WHERE project_id = ?",
-        pid,
-    )[0]
-    if not totals["spans"]:
-        return {"project": project.name, "logs": "no log rows yet"}
-    by_model = ws.query(
-        "SELECT coalesce(_meta_model, '(none)') AS model, count(*) AS llm_spans, "
-        "count(*) FILTER (WHERE error IS NOT NULL) AS errors, sum(metrics['tokens']) AS tokens "
-        "FROM project_logs WHERE project_id = ? AND _meta_model IS NOT NULL GROUP BY 1 ORDER BY 2 DESC LIMIT 10",
-        pid,
-    )
-    errors = ws.query(
-        "SELECT error, count(*) AS n FROM project_logs WHERE project_id = ? AND error IS NOT NULL "
-        "GROUP BY 1 ORDER BY 2 DESC LIMIT 5",
-        pid,
-    )
-    requests = totals["requests"] or 1
-    return {
-        "project": project.name,
-        "time_range": [str(totals["first"]), str(totals["last"])],
-        "spans": totals["spans"],
-        "requests": totals["requests"],
-        "requests_with_errors": totals["requests_with_errors"],
-        "error_rate": _r(totals["requests_with_errors"] / requests),
-        "p50_duration_s": _r(totals["p50_duration_s"], 3),
-        "p95_duration_s": _r(totals["p95_duration_s"], 3),
-        "tokens": totals["tokens"],
-        "estimated_cost_usd": _r(totals["estimated_cost"]),
-        "by_model": [{k: _r(v) for k, v in row.items()} for row in by_model],
-        "top_errors": [{"error": lookup.shorten(json.loads(r["error"]), 160), "count": r["n"]} for r in errors],
-        "score_means": score_means(ctx, "project_logs", "project_id", project.id),
+def logs_overview(ctx: ToolContext, where: str = "") -> dict[str, Any]:
+    """Requests, errors, latency, tokens, cost and scores of the project's logs (rows matching `where`, a
+    BTQL filter, when given), overall and by model, with the errors grouped by exception."""
+    from loop_tui.agent.tools.btql_tools import quote_source_arg
+    from loop_tui.agent.tools.error_groups import error_groups_query, group_errors
+
+    project = ctx.project()
+    source = f"project_logs({quote_source_arg(project.name, project.id)})"
+    both = f" and ({where})" if where else ""
+    queries = {
+        "requests": "measures: count(1) as requests, min(created) as first, max(created) as last, "
+        "percentile(metrics.end - metrics.start, 0.5) as p50, percentile(metrics.end - metrics.start, 0.95) as p95, "
+        f"sum(metrics.tokens) as tokens, sum(metrics.estimated_cost) as cost | filter: is_root{both} | from: {source}",
+        "spans": "measures: count(1) as spans, sum(error != null ? 1 : 0) as error_spans, "
+        f"count_distinct(error != null ? root_span_id : null) as requests_with_errors | from: {source}"
+        + (f" | filter: {where}" if where else ""),
+        "by_model": "dimensions: metadata.model as model | measures: count(1) as llm_spans, "
+        "sum(error != null ? 1 : 0) as errors, sum(metrics.tokens) as tokens "
+        f"| filter: metadata.model != null{both} | from: {source} | sort: llm_spans desc | limit: 10",
+        "errors": error_groups_query(source, where),
     }
+    results = {name: _rows(ctx, query, project.name) for name, query in queries.items()}
+    totals, spans = results["requests"][0], results["spans"][0]
+    if not spans["spans"]:
+        return {"project": project.name, "filter": where or None, "logs": "no log rows match" if where else "no log rows yet"}
+    requests = totals["requests"] or 0
+    groups = group_errors(results["errors"])
+    out = {
+        "project": project.name,
+        "filter": where or None,
+        "time_range": [str(totals["first"]), str(totals["last"])],
+        "spans": spans["spans"],
+        "requests": requests,
+        "requests_with_errors": spans["requests_with_errors"],
+        "error_rate": _r(spans["requests_with_errors"] / requests) if requests else None,
+        "p50_duration_s": _r(totals["p50"], 3),
+        "p95_duration_s": _r(totals["p95"], 3),
+        "tokens": totals["tokens"],
+        "estimated_cost_usd": _r(totals["cost"]),
+        "by_model": [{k: _r(v) for k, v in row.items()} for row in results["by_model"]],
+        "top_errors": [g.to_dict(300) for g in groups[:5]],
+        "error_groups": len(groups),
+        "queries": list(queries.values()),
+    }
+    if not where:  # score means come from the store's map column, over every root span
+        out["score_means"] = score_means(ctx, "project_logs", "project_id", project.id)
+    return out
+
+
+def _rows(ctx: ToolContext, query: str, project: str) -> list[dict[str, Any]]:
+    """Every row of a BTQL query (no display cap); a bad filter is a ToolError with its place and hint."""
+    from loop_tui import btql
+    from loop_tui.agent.tools.base import ToolError
+    from loop_tui.agent.tools.btql_tools import QUERY_TIMEOUT_S, describe_btql_error
+
+    try:
+        return btql.run(query, ctx.workspace, project, timeout_s=QUERY_TIMEOUT_S).table.to_pylist()
+    except btql.BtqlError as err:
+        raise ToolError(describe_btql_error(err)) from None
 
 
 def score_means(ctx: ToolContext, table: str, column: str, object_id: str) -> dict[str, Any]:
@@ -116,12 +130,17 @@ def dataset_stats(ctx: ToolContext, name_or_id: str | None = None) -> dict[str, 
 def playground_task(ctx: ToolContext) -> dict[str, Any]:
     """The playground's prompt, dataset, scorers, and its last run if it has one."""
     pg = lookup.playground(ctx)
-    prompt = lookup.playground_prompt(ctx, pg)
+    prompt = lookup.playground_prompt_or_none(ctx, pg)
     out: dict[str, Any] = {
         "playground": pg.name,
-        "prompt": {"messages": prompt.get("messages"), "model": prompt.get("model"), "params": prompt.get("params")},
+        "prompt": (
+            {"messages": prompt.get("messages"), "model": prompt.get("model"), "params": prompt.get("params")}
+            if prompt else None
+        ),
         "scorers": pg.data.get("scorers") or [],
     }
+    if prompt is None:
+        out["note"] = f"the task has no prompt yet; {lookup.FIRST_PROMPT_HINT}"
     if pg.data.get("dataset_id"):
         ds = ctx.workspace.object_by_id(pg.data["dataset_id"])
         n = ctx.workspace.query("SELECT count(*) AS n FROM dataset WHERE dataset_id = ?", [ds.id])[0]["n"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import difflib
 import json
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -13,6 +13,9 @@ from loop_tui.agent.events import Preview
 from loop_tui.agent.tools import lookup, overview
 from loop_tui.agent.tools.base import Proposal, Tool, ToolArgs, ToolContext, ToolError, ToolOutput, to_json
 from loop_tui.errors import UserError
+
+if TYPE_CHECKING:
+    from loop_tui.store import CatalogObject
 
 
 class PromptMessage(BaseModel):
@@ -57,7 +60,13 @@ class EditPrompt(Tool):
         from loop_tui.evals import PromptSpec
 
         pg = lookup.playground(ctx)
-        current = await asyncio.to_thread(lookup.playground_prompt, ctx, pg)
+        existing = await asyncio.to_thread(lookup.playground_prompt_or_none, ctx, pg)
+        if existing is None and args.messages is None:
+            raise ToolError(
+                f"playground {pg.name!r} has no prompt yet; give the full `messages` (and a `model`) to create its "
+                "first prompt"
+            )
+        current = existing or {}
         new = dict(current)
         if args.messages is not None:
             new["messages"] = [m.model_dump() for m in args.messages]
@@ -68,11 +77,16 @@ class EditPrompt(Tool):
             new["model"] = args.model
         if args.params is not None:
             new["params"] = args.params
+        if existing is None:
+            new.setdefault("model", ctx.settings.models.default)
         new.setdefault("template_format", "mustache")
         PromptSpec.from_dict(new)
-        diff = unified_diff(prompt_text(current), prompt_text(new), f"playground {pg.name}")
+        before = prompt_text(current) if existing is not None else []
+        diff = unified_diff(before, prompt_text(new), f"playground {pg.name}")
         if not diff:
             raise ToolError("the proposed prompt is identical to the current one")
+        if existing is None:
+            return _first_prompt(ctx, pg, new, diff)
         preview = Preview(kind="diff", title=f"Edit the prompt of playground {pg.name}", text=diff,
                           details={"playground": pg.name, "before": current, "after": new})
 
@@ -85,6 +99,39 @@ class EditPrompt(Tool):
             )
 
         return Proposal(preview, apply)
+
+
+def _first_prompt(ctx: ToolContext, pg: CatalogObject, new: dict[str, Any], diff: str) -> Proposal:
+    """Create an empty task's first prompt: a new prompt object (version 1) that the playground then points at."""
+    name = _free_prompt_name(ctx, pg)
+    preview = Preview(
+        kind="diff", title=f"Create the first prompt of playground {pg.name} (new prompt {name}, version 1)",
+        text=diff, details={"playground": pg.name, "new_prompt": name, "before": None, "after": new},
+    )
+
+    async def apply() -> ToolOutput:
+        # Two writes, undone newest first: the link, then the prompt object itself.
+        prompt = ctx.workspace.save_object("prompt", pg.project_id, name, new)
+        linked = ctx.workspace.save_object(
+            "playground", pg.project_id, pg.name, {**pg.data, "prompt_id": prompt.id, "prompt": new}, id=pg.id
+        )
+        xacts = [prompt.xact_id, linked.xact_id]
+        return ToolOutput(
+            to_json({"saved": f"new prompt {name} (version 1) for playground {pg.name}", "undo_xact_ids": xacts,
+                     "next": "run_eval measures it"}),
+            undo_xact=xacts,
+        )
+
+    return Proposal(preview, apply)
+
+
+def _free_prompt_name(ctx: ToolContext, pg: CatalogObject) -> str:
+    """The playground's name for its prompt, numbered when a prompt of that name already exists."""
+    taken = {p.name for p in ctx.workspace.objects("prompt", pg.project_id)}
+    name, n = pg.name, 2
+    while name in taken:
+        name, n = f"{pg.name}-{n}", n + 1
+    return name
 
 
 class RunEvalArgs(ToolArgs):
@@ -129,6 +176,14 @@ class RunEval(Tool):
                 "budget (agent.budget_usd) is left"
             )
         previous = overview.last_run(ctx, pg.id)
+        base_text = f"{previous.name} (this playground's last run)" if previous else ""
+        if previous is None:  # a first run compares with the newest experiment on the dataset, as run_experiment would
+            from loop_tui.evals.experiments import default_base
+
+            base_id = await asyncio.to_thread(default_base, ctx.workspace, ds.project_id, ds.id)
+            previous = ctx.workspace.object_by_id(base_id) if base_id else None
+            base_text = (f"{previous.name} (the newest experiment on dataset {ds.name}; this playground's first run)"
+                         if previous else f"nothing (no experiment on dataset {ds.name} yet)")
         cost_text = f"${estimate.cost_usd:.4f}" if estimate.cost_usd is not None else "unknown (no prices for this model)"
         details = {
             "playground": pg.name, "dataset": ds.name, "rows": estimate.rows, "scorers": scorers, "model": model,
@@ -138,7 +193,7 @@ class RunEval(Tool):
         text = "\n".join([
             f"Run playground {pg.name} with {model}", f"dataset: {ds.name} ({estimate.rows} rows)",
             f"scorers: {', '.join(scorers) or 'none'}", f"model calls: about {estimate.calls}",
-            f"estimated cost: {cost_text}", f"compare with: {previous.name if previous else 'nothing (first run)'}",
+            f"estimated cost: {cost_text}", f"compare with: {base_text}",
         ])
         preview = Preview(kind="eval", title=f"Run an eval of {pg.name} on {ds.name}", text=text, details=details)
 

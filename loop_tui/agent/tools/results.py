@@ -24,6 +24,11 @@ class SummaryArgs(ToolArgs):
         description="Experiment to compare against. Default: the one the page compares with, else its base experiment.",
     )
     dataset: str | None = Field(default=None, description="Dataset name or id (datasets page). Default: the open one.")
+    filter: str | None = Field(
+        default=None,
+        description="Logs page: a BTQL filter for the rows summarised, e.g. `created > now() - interval 7 day` "
+        "or `metadata.model = 'gpt-4o'`. Default: all logs.",
+    )
 
 
 class GetSummarizedResults(Tool):
@@ -33,9 +38,10 @@ class GetSummarizedResults(Tool):
     description = (
         "Summarise what the current page shows. Experiments: score means, diffs against the base experiment, "
         "improvements/regressions (with 95% confidence intervals) and metrics; with no experiment open, every "
-        "experiment with its score means. Datasets: size, fields, tags, sample rows. Logs: requests, error rate, "
-        "latency p50/p95, tokens, cost, by model, top errors, score means. Playground: the task prompt, dataset, "
-        "scorers and the last run's scores."
+        "experiment with its score means. Datasets: size, fields, tags, sample rows. Logs (optionally filtered): "
+        "requests, error rate, latency p50/p95, tokens, cost, by model, the most common errors grouped by "
+        "exception (type and message, with an example trace each), score means. Playground: the task prompt, "
+        "dataset, scorers and the last run's scores."
     )
     Args = SummaryArgs
     pages = RESULT_PAGES
@@ -54,7 +60,7 @@ class GetSummarizedResults(Tool):
             return overview.dataset_stats(ctx, args.dataset)
         if page == "playground":
             return overview.playground_task(ctx)
-        return overview.logs_overview(ctx)
+        return overview.logs_overview(ctx, (args.filter or "").strip())
 
 
 def _page_base(ctx: ToolContext, named: str | None) -> str | None:

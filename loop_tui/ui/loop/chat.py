@@ -215,8 +215,10 @@ class LoopChat(Vertical):
     def _get_agent(self) -> Agent:
         if self._agent is None:
             from loop_tui.agent import Agent
+            from loop_tui.ui.loop.source_picker import source_chooser
 
             self._agent = Agent(self.workspace, self.settings, model=self.model_name)
+            self._agent.choose_source = source_chooser(self.app)  # get_data_source opens a picker
         return self._agent
 
     @work(exclusive=True, group="loop-agent", exit_on_error=False)
