@@ -1,4 +1,9 @@
-"""`loop-tui btql QUERY`: run a BTQL query (pipe syntax, SQL or ParsedQuery JSON) from the shell."""
+"""`loop-tui btql QUERY`: run a BTQL query (pipe syntax, SQL or ParsedQuery JSON) from the shell.
+
+Text from the data never reaches a terminal raw: the table shows control characters as symbols (␛, ␇…),
+CSV does so only when stdout is a terminal (CSV into a file or a pipe stays byte-faithful), and JSON/JSONL
+escape them as JSON does (`\u001b`).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,8 @@ import csv
 import json
 import sys
 from typing import Any
+
+from loop_tui.safe_text import one_line, visible
 
 FORMATS = ("table", "json", "jsonl", "csv")
 
@@ -56,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
             else:
                 print(json.dumps(ast_json, indent=2))
                 print()
-                print(sql)
+                print(visible(sql))
             return 0
         from loop_tui.btql import run as run_query
 
@@ -66,10 +73,10 @@ def run(args: argparse.Namespace) -> int:
         if args.format == "json":
             print(json.dumps({"error": err.to_dict()}))
         else:
-            sys.stderr.write(err.render(query) + "\n")
+            sys.stderr.write(visible(err.render(query)) + "\n")
         return 2
     for warning in result.warnings:
-        sys.stderr.write(f"warning: {warning}\n")
+        sys.stderr.write(f"warning: {visible(warning)}\n")
     _print(result, args.format)
     return 0
 
@@ -84,10 +91,12 @@ def _print(result: Any, fmt: str) -> None:
         for row in rows:
             print(json.dumps(row, default=str))
     elif fmt == "csv":
+        # On a terminal the CSV is for reading: show controls as symbols. Into a file it stays faithful.
+        shown = visible if sys.stdout.isatty() else str
         writer = csv.writer(sys.stdout)
-        writer.writerow(result.table.column_names)
+        writer.writerow([shown(name) for name in result.table.column_names])
         for row in rows:
-            writer.writerow([_cell(v, None) for v in row.values()])
+            writer.writerow([shown(_cell(v, None)) for v in row.values()])
     else:
         _print_table(result.table.column_names, rows, result.cursor)
 
@@ -99,8 +108,10 @@ def _cell(value: Any, width: int | None) -> str:
         text = json.dumps(value, ensure_ascii=False)
     else:
         text = str(value)
-    text = text.replace("\n", " ")
-    if width is not None and len(text) > width:
+    if width is None:  # CSV: the writer quotes newlines, the caller decides about controls
+        return text
+    text = one_line(text)
+    if len(text) > width:
         text = text[: width - 1] + "…"
     return text
 
@@ -108,6 +119,7 @@ def _cell(value: Any, width: int | None) -> str:
 def _print_table(names: list[str], rows: list[dict[str, Any]], cursor: str | None) -> None:
     width = 40
     cells = [[_cell(r[n], width) for n in names] for r in rows]
+    names = [one_line(n) for n in names]
     widths = [max([len(n)] + [len(c[i]) for c in cells]) for i, n in enumerate(names)]
     line = lambda vals: "  ".join(v.ljust(w) for v, w in zip(vals, widths, strict=True)).rstrip()  # noqa: E731
     print(line(names))

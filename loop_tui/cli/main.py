@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from loop_tui.errors import UserError
+from loop_tui.safe_text import visible
 
 # Subcommand modules in help order. A module that does not exist yet is skipped.
 COMMAND_MODULES = (
@@ -38,7 +39,7 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         prog = self.prog
-        sys.stderr.write(f"{prog}: error: {message} (see `{prog} --help`)\n")
+        sys.stderr.write(f"{prog}: error: {visible(message)} (see `{prog} --help`)\n")
         raise SystemExit(2)
 
 
@@ -84,7 +85,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(func(args) or 0)
     except UserError as err:
-        sys.stderr.write(f"loop-tui: {err}\n")
+        # The sentence may quote data (a project's name, a file's line): never let it act on the terminal.
+        sys.stderr.write(f"loop-tui: {visible(str(err))}\n")
         return err.exit_code
     except KeyboardInterrupt:
         sys.stderr.write("loop-tui: interrupted\n")
