@@ -145,3 +145,12 @@ def test_error_messages_show_controls_as_symbols(hostile: tuple[str, str], tmp_p
     done = _cli(ws, "import", "logs", str(bad), "--project", DATASET)
     assert done.returncode == 2
     assert _no_controls(done.stderr)
+
+
+@pytest.mark.parametrize("fmt", ["text", "jsonl"])
+def test_ask_prints_what_the_model_quotes_from_rows_as_symbols(hostile: tuple[str, str], fmt: str) -> None:
+    ws, project_id = hostile
+    done = _cli(ws, "ask", "--project", project_id, "--format", fmt, "what are the most common errors?")
+    assert done.returncode == 0, done.stderr
+    assert _no_controls(done.stdout) and _no_controls(done.stderr)
+    assert ("␛]0;pwned␇" if fmt == "text" else "\\u001b]0;pwned") in done.stdout

@@ -15,6 +15,7 @@ import sys
 from typing import Any
 
 from loop_tui.errors import UserError
+from loop_tui.safe_text import json_controls_escaped, visible
 
 PAGES = ("playground", "experiments", "datasets", "logs", "btql")
 EXIT_DONE, EXIT_LIMIT, EXIT_FAILED = 0, 3, 4
@@ -196,12 +197,12 @@ class JsonlPrinter:
         self._text(self.answer.flush())
 
     def _write(self, obj: dict[str, Any]) -> None:
-        self.out.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
+        self.out.write(json_controls_escaped(json.dumps(obj, ensure_ascii=False, default=str)) + "\n")
         self.out.flush()
 
     def show_preview(self, event: Any) -> None:
         self._text(self.answer.flush())
-        sys.stderr.write(f"{_clean(event.preview.title)}\n{_clean(event.preview.text)}\n")
+        sys.stderr.write(visible(f"{_clean(event.preview.title)}\n{_clean(event.preview.text)}") + "\n")
 
     def confirm(self, event: Any, accepted: bool) -> None:
         self._text(self.answer.flush())
@@ -249,7 +250,7 @@ class TextPrinter:
 
     def _stream(self, released: str) -> None:
         if released:
-            self.out.write(released)
+            self.out.write(visible(released))  # the model may repeat what a log row says, escapes and all
             self.out.flush()
             self.mid_line = not released.endswith("\n")
 
@@ -259,7 +260,7 @@ class TextPrinter:
         if self.mid_line:
             self.out.write("\n")
             self.mid_line = False
-        self.out.write(text + "\n")
+        self.out.write(visible(text) + "\n")
         self.out.flush()
 
     def show_preview(self, event: Any) -> None:
@@ -290,7 +291,7 @@ class TextPrinter:
                        f"loop-tui ask --conversation {conversation_id}]")
         elif isinstance(event, Failed):
             self._line("")
-            sys.stderr.write(f"loop-tui: {_clean(event.message)}\n")
+            sys.stderr.write(f"loop-tui: {visible(_clean(event.message))}\n")
         elif isinstance(event, Done):
             self._stream(self.answer.flush())
             if self.mid_line:

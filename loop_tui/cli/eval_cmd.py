@@ -104,6 +104,7 @@ def run(args: argparse.Namespace) -> int:
     from loop_tui.config import load_settings
     from loop_tui.errors import UserError
     from loop_tui.evals.summary import summarize
+    from loop_tui.safe_text import visible
     from loop_tui.store import open_workspace
 
     if args.concurrency < 1:
@@ -133,16 +134,16 @@ def run(args: argparse.Namespace) -> int:
     failed = [r for r in result.rows if r.error]
     if failed:
         sys.stderr.write(
-            f"loop-tui: {len(failed)} of {len(result.rows)} rows failed; first error: {failed[0].error}\n"
+            f"loop-tui: {len(failed)} of {len(result.rows)} rows failed; first error: {visible(failed[0].error)}\n"
         )
     if args.format == "json":
         for name, (count, first) in summary.scorer_errors.items():
-            sys.stderr.write(f"loop-tui: scorer {name!r} failed on {count} rows; first error: {first}\n")
+            sys.stderr.write(f"loop-tui: scorer {name!r} failed on {count} rows; first error: {visible(first)}\n")
         print_json(summary.to_json())
     else:
-        sys.stdout.write(str(summary).lstrip("\n") + "\n")
+        sys.stdout.write(visible(str(summary).lstrip("\n")) + "\n")  # names and errors come from data
     if result.stopped:
-        sys.stderr.write(f"loop-tui: the run {result.stopped}\n")
+        sys.stderr.write(f"loop-tui: the run {visible(result.stopped)}\n")
         return EXIT_STOPPED
     return EXIT_ROWS_FAILED if failed or summary.scorer_errors else 0
 

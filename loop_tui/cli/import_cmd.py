@@ -25,6 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     """Validate the whole file, then write it in one transaction."""
     from loop_tui.errors import NotFoundError
+    from loop_tui.safe_text import visible
     from loop_tui.store import open_workspace
     from loop_tui.store.io import detect_format, normalize_for_import, read_rows
 
@@ -48,5 +49,5 @@ def run(args: argparse.Namespace) -> int:
         obj = existing[0] if existing else ws.save_object(table, project.id, name, {"description": f"imported from {args.file.name}"})
         object_id = obj.id
     xact = ws.append_rows(table, object_id, rows, project_id=project.id, op="import", description=f"import {args.file.name}")
-    print(f"imported {len(rows):,} rows into {args.kind} of {project.name} (write {xact})")
+    print(f"imported {len(rows):,} rows into {args.kind} of {visible(project.name)} (write {xact})")
     return 0
