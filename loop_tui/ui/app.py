@@ -12,6 +12,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widget import Widget
 
+from loop_tui.safe_text import visible
 from loop_tui.ui.commands import ActionsProvider
 from loop_tui.ui.loop.shell import LoopCommands
 from loop_tui.ui.messages import ProjectChanged, ProjectsLoaded, SettingsSaved, WorkFailed
@@ -19,6 +20,8 @@ from loop_tui.ui.paths import css_paths
 from loop_tui.ui.ui_state import last_project, remember_project
 
 if TYPE_CHECKING:
+    from textual.notifications import SeverityLevel
+
     from loop_tui.config import Settings
     from loop_tui.store import CatalogObject, Workspace
 
@@ -137,6 +140,17 @@ class LoopApp(App[None]):
     @on(SettingsSaved)
     def _reapply_settings(self, message: SettingsSaved) -> None:
         self.apply_settings(message.settings)
+
+    def notify(
+        self, message: str, *, title: str = "", severity: SeverityLevel = "information", timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Show a notification; its text is always plain (it quotes names and errors from data).
+
+        Widgets' `notify` passes `markup=True` by default, so every notification is shown literally here,
+        with control characters made visible: one place instead of every call site.
+        """
+        super().notify(visible(message), title=visible(title), severity=severity, timeout=timeout, markup=False)
 
     @on(WorkFailed)
     def _show_failure(self, message: WorkFailed) -> None:

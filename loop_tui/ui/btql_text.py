@@ -99,6 +99,14 @@ def source_of(query: str) -> str | None:
     return match.group(1) if match else None
 
 
+_PLAIN_NAME = re.compile(r"[\w .-]+")
+
+
+def project_logs_source(name: str, project_id: str) -> str:
+    """`project_logs('name')`, or by id when the name is not plain text (a quote, markup, control characters)."""
+    return f"project_logs('{name if _PLAIN_NAME.fullmatch(name) else project_id}')"
+
+
 def replace_source(query: str, source: str) -> str:
     """The query with its source replaced (or a new pipe query over `source` when it has none)."""
     if not query.strip():

@@ -1,7 +1,8 @@
 """Turning stored values into short cell text: previews of JSON, durations, costs, scores, times.
 
 Plain Python (no Textual): the page workers call these over one page of rows (≤ a few hundred), so
-they favour clarity over vectorisation.
+they favour clarity over vectorisation. Every text they return went through `safe_text.visible`: a row's
+escape sequences are shown (␛), never sent to the terminal.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from typing import Any
+
+from loop_tui.safe_text import visible
 
 
 def parse_json_text(value: Any) -> Any:
@@ -33,7 +36,7 @@ def preview(value: Any, width: int = 60) -> str:
         text = value
     else:
         text = json.dumps(value, ensure_ascii=False, separators=(", ", ": "), default=str)
-    text = " ".join(text.split())
+    text = visible(" ".join(text.split()))
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
@@ -43,8 +46,8 @@ def pretty_json(value: Any) -> str:
     if value is None:
         return "null"
     if isinstance(value, str):
-        return value
-    return json.dumps(value, indent=2, ensure_ascii=False, default=str)
+        return visible(value)
+    return visible(json.dumps(value, indent=2, ensure_ascii=False, default=str))
 
 
 def as_mapping(value: Any) -> dict[str, Any]:
@@ -90,7 +93,7 @@ def fmt_number(value: float | None) -> str:
 
 def fmt_scores(scores: Any, width: int = 40) -> str:
     """"Factuality 0.80 · Relevance 1.00" (skipped scores left out)."""
-    items = [f"{name} {value:.2f}" for name, value in sorted(as_mapping(scores).items()) if value is not None]
+    items = [f"{visible(name)} {value:.2f}" for name, value in sorted(as_mapping(scores).items()) if value is not None]
     text = " · ".join(items)
     return text if len(text) <= width else text[: width - 1] + "…"
 

@@ -24,6 +24,7 @@ from textual.widgets import Input, Static
 from loop_tui.agent import Conversation, Decision
 from loop_tui.agent.events import DECLINED
 from loop_tui.errors import UserError
+from loop_tui.safe_text import literal
 from loop_tui.ui.loop import messages as msg
 from loop_tui.ui.loop.header import abilities_text, describe_model
 from loop_tui.ui.loop.transcript import AssistantAnswer, Notice, ToolCard, UserTurn
@@ -139,7 +140,7 @@ class LoopChat(Vertical):
         """Show the active model and, for the offline model, what it can do on this page."""
         label, offline = describe_model(self.model_name, self.settings)
         keys = "^b model  ^t tools  ^r history  ^n new  ^f full"
-        self.query_one("#loop-header", Static).update(f"Loop · {label}\n{keys}")
+        self.query_one("#loop-header", Static).update(literal(f"Loop · {label}\n{keys}"))
         abilities = self.query_one("#loop-abilities", Static)
         abilities.display = offline
         if offline:
@@ -157,7 +158,7 @@ class LoopChat(Vertical):
                 title = self.conversation.title or "new conversation"
                 title = title if len(title) <= 32 else title[:31] + "…"
                 text = f"{title} · ${self.conversation.cost_usd:.4f}"
-        self.query_one("#loop-status", Static).update(text)
+        self.query_one("#loop-status", Static).update(literal(text))  # titles and undo labels quote data
 
     def watch_running(self) -> None:
         self.set_class(self.running, "-running")

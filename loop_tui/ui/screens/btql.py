@@ -16,7 +16,8 @@ from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Label, Static
 
-from loop_tui.ui.btql_text import replace_source, source_of
+from loop_tui.safe_text import literal
+from loop_tui.ui.btql_text import project_logs_source, replace_source, source_of
 from loop_tui.ui.screens.base import PageScreen
 from loop_tui.ui.widgets.arrow_table import ArrowTable
 from loop_tui.ui.widgets.btql_editor import BtqlEditor
@@ -129,12 +130,12 @@ class BtqlScreen(PageScreen):
 
         self.editor.functions = sorted(FUNCTIONS)
         if not self.editor.text.strip() and self.project is not None:
-            self.editor.load_text(replace_source("", f"project_logs('{self.project.name}')"))
+            self.editor.load_text(replace_source("", project_logs_source(self.project.name, self.project.id)))
         self.editor.focus()
         self._schedule_check()
 
     def show_empty(self, message: str) -> None:
-        self.query_one("#btql-status", Label).update(message)
+        self.query_one("#btql-status", Label).update(literal(message))
 
     # ----- as-you-type checks --------------------------------------------------------------------
     @on(BtqlEditor.Changed, "#btql-editor")
@@ -171,7 +172,7 @@ class BtqlScreen(PageScreen):
             return
         self.editor.mark_error(error_span(err))
         hint = f"\nhint: {err.hint}" if getattr(err, "hint", None) else ""
-        box.update(f"{err.kind} error at line {err.line}, column {err.col}: {err.message}{hint}")
+        box.update(literal(f"{err.kind} error at line {err.line}, column {err.col}: {err.message}{hint}"))  # quotes the query
         box.remove_class("hidden")
 
     @work(thread=True, exclusive=True, group="btql-schema", exit_on_error=False)
@@ -194,7 +195,7 @@ class BtqlScreen(PageScreen):
         text = "\n".join(message.candidates[:12]) if message.candidates else "(type to see completions)"
         if message.candidates:
             text += "\n\n→/tab accepts · ctrl+n next"
-        self.query_one("#btql-completions", Static).update(text)
+        self.query_one("#btql-completions", Static).update(literal(text))  # field names come from the data
 
     # ----- running -------------------------------------------------------------------------------
     def action_run_query(self) -> None:
@@ -256,7 +257,7 @@ class BtqlScreen(PageScreen):
             await table.show_message("The query returned no rows.")
         more = " · ctrl+n next page" if message.cursor else ""
         warn = f" · ⚠ {message.warnings[0]}" if message.warnings else ""
-        status.update(f"{message.display.num_rows:,} rows (page {message.page + 1}) in {message.seconds:.2f}s{more}{warn}")
+        status.update(literal(f"{message.display.num_rows:,} rows (page {message.page + 1}) in {message.seconds:.2f}s{more}{warn}"))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """ctrl+g cancels a query; with none running and Loop paused at its step limit, it continues Loop."""

@@ -15,6 +15,7 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import Static
 
+from loop_tui.safe_text import literal, visible
 from loop_tui.ui.formatting import pretty_json, preview
 from loop_tui.ui.messages import WorkFailed
 from loop_tui.ui.screens.base import PageScreen
@@ -86,7 +87,7 @@ def compare_table(rows: list[CompareRow], names: list[str]) -> Any:
 def output_diff(base: Any, other: Any, label: str) -> Text:
     """A coloured unified diff of two outputs."""
     lines = difflib.unified_diff(
-        pretty_json(base).splitlines(), pretty_json(other).splitlines(), "base", label, lineterm="", n=2
+        pretty_json(base).splitlines(), pretty_json(other).splitlines(), "base", visible(label), lineterm="", n=2
     )
     text = Text()
     for line in lines:
@@ -122,7 +123,7 @@ class CompareScreen(PageScreen):
     def compose_page(self) -> ComposeResult:
         table = ArrowTable(empty_text="Pairing rows…", id="compare-table", classes="pane")
         legend = " · ".join(f"{experiment_letter(i)} = {e.name}" for i, e in enumerate(self.experiments))
-        table.border_title = f"{legend} (A is the base) · biggest regression first"
+        table.border_title = literal(f"{legend} (A is the base) · biggest regression first")
         yield table
         diff = VerticalScroll(Static("", id="compare-diff-text"), id="compare-diff", classes="pane")
         diff.border_title = "output diff vs base"
@@ -164,7 +165,7 @@ class CompareScreen(PageScreen):
         row = self.rows[index]
         text = Text()
         for i, exp in enumerate(self.experiments[1:], start=1):
-            text.append(f"{experiment_letter(i)} = {exp.name}\n", style="bold")
+            text.append(visible(f"{experiment_letter(i)} = {exp.name}\n"), style="bold")
             text.append_text(output_diff(row.outputs[0], row.outputs[i], exp.name))
         self.query_one("#compare-diff-text", Static).update(text)
 

@@ -21,6 +21,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, TextArea
 
+from loop_tui.safe_text import json_controls_escaped, literal, visible
+
 FIELDS = ("input", "expected", "metadata")
 
 
@@ -53,12 +55,13 @@ class DatasetRowEditor(ModalScreen["dict[str, Any] | None"]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="modal-box", id="row-editor"):
-            yield Label(self.title_text, classes="modal-title")
+            yield Label(literal(self.title_text), classes="modal-title")
             for name in FIELDS:
                 value = self.row.get(name)
-                # Every value is shown as JSON (a string too, with its quotes) so what you see parses back.
+                # Every value is shown as JSON (a string too, with its quotes) so what you see parses back;
+                # the controls JSON leaves raw are escaped too (same value, nothing sent to the terminal).
                 area = TextArea(
-                    "" if value is None else json.dumps(value, indent=2, ensure_ascii=False),
+                    "" if value is None else json_controls_escaped(json.dumps(value, indent=2, ensure_ascii=False)),
                     id=f"row-{name}",
                     classes="json-field",
                     show_line_numbers=False,
@@ -68,7 +71,7 @@ class DatasetRowEditor(ModalScreen["dict[str, Any] | None"]):
                 area.border_title = name
                 yield area
             tags = self.row.get("tags") or []
-            yield Input(", ".join(tags), placeholder="tags, comma separated", id="row-tags")
+            yield Input(visible(", ".join(tags)), placeholder="tags, comma separated", id="row-tags")
             yield Label("", id="row-error", classes="error-line")
             yield Label("ctrl+s save · ctrl+e edit field in $EDITOR · esc cancel", classes="dim")
 

@@ -17,6 +17,7 @@ from textual.message import Message
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
+from loop_tui.safe_text import literal
 from loop_tui.ui.formatting import fmt_time, parse_json_text, preview
 from loop_tui.ui.messages import WorkFailed
 from loop_tui.ui.screens.base import PageScreen
@@ -124,7 +125,7 @@ class DatasetsScreen(PageScreen):
         options = self.query_one("#datasets-list", OptionList)
         options.clear_options()
         options.add_options(
-            [Option(f"{d.name}  ({message.counts.get(d.id, 0)})", id=d.id) for d in message.datasets]
+            [Option(literal(f"{d.name}  ({message.counts.get(d.id, 0)})"), id=d.id) for d in message.datasets]
         )
         if not message.datasets:
             self.call_later(self.query_one(ArrowTable).show_message, "No datasets yet: + creates one.")
@@ -150,7 +151,7 @@ class DatasetsScreen(PageScreen):
 
     def _open_dataset(self, dataset: Any) -> None:
         self.current = dataset
-        self.query_one(ArrowTable).border_title = f"rows of {dataset.name}"
+        self.query_one(ArrowTable).border_title = literal(f"rows of {dataset.name}")
         self._load_rows(dataset.id)
 
     @work(thread=True, exclusive=True, group="dataset-rows", exit_on_error=False)

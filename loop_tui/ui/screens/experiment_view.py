@@ -14,6 +14,7 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import DataTable
 
+from loop_tui.safe_text import literal
 from loop_tui.ui.messages import WorkFailed
 from loop_tui.ui.screens.base import PageScreen
 from loop_tui.ui.widgets.arrow_table import ArrowTable
@@ -78,7 +79,7 @@ class ExperimentScreen(PageScreen):
     def compose_page(self) -> ComposeResult:
         with Horizontal(id="experiment-summary"):
             scores = DataTable(id="experiment-scores", cursor_type="row", classes="pane")
-            scores.border_title = f"{self.experiment.name} · scores"
+            scores.border_title = literal(f"{self.experiment.name} · scores")
             yield scores
             metrics = DataTable(id="experiment-metrics", cursor_type="row", classes="pane")
             metrics.border_title = "metrics (lower is better)"
@@ -115,13 +116,13 @@ class ExperimentScreen(PageScreen):
         scores = self.query_one("#experiment-scores", DataTable)
         scores.clear(columns=True)
         scores.add_columns("score", "mean", "base", "diff", "improved", "regressed", "95% CI of diff")
-        scores.add_rows(summary_rows(summary))
+        scores.add_rows([[literal(cell) for cell in row] for row in summary_rows(summary)])  # score names are data
         base = summary.base_name or "no base"
-        scores.border_subtitle = f"{summary.rows} rows · {summary.errors} errors · vs {base} (b changes)"
+        scores.border_subtitle = literal(f"{summary.rows} rows · {summary.errors} errors · vs {base} (b changes)")
         metrics = self.query_one("#experiment-metrics", DataTable)
         metrics.clear(columns=True)
         metrics.add_columns("metric", "value", "vs base", "better", "worse")
-        metrics.add_rows(metric_rows(summary))
+        metrics.add_rows([[literal(cell) for cell in row] for row in metric_rows(summary)])
         self.diffs = message.diffs
         self.row_ids = message.row_ids
         await self.query_one("#experiment-rows", ArrowTable).show(message.display, focus=True)

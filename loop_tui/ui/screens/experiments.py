@@ -14,6 +14,7 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import Label
 
+from loop_tui.safe_text import literal
 from loop_tui.ui.messages import WorkFailed
 from loop_tui.ui.screens.base import PageScreen
 from loop_tui.ui.widgets.arrow_table import ArrowTable
@@ -90,7 +91,7 @@ class ExperimentsScreen(PageScreen):
     def _show_marks(self) -> None:
         names = [e.name for e in self.experiments if e.id in self.marked]
         text = f"marked: {', '.join(names)} · c compares" if names else "enter opens · space marks · c compares"
-        self.query_one("#experiments-status", Label).update(text)
+        self.query_one("#experiments-status", Label).update(literal(text))
 
     def action_mark(self) -> None:
         """Mark or unmark the experiment under the cursor for comparison."""

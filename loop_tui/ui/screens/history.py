@@ -10,6 +10,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Label
 
+from loop_tui.safe_text import literal
 from loop_tui.ui.formatting import fmt_time
 
 
@@ -25,7 +26,7 @@ class HistoryModal(ModalScreen["int | None"]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="modal-box", id="history-box"):
-            yield Label(self.title_text, classes="modal-title")
+            yield Label(literal(self.title_text), classes="modal-title")
             yield DataTable(id="history-table", cursor_type="row")
             yield Label("enter undoes the selected write (as a new write) · esc closes", classes="dim")
 
@@ -33,7 +34,9 @@ class HistoryModal(ModalScreen["int | None"]):
         table = self.query_one(DataTable)
         table.add_columns("when", "what", "rows", "description", "write")
         for e in self.entries:
-            table.add_row(fmt_time(e.time), e.op, str(e.count), e.description, str(e.xact_id), key=str(e.xact_id))
+            # str cells would be parsed as markup; descriptions quote names from data
+            cells = (fmt_time(e.time), e.op, str(e.count), e.description, str(e.xact_id))
+            table.add_row(*(literal(c) for c in cells), key=str(e.xact_id))
         table.focus()
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:

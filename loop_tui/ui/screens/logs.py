@@ -16,6 +16,7 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import Label
 
+from loop_tui.safe_text import literal
 from loop_tui.ui.formatting import parse_json_text
 from loop_tui.ui.logs_query import (
     DISPLAY_COLUMNS,
@@ -207,7 +208,7 @@ class LogsScreen(PageScreen):
         self.query_one("#logs-status", Label).update(
             f"rows {start:,}–{end:,} of {total} · page {page + 1} · {more}{back} · enter opens trace · a add to dataset"
         )
-        table.border_title = f"{VIEWS[self.query_state.view]} · {self.query_state.filter or 'no filter'}"
+        table.border_title = literal(f"{VIEWS[self.query_state.view]} · {self.query_state.filter or 'no filter'}")
 
     def show_empty(self, message: str) -> None:
         self.call_later(self.query_one("#logs-table", ArrowTable).show_message, message)

@@ -16,6 +16,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Input, Label, ProgressBar, Select, SelectionList, TextArea
 
+from loop_tui.safe_text import literal, visible
 from loop_tui.ui.messages import WorkFailed
 from loop_tui.ui.prompt_text import messages_to_text, parse_params, text_to_messages
 from loop_tui.ui.screens.playground_running import PlaygroundRunning
@@ -128,7 +129,7 @@ class PlaygroundScreen(PlaygroundRunning):
         state = self.state = message.state
         data = state.prompt_data
         editor = self.query_one("#pg-messages", TextArea)
-        text = messages_to_text(data.get("messages") or [{"role": "user", "content": "{{input}}"}])
+        text = visible(messages_to_text(data.get("messages") or [{"role": "user", "content": "{{input}}"}]))
         unsaved = self._loaded_text is not None and editor.text != self._loaded_text
         # A reload after someone else's write (Loop's data edit, an undo) keeps the user's unsaved prompt
         # edits unless the stored prompt itself changed (then the accepted change wins, and we say so).
@@ -142,24 +143,24 @@ class PlaygroundScreen(PlaygroundRunning):
         if model and model not in allow:
             allow.insert(0, model)  # the prompt's own model stays selectable
         model_select = self.query_one("#pg-model", Select)
-        model_select.set_options([(m, m) for m in allow])
+        model_select.set_options([(literal(m), m) for m in allow])  # the prompt's model comes from data
         if model:
             model_select.value = model
         import json
 
         self.query_one("#pg-params", Input).value = json.dumps(data.get("params") or {})
         dataset_select = self.query_one("#pg-dataset", Select)
-        dataset_select.set_options([(d.name, d.id) for d in state.datasets])
+        dataset_select.set_options([(literal(d.name), d.id) for d in state.datasets])
         if state.dataset_id:
             dataset_select.value = state.dataset_id
         scorers = self.query_one("#pg-scorers", SelectionList)
         scorers.clear_options()
-        scorers.add_options([(name, name, name in state.scorers) for name in state.scorer_choices])
+        scorers.add_options([(literal(name), name, name in state.scorers) for name in state.scorer_choices])
         name = state.playground.name if state.playground else (state.prompt.name if state.prompt else "new task")
-        self.query_one("#pg-messages", TextArea).border_subtitle = name
+        self.query_one("#pg-messages", TextArea).border_subtitle = literal(name)
 
     def show_empty(self, message: str) -> None:
-        self.query_one("#pg-error", Label).update(message)
+        self.query_one("#pg-error", Label).update(literal(message))
 
     def loop_context(self) -> dict[str, object]:
         """Loop works on this playground and the dataset chosen on the page."""
@@ -183,7 +184,7 @@ class PlaygroundScreen(PlaygroundRunning):
         _, error = text_to_messages(self.query_one("#pg-messages", TextArea).text)
         _, params_error = parse_params(self.query_one("#pg-params", Input).value)
         self.query_one("#pg-params", Input).set_class(params_error is not None, "-invalid")
-        self.query_one("#pg-error", Label).update(error or params_error or "")
+        self.query_one("#pg-error", Label).update(literal(error or params_error or ""))
         return error is None and params_error is None
 
     def _prompt_data(self) -> dict[str, Any] | None:

@@ -15,6 +15,7 @@ from textual import on, work
 from textual.message import Message
 from textual.widgets import Label, ProgressBar, Select, SelectionList
 
+from loop_tui.safe_text import literal
 from loop_tui.ui.messages import WorkFailed
 from loop_tui.ui.screens.base import PageScreen
 from loop_tui.ui.widgets.arrow_table import ArrowTable
@@ -70,7 +71,7 @@ class PlaygroundRunning(PageScreen):
         try:
             prompt = PromptSpec.from_dict(data)
         except Exception as exc:  # noqa: BLE001 - UserError from the prompt checks
-            self.query_one("#pg-error", Label).update(str(exc))
+            self.query_one("#pg-error", Label).update(literal(exc))
             return
         base = self.last_result.experiment_id if self.last_result is not None else None
         self.current_run = playground_run(
@@ -143,7 +144,7 @@ class PlaygroundRunning(PageScreen):
             self.refresh_bindings()
         kept = " Not saved: ctrl+k keeps it." if self.discarded else ""
         if message.error:
-            self.query_one("#pg-error", Label).update(message.error)
+            self.query_one("#pg-error", Label).update(literal(message.error))  # a provider's reply, quoted
             status.update("run failed")
             return
         if result is None or getattr(result, "cancelled", False):
@@ -153,13 +154,13 @@ class PlaygroundRunning(PageScreen):
         if result.stopped or self.discarded:
             failed = sum(1 for r in result.rows if r.error)
             reason = f"run failed: {result.stopped}" if result.stopped else "run failed: every row failed."
-            self.query_one("#pg-error", Label).update(f"{reason}{kept} enter on a row shows its whole error.")
+            self.query_one("#pg-error", Label).update(literal(f"{reason}{kept} enter on a row shows its whole error."))
             status.update(f"run failed · {failed} of {len(result.rows)} rows failed")
             if not self.discarded:
                 self.last_result = result
             return
         self.last_result = result
-        self.query_one("#pg-results", ArrowTable).border_title = f"results · experiment {result.name}"
+        self.query_one("#pg-results", ArrowTable).border_title = literal(f"results · experiment {result.name}")
         status.update(f"done: {len(result.rows)} rows · {result.errors} errors · ${result.total_cost:.4f} · F4 compares")
         self._summarize(result.experiment_id)
 
@@ -174,7 +175,7 @@ class PlaygroundRunning(PageScreen):
                 continue
             diff = f" ({s.diff * 100:+.1f}pp vs {summary.base_name})" if s.diff is not None else ""
             parts.append(f"{s.name} {s.score * 100:.1f}%{diff}")
-        self.app.call_from_thread(self.query_one("#pg-error", Label).update, " · ".join(parts))
+        self.app.call_from_thread(self.query_one("#pg-error", Label).update, literal(" · ".join(parts)))  # score names
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """ctrl+g cancels a run; with none going and Loop paused at its step limit, it continues Loop. ctrl+k

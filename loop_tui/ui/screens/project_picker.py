@@ -11,6 +11,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
+from loop_tui.safe_text import literal
+
 if TYPE_CHECKING:
     from loop_tui.store import CatalogObject
 
@@ -30,7 +32,7 @@ class ProjectPicker(ModalScreen["CatalogObject | None"]):
             yield Label("Switch project", classes="modal-title")
             if not self.projects:
                 yield Label("No projects in this workspace yet (try `loop-tui demo`).")
-            options = [Option(p.name, id=p.id) for p in self.projects]
+            options = [Option(literal(p.name), id=p.id) for p in self.projects]  # a name like `[/` is data
             yield OptionList(*options, id="project-options")
 
     def on_mount(self) -> None:

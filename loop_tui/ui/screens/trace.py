@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -12,14 +13,15 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Tree
 
+from loop_tui.safe_text import literal
 from loop_tui.ui.formatting import as_mapping, fmt_duration, parse_json_text
 from loop_tui.ui.messages import WorkFailed
 from loop_tui.ui.screens.base import PageScreen
 from loop_tui.ui.widgets.span_detail import SpanDetail
 
 
-def span_label(row: dict[str, Any]) -> str:
-    """"llm · chat 1.20s ✗" for the tree."""
+def span_label(row: dict[str, Any]) -> Text:
+    """"[llm] chat 1.20s ✗ error" for the tree, as plain text (a span named `[red]x[/` is shown as written)."""
     attrs = parse_json_text(row.get("span_attributes"))
     attrs = attrs if isinstance(attrs, dict) else {}
     metrics = as_mapping(row.get("metrics"))
@@ -28,7 +30,7 @@ def span_label(row: dict[str, Any]) -> str:
         duration = " " + fmt_duration(metrics["end"] - metrics["start"])
     error = " ✗ error" if row.get("error") else ""
     kind = f"[{attrs['type']}] " if attrs.get("type") else ""
-    return f"{kind}{attrs.get('name') or 'span'}{duration}{error}"
+    return literal(f"{kind}{attrs.get('name') or 'span'}{duration}{error}")
 
 
 def build_tree(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:

@@ -13,6 +13,8 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Static
 
+from loop_tui.safe_text import literal, visible
+
 if TYPE_CHECKING:
     import pyarrow as pa
     from textual_fastdatatable import DataTable
@@ -107,8 +109,11 @@ class ArrowTable(Vertical):
         from textual_fastdatatable import ArrowBackend
 
         self._generation += 1
+        display = _visible_strings(display)
         grid = grid_class()(
             backend=ArrowBackend(display),
+            # str labels would be parsed as markup: a column named `[/` (a BTQL alias, a metadata key) is data
+            column_labels=[literal(name) for name in display.column_names],
             cursor_type="row",
             zebra_stripes=True,
             show_row_labels=False,
@@ -125,7 +130,7 @@ class ArrowTable(Vertical):
         """Replace the grid with a message (an error, or why it is empty)."""
         self.raw = None
         await self.remove_children()
-        await self.mount(Static(text, classes="empty-message"))
+        await self.mount(Static(literal(text), classes="empty-message"))  # may quote the query or the data
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
@@ -140,3 +145,21 @@ class ArrowTable(Vertical):
         grid = self.grid
         if grid is not None:
             grid.focus()
+
+
+def _visible_strings(table: pa.Table) -> pa.Table:
+    """`table` with control characters in its string columns made visible (the grid shows strings as they are).
+
+    Pages show one page of rows (hundreds), so a pass in Python costs well under a millisecond per column,
+    and a column is only rebuilt when one of its values changed.
+    """
+    import pyarrow as pa
+
+    for index, field in enumerate(table.schema):
+        if not (pa.types.is_string(field.type) or pa.types.is_large_string(field.type)):
+            continue
+        values = table.column(index).to_pylist()
+        shown = [None if v is None else visible(v) for v in values]
+        if shown != values:
+            table = table.set_column(index, field, pa.array(shown, type=field.type))
+    return table

@@ -13,6 +13,8 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.reactive import reactive
 
+from loop_tui.safe_text import literal
+
 if TYPE_CHECKING:
     from loop_tui.agent import PageContext
     from loop_tui.config import Settings
@@ -49,4 +51,4 @@ class ChatPanel(Vertical):
         yield LoopChat(self._workspace, self._settings, self._context_provider, id=f"loop-chat-{self.page}")
 
     def watch_project_name(self, name: str) -> None:
-        self.border_title = f"Loop · {name}" if name else "Loop"
+        self.border_title = literal(f"Loop · {name}") if name else "Loop"

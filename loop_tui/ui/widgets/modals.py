@@ -1,4 +1,7 @@
-"""Small modals: yes/no confirmation and a one-line text prompt."""
+"""Small modals: yes/no confirmation and a one-line text prompt.
+
+Their texts quote names and rows, so they are shown as written (`literal`): never markup, controls visible.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +12,8 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
+
+from loop_tui.safe_text import literal
 
 
 class ConfirmModal(ModalScreen[bool]):
@@ -26,10 +31,9 @@ class ConfirmModal(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="modal-box"):
-            # Names in the text (an experiment's, a row's input) are shown as written, never read as markup.
-            yield Label(self.question, classes="modal-title", markup=False)
+            yield Label(literal(self.question), classes="modal-title")
             if self.detail:
-                yield Static(self.detail, classes="modal-detail", markup=False)  # wraps (a Label stays one line)
+                yield Static(literal(self.detail), classes="modal-detail")  # wraps (a Label stays one line)
             with Horizontal(classes="modal-buttons"):
                 yield Button("Yes (y)", id="confirm", variant="error")
                 yield Button("No (n)", id="cancel")
@@ -59,7 +63,7 @@ class TextPromptModal(ModalScreen["str | None"]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="modal-box"):
-            yield Label(self.question, classes="modal-title")
+            yield Label(literal(self.question), classes="modal-title")
             yield Input(self.value, placeholder=self.placeholder, id="prompt-input")
             yield Label("enter accepts · esc cancels", classes="dim")
 
@@ -87,10 +91,10 @@ class ChoiceModal(ModalScreen["object | None"]):
         from textual.widgets import OptionList
 
         with Vertical(classes="modal-box"):
-            yield Label(self.title_text, classes="modal-title")
+            yield Label(literal(self.title_text), classes="modal-title")
             if not self.choices:
-                yield Label(self.empty_text)
-            yield OptionList(*[label for label, _ in self.choices], id="choice-options")
+                yield Label(literal(self.empty_text))
+            yield OptionList(*[literal(label) for label, _ in self.choices], id="choice-options")
 
     def on_mount(self) -> None:
         from textual.widgets import OptionList

@@ -6,6 +6,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Label
 
+from loop_tui.safe_text import literal
+
 
 class PageHeader(Horizontal):
     """Tabs for the six pages; the current one highlighted, the project name on the right."""
@@ -26,4 +28,5 @@ class PageHeader(Horizontal):
 
     def show_project(self, name: str | None) -> None:
         """Show which project the page is on."""
-        self.query_one("#project-name", Label).update(f"project: {name}  (ctrl+o)" if name else "no project (ctrl+o)")
+        # A project may be named `[/` or hold escape sequences: shown as written, never as markup.
+        self.query_one("#project-name", Label).update(literal(f"project: {name}  (ctrl+o)" if name else "no project (ctrl+o)"))

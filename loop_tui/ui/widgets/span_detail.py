@@ -4,23 +4,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.json import JSON
+from rich.highlighter import JSONHighlighter
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from loop_tui.safe_text import literal, visible
 from loop_tui.ui.formatting import as_mapping, fmt_duration, parse_json_text, pretty_json
+
+_HIGHLIGHT_JSON = JSONHighlighter()
 
 SECTIONS = ("input", "output", "expected", "error", "scores", "metrics", "metadata", "tags")
 
 
-def _renderable(value: Any) -> Any:
-    text = pretty_json(value)
-    try:
-        return JSON(text)
-    except Exception:  # noqa: BLE001 - plain text is not JSON; show it as it is
-        return Text(text)
+def _renderable(value: Any) -> Text:
+    # Highlight the sanitised text in place: rich's JSON() would decode and re-dump it, turning a
+    # `\\u009b` escape back into the raw control character.
+    text = literal(pretty_json(value))
+    if not isinstance(parse_json_text(value), str):  # plain text is shown as it is
+        _HIGHLIGHT_JSON.highlight(text)
+    return text
 
 
 class SpanDetail(VerticalScroll):
@@ -42,7 +46,7 @@ class SpanDetail(VerticalScroll):
         if metrics.get("start") is not None and metrics.get("end") is not None:
             duration = fmt_duration(metrics["end"] - metrics["start"])
         self.query_one("#span-title", Static).update(
-            Text.assemble((f"{name or 'span'}", "bold"), f"  {kind}  {duration}  id {row.get('span_id', '')}")
+            Text.assemble((visible(name or "span"), "bold"), visible(f"  {kind}  {duration}  id {row.get('span_id', '')}"))
         )
         for section in SECTIONS:
             value = row.get(section)
