@@ -18,6 +18,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Label, Static
 
 from loop_tui.agent.events import Decision
+from loop_tui.safe_text import literal, visible
 
 if TYPE_CHECKING:
     from loop_tui.agent.events import PendingCall, Preview
@@ -85,7 +86,7 @@ class ConfirmChangeModal(ModalScreen[Decision]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="loop-confirm-box"):
-            yield Label(Content.assemble(("Loop wants to change something: ", "bold"), (self.preview.title, "bold $accent")),
+            yield Label(Content.assemble(("Loop wants to change something: ", "bold"), (visible(self.preview.title), "bold $accent")),
                         classes="loop-confirm-title")
             yield Label(Content.assemble(("tool ", "$text-muted"), (self.call.name, "bold"),
                                          (f" · {self.preview.kind}", "$text-muted")), classes="loop-confirm-sub")
@@ -102,17 +103,17 @@ class ConfirmChangeModal(ModalScreen[Decision]):
             table: DataTable = DataTable(classes="loop-confirm-rows", cursor_type="row", zebra_stripes=True)
             table.add_columns("op", "id", *ROW_FIELDS)
             for cells in preview_table_rows(self.preview):
-                table.add_row(*cells)
+                table.add_row(*(literal(cell) for cell in cells))  # str cells would be read as markup
             yield table
         elif kind == "eval":
             with Vertical(classes="loop-confirm-scope"):
                 for label, value in eval_scope_lines(self.preview):
                     style = "bold $warning" if label == "estimated cost" else ""
-                    yield Static(Content.assemble((f"{label:>15}  ", "$text-muted"), (value, style)))
+                    yield Static(Content.assemble((f"{label:>15}  ", "$text-muted"), (visible(value), style)))
         else:
             language = "diff" if kind == "diff" else "json"
             with VerticalScroll(classes="loop-confirm-diff"):
-                yield Static(highlight(self.preview.text, language=language), classes="loop-confirm-text")
+                yield Static(highlight(visible(self.preview.text), language=language), classes="loop-confirm-text")
 
     def on_mount(self) -> None:
         # The safe answer has focus, so a stray Enter never applies a change.

@@ -13,6 +13,7 @@ from textual.widgets import Label, OptionList, SelectionList
 from textual.widgets.option_list import Option
 
 from loop_tui.errors import UserError
+from loop_tui.safe_text import literal
 
 if TYPE_CHECKING:
     from loop_tui.agent import Conversation, PageContext
@@ -62,7 +63,7 @@ class ModelPickerModal(_PickerBase):
     def compose(self) -> ComposeResult:
         with Vertical(classes="loop-picker-box"):
             yield Label("Loop's model (from models.allowlist)", classes="loop-picker-title")
-            options = [Option(("● " if name == self.current else "  ") + label, id=name)
+            options = [Option(literal(("● " if name == self.current else "  ") + label), id=name)
                        for name, label in model_choices(self.settings)]
             yield OptionList(*options, id="loop-models")
             yield Label("enter chooses · esc cancels", classes="loop-picker-hint")
@@ -92,7 +93,8 @@ class ToolTogglesModal(_PickerBase):
             for cls in ALL_TOOLS:
                 first = cls.description.split(". ")[0].rstrip(".")
                 flag = " [changes data]" if cls.mutates else ""
-                items.append((f"{cls.name}{flag}: {first[:70]}", cls.name, cls.name not in disabled | denied))
+                # literal: as a str, "[changes data]" would be read as a markup tag and vanish
+                items.append((literal(f"{cls.name}{flag}: {first[:70]}"), cls.name, cls.name not in disabled | denied))
             yield SelectionList[str](*items, id="loop-tools")
 
     def action_apply(self) -> None:
@@ -131,7 +133,7 @@ class HistoryModal(_PickerBase):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="loop-picker-box"):
-            yield Label(f"Loop conversations · {self.context.project or 'all projects'}", classes="loop-picker-title")
+            yield Label(literal(f"Loop conversations · {self.context.project or 'all projects'}"), classes="loop-picker-title")
             yield OptionList(id="loop-history")
             yield Label("enter resumes · esc cancels", classes="loop-picker-hint")
 
@@ -158,10 +160,10 @@ class HistoryModal(_PickerBase):
         options.loading = False
         self._conversations = {c.id: c for c in conversations}
         if error or not conversations:
-            options.add_option(Option(error or "No saved conversations yet.", disabled=True))
+            options.add_option(Option(literal(error or "No saved conversations yet."), disabled=True))
             return
         options.add_options(
-            Option(f"{c.page:<11} {c.created[:16].replace('T', ' ')}  {c.title or '(untitled)'}", id=c.id)
+            Option(literal(f"{c.page:<11} {c.created[:16].replace('T', ' ')}  {c.title or '(untitled)'}"), id=c.id)
             for c in conversations
         )
         options.highlighted = 0

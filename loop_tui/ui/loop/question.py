@@ -12,6 +12,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
+from loop_tui.safe_text import literal
+
 OWN = "__own__"
 
 
@@ -27,8 +29,8 @@ class QuestionModal(ModalScreen["str | None"]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="loop-picker-box"):
-            yield Label(self.title_text, classes="loop-picker-title")
-            options = [Option(q, id=str(i)) for i, q in enumerate(self.questions)]
+            yield Label(literal(self.title_text), classes="loop-picker-title")
+            options = [Option(literal(q), id=str(i)) for i, q in enumerate(self.questions)]
             yield OptionList(*options, Option("Ask your own question…", id=OWN), id="loop-questions")
             yield Label("enter asks · esc cancels", classes="loop-picker-hint")
 

@@ -1,16 +1,21 @@
-"""One-line summaries of tool calls and results for the compact tool cards (plain text, no Textual)."""
+"""One-line summaries of tool calls and results for the compact tool cards (plain text, no Textual).
+
+Arguments and results quote rows and names, so everything returned here went through `safe_text.visible`.
+"""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+from loop_tui.safe_text import visible
+
 CARD_WIDTH = 72
 RESULT_PREVIEW_CHARS = 6000
 
 
 def _one_line(text: str, limit: int = CARD_WIDTH) -> str:
-    flat = " ".join(str(text).split())
+    flat = visible(" ".join(str(text).split()))
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
@@ -73,9 +78,9 @@ def pretty(text: str | None) -> str:
         shown = text
     if len(shown) > RESULT_PREVIEW_CHARS:
         shown = shown[:RESULT_PREVIEW_CHARS] + f"\n… ({len(shown) - RESULT_PREVIEW_CHARS:,} more characters)"
-    return shown
+    return visible(shown)
 
 
 def pretty_args(arguments: dict[str, Any]) -> str:
     """Call arguments as indented JSON."""
-    return json.dumps(arguments, indent=2, ensure_ascii=False, default=str)
+    return visible(json.dumps(arguments, indent=2, ensure_ascii=False, default=str))

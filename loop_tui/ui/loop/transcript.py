@@ -26,6 +26,7 @@ from textual.widget import Widget
 from textual.widgets import Markdown, Static
 from textual.widgets.markdown import MarkdownStream
 
+from loop_tui.safe_text import visible
 from loop_tui.ui.loop.md_table import LoopMarkdown
 from loop_tui.ui.loop.summaries import call_summary, pretty, pretty_args, result_summary
 
@@ -34,7 +35,7 @@ class UserTurn(Static):
     """What the user asked."""
 
     def __init__(self, text: str) -> None:
-        super().__init__(Content.assemble(("you ", "bold $accent"), text), classes="loop-user")
+        super().__init__(Content.assemble(("you ", "bold $accent"), visible(text)), classes="loop-user")
         self.text = text
 
 
@@ -52,6 +53,7 @@ class AssistantAnswer(Widget):
 
     def __init__(self, markdown: str = "", *, classes: str = "") -> None:
         super().__init__(classes=f"loop-answer {classes}".strip())
+        markdown = visible(markdown)  # an answer may quote a row's escape sequences
         self._parts: list[str] = [markdown] if markdown else []
         self._chars = len(markdown)
         self._fences = markdown.count("```")
@@ -108,6 +110,7 @@ class AssistantAnswer(Widget):
         if self._stream is None:
             assert self._live is not None, "write after finish"
             self._stream = Markdown.get_stream(self._live)
+        fragment = visible(fragment)
         self._parts.append(fragment)
         self._chars += len(fragment)
         self._fences += fragment.count("```")
@@ -328,7 +331,7 @@ class ToolCard(Widget, can_focus=True):
         style = {"error": "$error", "ok": "$success", "waiting": "$warning"}.get(self.status, "$text-muted")
         return Content.assemble(
             (f"{arrow} {icon} ", style),
-            (self.tool_name, "bold"),
+            (visible(self.tool_name), "bold"),  # the model names the tool, even one that does not exist
             (f"  {summary}" if summary else "", "$text-muted"),
             (f"  → {outcome}" if outcome else "", style),
         )
@@ -345,7 +348,7 @@ class ToolCard(Widget, can_focus=True):
             )
             body = self.error if self.error else pretty(self.result)
             label = "error\n" if self.error else ("result\n" if self.result is not None else "waiting for the result…")
-            shown = Content(body or "") if self.error or not body else highlight(body, language="json")
+            shown = Content(visible(body or "")) if self.error or not body else highlight(body, language="json")
             self.query_one(".loop-tool-result", Static).update(Content.assemble((label, "bold"), shown))
 
     def on_mount(self) -> None:
@@ -376,6 +379,6 @@ class Notice(Static):
     """A line from the app itself (auto-accepted, cancelled, paused, undo offered, failures)."""
 
     def __init__(self, text: str, kind: str = "info") -> None:
-        super().__init__(text, classes=f"loop-notice -{kind}", markup=False)
+        super().__init__(visible(text), classes=f"loop-notice -{kind}", markup=False)
         self.kind = kind
         self.text = text

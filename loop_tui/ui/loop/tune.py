@@ -12,6 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, SelectionList
 
 from loop_tui.errors import UserError
+from loop_tui.safe_text import literal
 from loop_tui.ui.loop.agreement import Agreement, agreement
 from loop_tui.ui.loop.tune_data import (
     TuneData,
@@ -24,6 +25,8 @@ from loop_tui.ui.loop.tune_data import (
 )
 
 if TYPE_CHECKING:
+    from rich.text import Text
+
     from loop_tui.agent import PageContext
     from loop_tui.ui.loop.chat import LoopChat
 
@@ -44,9 +47,9 @@ class TuneScorerModal(ModalScreen["TuneRequest | None"]):
     def compose(self) -> ComposeResult:
         first = self.data.scorers[0]
         with Vertical(classes="loop-tune-box"):
-            yield Label(f"Tune a scorer · experiment {self.data.experiment}", classes="loop-picker-title")
+            yield Label(literal(f"Tune a scorer · experiment {self.data.experiment}"), classes="loop-picker-title")
             yield Label("scorer", classes="loop-tune-label")
-            yield Select([(s.name, s.name) for s in self.data.scorers], value=first.name, allow_blank=False,
+            yield Select([(literal(s.name), s.name) for s in self.data.scorers], value=first.name, allow_blank=False,
                          id="loop-tune-scorer")
             yield Label("rows the scorer got wrong (space selects)", classes="loop-tune-label")
             yield SelectionList[str](id="loop-tune-rows")
@@ -64,8 +67,8 @@ class TuneScorerModal(ModalScreen["TuneRequest | None"]):
     def _scorer(self, name: str):  # noqa: ANN202 - a TunableScorer
         return next(s for s in self.data.scorers if s.name == name)
 
-    def _label_options(self, name: str) -> list[tuple[str, str]]:
-        return [(f"{label} ({value:g})", str(value)) for label, value in self._scorer(name).labels]
+    def _label_options(self, name: str) -> list[tuple[Text, str]]:
+        return [(literal(f"{label} ({value:g})"), str(value)) for label, value in self._scorer(name).labels]
 
     def _fill_rows(self, name: str) -> None:
         rows = self.query_one("#loop-tune-rows", SelectionList)
@@ -73,7 +76,7 @@ class TuneScorerModal(ModalScreen["TuneRequest | None"]):
         for row in self.data.rows:
             score = score_of(row, name)
             shown = "  -- " if score is None else f"{score:5.2f}"
-            rows.add_option((f"{shown}  {preview(row.get('input'), 40)} → {preview(row.get('output'), 40)}", row["id"]))
+            rows.add_option((literal(f"{shown}  {preview(row.get('input'), 40)} → {preview(row.get('output'), 40)}"), row["id"]))
         if rows.option_count:
             rows.highlighted = 0
 
