@@ -17,6 +17,7 @@ TAKEOVER_SHOWN = "␛]0;pwned␇␛[2J"
 PROJECT = "[/" + TAKEOVER + "proj"
 DATASET = "[bold]ds[/" + TAKEOVER
 EXPERIMENT = "[red]exp[/" + TAKEOVER
+EXPERIMENT_B = "[b]exp-b[/" + TAKEOVER
 PROMPT = "[i]prompt[/" + TAKEOVER
 SCORER = "[b]scorer[/" + TAKEOVER
 SPAN_NAME = "[red]span[/"
@@ -66,11 +67,17 @@ def build_hostile_workspace(path: Path) -> Any:
     ws.save_object("scorer", project.id, SCORER, {
         "type": "code", "description": "[red]scores[/" + TAKEOVER,
         "code": "def handler(input, output, expected, metadata):\n    return 1.0\n"})
-    experiment = ws.save_object("experiment", project.id, EXPERIMENT, {
-        "description": "[b]run[/" + TAKEOVER, "dataset_id": dataset.id, "prompt": prompt_data, "model": "gpt-4o-mini",
-        "scorers": ["[i]score[/"], "metadata": {"model": "gpt-4o-mini"}})
-    ws.insert_rows("experiment", experiment.id, [
-        {**root, "origin": {"object_type": "dataset", "object_id": dataset.id, "id": "row-1"}},
-        child,
-    ], project_id=project.id, description="hostile experiment")
+    base_id = None
+    for name, score, output in ((EXPERIMENT, 0.5, root["output"]), (EXPERIMENT_B, 1.0, "[/]better " + TAKEOVER)):
+        experiment = ws.save_object("experiment", project.id, name, {
+            "description": "[b]run[/" + TAKEOVER, "dataset_id": dataset.id, "prompt": prompt_data, "model": "gpt-4o-mini",
+            "scorers": ["[i]score[/"], "metadata": {"model": "gpt-4o-mini"}, "base_experiment_id": base_id})
+        rows = [{**root, "output": output, "scores": {"[i]score[/": score},
+                 "origin": {"object_type": "dataset", "object_id": dataset.id, "id": "row-1"}}, child]
+        # Span ids are unique per workspace: give each experiment its own.
+        suffix = "" if base_id is None else "-b"
+        rows = [{**r, "id": r["id"] + suffix, "span_id": r["span_id"] + suffix, "root_span_id": "root-1" + suffix,
+                 **({"span_parents": ["root-1" + suffix]} if r.get("span_parents") else {})} for r in rows]
+        ws.insert_rows("experiment", experiment.id, rows, project_id=project.id, description=f"experiment {name}")
+        base_id = experiment.id
     return ws
