@@ -12,10 +12,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer
 
 from loop_tui.ui.loop import LoopPageMixin, find_chat, page_context_provider
 from loop_tui.ui.widgets.chat import ChatPanel
+from loop_tui.ui.widgets.footer import PageFooter
 from loop_tui.ui.widgets.page_header import PageHeader
 
 if TYPE_CHECKING:
@@ -81,7 +81,7 @@ class PageScreen(LoopPageMixin, Screen):
                 context_provider=page_context_provider(self),
                 id="chat-panel",
             )
-        yield Footer(compact=True)
+        yield PageFooter()
 
     def compose_page(self) -> ComposeResult:
         """The page's own widgets."""

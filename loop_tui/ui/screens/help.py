@@ -10,7 +10,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Label
 
-from loop_tui.ui.keys import binding_catalog, effective_key
+from loop_tui.safe_text import literal
+from loop_tui.ui.keys import help_rows
 
 
 class HelpScreen(ModalScreen[None]):
@@ -34,8 +35,9 @@ class HelpScreen(ModalScreen[None]):
         table = self.query_one(DataTable)
         table.add_columns("key", "action", "id")
         keymap = {k: str(v) for k, v in self.app._keymap.items()}
-        for info in binding_catalog([type(self.page), type(self.app)]):
-            table.add_row(effective_key(info, keymap), info.description, info.id)
+        for keys, action, binding_id in help_rows([type(self.page), type(self.app)], keymap):
+            # literal: a str cell is read as markup, and "[" or "]" are keys one can bind
+            table.add_row(literal(keys), literal(action), literal(binding_id))
         table.focus()
 
     def action_dismiss_help(self) -> None:

@@ -1,0 +1,76 @@
+"""Help and footer text (issue 11, item 13): keys as people write them, each once; whole footer hints only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from loop_tui.ui.keys import key_label
+from tests.test_loop_ui_support import wait_for
+from tests.test_ui_hostile_data import settled
+from tests.test_ui_support import make_app, screen_text
+
+PAGES = ("playground", "experiments", "datasets", "logs", "btql", "settings")
+
+
+def test_key_labels_are_written_as_people_write_them() -> None:
+    assert key_label("question_mark") == "?"
+    assert key_label("slash") == "/"
+    assert key_label("escape,question_mark,q") == "esc or ? or q"
+    assert key_label("ctrl+o") == "ctrl+o"
+    assert key_label("plus") == "+"
+    assert key_label("escape,backspace") == "esc or backspace"
+    assert key_label("j,j") == "j"
+
+
+async def test_help_lists_each_key_once_as_written(shared_sample_ws_path: Path) -> None:
+    from textual.widgets import DataTable
+
+    from loop_tui.ui.screens.help import HelpScreen
+
+    app = make_app(shared_sample_ws_path, page="logs")
+    async with app.run_test(size=(120, 50)) as pilot:
+        await settled(pilot)
+        await app.run_action("help")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen) and bool(app.screen.query(DataTable))
+                       and app.screen.query_one(DataTable).row_count > 0)
+        table = app.screen.query_one(DataTable)
+        rows = [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
+        keys = [key for row in rows for key in row[0].split(" or ")]
+        actions = {row[1]: row[0] for row in rows}
+        assert actions["Help"] == "?" and actions["Filter"] == "/"
+        assert not [k for k in keys if "_" in k or k in ("slash", "escape")]
+        assert len(keys) == len(set(keys)), f"a key is listed twice: {sorted(keys)}"
+        # The logs page binds esc itself, so the generic "leave field" binding it shadows is not listed.
+        assert actions["Table"] == "esc" and "Leave field" not in actions
+
+
+def _footer_words(app: Any) -> set[str]:
+    """Every word a footer hint may show on this screen."""
+    words = {"^p", "palette"}
+    for _node, binding, _enabled, _tooltip in app.screen.active_bindings.values():
+        words.update(app.get_key_display(binding).split())
+        words.update((binding.description or "").split())
+        if binding.group is not None:
+            words.update(binding.group.description.split())
+            words.add("".join(app.get_key_display(b) for _, b, _, _ in app.screen.active_bindings.values()
+                              if b.group == binding.group))
+    return words
+
+
+@pytest.mark.parametrize("size", [(80, 24), (100, 30), (120, 40)])
+async def test_footer_shows_whole_hints_only(shared_sample_ws_path: Path, size: tuple[int, int]) -> None:
+    app = make_app(shared_sample_ws_path, page="logs")
+    async with app.run_test(size=size) as pilot:
+        await settled(pilot)
+        for page in PAGES:
+            await app.run_action(f"switch_page('{page}')")
+            await settled(pilot)
+            await pilot.pause(0.1)  # the footer measures its hints after they are laid out
+            footer = screen_text(app).splitlines()[-1]
+            hints, _, palette = footer.partition("▏")
+            assert palette.strip() == "^p palette", footer
+            stray = sorted(set(hints.split()) - _footer_words(app))
+            assert not stray, f"{page} at {size}: {stray} in {footer!r}"
