@@ -216,3 +216,15 @@ async def test_scorer_names_in_the_playground_and_tool_picker_labels(hostile_ws:
         await wait_for(pilot, lambda: isinstance(app.screen, ToolTogglesModal))
         text = await assert_safe_screen(pilot)
         assert "edit_data [changes data]" in text
+
+
+async def test_settings_with_markup_model_names_open(hostile_ws: Path) -> None:
+    """Names typed into settings (a model, a provider) are shown as written on the settings page and in Loop."""
+    from loop_tui.config import Settings
+
+    settings = Settings()
+    settings.models.allowlist = ["[/model" + "\x1b]0;x\x07", *settings.models.allowlist]
+    app = make_app(hostile_ws, page="settings", project=None, settings=settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)
+        await assert_safe_screen(pilot, "[/model\x1b]0;x\x07")

@@ -14,6 +14,7 @@ from textual.containers import Horizontal
 from textual.widgets import Footer, Static
 
 from loop_tui.agent import PageContext
+from loop_tui.safe_text import literal
 from loop_tui.ui.loop.chat import LoopChat
 from loop_tui.ui.loop.shell import LoopPageMixin, loop_stylesheet
 
@@ -33,7 +34,7 @@ class HarnessPage(LoopPageMixin, Static, can_focus=True):
         self.PAGE = app_context.page
 
     def on_mount(self) -> None:
-        self.update("page: " + ", ".join(f"{k}={v}" for k, v in self.context.to_dict().items()))
+        self.update(literal("page: " + ", ".join(f"{k}={v}" for k, v in self.context.to_dict().items())))
         self.install_loop_bindings(self.context.page)
 
     def action_focus_chat(self) -> None:

@@ -18,6 +18,7 @@ from textual.widgets import DataTable, Input, Label, Select, Switch, TabbedConte
 
 from loop_tui.config import Settings, config_path, save_settings
 from loop_tui.errors import UserError
+from loop_tui.safe_text import literal
 from loop_tui.ui.keys import binding_catalog, effective_key
 from loop_tui.ui.messages import SettingsSaved
 from loop_tui.ui.screens.base import PageScreen
@@ -119,7 +120,7 @@ class SettingsScreen(PageScreen):
         table.clear(columns=True)
         table.add_columns(*columns)
         for row, key in zip(rows, keys, strict=True):
-            table.add_row(*row, key=key)
+            table.add_row(*(literal(cell) for cell in row), key=key)  # names are typed by people: never markup
         if rows:
             table.move_cursor(row=min(cursor, len(rows) - 1))
 
@@ -309,7 +310,7 @@ class SettingsScreen(PageScreen):
         except ValueError as exc:
             event.input.add_class("-invalid")
             detail = str(exc).splitlines()
-            error.update(detail[-1].strip() if len(detail) > 1 else f"not a valid number: {event.value!r}")
+            error.update(literal(detail[-1].strip() if len(detail) > 1 else f"not a valid number: {event.value!r}"))
 
     def action_save(self) -> None:
         """Validate the draft and write it to the settings file."""

@@ -11,6 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Select
 
 from loop_tui.config import ProviderSettings
+from loop_tui.safe_text import literal
 
 
 class ProviderForm(ModalScreen["tuple[str, ProviderSettings] | None"]):
@@ -68,7 +69,7 @@ class ProviderForm(ModalScreen["tuple[str, ProviderSettings] | None"]):
             )
             provider = ProviderSettings.model_validate(provider.model_dump())
         except ValueError as exc:
-            error.update(str(exc).splitlines()[0])
+            error.update(literal(str(exc).splitlines()[0]))
             return
         self.dismiss((name, provider))
 
