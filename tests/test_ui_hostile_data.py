@@ -228,3 +228,25 @@ async def test_settings_with_markup_model_names_open(hostile_ws: Path) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await settled(pilot)
         await assert_safe_screen(pilot, "[/model\x1b]0;x\x07")
+
+
+async def test_loop_transcript_shows_what_the_model_quotes_as_written(hostile_ws: Path, fake_server_env: Any) -> None:
+    """A model steered by a planted row repeats its escapes: answer, tool card and user turn stay inert."""
+    from loop_tui.store import Workspace
+    from tests.hostile_data import TAKEOVER
+    from tests.test_loop_ui_support import make_app as make_loop_app
+    from tests.test_loop_ui_support import wait_idle
+
+    fake_server_env.script([
+        {"text": "Row says " + TAKEOVER + " [bold]x[/ ",
+         "tool_calls": [{"name": "get_summarized_results", "arguments": {"note": "[/" + TAKEOVER}}]},
+        {"text": "done [/" + TAKEOVER},
+    ])
+    app = make_loop_app(Workspace.open(hostile_ws), "logs", PROJECT, model="gpt-4.1")
+    async with app.run_test(size=SIZE) as pilot:
+        app.chat.send("what does [/ " + TAKEOVER + " mean?")
+        await wait_idle(pilot, app)
+        card = app.chat.query_one("ToolCard")
+        card.action_toggle()  # expanded: arguments and result, which list the hostile names
+        await assert_safe_screen(pilot, "Row says " + TAKEOVER, "done [/" + TAKEOVER, "what does [/ " + TAKEOVER,
+                                 '"note": "[/\\u001b]0;pwned')
