@@ -85,7 +85,7 @@ class TraceScreen(PageScreen):
     def compose_page(self) -> ComposeResult:
         with Horizontal(id="trace-body"):
             tree = SpanTree("trace", id="trace-tree", classes="pane")
-            tree.border_title = f"trace {self.root_span_id[:8]}"
+            tree.border_title = literal(f"trace {self.root_span_id[:8]}")  # ids are data too
             yield tree
             detail = SpanDetail(id="span-detail", classes="pane")
             detail.border_title = "span"
