@@ -74,6 +74,14 @@ def json_controls_escaped(json_text: str) -> str:
 _JSON_ESCAPES = {code: f"\\u{code:04x}" for code in (0x7F, *range(0x80, 0xA0), *_BIDI_CONTROLS)}
 
 
+def escaped_markup(text: Any) -> str:
+    """Sanitised `text` as a markup string that shows as written: for the few places whose value must stay a
+    `str` (a DataTable cell read back with `get_row`); everywhere else `literal()` is simpler."""
+    from rich.markup import escape
+
+    return escape(visible(text))
+
+
 def literal(text: Any, style: str = "") -> Text:
     """Sanitised `text` as a `rich.text.Text`: shown by Textual exactly as written, never parsed as markup."""
     from rich.text import Text

@@ -246,7 +246,10 @@ async def test_loop_transcript_shows_what_the_model_quotes_as_written(hostile_ws
     async with app.run_test(size=SIZE) as pilot:
         app.chat.send("what does [/ " + TAKEOVER + " mean?")
         await wait_idle(pilot, app)
+        await assert_safe_screen(pilot, "Row says " + TAKEOVER, "done [/" + TAKEOVER, "what does [/ " + TAKEOVER)
         card = app.chat.query_one("ToolCard")
         card.action_toggle()  # expanded: arguments and result, which list the hostile names
-        await assert_safe_screen(pilot, "Row says " + TAKEOVER, "done [/" + TAKEOVER, "what does [/ " + TAKEOVER,
-                                 '"note": "[/\\u001b]0;pwned')
+        await pilot.pause()
+        shown_card = "\n".join(str(w.render()) for w in card.query("Static"))
+        assert '"note": "[/\\u001b]0;pwned' in shown_card
+        assert all(c.isprintable() or c == "\n" for c in shown_card)

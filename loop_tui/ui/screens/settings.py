@@ -18,7 +18,7 @@ from textual.widgets import DataTable, Input, Label, Select, Switch, TabbedConte
 
 from loop_tui.config import Settings, config_path, save_settings
 from loop_tui.errors import UserError
-from loop_tui.safe_text import literal
+from loop_tui.safe_text import escaped_markup, literal
 from loop_tui.ui.keys import binding_catalog, effective_key
 from loop_tui.ui.messages import SettingsSaved
 from loop_tui.ui.screens.base import PageScreen
@@ -120,7 +120,8 @@ class SettingsScreen(PageScreen):
         table.clear(columns=True)
         table.add_columns(*columns)
         for row, key in zip(rows, keys, strict=True):
-            table.add_row(*(literal(cell) for cell in row), key=key)  # names are typed by people: never markup
+            # Names are typed by people, never markup; cells stay strings (read back by key and by tests).
+            table.add_row(*(escaped_markup(cell) if isinstance(cell, str) else cell for cell in row), key=key)
         if rows:
             table.move_cursor(row=min(cursor, len(rows) - 1))
 
