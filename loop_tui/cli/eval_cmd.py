@@ -225,6 +225,7 @@ def _run(args: argparse.Namespace, ws: Any, project: Any, settings: Any) -> Any:
 def _rerun(args: argparse.Namespace, ws: Any, project: Any, settings: Any) -> Any:
     from loop_tui.errors import UserError
     from loop_tui.evals.rerun import plan_rerun, rerun_experiment
+    from loop_tui.safe_text import visible
 
     given = (("--dataset", args.dataset), ("--scorer", args.scorer), ("--trials", args.trials != 1),
              ("--base", args.base))
@@ -234,7 +235,7 @@ def _rerun(args: argparse.Namespace, ws: Any, project: Any, settings: Any) -> An
                         "--judge-model, --name, --concurrency and --timeout can change)")
     plan = plan_rerun(ws, project.id, args.rerun, model=args.model, judge_model=args.judge_model, settings=settings)
     for note in plan.notes:
-        sys.stderr.write(f"loop-tui: re-running {args.rerun}: {note}\n")
+        sys.stderr.write(visible(f"loop-tui: re-running {args.rerun}: {note}") + "\n")  # notes name scorers
     return _model_unavailable_for_cli(lambda: _run_to_end(
         rerun_experiment(
             ws, project.id, args.rerun, model=args.model, name=args.name, concurrency=args.concurrency,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import ClassVar
 
 from textual.app import ComposeResult
@@ -11,18 +10,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
-# C0 controls but newline and tab, DEL, and C1 controls: text from data must never drive the terminal.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def visible_text(text: str) -> str:
-    """`text` with control characters shown as symbols (ESC as ␛) instead of being sent to the terminal."""
-
-    def symbol(match: re.Match[str]) -> str:
-        code = ord(match.group())
-        return chr(0x2400 + code) if code < 0x20 else "␡" if code == 0x7F else f"\\x{code:02x}"
-
-    return _CONTROL.sub(symbol, text)
+from loop_tui.safe_text import literal
 
 
 class TextViewModal(ModalScreen[None]):
@@ -43,9 +31,9 @@ class TextViewModal(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="modal-box text-view-box"):
-            yield Label(visible_text(self.title_text), classes="modal-title", markup=False)
+            yield Label(literal(self.title_text), classes="modal-title")
             with VerticalScroll(classes="text-view-scroll"):
-                yield Static(visible_text(self.text), classes="text-view-body", markup=False)
+                yield Static(literal(self.text), classes="text-view-body")
             yield Label("esc closes · ↑↓ scroll", classes="dim")
 
     def on_mount(self) -> None:
