@@ -56,11 +56,11 @@ def compact(ws: Workspace, table: str | None) -> tuple[int, list[Damage]]:
                 segment.unlink(missing_ok=True)
                 raise
             changed += 1
-    remove_unlisted(ws.root, txlog.snapshot(ws.root), ws._readers)
+    remove_unlisted(ws.root, txlog.snapshot(ws.root), ws._readers, release_own=True)
     return changed, skipped
 
 
-def remove_unlisted(root: Path, snap: txlog.Snapshot, readers: ReaderLock) -> dict[str, int]:
+def remove_unlisted(root: Path, snap: txlog.Snapshot, readers: ReaderLock, *, release_own: bool) -> dict[str, int]:
     """Delete segment files the snapshot does not list as live (caller holds the writer lock).
 
     Files no committed line ever named are leftovers of writers killed before their commit: they are moved
@@ -84,7 +84,7 @@ def remove_unlisted(root: Path, snap: txlog.Snapshot, readers: ReaderLock) -> di
                 quarantine(root, path, table, obj)
                 counts["uncommitted"] += 1
     if replaced:
-        with readers.exclusive() as alone:
+        with readers.exclusive(release_own=release_own) as alone:
             if alone:
                 for path in replaced:
                     path.unlink(missing_ok=True)

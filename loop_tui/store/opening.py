@@ -18,12 +18,12 @@ from loop_tui.store.failures import DamagedError
 from loop_tui.store.segments import (
     FORMAT_VERSION,
     MARKER,
-    ReaderLock,
     WriterLock,
     atomic_write_bytes,
     disk_segments,
     leftover_temp_files,
     next_xact_id,
+    reader_lock,
 )
 from loop_tui.store.views import empty_segments_missing, ensure_empty_segments
 
@@ -142,7 +142,7 @@ def sweep(root: Path, *, wait_s: float = 0.0) -> dict[str, int]:
         for leftover in leftover_temp_files(root):
             leftover.unlink(missing_ok=True)
             counts["temp"] += 1
-        counts.update(remove_unlisted(root, snap, ReaderLock(root / ".readers")))
+        counts.update(remove_unlisted(root, snap, reader_lock(root), release_own=False))
     finally:
         lock.release()
     return counts

@@ -20,6 +20,7 @@ from __future__ import annotations
 import fcntl
 import os
 import signal
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -123,39 +124,66 @@ class WriterLock:
 
 
 class ReaderLock:
-    """A shared fcntl lock every reader holds while it may use files of a snapshot.
+    """A shared fcntl lock held while any open `Workspace` of this process may use files of a snapshot.
 
     Compaction deletes the segments it replaced only when it can take this lock exclusively, i.e. when no
     reader anywhere could still be reading them; otherwise they wait for a later compact, doctor or open.
+    One per workspace per process (`reader_lock`): each `Workspace` adds a holder, dropped when it is
+    garbage-collected, and the flock is held while there is a holder.
     """
 
     def __init__(self, path: Path) -> None:
         self._path = path
         self._fh: Any = None
+        self._holders = 0
+        self._guard = threading.Lock()
 
-    def share(self) -> None:
-        """Hold the lock shared (idempotent); a workspace we cannot write to has nothing to protect."""
+    def add_holder(self) -> None:
+        """One more open workspace reads through this lock."""
+        with self._guard:
+            self._holders += 1
+        self.ensure()
+
+    def drop_holder(self) -> None:
+        """An open workspace is gone; the last one gives the flock back."""
+        with self._guard:
+            self._holders -= 1
+            if self._holders <= 0:
+                self._close()
+
+    def ensure(self) -> None:
+        """Hold the flock shared while there are holders (waits out a compaction deleting files)."""
         if self._fh is not None:
             return
-        try:
-            fh = open(self._path, "a+b")  # noqa: SIM115 - held for the reader's lifetime
-        except OSError:
-            return
-        if _flock(fh, fcntl.LOCK_SH, 30.0):
-            self._fh = fh
-        else:
-            fh.close()
+        with self._guard:
+            if self._fh is not None or self._holders <= 0:
+                return
+            try:
+                fh = open(self._path, "a+b")  # noqa: SIM115 - held while there are holders
+            except OSError:
+                return  # a workspace we cannot write to: nobody can compact it either
+            if _flock(fh, fcntl.LOCK_SH, 30.0):
+                self._fh = fh
+            else:
+                fh.close()
 
-    def release(self) -> None:
-        """Stop protecting this reader's snapshot."""
+    def _close(self) -> None:
         if self._fh is not None:
             self._fh.close()  # closing drops the flock
             self._fh = None
 
     @contextmanager
-    def exclusive(self) -> Iterator[bool]:
-        """Yield True while no other reader holds the lock (never waits); this reader's own share is dropped."""
-        self.release()
+    def exclusive(self, *, release_own: bool) -> Iterator[bool]:
+        """Yield True while no reader holds the lock (never waits).
+
+        With `release_own` this process's own share is dropped first (a compaction in this process: its
+        readers take the share again before their next query); without it, a share held here counts.
+        """
+        if self._fh is not None and not release_own:
+            yield False
+            return
+        with self._guard:
+            self._close()
         try:
             fh = open(self._path, "a+b")  # noqa: SIM115 - closed below
         except OSError:
@@ -165,6 +193,19 @@ class ReaderLock:
             yield _flock(fh, fcntl.LOCK_EX, 0.0)
         finally:
             fh.close()
+
+
+_reader_locks: dict[str, ReaderLock] = {}
+_reader_locks_guard = threading.Lock()
+
+
+def reader_lock(root: Path) -> ReaderLock:
+    """This process's one reader lock on a workspace: every snapshot it builds stays protected while held."""
+    with _reader_locks_guard:
+        lock = _reader_locks.get(str(root))
+        if lock is None:
+            lock = _reader_locks[str(root)] = ReaderLock(root / ".readers")
+        return lock
 
 
 def next_xact_id(root: Path) -> int:

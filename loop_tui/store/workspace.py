@@ -10,6 +10,7 @@ committed under the writer lock by one line in the transaction log (`txlog`), st
 from __future__ import annotations
 
 import threading
+import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +21,7 @@ from loop_tui.store.catalog import CatalogMixin
 from loop_tui.store.failures import DamagedError
 from loop_tui.store.health import Damage, known_damage
 from loop_tui.store.rows import RowsMixin
-from loop_tui.store.segments import ReaderLock, WriterLock
+from loop_tui.store.segments import WriterLock, reader_lock
 from loop_tui.store.views import table_of_statement, view_statements
 
 if TYPE_CHECKING:
@@ -34,7 +35,8 @@ class Workspace(RowsMixin, CatalogMixin):
     def __init__(self, root: Path) -> None:
         self.root = root
         self._lock = WriterLock(root / ".lock")
-        self._readers = ReaderLock(root / ".readers")
+        self._readers = reader_lock(root)
+        self._reading = False  # whether this instance counts as a holder of the reader lock
         self._thread_lock = threading.RLock()
         self._con: duckdb.DuckDBPyConnection | None = None
         self._con_generation = -1
@@ -54,7 +56,16 @@ class Workspace(RowsMixin, CatalogMixin):
     @property
     def generation(self) -> int:
         """Changes whenever anything is committed (by any process)."""
+        self._hold_snapshots()  # before reading it: the files of the snapshot it names stay until we let go
         return txlog.generation(self.root)
+
+    def _hold_snapshots(self) -> None:
+        if not self._reading:
+            self._reading = True
+            self._readers.add_holder()
+            weakref.finalize(self, self._readers.drop_holder)
+        else:
+            self._readers.ensure()
 
     def damaged(self) -> list[Damage]:
         """The damaged objects the last refresh found (each also fails the queries that reach it)."""
@@ -92,7 +103,7 @@ class Workspace(RowsMixin, CatalogMixin):
         """
         import duckdb
 
-        self._readers.share()  # before the snapshot: compaction keeps every file a reader may still use
+        self._hold_snapshots()  # before the snapshot: compaction keeps every file a reader may still use
         snap = txlog.snapshot(self.root)
         for _attempt in range(3):
             self._damage = known_damage(self.root, snap, check_footers=self._footer_checks)
