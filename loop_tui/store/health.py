@@ -17,6 +17,7 @@ from loop_tui.store.segments import segment_dir
 from loop_tui.store.txlog import Snapshot
 
 REQUIRED_COLUMNS = ("id", "_xact_id", "_object_delete")
+REPAIR_HINT = "run `loop-tui doctor --repair` to move it aside"
 _LABELS = {"project_logs": "the logs of project {}", "experiment": "experiment {}", "dataset": "dataset {}",
            "catalog": "the {} catalog"}
 
@@ -41,8 +42,17 @@ class Damage:
             rel = self.path.relative_to(root)
         except ValueError:
             rel = self.path
-        return (f"{self.what} cannot be read: {rel} {self.reason}; "
-                "run `loop-tui doctor --repair` to move it aside")
+        return f"{self.what} cannot be read: {rel} {self.reason}; {REPAIR_HINT}"
+
+
+def damage_sentence(error: BaseException) -> str | None:
+    """The damage sentence a query reaching a damaged object raised (see `views`), or None for other errors."""
+    text = str(error)
+    end = text.find(REPAIR_HINT)
+    if end < 0:
+        return None
+    start = text.rfind("Error: ", 0, end)
+    return text[start + len("Error: ") if start >= 0 else 0 : end + len(REPAIR_HINT)]
 
 
 # path -> (size, mtime_ns, reason or "") for files already checked: a file is re-checked only when it changes.

@@ -19,7 +19,7 @@ from loop_tui.store import schema as sch
 from loop_tui.store import txlog
 from loop_tui.store.catalog import CatalogMixin
 from loop_tui.store.failures import DamagedError
-from loop_tui.store.health import Damage, known_damage
+from loop_tui.store.health import Damage, damage_sentence, known_damage
 from loop_tui.store.rows import RowsMixin
 from loop_tui.store.segments import WriterLock, reader_lock
 from loop_tui.store.views import table_of_statement, view_statements
@@ -149,10 +149,9 @@ class Workspace(RowsMixin, CatalogMixin):
                     self._con_views = []
                     return fn(self._shared_connection())
             except duckdb.Error as exc:
-                text = str(exc)
-                for damage in self._damage.values():
-                    if damage.message(self.root) in text:
-                        raise DamagedError(damage.message(self.root)) from None
+                sentence = damage_sentence(exc)
+                if sentence:
+                    raise DamagedError(sentence) from None
                 raise
 
     def _shared_connection(self) -> duckdb.DuckDBPyConnection:
