@@ -127,7 +127,10 @@ def to_json_text(value: Any) -> str | None:
     """
     if value is None:
         return None
-    return strict_json(value)
+    try:
+        return _encode_json(value)  # the common case, without strict_json's extra call (hot in eval runs)
+    except ValueError:
+        return strict_json(value)
 
 
 def strict_json(value: Any) -> str:

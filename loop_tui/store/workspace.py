@@ -152,6 +152,10 @@ class Workspace(RowsMixin, CatalogMixin):
                 sentence = damage_sentence(exc)
                 if sentence:
                     raise DamagedError(sentence) from None
+                if isinstance(exc, duckdb.IOException):  # footers read fine, so the damage is inside a file
+                    detail = str(exc).splitlines()[0]
+                    raise DamagedError(f"a segment of {self.root} could not be read ({detail}); "
+                                       "run `loop-tui doctor` to find it") from None
                 raise
 
     def _shared_connection(self) -> duckdb.DuckDBPyConnection:
