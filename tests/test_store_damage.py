@@ -48,7 +48,15 @@ def _garbage(path: Path) -> None:
     path.write_bytes(os.urandom(path.stat().st_size))
 
 
-@pytest.mark.parametrize("damage", [_truncate, _garbage, Path.unlink], ids=["truncated", "garbage", "deleted"])
+def _inside(path: Path) -> None:
+    """Overwrite the data pages and leave the footer whole: only reading the rows finds it."""
+    data = bytearray(path.read_bytes())
+    data[8 : len(data) // 2] = b"\xab" * (len(data) // 2 - 8)
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("damage", [_truncate, _garbage, _inside, Path.unlink],
+                         ids=["truncated", "garbage", "inside", "deleted"])
 def test_a_damaged_log_segment_affects_only_its_project(two_projects: dict, tmp_path: Path, damage) -> None:
     root, seg = two_projects["root"], two_projects["a_segment"]
     damage(seg)

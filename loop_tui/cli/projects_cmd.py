@@ -22,12 +22,30 @@ def project_summaries(ws: Any) -> list[dict]:
     A project whose logs are damaged has `logs` None and its damage sentence under `damaged`; the others
     are counted as usual (the damaged logs are left out of the count by name, so the query never reads them).
     """
+    from loop_tui.store.failures import DamagedError
+
     ws.query("SELECT 1")  # refresh, so the damage list is current
-    damaged = {d.object_id: d.message(ws.root) for d in ws.damaged() if d.table == "project_logs"}
+    while True:
+        damaged = {d.object_id: d.message(ws.root) for d in ws.damaged() if d.table == "project_logs"}
+        try:
+            rows = ws.query(_summary_sql(damaged))
+            break
+        except DamagedError:
+            # Damage found only by reading the rows (inside a file): count again without it, or give up.
+            if {d.object_id for d in ws.damaged() if d.table == "project_logs"} <= set(damaged):
+                raise
+    out = [dict(r) for r in rows]
+    for summary in out:
+        if summary["id"] in damaged:
+            summary["logs"] = None
+            summary["damaged"] = damaged[summary["id"]]
+    return out
+
+
+def _summary_sql(damaged: dict[str, str]) -> str:
     # Literals, not a parameter: a filter on constants is what lets DuckDB skip the damaged logs unread.
     skip = ", ".join("'" + pid.replace("'", "''") + "'" for pid in sorted(damaged)) or "''"
-    rows = ws.query(
-        f"""
+    return f"""
         WITH logs AS (SELECT project_id, count(*) AS n FROM project_logs
                       WHERE project_id NOT IN ({skip}) GROUP BY project_id)
         SELECT p.id, p.name, coalesce(logs.n, 0) AS logs,
@@ -35,13 +53,6 @@ def project_summaries(ws: Any) -> list[dict]:
                (SELECT count(*) FROM catalog c WHERE c.kind = 'dataset' AND c.project_id = p.id) AS datasets
         FROM catalog p LEFT JOIN logs ON logs.project_id = p.id WHERE p.kind = 'project' ORDER BY p.name
         """
-    )
-    out = [dict(r) for r in rows]
-    for summary in out:
-        if summary["id"] in damaged:
-            summary["logs"] = None
-            summary["damaged"] = damaged[summary["id"]]
-    return out
 
 
 def run(args: argparse.Namespace) -> int:

@@ -55,8 +55,8 @@ def damage_sentence(error: BaseException) -> str | None:
     return text[start + len("Error: ") if start >= 0 else 0 : end + len(REPAIR_HINT)]
 
 
-# path -> (size, mtime_ns, reason or "") for files already checked: a file is re-checked only when it changes.
-_checked: dict[str, tuple[int, int, str]] = {}
+# path -> (size, mtime_ns, reason or "", read in full) for files already checked: re-checked only when changed.
+_checked: dict[str, tuple[int, int, str, bool]] = {}
 _lock = threading.Lock()
 
 
@@ -72,6 +72,15 @@ def _stat_key(path: Path) -> tuple[int, int] | str:
     return (st.st_size, st.st_mtime_ns)
 
 
+def _known(path: Path, key: tuple[int, int], deep: bool) -> str | None:
+    """The cached verdict on `path` if it still applies (a footer check does not vouch for a full read)."""
+    with _lock:
+        hit = _checked.get(str(path))
+    if hit is None or hit[:2] != key or (deep and not hit[2] and not hit[3]):
+        return None
+    return hit[2]
+
+
 def check_file(path: Path, *, deep: bool = False) -> str:
     """Why `path` is damaged ("" when it is a readable segment); `deep` reads every row, not just the footer."""
     import pyarrow.parquet as pq
@@ -79,10 +88,9 @@ def check_file(path: Path, *, deep: bool = False) -> str:
     key = _stat_key(path)
     if isinstance(key, str):
         return key
-    with _lock:
-        hit = _checked.get(str(path))
-    if hit is not None and hit[:2] == key and not (deep and not hit[2]):
-        return hit[2]
+    known = _known(path, key, deep)
+    if known is not None:
+        return known
     try:
         schema = pq.read_table(path).schema if deep else pq.read_schema(path)
         missing = [c for c in REQUIRED_COLUMNS if c not in schema.names]
@@ -93,9 +101,8 @@ def check_file(path: Path, *, deep: bool = False) -> str:
         reason = "is not a readable Parquet file (truncated or overwritten)" if not exc.strerror else f"cannot be read ({exc.strerror})"
     except Exception:  # noqa: BLE001 - pyarrow raises several types for a damaged file
         reason = "is not a readable Parquet file (truncated or overwritten)"
-    if not deep or reason:
-        with _lock:
-            _checked[str(path)] = (*key, reason)
+    with _lock:
+        _checked[str(path)] = (*key, reason, deep)
     return reason
 
 
@@ -113,12 +120,7 @@ def known_damage(root: Path, snap: Snapshot, *, check_footers: set[str] | frozen
                     reason = check_file(path, deep=deep)
                 else:
                     key = _stat_key(path)
-                    if isinstance(key, str):
-                        reason = key
-                    else:
-                        with _lock:
-                            hit = _checked.get(str(path))
-                        reason = hit[2] if hit is not None and hit[:2] == key else ""
+                    reason = key if isinstance(key, str) else (_known(path, key, False) or "")
                 if reason:
                     found.setdefault((table, obj), Damage(table, obj, path, reason))
                     break

@@ -29,6 +29,13 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 
+def _query_mistakes() -> tuple[type[BaseException], ...]:
+    import duckdb
+
+    return (duckdb.ParserException, duckdb.BinderException, duckdb.CatalogException, duckdb.InterruptException,
+            duckdb.ConstraintException)
+
+
 class Workspace(RowsMixin, CatalogMixin):
     """A workspace folder. Thread-safe for reads; writes are serialised across threads and processes."""
 
@@ -152,7 +159,19 @@ class Workspace(RowsMixin, CatalogMixin):
                 sentence = damage_sentence(exc)
                 if sentence:
                     raise DamagedError(sentence) from None
-                if isinstance(exc, duckdb.IOException):  # footers read fine, so the damage is inside a file
+                if isinstance(exc, _query_mistakes()):  # errors of the SQL, not of the files
+                    raise
+                # Footers read fine, so the damage (if it is one) is inside a file: read each in full, once.
+                if set(known_damage(self.root, txlog.snapshot(self.root), deep=True)) - set(self._damage):
+                    self._con_generation = -1
+                    try:
+                        return fn(self._shared_connection())
+                    except duckdb.Error as again:
+                        sentence = damage_sentence(again)
+                        if sentence:
+                            raise DamagedError(sentence) from None
+                        raise
+                if isinstance(exc, duckdb.IOException):
                     detail = str(exc).splitlines()[0]
                     raise DamagedError(f"a segment of {self.root} could not be read ({detail}); "
                                        "run `loop-tui doctor` to find it") from None
