@@ -9,10 +9,10 @@ otherwise a later compact, `doctor` or open removes them.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from loop_tui import clock
 from loop_tui.store import schema as sch
 from loop_tui.store import txlog
 from loop_tui.store.failures import WriteFailed
@@ -47,7 +47,7 @@ def compact(ws: Workspace, table: str | None) -> tuple[int, list[Damage]]:
             updates = len(set(ids)) != len(ids) or any(data.column("_object_delete").to_pylist())
             xact = next_xact_id(ws.root)
             segment = write_segment(ws.root, name, obj, data, xact, updates)
-            entry = {"xact": xact, "time": time.time(), "op": "compact", "description": f"compact {name} {obj}",
+            entry = {"xact": xact, "time": clock.timestamp(), "op": "compact", "description": f"compact {name} {obj}",
                      "table": name, "object_id": obj, "count": data.num_rows, "segment": segment.name,
                      "replaces": list(files)}
             try:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from loop_tui import clock
 from loop_tui.store import txlog
 from loop_tui.store.compaction import QUARANTINE, quarantine, remove_unlisted
 from loop_tui.store.failures import DamagedError
@@ -112,7 +113,7 @@ def repair(root: Path) -> DoctorReport:
                 else:
                     moved.append(f"dropped the missing {damage.path.relative_to(root)}")
             txlog.append_entry(root, {
-                "xact": next_xact_id(root), "time": time.time(), "op": "quarantine", "table": table, "object_id": obj,
+                "xact": next_xact_id(root), "time": clock.timestamp(), "op": "quarantine", "table": table, "object_id": obj,
                 "description": f"doctor: damaged segments of {damages[0].what} set aside",
                 "replaces": [d.path.name for d in damages],
             })
@@ -173,7 +174,7 @@ def _rebuild_log(root: Path) -> int:
                 kept.append((name, xacts))
         adopted.extend([table, obj, name] for name, _ in sorted(kept))
     lines = [json.dumps(_history_only(e), separators=(",", ":"), ensure_ascii=False) for e in txlog.read_entries(root)]
-    lines.append(json.dumps({"xact": next_xact_id(root), "time": time.time(), "op": "rebuild",
+    lines.append(json.dumps({"xact": next_xact_id(root), "time": clock.timestamp(), "op": "rebuild",
                              "description": "doctor: log rebuilt from the segments", "segments": adopted},
                             separators=(",", ":")))
     path = txlog.log_path(root)

@@ -8,9 +8,9 @@ folder) is upgraded in place by one `baseline` line in the transaction log adopt
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
+from loop_tui import clock
 from loop_tui.errors import UserError
 from loop_tui.store import txlog
 from loop_tui.store.compaction import remove_unlisted
@@ -102,7 +102,7 @@ def _upgrade(root: Path) -> None:
             segments = [[table, obj, name] for (table, obj), names in sorted(found.items()) for name in names]
             for leftover in leftover_temp_files(root):
                 leftover.unlink(missing_ok=True)
-            txlog.append_entry(root, {"xact": next_xact_id(root), "time": time.time(), "op": "baseline",
+            txlog.append_entry(root, {"xact": next_xact_id(root), "time": clock.timestamp(), "op": "baseline",
                                       "description": "format 1 segments adopted", "segments": segments})
         atomic_write_bytes(marker, json.dumps({"format": FORMAT_VERSION}).encode())
 
