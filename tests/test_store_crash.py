@@ -135,3 +135,29 @@ def test_leftover_temp_files_of_killed_writers_are_swept(tmp_path: Path) -> None
     Workspace.open(root)
     assert not any(p.exists() for p in leftovers)
     assert _counts(root)[0] == ROWS_PER_WRITE
+
+
+def test_compactions_killed_at_random_moments_keep_every_row_once(tmp_path: Path) -> None:
+    """As the adversarial pass did it: `kill -9` a running compaction at a random moment, a few times over."""
+    import random
+    import time
+
+    root = tmp_path / "ws"
+    ws, dataset_id = _dataset_with_segments(root, writes=3)
+    project_id = ws.project("p").id
+    rng = random.Random(12)
+    total = 3 * ROWS_PER_WRITE
+    for round_no in range(3):
+        more = [{"id": f"r{round_no}-{i}", "input": i} for i in range(ROWS_PER_WRITE)]
+        ws.insert_rows("dataset", dataset_id, more, project_id=project_id)
+        total += ROWS_PER_WRITE
+        proc = subprocess.Popen([sys.executable, "-m", "loop_tui", "compact", "--workspace", str(root)], cwd=REPO,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.2, 1.5))  # start-up takes most of it: the kill lands before, in or after the work
+        proc.kill()
+        proc.wait(timeout=30)
+        assert _counts(root) == (total, total, total), f"round {round_no}"
+    del ws
+    assert _cli("compact", "--workspace", str(root)).returncode == 0
+    assert _counts(root) == (total, total, total)
+    assert len(_segment_files(root, dataset_id)) == 1
