@@ -149,7 +149,9 @@ class Workspace(RowsMixin, CatalogMixin):
             try:
                 try:
                     return fn(self._shared_connection())
-                except (duckdb.IOException, duckdb.InvalidInputException):
+                except (duckdb.IOException, duckdb.InvalidInputException) as exc:
+                    if damage_sentence(exc):
+                        raise  # the query reached an object already known damaged: said below
                     # A file went missing or bad under our views: check footers and re-list the files once.
                     self._footer_checks.update(sch.TABLES)
                     self._con_generation = -1
