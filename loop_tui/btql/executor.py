@@ -161,6 +161,11 @@ def execute(con: Any, compiled: Compiled, *, timeout_s: float | None, cancel: An
         raise BtqlError("runtime", "out_of_memory", "The query needs more memory than is available.",
                         hint="Add a filter or a limit, or aggregate with dimensions/measures.") from None
     except (duckdb.ConversionException, duckdb.InvalidInputException, duckdb.OutOfRangeException) as exc:
+        from loop_tui.store.health import damage_sentence
+
+        damaged = damage_sentence(exc)  # the query reached an object whose segment is damaged
+        if damaged:
+            raise BtqlError("runtime", "damaged_segment", damaged) from None
         log.debug("btql runtime conversion error: %s\n%s", exc, compiled.sql)
         raise BtqlError("runtime", "bad_value", "A value in the data could not be converted while running the query.",
                         hint="Convert fields explicitly with to_number(…) or to_string(…).") from None

@@ -119,6 +119,8 @@ def columns_for(table: str) -> dict[str, tuple[str, str, str]]:
 
 def sampled_keys(con: Any, root: str, generation: int, table: str) -> dict[str, dict[str, str]]:
     """{json-or-map column: {first-level key: type}} for `table`, cached per workspace generation."""
+    import duckdb
+
     key = (root, generation, table)
     with _cache_lock:
         hit = _cache.get(key)
@@ -137,7 +139,13 @@ def sampled_keys(con: Any, root: str, generation: int, table: str) -> dict[str, 
         ] + [f"SELECT '{c}' AS col, unnest(map_keys(\"{c}\")) AS k, 'DOUBLE' AS t FROM sample_rows" for c in map_cols]
         sql = (f"WITH sample_rows AS {sample} SELECT col, k, list(DISTINCT t) FROM ("
                + " UNION ALL ".join(parts) + ") GROUP BY col, k")
-        for col, k, types in con.execute(sql).fetchall():
+        try:
+            sampled = con.execute(sql).fetchall()
+        except duckdb.InvalidInputException:
+            # A damaged object's rows raise when read (store.views); the sample is only a hint, and a
+            # query on another object must still run: keys are then confirmed exactly on use.
+            return {}
+        for col, k, types in sampled:
             kinds = {_JSON_TYPES.get(t, "json") for t in types} - {"null"}
             result.setdefault(col, {})[k] = kinds.pop() if len(kinds) == 1 else "json"
     with _cache_lock:
@@ -149,6 +157,8 @@ def sampled_keys(con: Any, root: str, generation: int, table: str) -> dict[str, 
 
 def key_exists(con: Any, root: str, generation: int, table: str, column: str, key: str) -> bool:
     """Exact (full-scan, cached) check that `column` has `key` in some row of `table`."""
+    import duckdb
+
     cache_key = (root, generation, table, column, key)
     with _cache_lock:
         hit = _confirmed.get(cache_key)
@@ -164,7 +174,10 @@ def key_exists(con: Any, root: str, generation: int, table: str, column: str, ke
         sql = f'SELECT 1 FROM {table} WHERE json_exists("{column}", $path) LIMIT 1'
     path = '$."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
     # fetchall, not fetchone: a half-read result blocks the next `con.sql` on this connection (DuckDB 2).
-    found = bool(con.execute(sql, {"k": key} if ctype == "map" else {"path": path}).fetchall())
+    try:
+        found = bool(con.execute(sql, {"k": key} if ctype == "map" else {"path": path}).fetchall())
+    except duckdb.InvalidInputException:
+        return True  # a damaged object is in the way of the scan: let the query itself say what is damaged
     with _cache_lock:
         if len(_confirmed) > 4096:
             _confirmed.clear()

@@ -15,9 +15,13 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Compact the workspace."""
+    import sys
+
     from loop_tui.store import open_workspace
 
     ws = open_workspace(args.workspace)
-    changed = ws.compact(args.table)
+    changed, skipped = ws.compact_report(args.table)
     print(f"compacted {changed} object(s)" if changed else "nothing to compact")
-    return 0
+    for damage in skipped:
+        sys.stderr.write(f"loop-tui: skipped {damage.message(ws.root)}\n")
+    return 1 if skipped else 0

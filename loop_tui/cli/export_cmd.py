@@ -16,7 +16,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("kind", choices=list(KINDS))
     parser.add_argument("--project", required=True, help="project name or id")
     parser.add_argument("--name", help="dataset or experiment name or id")
-    parser.add_argument("--out", type=Path, help="output file (default: stdout)")
+    parser.add_argument("--out", type=Path, help="output file, a regular file or new (default, or -: stdout)")
     parser.add_argument("--format", choices=["jsonl", "csv", "parquet"], help="default: from --out, else jsonl")
     parser.set_defaults(func=run)
     return parser
@@ -29,7 +29,8 @@ def run(args: argparse.Namespace) -> int:
     from loop_tui.store.schema import row_to_braintrust
 
     table = KINDS[args.kind]
-    fmt = args.format or (detect_format(args.out) if args.out else "jsonl")
+    to_file = args.out is not None and str(args.out) != "-"
+    fmt = args.format or (detect_format(args.out) if to_file else "jsonl")
     ws = open_workspace(args.workspace)
     project = ws.project(args.project)
     if table == "project_logs":
@@ -41,6 +42,6 @@ def run(args: argparse.Namespace) -> int:
     data = ws.read_rows(table, object_id)
     rows = [row_to_braintrust(table, r) for r in data.to_pylist()]
     write_rows(rows, fmt, args.out)
-    if args.out:
+    if to_file:
         print(f"exported {len(rows):,} rows to {args.out}")
     return 0

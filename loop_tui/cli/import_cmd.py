@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from loop_tui.errors import UserError
+from loop_tui.errors import ConflictError, UserError
 
 KINDS = {"logs": "project_logs", "dataset": "dataset", "experiment": "experiment"}
 
@@ -24,7 +24,6 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Validate the whole file, then write it in one transaction."""
-    from loop_tui.errors import NotFoundError
     from loop_tui.safe_text import visible
     from loop_tui.store import open_workspace
     from loop_tui.store.io import detect_format, normalize_for_import, read_rows
@@ -35,19 +34,24 @@ def run(args: argparse.Namespace) -> int:
     if not rows:
         raise UserError(f"{args.file.name} has no rows to import")
     ws = open_workspace(args.workspace)
-    try:
-        project = ws.project(args.project)
-    except NotFoundError:
-        project = ws.create_project(args.project)
+    project, _ = ws.ensure_project(args.project)
     if table == "project_logs":
         object_id = project.id
     else:
         name = args.name or args.file.stem
-        existing = [o for o in ws.objects(table, project.id) if o.name == name]
-        if existing and table == "experiment":
-            raise UserError(f"an experiment named {name!r} already exists in {project.name}; pass another --name")
-        obj = existing[0] if existing else ws.save_object(table, project.id, name, {"description": f"imported from {args.file.name}"})
+        description = {"description": f"imported from {args.file.name}"}
+        if table == "experiment":
+            # save_object refuses a name that exists, under the lock: two imports cannot make two experiments.
+            try:
+                obj = ws.save_object(table, project.id, name, description)
+            except ConflictError:
+                raise UserError(f"an experiment named {name!r} already exists in {project.name}; pass another --name") from None
+        else:
+            obj, _ = ws.ensure_object(table, project.id, name, description)
         object_id = obj.id
+    duplicates = len(rows) - len({r["id"] for r in rows})
     xact = ws.append_rows(table, object_id, rows, project_id=project.id, op="import", description=f"import {args.file.name}")
-    print(f"imported {len(rows):,} rows into {args.kind} of {visible(project.name)} (write {xact})")
+    print(f"imported {len(rows) - duplicates:,} rows into {args.kind} of {visible(project.name)} (write {xact})")
+    if duplicates:
+        print(f"{duplicates:,} line(s) repeated an id of an earlier line: the last line with each id was kept")
     return 0

@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "export_cmd",
     "history_cmd",
     "compact_cmd",
+    "doctor_cmd",
     "btql_cmd",
     "eval_cmd",
     "experiments_cmd",

@@ -1,6 +1,7 @@
 """The workspace store: Braintrust-shaped data in append-only Parquet segments, read with DuckDB.
 
-See `workspace.Workspace` for the API and `segments` for the on-disk layout.
+See `workspace.Workspace` for the API, `segments` for the on-disk layout, `txlog` for the one commit point
+of every write, and `doctor` for checking and repairing a damaged workspace.
 """
 
 from loop_tui.store.catalog import CatalogObject

@@ -68,6 +68,30 @@ class CatalogMixin:
         """Create a project (names are unique)."""
         return self.save_object("project", "", name, data or {})
 
+    def ensure_project(self, name_or_id: str, data: dict[str, Any] | None = None) -> tuple[CatalogObject, bool]:
+        """The project named (or with id) `name_or_id`, created if missing; True when this call created it.
+
+        Look-up and creation happen under the writer lock, so processes racing to create it all get the one.
+        """
+        with self._write_lock():
+            try:
+                return self.project(name_or_id), False
+            except NotFoundError:
+                return self.create_project(name_or_id, data), True
+
+    def ensure_object(
+        self, kind: str, project_id: str, name: str, data: dict[str, Any] | None = None
+    ) -> tuple[CatalogObject, bool]:
+        """The `kind` object named `name` in a project, created if missing (atomically, as `ensure_project`)."""
+        self._check_kind(kind)
+        with self._write_lock():
+            rows = self.query(
+                "SELECT * FROM catalog WHERE kind = ? AND project_id = ? AND name = ?", [kind, project_id, name.strip()]
+            )
+            if rows:
+                return object_from_record(rows[0]), False
+            return self.save_object(kind, project_id, name, data or {}), True
+
     def objects(self, kind: str, project_id: str) -> list[CatalogObject]:
         """All objects of `kind` in a project, newest first."""
         self._check_kind(kind)

@@ -1,25 +1,27 @@
-"""History, undo and compaction over the append-only segments.
+"""History and undo over the append-only segments.
 
-Undo does not delete anything: it writes a new transaction that puts each row touched by the undone
+Compaction is in `compaction`. Undo does not delete anything: it writes a new transaction that puts each row touched by the undone
 write back to its previous version (or tombstones it if the write created it). A row changed again
 after the write cannot be undone silently; that is a `ConflictError` naming the later write.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from loop_tui.errors import ConflictError, NotFoundError
 from loop_tui.store import schema as sch
-from loop_tui.store.segments import list_segments, next_xact_id, read_xact_log
+from loop_tui.store.segments import next_xact_id
+from loop_tui.store.txlog import read_entries
 
 if TYPE_CHECKING:
     from loop_tui.store.workspace import Workspace
 
 ALL_TABLES = ("project_logs", "experiment", "dataset", "catalog")
+# Log lines that change which files hold the rows, not the rows: not writes a user made or can undo.
+_HOUSEKEEPING = {"compact", "baseline", "quarantine", "rebuild"}
 
 
 @dataclass(frozen=True)
@@ -43,27 +45,30 @@ def history(
     """Writes newest first, filtered; with `row_id`, that row's versions newest first."""
     if row_id is not None:
         return _row_history(ws, table, row_id, limit)
-    entries = []
-    for entry in reversed(read_xact_log(ws.root)):
-        if table and entry.get("table") != table:
+    entries: list[HistoryEntry] = []
+    for entry in reversed(read_entries(ws.root)):
+        if entry.get("op") in _HOUSEKEEPING:
             continue
-        if object_id and entry.get("object_id") != object_id:
-            continue
-        entries.append(
-            HistoryEntry(
-                xact_id=int(entry["xact"]),
-                time=datetime.fromtimestamp(entry.get("time", 0), UTC),
-                table=entry.get("table", ""),
-                object_id=entry.get("object_id", ""),
-                op=entry.get("op", ""),
-                count=int(entry.get("count", 0)),
-                description=entry.get("description", ""),
-                ids=list(entry.get("ids", [])),
+        for part in entry.get("parts") or [entry]:
+            if table and part.get("table") != table:
+                continue
+            if object_id and part.get("object_id") != object_id:
+                continue
+            entries.append(
+                HistoryEntry(
+                    xact_id=int(entry["xact"]),
+                    time=datetime.fromtimestamp(entry.get("time", 0), UTC),
+                    table=part.get("table", ""),
+                    object_id=part.get("object_id", ""),
+                    op=entry.get("op", ""),
+                    count=int(part.get("count", 0)),
+                    description=entry.get("description", ""),
+                    ids=list(part.get("ids", [])),
+                )
             )
-        )
         if len(entries) >= limit:
             break
-    return entries
+    return entries[:limit]
 
 
 def _row_history(ws: Workspace, table: str | None, row_id: str, limit: int) -> list[HistoryEntry]:
@@ -134,34 +139,5 @@ def undo(ws: Workspace, xact_id: int) -> int:
     if not found_any:
         raise NotFoundError(f"no write with id {xact_id} in this workspace")
     new_xact = next_xact_id(ws.root)
-    for table, obj, records in plan:
-        ws._commit(table, obj, records, updates=True, op="undo", description=f"undo of write {xact_id}", xact=new_xact)
-    return new_xact
-
-
-def compact(ws: Workspace, table: str | None) -> int:
-    """Fold each object's segments into one (caller holds the write lock); history is kept."""
-    import pyarrow.parquet as pq
-
-    changed = 0
-    for name in [table] if table else ALL_TABLES:
-        col = sch.TABLES[name][1]
-        for obj, files in list_segments(ws.root, name).items():
-            if len(files) < 2:
-                continue
-            data = ws.query_arrow(
-                f"SELECT * FROM {name}_history WHERE {col} = ? ORDER BY _xact_id, id", [obj]
-            ).cast(sch.TABLES[name][0])
-            ids = data.column("id").to_pylist()
-            updates = len(set(ids)) != len(ids) or any(data.column("_object_delete").to_pylist())
-            last = max(int(f.name.split("-")[1]) for f in files)
-            target = files[0].parent / f"seg-{last:020d}-{'u' if updates else 'i'}.parquet"
-            tmp = files[0].parent / f".compact-{os.getpid()}.parquet.part"
-            pq.write_table(data, tmp, compression="zstd", row_group_size=128 * 1024)
-            os.replace(tmp, target)
-            for f in files:
-                if f != target:
-                    f.unlink(missing_ok=True)
-            changed += 1
-            next_xact_id(ws.root)  # bump the generation so every reader rebuilds its file lists
-    return changed
+    parts = [ws._part(table, obj, records, new_xact, updates=True) for table, obj, records in plan]
+    return ws._commit_parts(parts, new_xact, "undo", f"undo of write {xact_id}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -39,44 +40,75 @@ def _cell_to_text(value: Any) -> str:
         return ""
     if isinstance(value, str):
         try:
-            json.loads(value)
-        except ValueError:
+            _strict_loads(value)
+        except (ValueError, RecursionError):
             return value
         return json.dumps(value, ensure_ascii=False)  # would read back as JSON: quote it
-    return json.dumps(value, ensure_ascii=False, default=str)
+    return _export_json(value)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _strict_loads(text: str) -> Any:
+    """JSON as RFC 8259 has it: NaN and Infinity are text, not numbers."""
+    return json.loads(text, parse_constant=_reject_constant)
 
 
 def _text_to_cell(text: str) -> Any:
     if text == "":
         return None
     try:
-        return json.loads(text)
+        return _strict_loads(text)
     except ValueError:
         return text
+
+
+def _utf8_error(raw: bytes, exc: UnicodeDecodeError, name: str, first_line: int = 1) -> UserError:
+    """The sentence for bytes that are not UTF-8, naming the line and column of the first bad byte."""
+    line = first_line + raw.count(b"\n", 0, exc.start)
+    column = exc.start - raw.rfind(b"\n", 0, exc.start)
+    return UserError(
+        f"{name} line {line}: not valid UTF-8 (byte 0x{raw[exc.start]:02x} at column {column}); save the file as UTF-8"
+    )
 
 
 def read_rows(path: Path, fmt: str) -> list[dict[str, Any]]:
     """Read every row of a file; a malformed line or cell is a `UserError` naming its line."""
     if not path.exists():
         raise UserError(f"no such file: {path}")
-    if fmt == "jsonl":
-        return list(_read_jsonl(path))
-    if fmt == "csv":
-        return list(_read_csv(path))
-    if fmt == "parquet":
-        return _read_parquet(path)
+    if not path.is_file():
+        raise UserError(f"{path} is not a regular file")
+    try:
+        if fmt == "jsonl":
+            return list(_read_jsonl(path))
+        if fmt == "csv":
+            return list(_read_csv(path))
+        if fmt == "parquet":
+            return _read_parquet(path)
+    except OSError as exc:
+        raise UserError(f"cannot read {path} ({exc.strerror})") from None
     raise UserError(f"unknown format {fmt!r}; use jsonl, csv or parquet")
 
 
 def _read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
-    with open(path, encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
+    with open(path, "rb") as fh:
+        for n, raw in enumerate(fh, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise _utf8_error(raw, exc, path.name, n) from None
             if not line.strip():
                 continue
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise UserError(f"{path.name} line {n}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+            except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+                raise UserError(f"{path.name} line {n}: not valid JSON ({exc})") from None
+            except RecursionError:
+                raise UserError(f"{path.name} line {n}: nested too deeply (more than ~1,000 levels)") from None
             if not isinstance(row, dict):
                 raise UserError(f"{path.name} line {n}: each line must be a JSON object, got {type(row).__name__}")
             row["__line__"] = n
@@ -84,16 +116,28 @@ def _read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
 
 
 def _read_csv(path: Path) -> Iterator[dict[str, Any]]:
-    with open(path, encoding="utf-8", newline="") as fh:
-        reader = csv.DictReader(fh)
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _utf8_error(raw, exc, path.name) from None
+    # Cells can hold whole documents (LLM inputs); the csv module's default cap is 128 KiB.
+    csv.field_size_limit(2**31 - 1)
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
         if not reader.fieldnames:
             raise UserError(f"{path.name}: the CSV file has no header row")
         for row in reader:
             if None in row:
                 raise UserError(f"{path.name} line {reader.line_num}: more cells than header columns")
-            out = {k: _text_to_cell(v or "") for k, v in row.items()}
+            try:
+                out = {k: _text_to_cell(v or "") for k, v in row.items()}
+            except RecursionError:
+                raise UserError(f"{path.name} line {reader.line_num}: a cell is nested too deeply") from None
             out["__line__"] = reader.line_num
             yield out
+    except csv.Error as exc:
+        raise UserError(f"{path.name} line {reader.line_num}: not valid CSV ({exc})") from None
 
 
 def _read_parquet(path: Path) -> list[dict[str, Any]]:
@@ -104,15 +148,37 @@ def _read_parquet(path: Path) -> list[dict[str, Any]]:
     except Exception as exc:  # pyarrow raises several types for damaged files
         raise UserError(f"{path.name}: not a readable Parquet file ({type(exc).__name__})") from None
     ours = (table.schema.metadata or {}).get(_JSON_COLUMNS_MARKER) == b"1"
-    rows = table.to_pylist()
+    rows = _parquet_rows(table, path.name)
     for n, row in enumerate(rows, 1):
         for key, value in list(row.items()):
             if ours and isinstance(value, str) or isinstance(value, str) and value[:1] in "{[" and key in sch.SPAN_JSON_FIELDS:
-                row[key] = _text_to_cell(value)
+                try:
+                    row[key] = _text_to_cell(value)
+                except RecursionError:
+                    raise UserError(f"{path.name} row {n}: `{key}` is nested too deeply") from None
             elif isinstance(value, list) and value and isinstance(value[0], tuple):
                 row[key] = dict(value)  # an Arrow MAP comes back as key/value pairs
         row["__line__"] = n
     return rows
+
+
+def _parquet_rows(table: Any, name: str) -> list[dict[str, Any]]:
+    """The table as Python rows; a value Python cannot hold (a timestamp past year 9999) names its place."""
+    try:
+        return table.to_pylist()
+    except (OverflowError, ValueError, ArithmeticError):
+        pass
+    for column in table.column_names:
+        values = table.column(column)
+        for n in range(len(values)):
+            try:
+                values[n].as_py()
+            except (OverflowError, ValueError, ArithmeticError) as exc:
+                raise UserError(
+                    f"{name} row {n + 1}: column `{column}` holds a value out of range ({exc}); "
+                    "timestamps must fall in the years 1 to 9999"
+                ) from None
+    raise UserError(f"{name}: the file holds values that cannot be read")
 
 
 def normalize_for_import(table: str, rows: Iterable[dict[str, Any]], source: str) -> list[dict[str, Any]]:
@@ -127,22 +193,71 @@ def normalize_for_import(table: str, rows: Iterable[dict[str, Any]], source: str
     return out
 
 
+STDOUT = "-"
+
+
 def write_rows(rows: list[dict[str, Any]], fmt: str, out: Path | None) -> None:
-    """Write Braintrust-format rows to `out` (or stdout for jsonl/csv)."""
+    """Write Braintrust-format rows to the file `out`, or to stdout when `out` is None or `-`.
+
+    A file is written to a temp file with an unpredictable name, created exclusively and never through a
+    symlink, then renamed over `out`; an `out` that exists and is not a regular file (a symlink, a device, a
+    folder) is refused rather than replaced.
+    """
     import sys
 
-    if fmt == "parquet":
-        if out is None:
-            raise UserError("Parquet export needs --out FILE")
-        _write_parquet(rows, out)
+    if out is None or str(out) == STDOUT:
+        if fmt == "parquet":
+            if sys.stdout.isatty():
+                raise UserError("Parquet is binary: redirect stdout to a file, or pass --out FILE")
+            buffer = io.BytesIO()
+            _write_parquet(rows, buffer)
+            sys.stdout.buffer.write(buffer.getvalue())
+            sys.stdout.buffer.flush()
+        else:
+            _write_text(rows, fmt, sys.stdout)
         return
-    if out is None:
-        _write_text(rows, fmt, sys.stdout)
+    _check_target(out)
+    _write_via_temp(out, lambda fh: _write_parquet(rows, fh) if fmt == "parquet" else _write_text_binary(rows, fmt, fh))
+
+
+def _check_target(out: Path) -> None:
+    import stat
+
+    try:
+        st = os.lstat(out)
+    except FileNotFoundError:
+        if not out.parent.is_dir():
+            raise UserError(f"cannot write {out}: the folder {out.parent} does not exist") from None
         return
-    tmp = out.with_name(f".{out.name}.part")
-    with open(tmp, "w", encoding="utf-8", newline="") as fh:
-        _write_text(rows, fmt, fh)
-    tmp.replace(out)
+    if not stat.S_ISREG(st.st_mode):
+        kind = ("a symlink" if stat.S_ISLNK(st.st_mode) else "a folder" if stat.S_ISDIR(st.st_mode)
+                else "a device or special file")
+        raise UserError(f"--out {out} is {kind}; export writes only regular files (use --out - to write to stdout)")
+
+
+def _write_via_temp(out: Path, write: Any) -> None:
+    import tempfile
+
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)  # O_EXCL|O_NOFOLLOW
+    except OSError as exc:
+        raise UserError(f"cannot write {out} ({exc.strerror})") from None
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+            umask = os.umask(0)
+            os.umask(umask)
+            os.fchmod(fh.fileno(), 0o666 & ~umask)  # as a plain open() would have made it, not mkstemp's 0600
+        os.replace(tmp, out)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise UserError(f"cannot write {out} ({exc.strerror}); nothing was written") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _columns(rows: list[dict[str, Any]]) -> list[str]:
@@ -153,10 +268,25 @@ def _columns(rows: list[dict[str, Any]]) -> list[str]:
     return list(seen)
 
 
-def _write_text(rows: list[dict[str, Any]], fmt: str, fh: io.TextIOBase) -> None:
+def _export_json(value: Any) -> str:
+    """One value as strict JSON (NaN and ±Infinity from older workspaces written as null)."""
+    try:
+        return json.dumps(value, ensure_ascii=False, default=str, allow_nan=False)
+    except ValueError:
+        return json.dumps(sch.finite(value), ensure_ascii=False, default=str, allow_nan=False)
+
+
+def _write_text_binary(rows: list[dict[str, Any]], fmt: str, fh: Any) -> None:
+    text = io.TextIOWrapper(fh, encoding="utf-8", newline="", write_through=True)
+    _write_text(rows, fmt, text)
+    text.flush()
+    text.detach()
+
+
+def _write_text(rows: list[dict[str, Any]], fmt: str, fh: Any) -> None:
     if fmt == "jsonl":
         for row in rows:
-            fh.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+            fh.write(_export_json(row) + "\n")
         return
     columns = _columns(rows)
     writer = csv.writer(fh)
@@ -165,14 +295,12 @@ def _write_text(rows: list[dict[str, Any]], fmt: str, fh: io.TextIOBase) -> None
         writer.writerow([_cell_to_text(row.get(c)) for c in columns])
 
 
-def _write_parquet(rows: list[dict[str, Any]], out: Path) -> None:
+def _write_parquet(rows: list[dict[str, Any]], out: Any) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     columns = _columns(rows)
-    data = {c: [None if r.get(c) is None else json.dumps(r.get(c), ensure_ascii=False, default=str) for r in rows] for c in columns}
+    data = {c: [None if r.get(c) is None else _export_json(r.get(c)) for r in rows] for c in columns}
     table = pa.table({c: pa.array(v, pa.string()) for c, v in data.items()})
     table = table.replace_schema_metadata({_JSON_COLUMNS_MARKER: b"1"})
-    tmp = out.with_name(f".{out.name}.part")
-    pq.write_table(table, tmp)
-    tmp.replace(out)
+    pq.write_table(table, out)

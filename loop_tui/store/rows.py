@@ -1,8 +1,9 @@
 """The row half of `Workspace`: insert, append, update, delete and edit rows, each one transaction.
 
-Every write validates first (a bad row raises `UserError` and writes nothing), then commits one immutable
-segment under the writer lock, stamped with one monotonic `_xact_id` and recorded in the write log, so
-`undo` can reverse it.
+Every write validates first (a bad row raises `UserError` and writes nothing), then writes one immutable
+segment under the writer lock, stamped with one monotonic `_xact_id`, and commits it with one line in the
+transaction log (`txlog`), so `undo` can reverse it. Rows sharing an id within one write: the last one wins,
+as in Braintrust's own merge of a batch.
 """
 
 from __future__ import annotations
@@ -15,10 +16,23 @@ from loop_tui import clock
 from loop_tui.errors import ConflictError, NotFoundError, UserError
 from loop_tui.store import schema as sch
 from loop_tui.store.batch import ColumnBatch
-from loop_tui.store.segments import append_xact_log, next_xact_id, write_segment
+from loop_tui.store.failures import WriteFailed
+from loop_tui.store.segments import next_xact_id, write_segment
+from loop_tui.store.txlog import append_entry
 
 if TYPE_CHECKING:
     import pyarrow as pa
+
+# One segment of a write: (table, object id, rows stamped with the xact, first ids, has updates).
+SegmentPart = tuple[str, str, "pa.Table", list[str], bool]
+
+
+def last_wins(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Keep, of rows sharing an id, only the last one (at its own position)."""
+    last = {r["id"]: n for n, r in enumerate(records)}
+    if len(last) == len(records):
+        return records
+    return [r for n, r in enumerate(records) if last[r["id"]] == n]
 
 
 class RowsMixin:
@@ -55,6 +69,7 @@ class RowsMixin:
         self._check_table(table)
         if not records:
             raise UserError("nothing to write: no rows given")
+        records = last_wins(records)
         with self._write_lock():
             updates = False if new_ids_only else bool(self._existing_ids(table, object_id, [r["id"] for r in records]))
             return self._commit_rows(table, object_id, project_id, records, updates, op, description)
@@ -127,7 +142,7 @@ class RowsMixin:
         `ConflictError` names the row. The check and the write happen under the writer lock.
         """
         self._check_table(table)
-        records = self._normalize(table, upserts)
+        records = last_wins(self._normalize(table, upserts))
         delete_ids = [str(i) for i in deletes]
         if not records and not delete_ids:
             raise UserError("nothing to write: no rows given")
@@ -202,37 +217,60 @@ class RowsMixin:
         op: str,
         description: str,
         deleted: bool = False,
-        xact: int | None = None,
     ) -> int:
-        """Write one segment (caller holds the write lock) and log it.
+        """Write one segment and commit it (caller holds the write lock).
 
         `deleted` marks every record a tombstone; a caller mixing rows and tombstones (an edit, an undo)
-        sets `_object_delete` on each record itself. `xact` lets several segments share one transaction.
+        sets `_object_delete` on each record itself.
         """
-        xact = xact or next_xact_id(self.root)
+        xact = next_xact_id(self.root)
+        return self._commit_parts([self._part(table, object_id, records, xact, updates=updates, deleted=deleted)],
+                                  xact, op, description)
+
+    @staticmethod
+    def _part(table: str, object_id: str, records: list[dict[str, Any]], xact: int, *, updates: bool,
+              deleted: bool = False) -> SegmentPart:
+        """Stamp records with `xact` and turn them into one segment of a transaction."""
         for record in records:
             record["_xact_id"] = xact
             record["_object_delete"] = record.get("_object_delete") or deleted
         ids = [r["id"] for r in records[:200]]
-        return self._write(table, object_id, sch.to_arrow(table, records), ids, xact, updates or deleted, op, description)
+        return (table, object_id, sch.to_arrow(table, records), ids, updates or deleted)
 
     def _write(
         self, table: str, object_id: str, data: pa.Table, ids: list[str], xact: int, updates: bool, op: str,
         description: str,
     ) -> int:
-        """Write one segment of `data` (already stamped with `xact`) and record the write in the log."""
-        write_segment(self.root, table, object_id, data, xact, updates)
-        append_xact_log(
-            self.root,
-            {
-                "xact": xact,
-                "time": clock.timestamp(),
-                "table": table,
-                "object_id": object_id,
-                "op": op,
-                "count": data.num_rows,
-                "ids": ids[:200],
-                "description": description,
-            },
-        )
+        """Write one segment of `data` (already stamped with `xact`) and commit it."""
+        return self._commit_parts([(table, object_id, data, ids, updates)], xact, op, description)
+
+    def _commit_parts(self, parts: list[SegmentPart], xact: int, op: str, description: str) -> int:
+        """Write every segment of one transaction, then commit them all with one log line (caller holds the lock).
+
+        Until that line exists no reader lists the segments; if it cannot be written they are removed and
+        `WriteFailed` says nothing was written.
+        """
+        written = []
+        try:
+            for table, object_id, data, _ids, updates in parts:
+                written.append(write_segment(self.root, table, object_id, data, xact, updates))
+        except BaseException:
+            for path in written:
+                path.unlink(missing_ok=True)
+            raise
+        described = [
+            {"table": table, "object_id": object_id, "count": data.num_rows, "ids": ids[:200], "segment": path.name}
+            for (table, object_id, data, ids, _updates), path in zip(parts, written, strict=True)
+        ]
+        entry: dict[str, Any] = {"xact": xact, "time": clock.timestamp(), "op": op, "description": description}
+        if len(described) == 1:
+            entry.update(described[0])
+        else:
+            entry["parts"] = described
+        try:
+            append_entry(self.root, entry)
+        except WriteFailed:
+            for path in written:
+                path.unlink(missing_ok=True)
+            raise
         return xact

@@ -120,10 +120,38 @@ def new_id() -> str:
 
 
 def to_json_text(value: Any) -> str | None:
-    """Serialise a JSON-able value; None (JSON null or absent) stays None (SQL NULL)."""
+    """Serialise a JSON-able value; None (JSON null or absent) stays None (SQL NULL).
+
+    NaN and ±Infinity are not JSON: they are stored as null (as JavaScript's JSON.stringify writes them), so
+    every export is strict JSON.
+    """
     if value is None:
         return None
-    return _encode_json(value)
+    try:
+        return _encode_json(value)  # the common case, without strict_json's extra call (hot in eval runs)
+    except ValueError:
+        return strict_json(value)
+
+
+def strict_json(value: Any) -> str:
+    """Compact strict JSON text of `value`, non-finite numbers written as null."""
+    try:
+        return _encode_json(value)
+    except ValueError as exc:
+        if "Out of range float" not in str(exc):
+            raise
+        return _encode_json(finite(value))
+
+
+def finite(value: Any) -> Any:
+    """`value` with every NaN or ±Infinity (at any depth) replaced by None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    return value
 
 
 def from_json_text(text: str | None) -> Any:
@@ -141,7 +169,7 @@ def _json_default(value: Any) -> Any:
 
 # One encoder for every value: `json.dumps` with non-default options builds a new encoder per call,
 # which was a third of the cost of normalising a span (an eval run writes five spans a row).
-_encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_json_default).encode
+_encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_json_default, allow_nan=False).encode
 
 
 def parse_created(value: Any, where: str) -> datetime:
@@ -151,7 +179,12 @@ def parse_created(value: Any, where: str) -> datetime:
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return datetime.fromtimestamp(float(value), UTC)
+        try:
+            return datetime.fromtimestamp(float(value), UTC)
+        except (OverflowError, ValueError, OSError):
+            raise UserError(
+                f"{where}: `created` {value!r} is out of range: epoch seconds must fall in the years 1 to 9999"
+            ) from None
     if isinstance(value, str):
         text = value.strip().replace("Z", "+00:00")
         try:
@@ -174,10 +207,13 @@ def _num_map(value: Any, field: str, where: str) -> tuple[tuple[str, float | Non
             continue
         if isinstance(num, bool) or not isinstance(num, (int, float)):
             raise UserError(f"{where}: `{field}.{key}` must be a number or null, got {num!r}")
-        if isinstance(num, float) and math.isnan(num):
-            items.append((str(key), None))
+        if isinstance(num, float) and not math.isfinite(num):
+            items.append((str(key), None))  # NaN and ±Infinity are not JSON: stored as null, as in every field
             continue
-        items.append((str(key), float(num)))
+        try:
+            items.append((str(key), float(num)))
+        except OverflowError:
+            raise UserError(f"{where}: `{field}.{key}` is too large for a number (over 1.8e308)") from None
     return tuple(items)  # tuples: the collector stops tracking them (see store.batch)
 
 
@@ -194,6 +230,8 @@ def _check_json(value: Any, field: str, where: str) -> str | None:
         return to_json_text(value)
     except (TypeError, ValueError) as exc:
         raise UserError(f"{where}: `{field}` is not JSON-serialisable ({exc})") from None
+    except RecursionError:
+        raise UserError(f"{where}: `{field}` is nested too deeply to store") from None
 
 
 def _dict_field(row: dict[str, Any], key: str) -> dict[str, Any]:

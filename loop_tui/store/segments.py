@@ -1,23 +1,26 @@
-"""The on-disk layer: the writer lock, transaction ids and atomic, immutable Parquet segments.
+"""The on-disk layer: the writer and reader locks, transaction ids and immutable Parquet segments.
 
 Layout of a workspace folder:
     loop-workspace.json                      marker + format version
     .lock                                    fcntl lock held by the one writer at a time
+    .readers                                 fcntl lock shared by every open reader (see `ReaderLock`)
     xact                                     the last transaction id handed out
-    xacts.jsonl                              one line per write (what it did; for history listings)
+    xacts.jsonl                              the transaction log: one line per committed write (see `txlog`)
     tables/<table>/<object_id>/seg-<xact>-<i|u>.parquet
+    quarantine/                              damaged segments moved aside by `loop-tui doctor --repair`
 
-A segment is written to a hidden temp file, fsynced, then renamed into place: the rename is the
-commit, so a process killed mid-write leaves at most an invisible temp file. `-i` segments only add
-new ids (readers can skip de-duplication for objects that have nothing else); `-u` segments update
-or delete (tombstone) existing ids.
+A segment is written to a hidden temp file, fsynced and renamed into place, but it is visible only once
+the transaction log names it: that log line is the commit (see `txlog`). `-i` segments only add new ids
+(readers can skip de-duplication for objects that have nothing else); `-u` segments update or delete
+(tombstone) existing ids.
 """
 
 from __future__ import annotations
 
 import fcntl
-import json
 import os
+import signal
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,8 +29,18 @@ from typing import Any
 
 import pyarrow as pa
 
+from loop_tui.store.failures import WriteFailed
+
 MARKER = "loop-workspace.json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the transaction log lists the live segments; 1 (listed by folder) is migrated on open
+LEFTOVER_PREFIXES = (".tmp-", ".compact-")
+CRASH_ENV = "LOOP_TUI_CRASH_AT"  # tests: SIGKILL this process at the named point of a write
+
+
+def crash_point(name: str) -> None:
+    """Die here, as `kill -9` would, when the crash tests ask for it (`LOOP_TUI_CRASH_AT=name`)."""
+    if os.environ.get(CRASH_ENV) == name:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def fsync_dir(path: Path) -> None:
@@ -42,11 +55,27 @@ def fsync_dir(path: Path) -> None:
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write a small file atomically (temp file, fsync, rename)."""
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _flock(fh: Any, mode: int, timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            fcntl.flock(fh.fileno(), mode | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.01)
 
 
 class WriterLock:
@@ -57,57 +86,145 @@ class WriterLock:
         self._fh: Any = None
         self._depth = 0
 
+    @property
+    def held(self) -> bool:
+        """Whether this instance holds the lock now."""
+        return self._depth > 0
+
     @contextmanager
     def hold(self, timeout_s: float = 30.0) -> Iterator[None]:
         """Hold the lock for the duration of the block, waiting up to `timeout_s` for another writer."""
-        if self._depth == 0:
-            fh = open(self._path, "a+b")  # noqa: SIM115 - held across the with-block on purpose
-            deadline = time.monotonic() + timeout_s
-            while True:
-                try:
-                    fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() > deadline:
-                        fh.close()
-                        from loop_tui.errors import UserError
+        if not self.try_acquire(timeout_s):
+            from loop_tui.errors import UserError
 
-                        raise UserError(
-                            f"the workspace {self._path.parent} is locked by another writer; try again"
-                        ) from None
-                    time.sleep(0.01)
-            self._fh = fh
-        self._depth += 1
+            raise UserError(f"the workspace {self._path.parent} is locked by another writer; try again")
         try:
             yield
         finally:
-            self._depth -= 1
-            if self._depth == 0:
-                fcntl.flock(self._fh.fileno(), fcntl.LOCK_UN)
-                self._fh.close()
-                self._fh = None
+            self.release()
+
+    def try_acquire(self, timeout_s: float = 0.0) -> bool:
+        """Take the lock (re-entrantly) if it frees up within `timeout_s`; False if it did not."""
+        if self._depth == 0:
+            fh = open(self._path, "a+b")  # noqa: SIM115 - held until release()
+            if not _flock(fh, fcntl.LOCK_EX, timeout_s):
+                fh.close()
+                return False
+            self._fh = fh
+        self._depth += 1
+        return True
+
+    def release(self) -> None:
+        """Give back one level of the lock."""
+        self._depth -= 1
+        if self._depth == 0:
+            fcntl.flock(self._fh.fileno(), fcntl.LOCK_UN)
+            self._fh.close()
+            self._fh = None
+
+
+class ReaderLock:
+    """A shared fcntl lock held while any open `Workspace` of this process may use files of a snapshot.
+
+    Compaction deletes the segments it replaced only when it can take this lock exclusively, i.e. when no
+    reader anywhere could still be reading them; otherwise they wait for a later compact, doctor or open.
+    One per workspace per process (`reader_lock`): each `Workspace` adds a holder, dropped when it is
+    garbage-collected, and the flock is held while there is a holder.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._fh: Any = None
+        self._holders = 0
+        self._guard = threading.Lock()
+
+    def add_holder(self) -> None:
+        """One more open workspace reads through this lock."""
+        with self._guard:
+            self._holders += 1
+        self.ensure()
+
+    def drop_holder(self) -> None:
+        """An open workspace is gone; the last one gives the flock back."""
+        with self._guard:
+            self._holders -= 1
+            if self._holders <= 0:
+                self._close()
+
+    def ensure(self) -> None:
+        """Hold the flock shared while there are holders (waits out a compaction deleting files)."""
+        if self._fh is not None:
+            return
+        with self._guard:
+            if self._fh is not None or self._holders <= 0:
+                return
+            try:
+                fh = open(self._path, "a+b")  # noqa: SIM115 - held while there are holders
+            except OSError:
+                return  # a workspace we cannot write to: nobody can compact it either
+            if _flock(fh, fcntl.LOCK_SH, 30.0):
+                self._fh = fh
+            else:
+                fh.close()
+
+    def _close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()  # closing drops the flock
+            self._fh = None
+
+    @contextmanager
+    def exclusive(self, *, release_own: bool) -> Iterator[bool]:
+        """Yield True while no reader holds the lock (never waits).
+
+        With `release_own` this process's own share is dropped first (a compaction in this process: its
+        readers take the share again before their next query); without it, a share held here counts.
+        """
+        if self._fh is not None and not release_own:
+            yield False
+            return
+        with self._guard:
+            self._close()
+        try:
+            fh = open(self._path, "a+b")  # noqa: SIM115 - closed below
+        except OSError:
+            yield False
+            return
+        try:
+            yield _flock(fh, fcntl.LOCK_EX, 0.0)
+        finally:
+            fh.close()
+
+
+_reader_locks: dict[str, ReaderLock] = {}
+_reader_locks_guard = threading.Lock()
+
+
+def reader_lock(root: Path) -> ReaderLock:
+    """This process's one reader lock on a workspace: every snapshot it builds stays protected while held."""
+    with _reader_locks_guard:
+        lock = _reader_locks.get(str(root))
+        if lock is None:
+            lock = _reader_locks[str(root)] = ReaderLock(root / ".readers")
+        return lock
 
 
 def next_xact_id(root: Path) -> int:
     """Hand out the next transaction id (caller holds the writer lock).
 
     Ids are microsecond timestamps bumped past the last id, so they stay monotonic even when a
-    process died after committing a segment but before recording the counter.
+    process died after taking an id but before committing.
     """
     counter = root / "xact"
-    last = int(counter.read_text() or 0) if counter.exists() else 0
-    xact = max(last + 1, time.time_ns() // 1000)
-    atomic_write_bytes(counter, str(xact).encode())
-    return xact
-
-
-def current_generation(root: Path) -> int:
-    """The last committed transaction id: changes whenever anything was written."""
-    counter = root / "xact"
     try:
-        return int(counter.read_text() or 0)
-    except (FileNotFoundError, ValueError):
-        return 0
+        last = int(counter.read_text() or 0) if counter.exists() else 0
+    except ValueError:
+        last = 0  # a damaged counter: the clock still keeps ids ahead of every committed one
+    xact = max(last + 1, time.time_ns() // 1000)
+    try:
+        atomic_write_bytes(counter, str(xact).encode())
+    except OSError as exc:
+        raise WriteFailed(f"could not take a transaction id in {root} ({exc.strerror}); nothing was written") from None
+    return xact
 
 
 def segment_dir(root: Path, table: str, object_id: str) -> Path:
@@ -115,54 +232,67 @@ def segment_dir(root: Path, table: str, object_id: str) -> Path:
     return root / "tables" / table / object_id
 
 
+def segment_name(xact: int, updates: bool) -> str:
+    """The file name of the segment written by transaction `xact`."""
+    return f"seg-{xact:020d}-{'u' if updates else 'i'}.parquet"
+
+
 def write_segment(root: Path, table: str, object_id: str, data: pa.Table, xact: int, updates: bool) -> Path:
-    """Write one immutable segment atomically and return its path."""
+    """Write one immutable segment (not yet committed: the log must name it) and return its path."""
     import pyarrow.parquet as pq
 
     folder = segment_dir(root, table, object_id)
-    folder.mkdir(parents=True, exist_ok=True)
-    final = folder / f"seg-{xact:020d}-{'u' if updates else 'i'}.parquet"
+    final = folder / segment_name(xact, updates)
     tmp = folder / f".tmp-{xact}-{os.getpid()}.parquet.part"
-    with open(tmp, "wb") as fh:
-        pq.write_table(data, fh, compression="zstd", row_group_size=128 * 1024)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, final)
-    fsync_dir(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as fh:
+            pq.write_table(data, fh, compression="zstd", row_group_size=128 * 1024)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, final)
+        fsync_dir(folder)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        final.unlink(missing_ok=True)
+        raise WriteFailed(f"could not write a segment in {folder} ({exc.strerror}); nothing was written") from None
     return final
 
 
-def list_segments(root: Path, table: str) -> dict[str, list[Path]]:
-    """object_id -> its committed segment files, oldest first."""
-    base = root / "tables" / table
-    out: dict[str, list[Path]] = {}
-    if not base.exists():
+def disk_segments(root: Path) -> dict[tuple[str, str], list[str]]:
+    """(table, object id) -> the segment files in its folder (committed or not), by name."""
+    out: dict[tuple[str, str], list[str]] = {}
+    base = root / "tables"
+    try:
+        tables = [t for t in os.scandir(base) if t.is_dir() and not t.name.startswith("_")]
+    except OSError:
         return out
-    for folder in sorted(base.iterdir()):
-        if folder.is_dir():
-            files = sorted(folder.glob("seg-*.parquet"))
-            if files:
-                out[folder.name] = files
+    for table in tables:
+        try:
+            folders = [f for f in os.scandir(table.path) if f.is_dir()]
+        except OSError:
+            continue
+        for folder in folders:
+            try:
+                names = sorted(e.name for e in os.scandir(folder.path) if e.name.startswith("seg-"))
+            except OSError:
+                continue
+            out[(table.name, folder.name)] = names
     return out
 
 
-def append_xact_log(root: Path, entry: dict[str, Any]) -> None:
-    """Record what a write did (one JSON line, appended under the writer lock)."""
-    with open(root / "xacts.jsonl", "a", encoding="utf-8") as fh:
-        fh.write(json.dumps(entry, separators=(",", ":")) + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
+def leftover_temp_files(root: Path) -> list[Path]:
+    """Temp files a killed writer left (only meaningful while holding the writer lock)."""
+    found: list[Path] = []
+    base = root / "tables"
+    for dirpath, _dirs, files in os.walk(base):
+        found.extend(Path(dirpath) / f for f in files if f.startswith(LEFTOVER_PREFIXES) or f.endswith(".part"))
+    found.extend(p for p in root.glob(".*.tmp-*") if p.is_file())
+    return found
 
 
 def read_xact_log(root: Path) -> list[dict[str, Any]]:
-    """All recorded writes, oldest first (a torn last line from a crash is ignored)."""
-    path = root / "xacts.jsonl"
-    if not path.exists():
-        return []
-    entries = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            entries.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
-    return entries
+    """All committed lines of the transaction log, oldest first (see `txlog.read_entries`)."""
+    from loop_tui.store.txlog import read_entries
+
+    return read_entries(root)

@@ -3,33 +3,37 @@
 `Workspace` is the only way the rest of Loop TUI touches stored data. Reads go through DuckDB views
 (`connect()`, `query`); row writes are in `rows.RowsMixin` and catalog objects in `catalog.CatalogMixin`,
 each write one transaction: validated first (a bad row raises `UserError` and writes nothing), then
-committed as immutable segments under the writer lock, stamped with one monotonic `_xact_id` that
-`undo` reverses.
+committed under the writer lock by one line in the transaction log (`txlog`), stamped with one monotonic
+`_xact_id` that `undo` reverses. Opening, creating and upgrading a workspace are in `opening`.
 """
 
 from __future__ import annotations
 
-import json
 import threading
+import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from loop_tui.errors import UserError
 from loop_tui.store import schema as sch
+from loop_tui.store import txlog
 from loop_tui.store.catalog import CatalogMixin
+from loop_tui.store.failures import DamagedError
+from loop_tui.store.health import Damage, damage_sentence, known_damage
 from loop_tui.store.rows import RowsMixin
-from loop_tui.store.segments import (
-    FORMAT_VERSION,
-    MARKER,
-    WriterLock,
-    atomic_write_bytes,
-    current_generation,
-)
-from loop_tui.store.views import ensure_empty_segments, view_statements
+from loop_tui.store.segments import WriterLock, reader_lock
+from loop_tui.store.views import table_of_statement, view_statements
 
 if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
+
+
+def _query_mistakes() -> tuple[type[BaseException], ...]:
+    import duckdb
+
+    return (duckdb.ParserException, duckdb.BinderException, duckdb.CatalogException, duckdb.InterruptException,
+            duckdb.ConstraintException)
 
 
 class Workspace(RowsMixin, CatalogMixin):
@@ -38,44 +42,41 @@ class Workspace(RowsMixin, CatalogMixin):
     def __init__(self, root: Path) -> None:
         self.root = root
         self._lock = WriterLock(root / ".lock")
+        self._readers = reader_lock(root)
+        self._reading = False  # whether this instance counts as a holder of the reader lock
         self._thread_lock = threading.RLock()
         self._con: duckdb.DuckDBPyConnection | None = None
         self._con_generation = -1
         self._con_views: list[str] = []  # the view statements the shared connection last ran
+        self._damage: dict[tuple[str, str], Damage] = {}
+        self._footer_checks: set[str] = set()  # tables whose views failed once: check their footers
 
     # ----- opening -------------------------------------------------------------------------------
     @classmethod
     def open(cls, path: str | Path, *, create: bool = True) -> Workspace:
         """Open (and with `create`, initialise) the workspace at `path`."""
-        root = Path(path).expanduser().resolve()
-        if root.exists() and not root.is_dir():
-            raise UserError(f"workspace path {root} is a file, not a folder; pass a folder with --workspace")
-        marker = root / MARKER
-        if not marker.exists():
-            if root.exists() and any(p for p in root.iterdir() if not p.name.startswith(".")):
-                raise UserError(
-                    f"{root} is not a Loop TUI workspace (no {MARKER}); pass an empty or new folder with --workspace"
-                )
-            if not create:
-                raise UserError(f"no workspace at {root}; create one with `loop-tui demo --workspace {root}`")
-            root.mkdir(parents=True, exist_ok=True)
-            ensure_empty_segments(root)
-            atomic_write_bytes(marker, json.dumps({"format": FORMAT_VERSION}).encode())
-        else:
-            try:
-                fmt = json.loads(marker.read_text()).get("format")
-            except (json.JSONDecodeError, OSError):
-                raise UserError(f"{marker} is damaged; restore it or point --workspace elsewhere") from None
-            if fmt != FORMAT_VERSION:
-                raise UserError(f"workspace {root} has format {fmt}, this version reads {FORMAT_VERSION}")
-            ensure_empty_segments(root)
-        return cls(root)
+        from loop_tui.store.opening import prepare
+
+        return cls(prepare(path, create=create))
 
     # ----- reading -------------------------------------------------------------------------------
     @property
     def generation(self) -> int:
         """Changes whenever anything is committed (by any process)."""
-        return current_generation(self.root)
+        self._hold_snapshots()  # before reading it: the files of the snapshot it names stay until we let go
+        return txlog.generation(self.root)
+
+    def _hold_snapshots(self) -> None:
+        if not self._reading:
+            self._reading = True
+            self._readers.add_holder()
+            weakref.finalize(self, self._readers.drop_holder)
+        else:
+            self._readers.ensure()
+
+    def damaged(self) -> list[Damage]:
+        """The damaged objects the last refresh found (each also fails the queries that reach it)."""
+        return list(self._damage.values())
 
     def connect(self, *, sandboxed: bool = False) -> duckdb.DuckDBPyConnection:
         """A new in-memory DuckDB connection with the workspace views.
@@ -104,12 +105,28 @@ class Workspace(RowsMixin, CatalogMixin):
         With `applied` (what an earlier refresh of `con` returned), only views whose file lists changed
         are recreated: creating a view reads the footer of every file it lists, so after a write to one
         experiment, re-binding the logs and dataset views too was most of the cost of the next query.
+        A view that fails to bind has a damaged file: its table's files are checked, the damaged object
+        is left out (see `views`), and the view is built again.
         """
-        statements = view_statements(self.root)
-        for n, statement in enumerate(statements):
-            if applied is None or n >= len(applied) or applied[n] != statement:
-                con.execute(statement)
-        return statements
+        import duckdb
+
+        self._hold_snapshots()  # before the snapshot: compaction keeps every file a reader may still use
+        snap = txlog.snapshot(self.root)
+        for _attempt in range(3):
+            self._damage = known_damage(self.root, snap, check_footers=self._footer_checks)
+            statements = view_statements(self.root, snap, self._damage)
+            try:
+                for n, statement in enumerate(statements):
+                    if applied is None or n >= len(applied) or applied[n] != statement:
+                        con.execute(statement)
+                return statements
+            except duckdb.Error:
+                table = table_of_statement(n)
+                if table in self._footer_checks:
+                    raise
+                self._footer_checks.add(table)
+                applied = None
+        raise DamagedError(f"the workspace {self.root} could not be read; run `loop-tui doctor`")
 
     def query(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
         """Run a read query on the store's own up-to-date connection; rows as dicts."""
@@ -130,12 +147,37 @@ class Workspace(RowsMixin, CatalogMixin):
 
         with self._thread_lock:
             try:
-                return fn(self._shared_connection())
-            except duckdb.IOException:
-                # Another process compacted segments away under our views: re-list the files once.
-                self._con_generation = -1
-                self._con_views = []
-                return fn(self._shared_connection())
+                try:
+                    return fn(self._shared_connection())
+                except (duckdb.IOException, duckdb.InvalidInputException) as exc:
+                    if damage_sentence(exc):
+                        raise  # the query reached an object already known damaged: said below
+                    # A file went missing or bad under our views: check footers and re-list the files once.
+                    self._footer_checks.update(sch.TABLES)
+                    self._con_generation = -1
+                    self._con_views = []
+                    return fn(self._shared_connection())
+            except duckdb.Error as exc:
+                sentence = damage_sentence(exc)
+                if sentence:
+                    raise DamagedError(sentence) from None
+                if isinstance(exc, _query_mistakes()):  # errors of the SQL, not of the files
+                    raise
+                # Footers read fine, so the damage (if it is one) is inside a file: read each in full, once.
+                if set(known_damage(self.root, txlog.snapshot(self.root), deep=True)) - set(self._damage):
+                    self._con_generation = -1
+                    try:
+                        return fn(self._shared_connection())
+                    except duckdb.Error as again:
+                        sentence = damage_sentence(again)
+                        if sentence:
+                            raise DamagedError(sentence) from None
+                        raise
+                if isinstance(exc, duckdb.IOException):
+                    detail = str(exc).splitlines()[0]
+                    raise DamagedError(f"a segment of {self.root} could not be read ({detail}); "
+                                       "run `loop-tui doctor` to find it") from None
+                raise
 
     def _shared_connection(self) -> duckdb.DuckDBPyConnection:
         generation = self.generation
@@ -179,8 +221,14 @@ class Workspace(RowsMixin, CatalogMixin):
         return history(self, table, object_id, row_id, limit)
 
     def compact(self, table: str | None = None) -> int:
-        """Fold each object's segments into one file (history kept). Returns how many objects changed."""
-        from loop_tui.store.history import compact
+        """Fold each object's segments into one file (history kept). Returns how many objects changed.
+
+        Damaged objects are left as they are (`compact_report` names them)."""
+        return self.compact_report(table)[0]
+
+    def compact_report(self, table: str | None = None) -> tuple[int, list[Damage]]:
+        """Like `compact`, also returning the damaged objects it skipped."""
+        from loop_tui.store.compaction import compact
 
         with self._write_lock():
             return compact(self, table)
