@@ -34,7 +34,10 @@ def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("LOOP_TUI_CONFIG", str(home / "settings.toml"))
     monkeypatch.setenv("LOOP_TUI_WORKSPACE", str(home / "workspace"))
-    monkeypatch.setenv("LOOP_TUI_NOW", SAMPLE_NOW)
+    from loop_tui import clock
+
+    # Pinned "@ now", so the CLI subprocesses a test starts share its timeline.
+    monkeypatch.setenv("LOOP_TUI_NOW", clock.pin(clock.parse_instant(SAMPLE_NOW, source="SAMPLE_NOW")))
     for name in _SECRET_ENV:
         monkeypatch.delenv(name, raising=False)
 

@@ -52,7 +52,7 @@ def copy_recent(sample: Path, target: Path, now: datetime) -> Path:
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.seeding-", dir=target.parent))
     try:
         copy = staging / "workspace"
-        shutil.copytree(sample, copy, ignore=shutil.ignore_patterns(".lock", ".tmp-*", "*.part"))
+        shutil.copytree(sample, copy, ignore=shutil.ignore_patterns(".lock", ".readers", ".tmp-*", "*.part"))
         newest = newest_time(copy)
         if newest is not None and abs(now - newest) >= _MIN_SHIFT:
             shift_times(copy, now - newest)

@@ -1,0 +1,44 @@
+"""Copying text out of the app: to the terminal's clipboard, and to a file for terminals that ignore it.
+
+The terminal's clipboard is set with OSC 52 (Textual's `App.copy_to_clipboard`), which works over SSH and
+inside tmux (with `set -g set-clipboard on`). Some terminals ignore OSC 52 (macOS Terminal; tmux without
+that option) and the app cannot tell, so every copy is also written to `clipboard.txt` beside the settings
+(readable by its owner only), and the notice names that file.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from loop_tui.ui.ui_state import state_file
+
+if TYPE_CHECKING:
+    from textual.app import App
+
+CLIPBOARD_FILE = "clipboard.txt"
+
+
+def save_copy(text: str) -> Path | None:
+    """Write `text` to the fallback file (owner-only); None if it could not be written."""
+    path = state_file(CLIPBOARD_FILE)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except OSError:
+        return None
+    return path
+
+
+def copy_out(app: App, text: str, what: str) -> None:
+    """Put `text` on the clipboard and in the fallback file, and say what was copied."""
+    app.copy_to_clipboard(text)
+    path = save_copy(text)
+    size = f"{len(text):,} character{'s' if len(text) != 1 else ''}"
+    where = f" · also in {path}" if path else ""
+    app.notify(f"copied {what} ({size}){where}", title="copied", markup=False)
