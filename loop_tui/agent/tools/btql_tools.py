@@ -100,7 +100,7 @@ class BtqlQuery(Tool):
 
     async def run(self, args: BtqlQueryArgs, ctx: ToolContext) -> str:
         from loop_tui.btql import BtqlError
-        from loop_tui.btql.parse import parse  # not `btql.parse`: the submodule of that name shadows it
+        from loop_tui.btql.parsing import parse
 
         project = ctx.project()
         query = args.query
