@@ -166,6 +166,7 @@ def _run_to_end(coro: Coroutine[Any, Any, Any]) -> Any:
     import signal
 
     from loop_tui.evals.schedule import INTERRUPTED
+    from loop_tui.gc_pause import collect_only_new_objects
 
     async def main() -> Any:
         task = asyncio.current_task()
@@ -175,7 +176,9 @@ def _run_to_end(coro: Coroutine[Any, Any, Any]) -> Any:
         return await coro
 
     try:
-        return asyncio.run(main())
+        # The command owns its process: collections skip the heap that existed before the run (see gc_pause).
+        with collect_only_new_objects():
+            return asyncio.run(main())
     except asyncio.CancelledError as exc:
         if INTERRUPTED in exc.args:
             raise Terminated from None

@@ -25,7 +25,6 @@ from loop_tui.evals.scorers.llm_judge import LLMClassifier
 from loop_tui.evals.scoring import call_scorer, error_text, is_inline, scorer_name, to_scores
 from loop_tui.evals.span_writer import SpanWriter
 from loop_tui.evals.spans import ScoreOutcome, TaskOutcome, build_row_spans
-from loop_tui.gc_pause import collect_only_new_objects
 
 
 @dataclass
@@ -327,10 +326,9 @@ async def run_experiment(
         finally:
             await _close(handle, resolved)
 
-    # The run allocates thousands of spans while replies stream in; full collections walking the whole
-    # heap were ~5% of the wall time of a 1,000-row run (see loop_tui.gc_pause).
-    with collect_only_new_objects():
-        await execute(run, result, units, concurrency, on_progress, finish)
+    # No GC tuning here: the process belongs to the caller. The app and the CLI wrap their runs in
+    # `loop_tui.gc_pause.collect_only_new_objects` (full collections were ~5% of a 1,000-row run's wall time).
+    await execute(run, result, units, concurrency, on_progress, finish)
     return result
 
 

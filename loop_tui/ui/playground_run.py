@@ -34,8 +34,11 @@ class BackgroundEval:
                 self._task.cancel()
             return await self._task
 
+        from loop_tui.gc_pause import collect_only_new_objects
+
         try:
-            return asyncio.run(main())
+            with collect_only_new_objects():  # the app opts in to short collections during a run (see gc_pause)
+                return asyncio.run(main())
         except asyncio.CancelledError:
             return None
 
