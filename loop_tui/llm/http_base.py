@@ -17,7 +17,7 @@ import logging
 import os
 import random
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -107,7 +107,7 @@ class HttpProvider:
         """Headers carrying the key (and any fixed headers the API requires)."""
         raise NotImplementedError
 
-    def parse_stream(self, lines: AsyncIterator[str], model: str, secret: str | None) -> AsyncIterator[StreamEvent]:
+    def parse_stream(self, lines: AsyncIterator[str], model: str, secret: str | None) -> AsyncGenerator[StreamEvent, None]:
         """Neutral events from the response lines; ends with `Done` or a `ProviderError`."""
         raise NotImplementedError
 
