@@ -137,8 +137,8 @@ class Agent:
                 if not reply.calls:
                     yield ev.Done("stop", round(conversation.cost_usd, 6))
                     return
-                async for event in self.runner.run_calls(reply.calls, ctx, conversation):
-                    yield event
+                async for tool_event in self.runner.run_calls(reply.calls, ctx, conversation):
+                    yield tool_event
         finally:
             if self.save:
                 _repair_unanswered_calls(conversation.messages)

@@ -11,9 +11,12 @@ or, with `--model`, what a model change does with everything else held still.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from loop_tui.errors import NotFoundError, UserError
+
+if TYPE_CHECKING:
+    from loop_tui.evals.scorers.llm_judge import LLMClassifier
 
 
 @dataclass
@@ -112,7 +115,7 @@ def _scorer(
     return scorer
 
 
-def _is_judge(scorer: Any) -> bool:
+def _is_judge(scorer: Any) -> TypeGuard[LLMClassifier]:
     from loop_tui.evals.scorers import LLMClassifier
 
     return isinstance(scorer, LLMClassifier)

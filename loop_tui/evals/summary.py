@@ -112,7 +112,7 @@ class ExperimentSummary:
 
 
 def _score_values(rows: list[ExpRow], name: str) -> list[float]:
-    return [r.scores[name] for r in rows if r.scores.get(name) is not None]
+    return [value for r in rows if (value := r.scores.get(name)) is not None]
 
 
 def _per_key_score(groups: dict[str, list[ExpRow]], name: str) -> dict[str, float]:

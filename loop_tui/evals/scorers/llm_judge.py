@@ -146,6 +146,8 @@ class LLMClassifier(Scorer):
         args = call.get("arguments")
         if isinstance(args, str):
             args = json.loads(args)
+        if not isinstance(args, dict):
+            raise ValueError(f"{self._name()}: the model called select_choice without arguments")
         choice = str(args.get("choice", "")).strip()
         if choice not in self.choice_scores:
             raise ValueError(
