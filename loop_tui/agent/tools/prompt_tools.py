@@ -198,15 +198,15 @@ class RunEval(Tool):
         preview = Preview(kind="eval", title=f"Run an eval of {pg.name} on {ds.name}", text=text, details=details)
 
         async def apply() -> ToolOutput:
-            from loop_tui.evals import run_experiment
+            from loop_tui.evals import EvalSpec, run_eval
 
             project = ctx.project()
             try:
-                result = await run_experiment(
-                    ctx.workspace, project.id, spec, ds.id, scorers, model=model, settings=ctx.settings,
+                result = await run_eval(ctx.workspace, EvalSpec(
+                    project.id, spec, ds.id, list(scorers), model=model, settings=ctx.settings,
                     base=previous.id if previous else None, metadata={"playground_id": pg.id, "source": "loop"},
                     description=f"run by Loop from playground {pg.name}",
-                )
+                ))
             except UserError as err:
                 raise ToolError(str(err)) from None
             summary = await asyncio.to_thread(_summary, ctx, result.experiment_id, result.base_id)
