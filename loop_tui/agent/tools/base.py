@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict
 
@@ -87,8 +87,11 @@ class ToolContext:
         raise ToolError(f"no project is selected; ask the user which project to use (projects: {names})")
 
 
-class Tool:
-    """Base class of every Loop tool."""
+ArgsT = TypeVar("ArgsT", bound=ToolArgs)
+
+
+class Tool(Generic[ArgsT]):
+    """Base class of every Loop tool; `Tool[MyArgs]` with `Args = MyArgs` types `run`/`propose`'s arguments."""
 
     name: ClassVar[str]
     description: ClassVar[str]
@@ -107,28 +110,28 @@ class Tool:
         """Whether the tool belongs on this page."""
         return page in self.pages
 
-    def parse_args(self, raw: dict[str, Any]) -> ToolArgs:
+    def parse_args(self, raw: dict[str, Any]) -> ArgsT:
         """Validate the model's arguments; a ToolError the model can act on when they do not fit."""
         from pydantic import ValidationError
 
         try:
-            return self.Args.model_validate(raw or {})
+            return cast(ArgsT, self.Args.model_validate(raw or {}))
         except ValidationError as err:
             problems = "; ".join(
                 f"{'.'.join(str(p) for p in e['loc']) or 'arguments'}: {e['msg']}" for e in err.errors()[:5]
             )
             raise ToolError(f"invalid arguments for {self.name}: {problems}") from None
 
-    async def run(self, args: Any, ctx: ToolContext) -> ToolOutput | str:
+    async def run(self, args: ArgsT, ctx: ToolContext) -> ToolOutput | str:
         """Do the work of a read-only tool (mutating tools: propose, then apply)."""
         proposal = await self.propose(args, ctx)
         return await proposal.apply()
 
-    async def propose(self, args: Any, ctx: ToolContext) -> Proposal:
+    async def propose(self, args: ArgsT, ctx: ToolContext) -> Proposal:
         """Compute a change and its preview without writing anything (mutating tools only)."""
         raise NotImplementedError(f"{self.name} does not change anything")
 
-    def generic_preview(self, args: ToolArgs) -> Preview:
+    def generic_preview(self, args: ArgsT) -> Preview:
         """A preview for read-only tools a user asked to confirm: just the call."""
         text = json.dumps(args.model_dump(exclude_none=True), indent=2, ensure_ascii=False)
         return Preview(kind="call", title=f"Run {self.name}", text=text)
