@@ -22,6 +22,7 @@ TOP_LEVEL = {
     "config": "base",
     "errors": "base",
     "gc_pause": "base",
+    "safe_text": "base",
     "__main__": "cli",
 }
 GUI_PACKAGES = ("textual", "textual_fastdatatable")
