@@ -149,3 +149,15 @@ def test_httpcore_failures_become_the_most_specific_httpx_exception(raised: Exce
 
 def test_other_exceptions_are_not_mapped() -> None:
     assert httpx_error(ValueError("x")) is None
+
+
+async def test_closing_the_client_while_a_response_is_open_closes_its_connection_when_the_response_ends(
+    server: FakeModelServer,
+) -> None:
+    transport = LinearPoolTransport()
+    client = httpx.AsyncClient(transport=transport)
+    async with client.stream("POST", f"{server.openai_base_url}/chat/completions", json=BODY) as response:
+        await client.aclose()
+        await response.aread()
+    assert transport.connection_count == 0 and transport.idle_count == 0
+    assert server.wait_for(lambda: server.open_connections == 0), "the connection was left open"

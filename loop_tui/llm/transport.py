@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import ssl
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import httpcore
 import httpx
@@ -127,7 +127,7 @@ class LinearPoolTransport(httpx.AsyncBaseTransport):
         return httpx.Response(
             status_code=core_response.status,
             headers=core_response.headers,
-            stream=_PooledStream(core_response, lambda: self._release(key, connection)),
+            stream=_PooledStream(core_response, lambda: self._give_back(key, connection)),
             extensions=core_response.extensions,
         )
 
@@ -199,6 +199,13 @@ class LinearPoolTransport(httpx.AsyncBaseTransport):
             self._drop(connection)
         self._wake_one()
 
+    async def _give_back(self, key: OriginKey, connection: httpcore.AsyncHTTPConnection) -> None:
+        """`_release` after a response was read; once the transport is closed, no request will come to close
+        what was set aside, so it is closed now."""
+        self._release(key, connection)
+        if self._closed:
+            await self._close_pending()
+
     def _drop(self, connection: httpcore.AsyncHTTPConnection) -> None:
         self._open -= 1
         if not connection.is_closed():
@@ -269,7 +276,7 @@ class LinearPoolTransport(httpx.AsyncBaseTransport):
 class _PooledStream(httpx.AsyncByteStream):
     """A response body read from a pooled connection; closing it gives the connection back."""
 
-    def __init__(self, response: httpcore.Response, release: Callable[[], None]) -> None:
+    def __init__(self, response: httpcore.Response, release: Callable[[], Awaitable[None]]) -> None:
         self._response = response
         self._release = release
         self._released = False
@@ -286,7 +293,7 @@ class _PooledStream(httpx.AsyncByteStream):
         finally:
             if not self._released:
                 self._released = True
-                self._release()
+                await self._release()
 
 
 def _pool_timeout(request: httpx.Request) -> float | None:
