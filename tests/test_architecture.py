@@ -168,3 +168,23 @@ def test_the_private_api_check_catches_each_known_form(tmp_path: Path, line: str
     assert (("loop_tui/mod.py", 3, pattern)) in check.findings(tmp_path)
     assert all(number == 3 for _, number, _ in check.findings(tmp_path))
     assert any("no longer uses it" in p for p in check.problems(tmp_path))
+
+
+def test_a_tool_whose_args_do_not_match_its_declared_type_is_refused_at_definition() -> None:
+    from loop_tui.agent.tools.base import NoArgs, Tool, ToolArgs
+
+    class QueryArgs(ToolArgs):
+        query: str
+
+    class Fine(Tool[QueryArgs]):
+        name = "fine"
+        description = "d"
+        Args = QueryArgs
+
+    assert Fine().parse_args({"query": "x"}).query == "x"
+    with pytest.raises(TypeError, match="Wrong is Tool\\[QueryArgs\\] but its Args is NoArgs"):
+
+        class Wrong(Tool[QueryArgs]):
+            name = "wrong"
+            description = "d"
+            Args = NoArgs

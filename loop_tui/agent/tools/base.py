@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict
 
@@ -98,6 +98,16 @@ class Tool(Generic[ArgsT]):
     Args: ClassVar[type[ToolArgs]] = NoArgs
     pages: ClassVar[tuple[str, ...]] = DATA_PAGES
     mutates: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A tool declared `Tool[MyArgs]` must validate with `Args = MyArgs` (or a subclass): the type its
+        `run`/`propose` are checked against is then the type they receive."""
+        super().__init_subclass__(**kwargs)
+        for base in getattr(cls, "__orig_bases__", ()):
+            if get_origin(base) is Tool:
+                (declared,) = get_args(base)
+                if isinstance(declared, type) and not issubclass(cls.Args, declared):
+                    raise TypeError(f"{cls.__name__} is Tool[{declared.__name__}] but its Args is {cls.Args.__name__}")
 
     def schema(self) -> dict[str, Any]:
         """The tool as the model sees it: name, description and the JSON schema of its arguments."""

@@ -43,7 +43,7 @@ def unified_diff(before: list[str], after: list[str], name: str) -> str:
     return "\n".join(difflib.unified_diff(before, after, f"{name} (current)", f"{name} (proposed)", lineterm=""))
 
 
-class EditPrompt(Tool):
+class EditPrompt(Tool[EditPromptArgs]):
     """Propose a new version of the playground prompt."""
 
     name = "edit_prompt"
@@ -140,7 +140,7 @@ class RunEvalArgs(ToolArgs):
     model: str | None = Field(default=None, description="Model to run the task with. Default: the prompt's.")
 
 
-class RunEval(Tool):
+class RunEval(Tool[RunEvalArgs]):
     """Run the playground's task over its dataset with its scorers."""
 
     name = "run_eval"
