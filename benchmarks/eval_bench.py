@@ -90,22 +90,24 @@ async def run_ours(base_url: str, rows: list[dict], concurrency: int) -> tuple[f
     from loop_tui.evals.prompt import PromptSpec
     from loop_tui.evals.runner import run_experiment
     from loop_tui.evals.summary import summarize
+    from loop_tui.gc_pause import collect_only_new_objects
     from loop_tui.store import Workspace
 
     ws = Workspace.open(Path(tempfile.mkdtemp(prefix="eval-bench-")) / "ws")
     ws.create_project("bench")
     provider = make_provider(base_url, concurrency)
     started = time.perf_counter()
-    result = await run_experiment(
-        ws,
-        "bench",
-        PromptSpec.from_dict(PROMPT),
-        rows,
-        ["ExactMatch", "Levenshtein", "JSONDiff"],
-        provider=provider,
-        model="gpt-4o-mini",
-        concurrency=concurrency,
-    )
+    with collect_only_new_objects():  # as the CLI and the app run it
+        result = await run_experiment(
+            ws,
+            "bench",
+            PromptSpec.from_dict(PROMPT),
+            rows,
+            ["ExactMatch", "Levenshtein", "JSONDiff"],
+            provider=provider,
+            model="gpt-4o-mini",
+            concurrency=concurrency,
+        )
     wall = time.perf_counter() - started
     await provider.aclose()
     summary = summarize(ws, result.experiment_id)

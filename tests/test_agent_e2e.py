@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from loop_tui.agent import Agent, Conversation, Decision, Done, PageContext, ToolFinished
+from loop_tui.agent import Agent, Conversation, Decision, PageContext, ToolFinished, TurnFinished
 from loop_tui.config import Settings
 
 KINDS = ["openai", "anthropic"]
@@ -50,7 +50,7 @@ async def _converse(server, kind, ws, page, calls, settings=None, answer=Decisio
             event.resolve(answer)
         if isinstance(event, ToolFinished) and event.call.name == after_tool:
             server.script([{"text": "Here is what I found."}])
-    assert isinstance(events[-1], Done), events[-1]
+    assert isinstance(events[-1], TurnFinished), events[-1]
     body = server.requests[-1].body
     return events, {name: [_json(t) for t in texts] for name, texts in wire_tool_results(body).items()}
 

@@ -12,13 +12,13 @@ from loop_tui.agent import (
     ConfirmationRequired,
     Conversation,
     Decision,
-    Done,
     Failed,
     IterationLimit,
     PageContext,
     TextDelta,
     ToolFinished,
     ToolStarted,
+    TurnFinished,
     load_conversation,
 )
 from loop_tui.config import Settings
@@ -41,7 +41,7 @@ async def test_text_only_answer_streams_and_saves(sample_ws):
     conv = _ask("hi")
     events = await collect(agent.run(conv, PageContext(page="logs", project="support-bot")))
     assert "".join(e.text for e in events if isinstance(e, TextDelta)) == "Hello from Loop, all good."
-    assert isinstance(events[-1], Done)
+    assert isinstance(events[-1], TurnFinished)
     saved = load_conversation(sample_ws, conv.id)
     assert saved.messages[-1] == {"role": "assistant", "content": "Hello from Loop, all good."}
     assert saved.project_id == sample_ws.project("support-bot").id
@@ -63,7 +63,7 @@ async def test_tool_call_result_goes_back_to_model(sample_ws):
     pid = sample_ws.project("support-bot").id
     expected = sample_ws.query("SELECT count(*) AS n FROM project_logs WHERE project_id = ? AND is_root", [pid])[0]["n"]
     assert result["requests"] == expected
-    assert isinstance(events[-1], Done)
+    assert isinstance(events[-1], TurnFinished)
 
 
 async def test_parallel_read_only_calls_all_answered_in_order(sample_ws):
@@ -89,7 +89,7 @@ async def test_tool_error_is_a_tool_result_not_a_crash(sample_ws):
     assert "invalid arguments for get_detailed_results" in errors[0]
     assert "not available" in errors[1]
     assert provider.tool_results(1)["get_detailed_results"].startswith("Error: invalid arguments")
-    assert isinstance(events[-1], Done)
+    assert isinstance(events[-1], TurnFinished)
 
 
 async def test_iteration_limit_pauses_and_continue_resumes(sample_ws):
@@ -102,7 +102,7 @@ async def test_iteration_limit_pauses_and_continue_resumes(sample_ws):
     events = await collect(agent.run(conv, page))
     assert isinstance(events[-1], IterationLimit) and conv.paused
     events = await collect(agent.run(conv, page))  # "continue": no new user message
-    assert isinstance(events[-1], Done) and not conv.paused
+    assert isinstance(events[-1], TurnFinished) and not conv.paused
     assert "".join(e.text for e in events if isinstance(e, TextDelta)) == "finished"
 
 
@@ -124,7 +124,7 @@ async def test_continue_execution_tool_offered_only_when_paused(sample_ws):
     events = await collect(agent.run(conv, page))
     assert "continue_execution" in provider.offered(1)
     assert "Resumed" in provider.tool_results(2)["continue_execution"]
-    assert isinstance(events[-1], Done) and not conv.paused
+    assert isinstance(events[-1], TurnFinished) and not conv.paused
 
 
 async def test_provider_failure_is_failed_event(sample_ws):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from loop_tui.errors import UserError
-from loop_tui.evals.mustache import TemplateError, render, variables
+from loop_tui.evals.mustache import TemplateError, render
 from loop_tui.evals.prompt import PromptSpec, render_prompt
 
 
@@ -49,14 +49,6 @@ def test_malformed_templates_are_user_errors() -> None:
     with pytest.raises(TemplateError, match="does not match"):
         render("{{#a}}x{{/b}}", {"a": 1})
     assert issubclass(TemplateError, UserError)
-
-
-def test_variables_lists_top_level_names() -> None:
-    assert variables("{{input.q}} {{#metadata.x}}{{expected}}{{/metadata.x}}") == {
-        "input",
-        "metadata",
-        "expected",
-    }
 
 
 def test_render_prompt_uses_row_fields_and_names_the_message() -> None:

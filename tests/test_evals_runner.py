@@ -498,18 +498,6 @@ async def test_metadata_with_odd_keys_and_cycles_is_stored(ws: Workspace) -> Non
     assert len(outputs) == 10 and all("<cycle>" in r["output"] and "('a', 'b')" in r["output"] for r in outputs)
 
 
-async def test_the_heap_is_unfrozen_after_a_run(ws: Workspace) -> None:
-    import gc
-
-    provider = ScriptedProvider(lambda m, t, p: "x")
-    frozen_during: list[int] = []
-    await run_experiment(
-        ws, "proj", PROMPT, "qa", ["ExactMatch"], provider=provider,
-        on_progress=lambda e: frozen_during.append(gc.get_freeze_count()),
-    )
-    assert min(frozen_during) > 0 and gc.get_freeze_count() == 0
-
-
 async def test_a_rerun_repeats_the_run_as_it_was(ws: Workspace) -> None:
     from loop_tui.evals.rerun import plan_rerun, rerun_experiment
 

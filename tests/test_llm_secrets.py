@@ -10,6 +10,7 @@ import pytest
 
 from loop_tui.config import Settings
 from loop_tui.llm import make_provider, resolve_model
+from loop_tui.llm.base import ProviderError
 from tests.fake_model_server import FakeModelServer, collect
 
 KEY = "sk-PLANTED-0123456789abcdefSECRET"
@@ -48,7 +49,7 @@ async def test_key_echoed_by_the_server_never_leaks(
     events = await collect(provider.stream([{"role": "user", "content": "hi"}], None, MODELS[kind]))
     await provider.aclose()
     assert server.requests[-1].api_key == KEY  # the key really was sent, and echoed back
-    assert events and events[-1].__class__.__name__ == "ProviderError"
+    assert events and isinstance(events[-1], ProviderError)
     texts = _texts(events, provider) + [record.getMessage() for record in caplog.records]
     assert caplog.records  # the logs really were captured
     assert not [text for text in texts if KEY in text]

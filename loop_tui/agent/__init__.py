@@ -3,7 +3,8 @@
     agent = Agent(workspace, settings)                  # or provider=..., model=...
     conversation = Conversation(); conversation.add_user("most common errors this week?")
     async for event in agent.run(conversation, PageContext(page="logs", project="support-bot")):
-        ...   # TextDelta, ToolStarted, ToolFinished, ConfirmationRequired (resolve its future), IterationLimit, Done, Failed
+        ...   # TextDelta, ToolStarted, ToolFinished, ConfirmationRequired (resolve its future),
+              # IterationLimit, TurnFinished, Failed
 
 Nothing here imports Textual; the app and `loop-tui ask` are views over these events. `Agent` (and with it
 every tool) is imported on first use, so the app's first frame does not wait for it.
@@ -17,7 +18,6 @@ from loop_tui.agent.events import (
     AgentEvent,
     ConfirmationRequired,
     Decision,
-    Done,
     Failed,
     IterationLimit,
     PendingCall,
@@ -25,6 +25,7 @@ from loop_tui.agent.events import (
     TextDelta,
     ToolFinished,
     ToolStarted,
+    TurnFinished,
 )
 
 
@@ -43,7 +44,6 @@ __all__ = [
     "ConfirmationRequired",
     "Conversation",
     "Decision",
-    "Done",
     "Failed",
     "IterationLimit",
     "PageContext",
@@ -52,6 +52,7 @@ __all__ = [
     "TextDelta",
     "ToolFinished",
     "ToolStarted",
+    "TurnFinished",
     "list_conversations",
     "load_conversation",
     "save_conversation",

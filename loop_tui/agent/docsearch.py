@@ -56,7 +56,7 @@ def split_sections(file: str, markdown: str) -> list[Section]:
     """Split a Markdown page at its headings."""
     page_title = file.removesuffix(".md")
     sections: list[Section] = []
-    title, lines = page_title, []
+    title, lines = page_title, list[str]()
     for line in markdown.splitlines():
         heading = re.match(r"^(#{1,3})\s+(.*)", line)
         if heading:

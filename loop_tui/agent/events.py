@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from loop_tui.llm.base import TextDelta  # a piece of the answer: the model's own event, passed on as it is
+
 # The tool result a model gets when the user declines a change (the UI recognises it to mark the card).
 DECLINED = "The user declined this change; nothing was changed. Do not retry it; ask what they would like instead."
 
@@ -47,13 +49,6 @@ class Preview:
     text: str
     rows: list[dict[str, Any]] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class TextDelta:
-    """A piece of the assistant's answer."""
-
-    text: str
 
 
 @dataclass(frozen=True)
@@ -98,7 +93,7 @@ class IterationLimit:
 
 
 @dataclass(frozen=True)
-class Done:
+class TurnFinished:
     """The run finished; `cost_usd` is the conversation's total estimated model spend so far."""
 
     stop_reason: str = "stop"
@@ -113,4 +108,4 @@ class Failed:
     kind: str = "error"
 
 
-AgentEvent = TextDelta | ToolStarted | ToolFinished | ConfirmationRequired | IterationLimit | Done | Failed
+AgentEvent = TextDelta | ToolStarted | ToolFinished | ConfirmationRequired | IterationLimit | TurnFinished | Failed

@@ -206,4 +206,4 @@ def _order_tool_messages(messages: list[dict[str, Any]], order: list[str]) -> No
     while start > 0 and messages[start - 1].get("role") == "tool":
         start -= 1
     rank = {cid: i for i, cid in enumerate(order)}
-    messages[start:] = sorted(messages[start:], key=lambda m: rank.get(m.get("tool_call_id"), len(rank)))
+    messages[start:] = sorted(messages[start:], key=lambda m: rank.get(m.get("tool_call_id") or "", len(rank)))

@@ -1,6 +1,6 @@
 """The agent loop: stream a model reply, run the tools it calls, feed results back, repeat.
 
-One `Agent.run` is one user turn. It stops when the model answers without calling tools (`Done`), after
+One `Agent.run` is one user turn. It stops when the model answers without calling tools (`TurnFinished`), after
 `settings.agent.max_iterations` model turns (`IterationLimit`; run again to continue), on a provider
 failure or an exhausted budget (`Failed`). Mutating tools change nothing until the caller resolves the
 `ConfirmationRequired` future; cancelling the run while it waits applies nothing.
@@ -135,10 +135,10 @@ class Agent:
                     return
                 conversation.messages.append(reply.message())
                 if not reply.calls:
-                    yield ev.Done("stop", round(conversation.cost_usd, 6))
+                    yield ev.TurnFinished("stop", round(conversation.cost_usd, 6))
                     return
-                async for event in self.runner.run_calls(reply.calls, ctx, conversation):
-                    yield event
+                async for tool_event in self.runner.run_calls(reply.calls, ctx, conversation):
+                    yield tool_event
         finally:
             if self.save:
                 _repair_unanswered_calls(conversation.messages)

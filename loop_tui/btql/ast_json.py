@@ -175,7 +175,7 @@ def expr_from_json(obj: Any, path: str = "$") -> Any:
 def _alias_list(items: Any, path: str, allow_star: bool) -> list:
     if not isinstance(items, list):
         raise _bad(path, "expected a list")
-    out = []
+    out: list[A.AliasExpr | A.Star] = []
     for i, item in enumerate(items):
         node = expr_from_json(item, f"{path}[{i}]")
         if isinstance(node, A.Star) and allow_star:

@@ -361,10 +361,12 @@ class Compiler:
         return sql, compiled
 
     def _pivot_spec(self, dims: list[A.AliasExpr], measures: list[A.AliasExpr]) -> tuple[list[str], str, list[str]]:
+        pivot = self.q.pivot or []
+        assert pivot, "called only for a query with a pivot"
         measure_names = [m.alias for m in measures]
         if not measure_names:
-            raise _err("pivot", "pivot needs at least one measure to spread into columns.", self.q.pivot[0])
-        on = [p for p in self.q.pivot or [] if not (isinstance(p.expr, A.Ident) and len(p.expr.name) == 1
+            raise _err("pivot", "pivot needs at least one measure to spread into columns.", pivot[0])
+        on = [p for p in pivot if not (isinstance(p.expr, A.Ident) and len(p.expr.name) == 1
                                                    and p.expr.name[0] in measure_names)]
         dim_names = [d.alias for d in dims]
         if on:
@@ -380,7 +382,7 @@ class Compiler:
             col = match
         else:
             if not dim_names:
-                raise _err("pivot", "pivot needs a dimension whose values become columns.", self.q.pivot[0])
+                raise _err("pivot", "pivot needs a dimension whose values become columns.", pivot[0])
             col = dim_names[-1]
         return [d for d in dim_names if d != col], col, measure_names
 

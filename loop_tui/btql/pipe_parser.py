@@ -41,6 +41,7 @@ class PipeParser(ExprParser):
                 continue
             raise self.error(f"Unexpected {describe(self.tok)} after the clause.",
                              hint="Separate clauses with `|` or a new line.")
+        assert q.span is not None  # set when the query started
         q.span = q.span.to(self.toks[max(self.pos - 1, 0)].span)
         _resolve_positional_dimensions(q)
         return q
@@ -52,8 +53,8 @@ class PipeParser(ExprParser):
         name_tok = self.tok
         if name_tok.kind != IDENT or not self.peek().is_op(":"):
             hint = None
-            if name_tok.kind == IDENT and name_tok.value.lower() in A.CLAUSES:
-                hint = f"Write `{name_tok.value.lower()}:` with a colon."
+            if name_tok.kind == IDENT and str(name_tok.value).lower() in A.CLAUSES:
+                hint = f"Write `{str(name_tok.value).lower()}:` with a colon."
             raise self.error(f"Expected a clause such as `select:` or `filter:` but found {describe(name_tok)}.",
                              code="unexpected_token", hint=hint)
         name = str(name_tok.value).lower()
@@ -157,7 +158,7 @@ class PipeParser(ExprParser):
             self.expect_op(")", "to close the data source")
         if self.mode == "sql":
             pass
-        elif self.tok.kind == IDENT and not self.peek().is_op(":") and self.tok.value.lower() in SHAPES + ("span", "trace"):
+        elif self.tok.kind == IDENT and not self.peek().is_op(":") and str(self.tok.value).lower() in SHAPES + ("span", "trace"):
             shape = self._shape(str(self.advance().value), self.toks[self.pos - 1])
         elif self.tok.kind == IDENT and not self.peek().is_op(":") and not self.tok.first_on_line:
             raise self.error(f"Unknown shape {describe(self.tok)}.", code="unknown_shape", hint="Shapes: spans, traces, summary.")

@@ -93,6 +93,7 @@ class SqlParser(PipeParser):
                 raise self.error("A query is a single statement; remove what follows the `;`.", code="multiple_statements")
             raise self.error(f"Unexpected {describe(self.tok)}.")
         _apply_grouping(q, select_items, group_by, pivot_spec)
+        assert q.span is not None  # set when the query started
         q.span = q.span.to(self.toks[max(self.pos - 1, 0)].span)
         return q
 
@@ -211,7 +212,7 @@ def _apply_grouping(q: A.Query, items: list, group_by: list[A.Expr] | None, pivo
         raise BtqlError.at("bind", "aggregate_context",
                            f"`{item.alias}` is neither grouped nor an aggregate.", item.span,
                            hint="Add it to GROUP BY or wrap it in an aggregate such as any_value().")
-    order = [i.alias for i in alias_items]
+    order: list[str] | None = [i.alias for i in alias_items]
     if pivot_spec is not None:
         aggs, col, span = pivot_spec
         measures = measures + aggs

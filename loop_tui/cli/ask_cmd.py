@@ -124,7 +124,7 @@ def _query_error(ws: Any, query: str, project: str | None) -> str | None:
 
 
 async def _drive(agent: Any, conversation: Any, page: Any, printer: Any, yes: bool) -> int:
-    from loop_tui.agent import ConfirmationRequired, Decision, Done, Failed, IterationLimit
+    from loop_tui.agent import ConfirmationRequired, Decision, Failed, IterationLimit, TurnFinished
 
     code = EXIT_DONE
     async for event in agent.run(conversation, page):
@@ -138,7 +138,7 @@ async def _drive(agent: Any, conversation: Any, page: Any, printer: Any, yes: bo
         elif isinstance(event, Failed):
             code = EXIT_FAILED
             printer.event(event, conversation.id)
-        elif isinstance(event, Done):
+        elif isinstance(event, TurnFinished):
             printer.event(event, conversation.id)
         else:
             printer.event(event, conversation.id)
@@ -210,7 +210,7 @@ class JsonlPrinter:
                      "preview": _preview_json(event.preview), "accepted": accepted})
 
     def event(self, event: Any, conversation_id: str) -> None:
-        from loop_tui.agent import Done, Failed, IterationLimit, TextDelta, ToolFinished, ToolStarted
+        from loop_tui.agent import Failed, IterationLimit, TextDelta, ToolFinished, ToolStarted, TurnFinished
 
         if isinstance(event, TextDelta):
             self._text(self.answer.feed(event.text))
@@ -229,7 +229,7 @@ class JsonlPrinter:
         elif isinstance(event, Failed):
             self._write({"type": "error", "kind": event.kind, "message": _clean(event.message),
                          "conversation_id": conversation_id})
-        elif isinstance(event, Done):
+        elif isinstance(event, TurnFinished):
             self._write({"type": "done", "conversation_id": conversation_id, "cost_usd": event.cost_usd})
 
 
@@ -275,7 +275,7 @@ class TextPrinter:
         self._line(f"{'✓ accepted' if accepted else '✗ declined'}: {event.call.name}")
 
     def event(self, event: Any, conversation_id: str) -> None:
-        from loop_tui.agent import Done, Failed, IterationLimit, TextDelta, ToolFinished, ToolStarted
+        from loop_tui.agent import Failed, IterationLimit, TextDelta, ToolFinished, ToolStarted, TurnFinished
 
         if isinstance(event, TextDelta):
             self._stream(self.answer.feed(event.text))
@@ -292,7 +292,7 @@ class TextPrinter:
         elif isinstance(event, Failed):
             self._line("")
             sys.stderr.write(f"loop-tui: {visible(_clean(event.message))}\n")
-        elif isinstance(event, Done):
+        elif isinstance(event, TurnFinished):
             self._stream(self.answer.flush())
             if self.mid_line:
                 self._line("")

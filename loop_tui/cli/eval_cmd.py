@@ -166,6 +166,7 @@ def _run_to_end(coro: Coroutine[Any, Any, Any]) -> Any:
     import signal
 
     from loop_tui.evals.schedule import INTERRUPTED
+    from loop_tui.gc_pause import collect_only_new_objects
 
     async def main() -> Any:
         task = asyncio.current_task()
@@ -175,7 +176,9 @@ def _run_to_end(coro: Coroutine[Any, Any, Any]) -> Any:
         return await coro
 
     try:
-        return asyncio.run(main())
+        # The command owns its process: collections skip the heap that existed before the run (see gc_pause).
+        with collect_only_new_objects():
+            return asyncio.run(main())
     except asyncio.CancelledError as exc:
         if INTERRUPTED in exc.args:
             raise Terminated from None
@@ -195,31 +198,29 @@ def _model_unavailable_for_cli(run: Any) -> Any:
 
 def _run(args: argparse.Namespace, ws: Any, project: Any, settings: Any) -> Any:
     from loop_tui.errors import UserError
-    from loop_tui.evals.runner import run_experiment
+    from loop_tui.evals.runner import run_eval
+    from loop_tui.evals.spec import EvalSpec
 
     if not args.dataset:
         raise UserError("--dataset is required (the dataset to run the prompt over)")
     prompt = _load_prompt(args, ws, project.id)
     if not (args.model or prompt.model):
         raise UserError("the prompt names no model; pass --model (e.g. --model openai/gpt-4o-mini)")
-    return _model_unavailable_for_cli(lambda: _run_to_end(
-        run_experiment(
-            ws,
-            project.id,
-            prompt,
-            args.dataset,
-            args.scorer,
-            model=args.model,
-            concurrency=args.concurrency,
-            trials=args.trials,
-            name=args.name,
-            base=args.base,
-            on_progress=ProgressBar(),
-            settings=settings,
-            judge_model=args.judge_model,
-            row_timeout_s=args.timeout,
-        )
-    ))
+    spec = EvalSpec(
+        project.id,
+        prompt,
+        args.dataset,
+        list(args.scorer),
+        model=args.model,
+        concurrency=args.concurrency,
+        trials=args.trials,
+        name=args.name,
+        base=args.base,
+        settings=settings,
+        judge_model=args.judge_model,
+        row_timeout_s=args.timeout,
+    )
+    return _model_unavailable_for_cli(lambda: _run_to_end(run_eval(ws, spec, on_progress=ProgressBar())))
 
 
 def _rerun(args: argparse.Namespace, ws: Any, project: Any, settings: Any) -> Any:

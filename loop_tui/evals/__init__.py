@@ -14,6 +14,8 @@ _EXPORTS = {
     "Scorer": "loop_tui.evals.score",
     "CodeScorer": "loop_tui.evals.code_scorer",
     "run_experiment": "loop_tui.evals.runner",
+    "run_eval": "loop_tui.evals.runner",
+    "EvalSpec": "loop_tui.evals.spec",
     "ExperimentResult": "loop_tui.evals.runner",
     "Progress": "loop_tui.evals.runner",
     "summarize": "loop_tui.evals.summary",

@@ -98,7 +98,7 @@ class CodeScorer(Scorer):
                     f"{self._name()}: return one score (lists of several are not supported here)"
                 )
             result = result[0]
-        name, metadata = self._name(), {}
+        name, metadata = self._name(), dict[str, Any]()
         if isinstance(result, dict):
             if "score" not in result:
                 raise SandboxError(f"{self._name()}: a returned dict needs a `score` key")

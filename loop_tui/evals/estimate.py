@@ -7,6 +7,7 @@ come from the llm layer's catalogue; a model without a price makes the estimate 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,7 +49,7 @@ def _price(model: str | None, prompt: int, completion: int, settings: Any) -> fl
 def estimate_eval_cost(
     prompt: Any,
     rows: list[dict[str, Any]],
-    scorers: list[Any] = (),
+    scorers: Sequence[Any] = (),
     *,
     model: str | None = None,
     trials: int = 1,

@@ -154,18 +154,3 @@ def render(template: str, context: dict[str, Any], *, fallback: dict[str, Any] |
     out: list[str] = []
     _render(_parse(template), [fallback or {}, context], out)
     return "".join(out)
-
-
-def variables(template: str) -> set[str]:
-    """The top-level variable and section names a template refers to (for validation and previews)."""
-    names: set[str] = set()
-
-    def walk(nodes: list) -> None:
-        for node in nodes:
-            if isinstance(node, _Var | _Section) and node.name != ".":
-                names.add(node.name.split(".")[0])
-            if isinstance(node, _Section):
-                walk(node.children)
-
-    walk(_parse(template))
-    return names

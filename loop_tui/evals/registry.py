@@ -92,7 +92,8 @@ def resolve_scorer(
     for builtin_name, cls in BUILTINS.items():
         if builtin_name.lower() == name.lower():
             if issubclass(cls, LLMClassifier):
-                return cls(model=judge_model, provider=provider, settings=settings)
+                # The built-in judges fix their own name, template and choices.
+                return cls(model=judge_model, provider=provider, settings=settings)  # type: ignore[call-arg]
             return cls()
     saved: list[str] = []
     if workspace is not None and project_id:

@@ -11,9 +11,19 @@ or, with `--model`, what a model change does with everything else held still.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from loop_tui.errors import NotFoundError, UserError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from loop_tui.config import Settings
+    from loop_tui.evals.runner import ExperimentResult
+    from loop_tui.evals.schedule import Progress
+    from loop_tui.evals.scorers.llm_judge import LLMClassifier
+    from loop_tui.llm.base import Provider
+    from loop_tui.store import Workspace
 
 
 @dataclass
@@ -112,14 +122,14 @@ def _scorer(
     return scorer
 
 
-def _is_judge(scorer: Any) -> bool:
+def _is_judge(scorer: Any) -> TypeGuard[LLMClassifier]:
     from loop_tui.evals.scorers import LLMClassifier
 
     return isinstance(scorer, LLMClassifier)
 
 
 async def rerun_experiment(
-    workspace: Any,
+    workspace: Workspace,
     project: str,
     experiment: str,
     *,
@@ -127,17 +137,18 @@ async def rerun_experiment(
     judge_model: str | None = None,
     name: str | None = None,
     concurrency: int = 10,
-    on_progress: Any = None,
-    settings: Any = None,
-    provider: Any = None,
+    on_progress: Callable[[Progress], Any] | None = None,
+    settings: Settings | None = None,
+    provider: Provider | None = None,
     row_timeout_s: float | None = None,
     plan: RerunPlan | None = None,
-) -> Any:
+) -> ExperimentResult:
     """Re-run `experiment` (see the module doc) as a new experiment whose base is the original.
 
     `plan` is `plan_rerun`'s answer when the caller already asked for it (to show its notes first).
     """
-    from loop_tui.evals.runner import run_experiment
+    from loop_tui.evals.runner import run_eval
+    from loop_tui.evals.spec import EvalSpec
 
     plan = plan or plan_rerun(workspace, project, experiment, model=model, judge_model=judge_model,
                               settings=settings, provider=provider)
@@ -146,18 +157,16 @@ async def rerun_experiment(
         taken = {o.name for o in workspace.objects("experiment", workspace.project(project).id)}
         name = next(n for n in (f"{original}-rerun", *(f"{original}-rerun-{i}" for i in range(2, 10_000)))
                     if n not in taken)
-    return await run_experiment(
-        workspace,
+    spec = EvalSpec(
         project,
         plan.prompt,
         plan.dataset,
-        plan.scorers,
+        list(plan.scorers),
         model=plan.model,
         concurrency=concurrency,
         trials=plan.trials,
         name=name,
         base=plan.base,
-        on_progress=on_progress,
         settings=settings,
         provider=provider,
         judge_model=plan.judge_model,
@@ -167,3 +176,4 @@ async def rerun_experiment(
         dataset_version=plan.dataset_version,
         scorer_definitions=plan.scorer_definitions,
     )
+    return await run_eval(workspace, spec, on_progress=on_progress)

@@ -71,8 +71,9 @@ def load_rows(workspace: Any, experiment_id: str) -> list[ExpRow]:
         metrics = _num_map(record["metrics"])
         child = llm_by_root.get(record["root_span_id"], {})
         out: dict[str, float] = {}
-        if metrics.get("start") is not None and metrics.get("end") is not None:
-            out["duration"] = metrics["end"] - metrics["start"]
+        start, end = metrics.get("start"), metrics.get("end")
+        if start is not None and end is not None:
+            out["duration"] = end - start
         for name in (*_TOKEN_METRICS, "time_to_first_token"):
             value = metrics.get(name)
             if value is None and child.get(name) is not None:

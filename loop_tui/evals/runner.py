@@ -11,9 +11,9 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from loop_tui.errors import UserError
 from loop_tui.evals.code_scorer import CodeScorer
@@ -25,7 +25,10 @@ from loop_tui.evals.scorers.llm_judge import LLMClassifier
 from loop_tui.evals.scoring import call_scorer, error_text, is_inline, scorer_name, to_scores
 from loop_tui.evals.span_writer import SpanWriter
 from loop_tui.evals.spans import ScoreOutcome, TaskOutcome, build_row_spans
-from loop_tui.gc_pause import collect_only_new_objects
+from loop_tui.evals.spec import EvalSpec, ScorerRef
+
+if TYPE_CHECKING:
+    from loop_tui.store import Workspace
 
 
 @dataclass
@@ -71,7 +74,7 @@ class _Run:
         handle: ModelHandle,
         scorers: list[Any],
         row_timeout_s: float | None,
-        workspace: Any,
+        workspace: Workspace,
     ) -> None:
         self.target = target
         self.prompt = prompt
@@ -238,87 +241,60 @@ def failure_kind(exc: BaseException) -> str | None:
 
 
 async def run_experiment(
-    workspace: Any,
+    workspace: Workspace,
     project: str,
     prompt: PromptSpec,
     dataset: str | list[dict[str, Any]],
-    scorers: list[Any],
+    scorers: Sequence[ScorerRef],
     *,
-    model: str | None = None,
-    concurrency: int = 10,
-    trials: int = 1,
-    name: str | None = None,
-    base: str | None = None,
     on_progress: Callable[[Progress], Any] | None = None,
-    settings: Any = None,
-    provider: Any = None,
-    judge_model: str | None = None,
-    row_timeout_s: float | None = None,
-    description: str = "",
-    metadata: dict[str, Any] | None = None,
-    dataset_version: int | None = None,
-    scorer_definitions: dict[str, Any] | None = None,
+    **options: Any,
 ) -> ExperimentResult:
-    """Run `prompt` over `dataset` (a dataset name/id in `project`, or a list of rows) and record an experiment.
+    """`run_eval` with the spec given as arguments: `options` are the other fields of `EvalSpec`."""
+    spec = EvalSpec(project, prompt, dataset, list(scorers), **options)
+    return await run_eval(workspace, spec, on_progress=on_progress)
 
-    `scorers` are names (built-in or saved in the project), `Scorer` objects or plain functions.
-    `dataset_version` runs on the dataset as it was at that version (see `rerun`); `scorer_definitions`
-    are recorded as the saved scorers' definitions when scorers are passed as objects (a re-run).
-    `provider` overrides model resolution (any `loop_tui.llm.base.Provider`). Cancelling the awaiting task
-    stops the run, writes the rows finished so far and marks the experiment cancelled. A run whose model
-    endpoint fails every request stops early and returns with `stopped` set (see `schedule.CircuitBreaker`).
+
+async def run_eval(
+    workspace: Workspace, spec: EvalSpec, *, on_progress: Callable[[Progress], Any] | None = None
+) -> ExperimentResult:
+    """Run `spec` (see `EvalSpec`) and record it as an experiment; `on_progress` sees each finished unit.
+
+    Cancelling the awaiting task stops the run, writes the rows finished so far and marks the experiment
+    cancelled. A run whose model endpoint fails every request stops early and returns with `stopped` set
+    (see `schedule.CircuitBreaker`). The process is left as it was: GC tuning is the caller's choice
+    (see `loop_tui.gc_pause`).
     """
-    if concurrency < 1:
+    if spec.concurrency < 1:
         raise UserError("--concurrency must be at least 1")
-    if trials < 1:
+    if spec.trials < 1:
         raise UserError("--trials must be at least 1")
-    model_name = model or prompt.model
-    handle = open_model(model_name, settings, provider)
-    from loop_tui.evals.registry import resolve_scorer, saved_scorer
-
-    target = resolve_target(workspace, project, prompt, dataset, name=name, base=base, version=dataset_version)
-    definitions = dict(scorer_definitions or {})
-    for s in scorers:  # the project's own scorers as they are now, so a re-run can use exactly these
-        saved = saved_scorer(workspace, target.project_id, s) if isinstance(s, str) else None
-        if saved is not None:
-            definitions[saved.name] = saved.data
-    resolved = [
-        resolve_scorer(
-            s,
-            workspace,
-            target.project_id,
-            settings=settings,
-            judge_model=judge_model or model_name,
-            provider=provider if judge_model is None else None,
-        )
-        if isinstance(s, str)
-        else s
-        for s in scorers
-    ]
-    for scorer in resolved:
-        if isinstance(scorer, LLMClassifier):
-            scorer._model_handle()  # fail now (no key, unknown model) rather than once per row
-        if isinstance(scorer, CodeScorer):
-            scorer.pool_size = max(scorer.pool_size, min(concurrency, 4))  # workers for parallel rows
-    names = [scorer_name(s, i) for i, s in enumerate(resolved)]
+    model_name = spec.model or spec.prompt.model
+    handle = open_model(model_name, spec.settings, spec.provider)
+    target = resolve_target(
+        workspace, spec.project, spec.prompt, spec.dataset, name=spec.name, base=spec.base,
+        version=spec.dataset_version,
+    )
+    definitions = _definitions(workspace, target.project_id, spec)
+    resolved = _resolve_scorers(workspace, target.project_id, spec, model_name)
     create_experiment(
         workspace,
         target,
-        prompt,
+        spec.prompt,
         model=handle.name,
-        scorer_names=names,
-        trials=trials,
-        concurrency=concurrency,
-        description=description,
-        metadata={**(metadata or {}), "timeout_s": row_timeout_s} if row_timeout_s else metadata,
-        judge_model=judge_model,
+        scorer_names=[scorer_name(s, i) for i, s in enumerate(resolved)],
+        trials=spec.trials,
+        concurrency=spec.concurrency,
+        description=spec.description,
+        metadata={**(spec.metadata or {}), "timeout_s": spec.row_timeout_s} if spec.row_timeout_s else spec.metadata,
+        judge_model=spec.judge_model,
         scorer_definitions=definitions,
     )
-    run = _Run(target, prompt, handle, resolved, row_timeout_s, workspace)
+    run = _Run(target, spec.prompt, handle, resolved, spec.row_timeout_s, workspace)
     result = ExperimentResult(
         target.experiment_id, target.name, target.project_id, target.dataset_id, target.base_id
     )
-    units = [(i, t, row) for i, row in enumerate(target.rows) for t in range(trials)]
+    units = [(i, t, row) for i, row in enumerate(target.rows) for t in range(spec.trials)]
 
     async def finish(status: str, rows_written: int) -> None:
         result.cancelled = status in ("cancelled", "interrupted")
@@ -327,11 +303,48 @@ async def run_experiment(
         finally:
             await _close(handle, resolved)
 
-    # The run allocates thousands of spans while replies stream in; full collections walking the whole
-    # heap were ~5% of the wall time of a 1,000-row run (see loop_tui.gc_pause).
-    with collect_only_new_objects():
-        await execute(run, result, units, concurrency, on_progress, finish)
+    # No GC tuning here: the process belongs to the caller. The app and the CLI wrap their runs in
+    # `loop_tui.gc_pause.collect_only_new_objects` (full collections were ~5% of a 1,000-row run's wall time).
+    await execute(run, result, units, spec.concurrency, on_progress, finish)
     return result
+
+
+def _definitions(workspace: Workspace, project_id: str, spec: EvalSpec) -> dict[str, Any]:
+    """The definitions to record: the given ones, and the project's own scorers as they are now, so a re-run
+    can use exactly these."""
+    from loop_tui.evals.registry import saved_scorer
+
+    definitions = dict(spec.scorer_definitions or {})
+    for ref in spec.scorers:
+        saved = saved_scorer(workspace, project_id, ref) if isinstance(ref, str) else None
+        if saved is not None:
+            definitions[saved.name] = saved.data
+    return definitions
+
+
+def _resolve_scorers(workspace: Workspace, project_id: str, spec: EvalSpec, model_name: str | None) -> list[Any]:
+    """Scorer objects for the spec's scorers (names looked up), each checked before the first row."""
+    from loop_tui.evals.registry import resolve_scorer
+
+    resolved = [
+        resolve_scorer(
+            ref,
+            workspace,
+            project_id,
+            settings=spec.settings,
+            judge_model=spec.judge_model or model_name,
+            provider=spec.provider if spec.judge_model is None else None,
+        )
+        if isinstance(ref, str)
+        else ref
+        for ref in spec.scorers
+    ]
+    for scorer in resolved:
+        if isinstance(scorer, LLMClassifier):
+            scorer.check_model()  # fail now (no key, unknown model) rather than once per row
+        if isinstance(scorer, CodeScorer):
+            scorer.pool_size = max(scorer.pool_size, min(spec.concurrency, 4))  # workers for parallel rows
+    return resolved
 
 
 async def _close(handle: ModelHandle, scorers: list[Any]) -> None:

@@ -109,11 +109,6 @@ class SandboxWorker:
         """True while the process runs."""
         return self.proc is not None and self.proc.returncode is None
 
-    @property
-    def network_isolated(self) -> bool:
-        """True when the worker runs in its own network namespace."""
-        return bool(self.isolation.get("namespaces"))
-
     async def start(self) -> None:
         """Spawn the worker, confine it and load the code; raises SandboxError if any of that fails."""
         global _unshare_works

@@ -32,7 +32,7 @@ SECCOMP_MODE_FILTER = 2
 
 _ARCH = platform.machine()
 # Syscall numbers for the two architectures we filter; elsewhere seccomp is reported unavailable.
-_X86_64 = {
+_X86_64: dict[str, int | None] = {
     "audit_arch": 0xC000003E, "socket": 41, "socketpair": 53, "ptrace": 101, "process_vm_readv": 310,
     "process_vm_writev": 311, "kill": 62, "tkill": 200, "tgkill": 234, "rt_sigqueueinfo": 129,
     "rt_tgsigqueueinfo": 297, "mount": 165, "umount2": 166, "pivot_root": 155, "chroot": 161,
@@ -44,7 +44,7 @@ _X86_64 = {
     "capset": 126, "landlock_create_ruleset": 444, "landlock_add_rule": 445,
     "landlock_restrict_self": 446,
 }
-_AARCH64 = {
+_AARCH64: dict[str, int | None] = {  # None: no such call on this machine
     "audit_arch": 0xC00000B7, "socket": 198, "socketpair": 199, "ptrace": 117, "process_vm_readv": 270,
     "process_vm_writev": 271, "kill": 129, "tkill": 130, "tgkill": 131, "rt_sigqueueinfo": 138,
     "rt_tgsigqueueinfo": 240, "mount": 40, "umount2": 39, "pivot_root": 41, "chroot": 51, "unshare": 97,
@@ -56,7 +56,7 @@ _AARCH64 = {
     "capset": 91, "landlock_create_ruleset": 444, "landlock_add_rule": 445,
     "landlock_restrict_self": 446,
 }
-SYSCALLS = {"x86_64": _X86_64, "aarch64": _AARCH64}.get(_ARCH)
+SYSCALLS: dict[str, int | None] = {"x86_64": _X86_64, "aarch64": _AARCH64}.get(_ARCH, {})  # empty: unknown machine
 # Numbers shared by every architecture (the "generic" table, 424+).
 _GENERIC_DENIED = {
     "pidfd_send_signal": 424, "io_uring_setup": 425, "io_uring_enter": 426, "io_uring_register": 427,
@@ -137,7 +137,7 @@ def seccomp_program(pid):
 
 def seccomp_available():
     """True when this architecture is one we filter and the kernel has seccomp (PR_GET_SECCOMP works)."""
-    return SYSCALLS is not None and _libc.prctl(21, 0, 0, 0, 0) >= 0  # PR_GET_SECCOMP
+    return bool(SYSCALLS) and _libc.prctl(21, 0, 0, 0, 0) >= 0  # PR_GET_SECCOMP
 
 
 class SeccompFilter:
@@ -172,7 +172,7 @@ READ_RIGHTS = _LL_EXECUTE | _LL_READ_FILE | _LL_READ_DIR
 
 def landlock_abi():
     """The kernel's Landlock ABI version, or 0 when Landlock is missing or disabled."""
-    if SYSCALLS is None:
+    if not SYSCALLS:
         return 0
     version = _libc.syscall(SYSCALLS["landlock_create_ruleset"], None, ctypes.c_size_t(0), ctypes.c_uint32(1))
     return max(0, int(version))

@@ -28,6 +28,7 @@ import signal
 import sys
 import time
 import traceback
+from typing import Any
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MAX_CAPTURE = 4000
@@ -51,6 +52,7 @@ FORGED = "the scorer wrote to its result channel itself (a forged or stray frame
 def _load_sibling(name):
     # `python -I` keeps our package off sys.path on purpose; load the helper by its path instead.
     spec = importlib.util.spec_from_file_location(f"_loop_tui_{name}", os.path.join(HERE, f"{name}.py"))
+    assert spec is not None and spec.loader is not None, f"{name}.py is missing next to the worker"
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -60,7 +62,7 @@ def _imported_names(source):
     """Every module name an import statement in `source` mentions (read with ast, nothing is run)."""
     import ast
 
-    names = set()
+    names: set[str] = set()
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
@@ -110,7 +112,7 @@ class Confinement:
         self.ruleset_fd = None
         self.seccomp = None
         self.confine = None
-        self.report = {"namespaces": bool(config.get("namespaces")), "jail": False, "landlock": 0,
+        self.report: dict[str, Any] = {"namespaces": bool(config.get("namespaces")), "jail": False, "landlock": 0,
                        "seccomp": False, "problems": []}
 
     def prepare(self):
@@ -291,7 +293,8 @@ def _scratch_problem(path, limit_bytes, max_files=10_000):
 
 def _read_result(read_fd, timeout, cap, confinement):
     """Everything the child wrote, or an error sentence (timeout, too large, over its quota)."""
-    chunks, size = [], 0
+    chunks: list[bytes] = []
+    size = 0
     deadline = time.monotonic() + timeout
     # Without a jail the scratch folder is on disk with no quota of its own: check it as the call runs.
     quota = None if confinement.report["jail"] else confinement.limits["scratch_mb"] * 1024 * 1024

@@ -158,7 +158,9 @@ async def execute(
     """Run every unit, then end the run with `finish(status, rows_written)` (see the module doc)."""
     state = _Units(run, result, len(units), on_progress, concurrency)
     pending = iter(units)
-    workers = [asyncio.ensure_future(state.worker(pending)) for _ in range(min(concurrency, len(units)))]
+    workers: list[asyncio.Future[None]] = [
+        asyncio.ensure_future(state.worker(pending)) for _ in range(min(concurrency, len(units)))
+    ]
     state.workers = workers
     cancelled = interrupted = False
     try:

@@ -33,11 +33,6 @@ class Score:
             if self.score < 0 or self.score > 1:
                 raise ValueError(f"score {self.name!r} must be between 0 and 1, got {self.score}")
 
-    def as_dict(self) -> dict[str, Any]:
-        """The JSON shape `{name, score, metadata}`."""
-        return {"name": self.name, "score": self.score, "metadata": self.metadata}
-
-
 class Scorer:
     """Base class: subclasses implement `_run_eval_sync` and/or `_run_eval_async`."""
 

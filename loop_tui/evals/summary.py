@@ -8,7 +8,6 @@ spread is reported as flakiness. Metrics (duration p50/p95, tokens, cost): lower
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -112,7 +111,7 @@ class ExperimentSummary:
 
 
 def _score_values(rows: list[ExpRow], name: str) -> list[float]:
-    return [r.scores[name] for r in rows if r.scores.get(name) is not None]
+    return [value for r in rows if (value := r.scores.get(name)) is not None]
 
 
 def _per_key_score(groups: dict[str, list[ExpRow]], name: str) -> dict[str, float]:
@@ -262,8 +261,3 @@ def previous_experiment(workspace: Any, exp: Any) -> str | None:
         if o.id != exp.id and o.data.get("dataset_id") == dataset_id and o.created <= exp.created
     ]
     return max(earlier, key=lambda o: o.created).id if earlier else None
-
-
-def summary_json_text(summary: ExperimentSummary) -> str:
-    """Pretty JSON of `to_json()`."""
-    return json.dumps(summary.to_json(), indent=2)

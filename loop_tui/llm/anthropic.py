@@ -16,7 +16,7 @@ turns this off).
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 from loop_tui.llm.base import (
@@ -175,7 +175,7 @@ class AnthropicProvider(HttpProvider):
 
     async def parse_stream(
         self, lines: AsyncIterator[str], model: str, secret: str | None
-    ) -> AsyncIterator[StreamEvent]:
+    ) -> AsyncGenerator[StreamEvent, None]:
         """Events -> neutral events; a tool call is emitted whole at its `content_block_stop`."""
         tools: dict[int, tuple[int, str, str, list[str]]] = {}  # block index -> (slot, id, name, parts)
         raw_usage: dict[str, int] = {}

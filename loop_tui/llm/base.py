@@ -68,11 +68,6 @@ class Usage:
     prompt_cached_tokens: int = 0
     prompt_cache_creation_tokens: int = 0
 
-    @property
-    def total_tokens(self) -> int:
-        """Prompt plus completion tokens."""
-        return self.prompt_tokens + self.completion_tokens
-
 
 @dataclass(frozen=True)
 class Done:

@@ -16,9 +16,8 @@ import contextlib
 import logging
 import os
 import random
-import time
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +28,8 @@ if TYPE_CHECKING:
     import ssl
 
     import httpx
+
+    from loop_tui.llm.transport import LinearPoolTransport
 
 log = logging.getLogger("loop_tui.llm")
 
@@ -106,7 +107,7 @@ class HttpProvider:
         """Headers carrying the key (and any fixed headers the API requires)."""
         raise NotImplementedError
 
-    def parse_stream(self, lines: AsyncIterator[str], model: str, secret: str | None) -> AsyncIterator[StreamEvent]:
+    def parse_stream(self, lines: AsyncIterator[str], model: str, secret: str | None) -> AsyncGenerator[StreamEvent, None]:
         """Neutral events from the response lines; ends with `Done` or a `ProviderError`."""
         raise NotImplementedError
 
@@ -219,7 +220,7 @@ class HttpProvider:
 
 
 # The transport each pooled client was built on (see `pooled_client`), for `_send`.
-_TRANSPORTS: weakref.WeakKeyDictionary[httpx.AsyncClient, httpx.AsyncHTTPTransport] = weakref.WeakKeyDictionary()
+_TRANSPORTS: weakref.WeakKeyDictionary[httpx.AsyncClient, LinearPoolTransport] = weakref.WeakKeyDictionary()
 
 
 @contextlib.asynccontextmanager
@@ -271,22 +272,23 @@ def _finalise(failure: ProviderError, retries: int, emitted: bool) -> ProviderEr
 
 
 def pooled_client() -> httpx.AsyncClient:
-    """An AsyncClient for one provider on one event loop: keep-alive for every parallel stream, linear pool."""
+    """An AsyncClient for one provider on one event loop: keep-alive for every parallel stream, on a pool
+    whose cost per request does not grow with its size (see `loop_tui.llm.transport`)."""
     import httpx
 
-    limits = httpx.Limits(
-        max_connections=_MAX_CONNECTIONS, max_keepalive_connections=_MAX_CONNECTIONS, keepalive_expiry=_KEEPALIVE_S
-    )
     if _proxied():  # proxies from the environment: let the client pick the transport per URL
+        limits = httpx.Limits(
+            max_connections=_MAX_CONNECTIONS, max_keepalive_connections=_MAX_CONNECTIONS,
+            keepalive_expiry=_KEEPALIVE_S,
+        )
         return httpx.AsyncClient(limits=limits, verify=_ssl_context())
-    transport = httpx.AsyncHTTPTransport(limits=limits, verify=_ssl_context())
+    from loop_tui.llm.transport import LinearPoolTransport
+
+    transport = LinearPoolTransport(
+        ssl_context=_ssl_context(), max_connections=_MAX_CONNECTIONS, max_keepalive=_MAX_CONNECTIONS,
+        keepalive_expiry_s=_KEEPALIVE_S, sweep_s=_SWEEP_S,
+    )
     client = httpx.AsyncClient(transport=transport)
-    # Upgrade the transport's pool in place (same settings, TLS and socket options); an unknown httpcore
-    # version keeps its own pool.
-    pool = getattr(transport, "_pool", None)
-    linear = _linear_pool_class()
-    if linear is not None and type(pool) is linear.__bases__[0]:
-        pool.__class__ = linear
     _TRANSPORTS[client] = transport
     return client
 
@@ -306,94 +308,3 @@ def _ssl_context() -> ssl.SSLContext:
     import httpx
 
     return httpx.create_ssl_context()
-
-
-@cache
-def _linear_pool_class() -> type | None:
-    """httpcore's AsyncConnectionPool with request assignment in linear time (None if httpcore changed)."""
-    import httpcore
-
-    base = httpcore.AsyncConnectionPool
-    if not callable(getattr(base, "_assign_requests_to_connections", None)):
-        return None
-
-    class LinearPool(base):  # type: ignore[misc, valid-type]
-        """The same pooling policy as httpcore 1.0, without its per-request O(connections²) bookkeeping.
-
-        httpcore calls `_assign_requests_to_connections` when every request starts and ends. Its version
-        rebuilds the connection list once per idle connection (quadratic: ~16M `is_idle` calls per 1,000
-        requests at 50 connections), polls every idle socket each time, and can hand one idle connection
-        to two requests (the loser gets ConnectionNotAvailable and goes round again). Here: one pass over
-        connections and requests; a connection already handed to a request is never handed out twice;
-        dead or expired idle connections are swept at most every `_SWEEP_S` seconds, and the one about to
-        be reused is always checked first, so a socket the server closed is never used.
-        """
-
-        _next_sweep = 0.0
-
-        def _assign_requests_to_connections(self) -> list[Any]:
-            closing: list[Any] = []
-            now = time.monotonic()
-            swept = now >= self._next_sweep
-            if swept:
-                self._next_sweep = now + _SWEEP_S
-            # Closed connections are never handed out (`is_available` is false), so between sweeps they may
-            # stay listed: the full pass runs on a sweep, or when the count nears a limit it enforces.
-            crowded = len(self._connections) >= min(self._max_connections, self._max_keepalive_connections)
-            if swept or crowded:
-                self._connections = self._prune(swept, closing)
-            queued = [r for r in self._requests if r.is_queued()]
-            if not queued:
-                return closing
-            taken = {id(r.connection) for r in self._requests if r.connection is not None}
-            free = [c for c in self._connections if id(c) not in taken and c.is_available()]
-            for request in queued:
-                origin = request.request.url.origin
-                connection = self._reusable(free, origin, swept, closing)
-                if connection is None:
-                    if len(self._connections) >= self._max_connections:
-                        spare = next((c for c in free if c.is_idle()), None)  # idle, for another origin
-                        if spare is None:
-                            continue  # stays queued until a connection is released
-                        free.remove(spare)
-                        self._connections.remove(spare)
-                        closing.append(spare)
-                    connection = self.create_connection(origin)
-                    self._connections.append(connection)
-                request.assign_to_connection(connection)
-            return closing
-
-        def _prune(self, swept: bool, closing: list[Any]) -> list[Any]:
-            """The connections still usable: closed ones dropped, expired ones (on a sweep) and the oldest
-            idle ones beyond the keep-alive limit moved to `closing`."""
-            live: list[Any] = []
-            idle: list[Any] = []
-            for connection in self._connections:
-                if connection.is_closed():
-                    continue
-                if swept and connection.has_expired():
-                    closing.append(connection)
-                    continue
-                live.append(connection)
-                if connection.is_idle():
-                    idle.append(connection)
-            surplus = len(idle) - self._max_keepalive_connections
-            if surplus > 0:  # too many idle connections: close the oldest
-                dropped = {id(c) for c in idle[:surplus]}
-                closing += idle[:surplus]
-                live = [c for c in live if id(c) not in dropped]
-            return live
-
-        def _reusable(self, free: list[Any], origin: Any, swept: bool, closing: list[Any]) -> Any:
-            """Take a free connection to `origin` out of `free`, skipping ones that died while idle."""
-            while True:
-                index = next((i for i, c in enumerate(free) if c.can_handle_request(origin)), None)
-                if index is None:
-                    return None
-                connection = free.pop(index)
-                if swept or not connection.has_expired():
-                    return connection
-                self._connections.remove(connection)
-                closing.append(connection)
-
-    return LinearPool

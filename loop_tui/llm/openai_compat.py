@@ -12,7 +12,7 @@ so the agent can hand the problem back to the model.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -149,7 +149,7 @@ class OpenAICompatProvider(HttpProvider):
 
     async def parse_stream(
         self, lines: AsyncIterator[str], model: str, secret: str | None
-    ) -> AsyncIterator[StreamEvent]:
+    ) -> AsyncGenerator[StreamEvent, None]:
         """Chunks -> neutral events; tool calls assembled by index, emitted whole at the finish."""
         calls: list[_PendingCall] = []
         by_index: dict[int, _PendingCall] = {}

@@ -12,7 +12,7 @@ def parse_arguments(raw: str, tool_name: str) -> tuple[dict[str, Any], str | Non
         return {}, None
     try:
         value = json.loads(raw)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         return {}, (
             f"the arguments for tool '{tool_name}' are not valid JSON ({exc.msg} at character {exc.pos}); "
             "send the call again with a complete JSON object"

@@ -155,11 +155,11 @@ class RowsMixin:
                         raise ConflictError(f"row {row_id!r} changed since it was read; nothing was written")
             tombstones: list[dict[str, Any]] = []
             if delete_ids:
-                current = self.current_rows(table, object_id, delete_ids)
-                missing = [i for i in delete_ids if i not in current]
+                existing = self.current_rows(table, object_id, delete_ids)
+                missing = [i for i in delete_ids if i not in existing]
                 if missing:
                     raise NotFoundError(f"no row with id {missing[0]!r} to delete")
-                tombstones = self._normalize(table, [current[i] for i in delete_ids])
+                tombstones = self._normalize(table, [existing[i] for i in delete_ids])
             for tombstone in tombstones:
                 tombstone["_object_delete"] = True
             updates = bool(tombstones) or bool(self._existing_ids(table, object_id, [r["id"] for r in records]))

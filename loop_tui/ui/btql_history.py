@@ -3,17 +3,10 @@ settings file, see `ui_state`)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from loop_tui.ui.ui_state import read_json, state_file, write_json
+from loop_tui.ui.ui_state import read_json, write_json
 
 MAX_ENTRIES = 200
 HISTORY_FILE = "btql_history.json"
-
-
-def history_path() -> Path:
-    """Where the history is kept."""
-    return state_file(HISTORY_FILE)
 
 
 def load_history() -> list[str]:

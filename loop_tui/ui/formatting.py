@@ -105,11 +105,6 @@ def fmt_time(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def fmt_percent(value: float | None) -> str:
-    """0.823 → 82.3%."""
-    return "" if value is None else f"{value * 100:.1f}%"
-
-
 def fmt_delta(value: float | None) -> str:
     """Signed percentage-point change: +3.1pp / -0.4pp."""
     return "" if value is None else f"{value * 100:+.1f}pp"

@@ -34,8 +34,11 @@ class BackgroundEval:
                 self._task.cancel()
             return await self._task
 
+        from loop_tui.gc_pause import collect_only_new_objects
+
         try:
-            return asyncio.run(main())
+            with collect_only_new_objects():  # the app opts in to short collections during a run (see gc_pause)
+                return asyncio.run(main())
         except asyncio.CancelledError:
             return None
 
@@ -70,11 +73,11 @@ def playground_run(
     """The playground's task over its dataset with the chosen scorers."""
 
     def start(on_progress: Progress) -> Awaitable[Any]:
-        from loop_tui.evals import run_experiment
+        from loop_tui.evals import EvalSpec, run_eval
 
-        return run_experiment(workspace, project_id, prompt, dataset_id, scorers, model=model, concurrency=8,
-                              base=base_id, on_progress=on_progress, settings=settings,
-                              description="run from the playground")
+        spec = EvalSpec(project_id, prompt, dataset_id, list(scorers), model=model, concurrency=8, base=base_id,
+                        settings=settings, description="run from the playground")
+        return run_eval(workspace, spec, on_progress=on_progress)
 
     return BackgroundEval(start, advice_for="playground")
 

@@ -315,6 +315,11 @@ class FakeModelServer:
         with self._lock:
             return [r for r in self._requests if r.wire in ("openai", "anthropic")]
 
+    @property
+    def open_connections(self) -> int:
+        """How many client connections are open now (a client that closed its socket is no longer counted)."""
+        return len(self._connections)
+
     def wait_for(self, predicate: Any, timeout: float = 5.0) -> bool:
         """Poll `predicate()` until true or `timeout` seconds pass (for effects in the server thread)."""
         deadline = time.monotonic() + timeout

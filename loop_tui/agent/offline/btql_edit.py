@@ -113,7 +113,7 @@ def time_window(query: str, question: str) -> Edit:
 
 
 def _split_items(body: str) -> list[str]:
-    items, depth, current, quote = [], 0, [], ""
+    items, depth, current, quote = list[str](), 0, list[str](), ""
     for ch in body:
         if quote:
             quote = "" if ch == quote else quote

@@ -113,7 +113,7 @@ def split_clauses(query: str) -> list[tuple[str, str]]:
         for i in range(1, len(parts) - 1, 2):
             out.append((re.sub(r"\s+", " ", parts[i].upper()), parts[i + 1].strip()))
         return out
-    pieces, depth, quote, current = [], 0, "", []
+    pieces, depth, quote, current = list[str](), 0, "", list[str]()
     for ch in query:
         if quote:
             quote = "" if ch == quote else quote

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict
 
@@ -87,14 +87,27 @@ class ToolContext:
         raise ToolError(f"no project is selected; ask the user which project to use (projects: {names})")
 
 
-class Tool:
-    """Base class of every Loop tool."""
+ArgsT = TypeVar("ArgsT", bound=ToolArgs)
+
+
+class Tool(Generic[ArgsT]):
+    """Base class of every Loop tool; `Tool[MyArgs]` with `Args = MyArgs` types `run`/`propose`'s arguments."""
 
     name: ClassVar[str]
     description: ClassVar[str]
     Args: ClassVar[type[ToolArgs]] = NoArgs
     pages: ClassVar[tuple[str, ...]] = DATA_PAGES
     mutates: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A tool declared `Tool[MyArgs]` must validate with `Args = MyArgs` (or a subclass): the type its
+        `run`/`propose` are checked against is then the type they receive."""
+        super().__init_subclass__(**kwargs)
+        for base in getattr(cls, "__orig_bases__", ()):
+            if get_origin(base) is Tool:
+                (declared,) = get_args(base)
+                if isinstance(declared, type) and not issubclass(cls.Args, declared):
+                    raise TypeError(f"{cls.__name__} is Tool[{declared.__name__}] but its Args is {cls.Args.__name__}")
 
     def schema(self) -> dict[str, Any]:
         """The tool as the model sees it: name, description and the JSON schema of its arguments."""
@@ -107,28 +120,28 @@ class Tool:
         """Whether the tool belongs on this page."""
         return page in self.pages
 
-    def parse_args(self, raw: dict[str, Any]) -> ToolArgs:
+    def parse_args(self, raw: dict[str, Any]) -> ArgsT:
         """Validate the model's arguments; a ToolError the model can act on when they do not fit."""
         from pydantic import ValidationError
 
         try:
-            return self.Args.model_validate(raw or {})
+            return cast(ArgsT, self.Args.model_validate(raw or {}))
         except ValidationError as err:
             problems = "; ".join(
                 f"{'.'.join(str(p) for p in e['loc']) or 'arguments'}: {e['msg']}" for e in err.errors()[:5]
             )
             raise ToolError(f"invalid arguments for {self.name}: {problems}") from None
 
-    async def run(self, args: Any, ctx: ToolContext) -> ToolOutput | str:
+    async def run(self, args: ArgsT, ctx: ToolContext) -> ToolOutput | str:
         """Do the work of a read-only tool (mutating tools: propose, then apply)."""
         proposal = await self.propose(args, ctx)
         return await proposal.apply()
 
-    async def propose(self, args: Any, ctx: ToolContext) -> Proposal:
+    async def propose(self, args: ArgsT, ctx: ToolContext) -> Proposal:
         """Compute a change and its preview without writing anything (mutating tools only)."""
         raise NotImplementedError(f"{self.name} does not change anything")
 
-    def generic_preview(self, args: ToolArgs) -> Preview:
+    def generic_preview(self, args: ArgsT) -> Preview:
         """A preview for read-only tools a user asked to confirm: just the call."""
         text = json.dumps(args.model_dump(exclude_none=True), indent=2, ensure_ascii=False)
         return Preview(kind="call", title=f"Run {self.name}", text=text)

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import Field
 
-from loop_tui.agent.tools.base import Tool, ToolArgs, ToolContext, ToolError, to_json
+from loop_tui.agent.tools.base import NoArgs, Tool, ToolArgs, ToolContext, ToolError, to_json
 from loop_tui.agent.tools.lookup import shorten
 
 MAX_ROWS = 50
@@ -83,7 +83,7 @@ class BtqlQueryArgs(QueryArgs):
     )
 
 
-class BtqlQuery(Tool):
+class BtqlQuery(Tool[BtqlQueryArgs]):
     """Query the current project's logs."""
 
     name = "btql_query"
@@ -100,7 +100,7 @@ class BtqlQuery(Tool):
 
     async def run(self, args: BtqlQueryArgs, ctx: ToolContext) -> str:
         from loop_tui.btql import BtqlError
-        from loop_tui.btql.parse import parse  # not `btql.parse`: the submodule of that name shadows it
+        from loop_tui.btql.parsing import parse
 
         project = ctx.project()
         query = args.query
@@ -135,7 +135,7 @@ async def _grouped_errors(query: str, ctx: ToolContext, project: str) -> dict[st
             "groups": [g.to_dict(400) for g in groups[:20]]}
 
 
-class RunBtql(Tool):
+class RunBtql(Tool[QueryArgs]):
     """Run a sandbox query against any source."""
 
     name = "run_btql"
@@ -152,7 +152,7 @@ class RunBtql(Tool):
         return to_json(await run_query(args.query, ctx, project))
 
 
-class GetDataSource(Tool):
+class GetDataSource(Tool[NoArgs]):
     """List (or let the user pick) the data sources."""
 
     name = "get_data_source"
@@ -204,7 +204,7 @@ class InferSchemaArgs(ToolArgs):
     )
 
 
-class InferSchema(Tool):
+class InferSchema(Tool[InferSchemaArgs]):
     """Fields, JSON paths, types, fill rates and examples of a source."""
 
     name = "infer_schema"

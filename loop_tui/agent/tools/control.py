@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from loop_tui.agent.tools.base import ALL_PAGES, Tool, ToolContext
+from loop_tui.agent.tools.base import ALL_PAGES, NoArgs, Tool, ToolContext
 
 
-class ContinueExecution(Tool):
+class ContinueExecution(Tool[NoArgs]):
     """Resume after the iteration limit."""
 
     name = "continue_execution"

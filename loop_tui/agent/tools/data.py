@@ -47,7 +47,7 @@ class EditDataArgs(ToolArgs):
     operations: list[Operation] = Field(min_length=1, max_length=500, description="The row changes, applied together.")
 
 
-class EditData(Tool):
+class EditData(Tool[EditDataArgs]):
     """Change dataset rows (after the user confirms)."""
 
     name = "edit_data"

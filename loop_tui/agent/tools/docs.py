@@ -13,7 +13,7 @@ class SearchDocsArgs(ToolArgs):
     limit: int = Field(default=4, ge=1, le=10, description="How many passages to return.")
 
 
-class SearchDocs(Tool):
+class SearchDocs(Tool[SearchDocsArgs]):
     """Search the user documentation."""
 
     name = "search_docs"

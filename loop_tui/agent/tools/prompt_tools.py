@@ -43,7 +43,7 @@ def unified_diff(before: list[str], after: list[str], name: str) -> str:
     return "\n".join(difflib.unified_diff(before, after, f"{name} (current)", f"{name} (proposed)", lineterm=""))
 
 
-class EditPrompt(Tool):
+class EditPrompt(Tool[EditPromptArgs]):
     """Propose a new version of the playground prompt."""
 
     name = "edit_prompt"
@@ -140,7 +140,7 @@ class RunEvalArgs(ToolArgs):
     model: str | None = Field(default=None, description="Model to run the task with. Default: the prompt's.")
 
 
-class RunEval(Tool):
+class RunEval(Tool[RunEvalArgs]):
     """Run the playground's task over its dataset with its scorers."""
 
     name = "run_eval"
@@ -198,15 +198,15 @@ class RunEval(Tool):
         preview = Preview(kind="eval", title=f"Run an eval of {pg.name} on {ds.name}", text=text, details=details)
 
         async def apply() -> ToolOutput:
-            from loop_tui.evals import run_experiment
+            from loop_tui.evals import EvalSpec, run_eval
 
             project = ctx.project()
             try:
-                result = await run_experiment(
-                    ctx.workspace, project.id, spec, ds.id, scorers, model=model, settings=ctx.settings,
+                result = await run_eval(ctx.workspace, EvalSpec(
+                    project.id, spec, ds.id, list(scorers), model=model, settings=ctx.settings,
                     base=previous.id if previous else None, metadata={"playground_id": pg.id, "source": "loop"},
                     description=f"run by Loop from playground {pg.name}",
-                )
+                ))
             except UserError as err:
                 raise ToolError(str(err)) from None
             summary = await asyncio.to_thread(_summary, ctx, result.experiment_id, result.base_id)

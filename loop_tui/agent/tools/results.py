@@ -31,7 +31,7 @@ class SummaryArgs(ToolArgs):
     )
 
 
-class GetSummarizedResults(Tool):
+class GetSummarizedResults(Tool[SummaryArgs]):
     """A summary of what the page shows."""
 
     name = "get_summarized_results"
@@ -112,7 +112,7 @@ class DetailArgs(ToolArgs):
     all_spans: bool = Field(default=False, description="Logs/experiments: include child spans, not only root spans.")
 
 
-class GetDetailedResults(Tool):
+class GetDetailedResults(Tool[DetailArgs]):
     """Rows of what the page shows, by id, filter or page."""
 
     name = "get_detailed_results"

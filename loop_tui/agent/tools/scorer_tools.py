@@ -15,7 +15,16 @@ from pydantic import Field
 
 from loop_tui.agent.events import Preview
 from loop_tui.agent.tools import lookup
-from loop_tui.agent.tools.base import Proposal, Tool, ToolArgs, ToolContext, ToolError, ToolOutput, to_json
+from loop_tui.agent.tools.base import (
+    NoArgs,
+    Proposal,
+    Tool,
+    ToolArgs,
+    ToolContext,
+    ToolError,
+    ToolOutput,
+    to_json,
+)
 from loop_tui.agent.tools.prompt_tools import unified_diff
 from loop_tui.agent.tools.scorer_trial import SCORER_PAGES, page_rows, render_check
 from loop_tui.errors import NotFoundError, UserError
@@ -23,7 +32,7 @@ from loop_tui.errors import NotFoundError, UserError
 NOT_RUN = "Not run: nothing runs before you agree. Loop can try it on a few rows (test_scorer) as its own step."
 
 
-class GetScorers(Tool):
+class GetScorers(Tool[NoArgs]):
     """List the scorers available and the ones the playground uses."""
 
     name = "get_scorers"
@@ -65,7 +74,7 @@ class EditScorersArgs(ToolArgs):
     scorers: list[str] = Field(description="The full list of scorer names the playground should use.")
 
 
-class EditScorers(Tool):
+class EditScorers(Tool[EditScorersArgs]):
     """Choose which scorers the playground uses."""
 
     name = "edit_scorers"
@@ -143,7 +152,7 @@ class CodeScorerArgs(ToolArgs):
     description: str | None = Field(default=None, description="What it measures, one sentence (omit to keep).")
 
 
-class CreateCodeScorer(Tool):
+class CreateCodeScorer(Tool[CodeScorerArgs]):
     """Create or update a Python code scorer (checked, not run)."""
 
     name = "create_code_scorer"
@@ -181,7 +190,7 @@ class JudgeScorerArgs(ToolArgs):
     description: str | None = Field(default=None, description="What it judges, one sentence (omit to keep).")
 
 
-class CreateLlmJudgeScorer(Tool):
+class CreateLlmJudgeScorer(Tool[JudgeScorerArgs]):
     """Create or update an LLM-judge scorer (its prompt checked on a few rows locally, nothing sent)."""
 
     name = "create_llm_judge_scorer"

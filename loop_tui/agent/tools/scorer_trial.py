@@ -161,7 +161,7 @@ class ScorerTrialArgs(ToolArgs):
         f"{TEST_ROWS} rows from the page (logs, the experiment, the dataset or the playground's last run).")
 
 
-class ScorerTrial(Tool):
+class ScorerTrial(Tool[ScorerTrialArgs]):
     """Try a scorer (saved, or a definition not yet saved) on a few rows, after the user agrees."""
 
     name = "test_scorer"

@@ -103,6 +103,10 @@ class LLMClassifier(Scorer):
         # Metadata sits below the row in the context stack: `{{criteria}}` may come from row metadata.
         return [{"role": "user", "content": render(template, context, fallback=metadata)}]
 
+    def check_model(self) -> None:
+        """Raise now if the judge's model cannot be called (no key, unknown model), rather than once per row."""
+        self._model_handle()
+
     def _model_handle(self) -> ModelHandle:
         if self._handle is None:
             self._handle = open_model(self.model, self.settings, self.provider)
@@ -146,6 +150,8 @@ class LLMClassifier(Scorer):
         args = call.get("arguments")
         if isinstance(args, str):
             args = json.loads(args)
+        if not isinstance(args, dict):
+            raise ValueError(f"{self._name()}: the model called select_choice without arguments")
         choice = str(args.get("choice", "")).strip()
         if choice not in self.choice_scores:
             raise ValueError(

@@ -81,7 +81,7 @@ class JSONDiff(Scorer):
         if o1 is None or o2 is None:
             return 0.0
         # Different types: compare their canonical JSON text with the string scorer.
-        dump = {"separators": (",", ":"), "sort_keys": True}
+        dump: dict[str, Any] = {"separators": (",", ":"), "sort_keys": True}
         return self.string_scorer.eval(json.dumps(o1, **dump), json.dumps(o2, **dump)).score or 0.0
 
 

@@ -79,7 +79,7 @@ def support_trace(
     error_kind = None
     if rng.random() < s.error_rate:
         error_kind = rng.choice(["rate_limit", "rate_limit", "timeout", "tool" if wants_tool else "timeout", "context"])
-    child = dict(ids=ids, root_span_id=root_id, parent=root_id)
+    child: dict[str, Any] = dict(ids=ids, root_span_id=root_id, parent=root_id)
     spans.append(span(**child, name="retrieve", type_="function", start=t, end=retrieve_end,
                       input={"query": question, "top_k": 3}, output={"documents": docs}))
     t = retrieve_end
@@ -142,7 +142,9 @@ def invoice_doc(rng: random.Random) -> tuple[str, dict[str, Any]]:
     """An invoice's OCR text and the true extraction."""
     vendor = rng.choice(text.VENDORS)
     currency = rng.choice(text.CURRENCIES)
-    items = [{"description": d, "amount": round(rng.uniform(20, 900), 2)} for d in rng.sample(text.ITEMS, rng.randint(1, 4))]
+    items: list[dict[str, Any]] = [
+        {"description": d, "amount": round(rng.uniform(20, 900), 2)} for d in rng.sample(text.ITEMS, rng.randint(1, 4))
+    ]
     total = round(sum(i["amount"] for i in items), 2)
     date = f"2026-{rng.randint(1, 11):02d}-{rng.randint(1, 28):02d}"
     lines = "\n".join(f"{i['description']:<24}{i['amount']:>10.2f}" for i in items)
@@ -166,7 +168,7 @@ def invoice_trace(
 ) -> tuple[list[dict[str, Any]], dict[str, float | None]]:
     """extract_invoice -> ocr -> llm -> validate; returns spans (root first) and root scores."""
     root_id = ids()
-    child = dict(ids=ids, root_span_id=root_id, parent=root_id)
+    child: dict[str, Any] = dict(ids=ids, root_span_id=root_id, parent=root_id)
     spans: list[dict[str, Any]] = []
     t = t0 + 0.02
     ocr_end = t + rng.uniform(0.3, 1.5)

@@ -34,7 +34,7 @@ def translate(event: ev.AgentEvent, run_id: int) -> Message:
         return msg.AgentConfirmationRequested(run_id, event)
     if isinstance(event, ev.IterationLimit):
         return msg.AgentIterationLimit(run_id, event.iterations)
-    if isinstance(event, ev.Done):
+    if isinstance(event, ev.TurnFinished):
         return msg.AgentDone(run_id, event.cost_usd)
     if isinstance(event, ev.Failed):
         return msg.AgentFailed(run_id, event.message, event.kind)
