@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fake_braintrust import FakeBraintrust, fake_bt, fake_bt_env  # noqa: F401
+from tests.fake_braintrust import FakeBraintrust, server
 from tests.fake_braintrust.sdk import run_sdk
+
+fake_bt = server.fake_bt
 
 pytest.importorskip("braintrust")
 

@@ -219,7 +219,6 @@ class FakeBraintrust:
     def route(self, method: str, path: str, params: dict[str, str], body: Any, fault: Fault | None) -> tuple[int, Any]:
         """(status, JSON payload) for one authorised request."""
         parts = [p for p in path.split("/") if p]
-        st = self.state
         body = body if isinstance(body, dict) else {}
         try:
             if path == "/api/apikey/login":
