@@ -3,7 +3,8 @@
 Per object (logs, an experiment, a dataset, a prompt, a scorer) it keeps the remote id, the newest remote
 `_xact_id` fully pulled (`remote_xact`: the next pull asks only for newer ones), the local write id at the
 last sync (`local_xact`: local rows written after it are local changes to push), an unfinished pull's
-cursor (`pending`: a killed pull resumes there), and rows changed on both sides (`conflicts`).
+cursor (`pending`: a killed pull resumes there), the local writes our own pulls made since
+(`own_xacts`: not local changes), and rows changed on both sides (`conflicts`).
 Files are replaced atomically, so a kill leaves either the old or the new state.
 """
 
@@ -40,6 +41,7 @@ class ObjectState:
     local_xact: int = 0
     pending: dict[str, Any] | None = None
     conflicts: dict[str, str] = field(default_factory=dict)
+    own_xacts: list[int] = field(default_factory=list)  # local writes made by pulls since `local_xact`
     last_pull: str | None = None
     last_push: str | None = None
 
