@@ -113,7 +113,7 @@ class _Pusher:
         result.written = sum(1 for e in events if not e.get("_object_delete"))
         result.deleted = len(events) - result.written
         st = self.state.ensure(table, obj.id, remote_id, obj.name)
-        st.conflicts = {i: x for i, x in st.conflicts.items() if i in result.conflicts}
+        st.conflicts = {i: str(conflicts[i].get("_xact_id") or st.conflicts.get(i) or "") for i in result.conflicts}
         self._refresh(table, obj.id, remote_id, st)
         st.last_push = now_iso()
         return result
