@@ -140,3 +140,55 @@ def _print_report(report: Any, fmt: str, verb: str, written_label: str) -> None:
         for row_id in obj.conflicts:
             print(f"    conflict: {row_id} changed here and in Braintrust since the last sync "
                   "(nothing sent; use --prefer local|remote)")
+
+
+def import_bt_sync_folder(args: argparse.Namespace, table: str) -> int:
+    """`loop-tui import KIND FOLDER --project P`: the rows of a `bt sync` pull folder, all or nothing."""
+    from loop_tui.remote.bt_sync import TABLE_BY_TYPE, read_rows, read_spec, read_status
+    from loop_tui.safe_text import visible
+    from loop_tui.store import open_workspace
+    from loop_tui.store.io import normalize_for_import
+
+    spec = read_spec(args.file)
+    if TABLE_BY_TYPE[spec["object_type"]] != table:
+        kind = "logs" if spec["object_type"] == "project_logs" else spec["object_type"]
+        raise UserError(f"{args.file} holds {spec['object_type']} rows, not {args.kind}; import it as {kind}")
+    rows = normalize_for_import(table, read_rows(args.file), args.file.name)
+    if not rows:
+        raise UserError(f"{args.file} has no rows to import")
+    ws = open_workspace(args.workspace)
+    project, _ = ws.ensure_project(args.project)
+    object_id = project.id
+    if table != "project_logs":
+        name = args.name or str(spec.get("object_name") or args.file.name)
+        obj, _ = ws.ensure_object(table, project.id, name, {"description": f"imported from bt sync {args.file.name}"})
+        object_id = obj.id
+    xact = ws.append_rows(table, object_id, rows, project_id=project.id, op="import",
+                          description=f"import bt sync {args.file.name}")
+    status = read_status(args.file)
+    note = "" if status == "completed" else f" (the bt pull was {status}, not completed: these are the rows it got)"
+    print(f"imported {len(rows):,} rows into {args.kind} of {visible(project.name)} (write {xact}){note}")
+    return 0
+
+
+def export_bt_sync_folder(args: argparse.Namespace, table: str) -> int:
+    """`loop-tui export KIND --project P [--name N] --layout bt-sync --out DIR`: a folder `bt sync push` reads."""
+    from loop_tui.remote.bt_sync import export_row, write_folder
+    from loop_tui.store import open_workspace
+    from loop_tui.store.schema import row_to_braintrust
+
+    if args.out is None:
+        raise UserError("--layout bt-sync needs --out DIR (a new folder)")
+    ws = open_workspace(args.workspace)
+    project = ws.project(args.project)
+    if table == "project_logs":
+        object_id, object_name = project.id, project.name
+    else:
+        if not args.name:
+            raise UserError(f"export {args.kind} needs --name (the {args.kind}'s name or id)")
+        obj = ws.get_object(table, project.id, args.name)
+        object_id, object_name = obj.id, obj.name
+    rows = [export_row(row_to_braintrust(table, r)) for r in ws.read_rows(table, object_id).to_pylist()]
+    write_folder(args.out, table, object_name, rows)
+    print(f"exported {len(rows):,} rows to the bt sync folder {args.out}")
+    return 0
