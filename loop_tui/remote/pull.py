@@ -22,7 +22,9 @@ from loop_tui.remote import objects as ob
 from loop_tui.remote.client import BraintrustClient
 from loop_tui.remote.errors import RemoteError
 from loop_tui.remote.local_rows import changed_since, latest_versions, to_local, xact_int
+from loop_tui.remote.prefetch import prefetch
 from loop_tui.remote.sync_state import ObjectState, ProjectState, load_state, now_iso, save_state, sync_lock
+from loop_tui.store import schema as sch
 
 PULL_OBJECTS = ("logs", "experiments", "datasets", "prompts", "scorers")
 
@@ -168,8 +170,9 @@ class _Puller:
             save_state(self.ws.root, self.state)
 
         try:
-            for page, next_cursor in self.client.pages(table, remote_id, limit=self.options.page_size, cursor=cursor,
-                                                       since_xact=since, since_created=self.options.since_created):
+            pages = self.client.pages(table, remote_id, limit=self.options.page_size, cursor=cursor,
+                                      since_xact=since, since_created=self.options.since_created)
+            for page, next_cursor in prefetch(pages):
                 for row in page:
                     row_id = row.get("id")
                     if not isinstance(row_id, str):
@@ -218,8 +221,15 @@ class _Puller:
                 upserts.append(to_local(row))
         if not upserts and not deletes:
             return
-        xact = self.ws.apply_changes(table, local_id, upserts=upserts, deletes=deletes,
-                                     project_id=self.state.project_id, description=f"sync pull {result.name}")
+        description = f"sync pull {result.name}"
+        if deletes:
+            xact = self.ws.apply_changes(table, local_id, upserts=upserts, deletes=deletes,
+                                         project_id=self.state.project_id, description=description)
+        else:  # the common case, one lookup fewer: we already know which ids exist here
+            normalize = sch.normalize_dataset_row if table == "dataset" else sch.normalize_span
+            records = [normalize(row, f"{result.name} row {row.get('id')}") for row in upserts]
+            xact = self.ws.append_rows(table, local_id, records, project_id=self.state.project_id, op="sync",
+                                       description=description, new_ids_only=not local)
         st.own_xacts.append(int(xact))
         result.written += len(upserts)
         result.deleted += len(deletes)

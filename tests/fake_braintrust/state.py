@@ -196,7 +196,9 @@ class FakeState:
     ) -> tuple[list[dict[str, Any]], str | None]:
         """One page of versions newest first and the cursor of the next (None at the end)."""
         snapshot, offset = decode_cursor(cursor) if cursor else (self.last_xact, 0)
-        versions = [r for r in self.history_desc(kind, object_id) if int(r["_xact_id"]) <= snapshot]
+        versions = self.history_desc(kind, object_id)
+        if versions and int(versions[0]["_xact_id"]) > snapshot:  # written since paging began: not in this read
+            versions = [r for r in versions if int(r["_xact_id"]) <= snapshot]
         if where is not None:
             versions = [r for r in versions if where(r)]
         chunk = versions[offset: offset + limit]
