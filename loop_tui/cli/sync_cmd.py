@@ -129,12 +129,18 @@ def _print_report(report: Any, fmt: str, verb: str, written_label: str) -> None:
         print_json({"project": report.project, "totals": report.totals(), "objects": [asdict(o) for o in report.objects]})
         return
     totals = report.totals()
-    print(f"{verb} {report.project}: {totals['written']:,} rows {written_label}, {totals['deleted']:,} deleted, "
-          f"{totals['unchanged']:,} unchanged, {totals['conflicts']} conflicts")
+    if verb == "would send":
+        planned = [item["action"] for obj in report.objects for item in obj.would_send]
+        print(f"would send to {report.project}: {planned.count('upsert'):,} rows, {planned.count('delete'):,} deletes, "
+              f"{planned.count('new version'):,} new versions; {totals['conflicts']} conflicts (nothing sent)")
+    else:
+        print(f"{verb} {report.project}: {totals['written']:,} rows {written_label}, {totals['deleted']:,} deleted, "
+              f"{totals['unchanged']:,} unchanged, {totals['conflicts']} conflicts")
     for obj in report.objects:
         if obj.written or obj.deleted or obj.conflicts or obj.would_send:
-            print(f"  {obj.kind} {obj.name!r}: {obj.written:,} {written_label}, {obj.deleted:,} deleted"
-                  + (f", {len(obj.would_send)} to send" if obj.would_send else ""))
+            counts = f"{len(obj.would_send)} to send" if obj.would_send else \
+                f"{obj.written:,} {written_label}, {obj.deleted:,} deleted"
+            print(f"  {obj.kind} {obj.name!r}: {counts}")
         for item in obj.would_send:
             print(f"    {item['action']} {item['id']}")
         for row_id in obj.conflicts:

@@ -90,7 +90,7 @@ def pull_project(ws: Any, client: BraintrustClient, project_name: str, options: 
         report = SyncReport(project.name)
         puller = _Puller(ws, client, state, options, report)
         if "logs" in options.objects:
-            puller.rows("project_logs", project.id, remote["id"], "logs")
+            puller.rows("project_logs", project.id, remote["id"], project.name)
         for kind, table in (("experiments", "experiment"), ("datasets", "dataset")):
             if kind in options.objects:
                 for obj in client.objects(table, remote["id"]):
