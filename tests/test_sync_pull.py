@@ -175,3 +175,53 @@ def test_pull_killed_with_sigkill_resumes(fake_bt_env: FakeBraintrust, tmp_path:
     assert json.loads(done.stdout)["totals"]["fetched"] < 2000
     rows = local_rows(workspace, "project_logs", project_id)
     assert len(rows) == 2000 and rows["span-000000"]["output"] == "out 0"
+
+
+def test_endless_cursor_stops_keeping_what_was_read(fake_bt: FakeBraintrust, tmp_path: Path) -> None:
+    project_id = seed_logs(fake_bt, 40)
+    ws = Workspace.open(tmp_path / "ws")
+    client, _ = client_for(fake_bt)
+    client.login()
+    fake_bt.fault("endless", path="/btql", times=1000)
+    with pytest.raises(RemoteError, match="same page cursor twice") as caught:
+        pull_project(ws, client, "support-bot", PullOptions(objects=("logs",), page_size=10))
+    assert caught.value.exit_code == 4
+    assert len(local_rows(ws, "project_logs", project_id)) == 10  # the one real page, written whole
+    fake_bt._faults.clear()
+    assert len(local_rows(ws, "project_logs", project_id)) + pull_project(
+        ws, client, "support-bot", PullOptions(objects=("logs",), page_size=10)).totals()["written"] == 40
+
+
+def test_since_asks_only_for_recent_rows_and_the_key_is_written_nowhere(fake_bt: FakeBraintrust, tmp_path: Path) -> None:
+    from loop_tui.cli.sync_cmd import parse_since
+
+    seed_logs(fake_bt, 120)  # created 2026-01-01T00:00:00..00:01:59
+    ws = Workspace.open(tmp_path / "ws")
+    client, _ = client_for(fake_bt)
+    report = pull_project(ws, client, "support-bot",
+                          PullOptions(objects=("logs",), since_created="2026-01-01T00:01:00Z"))
+    assert report.totals()["written"] == 60
+    assert btql_requests(fake_bt)[-1]["filter"]["op"] == "ge"
+    from datetime import UTC, datetime
+
+    assert parse_since("2h", datetime(2026, 3, 1, 12, tzinfo=UTC)) == "2026-03-01T10:00:00Z"
+    for path in ws.root.rglob("*"):
+        if path.is_file():
+            assert fake_bt.api_key.encode() not in path.read_bytes(), path
+
+
+def test_a_resumed_pull_whose_cursor_expired_starts_the_object_over(fake_bt: FakeBraintrust, tmp_path: Path) -> None:
+    project_id = seed_logs(fake_bt, 30)
+    ws = Workspace.open(tmp_path / "ws")
+    client, _ = client_for(fake_bt)
+    from loop_tui.remote.sync_state import save_state
+
+    state = load_state(ws.root, project_id, "support-bot")
+    from loop_tui.remote.pull import link_project
+
+    link_project(ws, fake_bt.state.projects[project_id])
+    state.ensure("project_logs", project_id, project_id, "support-bot").pending = {
+        "cursor": "expired", "since": None, "top": None, "created": None}
+    save_state(ws.root, state)
+    report = pull_project(ws, client, "support-bot", PullOptions(objects=("logs",)))
+    assert report.totals()["written"] == 30 and len(report.objects) == 1

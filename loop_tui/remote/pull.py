@@ -188,7 +188,12 @@ class _Puller:
                 if self.options.cancel is not None and self.options.cancel.is_set():
                     flush(next_cursor)
                     raise Cancelled(f"pull cancelled after {result.fetched:,} rows of {label}; run it again to resume")
-        except RemoteError:
+        except RemoteError as err:
+            if err.kind == "bad_request" and pending and resume_cursor == cursor and not batch:
+                # Braintrust no longer accepts the saved cursor (expired): start this object over.
+                st.pending = None
+                self.report.objects.remove(result)
+                return self.rows(table, local_id, remote_id, label)
             flush(resume_cursor)  # keep what arrived whole; the next pull resumes after it
             raise
         if batch:

@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 
 from tests.fake_braintrust import btql_ast
-from tests.fake_braintrust.state import ORG_ID, ORG_NAME, FakeState
+from tests.fake_braintrust.state import ORG_ID, ORG_NAME, FakeState, encode_cursor
 
 FAKE_BT_KEY = "sk-fakebraintrust-0123456789abcdef"
 FAULT_KINDS = ("401", "403", "404", "429", "500", "503", "drop", "slow", "malformed", "endless")
@@ -323,9 +323,9 @@ class FakeBraintrust:
         return 200, {"data": data, "cursor": next_cursor, "schema": {"type": "array"}}
 
     def _page(self, kind: str, object_id: str, limit: int, cursor: str | None, where: Any, fault: Fault | None):
-        if fault and fault.kind == "endless":
+        if fault and fault.kind == "endless":  # the first page again, with a cursor that leads back to it
             rows, _ = self.state.page(kind, object_id, limit=limit, cursor=None, where=where)
-            return rows, "endless-cursor"
+            return rows, encode_cursor(self.state.last_xact, 0)
         try:
             return self.state.page(kind, object_id, limit=limit, cursor=cursor, where=where)
         except (ValueError, TypeError):
