@@ -66,6 +66,7 @@ class FakeState:
         self.functions: dict[str, list[dict[str, Any]]] = {}
         # (row kind, object id) -> every version of every row, in write order
         self.rows: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self._latest: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}  # kept current on every insert
         self._sorted: dict[tuple[str, str], tuple[int, list[dict[str, Any]]]] = {}
 
     def next_xact(self) -> str:
@@ -142,8 +143,9 @@ class FakeState:
 
     def _insert_one(self, kind: str, object_id: str, event: dict[str, Any], xact: str) -> str:
         versions = self.rows.setdefault((kind, object_id), [])
+        newest = self._latest.setdefault((kind, object_id), {})
         row_id = str(event.get("id") or uuid.uuid4())
-        latest = self.latest(kind, object_id).get(row_id)
+        latest = newest.get(row_id)
         row = {k: v for k, v in event.items() if k not in _CONTROL_FIELDS}
         if event.get("_is_merge") and latest is not None:
             row = deep_merge({k: v for k, v in latest.items() if k not in _CONTROL_FIELDS}, row)
@@ -164,15 +166,13 @@ class FakeState:
         if event.get("_object_delete"):
             row["_object_delete"] = True
         versions.append(row)
+        newest[row_id] = row
         return row_id
 
     def latest(self, kind: str, object_id: str) -> dict[str, dict[str, Any]]:
         """The latest version of each row (tombstones included)."""
         with self.lock:
-            out: dict[str, dict[str, Any]] = {}
-            for row in self.rows.get((kind, object_id), []):
-                out[row["id"]] = row
-            return out
+            return dict(self._latest.get((kind, object_id), {}))
 
     def live_rows(self, kind: str, object_id: str) -> dict[str, dict[str, Any]]:
         """The rows a reader sees now: latest versions, deleted rows left out."""
