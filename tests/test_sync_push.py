@@ -147,3 +147,31 @@ def test_local_only_dataset_and_experiment_are_created_remotely(fake_bt: FakeBra
     assert fake_bt.state.live_rows("experiment", remote_exp["id"])["s1"]["scores"] == {"ok": 1.0}
     assert push_project(ws, client, "support-bot", PushOptions(dry_run=True)).totals()["conflicts"] == 0
     assert all(not o.would_send for o in push_project(ws, client, "support-bot", PushOptions(dry_run=True)).objects)
+
+
+def test_scorers_round_trip_and_a_prompt_changed_on_both_sides_conflicts(fake_bt: FakeBraintrust, tmp_path: Path) -> None:
+    project_id = fake_bt.state.ensure_project("support-bot")["id"]
+    code = {"type": "code", "data": {"type": "inline", "runtime_context": {"runtime": "python", "version": "3.11"},
+                                     "code": "def handler(output, expected):\n    return 1.0\n"}}
+    scorer = fake_bt.state.save_function("function", {"project_id": project_id, "name": "exact", "slug": "exact",
+                                                      "function_type": "scorer", "function_data": code}, replace=True)
+    prompt = fake_bt.state.save_function("prompt", {"project_id": project_id, "name": "answer", "slug": "answer",
+                                                    "prompt_data": PROMPT}, replace=True)
+    ws = Workspace.open(tmp_path / "ws")
+    client, _ = client_for(fake_bt)
+    pull_project(ws, client, "support-bot", PullOptions(objects=("prompts", "scorers")))
+    local = ws.get_object("scorer", project_id, "exact")
+    assert local.id == scorer["id"] and local.data["type"] == "code" and "return 1.0" in local.data["code"]
+    ws.save_object("scorer", project_id, "exact", {**local.data, "code": "def handler(output, expected):\n    return 0.5\n"},
+                   id=local.id)
+    p = ws.get_object("prompt", project_id, "answer")
+    ws.save_object("prompt", project_id, "answer", {**p.data, "model": "gpt-4.1-mini"}, id=p.id)
+    fake_bt.state.save_function("prompt", {"project_id": project_id, "name": "answer", "slug": "answer",
+                                           "prompt_data": {**PROMPT, "options": {"model": "o3"}}}, replace=True)
+    report = push_project(ws, client, "support-bot", PushOptions(objects=("prompts", "scorers")))
+    by_name = {o.name: o for o in report.objects}
+    assert by_name["exact"].written == 1 and by_name["answer"].conflicts == [prompt["id"]]
+    latest = fake_bt.state.functions[scorer["id"]][-1]
+    assert "return 0.5" in latest["function_data"]["data"]["code"]
+    assert latest["function_data"]["data"]["runtime_context"]["runtime"] == "python"
+    assert fake_bt.state.prompts[prompt["id"]][-1]["prompt_data"]["options"]["model"] == "o3"  # not overwritten
