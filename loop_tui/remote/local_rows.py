@@ -63,6 +63,13 @@ def changed_since(ws: Any, table: str, object_id: str, local_xact: int, own: lis
     return {r["id"]: r for r in rows}
 
 
+def max_xact(ws: Any, table: str, object_id: str) -> int:
+    """The newest local write id among an object's rows (0 when it has none): later local writes are bigger."""
+    col = sch.TABLES[table][1]
+    rows = ws.query(f"SELECT max(_xact_id) AS x FROM {table}_history WHERE {col} = ?", [object_id])
+    return int(rows[0]["x"] or 0) if rows else 0
+
+
 def live_ids(ws: Any, table: str, object_id: str, ids: list[str]) -> set[str]:
     """Which of `ids` exist (not deleted) locally."""
     return {i for i, r in latest_versions(ws, table, object_id, ids).items() if not r.get("_object_delete")}

@@ -21,7 +21,7 @@ from loop_tui.errors import NotFoundError, UserError
 from loop_tui.remote import objects as ob
 from loop_tui.remote.client import BraintrustClient
 from loop_tui.remote.errors import RemoteError
-from loop_tui.remote.local_rows import changed_since, latest_versions, to_local, xact_int
+from loop_tui.remote.local_rows import changed_since, latest_versions, max_xact, to_local, xact_int
 from loop_tui.remote.prefetch import prefetch
 from loop_tui.remote.sync_state import ObjectState, ProjectState, load_state, now_iso, save_state, sync_lock
 from loop_tui.store import schema as sch
@@ -242,7 +242,7 @@ class _Puller:
     def _settle_local_xact(self, table: str, local_id: str, st: ObjectState) -> None:
         """With no local changes left to push, later local writes are measured from now."""
         if not changed_since(self.ws, table, local_id, st.local_xact, st.own_xacts) and not st.conflicts:
-            st.local_xact = self.ws.generation
+            st.local_xact = max_xact(self.ws, table, local_id)
             st.own_xacts = []
 
     def versioned(self, kind: str, remote: dict[str, Any], data: dict[str, Any]) -> ObjectReport:

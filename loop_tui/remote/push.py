@@ -16,7 +16,7 @@ from typing import Any
 from loop_tui.remote import objects as ob
 from loop_tui.remote.client import BraintrustClient
 from loop_tui.remote.errors import RemoteError
-from loop_tui.remote.local_rows import changed_since, latest_versions, to_event, to_local
+from loop_tui.remote.local_rows import changed_since, latest_versions, max_xact, to_event, to_local
 from loop_tui.remote.pull import ObjectReport, PullOptions, SyncReport, _Puller
 from loop_tui.remote.sync_state import ObjectState, ProjectState, load_state, now_iso, save_state, sync_lock
 
@@ -149,7 +149,7 @@ class _Pusher:
 
     def _refresh(self, table: str, local_id: str, remote_id: str, st: ObjectState) -> None:
         """Pull the object back so local rows carry Braintrust's new transaction ids; local changes are now sent."""
-        st.local_xact = self.ws.generation
+        st.local_xact = max_xact(self.ws, table, local_id)
         st.own_xacts = []
         puller = _Puller(self.ws, self.client, self.state, PullOptions(), SyncReport(self.state.project_name))
         puller.rows(table, local_id, remote_id, st.name)
