@@ -121,6 +121,28 @@ class UiSettings(_Section):
     chat_open: bool = Field(default=True, description="Show the Loop chat panel when the app starts.")
 
 
+class BraintrustSettings(_Section):
+    """The Braintrust organisation `remote` and `sync` talk to. The key is read from `api_key_env`, never stored."""
+
+    api_url: str | None = Field(
+        default=None, description="Data API URL (env BRAINTRUST_API_URL). Empty: the one the login returns."
+    )
+    app_url: str = Field(
+        default="https://www.braintrust.dev", description="Where the key is checked (env BRAINTRUST_APP_URL)."
+    )
+    org_name: str | None = Field(default=None, description="Organisation to use when the key has several (env BRAINTRUST_ORG_NAME).")
+    api_key_env: str = Field(default="BRAINTRUST_API_KEY", description="Environment variable holding the API key.")
+    timeout_s: float = Field(default=30.0, gt=0, description="Per-request timeout in seconds.")
+    max_retries: int = Field(default=5, ge=0, le=10, description="Retries on 429/5xx/connection errors.")
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _env_name_not_key(cls, value: str) -> str:
+        if not value.replace("_", "").isalnum():
+            raise ValueError("braintrust.api_key_env must name an environment variable, not hold the key")
+        return value
+
+
 class Settings(_Section):
     """All Loop TUI settings, as saved in settings.toml."""
 
@@ -129,6 +151,14 @@ class Settings(_Section):
     tools: ToolsSettings = Field(default_factory=ToolsSettings)
     agent: AgentSettings = Field(default_factory=AgentSettings)
     ui: UiSettings = Field(default_factory=UiSettings)
+    braintrust: BraintrustSettings = Field(default_factory=BraintrustSettings)
+
+    @field_validator("braintrust", mode="before")
+    @classmethod
+    def _no_inline_braintrust_key(cls, value: Any) -> Any:
+        if isinstance(value, dict) and "api_key" in value:
+            raise ValueError("braintrust.api_key is not allowed: put the key in BRAINTRUST_API_KEY (or the variable named by braintrust.api_key_env)")
+        return value
 
     @field_validator("providers", mode="before")
     @classmethod

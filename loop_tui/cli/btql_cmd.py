@@ -33,6 +33,8 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--cursor", default=None, help="continue from the cursor a previous page returned")
     p.add_argument("--timeout", type=float, default=60.0, metavar="S", help="stop the query after S seconds")
     p.add_argument("--explain", action="store_true", help="print the parsed query (ParsedQuery JSON) and the SQL; do not run")
+    p.add_argument("--remote", action="store_true",
+                   help="run the query on Braintrust (BRAINTRUST_API_KEY), not on the local workspace")
     p.set_defaults(func=run)
     return p
 
@@ -52,9 +54,13 @@ def run(args: argparse.Namespace) -> int:
     query = _read_query(args.query)
     if args.limit is not None and args.limit < 0:
         raise UserError("--limit must be zero or more")
-    ws = open_workspace(args.workspace)
+    ws = None if args.remote else open_workspace(args.workspace)
     try:
-        if args.explain:
+        if args.remote:  # Braintrust evaluates the text as it is
+            from loop_tui.remote.remote_btql import run_with_settings
+
+            result = run_with_settings(query, args.cursor)
+        elif args.explain:
             from loop_tui.btql import explain
 
             ast_json, sql = explain(query, ws, args.project)
@@ -65,10 +71,11 @@ def run(args: argparse.Namespace) -> int:
                 print()
                 print(visible(sql))
             return 0
-        from loop_tui.btql import run as run_query
+        else:
+            from loop_tui.btql import run as run_query
 
-        result = run_query(query, ws, args.project, tz_offset=args.tz_offset, limit=args.limit, cursor=args.cursor,
-                           timeout_s=args.timeout)
+            result = run_query(query, ws, args.project, tz_offset=args.tz_offset, limit=args.limit,
+                               cursor=args.cursor, timeout_s=args.timeout)
     except BtqlError as err:
         if args.format == "json":
             print(json.dumps({"error": err.to_dict()}))

@@ -18,6 +18,8 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--name", help="dataset or experiment name or id")
     parser.add_argument("--out", type=Path, help="output file, a regular file or new (default, or -: stdout)")
     parser.add_argument("--format", choices=["jsonl", "csv", "parquet"], help="default: from --out, else jsonl")
+    parser.add_argument("--layout", choices=["file", "bt-sync"], default="file",
+                        help="bt-sync: write a `bt sync` pull folder at --out (spec.json, data/part-*.jsonl)")
     parser.set_defaults(func=run)
     return parser
 
@@ -29,6 +31,10 @@ def run(args: argparse.Namespace) -> int:
     from loop_tui.store.schema import row_to_braintrust
 
     table = KINDS[args.kind]
+    if args.layout == "bt-sync":
+        from loop_tui.cli.sync_cmd import export_bt_sync_folder
+
+        return export_bt_sync_folder(args, table)
     to_file = args.out is not None and str(args.out) != "-"
     fmt = args.format or (detect_format(args.out) if to_file else "jsonl")
     ws = open_workspace(args.workspace)

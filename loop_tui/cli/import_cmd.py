@@ -14,7 +14,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add the `import` subcommand."""
     parser = subparsers.add_parser("import", help="import Braintrust-format rows from .jsonl, .csv or .parquet")
     parser.add_argument("kind", choices=list(KINDS), help="what the rows are")
-    parser.add_argument("file", type=Path, help="the file to import")
+    parser.add_argument("file", type=Path, help="the file to import, or a `bt sync` pull folder")
     parser.add_argument("--project", required=True, help="project name or id (created if missing)")
     parser.add_argument("--name", help="dataset or experiment name (default: the file name)")
     parser.add_argument("--format", choices=["jsonl", "csv", "parquet"], help="override the format from the extension")
@@ -29,6 +29,10 @@ def run(args: argparse.Namespace) -> int:
     from loop_tui.store.io import detect_format, normalize_for_import, read_rows
 
     table = KINDS[args.kind]
+    if args.file.is_dir():  # a `bt sync` pull folder (spec.json, data/part-*.jsonl)
+        from loop_tui.cli.sync_cmd import import_bt_sync_folder
+
+        return import_bt_sync_folder(args, table)
     fmt = detect_format(args.file, args.format)
     rows = normalize_for_import(table, read_rows(args.file, fmt), args.file.name)
     if not rows:

@@ -29,6 +29,8 @@ COMMAND_MODULES = (
     "eval_cmd",
     "experiments_cmd",
     "ask_cmd",
+    "remote_cmd",
+    "sync_cmd",
 )
 
 

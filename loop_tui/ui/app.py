@@ -17,6 +17,7 @@ from loop_tui.ui.commands import ActionsProvider
 from loop_tui.ui.loop.shell import LoopCommands
 from loop_tui.ui.messages import ProjectChanged, ProjectsLoaded, SettingsSaved, WorkFailed
 from loop_tui.ui.paths import css_paths
+from loop_tui.ui.sync_work import PullChoice, SyncMixin, braintrust_configured
 from loop_tui.ui.ui_state import last_project, remember_project
 
 if TYPE_CHECKING:
@@ -51,7 +52,7 @@ def _page_screens() -> dict[str, Callable[[], Screen]]:
     return {name: _lazy_screen(name) for name in PAGES}
 
 
-class LoopApp(App[None]):
+class LoopApp(SyncMixin, App[None]):
     """Loop TUI: playground, experiments, datasets, logs, BTQL sandbox and settings over one workspace."""
 
     TITLE = "Loop TUI"
@@ -68,6 +69,7 @@ class LoopApp(App[None]):
         Binding("ctrl+l", "toggle_chat", "Ask Loop", id="app.toggle_chat"),
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("q", "quit", "Quit", id="app.quit", show=False),
+        Binding("f6", "cancel_sync", "Cancel Braintrust sync", id="app.cancel_sync", show=False),
     ]
     """Global keys; each page adds its own. Every id can be remapped in settings (ui.keybindings)."""
 
@@ -113,6 +115,11 @@ class LoopApp(App[None]):
     def _remember_projects(self, message: ProjectsLoaded) -> None:
         self.projects = message.projects
         self.projects_loaded = True
+        pulled = next((p for p in message.projects if p.name == getattr(self, "_pending_switch", None)), None)
+        self._pending_switch = None
+        if pulled is not None:  # a project the picker asked to pull has arrived: show it
+            self.project = pulled
+            return
         if self.project is None and message.projects:
             wanted = self._wanted_project
             chosen = next((p for p in message.projects if wanted in (p.name, p.id)), None) if wanted else None
@@ -190,11 +197,14 @@ class LoopApp(App[None]):
         """Pick another project."""
         from loop_tui.ui.screens.project_picker import ProjectPicker
 
-        def chosen(project: CatalogObject | None) -> None:
-            if project is not None and (self.project is None or project.id != self.project.id):
+        def chosen(project: CatalogObject | PullChoice | None) -> None:
+            if isinstance(project, PullChoice):
+                self.start_sync("pull", project.name)
+            elif project is not None and (self.project is None or project.id != self.project.id):
                 self.project = project
 
-        self.push_screen(ProjectPicker(self.projects, self.project), chosen)
+        picker = ProjectPicker(self.projects, self.project, remote=braintrust_configured(self.settings))
+        self.push_screen(picker, chosen)
 
     def action_help(self) -> None:
         """Show every key of the current page."""

@@ -148,8 +148,11 @@ class PageScreen(LoopPageMixin, Screen):
 
     def show_project(self) -> None:
         """Put the project's name in the header and the Loop panel's context."""
+        from loop_tui.remote.sync_state import last_pull
+
         name = self.project.name if self.project else None
-        self.query_one(PageHeader).show_project(name)
+        pulled = last_pull(self.workspace.root, self.project.id) if self.project else None
+        self.query_one(PageHeader).show_project(name, pulled, getattr(self.app, "sync_status", None))
         for panel in self.query(ChatPanel):
             panel.project_name = name or ""
 

@@ -1,9 +1,15 @@
-"""`ProjectPicker`: a modal list of the workspace's projects (enter picks, esc cancels)."""
+"""`ProjectPicker`: a modal list of the workspace's projects (enter picks, esc cancels).
+
+With a Braintrust key set it also lists the organisation's projects (fetched in a worker): ones not here yet
+are marked and `enter` pulls them; `p` pulls the highlighted Braintrust project again.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -12,28 +18,38 @@ from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
 from loop_tui.safe_text import literal
+from loop_tui.ui.sync_work import PullChoice, RemoteProjectsLoaded, load_remote_projects
 
 if TYPE_CHECKING:
     from loop_tui.store import CatalogObject
 
+_REMOTE = "remote:"
 
-class ProjectPicker(ModalScreen["CatalogObject | None"]):
-    """Choose the project every page shows."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel", id="picker.cancel")]
+class ProjectPicker(ModalScreen["CatalogObject | PullChoice | None"]):
+    """Choose the project every page shows, or a Braintrust project to pull."""
 
-    def __init__(self, projects: list[CatalogObject], current: CatalogObject | None) -> None:
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="picker.cancel"),
+        Binding("p", "pull", "Pull from Braintrust", id="picker.pull"),
+    ]
+
+    def __init__(self, projects: list[CatalogObject], current: CatalogObject | None, *, remote: bool = False) -> None:
         super().__init__()
         self.projects = projects
         self.current = current
+        self.remote = remote
+        self.remote_projects: dict[str, dict[str, Any]] = {}  # option id -> remote project
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="modal-box"):
             yield Label("Switch project", classes="modal-title")
-            if not self.projects:
+            if not self.projects and not self.remote:
                 yield Label("No projects in this workspace yet (try `loop-tui demo`).")
             options = [Option(literal(p.name), id=p.id) for p in self.projects]  # a name like `[/` is data
             yield OptionList(*options, id="project-options")
+            if self.remote:
+                yield Label("Braintrust: loading projects…", id="remote-status")
 
     def on_mount(self) -> None:
         options = self.query_one(OptionList)
@@ -42,10 +58,49 @@ class ProjectPicker(ModalScreen["CatalogObject | None"]):
                 if project.id == self.current.id:
                     options.highlighted = index
         options.focus()
+        if self.remote:
+            self._load_remote()
+
+    @work(thread=True, exclusive=True, group="remote-projects", exit_on_error=False)
+    def _load_remote(self) -> None:
+        load_remote_projects(self.app.settings, self.post_message)  # type: ignore[attr-defined]
+
+    def on_remote_projects_loaded(self, message: RemoteProjectsLoaded) -> None:
+        """Add the Braintrust projects that are not here yet, marked; mark the local ones pulled from there."""
+        status = self.query_one("#remote-status", Label)
+        if message.error:
+            status.update(literal(f"Braintrust: {message.error}"))
+            return
+        local = {p.id for p in self.projects}
+        options = self.query_one(OptionList)
+        for project in sorted(message.projects, key=lambda p: str(p.get("name"))):
+            pid, name = str(project.get("id")), str(project.get("name"))
+            if pid in local:
+                self.remote_projects[pid] = project
+                continue
+            self.remote_projects[_REMOTE + pid] = project
+            options.add_option(Option(Text.assemble(literal(name), ("  ☁ Braintrust: enter pulls it", "dim")), id=_REMOTE + pid))
+        status.update(Text(f"Braintrust: {len(message.projects)} projects; p pulls the highlighted one"))
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        """Return the chosen project."""
-        self.dismiss(next(p for p in self.projects if p.id == event.option.id))
+        """Return the chosen project, or ask for a pull of a Braintrust-only one."""
+        option_id = event.option.id or ""
+        if option_id.startswith(_REMOTE):
+            self.dismiss(PullChoice(str(self.remote_projects[option_id]["name"])))
+            return
+        self.dismiss(next(p for p in self.projects if p.id == option_id))
+
+    def action_pull(self) -> None:
+        """Pull the highlighted project from Braintrust (a local one only if it came from there)."""
+        options = self.query_one(OptionList)
+        if options.highlighted is None:
+            return
+        option_id = options.get_option_at_index(options.highlighted).id or ""
+        project = self.remote_projects.get(option_id)
+        if project is None:
+            self.notify("this project is not in Braintrust (or the list is still loading)", severity="warning")
+            return
+        self.dismiss(PullChoice(str(project["name"])))
 
     def action_cancel(self) -> None:
         """Close without switching."""

@@ -26,7 +26,10 @@ class PageHeader(Horizontal):
             yield label
         yield Label("", id="project-name")
 
-    def show_project(self, name: str | None) -> None:
-        """Show which project the page is on."""
+    def show_project(self, name: str | None, pulled: str | None = None, syncing: str | None = None) -> None:
+        """Show which project the page is on, when it was last pulled from Braintrust, or a sync's progress."""
+        synced = f"  pulled {pulled.replace('T', ' ').removesuffix('Z')} UTC" if pulled else ""
+        synced = f"  {syncing}" if syncing else synced
         # A project may be named `[/` or hold escape sequences: shown as written, never as markup.
-        self.query_one("#project-name", Label).update(literal(f"project: {name}  (ctrl+o)" if name else "no project (ctrl+o)"))
+        text = f"project: {name}{synced}  (ctrl+o)" if name else "no project (ctrl+o)"
+        self.query_one("#project-name", Label).update(literal(text))
