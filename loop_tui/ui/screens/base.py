@@ -159,7 +159,27 @@ class PageScreen(LoopPageMixin, Screen):
 
     def action_leave_field(self) -> None:
         """Take focus out of the text field so page keys (1–6, letters) work again."""
-        self.set_focus(None)
+        self.focus_main()
+
+    def focus_main(self) -> None:
+        """Put the cursor on the page's main table (or nowhere), where the page's keys work."""
+        from loop_tui.ui.widgets.arrow_table import ArrowTable
+
+        tables = self.query_one("#page-main").query(ArrowTable)
+        if tables:
+            tables.first().focus_grid()
+        else:
+            self.set_focus(None)
+
+    def leave_field_first(self) -> bool:
+        """esc closes the innermost thing: with the cursor in a text field or in Loop's panel, take it out
+        and say so (True); the caller's own esc action (back, close) waits for the next press."""
+        from textual.widgets import Input, TextArea
+
+        if isinstance(self.focused, Input | TextArea) or self.loop_has_focus():
+            self.focus_main()
+            return True
+        return False
 
     def load(self) -> None:
         """(Re)load the page's data, in workers."""

@@ -1,5 +1,9 @@
 """BTQL sandbox: write a query (either syntax), see parse/bind errors in place as you type, run it
-(ctrl+enter, ctrl+r or F5) in a worker you can cancel (ctrl+g), and page through the results grid.
+(ctrl+r or F5; ctrl+enter where the terminal sends it) in a worker you can cancel (ctrl+g), and page
+through the results grid.
+
+The editor takes the cursor only when the user asks for it (e, i, / or enter; a click) and esc gives it
+back, so the page's keys (digits, letters) are never typed into the query by surprise.
 """
 
 from __future__ import annotations
@@ -58,13 +62,14 @@ class BtqlScreen(PageScreen):
     PAGE = "btql"
     YIELD_TO_LOOP = frozenset({"run_query", "cancel_query"})
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+enter,ctrl+j,ctrl+r,f5", "run_query", "Run", id="btql.run", priority=True),
+        # ctrl+r first: the footer shows the first key, and most terminals never send ctrl+enter.
+        Binding("ctrl+r,f5,ctrl+enter,ctrl+j", "run_query", "Run", id="btql.run", priority=True),
         Binding("ctrl+g", "cancel_query", "Cancel", id="btql.cancel", priority=True),
         Binding("ctrl+n", "next_page", "Next page", show=False, id="btql.next_page"),
         Binding("f2", "history", "History", id="btql.history"),
         Binding("f3", "choose_source", "Source", id="btql.source"),
         Binding("escape", "leave_editor", "Leave editor", show=False, id="btql.leave_editor"),
-        Binding("e", "edit_query", "Edit query", id="btql.edit"),
+        Binding("e,i,slash,enter", "edit_query", "Edit query", id="btql.edit"),
     ]
 
     @dataclass
@@ -130,7 +135,6 @@ class BtqlScreen(PageScreen):
         self.editor.functions = sorted(FUNCTIONS)
         if not self.editor.text.strip() and self.project is not None:
             self.editor.load_text(replace_source("", f"project_logs('{self.project.name}')"))
-        self.editor.focus()
         self._schedule_check()
 
     def show_empty(self, message: str) -> None:
@@ -251,9 +255,7 @@ class BtqlScreen(PageScreen):
             return
         self._show_error(None)
         self._next_cursor, self._page = message.cursor, message.page
-        await table.show(message.display, message.raw)
-        if message.display.num_rows == 0:
-            await table.show_message("The query returned no rows.")
+        await table.show(message.display, message.raw, empty_text="The query returned no rows.")
         more = " · ctrl+n next page" if message.cursor else ""
         warn = f" · ⚠ {message.warnings[0]}" if message.warnings else ""
         status.update(f"{message.display.num_rows:,} rows (page {message.page + 1}) in {message.seconds:.2f}s{more}{warn}")

@@ -166,9 +166,7 @@ class DatasetsScreen(PageScreen):
             return
         table = self.query_one(ArrowTable)
         cursor = table.cursor_row
-        await table.show(message.display, message.raw)
-        if message.total == 0:
-            await table.show_message("This dataset is empty: n adds a row.")
+        await table.show(message.display, message.raw, empty_text="This dataset is empty: n adds a row.")
         shown = f"showing {message.raw.num_rows:,} of {message.total:,}" if message.total > MAX_ROWS else f"{message.total:,} rows"
         table.border_subtitle = shown
         if cursor is not None and table.grid is not None and message.raw.num_rows:

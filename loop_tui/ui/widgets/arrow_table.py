@@ -41,6 +41,11 @@ def grid_class() -> type:
     return _grid_class
 
 
+class TableMessage(Static, can_focus=True):
+    """Why the table has no grid (loading, empty, an error). It can hold the cursor, so a table that goes
+    empty while focused keeps it: page keys keep working instead of focus falling into the next text field."""
+
+
 class ArrowTable(Vertical):
     """A labelled, replaceable Arrow grid; posts `RowChosen` on enter."""
 
@@ -70,7 +75,7 @@ class ArrowTable(Vertical):
         self._generation = 0
 
     def compose(self):  # type: ignore[no-untyped-def]
-        yield Static(self.empty_text, classes="empty-message")
+        yield TableMessage(self.empty_text, classes="empty-message")
 
     @property
     def grid(self) -> DataTable | None:
@@ -96,13 +101,16 @@ class ArrowTable(Vertical):
             return None
         return self.raw.slice(index, 1).to_pylist()[0]
 
-    async def show(self, display: pa.Table, raw: pa.Table | None = None, *, focus: bool = False) -> None:
-        """Replace the grid with `display` (its raw rows `raw`, default the same table)."""
+    async def show(
+        self, display: pa.Table, raw: pa.Table | None = None, *, focus: bool = False, empty_text: str | None = None
+    ) -> None:
+        """Replace the grid with `display` (its raw rows `raw`, default the same table); with no rows,
+        show `empty_text` (default "No rows match.")."""
         self.raw = raw if raw is not None else display
         had_focus = self.has_focus_within
         await self.remove_children()
         if display.num_rows == 0:
-            await self.mount(Static(self.empty_text if self.raw is None else "No rows match.", classes="empty-message"))
+            await self._mount_message(empty_text or "No rows match.", had_focus or focus)
             return
         from textual_fastdatatable import ArrowBackend
 
@@ -124,8 +132,15 @@ class ArrowTable(Vertical):
     async def show_message(self, text: str) -> None:
         """Replace the grid with a message (an error, or why it is empty)."""
         self.raw = None
+        had_focus = self.has_focus_within
         await self.remove_children()
-        await self.mount(Static(text, classes="empty-message"))
+        await self._mount_message(text, had_focus)
+
+    async def _mount_message(self, text: str, focus: bool) -> None:
+        message = TableMessage(text, classes="empty-message")
+        await self.mount(message)
+        if focus:
+            message.focus()
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
@@ -136,7 +151,8 @@ class ArrowTable(Vertical):
         self.post_message(self.RowHighlighted(self, event.cursor_row))
 
     def focus_grid(self) -> None:
-        """Focus the grid (if there is one)."""
-        grid = self.grid
-        if grid is not None:
-            grid.focus()
+        """Focus the grid, or the message that stands in for it (so the cursor leaves any text field)."""
+        messages = self.query(TableMessage)
+        target = self.grid or (messages.first() if messages else None)
+        if target is not None:
+            target.focus()
