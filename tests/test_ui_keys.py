@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from textual import events
 from textual.widgets import Input, TextArea
 
 from loop_tui.ui.widgets.arrow_table import ArrowTable
@@ -86,3 +87,19 @@ async def test_esc_in_loops_chat_leaves_the_chat_not_the_experiment(sample_ws_pa
         await pilot.press("escape")
         await settle(pilot)
         assert not isinstance(app.screen, ExperimentScreen)  # the next esc goes back
+
+
+async def test_keys_typed_while_a_page_opens_are_not_lost(sample_ws_path: Path) -> None:
+    from loop_tui.ui.screens.experiment_view import ExperimentScreen
+
+    app = make_app(sample_ws_path, page="logs")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        # First visit: the experiments are still loading when j and enter arrive. (pilot.press waits for
+        # the app to idle after each key; a terminal does not, so the keys are queued as a terminal sends them.)
+        for key, character in (("2", "2"), ("j", "j"), ("enter", "\r")):
+            app.post_message(events.Key(key, character))
+        await settle(pilot)
+        assert isinstance(app.screen, ExperimentScreen)
+        listed = app.get_screen_stack("experiments")[0].experiments
+        assert app.screen.experiment.id == listed[1].id  # j moved to the second row before enter opened it

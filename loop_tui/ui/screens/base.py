@@ -28,9 +28,10 @@ class PageScreen(LoopPageMixin, Screen):
 
     PAGE: ClassVar[str] = ""
     NEEDS_PROJECT: ClassVar[bool] = True
-    # Pages focus their main widget once data arrives; focusing the first input would swallow the
+    # The cursor starts on the main table's "Loading…" line (which keeps grid keys typed ahead, see
+    # ArrowTable) and moves to the grid once data arrives; focusing the first input would swallow the
     # single-letter keys (and hide them from the footer).
-    AUTO_FOCUS = ""
+    AUTO_FOCUS = "#page-main TableMessage"
     BINDINGS: ClassVar[list[BindingType]] = [
         # Leaving a text field gives the single-letter and digit keys back to the page.
         Binding("escape", "leave_field", "Leave field", show=False, id="page.leave_field"),

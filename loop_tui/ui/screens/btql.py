@@ -119,7 +119,7 @@ class BtqlScreen(PageScreen):
                 yield Static("", id="btql-completions")
         yield Static("", id="btql-error", classes="error-line hidden")
         yield Label("", id="btql-status", classes="status-line")
-        results = ArrowTable(empty_text="Run a query to see results.", id="btql-results", classes="pane")
+        results = ArrowTable(empty_text="Run a query to see results.", awaiting_rows=False, id="btql-results", classes="pane")
         results.border_title = "results"
         yield results
 

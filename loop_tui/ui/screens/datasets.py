@@ -95,7 +95,7 @@ class DatasetsScreen(PageScreen):
             options = OptionList(id="datasets-list", classes="pane")
             options.border_title = "datasets"
             yield options
-            rows = ArrowTable(empty_text="Choose a dataset.", id="dataset-rows", classes="pane")
+            rows = ArrowTable(empty_text="Choose a dataset.", awaiting_rows=False, id="dataset-rows", classes="pane")
             rows.border_title = "rows"
             yield rows
         yield Label("enter edit · n new · x delete · t tag · h history/undo · u undo last · + new dataset",

@@ -104,7 +104,9 @@ class PlaygroundScreen(PlaygroundRunning):
         with Horizontal(id="pg-progress-row"):
             yield ProgressBar(total=1, id="pg-progress", show_eta=False)
             yield Label("ctrl+r runs the task over the dataset", id="pg-status", markup=False)
-        results = ArrowTable(empty_text="Results appear here as rows finish.", id="pg-results", classes="pane")
+        results = ArrowTable(
+            empty_text="Results appear here as rows finish.", awaiting_rows=False, id="pg-results", classes="pane"
+        )
         results.border_title = "results"
         yield results
 

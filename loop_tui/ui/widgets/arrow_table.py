@@ -41,9 +41,36 @@ def grid_class() -> type:
     return _grid_class
 
 
+# Grid keys a user may press before the first rows arrive (on a page just opened), as grid actions.
+_EARLY_KEYS = {
+    "j": "cursor_down", "down": "cursor_down", "k": "cursor_up", "up": "cursor_up",
+    "g": "scroll_home", "home": "scroll_home", "G": "scroll_end", "end": "scroll_end",
+    "pagedown": "page_down", "pageup": "page_up", "enter": "select_cursor",
+}
+
+
 class TableMessage(Static, can_focus=True):
     """Why the table has no grid (loading, empty, an error). It can hold the cursor, so a table that goes
-    empty while focused keeps it: page keys keep working instead of focus falling into the next text field."""
+    empty while focused keeps it: page keys keep working instead of focus falling into the next text field.
+
+    While the first rows are loading it also keeps the grid keys typed ahead (j, enter...): they are
+    played on the grid once it is shown, so no key is lost on a page that was just opened.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(key, f"type_ahead('{action}')", show=False) for key, action in _EARLY_KEYS.items()
+    ]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Keys are kept only while the table waits for its first rows (otherwise the page's bindings apply)."""
+        table = self.parent
+        return isinstance(table, ArrowTable) and table.awaiting_rows
+
+    def action_type_ahead(self, action: str) -> None:
+        """Remember a grid action to play when the rows arrive."""
+        table = self.parent
+        if isinstance(table, ArrowTable):
+            table.typed_ahead.append(action)
 
 
 class ArrowTable(Vertical):
@@ -68,10 +95,21 @@ class ArrowTable(Vertical):
     class RowHighlighted(_RowMessage):
         """The cursor moved to a row."""
 
-    def __init__(self, *, empty_text: str = "Loading…", id: str | None = None, classes: str | None = None) -> None:  # noqa: A002
+    def __init__(
+        self,
+        *,
+        empty_text: str = "Loading…",
+        awaiting_rows: bool = True,
+        id: str | None = None,  # noqa: A002
+        classes: str | None = None,
+    ) -> None:
         super().__init__(id=id, classes=classes)
         self.raw: pa.Table | None = None
         self.empty_text = empty_text
+        self.awaiting_rows = awaiting_rows
+        """True until the first rows (or a message) are shown: grid keys typed meanwhile are kept."""
+        self.typed_ahead: list[str] = []
+        """Grid actions typed while awaiting the first rows, played when the grid appears."""
         self._generation = 0
 
     def compose(self):  # type: ignore[no-untyped-def]
@@ -108,6 +146,7 @@ class ArrowTable(Vertical):
         show `empty_text` (default "No rows match.")."""
         self.raw = raw if raw is not None else display
         had_focus = self.has_focus_within
+        typed_ahead, self.typed_ahead, self.awaiting_rows = self.typed_ahead, [], False
         await self.remove_children()
         if display.num_rows == 0:
             await self._mount_message(empty_text or "No rows match.", had_focus or focus)
@@ -128,11 +167,14 @@ class ArrowTable(Vertical):
         await self.mount(grid)
         if focus or had_focus:
             grid.focus()
+            for action in typed_ahead:
+                await grid.run_action(action)
 
     async def show_message(self, text: str) -> None:
         """Replace the grid with a message (an error, or why it is empty)."""
         self.raw = None
         had_focus = self.has_focus_within
+        self.typed_ahead, self.awaiting_rows = [], False
         await self.remove_children()
         await self._mount_message(text, had_focus)
 
