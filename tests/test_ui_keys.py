@@ -103,3 +103,49 @@ async def test_keys_typed_while_a_page_opens_are_not_lost(sample_ws_path: Path) 
         assert isinstance(app.screen, ExperimentScreen)
         listed = app.get_screen_stack("experiments")[0].experiments
         assert app.screen.experiment.id == listed[1].id  # j moved to the second row before enter opened it
+
+
+async def test_tab_in_the_playground_never_lets_enter_edit_the_prompt(sample_ws_path: Path) -> None:
+    app = make_app(sample_ws_path, page="playground")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        editor = app.screen.query_one("#pg-messages", TextArea)
+        prompt = editor.text
+        assert prompt.strip()
+        for _ in range(12):  # round the whole focus chain, pressing enter wherever it lands
+            await pilot.press("tab")
+            if app.focused is editor:
+                await pilot.press("enter", "x")
+                assert editor.text == prompt
+        await pilot.press("e")  # asked for: now it edits
+        assert app.focused is editor and not editor.read_only
+        await pilot.press("x")
+        assert editor.text != prompt
+        await pilot.press("escape")
+        assert app.focused is not editor and editor.read_only
+
+
+async def test_q_on_settings_with_unsaved_changes_asks_first(sample_ws_path: Path) -> None:
+    from loop_tui.ui.widgets.modals import ConfirmModal
+
+    app = make_app(sample_ws_path, page="settings")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("q")  # nothing changed: q quits at once
+        await settle(pilot)
+        assert not app.is_running
+    app = make_app(sample_ws_path, page="settings")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("d")  # make the highlighted model the default: an unsaved change
+        await settle(pilot)
+        assert app.screen.dirty
+        await pilot.press("q")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmModal)
+        await pilot.press("n")  # stay
+        await settle(pilot)
+        assert app.is_running and app.current_mode == "settings"
+        await pilot.press("q", "y")  # quit without saving
+        await settle(pilot)
+        assert not app.is_running

@@ -44,6 +44,10 @@ def _lazy_screen(name: str) -> Callable[[], Screen]:
     return make
 
 
+def _none() -> None:
+    return None
+
+
 def _page_screens() -> dict[str, Callable[[], Screen]]:
     return {name: _lazy_screen(name) for name in PAGES}
 
@@ -182,6 +186,17 @@ class LoopApp(App[None]):
 
         self.push_screen(ProjectPicker(self.projects, self.project), chosen)
 
+    def action_quit(self) -> None:  # type: ignore[override]
+        """Quit; with unsaved changes on a page (settings), ask first."""
+        unsaved = [what for screen in self._all_page_screens() if (what := getattr(screen, "unsaved_changes", _none)())]
+        if not unsaved:
+            self.exit()
+            return
+        from loop_tui.ui.widgets.modals import ConfirmModal
+
+        question = ConfirmModal("Quit without saving?", f"Unsaved changes: {', '.join(unsaved)}. Saving needs ctrl+s on that page.")
+        self.push_screen(question, lambda quit_anyway: self.exit() if quit_anyway else None)
+
     def action_help(self) -> None:
         """Show every key of the current page."""
         from loop_tui.ui.screens.help import HelpScreen
@@ -200,8 +215,11 @@ class LoopApp(App[None]):
 
     def _all_page_screens(self) -> list[Screen]:
         screens: list[Screen] = []
-        for stack in self._screen_stacks.values():
-            screens.extend(stack)
+        for mode in PAGES:
+            try:
+                screens.extend(self.get_screen_stack(mode))
+            except KeyError:  # a page not visited yet has no stack
+                continue
         return screens
 
 

@@ -182,6 +182,10 @@ class PageScreen(LoopPageMixin, Screen):
             return True
         return False
 
+    def unsaved_changes(self) -> str | None:
+        """What would be lost by quitting now (None: nothing); `q` asks before quitting if a page says so."""
+        return None
+
     def load(self) -> None:
         """(Re)load the page's data, in workers."""
 

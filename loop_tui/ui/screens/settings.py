@@ -97,6 +97,10 @@ class SettingsScreen(PageScreen):
             self._loaded_key = (None, 0)
             self.load()
 
+    def unsaved_changes(self) -> str | None:
+        """Edits not saved with ctrl+s yet."""
+        return "settings" if self.dirty else None
+
     # ----- filling -------------------------------------------------------------------------------
     def _fill_all(self) -> None:
         self._fill_models()
