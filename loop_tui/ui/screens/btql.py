@@ -165,6 +165,9 @@ class BtqlScreen(PageScreen):
         if message.query != self.editor.text:
             return
         self._show_error(message.errors[0] if message.errors else None)
+        status = self.query_one("#btql-status", Label)
+        if not message.errors and message.query != self._last_query and "error" in str(status.render()):
+            status.update("the query checks out · ctrl+r (or F5) runs it")  # the last run's error is history
 
     def _show_error(self, err: Any | None) -> None:
         self._error = err
@@ -252,6 +255,9 @@ class BtqlScreen(PageScreen):
             if message.query == self.editor.text:
                 self._show_error(message.error)
             status.update(f"{message.error.kind} error · {message.seconds:.2f}s")
+            # Results of an earlier query under this error would read as this query's answer.
+            self._next_cursor = None
+            await table.show_message(f"No results: the query has a {message.error.kind} error (above).")
             return
         self._show_error(None)
         self._next_cursor, self._page = message.cursor, message.page
@@ -284,11 +290,12 @@ class BtqlScreen(PageScreen):
         }
 
     def on_loop_chat_query_accepted(self, message: Any) -> None:
-        """Loop's query, accepted from its diff, replaces the editor's and is checked at once."""
+        """Loop's query, accepted from its diff, replaces the editor's and runs at once (its check and
+        status follow), so the page never shows the old query's error beside the fixed query."""
         message.stop()
         self.editor.load_text(message.query)
-        self.editor.focus()
         self._schedule_check()
+        self.action_run_query()
 
     # ----- history and sources -------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="btql-history", exit_on_error=False)
