@@ -100,11 +100,23 @@ class LoopApp(App[None]):
         self._load_projects()
 
     def apply_settings(self, settings: Settings) -> None:
-        """Use the theme and key bindings from `settings` (unknown themes fall back to the default)."""
-        self.settings = settings
-        if settings.ui.theme in self.available_themes:
-            self.theme = settings.ui.theme
-        self.set_keymap(dict(settings.ui.keybindings))
+        """Make `settings` the app's, everywhere at once: theme, key bindings, open Loop chats, the
+        Settings page (unknown themes fall back to the default).
+
+        The app owns one Settings object for its whole life and copies new values into it, so every
+        holder of it (each chat, its agent and tool policies) sees a save at once and none keeps a stale copy.
+        """
+        if settings is not self.settings:
+            for name in type(settings).model_fields:
+                setattr(self.settings, name, getattr(settings, name))
+        current = self.settings
+        if current.ui.theme in self.available_themes:
+            self.theme = current.ui.theme
+        self.set_keymap(dict(current.ui.keybindings))
+        for screen in self._all_page_screens():
+            applied = getattr(screen, "settings_applied", None)
+            if applied is not None:
+                applied()
 
     @work(thread=True, exclusive=True, group="projects", exit_on_error=False)
     def _load_projects(self) -> None:

@@ -28,6 +28,7 @@ from loop_tui.ui.loop import messages as msg
 from loop_tui.ui.loop.header import abilities_text, describe_model
 from loop_tui.ui.loop.transcript import AssistantAnswer, Notice, ToolCard, UserTurn
 from loop_tui.ui.loop.worker import pump_events
+from loop_tui.ui.messages import SettingsSaved
 from loop_tui.ui.tool_catalog import mutating_tool_names
 
 if TYPE_CHECKING:
@@ -144,6 +145,19 @@ class LoopChat(Vertical):
         abilities.display = offline
         if offline:
             abilities.update(abilities_text(self.page_context().page))
+
+    def settings_applied(self) -> None:
+        """Settings changed in place (they are shared): rebuild the agent only if its model changed."""
+        if self._agent is not None and not self.running:
+            from loop_tui.llm import resolve_model
+
+            try:
+                wanted = resolve_model(self.model_name, self.settings).name
+            except UserError:
+                wanted = None
+            if wanted != self._agent.model_name:
+                self._agent = None  # the next run builds one for the new default model
+        self.refresh_header()
 
     def _show_status(self, text: str | None = None) -> None:
         if text is None:
@@ -473,7 +487,9 @@ class LoopChat(Vertical):
         def chosen(disabled: list[str] | None) -> None:
             if disabled is None or sorted(disabled) == sorted(self.settings.tools.disabled):
                 return
+            # self.settings is the app's one Settings object: this changes (and saves) the current values only.
             save_disabled_tools(self.app, self.settings, disabled)
+            self.post_message(SettingsSaved(self.settings))  # the Settings page and other chats follow
             self._notice("Tools off: " + (", ".join(disabled) or "none"))
 
         self.app.push_screen(ToolTogglesModal(self.settings), chosen)

@@ -182,6 +182,13 @@ class PageScreen(LoopPageMixin, Screen):
             return True
         return False
 
+    def settings_applied(self) -> None:
+        """The app's settings changed (a save, ctrl+t in a chat): Loop's chats on this page follow."""
+        from loop_tui.ui.loop import LoopChat
+
+        for chat in self.query(LoopChat):
+            chat.settings_applied()
+
     def unsaved_changes(self) -> str | None:
         """What would be lost by quitting now (None: nothing); `q` asks before quitting if a page says so."""
         return None
