@@ -13,6 +13,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 
 from loop_tui.ui.commands import ActionsProvider
+from loop_tui.ui.loop.chat import SharedLoop
 from loop_tui.ui.loop.shell import LoopCommands
 from loop_tui.ui.messages import ProjectChanged, ProjectsLoaded, SettingsSaved, WorkFailed
 from loop_tui.ui.paths import css_paths
@@ -88,6 +89,8 @@ class LoopApp(App[None]):
         self._start_page = start_page if start_page in PAGES else "logs"
         self._wanted_project = project
         self.set_reactive(LoopApp.chat_open, settings.ui.chat_open)
+        self.loop_session = SharedLoop()
+        """Loop's one conversation (and model, undo list) that every page's chat continues."""
 
     # ----- start-up ------------------------------------------------------------------------------
     def on_mount(self) -> None:

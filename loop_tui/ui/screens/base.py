@@ -97,7 +97,11 @@ class PageScreen(LoopPageMixin, Screen):
         self.sync_chat_panel(self.loop_app.chat_open)
 
     def on_screen_resume(self) -> None:
+        from loop_tui.ui.loop import LoopChat
+
         self.sync_chat_panel(self.loop_app.chat_open)
+        for chat in self.query(LoopChat):
+            chat.follow_shared()  # Loop's conversation follows the user from page to page
         self.refresh_if_stale()
 
     def sync_chat_panel(self, visible: bool) -> None:
