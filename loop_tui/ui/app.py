@@ -17,7 +17,14 @@ from loop_tui.ui.loop.chat import SharedLoop
 from loop_tui.ui.loop.shell import LoopCommands
 from loop_tui.ui.messages import ProjectChanged, ProjectsLoaded, SettingsSaved, WorkFailed
 from loop_tui.ui.paths import css_paths
-from loop_tui.ui.ui_state import last_project, remember_project
+from loop_tui.ui.ui_state import (
+    LOOP_WIDTH_DEFAULT,
+    clamp_loop_width,
+    last_project,
+    loop_panel_width,
+    remember_loop_panel_width,
+    remember_project,
+)
 
 if TYPE_CHECKING:
     from loop_tui.config import Settings
@@ -68,6 +75,8 @@ class LoopApp(App[None]):
         ],
         Binding("ctrl+o", "switch_project", "Project", id="app.project"),
         Binding("ctrl+l", "toggle_chat", "Ask Loop", id="app.toggle_chat"),
+        Binding("less_than_sign", "resize_chat(4)", "Loop wider", id="app.chat_wider", show=False),
+        Binding("greater_than_sign", "resize_chat(-4)", "Loop narrower", id="app.chat_narrower", show=False),
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("q", "quit", "Quit", id="app.quit", show=False),
     ]
@@ -77,6 +86,8 @@ class LoopApp(App[None]):
     """The project every page shows."""
     chat_open: reactive[bool] = reactive(True, init=False)
     """Whether the Loop side panel is visible (on every page)."""
+    chat_width: reactive[int] = reactive(LOOP_WIDTH_DEFAULT, init=False)
+    """The Loop panel's width in percent of the terminal (< and > resize it; remembered in ui_state.json)."""
 
     def __init__(
         self, workspace: Workspace, settings: Settings, *, start_page: str = "logs", project: str | None = None
@@ -89,6 +100,7 @@ class LoopApp(App[None]):
         self._start_page = start_page if start_page in PAGES else "logs"
         self._wanted_project = project
         self.set_reactive(LoopApp.chat_open, settings.ui.chat_open)
+        self.set_reactive(LoopApp.chat_width, loop_panel_width())
         self.loop_session = SharedLoop()
         """Loop's one conversation (and model, undo list) that every page's chat continues."""
 
@@ -190,6 +202,18 @@ class LoopApp(App[None]):
             sync = getattr(screen, "sync_chat_panel", None)
             if sync is not None:
                 sync(value)
+
+    def action_resize_chat(self, delta: int) -> None:
+        """Make the Loop panel wider (delta > 0) or narrower, and remember it for next time."""
+        width = clamp_loop_width(self.chat_width + delta)
+        if not self.chat_open:
+            self.chat_open = True
+        if width != self.chat_width:
+            self.chat_width = width
+            self.run_worker(lambda: remember_loop_panel_width(width), thread=True, group="ui-state")
+
+    def watch_chat_width(self) -> None:
+        self.watch_chat_open(self.chat_open)
 
     def action_switch_project(self) -> None:
         """Pick another project."""

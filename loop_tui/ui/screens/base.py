@@ -105,9 +105,10 @@ class PageScreen(LoopPageMixin, Screen):
         self.refresh_if_stale()
 
     def sync_chat_panel(self, visible: bool) -> None:
-        """Show or hide this page's Loop panel."""
+        """Show or hide this page's Loop panel, at the width the user chose (percent of the terminal)."""
         for panel in self.query(ChatPanel):
             panel.display = visible
+            panel.styles.width = f"{self.loop_app.chat_width}%"
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Page keys listed in YIELD_TO_LOOP are off while the user types to Loop."""
