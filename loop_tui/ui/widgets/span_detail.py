@@ -18,9 +18,13 @@ SECTIONS = ("input", "output", "expected", "error", "scores", "metrics", "metada
 def _renderable(value: Any) -> Any:
     text = pretty_json(value)
     try:
-        return JSON(text)
+        shown = JSON(text)
     except Exception:  # noqa: BLE001 - plain text is not JSON; show it as it is
         return Text(text)
+    # rich's JSON never wraps: a long string value (a prompt, an answer) would be cut at the pane's edge.
+    shown.text.no_wrap = False
+    shown.text.overflow = "fold"
+    return shown
 
 
 class SpanDetail(VerticalScroll):
