@@ -43,3 +43,23 @@ async def test_long_json_in_the_trace_view_wraps(sample_ws_path: Path) -> None:
         app.screen.query_one(SpanDetail).show_span(span)
         await pilot.pause()
         assert screen_text(app).count("END-OF-THE-INPUT") == 2  # both long strings shown to their end
+
+
+async def test_sideways_scrolling_in_a_wide_grid_moves_a_quarter_view(sample_ws_path: Path) -> None:
+    from loop_tui.ui.widgets.arrow_table import ArrowTable
+
+    app = make_app(sample_ws_path, page="logs")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        grid = app.screen.query_one("#logs-table", ArrowTable).grid
+        assert grid is not None and grid.has_focus and grid.max_scroll_x > 40
+        view = grid.scrollable_content_region.width
+        await pilot.press("right")
+        await pilot.pause()
+        assert grid.scroll_x >= view // 4
+        await pilot.press("right", "right", "left")
+        await pilot.pause()
+        assert grid.scroll_x >= view // 4 * 2
+        await pilot.press(*["left"] * 8)
+        await pilot.pause()
+        assert grid.scroll_x == 0

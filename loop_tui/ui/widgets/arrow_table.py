@@ -35,7 +35,21 @@ def grid_class() -> type:
                 Binding("k", "cursor_up", "Up", show=False, id="grid.up"),
                 Binding("g", "scroll_home", "Top", show=False, id="grid.top"),
                 Binding("G", "scroll_end", "Bottom", show=False, id="grid.bottom"),
+                Binding("right", "scroll_sideways(1)", "Scroll right", show=False, id="grid.right"),
+                Binding("left", "scroll_sideways(-1)", "Scroll left", show=False, id="grid.left"),
             ]
+
+            def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+                """Sideways only while there is more to see that way: at the left edge, left is the page's
+                (on the datasets page it goes back to the list)."""
+                if action == "scroll_sideways":
+                    return self.scroll_x > 0 if parameters[0] == -1 else self.scroll_x < self.max_scroll_x
+                return super().check_action(action, parameters)
+
+            def action_scroll_sideways(self, direction: int) -> None:
+                """Scroll a quarter of the view sideways (the grid's own step is a column's two letters)."""
+                step = max(4, self.scrollable_content_region.width // 4)
+                self.scroll_to(x=self.scroll_x + direction * step, animate=False)
 
         _grid_class = Grid
     return _grid_class
