@@ -176,7 +176,8 @@ class LoopChat(Vertical):
         """Show the active model and, for the offline model, what it can do on this page."""
         label, offline = describe_model(self.model_name, self.settings)
         keys = "^b model  ^t tools  ^r history  ^n new  ^f full"
-        self.query_one("#loop-header", Static).update(f"Loop · {label}\n{keys}")
+        # (the panel's border already says "Loop": the header's room goes to the model)
+        self.query_one("#loop-header", Static).update(f"{label}\n{keys}")
         abilities = self.query_one("#loop-abilities", Static)
         abilities.display = offline
         if offline:
