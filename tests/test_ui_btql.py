@@ -115,3 +115,32 @@ async def test_cancel_stops_a_running_query(sample_ws_path: Path) -> None:
         await settle(pilot)
         assert "error" in screen_text(app)
         assert app.screen.query_one("#btql-results", ArrowTable).row_count == 0
+
+
+async def test_a_typo_in_a_function_is_reported_as_such_and_loops_fix_reruns(sample_ws_path: Path) -> None:
+    from loop_tui.ui.loop import LoopChat
+
+    app = make_app(sample_ws_path, page="btql")
+    async with app.run_test(size=(140, 40)) as pilot:
+        editor = await _sandbox(pilot)
+        good = "dimensions: metadata.model as model | select: count(1) as n | from: project_logs('support-bot')"
+        editor.load_text(good)
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        results = app.screen.query_one("#btql-results", ArrowTable)
+        assert results.row_count > 0
+        assert "^r Run" in screen_text(app)  # a run key terminals deliver, in the footer
+        editor.load_text(good.replace("count(1)", "coutn(1)"))
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        error = str(app.screen.query_one("#btql-error").render())
+        assert "Unknown function `coutn`" in error and "count" in error
+        assert results.grid is None and results.row_count == 0  # the old results do not stay under the error
+        # Loop's fix, accepted from its diff, is checked and run at once (no F5 needed).
+        app.screen.query_one(LoopChat).post_message(LoopChat.QueryAccepted(good))
+        await pilot.pause(0.4)
+        await settle(pilot)
+        status = str(app.screen.query_one("#btql-status").render())
+        assert "error" not in status and "rows" in status
+        assert app.screen.query_one("#btql-error").has_class("hidden")
+        assert results.row_count > 0

@@ -151,3 +151,20 @@ async def test_charts_plot_one_point_per_day(sample_ws_path: Path) -> None:
             [app.project.id],
         )[0]["n"]
         assert len(data) == days and sum(data) > 0
+
+
+async def test_charts_have_a_scale_and_their_first_and_last_day(sample_ws_path: Path) -> None:
+    app = make_app(sample_ws_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _logs(pilot)
+        from textual.widgets import Sparkline
+
+        chart = app.screen.query_one("#chart-requests")
+        data = chart.query_one(Sparkline).data
+        assert chart.query_one(Sparkline).size.height >= 3  # big enough to read a trend
+        text = screen_text(app)
+        first = app.workspace.query(
+            "SELECT min(created) AS t FROM project_logs WHERE project_id = ?", [app.project.id]
+        )[0]["t"].strftime("%b %d")
+        assert f"{max(data):,.0f}" in text and f"{min(data):,.0f}" in text  # the scale: highest and lowest day
+        assert first in text and "requests/day" in text

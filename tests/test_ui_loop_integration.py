@@ -171,7 +171,9 @@ async def test_fix_with_loop_offline_puts_the_fixed_query_in_the_editor(sample_w
         await wait_for(pilot, lambda: "metadata.model" in screen.editor.text)
         assert screen.editor.text == BAD_QUERY.replace("modle", "model")
         await wait_for(pilot, lambda: screen._error is None)  # re-validated: the error mark is gone
-        assert screen.editor.has_focus
+        # ...and run at once; the editor takes the cursor only when the user asks (e), so page keys keep working.
+        await wait_for(pilot, lambda: "rows" in str(screen.query_one("#btql-status").render()))
+        assert not screen.editor.has_focus
 
 
 async def test_chat_keys_win_over_the_pages_priority_keys(sample_ws_path: Path) -> None:

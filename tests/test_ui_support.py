@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
 from textual.pilot import Pilot
+from textual.worker import WorkerCancelled
 
 
 def make_app(ws_path: Path, page: str = "logs", project: str | None = "support-bot", settings: Any = None) -> Any:
@@ -17,12 +19,19 @@ def make_app(ws_path: Path, page: str = "logs", project: str | None = "support-b
     return LoopApp(Workspace.open(ws_path), settings or load_settings(), start_page=page, project=project)
 
 
+async def _workers_done(app: Any) -> None:
+    # An exclusive worker (a debounced check) is cancelled when a newer one starts: that is not a failure.
+    for worker in list(app.workers):
+        with contextlib.suppress(WorkerCancelled):
+            await worker.wait()
+
+
 async def settle(pilot: Pilot, rounds: int = 4) -> None:
     """Wait until workers (and the messages and timers they trigger) are done."""
     for _ in range(rounds):
-        await pilot.app.workers.wait_for_complete()
+        await _workers_done(pilot.app)
         await pilot.pause(0.05)
-    await pilot.app.workers.wait_for_complete()
+    await _workers_done(pilot.app)
     await pilot.pause()
 
 

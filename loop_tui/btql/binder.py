@@ -87,6 +87,24 @@ def _err(code: str, message: str, node: Any, hint: str | None = None) -> BtqlErr
     return BtqlError.at("bind", code, message, getattr(node, "span", None), hint)
 
 
+def unknown_function(node: A.Function) -> BtqlError:
+    """The error for a call to a function BTQL does not have, naming the closest one it does."""
+    close = difflib.get_close_matches(node.name.lower(), list(FUNCTIONS), n=1, cutoff=0.6)
+    return _err("unknown_function", f"Unknown function `{node.name}`.", node,
+                hint=f"Did you mean `{close[0]}`?" if close else "See the function list in the BTQL reference.")
+
+
+def check_function_names(expr: Any) -> None:
+    """Raise `unknown_function` for the first call in `expr` to a function BTQL does not have.
+
+    Checked before an item is classified as dimension or aggregate: a typo such as `coutn(1)` would
+    otherwise be reported as "`n` is neither a dimension nor an aggregate".
+    """
+    for node in A.walk(expr):
+        if isinstance(node, A.Function) and node.name.lower() not in FUNCTIONS:
+            raise unknown_function(node)
+
+
 def json_path(pieces: list[str | int]) -> str:
     """A DuckDB JSON path for path pieces (`[-1]` counts from the end)."""
     out = "$"
@@ -492,9 +510,7 @@ class Binder:
         name = node.name.lower()
         spec = FUNCTIONS.get(name)
         if spec is None:
-            close = difflib.get_close_matches(name, list(FUNCTIONS), n=1, cutoff=0.6)
-            raise _err("unknown_function", f"Unknown function `{node.name}`.", node,
-                       hint=f"Did you mean `{close[0]}`?" if close else "See the function list in the BTQL reference.")
+            raise unknown_function(node)
         if any(isinstance(a, A.AliasExpr) for a in node.args):
             raise _err("unexpected_token", f"{node.name}() does not take named arguments.", node)
         n = len(node.args)

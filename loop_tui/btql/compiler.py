@@ -16,7 +16,16 @@ from typing import Any
 
 from loop_tui.btql import ast as A
 from loop_tui.btql.ast_json import query_to_json
-from loop_tui.btql.binder import Binder, Bound, Params, Scope, _err, path_text, quote_ident
+from loop_tui.btql.binder import (
+    Binder,
+    Bound,
+    Params,
+    Scope,
+    _err,
+    check_function_names,
+    path_text,
+    quote_ident,
+)
 from loop_tui.btql.cursor import decode_cursor, keyset_condition
 from loop_tui.btql.errors import BtqlError
 from loop_tui.btql.functions import is_aggregate_expr
@@ -307,6 +316,7 @@ class Compiler:
             if isinstance(item, A.Star):
                 raise _err("aggregate_context", "select: * cannot be combined with measures or aggregates.", item,
                            hint="List dimensions and measures instead.")
+            check_function_names(item.expr)
             if is_aggregate_expr(item.expr):
                 measures.append(item)
             elif item.alias not in dim_aliases:

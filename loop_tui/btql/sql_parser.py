@@ -8,6 +8,7 @@ OFFSET '<cursor>'`. GROUP BY turns non-aggregate select items into dimensions an
 from __future__ import annotations
 
 from loop_tui.btql import ast as A
+from loop_tui.btql.binder import check_function_names
 from loop_tui.btql.errors import BtqlError
 from loop_tui.btql.exprparser import ExprParser, describe
 from loop_tui.btql.functions import is_aggregate_expr
@@ -209,6 +210,7 @@ def _apply_grouping(q: A.Query, items: list, group_by: list[A.Expr] | None, pivo
     for item in alias_items:
         if item in measures or item in dims:
             continue
+        check_function_names(item.expr)  # a typo in a function name is the real error, not the grouping
         raise BtqlError.at("bind", "aggregate_context",
                            f"`{item.alias}` is neither grouped nor an aggregate.", item.span,
                            hint="Add it to GROUP BY or wrap it in an aggregate such as any_value().")

@@ -14,11 +14,19 @@ from textual.widget import Widget
 
 from loop_tui.safe_text import visible
 from loop_tui.ui.commands import ActionsProvider
+from loop_tui.ui.loop.chat import SharedLoop
 from loop_tui.ui.loop.shell import LoopCommands
 from loop_tui.ui.messages import ProjectChanged, ProjectsLoaded, SettingsSaved, WorkFailed
 from loop_tui.ui.paths import css_paths
 from loop_tui.ui.sync_work import PullChoice, SyncMixin, braintrust_configured
-from loop_tui.ui.ui_state import last_project, remember_project
+from loop_tui.ui.ui_state import (
+    LOOP_WIDTH_DEFAULT,
+    clamp_loop_width,
+    last_project,
+    loop_panel_width,
+    remember_loop_panel_width,
+    remember_project,
+)
 
 if TYPE_CHECKING:
     from textual.notifications import SeverityLevel
@@ -48,6 +56,10 @@ def _lazy_screen(name: str) -> Callable[[], Screen]:
     return make
 
 
+def _none() -> None:
+    return None
+
+
 def _page_screens() -> dict[str, Callable[[], Screen]]:
     return {name: _lazy_screen(name) for name in PAGES}
 
@@ -67,6 +79,8 @@ class LoopApp(SyncMixin, App[None]):
         ],
         Binding("ctrl+o", "switch_project", "Project", id="app.project"),
         Binding("ctrl+l", "toggle_chat", "Ask Loop", id="app.toggle_chat"),
+        Binding("less_than_sign", "resize_chat(4)", "Loop wider", id="app.chat_wider", show=False),
+        Binding("greater_than_sign", "resize_chat(-4)", "Loop narrower", id="app.chat_narrower", show=False),
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("q", "quit", "Quit", id="app.quit", show=False),
         Binding("f6", "cancel_sync", "Cancel Braintrust sync", id="app.cancel_sync", show=False),
@@ -77,6 +91,8 @@ class LoopApp(SyncMixin, App[None]):
     """The project every page shows."""
     chat_open: reactive[bool] = reactive(True, init=False)
     """Whether the Loop side panel is visible (on every page)."""
+    chat_width: reactive[int] = reactive(LOOP_WIDTH_DEFAULT, init=False)
+    """The Loop panel's width in percent of the terminal (< and > resize it; remembered in ui_state.json)."""
 
     def __init__(
         self, workspace: Workspace, settings: Settings, *, start_page: str = "logs", project: str | None = None
@@ -89,6 +105,9 @@ class LoopApp(SyncMixin, App[None]):
         self._start_page = start_page if start_page in PAGES else "logs"
         self._wanted_project = project
         self.set_reactive(LoopApp.chat_open, settings.ui.chat_open)
+        self.set_reactive(LoopApp.chat_width, loop_panel_width())
+        self.loop_session = SharedLoop()
+        """Loop's one conversation (and model, undo list) that every page's chat continues."""
 
     # ----- start-up ------------------------------------------------------------------------------
     def on_mount(self) -> None:
@@ -101,11 +120,23 @@ class LoopApp(SyncMixin, App[None]):
         self._load_projects()
 
     def apply_settings(self, settings: Settings) -> None:
-        """Use the theme and key bindings from `settings` (unknown themes fall back to the default)."""
-        self.settings = settings
-        if settings.ui.theme in self.available_themes:
-            self.theme = settings.ui.theme
-        self.set_keymap(dict(settings.ui.keybindings))
+        """Make `settings` the app's, everywhere at once: theme, key bindings, open Loop chats, the
+        Settings page (unknown themes fall back to the default).
+
+        The app owns one Settings object for its whole life and copies new values into it, so every
+        holder of it (each chat, its agent and tool policies) sees a save at once and none keeps a stale copy.
+        """
+        if settings is not self.settings:
+            for name in type(settings).model_fields:
+                setattr(self.settings, name, getattr(settings, name))
+        current = self.settings
+        if current.ui.theme in self.available_themes:
+            self.theme = current.ui.theme
+        self.set_keymap(dict(current.ui.keybindings))
+        for screen in self._all_page_screens():
+            applied = getattr(screen, "settings_applied", None)
+            if applied is not None:
+                applied()
 
     @work(thread=True, exclusive=True, group="projects", exit_on_error=False)
     def _load_projects(self) -> None:
@@ -193,6 +224,18 @@ class LoopApp(SyncMixin, App[None]):
             if sync is not None:
                 sync(value)
 
+    def action_resize_chat(self, delta: int) -> None:
+        """Make the Loop panel wider (delta > 0) or narrower, and remember it for next time."""
+        width = clamp_loop_width(self.chat_width + delta)
+        if not self.chat_open:
+            self.chat_open = True
+        if width != self.chat_width:
+            self.chat_width = width
+            self.run_worker(lambda: remember_loop_panel_width(width), thread=True, group="ui-state")
+
+    def watch_chat_width(self) -> None:
+        self.watch_chat_open(self.chat_open)
+
     def action_switch_project(self) -> None:
         """Pick another project."""
         from loop_tui.ui.screens.project_picker import ProjectPicker
@@ -205,6 +248,17 @@ class LoopApp(SyncMixin, App[None]):
 
         picker = ProjectPicker(self.projects, self.project, remote=braintrust_configured(self.settings))
         self.push_screen(picker, chosen)
+
+    def action_quit(self) -> None:  # type: ignore[override]
+        """Quit; with unsaved changes on a page (settings), ask first."""
+        unsaved = [what for screen in self._all_page_screens() if (what := getattr(screen, "unsaved_changes", _none)())]
+        if not unsaved:
+            self.exit()
+            return
+        from loop_tui.ui.widgets.modals import ConfirmModal
+
+        question = ConfirmModal("Quit without saving?", f"Unsaved changes: {', '.join(unsaved)}. Saving needs ctrl+s on that page.")
+        self.push_screen(question, lambda quit_anyway: self.exit() if quit_anyway else None)
 
     def action_help(self) -> None:
         """Show every key of the current page."""
@@ -224,8 +278,11 @@ class LoopApp(SyncMixin, App[None]):
 
     def _all_page_screens(self) -> list[Screen]:
         screens: list[Screen] = []
-        for stack in self._screen_stacks.values():
-            screens.extend(stack)
+        for mode in PAGES:
+            try:
+                screens.extend(self.get_screen_stack(mode))
+            except KeyError:  # a page not visited yet has no stack
+                continue
         return screens
 
 

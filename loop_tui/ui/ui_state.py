@@ -1,6 +1,6 @@
 """What the app keeps between sessions, in small JSON files beside the settings file (so LOOP_TUI_CONFIG
-isolates them in tests): the project last shown per workspace (`ui_state.json`) and the BTQL sandbox's
-query history (`btql_history.json`, see `btql_history`).
+isolates them in tests): the project last shown per workspace and the Loop panel's width (`ui_state.json`),
+and the BTQL sandbox's query history (`btql_history.json`, see `btql_history`).
 
 They are conveniences: a missing, damaged or unwritable file changes nothing but what the app remembers,
 so reading falls back to nothing and writing is best effort.
@@ -65,3 +65,28 @@ def remember_project(workspace_root: Path, project_id: str) -> None:
         return
     state["last_project"] = {**projects, key: project_id}
     write_json(STATE_FILE, state)
+
+
+LOOP_WIDTH_DEFAULT = 33
+LOOP_WIDTH_RANGE = (20, 70)
+"""The Loop panel's width in percent of the terminal: a third by default, resizable within this range."""
+
+
+def clamp_loop_width(percent: int) -> int:
+    """`percent` kept inside LOOP_WIDTH_RANGE."""
+    low, high = LOOP_WIDTH_RANGE
+    return max(low, min(high, percent))
+
+
+def loop_panel_width() -> int:
+    """The Loop panel width (percent) the user last chose, or the default."""
+    value = _load().get("loop_panel_width")
+    return clamp_loop_width(value) if isinstance(value, int) and not isinstance(value, bool) else LOOP_WIDTH_DEFAULT
+
+
+def remember_loop_panel_width(percent: int) -> None:
+    """Open the Loop panel at `percent` next time."""
+    state = _load()
+    if state.get("loop_panel_width") != percent:
+        state["loop_panel_width"] = percent
+        write_json(STATE_FILE, state)

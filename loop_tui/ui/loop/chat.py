@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
@@ -29,6 +29,7 @@ from loop_tui.ui.loop import messages as msg
 from loop_tui.ui.loop.header import abilities_text, describe_model
 from loop_tui.ui.loop.transcript import AssistantAnswer, Notice, ToolCard, UserTurn
 from loop_tui.ui.loop.worker import pump_events
+from loop_tui.ui.messages import SettingsSaved
 from loop_tui.ui.tool_catalog import mutating_tool_names
 
 if TYPE_CHECKING:
@@ -46,6 +47,17 @@ CONTINUE_WORDS = {"continue", "/continue", "go on", "keep going"}
 class _Undo:
     label: str
     xacts: list[int]
+
+
+@dataclass
+class SharedLoop:
+    """What every page's chat shares in one app, so Loop's conversation follows the user across pages:
+    the conversation, the chosen model, the undo list, and which chat is running it (only one at a time)."""
+
+    conversation: Conversation | None = None
+    model_name: str | None = None
+    undo: list[_Undo] = field(default_factory=list)
+    running_in: LoopChat | None = None
 
 
 class LoopChat(Vertical):
@@ -108,6 +120,7 @@ class LoopChat(Vertical):
         self._run_text: list[str] = []
         self._after_run: list[AfterRun] = []
         self._changed = False
+        self._shown_messages = 0  # how many of the conversation's messages the transcript shows
 
     # ----- layout --------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -119,8 +132,32 @@ class LoopChat(Vertical):
 
     def on_mount(self) -> None:
         self.query_one("#loop-transcript", VerticalScroll).anchor()
+        self.follow_shared()
         self.refresh_header()
         self._show_status()
+
+    # ----- one conversation across pages ---------------------------------------------------------
+    @property
+    def shared(self) -> SharedLoop | None:
+        """The app's shared Loop state (None in an app without one, e.g. the harness: the chat stands alone)."""
+        shared = getattr(self.app, "loop_session", None)
+        return shared if isinstance(shared, SharedLoop) else None
+
+    def follow_shared(self) -> None:
+        """Show the app's current conversation (and model) if it moved on elsewhere since this chat showed it."""
+        shared = self.shared
+        if shared is None or self.running:
+            return
+        self._undo = shared.undo
+        if shared.conversation is None:
+            shared.conversation, shared.model_name = self.conversation, self.model_name
+            return
+        if self.model_name != shared.model_name:
+            self.model_name, self._agent = shared.model_name, None
+            self.refresh_header()
+        conversation = shared.conversation
+        if conversation is not self.conversation or len(conversation.messages) != self._shown_messages:
+            self._show_conversation(conversation)
 
     @property
     def transcript(self) -> VerticalScroll:
@@ -140,11 +177,25 @@ class LoopChat(Vertical):
         """Show the active model and, for the offline model, what it can do on this page."""
         label, offline = describe_model(self.model_name, self.settings)
         keys = "^b model  ^t tools  ^r history  ^n new  ^f full"
-        self.query_one("#loop-header", Static).update(literal(f"Loop · {label}\n{keys}"))
+        # (the panel's border already says "Loop": the header's room goes to the model)
+        self.query_one("#loop-header", Static).update(literal(f"{label}\n{keys}"))
         abilities = self.query_one("#loop-abilities", Static)
         abilities.display = offline
         if offline:
             abilities.update(abilities_text(self.page_context().page))
+
+    def settings_applied(self) -> None:
+        """Settings changed in place (they are shared): rebuild the agent only if its model changed."""
+        if self._agent is not None and not self.running:
+            from loop_tui.llm import resolve_model
+
+            try:
+                wanted = resolve_model(self.model_name, self.settings).name
+            except UserError:
+                wanted = None
+            if wanted != self._agent.model_name:
+                self._agent = None  # the next run builds one for the new default model
+        self.refresh_header()
 
     def _show_status(self, text: str | None = None) -> None:
         if text is None:
@@ -161,6 +212,8 @@ class LoopChat(Vertical):
         self.query_one("#loop-status", Static).update(literal(text))  # titles and undo labels quote data
 
     def watch_running(self) -> None:
+        if not self.running:  # what this run added is on screen here already (other pages replay it)
+            self._shown_messages = len(self.conversation.messages)
         self.set_class(self.running, "-running")
         self._show_status()
         self.refresh_bindings()
@@ -188,6 +241,12 @@ class LoopChat(Vertical):
         if self.running:
             self.notify("Loop is still working: esc cancels it first", severity="warning")
             return False
+        busy = self.shared.running_in if self.shared else None
+        if busy is not None and busy is not self and busy.running:
+            page = busy.page_context().page
+            self.notify(f"Loop is still working on the {page} page: wait, or cancel it there", severity="warning")
+            return False
+        self.follow_shared()
         self.paused = False
         self.conversation.add_user(text)
         self.transcript.mount(UserTurn(display or text))
@@ -211,6 +270,8 @@ class LoopChat(Vertical):
         self._run_text = []
         self._changed = False
         self.running = True
+        if self.shared is not None:
+            self.shared.running_in = self
         self._run_agent(self._run_id, self.page_context())
 
     def _get_agent(self) -> Agent:
@@ -438,14 +499,20 @@ class LoopChat(Vertical):
         self.load_conversation(Conversation())
 
     def load_conversation(self, conversation: Conversation) -> None:
-        """Show `conversation` and continue it with the next message (resume)."""
+        """Show `conversation` and continue it with the next message (resume); on every page."""
+        self._undo.clear()
+        if self.shared is not None:
+            self.shared.conversation = conversation
+        self._show_conversation(conversation)
+
+    def _show_conversation(self, conversation: Conversation) -> None:
         from loop_tui.ui.loop.replay import replay_widgets
 
         self.conversation = conversation
+        self._shown_messages = len(conversation.messages)
         self.paused = conversation.paused
         self._answer = None
         self._cards.clear()
-        self._undo.clear()
         self.transcript.remove_children()
         widgets = replay_widgets(conversation)
         self._cards.update({w.call_id: w for w in widgets if isinstance(w, ToolCard)})
@@ -461,6 +528,8 @@ class LoopChat(Vertical):
             if name is None or name == self.model_name:
                 return
             self.model_name = name
+            if self.shared is not None:
+                self.shared.model_name = name
             self._agent = None  # the next run builds an agent for the new model
             self.refresh_header()
             self._notice(f"Model: {name}")
@@ -474,7 +543,9 @@ class LoopChat(Vertical):
         def chosen(disabled: list[str] | None) -> None:
             if disabled is None or sorted(disabled) == sorted(self.settings.tools.disabled):
                 return
+            # self.settings is the app's one Settings object: this changes (and saves) the current values only.
             save_disabled_tools(self.app, self.settings, disabled)
+            self.post_message(SettingsSaved(self.settings))  # the Settings page and other chats follow
             self._notice("Tools off: " + (", ".join(disabled) or "none"))
 
         self.app.push_screen(ToolTogglesModal(self.settings), chosen)

@@ -28,9 +28,10 @@ class PageScreen(LoopPageMixin, Screen):
 
     PAGE: ClassVar[str] = ""
     NEEDS_PROJECT: ClassVar[bool] = True
-    # Pages focus their main widget once data arrives; focusing the first input would swallow the
+    # The cursor starts on the main table's "Loading…" line (which keeps grid keys typed ahead, see
+    # ArrowTable) and moves to the grid once data arrives; focusing the first input would swallow the
     # single-letter keys (and hide them from the footer).
-    AUTO_FOCUS = ""
+    AUTO_FOCUS = "#page-main TableMessage"
     BINDINGS: ClassVar[list[BindingType]] = [
         # Leaving a text field gives the single-letter and digit keys back to the page.
         Binding("escape", "leave_field", "Leave field", show=False, id="page.leave_field"),
@@ -96,13 +97,18 @@ class PageScreen(LoopPageMixin, Screen):
         self.sync_chat_panel(self.loop_app.chat_open)
 
     def on_screen_resume(self) -> None:
+        from loop_tui.ui.loop import LoopChat
+
         self.sync_chat_panel(self.loop_app.chat_open)
+        for chat in self.query(LoopChat):
+            chat.follow_shared()  # Loop's conversation follows the user from page to page
         self.refresh_if_stale()
 
     def sync_chat_panel(self, visible: bool) -> None:
-        """Show or hide this page's Loop panel."""
+        """Show or hide this page's Loop panel, at the width the user chose (percent of the terminal)."""
         for panel in self.query(ChatPanel):
             panel.display = visible
+            panel.styles.width = f"{self.loop_app.chat_width}%"
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Page keys listed in YIELD_TO_LOOP are off while the user types to Loop."""
@@ -162,7 +168,38 @@ class PageScreen(LoopPageMixin, Screen):
 
     def action_leave_field(self) -> None:
         """Take focus out of the text field so page keys (1–6, letters) work again."""
-        self.set_focus(None)
+        self.focus_main()
+
+    def focus_main(self) -> None:
+        """Put the cursor on the page's main table (or nowhere), where the page's keys work."""
+        from loop_tui.ui.widgets.arrow_table import ArrowTable
+
+        tables = self.query_one("#page-main").query(ArrowTable)
+        if tables:
+            tables.first().focus_grid()
+        else:
+            self.set_focus(None)
+
+    def leave_field_first(self) -> bool:
+        """esc closes the innermost thing: with the cursor in a text field or in Loop's panel, take it out
+        and say so (True); the caller's own esc action (back, close) waits for the next press."""
+        from textual.widgets import Input, TextArea
+
+        if isinstance(self.focused, Input | TextArea) or self.loop_has_focus():
+            self.focus_main()
+            return True
+        return False
+
+    def settings_applied(self) -> None:
+        """The app's settings changed (a save, ctrl+t in a chat): Loop's chats on this page follow."""
+        from loop_tui.ui.loop import LoopChat
+
+        for chat in self.query(LoopChat):
+            chat.settings_applied()
+
+    def unsaved_changes(self) -> str | None:
+        """What would be lost by quitting now (None: nothing); `q` asks before quitting if a page says so."""
+        return None
 
     def load(self) -> None:
         """(Re)load the page's data, in workers."""

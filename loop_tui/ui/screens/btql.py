@@ -1,5 +1,9 @@
 """BTQL sandbox: write a query (either syntax), see parse/bind errors in place as you type, run it
-(ctrl+enter, ctrl+r or F5) in a worker you can cancel (ctrl+g), and page through the results grid.
+(ctrl+r or F5; ctrl+enter where the terminal sends it) in a worker you can cancel (ctrl+g), and page
+through the results grid.
+
+The editor takes the cursor only when the user asks for it (e, i, / or enter; a click) and esc gives it
+back, so the page's keys (digits, letters) are never typed into the query by surprise.
 """
 
 from __future__ import annotations
@@ -59,13 +63,14 @@ class BtqlScreen(PageScreen):
     PAGE = "btql"
     YIELD_TO_LOOP = frozenset({"run_query", "cancel_query"})
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+enter,ctrl+j,ctrl+r,f5", "run_query", "Run", id="btql.run", priority=True),
+        # ctrl+r first: the footer shows the first key, and most terminals never send ctrl+enter.
+        Binding("ctrl+r,f5,ctrl+enter,ctrl+j", "run_query", "Run", id="btql.run", priority=True),
         Binding("ctrl+g", "cancel_query", "Cancel", id="btql.cancel", priority=True),
         Binding("ctrl+n", "next_page", "Next page", show=False, id="btql.next_page"),
         Binding("f2", "history", "History", id="btql.history"),
         Binding("f3", "choose_source", "Source", id="btql.source"),
         Binding("escape", "leave_editor", "Leave editor", show=False, id="btql.leave_editor"),
-        Binding("e", "edit_query", "Edit query", id="btql.edit"),
+        Binding("e,i,slash,enter", "edit_query", "Edit query", id="btql.edit"),
     ]
 
     @dataclass
@@ -115,7 +120,7 @@ class BtqlScreen(PageScreen):
                 yield Static("", id="btql-completions")
         yield Static("", id="btql-error", classes="error-line hidden")
         yield Label("", id="btql-status", classes="status-line")
-        results = ArrowTable(empty_text="Run a query to see results.", id="btql-results", classes="pane")
+        results = ArrowTable(empty_text="Run a query to see results.", awaiting_rows=False, id="btql-results", classes="pane")
         results.border_title = "results"
         yield results
 
@@ -131,7 +136,6 @@ class BtqlScreen(PageScreen):
         self.editor.functions = sorted(FUNCTIONS)
         if not self.editor.text.strip() and self.project is not None:
             self.editor.load_text(replace_source("", project_logs_source(self.project.name, self.project.id)))
-        self.editor.focus()
         self._schedule_check()
 
     def show_empty(self, message: str) -> None:
@@ -162,6 +166,9 @@ class BtqlScreen(PageScreen):
         if message.query != self.editor.text:
             return
         self._show_error(message.errors[0] if message.errors else None)
+        status = self.query_one("#btql-status", Label)
+        if not message.errors and message.query != self._last_query and "error" in str(status.render()):
+            status.update("the query checks out · ctrl+r (or F5) runs it")  # the last run's error is history
 
     def _show_error(self, err: Any | None) -> None:
         self._error = err
@@ -249,12 +256,13 @@ class BtqlScreen(PageScreen):
             if message.query == self.editor.text:
                 self._show_error(message.error)
             status.update(f"{message.error.kind} error · {message.seconds:.2f}s")
+            # Results of an earlier query under this error would read as this query's answer.
+            self._next_cursor = None
+            await table.show_message(f"No results: the query has a {message.error.kind} error (above).")
             return
         self._show_error(None)
         self._next_cursor, self._page = message.cursor, message.page
-        await table.show(message.display, message.raw)
-        if message.display.num_rows == 0:
-            await table.show_message("The query returned no rows.")
+        await table.show(message.display, message.raw, empty_text="The query returned no rows.")
         more = " · ctrl+n next page" if message.cursor else ""
         warn = f" · ⚠ {message.warnings[0]}" if message.warnings else ""
         status.update(literal(f"{message.display.num_rows:,} rows (page {message.page + 1}) in {message.seconds:.2f}s{more}{warn}"))
@@ -283,11 +291,12 @@ class BtqlScreen(PageScreen):
         }
 
     def on_loop_chat_query_accepted(self, message: Any) -> None:
-        """Loop's query, accepted from its diff, replaces the editor's and is checked at once."""
+        """Loop's query, accepted from its diff, replaces the editor's and runs at once (its check and
+        status follow), so the page never shows the old query's error beside the fixed query."""
         message.stop()
         self.editor.load_text(message.query)
-        self.editor.focus()
         self._schedule_check()
+        self.action_run_query()
 
     # ----- history and sources -------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="btql-history", exit_on_error=False)

@@ -193,8 +193,9 @@ class CompareScreen(PageScreen):
                 f"get_summarized_results with experiment=<each of them> and base={base.id!r}.")
 
     def action_back(self) -> None:
-        """Back to the list."""
-        self.dismiss()
+        """Back to the list (esc in a text field or Loop's panel only leaves it)."""
+        if not self.leave_field_first():
+            self.dismiss()
 
     @on(ArrowTable.RowChosen, "#compare-table")
     def _open_trace(self, message: ArrowTable.RowChosen) -> None:

@@ -96,7 +96,7 @@ class DatasetsScreen(PageScreen):
             options = OptionList(id="datasets-list", classes="pane")
             options.border_title = "datasets"
             yield options
-            rows = ArrowTable(empty_text="Choose a dataset.", id="dataset-rows", classes="pane")
+            rows = ArrowTable(empty_text="Choose a dataset.", awaiting_rows=False, id="dataset-rows", classes="pane")
             rows.border_title = "rows"
             yield rows
         yield Label("enter edit · n new · x delete · t tag · h history/undo · u undo last · + new dataset",
@@ -167,9 +167,7 @@ class DatasetsScreen(PageScreen):
             return
         table = self.query_one(ArrowTable)
         cursor = table.cursor_row
-        await table.show(message.display, message.raw)
-        if message.total == 0:
-            await table.show_message("This dataset is empty: n adds a row.")
+        await table.show(message.display, message.raw, empty_text="This dataset is empty: n adds a row.")
         shown = f"showing {message.raw.num_rows:,} of {message.total:,}" if message.total > MAX_ROWS else f"{message.total:,} rows"
         table.border_subtitle = shown
         if cursor is not None and table.grid is not None and message.raw.num_rows:

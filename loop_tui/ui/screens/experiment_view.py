@@ -143,8 +143,9 @@ class ExperimentScreen(PageScreen):
         return f"\n\nCompare against the base experiment I chose on the page: id {self.base_id}."
 
     def action_back(self) -> None:
-        """Back to the list."""
-        self.dismiss()
+        """Back to the list (esc in a text field or Loop's panel only leaves it)."""
+        if not self.leave_field_first():
+            self.dismiss()
 
     def action_toggle_sort(self) -> None:
         """Biggest regression first ↔ biggest improvement first."""

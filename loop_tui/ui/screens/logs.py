@@ -177,9 +177,12 @@ class LogsScreen(PageScreen):
             return
         self.next_cursor = message.cursor
         table = self.query_one("#logs-table", ArrowTable)
-        await table.show(message.display, message.raw, focus=not self.query_one(FilterBar).input.has_focus)
-        if message.display.num_rows == 0:
-            await table.show_message("No logs match. Widen the time range (t) or change the filter (/).")
+        await table.show(
+            message.display,
+            message.raw,
+            focus=not self.query_one(FilterBar).input.has_focus,
+            empty_text="No logs match. Widen the time range (t) or change the filter (/).",
+        )
         self._page = message.page
         self._show_status()
         if message.page == 0 and self.total is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -71,7 +71,7 @@ class PlaygroundScreen(PlaygroundRunning):
         Binding("ctrl+g", "cancel_run", "Cancel", id="playground.cancel", priority=True),
         Binding("ctrl+s", "save_prompt", "Save version", id="playground.save", priority=True),
         Binding("f4", "compare_previous", "Compare prev", id="playground.compare"),
-        Binding("e", "edit_prompt", "Edit prompt", id="playground.edit"),
+        Binding("e,i", "edit_prompt", "Edit prompt", id="playground.edit"),
         Binding("ctrl+k", "keep_failed_run", "Keep failed run", id="playground.keep"),
     ]
 
@@ -88,7 +88,9 @@ class PlaygroundScreen(PlaygroundRunning):
 
     def compose_page(self) -> ComposeResult:
         with Horizontal(id="pg-top"):
-            messages = TextArea("", id="pg-messages", soft_wrap=True, tab_behavior="focus")
+            # Read-only until the user asks to edit (e or i): tab can pass through it without enter or a
+            # letter changing the prompt by surprise; leaving it (esc, tab) makes it read-only again.
+            messages = TextArea("", id="pg-messages", soft_wrap=True, tab_behavior="focus", read_only=True)
             messages.border_title = "prompt · ## system / ## user blocks · {{input.question}} variables"
             yield messages
             with Vertical(id="pg-config", classes="pane"):
@@ -105,7 +107,9 @@ class PlaygroundScreen(PlaygroundRunning):
         with Horizontal(id="pg-progress-row"):
             yield ProgressBar(total=1, id="pg-progress", show_eta=False)
             yield Label("ctrl+r runs the task over the dataset", id="pg-status", markup=False)
-        results = ArrowTable(empty_text="Results appear here as rows finish.", id="pg-results", classes="pane")
+        results = ArrowTable(
+            empty_text="Results appear here as rows finish.", awaiting_rows=False, id="pg-results", classes="pane"
+        )
         results.border_title = "results"
         yield results
 
@@ -175,7 +179,13 @@ class PlaygroundScreen(PlaygroundRunning):
 
     def action_edit_prompt(self) -> None:
         """Put the cursor in the prompt editor (esc leaves it)."""
-        self.query_one("#pg-messages", TextArea).focus()
+        editor = self.query_one("#pg-messages", TextArea)
+        editor.read_only = False
+        editor.focus()
+
+    @on(events.DescendantBlur, "#pg-messages")
+    def _stop_editing_prompt(self, event: events.DescendantBlur) -> None:
+        event.widget.read_only = True  # type: ignore[attr-defined]
 
     # ----- validation ----------------------------------------------------------------------------
     @on(TextArea.Changed, "#pg-messages")

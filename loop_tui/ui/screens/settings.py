@@ -8,7 +8,7 @@ provider only names the environment variable that holds its key (and we show whe
 from __future__ import annotations
 
 import os
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -29,6 +29,26 @@ from loop_tui.ui.widgets.provider_form import ProviderForm
 POLICY_CYCLE = {"allow": "ask", "ask": "deny", "deny": "allow"}
 
 
+def merge_edits(current: dict[str, Any], base: dict[str, Any], draft: dict[str, Any]) -> dict[str, Any]:
+    """`current` with the edits that turned `base` into `draft` applied on top (tables nest; a changed
+    list or value replaces the current one whole)."""
+    merged = dict(current)
+    for key in base.keys() | draft.keys():
+        before, after = base.get(key, _MISSING), draft.get(key, _MISSING)
+        if before == after:
+            continue
+        if isinstance(before, dict) and isinstance(after, dict) and isinstance(current.get(key), dict):
+            merged[key] = merge_edits(current[key], before, after)
+        elif after is _MISSING:
+            merged.pop(key, None)
+        else:
+            merged[key] = after
+    return merged
+
+
+_MISSING = object()
+
+
 class SettingsScreen(PageScreen):
     """Edit and save settings.toml."""
 
@@ -46,6 +66,7 @@ class SettingsScreen(PageScreen):
     def __init__(self) -> None:
         super().__init__()
         self.draft: Settings = Settings()
+        self.base: Settings = Settings()
         self.dirty = False
 
     def compose_page(self) -> ComposeResult:
@@ -85,6 +106,7 @@ class SettingsScreen(PageScreen):
     def load(self) -> None:
         """Start from the settings the app is running with."""
         self.draft = self.loop_app.settings.model_copy(deep=True)
+        self.base = self.loop_app.settings.model_copy(deep=True)  # what the draft started from
         self.query_one("#settings-path", Label).update(f"settings file: {config_path()}  ·  ctrl+s saves")
         # Filling widgets posts Changed events; they describe no user edit, so they are dropped.
         with self.prevent(Input.Changed, Switch.Changed, Select.Changed):
@@ -97,6 +119,17 @@ class SettingsScreen(PageScreen):
         if self._loaded_key is None:
             self._loaded_key = (None, 0)
             self.load()
+
+    def settings_applied(self) -> None:
+        """Settings changed elsewhere (ctrl+t in a chat, or this page's save): show them unless the user is
+        mid-edit (then ctrl+s saves only the user's edits on top of them, see `action_save`)."""
+        super().settings_applied()
+        if not self.dirty and self._loaded_key is not None:
+            self.load()
+
+    def unsaved_changes(self) -> str | None:
+        """Edits not saved with ctrl+s yet."""
+        return "settings" if self.dirty else None
 
     # ----- filling -------------------------------------------------------------------------------
     def _fill_all(self) -> None:
@@ -318,12 +351,15 @@ class SettingsScreen(PageScreen):
         if self.query("Input.-invalid"):
             self.notify("fix the highlighted field before saving", severity="error")
             return
-        self._write_settings(self.draft.model_copy(deep=True))
+        # Only what the user changed here goes on top of the current settings: a value changed elsewhere since
+        # this page loaded (tools switched off with ctrl+t in a chat) is never overwritten with a stale copy.
+        edits = merge_edits(self.loop_app.settings.model_dump(), self.base.model_dump(), self.draft.model_dump())
+        self._write_settings(edits)
 
     @work(thread=True, exclusive=True, group="settings-save", exit_on_error=False)
-    def _write_settings(self, settings: Settings) -> None:
+    def _write_settings(self, settings: dict[str, Any]) -> None:
         try:
-            validated = Settings.model_validate(settings.model_dump())
+            validated = Settings.model_validate(settings)
             path = save_settings(validated, config_path())
         except (UserError, ValueError, OSError) as exc:
             self.app.call_from_thread(self.notify, f"settings not saved: {exc}", severity="error")

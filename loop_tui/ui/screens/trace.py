@@ -152,8 +152,9 @@ class TraceScreen(PageScreen):
         return context
 
     def action_back(self) -> None:
-        """Back to the list."""
-        self.dismiss()
+        """Back to the list (esc in a text field or Loop's panel only leaves it)."""
+        if not self.leave_field_first():
+            self.dismiss()
 
     def action_focus_detail(self) -> None:
         """Move focus to the span detail (scroll with arrows)."""

@@ -37,10 +37,56 @@ def grid_class() -> type:
                 Binding("k", "cursor_up", "Up", show=False, id="grid.up"),
                 Binding("g", "scroll_home", "Top", show=False, id="grid.top"),
                 Binding("G", "scroll_end", "Bottom", show=False, id="grid.bottom"),
+                Binding("right", "scroll_sideways(1)", "Scroll right", show=False, id="grid.right"),
+                Binding("left", "scroll_sideways(-1)", "Scroll left", show=False, id="grid.left"),
             ]
+
+            def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+                """Sideways only while there is more to see that way: at the left edge, left is the page's
+                (on the datasets page it goes back to the list)."""
+                if action == "scroll_sideways":
+                    return self.scroll_x > 0 if parameters[0] == -1 else self.scroll_x < self.max_scroll_x
+                return super().check_action(action, parameters)
+
+            def action_scroll_sideways(self, direction: int) -> None:
+                """Scroll a quarter of the view sideways (the grid's own step is a column's two letters)."""
+                step = max(4, self.scrollable_content_region.width // 4)
+                self.scroll_to(x=self.scroll_x + direction * step, animate=False)
 
         _grid_class = Grid
     return _grid_class
+
+
+# Grid keys a user may press before the first rows arrive (on a page just opened), as grid actions.
+_EARLY_KEYS = {
+    "j": "cursor_down", "down": "cursor_down", "k": "cursor_up", "up": "cursor_up",
+    "g": "scroll_home", "home": "scroll_home", "G": "scroll_end", "end": "scroll_end",
+    "pagedown": "page_down", "pageup": "page_up", "enter": "select_cursor",
+}
+
+
+class TableMessage(Static, can_focus=True):
+    """Why the table has no grid (loading, empty, an error). It can hold the cursor, so a table that goes
+    empty while focused keeps it: page keys keep working instead of focus falling into the next text field.
+
+    While the first rows are loading it also keeps the grid keys typed ahead (j, enter...): they are
+    played on the grid once it is shown, so no key is lost on a page that was just opened.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(key, f"type_ahead('{action}')", show=False) for key, action in _EARLY_KEYS.items()
+    ]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Keys are kept only while the table waits for its first rows (otherwise the page's bindings apply)."""
+        table = self.parent
+        return isinstance(table, ArrowTable) and table.awaiting_rows
+
+    def action_type_ahead(self, action: str) -> None:
+        """Remember a grid action to play when the rows arrive."""
+        table = self.parent
+        if isinstance(table, ArrowTable):
+            table.typed_ahead.append(action)
 
 
 class ArrowTable(Vertical):
@@ -65,14 +111,25 @@ class ArrowTable(Vertical):
     class RowHighlighted(_RowMessage):
         """The cursor moved to a row."""
 
-    def __init__(self, *, empty_text: str = "Loading…", id: str | None = None, classes: str | None = None) -> None:  # noqa: A002
+    def __init__(
+        self,
+        *,
+        empty_text: str = "Loading…",
+        awaiting_rows: bool = True,
+        id: str | None = None,  # noqa: A002
+        classes: str | None = None,
+    ) -> None:
         super().__init__(id=id, classes=classes)
         self.raw: pa.Table | None = None
         self.empty_text = empty_text
+        self.awaiting_rows = awaiting_rows
+        """True until the first rows (or a message) are shown: grid keys typed meanwhile are kept."""
+        self.typed_ahead: list[str] = []
+        """Grid actions typed while awaiting the first rows, played when the grid appears."""
         self._generation = 0
 
     def compose(self):  # type: ignore[no-untyped-def]
-        yield Static(self.empty_text, classes="empty-message")
+        yield TableMessage(self.empty_text, classes="empty-message")
 
     @property
     def grid(self) -> DataTable | None:
@@ -98,13 +155,17 @@ class ArrowTable(Vertical):
             return None
         return self.raw.slice(index, 1).to_pylist()[0]
 
-    async def show(self, display: pa.Table, raw: pa.Table | None = None, *, focus: bool = False) -> None:
-        """Replace the grid with `display` (its raw rows `raw`, default the same table)."""
+    async def show(
+        self, display: pa.Table, raw: pa.Table | None = None, *, focus: bool = False, empty_text: str | None = None
+    ) -> None:
+        """Replace the grid with `display` (its raw rows `raw`, default the same table); with no rows,
+        show `empty_text` (default "No rows match.")."""
         self.raw = raw if raw is not None else display
         had_focus = self.has_focus_within
+        typed_ahead, self.typed_ahead, self.awaiting_rows = self.typed_ahead, [], False
         await self.remove_children()
         if display.num_rows == 0:
-            await self.mount(Static(self.empty_text if self.raw is None else "No rows match.", classes="empty-message"))
+            await self._mount_message(empty_text or "No rows match.", had_focus or focus)
             return
         from textual_fastdatatable import ArrowBackend
 
@@ -125,12 +186,22 @@ class ArrowTable(Vertical):
         await self.mount(grid)
         if focus or had_focus:
             grid.focus()
+            for action in typed_ahead:
+                await grid.run_action(action)
 
     async def show_message(self, text: str) -> None:
         """Replace the grid with a message (an error, or why it is empty)."""
         self.raw = None
+        had_focus = self.has_focus_within
+        self.typed_ahead, self.awaiting_rows = [], False
         await self.remove_children()
-        await self.mount(Static(literal(text), classes="empty-message"))  # may quote the query or the data
+        await self._mount_message(text, had_focus)
+
+    async def _mount_message(self, text: str, focus: bool) -> None:
+        message = TableMessage(literal(text), classes="empty-message")  # may quote the query or the data
+        await self.mount(message)
+        if focus:
+            message.focus()
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
@@ -141,10 +212,11 @@ class ArrowTable(Vertical):
         self.post_message(self.RowHighlighted(self, event.cursor_row))
 
     def focus_grid(self) -> None:
-        """Focus the grid (if there is one)."""
-        grid = self.grid
-        if grid is not None:
-            grid.focus()
+        """Focus the grid, or the message that stands in for it (so the cursor leaves any text field)."""
+        messages = self.query(TableMessage)
+        target = self.grid or (messages.first() if messages else None)
+        if target is not None:
+            target.focus()
 
 
 def _visible_strings(table: pa.Table) -> pa.Table:

@@ -24,6 +24,9 @@ def _renderable(value: Any) -> Text:
     text = literal(pretty_json(value))
     if not isinstance(parse_json_text(value), str):  # plain text is shown as it is
         _HIGHLIGHT_JSON.highlight(text)
+    # A long string value (a prompt, an answer) wraps instead of being cut at the pane's edge.
+    text.no_wrap = False
+    text.overflow = "fold"
     return text
 
 
