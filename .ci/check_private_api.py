@@ -48,7 +48,6 @@ ALLOWED: dict[str, set[str]] = {
     "loop_tui/ui/screens/help.py": {"._keymap"},  # help shows the user's remapped keys
     "loop_tui/ui/screens/base.py": {"._bindings"},  # per-screen key remapping
     "loop_tui/ui/loop/shell.py": {"._bindings"},  # per-screen key remapping
-    "loop_tui/ui/app.py": {"._screen_stacks"},  # walks every page's stack
     # the chat transcript freezes finished replies into strips with a private Compositor
     "loop_tui/ui/loop/transcript.py": {"private textual module", "._compositor", "._styles_cache"},
     "loop_tui/ui/loop/md_table.py": {"private textual module"},  # sizes Markdown tables (textual.widgets._markdown)
