@@ -8,9 +8,10 @@ that option) and the app cannot tell, so every copy is also written to `clipboar
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from loop_tui.ui.ui_state import state_file
 
@@ -42,3 +43,14 @@ def copy_out(app: App, text: str, what: str) -> None:
     size = f"{len(text):,} character{'s' if len(text) != 1 else ''}"
     where = f" · also in {path}" if path else ""
     app.notify(f"copied {what} ({size}){where}", title="copied", markup=False)
+
+
+def row_json(row: dict[str, Any]) -> str:
+    """A stored row as pretty JSON, with the fields the store keeps as JSON text (input, output, metadata…)
+    shown as the objects they are."""
+    from loop_tui.store.schema import DATASET_JSON_FIELDS, SPAN_JSON_FIELDS
+    from loop_tui.ui.formatting import parse_json_text
+
+    json_fields = set(SPAN_JSON_FIELDS) | set(DATASET_JSON_FIELDS)
+    shown = {k: parse_json_text(v) if k in json_fields and isinstance(v, str) else v for k, v in row.items()}
+    return json.dumps(shown, indent=2, ensure_ascii=False, default=str)

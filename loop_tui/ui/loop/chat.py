@@ -74,6 +74,7 @@ class LoopChat(Vertical):
         Binding("ctrl+r", "history", "History", id="loop.history"),
         Binding("ctrl+n", "new_conversation", "New chat", id="loop.new"),
         Binding("ctrl+f", "toggle_fullscreen", "Full screen", id="loop.fullscreen"),
+        Binding("ctrl+y", "copy_answer", "Copy answer", show=False, id="loop.copy_answer"),
     ]
     """Keys while focus is in the panel (every id can be remapped in settings)."""
 
@@ -563,6 +564,16 @@ class LoopChat(Vertical):
                 self._notice(f"Resumed: {conversation.title or conversation.id}")
 
         self.app.push_screen(HistoryModal(self.workspace, self.page_context()), chosen)
+
+    def action_copy_answer(self) -> None:
+        """Copy Loop's last answer (its Markdown) to the clipboard."""
+        from loop_tui.ui.clipboard import copy_out
+
+        answers = [w for w in self.transcript.query(AssistantAnswer) if w.text.strip()]
+        if not answers:
+            self.notify("Loop has not answered yet: nothing to copy", severity="warning")
+            return
+        copy_out(self.app, answers[-1].text, "Loop's answer")
 
     def action_toggle_fullscreen(self) -> None:
         """Give the chat the whole screen, or put it back beside the page."""

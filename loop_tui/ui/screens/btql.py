@@ -71,6 +71,7 @@ class BtqlScreen(PageScreen):
         Binding("f3", "choose_source", "Source", id="btql.source"),
         Binding("escape", "leave_editor", "Leave editor", show=False, id="btql.leave_editor"),
         Binding("e,i,slash,enter", "edit_query", "Edit query", id="btql.edit"),
+        Binding("Y", "copy_query", "Copy query", show=False, id="btql.copy_query"),
     ]
 
     @dataclass
@@ -336,6 +337,12 @@ class BtqlScreen(PageScreen):
             results.focus_grid()
         else:
             self.set_focus(None)
+
+    def action_copy_query(self) -> None:
+        """Copy the query in the editor (the grid's `y` copies a result row)."""
+        from loop_tui.ui.clipboard import copy_out
+
+        copy_out(self.app, self.editor.text, "the query")
 
     def action_edit_query(self) -> None:
         """Back to the query editor."""

@@ -67,6 +67,7 @@ class TraceScreen(PageScreen):
         Binding("escape,backspace", "back", "Back", id="trace.back"),
         Binding("right,l", "focus_detail", "Detail", id="trace.detail"),
         Binding("left,h", "focus_tree", "Tree", id="trace.tree"),
+        Binding("y", "copy_span", "Copy span", id="trace.copy_span"),
     ]
 
     @dataclass
@@ -155,6 +156,16 @@ class TraceScreen(PageScreen):
         """Back to the list (esc in a text field or Loop's panel only leaves it)."""
         if not self.leave_field_first():
             self.dismiss()
+
+    def action_copy_span(self) -> None:
+        """Copy the highlighted span as JSON."""
+        from loop_tui.ui.clipboard import copy_out, row_json
+
+        node = self.query_one(SpanTree).cursor_node
+        if node is None or not node.data:
+            self.notify("no span to copy", severity="warning")
+            return
+        copy_out(self.app, row_json(node.data), "the span as JSON")
 
     def action_focus_detail(self) -> None:
         """Move focus to the span detail (scroll with arrows)."""

@@ -39,7 +39,19 @@ def grid_class() -> type:
                 Binding("G", "scroll_end", "Bottom", show=False, id="grid.bottom"),
                 Binding("right", "scroll_sideways(1)", "Scroll right", show=False, id="grid.right"),
                 Binding("left", "scroll_sideways(-1)", "Scroll left", show=False, id="grid.left"),
+                Binding("y", "copy_row", "Copy row", show=False, id="grid.copy_row"),
             ]
+
+            def action_copy_row(self) -> None:
+                """Copy the row under the cursor as JSON (the stored row, not the cut-down cells)."""
+                from loop_tui.ui.clipboard import copy_out, row_json
+
+                table = self.parent
+                row = table.raw_row() if isinstance(table, ArrowTable) else None
+                if row is None:
+                    self.notify("no row to copy", severity="warning")
+                    return
+                copy_out(self.app, row_json(row), "the row as JSON")
 
             def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
                 """Sideways only while there is more to see that way: at the left edge, left is the page's
