@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "demo_cmd",
     "projects_cmd",
     "import_cmd",
+    "serve_cmd",
     "export_cmd",
     "history_cmd",
     "compact_cmd",

@@ -1,0 +1,449 @@
+"""The one mapping from OpenTelemetry spans to Braintrust span rows (README: "OpenTelemetry mapping").
+
+Two attribute vocabularies are understood: the OpenTelemetry GenAI semantic conventions (`gen_ai.*`,
+with the older `gen_ai.system`, `gen_ai.usage.prompt_tokens`/`completion_tokens` and the flattened
+`gen_ai.prompt.N.*`/`gen_ai.completion.N.*` of OpenLLMetry) and OpenInference (`input.value`,
+`llm.*`, `openinference.span.kind`, as Phoenix uses it). Every attribute this module does not turn into
+a row field is kept in `metadata` under its own name, so nothing a tracer sent is lost.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+from loop_tui.interop.otel_span import SpanRecord
+
+# openinference.span.kind -> Braintrust span type.
+_OPENINFERENCE_TYPES = {
+    "LLM": "llm", "EMBEDDING": "llm", "CHAIN": "task", "AGENT": "task", "TOOL": "tool",
+    "RETRIEVER": "function", "RERANKER": "function", "GUARDRAIL": "function", "EVALUATOR": "score",
+}
+# gen_ai.operation.name -> Braintrust span type.
+_GENAI_TYPES = {
+    "chat": "llm", "text_completion": "llm", "generate_content": "llm", "embeddings": "llm",
+    "execute_tool": "tool", "invoke_agent": "task", "create_agent": "task", "invoke_workflow": "task",
+}
+# Braintrust metric name <- attribute names, first present wins (newest convention first).
+_TOKEN_METRICS = {
+    "prompt_tokens": ("gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens", "llm.token_count.prompt"),
+    "completion_tokens": ("gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens", "llm.token_count.completion"),
+    "tokens": ("llm.token_count.total", "gen_ai.usage.total_tokens"),
+    "prompt_cached_tokens": ("gen_ai.usage.cache_read.input_tokens", "llm.token_count.prompt_details.cache_read"),
+    "prompt_cache_creation_tokens": ("gen_ai.usage.cache_creation.input_tokens",
+                                     "llm.token_count.prompt_details.cache_write"),
+    "completion_reasoning_tokens": ("gen_ai.usage.reasoning.output_tokens",
+                                    "llm.token_count.completion_details.reasoning"),
+    "time_to_first_token": ("gen_ai.response.time_to_first_chunk",),
+}
+_MODEL_KEYS = ("gen_ai.response.model", "gen_ai.request.model", "llm.model_name", "embedding.model_name",
+               "reranker.model_name")
+_PROVIDER_KEYS = ("gen_ai.provider.name", "gen_ai.system", "llm.provider", "llm.system")
+# Attributes consumed by the mapping (and so not repeated in metadata).
+_CONSUMED = {
+    *(k for keys in _TOKEN_METRICS.values() for k in keys), *_MODEL_KEYS, *_PROVIDER_KEYS,
+    "gen_ai.input.messages", "gen_ai.output.messages", "gen_ai.system_instructions", "gen_ai.prompt",
+    "gen_ai.completion", "gen_ai.operation.name", "gen_ai.tool.call.arguments", "gen_ai.tool.call.result",
+    "input.value", "input.mime_type", "output.value", "output.mime_type", "openinference.span.kind",
+    "llm.invocation_parameters", "metadata", "tag.tags", "llm.cost.total", "llm.cost.prompt", "llm.cost.completion",
+    "gen_ai.evaluation.name", "gen_ai.evaluation.score.value", "gen_ai.evaluation.score.label",
+    "gen_ai.evaluation.explanation",
+}
+# Flattened lists: `llm.input_messages.0.message.role` and the like.
+_LIST_PREFIXES = ("llm.input_messages", "llm.output_messages", "gen_ai.prompt", "gen_ai.completion",
+                  "evaluations", "annotations", "trace.evaluations", "trace.annotations",
+                  "session.evaluations", "session.annotations")
+_LIST_ITEM = re.compile(r"^(" + "|".join(re.escape(p) for p in _LIST_PREFIXES) + r")\.(\d+)\.(.+)$")
+_STATUS_ERROR = 2
+
+
+def span_to_row(span: SpanRecord) -> dict[str, Any]:
+    """One OpenTelemetry span as a Braintrust span row (validated later by `schema.normalize_span`)."""
+    attrs = dict(span.attributes)
+    lists = _collect_lists(attrs)
+    metadata: dict[str, Any] = {}
+    scores: dict[str, float] = {}
+    evaluations: list[dict[str, Any]] = []
+
+    used_lists: set[str] = set()  # flattened-list prefixes the mapping consumed
+    input_value, output_value = _input_output(attrs, lists, used_lists)
+    model = _first(attrs, _MODEL_KEYS)
+    provider = _first(attrs, _PROVIDER_KEYS)
+    if model is not None:
+        metadata["model"] = str(model)
+    if provider is not None:
+        metadata["provider"] = str(provider)
+    for key, value in attrs.items():
+        if key.startswith("gen_ai.request.") and key != "gen_ai.request.model":
+            metadata[key.removeprefix("gen_ai.request.")] = value  # temperature, max_tokens, ... as Braintrust logs them
+    params = _json_object(attrs.get("llm.invocation_parameters"))
+    if params:
+        for key, value in params.items():
+            metadata.setdefault(key, value)
+    own_metadata = _json_object(attrs.get("metadata"))
+    if own_metadata:
+        metadata.update(own_metadata)
+
+    metrics = _metrics(span, attrs, metadata.get("model"))
+    _collect_feedback(attrs, lists, span, scores, evaluations, used_lists)
+    if evaluations:
+        metadata["evaluations"] = evaluations
+    for key, value in attrs.items():
+        if key in _CONSUMED or key.startswith("gen_ai.request."):
+            continue
+        match = _LIST_ITEM.match(key)
+        if match and match.group(1) in used_lists or key.split(".", 1)[0] in used_lists:
+            continue
+        metadata[key] = value  # unmapped attributes stay, under their own names
+    _span_context(span, metadata)
+
+    span_type = _span_type(attrs)
+    row: dict[str, Any] = {
+        "id": span.span_id,
+        "span_id": span.span_id,
+        "root_span_id": span.trace_id,
+        "span_parents": [span.parent_span_id] if span.parent_span_id else [],
+        "created": datetime.fromtimestamp(span.start_unix_nano / 1e9, UTC) if span.start_unix_nano else None,
+        "input": input_value,
+        "output": output_value,
+        "metadata": metadata or None,
+        "metrics": metrics,
+        "span_attributes": {"name": span.name or "span", "type": span_type},
+        "error": _error(span),
+    }
+    if scores:
+        row["scores"] = scores
+    tags = attrs.get("tag.tags")
+    if isinstance(tags, list) and tags:
+        row["tags"] = [str(t) for t in tags]
+    return row
+
+
+# ----- input and output ------------------------------------------------------------------------------
+def _input_output(
+    attrs: dict[str, Any], lists: dict[str, list[dict[str, Any]]], used_lists: set[str]
+) -> tuple[Any, Any]:
+    """(input, output): GenAI messages first, then OpenInference messages, then the plain values."""
+    input_value: Any = None
+    output_value: Any = None
+    if "gen_ai.input.messages" in attrs:
+        input_value = [_genai_message(m) for m in _as_list(_json_value(attrs["gen_ai.input.messages"]))]
+    elif lists.get("llm.input_messages"):
+        input_value = [_openinference_message(m) for m in lists["llm.input_messages"]]
+        used_lists.add("llm.input_messages")
+    elif lists.get("gen_ai.prompt"):
+        input_value = [_flat_message(m) for m in lists["gen_ai.prompt"]]
+        used_lists.add("gen_ai.prompt")
+    elif "gen_ai.prompt" in attrs:
+        input_value = _json_value(attrs["gen_ai.prompt"])
+    elif "gen_ai.tool.call.arguments" in attrs:
+        input_value = _json_value(attrs["gen_ai.tool.call.arguments"])
+    elif "input.value" in attrs:
+        input_value = _mime_value(attrs["input.value"], attrs.get("input.mime_type"))
+    if "gen_ai.system_instructions" in attrs:
+        system = _json_value(attrs["gen_ai.system_instructions"])
+        text = _parts_text(system) if isinstance(system, list) else system
+        input_value = [{"role": "system", "content": text}, *(input_value if isinstance(input_value, list) else
+                                                               ([] if input_value is None else [input_value]))]
+
+    if "gen_ai.output.messages" in attrs:
+        output_value = [_genai_message(m) for m in _as_list(_json_value(attrs["gen_ai.output.messages"]))]
+    elif lists.get("llm.output_messages"):
+        output_value = [_openinference_message(m) for m in lists["llm.output_messages"]]
+        used_lists.add("llm.output_messages")
+    elif lists.get("gen_ai.completion"):
+        output_value = [_flat_message(m) for m in lists["gen_ai.completion"]]
+        used_lists.add("gen_ai.completion")
+    elif "gen_ai.completion" in attrs:
+        output_value = _json_value(attrs["gen_ai.completion"])
+    elif "gen_ai.tool.call.result" in attrs:
+        output_value = _json_value(attrs["gen_ai.tool.call.result"])
+    elif "output.value" in attrs:
+        output_value = _mime_value(attrs["output.value"], attrs.get("output.mime_type"))
+    return input_value, output_value
+
+
+def _genai_message(message: Any) -> Any:
+    """A GenAI-convention message (`{role, parts: [...]}`) in OpenAI chat shape where it fits."""
+    if not isinstance(message, dict) or "parts" not in message:
+        return message
+    parts = _as_list(message.get("parts"))
+    out: dict[str, Any] = {"role": message.get("role")}
+    tool_calls = [
+        {"id": p.get("id"), "type": "function",
+         "function": {"name": p.get("name"), "arguments": _arguments_text(p.get("arguments"))}}
+        for p in parts if isinstance(p, dict) and p.get("type") == "tool_call"
+    ]
+    responses = [p for p in parts if isinstance(p, dict) and p.get("type") == "tool_call_response"]
+    if responses and len(responses) == len(parts):
+        response = responses[0]
+        return {"role": "tool", "tool_call_id": response.get("id"), "content": _content_text(response.get("response"))}
+    texts = [p for p in parts if isinstance(p, dict) and p.get("type") in ("text", "reasoning")]
+    if len(texts) + len(tool_calls) == len(parts):
+        out["content"] = _parts_text(texts) if texts else None
+    else:
+        out["content"] = parts  # images, files, ...: keep the parts as they came
+    if tool_calls:
+        out["tool_calls"] = tool_calls
+    if message.get("finish_reason"):
+        out["finish_reason"] = message["finish_reason"]
+    if message.get("name"):
+        out["name"] = message["name"]
+    return out
+
+
+def _openinference_message(item: dict[str, Any]) -> dict[str, Any]:
+    """`{"message": {"role", "content", "tool_calls": [...]}}` (unflattened) as an OpenAI chat message."""
+    message = item.get("message", item)
+    if not isinstance(message, dict):
+        return {"content": message}
+    out: dict[str, Any] = {"role": message.get("role"), "content": message.get("content")}
+    if out["content"] is None and isinstance(message.get("contents"), list):
+        out["content"] = [c.get("message_content", c) for c in message["contents"] if isinstance(c, dict)]
+    calls = message.get("tool_calls")
+    if isinstance(calls, list) and calls:
+        out["tool_calls"] = [
+            {"id": c.get("tool_call", {}).get("id"), "type": "function",
+             "function": c.get("tool_call", {}).get("function", {})}
+            for c in calls if isinstance(c, dict)
+        ]
+    if message.get("tool_call_id"):
+        out["tool_call_id"] = message["tool_call_id"]
+    if message.get("name"):
+        out["name"] = message["name"]
+    return out
+
+
+def _flat_message(item: dict[str, Any]) -> dict[str, Any]:
+    """OpenLLMetry's `gen_ai.prompt.0.role`/`.content` (unflattened) as a chat message."""
+    return {k: v for k, v in item.items() if v is not None}
+
+
+def _parts_text(parts: list[Any]) -> str:
+    return "".join(str(p.get("content", "")) if isinstance(p, dict) else str(p) for p in parts)
+
+
+def _arguments_text(value: Any) -> Any:
+    return value if isinstance(value, str) or value is None else json.dumps(value, ensure_ascii=False)
+
+
+def _content_text(value: Any) -> Any:
+    return value if isinstance(value, str) or value is None else json.dumps(value, ensure_ascii=False)
+
+
+def _mime_value(value: Any, mime: Any) -> Any:
+    """OpenInference `input.value`: JSON text when its mime type says so (or it plainly is a JSON object)."""
+    if isinstance(value, str) and (mime == "application/json" or value[:1] in "{["):
+        return _json_value(value)
+    return value
+
+
+# ----- metrics -----------------------------------------------------------------------------------------
+def _metrics(span: SpanRecord, attrs: dict[str, Any], model: Any) -> dict[str, float]:
+    metrics: dict[str, float] = {}
+    if span.start_unix_nano:
+        metrics["start"] = span.start_unix_nano / 1e9
+    if span.end_unix_nano:
+        metrics["end"] = span.end_unix_nano / 1e9
+    for name, keys in _TOKEN_METRICS.items():
+        value = _number(_first(attrs, keys))
+        if value is not None:
+            metrics[name] = value
+    if "tokens" not in metrics and ("prompt_tokens" in metrics or "completion_tokens" in metrics):
+        metrics["tokens"] = metrics.get("prompt_tokens", 0.0) + metrics.get("completion_tokens", 0.0)
+    cost = _number(attrs.get("llm.cost.total"))
+    if cost is None:
+        parts = [_number(attrs.get("llm.cost.prompt")), _number(attrs.get("llm.cost.completion"))]
+        cost = sum(p for p in parts if p is not None) if any(p is not None for p in parts) else None
+    if cost is None and isinstance(model, str) and ("prompt_tokens" in metrics or "completion_tokens" in metrics):
+        cost = _priced(model, int(metrics.get("prompt_tokens", 0)), int(metrics.get("completion_tokens", 0)),
+                       int(metrics.get("prompt_cached_tokens", 0)), int(metrics.get("prompt_cache_creation_tokens", 0)))
+    if cost is not None:
+        metrics["estimated_cost"] = cost
+    return metrics
+
+
+@lru_cache(maxsize=4096)
+def _priced(model: str, prompt: int, completion: int, cached: int, written: int) -> float | None:
+    """USD cost from the model price table (`loop_tui/data/models.json`), None for an unpriced model."""
+    from loop_tui.llm.base import Usage
+    from loop_tui.llm.catalog import estimate_cost
+
+    usage = Usage(prompt_tokens=prompt, completion_tokens=completion, prompt_cached_tokens=cached,
+                  prompt_cache_creation_tokens=written)
+    return estimate_cost(model, usage)
+
+
+# ----- scores ------------------------------------------------------------------------------------------
+def _collect_feedback(attrs: dict[str, Any], lists: dict[str, list[dict[str, Any]]], span: SpanRecord,
+                      scores: dict[str, float], evaluations: list[dict[str, Any]], used_lists: set[str]) -> None:
+    """GenAI evaluation results (attributes or `gen_ai.evaluation.result` events) and OpenInference
+    evaluations/annotations: numeric values become scores, every result is kept in metadata."""
+    found: list[dict[str, Any]] = []
+    if "gen_ai.evaluation.name" in attrs:
+        found.append(_genai_evaluation(attrs))
+    for event in span.events:
+        if event.name == "gen_ai.evaluation.result" or "gen_ai.evaluation.name" in event.attributes:
+            found.append(_genai_evaluation(event.attributes))
+    for prefix in ("evaluation", "annotation"):
+        own = {k.removeprefix(prefix + "."): v for k, v in attrs.items() if k.startswith(prefix + ".")}
+        if "name" in own:
+            found.append(own)
+            used_lists.add(prefix)  # `evaluation.*` keys: split(".")[0] is the prefix
+    for key in ("evaluations", "annotations", "trace.evaluations", "trace.annotations",
+                "session.evaluations", "session.annotations"):
+        items = lists.get(key, [])
+        for item in items:
+            inner = item.get("evaluation") or item.get("annotation") or item
+            if isinstance(inner, dict) and "name" in inner:
+                found.append(inner)
+        if items:
+            used_lists.add(key)
+    for result in found:
+        result = {k: v for k, v in result.items() if v is not None}
+        evaluations.append(result)
+        score = _number(result.get("score"))
+        if score is not None and isinstance(result.get("name"), str):
+            scores[result["name"]] = score
+
+
+def _genai_evaluation(attrs: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": attrs.get("gen_ai.evaluation.name"),
+        "score": attrs.get("gen_ai.evaluation.score.value"),
+        "label": attrs.get("gen_ai.evaluation.score.label"),
+        "explanation": attrs.get("gen_ai.evaluation.explanation"),
+    }
+
+
+# ----- span type, error, context -----------------------------------------------------------------------
+def _span_type(attrs: dict[str, Any]) -> str:
+    kind = attrs.get("openinference.span.kind")
+    if isinstance(kind, str) and kind.upper() in _OPENINFERENCE_TYPES:
+        return _OPENINFERENCE_TYPES[kind.upper()]
+    operation = attrs.get("gen_ai.operation.name")
+    if isinstance(operation, str) and operation in _GENAI_TYPES:
+        return _GENAI_TYPES[operation]
+    if "gen_ai.evaluation.name" in attrs:
+        return "score"
+    if any(k in attrs for k in _MODEL_KEYS):
+        return "llm"
+    return "task"
+
+
+def _error(span: SpanRecord) -> str | None:
+    """The span's error: its ERROR status message and every `exception` event (type: message, stack)."""
+    parts: list[str] = []
+    for event in span.events:
+        if event.name != "exception":
+            continue
+        kind = event.attributes.get("exception.type")
+        message = event.attributes.get("exception.message")
+        head = ": ".join(str(p) for p in (kind, message) if p) or "exception"
+        stack = event.attributes.get("exception.stacktrace")
+        parts.append(f"{head}\n{stack}" if stack else head)
+    if span.status_code == _STATUS_ERROR:
+        message = span.status_message or "error"
+        if not any(message in p for p in parts):
+            parts.insert(0, message)
+    elif not parts:
+        return None
+    return "\n\n".join(parts) if parts else None
+
+
+def _span_context(span: SpanRecord, metadata: dict[str, Any]) -> None:
+    """Resource, scope, other events and links: kept in metadata under `otel.*` (never lost)."""
+    if span.resource:
+        metadata["otel.resource"] = span.resource
+    if span.scope_name:
+        metadata["otel.scope"] = {"name": span.scope_name, **({"version": span.scope_version} if span.scope_version else {})}
+    kinds = ("unspecified", "internal", "server", "client", "producer", "consumer")
+    if 0 < span.kind < len(kinds):
+        metadata["otel.span_kind"] = kinds[span.kind]
+    others = [
+        {"name": e.name, "time": e.time_unix_nano / 1e9, **({"attributes": e.attributes} if e.attributes else {})}
+        for e in span.events if e.name not in ("exception", "gen_ai.evaluation.result")
+    ]
+    if others:
+        metadata["otel.events"] = others
+    if span.links:
+        metadata["otel.links"] = span.links
+
+
+# ----- helpers -----------------------------------------------------------------------------------------
+def _collect_lists(attrs: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Unflatten `prefix.N.rest` attributes into lists of nested dicts (`rest` split on dots)."""
+    items: dict[str, dict[int, dict[str, Any]]] = {}
+    for key, value in attrs.items():
+        match = _LIST_ITEM.match(key)
+        if not match:
+            continue
+        prefix, index, rest = match.group(1), int(match.group(2)), match.group(3)
+        _set_path(items.setdefault(prefix, {}).setdefault(index, {}), rest, value)
+    return {prefix: [_listify(by_index[i]) for i in sorted(by_index)] for prefix, by_index in items.items()}
+
+
+def _set_path(target: dict[str, Any], dotted: str, value: Any) -> None:
+    """Nest `a.b.c` = value, with the OpenInference rule that a numeric segment is a list index."""
+    parts = dotted.split(".")
+    node = target
+    for part in parts[:-1]:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = node[part] = {}
+        node = child
+    node[parts[-1]] = value
+
+
+def _listify(node: Any) -> Any:
+    """Dicts whose keys are all indices become lists (`tool_calls.0.tool_call...`)."""
+    if not isinstance(node, dict):
+        return node
+    if node and all(k.isdigit() for k in node):
+        return [_listify(node[k]) for k in sorted(node, key=int)]
+    return {k: _listify(v) for k, v in node.items()}
+
+
+def _first(attrs: dict[str, Any], keys: tuple[str, ...]) -> Any:
+    for key in keys:
+        value = attrs.get(key)
+        if value is not None and value != "":
+            return value
+    return None
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _json_value(value: Any) -> Any:
+    """JSON text parsed; anything else (or text that is not JSON) as it is."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _json_object(value: Any) -> dict[str, Any] | None:
+    parsed = _json_value(value)
+    return parsed if isinstance(parsed, dict) else None
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
