@@ -58,6 +58,7 @@ _LIST_PREFIXES = ("llm.input_messages", "llm.output_messages", "gen_ai.prompt", 
                   "session.evaluations", "session.annotations")
 _LIST_ITEM = re.compile(r"^(" + "|".join(re.escape(p) for p in _LIST_PREFIXES) + r")\.(\d+)\.(.+)$")
 _STATUS_ERROR = 2
+_DATED = re.compile(r"-(\d{4}-\d{2}-\d{2}|\d{8})$")  # gpt-4o-mini-2024-07-18, claude-3-5-haiku-20241022
 
 
 def span_to_row(span: SpanRecord) -> dict[str, Any]:
@@ -87,7 +88,7 @@ def span_to_row(span: SpanRecord) -> dict[str, Any]:
     if own_metadata:
         metadata.update(own_metadata)
 
-    metrics = _metrics(span, attrs, metadata.get("model"))
+    metrics = _metrics(span, attrs, [m for m in (model, attrs.get("gen_ai.request.model")) if isinstance(m, str)])
     _collect_feedback(attrs, lists, span, scores, evaluations, used_lists)
     if evaluations:
         metadata["evaluations"] = evaluations
@@ -242,7 +243,7 @@ def _mime_value(value: Any, mime: Any) -> Any:
 
 
 # ----- metrics -----------------------------------------------------------------------------------------
-def _metrics(span: SpanRecord, attrs: dict[str, Any], model: Any) -> dict[str, float]:
+def _metrics(span: SpanRecord, attrs: dict[str, Any], models: list[str]) -> dict[str, float]:
     metrics: dict[str, float] = {}
     if span.start_unix_nano:
         metrics["start"] = span.start_unix_nano / 1e9
@@ -258,9 +259,15 @@ def _metrics(span: SpanRecord, attrs: dict[str, Any], model: Any) -> dict[str, f
     if cost is None:
         parts = [_number(attrs.get("llm.cost.prompt")), _number(attrs.get("llm.cost.completion"))]
         cost = sum(p for p in parts if p is not None) if any(p is not None for p in parts) else None
-    if cost is None and isinstance(model, str) and ("prompt_tokens" in metrics or "completion_tokens" in metrics):
-        cost = _priced(model, int(metrics.get("prompt_tokens", 0)), int(metrics.get("completion_tokens", 0)),
-                       int(metrics.get("prompt_cached_tokens", 0)), int(metrics.get("prompt_cache_creation_tokens", 0)))
+    if cost is None and ("prompt_tokens" in metrics or "completion_tokens" in metrics):
+        usage = (int(metrics.get("prompt_tokens", 0)), int(metrics.get("completion_tokens", 0)),
+                 int(metrics.get("prompt_cached_tokens", 0)), int(metrics.get("prompt_cache_creation_tokens", 0)))
+        # The response model is often a dated snapshot the price table lacks: try the request model and the
+        # undated name too.
+        for name in [*models, *(_DATED.sub("", m) for m in models)]:
+            cost = _priced(name, *usage)
+            if cost is not None:
+                break
     if cost is not None:
         metrics["estimated_cost"] = cost
     return metrics

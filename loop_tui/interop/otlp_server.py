@@ -165,13 +165,22 @@ class OtlpReceiver:
         return self._server
 
     def serve_forever(self) -> None:
-        """Serve on this thread until SIGINT/SIGTERM, then flush what was accepted."""
+        """Serve on this (main) thread until SIGINT/SIGTERM, then flush what was accepted."""
+        import signal
+
+        # uvicorn restores the handlers it found and re-raises the signal once it has stopped; with the
+        # default handlers that would end the process before the writer flushes. Ours just note it.
+        stopped: list[int] = []
+        previous = {sig: signal.signal(sig, lambda number, _frame: stopped.append(number))
+                    for sig in (signal.SIGINT, signal.SIGTERM)}
         self.writer.start()
         try:
             self._make_server().run(sockets=[self.socket])
         finally:
             self.writer.close()
             self.socket.close()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
     def start_in_thread(self) -> OtlpReceiver:
         """Serve on a background thread (the app, tests); `stop` ends it."""
