@@ -26,10 +26,12 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 30.0, interval: fl
 
 
 @contextmanager
-def running_receiver(root: Path, project: str | None = None, **writer_options: Any) -> Iterator[OtlpReceiver]:
+def running_receiver(root: Path, project: str | None = None, admit_wait: float = 3.0,
+                     **writer_options: Any) -> Iterator[OtlpReceiver]:
     """A receiver on an ephemeral loopback port writing into the workspace at `root`."""
     ws = Workspace.open(root)
-    receiver = OtlpReceiver(SpanWriter(ws, **writer_options), "127.0.0.1", 0, project).start_in_thread()
+    receiver = OtlpReceiver(SpanWriter(ws, **writer_options), "127.0.0.1", 0, project,
+                            admit_wait=admit_wait).start_in_thread()
     try:
         wait_until(lambda: receiver.started, timeout=10)
         yield receiver

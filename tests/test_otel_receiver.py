@@ -160,17 +160,47 @@ def test_wrong_route_and_method(tmp_path: Path) -> None:
 
 def test_a_full_buffer_answers_429_with_retry_after_and_keeps_what_it_accepted(tmp_path: Path) -> None:
     root = tmp_path / "ws"
-    # a writer that will not flush by itself for a minute, with room for one request
-    with running_receiver(root, max_pending_spans=1, flush_seconds=60) as receiver:
+    # a writer that will not flush by itself for a minute, with room for one request; the second request
+    # waits a moment for room, then is told to retry
+    with running_receiver(root, max_pending_spans=1, flush_seconds=60, admit_wait=0.3) as receiver:
         first = httpx.post(f"{receiver.endpoint}/v1/traces", json=otlp_json_request())
         second = httpx.post(f"{receiver.endpoint}/v1/traces",
                             json=otlp_json_request(span_id="aaaaaaaaaaaaaaaa"))
         assert first.status_code == 200
         assert second.status_code == 429 and second.headers["retry-after"] == "1"
         assert "busy" in second.json()["message"]
+        assert receiver.writer.stats.refused_requests == 1
         assert logs_rows(root, "json-app") == []  # accepted, not yet flushed
     # stopping the receiver flushed the accepted span
     assert [r["span_id"] for r in logs_rows(root, "json-app")] == ["eee19b7ec3c1b174"]
+
+
+def test_sdk_exporter_retries_after_429_and_each_span_is_stored_once(tmp_path: Path) -> None:
+    """Two real exporters against a buffer with room for one batch: the second is told to retry (429,
+    Retry-After 1) until the writer has flushed the first, and then is stored; nothing is lost or doubled."""
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    memory = InMemorySpanExporter()
+    provider = TracerProvider(resource=Resource.create({"service.name": "retry-app"}))
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    tracer = provider.get_tracer("tests")
+    for n in range(20):
+        with tracer.start_as_current_span(f"span {n}"):
+            pass
+    spans = memory.get_finished_spans()
+    root = tmp_path / "ws"
+    with running_receiver(root, max_pending_spans=10, flush_seconds=1.5, admit_wait=0.05) as receiver:
+        exporter = OTLPSpanExporter(endpoint=f"{receiver.endpoint}/v1/traces", timeout=30)
+        assert exporter.export(spans[:10]) == SpanExportResult.SUCCESS
+        assert exporter.export(spans[10:]) == SpanExportResult.SUCCESS  # after at least one 429
+        assert receiver.writer.stats.refused_requests >= 1
+        wait_until(lambda: len(logs_rows(root, "retry-app")) == 20)
+    rows = logs_rows(root, "retry-app")
+    assert sorted(r["span_attributes"]["name"] for r in rows) == sorted(f"span {n}" for n in range(20))
 
 
 def test_a_span_sent_twice_is_stored_once(tmp_path: Path) -> None:

@@ -42,6 +42,7 @@ _TOKEN_METRICS = {
 _MODEL_KEYS = ("gen_ai.response.model", "gen_ai.request.model", "llm.model_name", "embedding.model_name",
                "reranker.model_name")
 _PROVIDER_KEYS = ("gen_ai.provider.name", "gen_ai.system", "llm.provider", "llm.system")
+_METRIC_ATTRS = {attr: (metric, rank) for metric, keys in _TOKEN_METRICS.items() for rank, attr in enumerate(keys)}
 # Attributes consumed by the mapping (and so not repeated in metadata).
 _CONSUMED = {
     *(k for keys in _TOKEN_METRICS.values() for k in keys), *_MODEL_KEYS, *_PROVIDER_KEYS,
@@ -249,10 +250,15 @@ def _metrics(span: SpanRecord, attrs: dict[str, Any], models: list[str]) -> dict
         metrics["start"] = span.start_unix_nano / 1e9
     if span.end_unix_nano:
         metrics["end"] = span.end_unix_nano / 1e9
-    for name, keys in _TOKEN_METRICS.items():
-        value = _number(_first(attrs, keys))
-        if value is not None:
-            metrics[name] = value
+    found: dict[str, tuple[int, float]] = {}  # metric -> (rank of the attribute it came from, value)
+    for key, value in attrs.items():  # one pass over the span's few attributes, not a lookup per alias
+        hit = _METRIC_ATTRS.get(key)
+        if hit is not None:
+            number = _number(value)
+            if number is not None and (hit[0] not in found or hit[1] < found[hit[0]][0]):
+                found[hit[0]] = (hit[1], number)
+    for name, (_, number) in found.items():
+        metrics[name] = number
     if "tokens" not in metrics and ("prompt_tokens" in metrics or "completion_tokens" in metrics):
         metrics["tokens"] = metrics.get("prompt_tokens", 0.0) + metrics.get("completion_tokens", 0.0)
     cost = _number(attrs.get("llm.cost.total"))
@@ -264,13 +270,17 @@ def _metrics(span: SpanRecord, attrs: dict[str, Any], models: list[str]) -> dict
                  int(metrics.get("prompt_cached_tokens", 0)), int(metrics.get("prompt_cache_creation_tokens", 0)))
         # The response model is often a dated snapshot the price table lacks: try the request model and the
         # undated name too.
-        for name in [*models, *(_DATED.sub("", m) for m in models)]:
-            cost = _priced(name, *usage)
-            if cost is not None:
-                break
+        cost = next((c for name in _price_names(tuple(models)) if (c := _priced(name, *usage)) is not None), None)
     if cost is not None:
         metrics["estimated_cost"] = cost
     return metrics
+
+
+@lru_cache(maxsize=1024)
+def _price_names(models: tuple[str, ...]) -> tuple[str, ...]:
+    """The names to look a model up by: as sent, then without a date suffix."""
+    undated = tuple(_DATED.sub("", m) for m in models)
+    return tuple(dict.fromkeys(models + undated))
 
 
 @lru_cache(maxsize=4096)
@@ -289,13 +299,16 @@ def _collect_feedback(attrs: dict[str, Any], lists: dict[str, list[dict[str, Any
                       scores: dict[str, float], evaluations: list[dict[str, Any]], used_lists: set[str]) -> None:
     """GenAI evaluation results (attributes or `gen_ai.evaluation.result` events) and OpenInference
     evaluations/annotations: numeric values become scores, every result is kept in metadata."""
+    heads = {key.split(".", 1)[0] for key in attrs}
+    if not span.events and not heads & {"gen_ai", "evaluation", "annotation"} and not lists:
+        return  # the common case: nothing to look for
     found: list[dict[str, Any]] = []
     if "gen_ai.evaluation.name" in attrs:
         found.append(_genai_evaluation(attrs))
     for event in span.events:
         if event.name == "gen_ai.evaluation.result" or "gen_ai.evaluation.name" in event.attributes:
             found.append(_genai_evaluation(event.attributes))
-    for prefix in ("evaluation", "annotation"):
+    for prefix in heads & {"evaluation", "annotation"}:
         own = {k.removeprefix(prefix + "."): v for k, v in attrs.items() if k.startswith(prefix + ".")}
         if "name" in own:
             found.append(own)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -33,15 +34,24 @@ from loop_tui.interop.otlp_writer import SpanWriter
 
 TRACES_PATH = "/v1/traces"
 RETRY_AFTER_SECONDS = 1
+# A request that finds the buffer full waits this long, in arrival order, for the writer to make room
+# before it is told to retry: answering 429 at once let exporters that had just been served overtake
+# the ones retrying, and under load some exporters gave up after their six retries.
+ADMIT_WAIT_SECONDS = 3.0
+MAX_WAITING_REQUESTS = 64  # past this, 429 at once (each waiting request holds its decoded spans)
 
 
 class OtlpApp:
     """The ASGI application: `POST /v1/traces` into the writer."""
 
-    def __init__(self, writer: SpanWriter, project: str | None = None, max_body_bytes: int = MAX_BODY_BYTES) -> None:
+    def __init__(self, writer: SpanWriter, project: str | None = None, max_body_bytes: int = MAX_BODY_BYTES,
+                 admit_wait: float = ADMIT_WAIT_SECONDS) -> None:
         self.writer = writer
+        self.admit_wait = admit_wait
         self.project = project
         self.max_body_bytes = max_body_bytes
+        self._waiting: deque[tuple[list[tuple[str, dict[str, Any]]], asyncio.Future[bool]]] = deque()
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
         if scope["type"] != "http":
@@ -62,7 +72,7 @@ class OtlpApp:
             if not rows:
                 await _respond(send, 200, kind, _success_body(kind))
                 return
-            if not self.writer.offer(rows):
+            if not await self._admit(rows):
                 status = 503 if self.writer.closing else 429
                 raise OtlpError(status, "the receiver is busy writing; retry later"
                                 if status == 429 else "the receiver is shutting down")
@@ -71,6 +81,37 @@ class OtlpApp:
             await _respond(send, err.status, kind, status_body(kind, _rpc_code(err.status), err.message), extra)
             return
         await _respond(send, 200, kind, _success_body(kind))
+
+    async def _admit(self, rows: list[tuple[str, dict[str, Any]]]) -> bool:
+        """Hand `rows` to the writer, waiting (first come, first served) up to ADMIT_WAIT_SECONDS for room."""
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+            self.writer.on_room = lambda: self._loop.call_soon_threadsafe(self._admit_waiting)  # type: ignore[union-attr]
+        if not self._waiting and self.writer.offer(rows):
+            return True
+        if len(self._waiting) >= MAX_WAITING_REQUESTS or self.writer.closing:
+            self.writer.offer_refused()
+            return False
+        self.writer.stats.waited_requests += 1  # only the event loop thread touches this counter
+        admitted: asyncio.Future[bool] = self._loop.create_future()
+        self._waiting.append((rows, admitted))
+        try:
+            return await asyncio.wait_for(admitted, self.admit_wait)
+        except TimeoutError:  # wait_for cancelled the future, so _admit_waiting skips it
+            self.writer.offer_refused()
+            return False
+
+    def _admit_waiting(self) -> None:
+        """On the event loop, after each write: admit waiting requests in order while they fit."""
+        while self._waiting:
+            rows, admitted = self._waiting[0]
+            if admitted.done():
+                self._waiting.popleft()
+                continue
+            if not self.writer.offer(rows):
+                return
+            self._waiting.popleft()
+            admitted.set_result(True)
 
     async def _read_body(self, receive: Callable[..., Any]) -> bytes:
         chunks: list[bytes] = []
@@ -132,11 +173,11 @@ class OtlpReceiver:
     """A running receiver: a bound socket, uvicorn, the app and the writer."""
 
     def __init__(self, writer: SpanWriter, host: str = "127.0.0.1", port: int = 4318, project: str | None = None,
-                 max_body_bytes: int = MAX_BODY_BYTES) -> None:
+                 max_body_bytes: int = MAX_BODY_BYTES, admit_wait: float = ADMIT_WAIT_SECONDS) -> None:
         from loop_tui.errors import UserError
 
         self.writer = writer
-        self.app = OtlpApp(writer, project, max_body_bytes)
+        self.app = OtlpApp(writer, project, max_body_bytes, admit_wait)
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.socket = socket.socket(family, socket.SOCK_STREAM)
         self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -29,7 +29,8 @@ class WriterStats:
 
     accepted: int = 0  # spans taken from requests
     written: int = 0  # spans committed to the workspace
-    refused_requests: int = 0  # requests answered 429 because the buffer was full
+    waited_requests: int = 0  # requests that found the buffer full and waited for room
+    refused_requests: int = 0  # requests answered 429 because the buffer stayed full
     writes: int = 0  # transactions (segments) committed
     failures: int = 0  # failed write attempts (retried)
 
@@ -64,6 +65,7 @@ class SpanWriter:
         self._closing = False
         self._project_ids: dict[str, str] = {}
         self._writes_since_compact = 0
+        self.on_room: Callable[[], None] | None = None  # called (on the writer thread) after each write
         self._thread = threading.Thread(target=self._run, name="otlp-writer", daemon=True)
 
     # ----- producer side ---------------------------------------------------------------------------
@@ -81,7 +83,6 @@ class SpanWriter:
             queued = len(self._pending) + self._in_flight
             if queued and (queued + len(rows) > self.max_pending_spans
                            or self._pending_bytes + size > self.max_pending_bytes):
-                self.stats.refused_requests += 1
                 return False
             self._pending.extend(rows)
             self._pending_bytes += size
@@ -92,6 +93,11 @@ class SpanWriter:
             elif len(self._pending) >= self.flush_spans:
                 self._cond.notify()
             return True
+
+    def offer_refused(self) -> None:
+        """Count a request the HTTP layer turned away because the buffer stayed full."""
+        with self._cond:
+            self.stats.refused_requests += 1
 
     @property
     def closing(self) -> bool:
@@ -138,6 +144,11 @@ class SpanWriter:
             with self._cond:
                 self._in_flight = 0
                 self._pending_bytes = max(self._pending_bytes - sum(_row_bytes(r) for _, r in batch), 0)
+            if self.on_room is not None:
+                try:
+                    self.on_room()
+                except RuntimeError:  # the server's event loop has closed: nobody is waiting any more
+                    pass
             if not self._closing and self._writes_since_compact >= self.compact_every:
                 self._compact()
 
