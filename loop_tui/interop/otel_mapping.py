@@ -57,6 +57,9 @@ _CONSUMED = {
 _LIST_PREFIXES = ("llm.input_messages", "llm.output_messages", "gen_ai.prompt", "gen_ai.completion",
                   "evaluations", "annotations", "trace.evaluations", "trace.annotations",
                   "session.evaluations", "session.annotations")
+_LIST_STARTS = tuple(p + "." for p in _LIST_PREFIXES)  # a cheap test before the regex
+_FEEDBACK_STARTS = ("gen_ai.evaluation.", "evaluation.", "annotation.")
+_SPAN_KINDS = ("unspecified", "internal", "server", "client", "producer", "consumer")
 _LIST_ITEM = re.compile(r"^(" + "|".join(re.escape(p) for p in _LIST_PREFIXES) + r")\.(\d+)\.(.+)$")
 _STATUS_ERROR = 2
 _DATED = re.compile(r"-(\d{4}-\d{2}-\d{2}|\d{8})$")  # gpt-4o-mini-2024-07-18, claude-3-5-haiku-20241022
@@ -96,9 +99,10 @@ def span_to_row(span: SpanRecord) -> dict[str, Any]:
     for key, value in attrs.items():
         if key in _CONSUMED or key.startswith("gen_ai.request."):
             continue
-        match = _LIST_ITEM.match(key)
-        if match and match.group(1) in used_lists or key.split(".", 1)[0] in used_lists:
-            continue
+        if used_lists:
+            match = _LIST_ITEM.match(key) if key.startswith(_LIST_STARTS) else None
+            if match and match.group(1) in used_lists or key.split(".", 1)[0] in used_lists:
+                continue
         metadata[key] = value  # unmapped attributes stay, under their own names
     _span_context(span, metadata)
 
@@ -299,9 +303,9 @@ def _collect_feedback(attrs: dict[str, Any], lists: dict[str, list[dict[str, Any
                       scores: dict[str, float], evaluations: list[dict[str, Any]], used_lists: set[str]) -> None:
     """GenAI evaluation results (attributes or `gen_ai.evaluation.result` events) and OpenInference
     evaluations/annotations: numeric values become scores, every result is kept in metadata."""
-    heads = {key.split(".", 1)[0] for key in attrs}
-    if not span.events and not heads & {"gen_ai", "evaluation", "annotation"} and not lists:
+    if not span.events and not lists and not any(key.startswith(_FEEDBACK_STARTS) for key in attrs):
         return  # the common case: nothing to look for
+    heads = {key.split(".", 1)[0] for key in attrs}
     found: list[dict[str, Any]] = []
     if "gen_ai.evaluation.name" in attrs:
         found.append(_genai_evaluation(attrs))
@@ -380,9 +384,8 @@ def _span_context(span: SpanRecord, metadata: dict[str, Any]) -> None:
         metadata["otel.resource"] = span.resource
     if span.scope_name:
         metadata["otel.scope"] = {"name": span.scope_name, **({"version": span.scope_version} if span.scope_version else {})}
-    kinds = ("unspecified", "internal", "server", "client", "producer", "consumer")
-    if 0 < span.kind < len(kinds):
-        metadata["otel.span_kind"] = kinds[span.kind]
+    if 0 < span.kind < len(_SPAN_KINDS):
+        metadata["otel.span_kind"] = _SPAN_KINDS[span.kind]
     others = [
         {"name": e.name, "time": e.time_unix_nano / 1e9, **({"attributes": e.attributes} if e.attributes else {})}
         for e in span.events if e.name not in ("exception", "gen_ai.evaluation.result")
@@ -398,7 +401,7 @@ def _collect_lists(attrs: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     """Unflatten `prefix.N.rest` attributes into lists of nested dicts (`rest` split on dots)."""
     items: dict[str, dict[int, dict[str, Any]]] = {}
     for key, value in attrs.items():
-        match = _LIST_ITEM.match(key)
+        match = _LIST_ITEM.match(key) if key.startswith(_LIST_STARTS) else None
         if not match:
             continue
         prefix, index, rest = match.group(1), int(match.group(2)), match.group(3)

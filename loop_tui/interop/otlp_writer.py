@@ -182,7 +182,21 @@ class SpanWriter:
                                 description=f"otlp: {len(records)} spans")
             self.stats.writes += 1
             self._writes_since_compact += 1
+        self._bump_generation()
         self.stats.written += len(batch)
+
+    def _bump_generation(self) -> None:
+        """Move the workspace generation once the segments exist.
+
+        The store bumps the generation when it hands out a write's id, before the segment is on disk; a
+        reader that refreshes its views in between caches the new generation with the old file list and
+        does not see the write until the next one. A live receiver may make no next write for a long
+        time, so it bumps the generation again after writing (as compaction does).
+        """
+        from loop_tui.store.segments import next_xact_id
+
+        with self.ws._write_lock():  # next_xact_id must be called under the writer lock
+            next_xact_id(self.ws.root)
 
     def _project_id(self, name: str) -> str:
         cached = self._project_ids.get(name)
