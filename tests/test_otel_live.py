@@ -64,3 +64,24 @@ async def test_without_a_receiver_the_live_line_is_hidden(sample_ws_path: Path) 
     async with app.run_test(size=(140, 40)) as pilot:
         await settle(pilot)
         assert not app.screen.query_one(LiveFeed).display
+
+
+async def test_first_spans_into_an_empty_workspace_open_their_new_project(tmp_path: Path) -> None:
+    from loop_tui.store import Workspace
+
+    Workspace.open(tmp_path / "ws")
+    app = make_app(tmp_path / "ws", project=None)
+    receiver = OtlpReceiver(SpanWriter(app.workspace), "127.0.0.1", 0).start_in_thread()
+    app.otlp_receiver = receiver
+    try:
+        async with app.run_test(size=(140, 40)) as pilot:
+            await settle(pilot)
+            assert app.project is None
+            body = _span("00f067aa0ba902b8", "first request")
+            body["resourceSpans"][0]["resource"]["attributes"][0]["value"]["stringValue"] = "fresh-app"
+            assert httpx.post(f"{receiver.endpoint}/v1/traces", json=body).status_code == 200
+            await wait_for(pilot, lambda: app.project is not None and app.project.name == "fresh-app")
+            table = app.screen.query_one("#logs-table", ArrowTable)
+            await wait_for(pilot, lambda: table.raw is not None and table.raw.num_rows == 1)
+    finally:
+        receiver.stop()

@@ -100,6 +100,11 @@ class SpanWriter:
             self.stats.refused_requests += 1
 
     @property
+    def project_ids(self) -> list[str]:
+        """The projects this writer has written to (it creates a project on its first span)."""
+        return list(self._project_ids.values())
+
+    @property
     def closing(self) -> bool:
         """True once `close` was called (requests are then answered 503)."""
         return self._closing

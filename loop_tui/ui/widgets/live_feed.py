@@ -2,7 +2,8 @@
 
 The app started with `--otlp` holds the receiver as `app.otlp_receiver`. Once a second the widget reads
 the receiver's counters (plain integers, read without a lock) and shows the spans stored per second;
-when spans were stored since the last look it posts `LiveFeed.Arrived` so the page can re-read its rows.
+when spans were stored since the last look it posts `LiveFeed.Arrived` so the page can re-read its rows,
+and has the app re-read its projects when the receiver made a new one (a new `service.name`).
 """
 
 from __future__ import annotations
@@ -49,5 +50,8 @@ class LiveFeed(Label):
         busy = " · busy: exporters told to retry" if stats.refused_requests else ""
         self.update(f"● live · {rate:,.0f} spans/s · {stats.accepted:,} received{busy}")
         if written > self._last_written:
+            known = {p.id for p in getattr(self.app, "projects", None) or []}
+            if set(self.app.otlp_receiver.writer.project_ids) - known:  # type: ignore[attr-defined]
+                self.app.reload_projects()  # type: ignore[attr-defined]  # a new service.name made a project
             self.post_message(self.Arrived(written))
         self._last_written, self._last_time = written, now
