@@ -17,7 +17,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from loop_tui.errors import NotFoundError, UserError
 from loop_tui.store.workspace import Workspace
 
 TABLE = "project_logs"
@@ -187,33 +186,13 @@ class SpanWriter:
                                 description=f"otlp: {len(records)} spans")
             self.stats.writes += 1
             self._writes_since_compact += 1
-        self._bump_generation()
         self.stats.written += len(batch)
-
-    def _bump_generation(self) -> None:
-        """Move the workspace generation once the segments exist.
-
-        The store bumps the generation when it hands out a write's id, before the segment is on disk; a
-        reader that refreshes its views in between caches the new generation with the old file list and
-        does not see the write until the next one. A live receiver may make no next write for a long
-        time, so it bumps the generation again after writing (as compaction does).
-        """
-        from loop_tui.store.segments import next_xact_id
-
-        with self.ws._write_lock():  # next_xact_id must be called under the writer lock
-            next_xact_id(self.ws.root)
 
     def _project_id(self, name: str) -> str:
         cached = self._project_ids.get(name)
         if cached:
             return cached
-        try:
-            project = self.ws.project(name)
-        except NotFoundError:
-            try:
-                project = self.ws.create_project(name)
-            except UserError:  # another process created it between our look and our write
-                project = self.ws.project(name)
+        project, _ = self.ws.ensure_project(name)  # atomic: racing processes get the one project
         self._project_ids[name] = project.id
         return project.id
 

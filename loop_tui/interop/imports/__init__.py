@@ -160,7 +160,8 @@ def run_import(args: Any) -> int | None:
 
 def write_objects(args: Any, objects: list[ImportedObject], fmt: str) -> int:
     """Validate every row of every object, check names, then write each object in one transaction."""
-    from loop_tui.errors import NotFoundError
+    from loop_tui.errors import ConflictError
+    from loop_tui.safe_text import visible
     from loop_tui.store import open_workspace
     from loop_tui.store import schema as sch
 
@@ -172,30 +173,33 @@ def write_objects(args: Any, objects: list[ImportedObject], fmt: str) -> int:
         records = [sch.normalize_span(row, f"{args.file.name}: {row.pop('__where__', label)}") for row in obj.rows]
         prepared.append((obj, records))
     ws = open_workspace(args.workspace)
-    try:
-        project = ws.project(args.project)
-    except NotFoundError:
-        project = ws.create_project(args.project)
+    project, _ = ws.ensure_project(args.project)
     names = [obj.name for obj, _ in prepared if obj.table == "experiment"]
     if len(set(names)) != len(names):
         raise UserError(f"{args.file.name} would make two experiments with one name; pass --name")
     taken = {o.name for o in ws.objects("experiment", project.id)}
     clash = next((n for n in names if n in taken), None)
     if clash:
-        raise UserError(f"an experiment named {clash!r} already exists in {project.name}; pass another --name")
+        raise UserError(f"an experiment named {clash!r} already exists in {visible(project.name)}; pass another --name")
     for obj, records in prepared:
         description = f"import {args.file.name} ({fmt})"
         if obj.table == "project_logs":
             xact = ws.append_rows("project_logs", project.id, records, project_id=project.id, op="import",
                                   description=description)
-            print(f"imported {len(records):,} spans into logs of {project.name} (write {xact})")
+            print(f"imported {len(records):,} spans into logs of {visible(project.name)} (write {xact})")
         else:
             scorers = sorted({k for r in records for k, _ in (r.get("scores") or ())})
-            experiment = ws.save_object("experiment", project.id, obj.name or args.file.stem, {
-                "description": obj.description or f"imported from {args.file.name}",
-                "model": obj.metadata.get("model"), "scorers": scorers, "metadata": obj.metadata,
-                "imported_from": fmt, "status": "completed"})
+            name = obj.name or args.file.stem
+            try:  # save_object refuses a name that exists, under the lock
+                experiment = ws.save_object("experiment", project.id, name, {
+                    "description": obj.description or f"imported from {args.file.name}",
+                    "model": obj.metadata.get("model"), "scorers": scorers, "metadata": obj.metadata,
+                    "imported_from": fmt, "status": "completed"})
+            except ConflictError:
+                raise UserError(f"an experiment named {name!r} already exists in {visible(project.name)}; "
+                                "pass another --name") from None
             xact = ws.append_rows("experiment", experiment.id, records, project_id=project.id, op="import",
                                   description=description)
-            print(f"imported {len(records):,} rows into experiment {experiment.name!r} of {project.name} (write {xact})")
+            print(f"imported {len(records):,} rows into experiment {visible(experiment.name)!r} of "
+                  f"{visible(project.name)} (write {xact})")
     return 0
