@@ -26,8 +26,8 @@ from loop_tui.store import Workspace  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 
 EXPORTERS = 20
-# 50,000 spans in all by default (~18 s on two busy cores); OTEL_LOAD_SPANS=5000 runs the full 100,000 (~35 s).
-SPANS_PER_EXPORTER = int(os.environ.get("OTEL_LOAD_SPANS", "2500"))
+# 100,000 spans in all (~22 s on two busy cores); OTEL_LOAD_SPANS lowers it on a slower machine.
+SPANS_PER_EXPORTER = int(os.environ.get("OTEL_LOAD_SPANS", "5000"))
 BATCH = 500  # the SDK BatchSpanProcessor's default export batch size
 
 
