@@ -9,13 +9,26 @@ a row field is kept in `metadata` under its own name, so nothing a tracer sent i
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
 from loop_tui.interop.otel_span import SpanRecord
+from loop_tui.interop.otel_values import (
+    as_list,
+    first,
+    flat_message,
+    genai_message,
+    json_object,
+    json_value,
+    listify,
+    mime_value,
+    number,
+    openinference_message,
+    parts_text,
+    set_path,
+)
 
 # openinference.span.kind -> Braintrust span type.
 _OPENINFERENCE_TYPES = {
@@ -75,8 +88,8 @@ def span_to_row(span: SpanRecord) -> dict[str, Any]:
 
     used_lists: set[str] = set()  # flattened-list prefixes the mapping consumed
     input_value, output_value = _input_output(attrs, lists, used_lists)
-    model = _first(attrs, _MODEL_KEYS)
-    provider = _first(attrs, _PROVIDER_KEYS)
+    model = first(attrs, _MODEL_KEYS)
+    provider = first(attrs, _PROVIDER_KEYS)
     if model is not None:
         metadata["model"] = str(model)
     if provider is not None:
@@ -84,11 +97,11 @@ def span_to_row(span: SpanRecord) -> dict[str, Any]:
     for key, value in attrs.items():
         if key.startswith("gen_ai.request.") and key != "gen_ai.request.model":
             metadata[key.removeprefix("gen_ai.request.")] = value  # temperature, max_tokens, ... as Braintrust logs them
-    params = _json_object(attrs.get("llm.invocation_parameters"))
+    params = json_object(attrs.get("llm.invocation_parameters"))
     if params:
         for key, value in params.items():
             metadata.setdefault(key, value)
-    own_metadata = _json_object(attrs.get("metadata"))
+    own_metadata = json_object(attrs.get("metadata"))
     if own_metadata:
         metadata.update(own_metadata)
 
@@ -136,115 +149,40 @@ def _input_output(
     input_value: Any = None
     output_value: Any = None
     if "gen_ai.input.messages" in attrs:
-        input_value = [_genai_message(m) for m in _as_list(_json_value(attrs["gen_ai.input.messages"]))]
+        input_value = [genai_message(m) for m in as_list(json_value(attrs["gen_ai.input.messages"]))]
     elif lists.get("llm.input_messages"):
-        input_value = [_openinference_message(m) for m in lists["llm.input_messages"]]
+        input_value = [openinference_message(m) for m in lists["llm.input_messages"]]
         used_lists.add("llm.input_messages")
     elif lists.get("gen_ai.prompt"):
-        input_value = [_flat_message(m) for m in lists["gen_ai.prompt"]]
+        input_value = [flat_message(m) for m in lists["gen_ai.prompt"]]
         used_lists.add("gen_ai.prompt")
     elif "gen_ai.prompt" in attrs:
-        input_value = _json_value(attrs["gen_ai.prompt"])
+        input_value = json_value(attrs["gen_ai.prompt"])
     elif "gen_ai.tool.call.arguments" in attrs:
-        input_value = _json_value(attrs["gen_ai.tool.call.arguments"])
+        input_value = json_value(attrs["gen_ai.tool.call.arguments"])
     elif "input.value" in attrs:
-        input_value = _mime_value(attrs["input.value"], attrs.get("input.mime_type"))
+        input_value = mime_value(attrs["input.value"], attrs.get("input.mime_type"))
     if "gen_ai.system_instructions" in attrs:
-        system = _json_value(attrs["gen_ai.system_instructions"])
-        text = _parts_text(system) if isinstance(system, list) else system
+        system = json_value(attrs["gen_ai.system_instructions"])
+        text = parts_text(system) if isinstance(system, list) else system
         input_value = [{"role": "system", "content": text}, *(input_value if isinstance(input_value, list) else
                                                                ([] if input_value is None else [input_value]))]
 
     if "gen_ai.output.messages" in attrs:
-        output_value = [_genai_message(m) for m in _as_list(_json_value(attrs["gen_ai.output.messages"]))]
+        output_value = [genai_message(m) for m in as_list(json_value(attrs["gen_ai.output.messages"]))]
     elif lists.get("llm.output_messages"):
-        output_value = [_openinference_message(m) for m in lists["llm.output_messages"]]
+        output_value = [openinference_message(m) for m in lists["llm.output_messages"]]
         used_lists.add("llm.output_messages")
     elif lists.get("gen_ai.completion"):
-        output_value = [_flat_message(m) for m in lists["gen_ai.completion"]]
+        output_value = [flat_message(m) for m in lists["gen_ai.completion"]]
         used_lists.add("gen_ai.completion")
     elif "gen_ai.completion" in attrs:
-        output_value = _json_value(attrs["gen_ai.completion"])
+        output_value = json_value(attrs["gen_ai.completion"])
     elif "gen_ai.tool.call.result" in attrs:
-        output_value = _json_value(attrs["gen_ai.tool.call.result"])
+        output_value = json_value(attrs["gen_ai.tool.call.result"])
     elif "output.value" in attrs:
-        output_value = _mime_value(attrs["output.value"], attrs.get("output.mime_type"))
+        output_value = mime_value(attrs["output.value"], attrs.get("output.mime_type"))
     return input_value, output_value
-
-
-def _genai_message(message: Any) -> Any:
-    """A GenAI-convention message (`{role, parts: [...]}`) in OpenAI chat shape where it fits."""
-    if not isinstance(message, dict) or "parts" not in message:
-        return message
-    parts = _as_list(message.get("parts"))
-    out: dict[str, Any] = {"role": message.get("role")}
-    tool_calls = [
-        {"id": p.get("id"), "type": "function",
-         "function": {"name": p.get("name"), "arguments": _arguments_text(p.get("arguments"))}}
-        for p in parts if isinstance(p, dict) and p.get("type") == "tool_call"
-    ]
-    responses = [p for p in parts if isinstance(p, dict) and p.get("type") == "tool_call_response"]
-    if responses and len(responses) == len(parts):
-        response = responses[0]
-        return {"role": "tool", "tool_call_id": response.get("id"), "content": _content_text(response.get("response"))}
-    texts = [p for p in parts if isinstance(p, dict) and p.get("type") in ("text", "reasoning")]
-    if len(texts) + len(tool_calls) == len(parts):
-        out["content"] = _parts_text(texts) if texts else None
-    else:
-        out["content"] = parts  # images, files, ...: keep the parts as they came
-    if tool_calls:
-        out["tool_calls"] = tool_calls
-    if message.get("finish_reason"):
-        out["finish_reason"] = message["finish_reason"]
-    if message.get("name"):
-        out["name"] = message["name"]
-    return out
-
-
-def _openinference_message(item: dict[str, Any]) -> dict[str, Any]:
-    """`{"message": {"role", "content", "tool_calls": [...]}}` (unflattened) as an OpenAI chat message."""
-    message = item.get("message", item)
-    if not isinstance(message, dict):
-        return {"content": message}
-    out: dict[str, Any] = {"role": message.get("role"), "content": message.get("content")}
-    if out["content"] is None and isinstance(message.get("contents"), list):
-        out["content"] = [c.get("message_content", c) for c in message["contents"] if isinstance(c, dict)]
-    calls = message.get("tool_calls")
-    if isinstance(calls, list) and calls:
-        out["tool_calls"] = [
-            {"id": c.get("tool_call", {}).get("id"), "type": "function",
-             "function": c.get("tool_call", {}).get("function", {})}
-            for c in calls if isinstance(c, dict)
-        ]
-    if message.get("tool_call_id"):
-        out["tool_call_id"] = message["tool_call_id"]
-    if message.get("name"):
-        out["name"] = message["name"]
-    return out
-
-
-def _flat_message(item: dict[str, Any]) -> dict[str, Any]:
-    """OpenLLMetry's `gen_ai.prompt.0.role`/`.content` (unflattened) as a chat message."""
-    return {k: v for k, v in item.items() if v is not None}
-
-
-def _parts_text(parts: list[Any]) -> str:
-    return "".join(str(p.get("content", "")) if isinstance(p, dict) else str(p) for p in parts)
-
-
-def _arguments_text(value: Any) -> Any:
-    return value if isinstance(value, str) or value is None else json.dumps(value, ensure_ascii=False)
-
-
-def _content_text(value: Any) -> Any:
-    return value if isinstance(value, str) or value is None else json.dumps(value, ensure_ascii=False)
-
-
-def _mime_value(value: Any, mime: Any) -> Any:
-    """OpenInference `input.value`: JSON text when its mime type says so (or it plainly is a JSON object)."""
-    if isinstance(value, str) and (mime == "application/json" or value[:1] in "{["):
-        return _json_value(value)
-    return value
 
 
 # ----- metrics -----------------------------------------------------------------------------------------
@@ -258,16 +196,16 @@ def _metrics(span: SpanRecord, attrs: dict[str, Any], models: list[str]) -> dict
     for key, value in attrs.items():  # one pass over the span's few attributes, not a lookup per alias
         hit = _METRIC_ATTRS.get(key)
         if hit is not None:
-            number = _number(value)
-            if number is not None and (hit[0] not in found or hit[1] < found[hit[0]][0]):
-                found[hit[0]] = (hit[1], number)
-    for name, (_, number) in found.items():
-        metrics[name] = number
+            parsed = number(value)
+            if parsed is not None and (hit[0] not in found or hit[1] < found[hit[0]][0]):
+                found[hit[0]] = (hit[1], parsed)
+    for name, (_, parsed) in found.items():
+        metrics[name] = parsed
     if "tokens" not in metrics and ("prompt_tokens" in metrics or "completion_tokens" in metrics):
         metrics["tokens"] = metrics.get("prompt_tokens", 0.0) + metrics.get("completion_tokens", 0.0)
-    cost = _number(attrs.get("llm.cost.total"))
+    cost = number(attrs.get("llm.cost.total"))
     if cost is None:
-        parts = [_number(attrs.get("llm.cost.prompt")), _number(attrs.get("llm.cost.completion"))]
+        parts = [number(attrs.get("llm.cost.prompt")), number(attrs.get("llm.cost.completion"))]
         cost = sum(p for p in parts if p is not None) if any(p is not None for p in parts) else None
     if cost is None and ("prompt_tokens" in metrics or "completion_tokens" in metrics):
         usage = (int(metrics.get("prompt_tokens", 0)), int(metrics.get("completion_tokens", 0)),
@@ -329,7 +267,7 @@ def _collect_feedback(attrs: dict[str, Any], lists: dict[str, list[dict[str, Any
     for result in found:
         result = {k: v for k, v in result.items() if v is not None}
         evaluations.append(result)
-        score = _number(result.get("score"))
+        score = number(result.get("score"))
         if score is not None and isinstance(result.get("name"), str):
             scores[result["name"]] = score
 
@@ -405,68 +343,5 @@ def _collect_lists(attrs: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
         if not match:
             continue
         prefix, index, rest = match.group(1), int(match.group(2)), match.group(3)
-        _set_path(items.setdefault(prefix, {}).setdefault(index, {}), rest, value)
-    return {prefix: [_listify(by_index[i]) for i in sorted(by_index)] for prefix, by_index in items.items()}
-
-
-def _set_path(target: dict[str, Any], dotted: str, value: Any) -> None:
-    """Nest `a.b.c` = value, with the OpenInference rule that a numeric segment is a list index."""
-    parts = dotted.split(".")
-    node = target
-    for part in parts[:-1]:
-        child = node.get(part)
-        if not isinstance(child, dict):
-            child = node[part] = {}
-        node = child
-    node[parts[-1]] = value
-
-
-def _listify(node: Any) -> Any:
-    """Dicts whose keys are all indices become lists (`tool_calls.0.tool_call...`)."""
-    if not isinstance(node, dict):
-        return node
-    if node and all(k.isdigit() for k in node):
-        return [_listify(node[k]) for k in sorted(node, key=int)]
-    return {k: _listify(v) for k, v in node.items()}
-
-
-def _first(attrs: dict[str, Any], keys: tuple[str, ...]) -> Any:
-    for key in keys:
-        value = attrs.get(key)
-        if value is not None and value != "":
-            return value
-    return None
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            return None
-    return None
-
-
-def _json_value(value: Any) -> Any:
-    """JSON text parsed; anything else (or text that is not JSON) as it is."""
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    return value
-
-
-def _json_object(value: Any) -> dict[str, Any] | None:
-    parsed = _json_value(value)
-    return parsed if isinstance(parsed, dict) else None
-
-
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
+        set_path(items.setdefault(prefix, {}).setdefault(index, {}), rest, value)
+    return {prefix: [listify(by_index[i]) for i in sorted(by_index)] for prefix, by_index in items.items()}
