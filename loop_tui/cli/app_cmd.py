@@ -12,6 +12,8 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = subparsers.add_parser("app", help="open the terminal app (the default when no command is given)")
     parser.add_argument("--page", choices=PAGE_CHOICES, default="logs", help="page to open first (default: logs)")
     parser.add_argument("--project", metavar="NAME", help="project to show first (default: the first one)")
+    parser.add_argument("--otlp", metavar="[HOST:]PORT", nargs="?", const="",
+                        help="also receive OpenTelemetry traces (default 127.0.0.1:4318); the logs page shows them live")
     parser.set_defaults(func=run_app)
     return parser
 
@@ -33,5 +35,23 @@ def run_app(args: argparse.Namespace) -> int:
         start_page=getattr(args, "page", None) or "logs",
         project=getattr(args, "project", None),
     )
-    app.run()
+    receiver = _start_receiver(workspace, getattr(args, "otlp", None))
+    app.otlp_receiver = receiver  # the logs page's live line reads it (None without --otlp)
+    try:
+        app.run()
+    finally:
+        if receiver is not None:
+            receiver.stop()  # writes every span it accepted
     return app.return_code or 0
+
+
+def _start_receiver(workspace, address: str | None):  # type: ignore[no-untyped-def]
+    """The in-app OTLP receiver for `--otlp` (spans go to the project named by their service.name)."""
+    if address is None:
+        return None
+    from loop_tui.interop.otlp_server import OtlpReceiver, parse_address
+    from loop_tui.interop.otlp_writer import SpanWriter
+
+    host, port = parse_address(address)
+    # The app owns the terminal: the writer's rare failure lines go nowhere rather than over the screen.
+    return OtlpReceiver(SpanWriter(workspace, log=lambda _text: None), host, port).start_in_thread()

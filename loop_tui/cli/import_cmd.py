@@ -18,12 +18,19 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--project", required=True, help="project name or id (created if missing)")
     parser.add_argument("--name", help="dataset or experiment name (default: the file name)")
     parser.add_argument("--format", choices=["jsonl", "csv", "parquet"], help="override the format from the extension")
+    parser.add_argument("--from", dest="from_format", choices=["otlp", "openinference", "langfuse", "inspect", "promptfoo"],
+                        help="another tool's file (default: detected from the file)")
     parser.set_defaults(func=run)
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
     """Validate the whole file, then write it in one transaction."""
+    from loop_tui.interop.imports import run_import
+
+    handled = run_import(args)  # another tool's file (OTLP, Phoenix, Langfuse, inspect_ai, promptfoo)
+    if handled is not None:
+        return handled
     from loop_tui.safe_text import visible
     from loop_tui.store import open_workspace
     from loop_tui.store.io import detect_format, normalize_for_import, read_rows

@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "demo_cmd",
     "projects_cmd",
     "import_cmd",
+    "serve_cmd",
     "export_cmd",
     "history_cmd",
     "compact_cmd",
@@ -61,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_global_options(parser, default=None)
     parser.add_argument("--page", choices=APP_PAGES, help="app: page to open first (default: logs)")
     parser.add_argument("--project", metavar="NAME", help="app: project to show first")
+    parser.add_argument("--otlp", metavar="[HOST:]PORT", nargs="?", const="",
+                        help="app: also receive OpenTelemetry traces (default 127.0.0.1:4318) into the logs page")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for module_name in COMMAND_MODULES:
         try:

@@ -32,6 +32,7 @@ from loop_tui.ui.screens.base import PageScreen
 from loop_tui.ui.widgets.arrow_table import ArrowTable
 from loop_tui.ui.widgets.charts import TrendCharts
 from loop_tui.ui.widgets.filter_bar import FilterBar
+from loop_tui.ui.widgets.live_feed import LiveFeed
 from loop_tui.ui.widgets.modals import ChoiceModal
 
 
@@ -98,6 +99,7 @@ class LogsScreen(PageScreen):
         yield TrendCharts(id="logs-charts")
         yield ArrowTable(empty_text="Loading logs…", id="logs-table", classes="pane")
         yield Label("", id="logs-status", classes="status-line")
+        yield LiveFeed(id="logs-live")
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -183,12 +185,24 @@ class LogsScreen(PageScreen):
             focus=not self.query_one(FilterBar).input.has_focus,
             empty_text="No logs match. Widen the time range (t) or change the filter (/).",
         )
+        _restore_cursor(table, getattr(self, "_live_keep_row", None))
+        self._live_keep_row = None
         self._page = message.page
         self._show_status()
         if message.page == 0 and self.total is None:
             self._fetch_count(message.query)
             if self.query_one(TrendCharts).display:
                 self._fetch_charts(message.query)
+
+    @on(LiveFeed.Arrived)
+    def _refresh_live(self, message: LiveFeed.Arrived) -> None:
+        """The receiver stored spans: re-read the first page in place (filter, view and cursor row kept)."""
+        if getattr(self, "_page", 0) != 0 or self.project is None:
+            return  # a later page stays still; n/p or r show the new rows
+        row = self.query_one("#logs-table", ArrowTable).raw_row()
+        self._live_keep_row = row.get("id") if row else None
+        self.total = None
+        self._fetch_page(self.query_state, 0, None)
 
     @on(CountLoaded)
     def _show_count(self, message: CountLoaded) -> None:
@@ -348,3 +362,13 @@ def _pushed() -> tuple[type, ...]:
 
 
 PUSHED_SCREENS = _pushed()
+
+
+def _restore_cursor(table: ArrowTable, row_id: str | None) -> None:
+    """Put the cursor back on the row it was on before a live refresh (rows above it may be new)."""
+    grid = table.grid
+    if row_id is None or grid is None or table.raw is None or "id" not in table.raw.column_names:
+        return
+    ids = table.raw.column("id").to_pylist()
+    if row_id in ids:
+        grid.move_cursor(row=ids.index(row_id), animate=False)

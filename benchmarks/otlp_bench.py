@@ -1,0 +1,179 @@
+"""OTLP receiver benchmark: spans/s stored by `loop-tui serve --otlp` vs a bare server that only parses and
+discards the same bodies, and the delay from export to the row being queryable.
+
+Both servers run as their own process on loopback; the clients are the real OpenTelemetry SDK's OTLP/HTTP
+exporters (`--exporters` threads) sending the same pre-made SDK spans in batches of 512 (the SDK's default
+export batch). The bare server is uvicorn with an ASGI app that reads the body, decodes it with
+`opentelemetry-proto` and answers 200: the floor any receiver on this stack pays. Targets (issue 17):
+stored ≥ 0.5× the bare rate on two cores; export→queryable p95 < 1 s.
+
+    python benchmarks/otlp_bench.py [--spans 50000] [--exporters 8] [--delay-samples 40]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+BATCH = 512
+
+BARE_SERVER = r'''
+import socket, sys, uvicorn
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    ExportTraceServiceRequest().ParseFromString(body)
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/x-protobuf")]})
+    await send({"type": "http.response.body", "body": b""})
+
+sock = socket.socket(); sock.bind(("127.0.0.1", 0)); sock.listen(1024)
+print(f"bare server at http://127.0.0.1:{sock.getsockname()[1]}/v1/traces", flush=True)
+uvicorn.Server(uvicorn.Config(app, lifespan="off", access_log=False, log_level="warning")).run(sockets=[sock])
+'''
+
+
+def make_spans(count: int) -> list:
+    """`count` finished SDK spans shaped like an LLM app's: an agent span with chat children (GenAI attributes)."""
+    import json
+
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    memory = InMemorySpanExporter()
+    provider = TracerProvider(resource=Resource.create({"service.name": "bench"}))
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    tracer = provider.get_tracer("bench")
+    messages = json.dumps([{"role": "user", "parts": [{"type": "text", "content": "What is the refund policy?"}]}])
+    while len(memory.get_finished_spans()) < count:
+        with tracer.start_as_current_span("invoke_agent support") as root:
+            root.set_attribute("gen_ai.operation.name", "invoke_agent")
+            for _ in range(4):
+                with tracer.start_as_current_span("chat gpt-4o-mini") as span:
+                    span.set_attribute("gen_ai.operation.name", "chat")
+                    span.set_attribute("gen_ai.request.model", "gpt-4o-mini")
+                    span.set_attribute("gen_ai.usage.input_tokens", 420)
+                    span.set_attribute("gen_ai.usage.output_tokens", 80)
+                    span.set_attribute("gen_ai.input.messages", messages)
+    return list(memory.get_finished_spans())[:count]
+
+
+def start(cmd: list[str]) -> tuple[subprocess.Popen, str]:
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(REPO)})
+    line = proc.stdout.readline()
+    if " at http" not in line:
+        raise SystemExit(f"server did not start: {line}{proc.stderr.read()}")
+    return proc, line.split(" at ", 1)[1].split()[0]
+
+
+def send_all(url: str, spans: list, exporters: int) -> float:
+    """Export every span through `exporters` real OTLP/HTTP exporters at once; seconds taken."""
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.trace.export import SpanExportResult
+
+    batches = [spans[i:i + BATCH] for i in range(0, len(spans), BATCH)]
+    failures: list[int] = []
+
+    def work(worker: int) -> None:
+        exporter = OTLPSpanExporter(endpoint=url, timeout=120)
+        for batch in batches[worker::exporters]:
+            if exporter.export(batch) != SpanExportResult.SUCCESS:
+                failures.append(len(batch))
+
+    t = time.perf_counter()
+    threads = [threading.Thread(target=work, args=(w,)) for w in range(exporters)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        raise SystemExit(f"{sum(failures)} spans failed to export")
+    return time.perf_counter() - t
+
+
+def stored(ws, span_ids: list[str] | None = None) -> int:
+    if span_ids is None:
+        return ws.query("SELECT count(*) AS n FROM project_logs")[0]["n"]
+    return ws.query("SELECT count(*) AS n FROM project_logs WHERE id IN (SELECT unnest(?::VARCHAR[]))", [span_ids])[0]["n"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--spans", type=int, default=50_000)
+    parser.add_argument("--exporters", type=int, default=8)
+    parser.add_argument("--delay-samples", type=int, default=40)
+    args = parser.parse_args()
+
+    from loop_tui.store import Workspace
+
+    print(f"making {args.spans:,} SDK spans …", flush=True)
+    spans = make_spans(args.spans)
+
+    bare, url = start([sys.executable, "-c", BARE_SERVER])
+    try:
+        bare_seconds = send_all(url, spans, args.exporters)
+    finally:
+        bare.terminate()
+        bare.wait(30)
+    bare_rate = len(spans) / bare_seconds
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "ws"
+        serve, base = start([sys.executable, "-m", "loop_tui", "--workspace", str(root), "serve", "--otlp", "127.0.0.1:0"])
+        url = base.replace("/v1/traces", "") + "/v1/traces" if base.endswith("/v1/traces") else base + "/v1/traces"
+        try:
+            ws = Workspace.open(root)
+            t = time.perf_counter()
+            send_all(url, spans, args.exporters)
+            while stored(ws) < len(spans):  # accepted is not stored: wait until every span is queryable
+                time.sleep(0.01)
+            ours_seconds = time.perf_counter() - t
+            delays = export_to_query_delays(url, ws, args.delay_samples)
+        finally:
+            serve.terminate()
+            serve.wait(60)
+    ours_rate = len(spans) / ours_seconds
+    p95 = statistics.quantiles(delays, n=20)[18] if len(delays) >= 2 else delays[0]
+    print(f"bare parse-and-discard server: {bare_rate:10,.0f} spans/s")
+    print(f"loop-tui serve (stored):       {ours_rate:10,.0f} spans/s  = {ours_rate / bare_rate:.2f}x  (target ≥ 0.5x)")
+    print(f"export → queryable: p50 {statistics.median(delays) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms "
+          f"over {len(delays)} exports  (target p95 < 1 s)")
+
+
+def export_to_query_delays(url: str, ws, samples: int) -> list[float]:
+    """Seconds from the start of an export of a few fresh spans until a query sees all of them."""
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+    exporter = OTLPSpanExporter(endpoint=url)
+    delays = []
+    for _ in range(samples):
+        batch = make_spans(5)
+        ids = [format(s.context.span_id, "016x") for s in batch]
+        t = time.perf_counter()
+        exporter.export(batch)
+        while stored(ws, ids) < len(ids):
+            time.sleep(0.005)
+        delays.append(time.perf_counter() - t)
+    return delays
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,248 @@
+"""The OTLP/HTTP trace receiver: a small ASGI app served by uvicorn, feeding a `SpanWriter`.
+
+A raw ASGI callable rather than a framework: the receiver has one route, and it must stream the body
+itself to enforce the size limit before buffering it. uvicorn (maintained, on h11, which the project
+already has through httpx) serves it and handles SIGINT/SIGTERM: it stops accepting, finishes the
+requests in flight, and `serve_forever` then flushes everything that was accepted.
+
+Answers follow the OTLP/HTTP specification: 200 with an empty `ExportTraceServiceResponse`; 400 for a
+malformed body, 413 for one too large, 415 for a content type or encoding we do not read (each with a
+`google.rpc.Status` naming the problem); 429 with `Retry-After` when the writer is behind and 503 while
+shutting down, which OpenTelemetry exporters retry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from loop_tui.interop.otlp_decode import (
+    JSON,
+    MAX_BODY_BYTES,
+    PROTOBUF,
+    OtlpError,
+    decode_request,
+    media_type,
+    request_rows,
+    status_body,
+)
+from loop_tui.interop.otlp_writer import SpanWriter
+
+TRACES_PATH = "/v1/traces"
+RETRY_AFTER_SECONDS = 1
+# A request that finds the buffer full waits this long, in arrival order, for the writer to make room
+# before it is told to retry: answering 429 at once let exporters that had just been served overtake
+# the ones retrying, and under load some exporters gave up after their six retries.
+ADMIT_WAIT_SECONDS = 3.0
+MAX_WAITING_REQUESTS = 64  # past this, 429 at once (each waiting request holds its decoded spans)
+
+
+class OtlpApp:
+    """The ASGI application: `POST /v1/traces` into the writer."""
+
+    def __init__(self, writer: SpanWriter, project: str | None = None, max_body_bytes: int = MAX_BODY_BYTES,
+                 admit_wait: float = ADMIT_WAIT_SECONDS) -> None:
+        self.writer = writer
+        self.admit_wait = admit_wait
+        self.project = project
+        self.max_body_bytes = max_body_bytes
+        self._waiting: deque[tuple[list[tuple[str, dict[str, Any]]], asyncio.Future[bool]]] = deque()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+        if scope["type"] != "http":
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        kind = JSON if "json" in headers.get("content-type", "") else PROTOBUF
+        try:
+            if scope["path"].rstrip("/") != TRACES_PATH:
+                raise OtlpError(404, f"no route {scope['path']!r}; OTLP traces go to POST {TRACES_PATH}")
+            if scope["method"] != "POST":
+                raise OtlpError(405, f"use POST for {TRACES_PATH}")
+            kind = media_type(headers.get("content-type"))
+            declared = headers.get("content-length")
+            if declared and declared.isdigit() and int(declared) > self.max_body_bytes:
+                raise OtlpError(413, self._too_large())
+            body = await self._read_body(receive)
+            rows = await asyncio.to_thread(self._decode, body, kind, headers.get("content-encoding"))
+            if not rows:
+                await _respond(send, 200, kind, _success_body(kind))
+                return
+            if not await self._admit(rows):
+                status = 503 if self.writer.closing else 429
+                raise OtlpError(status, "the receiver is busy writing; retry later"
+                                if status == 429 else "the receiver is shutting down")
+        except OtlpError as err:
+            extra = [(b"retry-after", str(RETRY_AFTER_SECONDS).encode())] if err.status in (429, 503) else []
+            await _respond(send, err.status, kind, status_body(kind, _rpc_code(err.status), err.message), extra)
+            return
+        await _respond(send, 200, kind, _success_body(kind))
+
+    async def _admit(self, rows: list[tuple[str, dict[str, Any]]]) -> bool:
+        """Hand `rows` to the writer, waiting (first come, first served) up to ADMIT_WAIT_SECONDS for room."""
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+            self.writer.on_room = lambda: self._loop.call_soon_threadsafe(self._admit_waiting)  # type: ignore[union-attr]
+        if not self._waiting and self.writer.offer(rows):
+            return True
+        if len(self._waiting) >= MAX_WAITING_REQUESTS or self.writer.closing:
+            self.writer.offer_refused()
+            return False
+        self.writer.stats.waited_requests += 1  # only the event loop thread touches this counter
+        admitted: asyncio.Future[bool] = self._loop.create_future()
+        self._waiting.append((rows, admitted))
+        try:
+            return await asyncio.wait_for(admitted, self.admit_wait)
+        except TimeoutError:  # wait_for cancelled the future, so _admit_waiting skips it
+            self.writer.offer_refused()
+            return False
+
+    def _admit_waiting(self) -> None:
+        """On the event loop, after each write: admit waiting requests in order while they fit."""
+        while self._waiting:
+            rows, admitted = self._waiting[0]
+            if admitted.done():
+                self._waiting.popleft()
+                continue
+            if not self.writer.offer(rows):
+                return
+            self._waiting.popleft()
+            admitted.set_result(True)
+
+    async def _read_body(self, receive: Callable[..., Any]) -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise OtlpError(400, "the client went away before sending the whole body")
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                raise OtlpError(413, self._too_large())
+            chunks.append(chunk)
+            if not message.get("more_body"):
+                return b"".join(chunks)
+
+    def _decode(self, body: bytes, kind: str, encoding: str | None) -> list[tuple[str, dict[str, Any]]]:
+        return request_rows(decode_request(body, kind, encoding), self.project)
+
+    def _too_large(self) -> str:
+        return f"the body is larger than {self.max_body_bytes // (1024 * 1024)} MB; send smaller batches"
+
+
+def _success_body(kind: str) -> bytes:
+    if kind == JSON:
+        return b"{}"
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
+
+    return ExportTraceServiceResponse().SerializeToString()
+
+
+def _rpc_code(status: int) -> int:
+    """google.rpc.Code for an HTTP status (INVALID_ARGUMENT, UNAVAILABLE, RESOURCE_EXHAUSTED, ...)."""
+    return {400: 3, 404: 5, 405: 12, 413: 8, 415: 3, 429: 8, 503: 14}.get(status, 2)
+
+
+async def _respond(send: Callable[..., Any], status: int, kind: str, body: bytes,
+                   extra: list[tuple[bytes, bytes]] | None = None) -> None:
+    headers = [(b"content-type", kind.encode()), (b"content-length", str(len(body)).encode()), *(extra or [])]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def parse_address(text: str | None, default_port: int = 4318) -> tuple[str, int]:
+    """`[HOST:]PORT` (or `HOST:` / empty) as (host, port); default 127.0.0.1:4318."""
+    from loop_tui.errors import UserError
+
+    text = (text or "").strip()
+    host, _, port_text = text.rpartition(":") if ":" in text else ("", "", text)
+    host = host.strip("[]") or "127.0.0.1"
+    if not port_text:
+        return host, default_port
+    if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+        raise UserError(f"--otlp takes [HOST:]PORT, e.g. 4318 or 0.0.0.0:4318; got {text!r}")
+    return host, int(port_text)
+
+
+class OtlpReceiver:
+    """A running receiver: a bound socket, uvicorn, the app and the writer."""
+
+    def __init__(self, writer: SpanWriter, host: str = "127.0.0.1", port: int = 4318, project: str | None = None,
+                 max_body_bytes: int = MAX_BODY_BYTES, admit_wait: float = ADMIT_WAIT_SECONDS) -> None:
+        from loop_tui.errors import UserError
+
+        self.writer = writer
+        self.app = OtlpApp(writer, project, max_body_bytes, admit_wait)
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.socket = socket.socket(family, socket.SOCK_STREAM)
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            self.socket.bind((host, port))
+        except OSError as exc:
+            self.socket.close()
+            raise UserError(f"cannot listen on {host}:{port} ({exc.strerror}); pick another port with --otlp") from None
+        self.socket.listen(1024)
+        self.host, self.port = self.socket.getsockname()[:2]
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def endpoint(self) -> str:
+        """The base URL an exporter's OTEL_EXPORTER_OTLP_ENDPOINT should name."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def _make_server(self) -> Any:
+        import uvicorn
+
+        config = uvicorn.Config(self.app, lifespan="off", access_log=False, log_level="warning",
+                                timeout_graceful_shutdown=10, server_header=False, date_header=False)
+        self._server = uvicorn.Server(config)
+        return self._server
+
+    def serve_forever(self) -> None:
+        """Serve on this (main) thread until SIGINT/SIGTERM, then flush what was accepted."""
+        import signal
+
+        # uvicorn restores the handlers it found and re-raises the signal once it has stopped; with the
+        # default handlers that would end the process before the writer flushes. Ours just note it.
+        stopped: list[int] = []
+        previous = {sig: signal.signal(sig, lambda number, _frame: stopped.append(number))
+                    for sig in (signal.SIGINT, signal.SIGTERM)}
+        self.writer.start()
+        try:
+            self._make_server().run(sockets=[self.socket])
+        finally:
+            self.writer.close()
+            self.socket.close()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def start_in_thread(self) -> OtlpReceiver:
+        """Serve on a background thread (the app, tests); `stop` ends it."""
+        self.writer.start()
+        server = self._make_server()
+        self._thread = threading.Thread(target=server.run, kwargs={"sockets": [self.socket]}, name="otlp-http",
+                                        daemon=True)
+        self._thread.start()
+        return self
+
+    @property
+    def started(self) -> bool:
+        """True once uvicorn is accepting requests."""
+        return bool(self._server and self._server.started)
+
+    def stop(self, timeout: float = 30.0) -> bool:
+        """Stop serving (in-flight requests finish), then flush; False if the flush did not finish."""
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout)
+        flushed = self.writer.close(timeout)
+        self.socket.close()
+        return flushed

@@ -1,0 +1,87 @@
+"""The app with an OTLP receiver (`loop-tui --otlp`): the logs page shows it is live, and new spans arrive
+without losing the filter or the row under the cursor."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+
+from loop_tui import clock
+from loop_tui.interop.otlp_server import OtlpReceiver
+from loop_tui.interop.otlp_writer import SpanWriter
+from loop_tui.ui.widgets.arrow_table import ArrowTable
+from loop_tui.ui.widgets.live_feed import LiveFeed
+from tests.test_loop_ui_support import wait_for
+from tests.test_ui_support import make_app, screen_text, settle
+
+
+def _span(span_id: str, name: str) -> dict:
+    start = int((clock.now().timestamp() + 60) * 1e9)  # newer than every sample row: it sorts first
+    return {"resourceSpans": [{
+        "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "support-bot"}}]},
+        "scopeSpans": [{"spans": [{
+            "traceId": "4bf92f3577b34da6a3ce929d0e0e4736", "spanId": span_id, "name": name,
+            "startTimeUnixNano": str(start), "endTimeUnixNano": str(start + 250_000_000),
+            "attributes": [{"key": "gen_ai.request.model", "value": {"stringValue": "gpt-4o"}}],
+        }]}],
+    }]}
+
+
+async def test_live_spans_appear_with_filter_and_cursor_kept(sample_ws_path: Path) -> None:
+    app = make_app(sample_ws_path)
+    receiver = OtlpReceiver(SpanWriter(app.workspace), "127.0.0.1", 0).start_in_thread()
+    app.otlp_receiver = receiver
+    try:
+        async with app.run_test(size=(140, 40)) as pilot:
+            await settle(pilot)
+            await pilot.press("slash")
+            for key in "error = null":
+                await pilot.press(key)
+            await pilot.press("enter")
+            await settle(pilot)
+            table = app.screen.query_one("#logs-table", ArrowTable)
+            table.focus_grid()
+            await pilot.press("j", "j")
+            await settle(pilot)
+            kept = table.raw_row()["id"]
+            assert "● live" in str(app.screen.query_one(LiveFeed).render())
+
+            response = httpx.post(f"{receiver.endpoint}/v1/traces", json=_span("00f067aa0ba902b7", "live request"))
+            assert response.status_code == 200
+            await wait_for(pilot, lambda: table.raw is not None and "00f067aa0ba902b7" in table.raw.column("id").to_pylist())
+            await settle(pilot)
+            assert table.raw.column("id").to_pylist()[0] == "00f067aa0ba902b7"  # newest first
+            assert app.screen.query_state.filter == "error = null"
+            assert table.raw_row()["id"] == kept  # the cursor stayed on its row, now one lower
+            assert "spans/s" in screen_text(app)
+    finally:
+        receiver.stop()
+
+
+async def test_without_a_receiver_the_live_line_is_hidden(sample_ws_path: Path) -> None:
+    app = make_app(sample_ws_path)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await settle(pilot)
+        assert not app.screen.query_one(LiveFeed).display
+
+
+async def test_first_spans_into_an_empty_workspace_open_their_new_project(tmp_path: Path) -> None:
+    from loop_tui.store import Workspace
+
+    Workspace.open(tmp_path / "ws")
+    app = make_app(tmp_path / "ws", project=None)
+    receiver = OtlpReceiver(SpanWriter(app.workspace), "127.0.0.1", 0).start_in_thread()
+    app.otlp_receiver = receiver
+    try:
+        async with app.run_test(size=(140, 40)) as pilot:
+            await settle(pilot)
+            assert app.project is None
+            body = _span("00f067aa0ba902b8", "first request")
+            body["resourceSpans"][0]["resource"]["attributes"][0]["value"]["stringValue"] = "fresh-app"
+            assert httpx.post(f"{receiver.endpoint}/v1/traces", json=body).status_code == 200
+            await wait_for(pilot, lambda: app.project is not None and app.project.name == "fresh-app")
+            table = app.screen.query_one("#logs-table", ArrowTable)
+            await wait_for(pilot, lambda: table.raw is not None and table.raw.num_rows == 1)
+    finally:
+        receiver.stop()
