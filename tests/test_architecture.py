@@ -14,7 +14,9 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "loop_tui"
 
 # Bottom to top: a module may import its own layer and any layer before it, never one after it.
-LAYERS = ["base", "store", "btql", "llm", "evals", "agent", "ui", "cli"]
+# interop (OpenTelemetry, other tools' files) and remote (Braintrust) sit above the agent: the remote client
+# scrubs keys with agent.secrets, and the app's pages use both.
+LAYERS = ["base", "store", "btql", "llm", "evals", "agent", "interop", "remote", "ui", "cli"]
 # Top-level modules of loop_tui/ and the layer each belongs to (a new one must be placed here).
 TOP_LEVEL = {
     "__init__": "base",

@@ -70,8 +70,11 @@ class PageHeader(Horizontal):
         """Pick the widest layout that fits `width`: full or short titles, app name, project label."""
         tabs = list(self.query(PageTab))
         name = self._project
+        noted = f"project: {name}{self._sync_note}  (ctrl+o)"
+        # With a sync note (pulled when, or a pull's progress), it is worth shorter tabs before it is dropped.
+        with_note = [(False, True, noted), (False, False, noted), (True, False, noted)] if name and self._sync_note else []
         for short, with_name, project in (
-            (False, True, f"project: {name}{self._sync_note}  (ctrl+o)" if name else "no project (ctrl+o)"),
+            *with_note,
             (False, True, f"project: {name}  (ctrl+o)" if name else "no project (ctrl+o)"),
             (False, False, f"{name} ^o" if name else "^o project"),
             (True, True, f"{name} ^o" if name else "^o project"),
