@@ -39,11 +39,11 @@ async def test_y_on_a_grid_copies_the_stored_row_as_json_and_y_in_a_trace_the_sp
         assert json.loads(_saved()) == span
 
 
-async def test_Y_on_the_btql_page_copies_the_query(sample_ws_path: Path) -> None:
+async def test_y_on_the_btql_page_copies_the_query(sample_ws_path: Path) -> None:
     app = make_app(sample_ws_path, "btql")
     async with app.run_test(size=(140, 40)) as pilot:
         await settle(pilot)
-        await pilot.press("Y")
+        await pilot.press("y")
         assert app.clipboard == app.screen.editor.text and "from:" in app.clipboard
         assert _saved() == app.clipboard
 
@@ -59,3 +59,19 @@ async def test_ctrl_y_in_the_chat_copies_loops_last_answer(sample_ws_path: Path)
         await pilot.press("ctrl+y")
         answers = [w.text for w in chat.transcript.query("AssistantAnswer") if w.text.strip()]
         assert app.clipboard == answers[-1] and _saved() == answers[-1]
+
+
+async def test_Y_on_a_grid_copies_one_field_of_the_row_in_full(sample_ws_path: Path) -> None:
+    from loop_tui.ui.widgets.modals import ChoiceModal
+
+    app = make_app(sample_ws_path, "logs")
+    async with app.run_test(size=(140, 40)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one("#logs-table", ArrowTable)
+        table.focus_grid()
+        await pilot.press("Y")
+        await wait_for(pilot, lambda: isinstance(app.screen, ChoiceModal))
+        labels = [label for label, _ in app.screen.choices]
+        await pilot.press(*["down"] * labels.index(next(x for x in labels if x.startswith("id:"))), "enter")
+        await wait_for(pilot, lambda: not isinstance(app.screen, ChoiceModal))
+        assert app.clipboard == table.raw_row()["id"] == _saved()

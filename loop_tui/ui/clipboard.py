@@ -54,3 +54,19 @@ def row_json(row: dict[str, Any]) -> str:
     json_fields = set(SPAN_JSON_FIELDS) | set(DATASET_JSON_FIELDS)
     shown = {k: parse_json_text(v) if k in json_fields and isinstance(v, str) else v for k, v in row.items()}
     return json.dumps(shown, indent=2, ensure_ascii=False, default=str)
+
+
+def field_choices(row: dict[str, Any]) -> list[tuple[str, str]]:
+    """(label, text to copy) per field of a stored row: strings as they are, anything else as JSON."""
+    from loop_tui.store.schema import DATASET_JSON_FIELDS, SPAN_JSON_FIELDS
+    from loop_tui.ui.formatting import parse_json_text, preview
+
+    json_fields = set(SPAN_JSON_FIELDS) | set(DATASET_JSON_FIELDS)
+    choices = []
+    for name, value in row.items():
+        if value is None:
+            continue
+        shown = parse_json_text(value) if name in json_fields and isinstance(value, str) else value
+        text = shown if isinstance(shown, str) else json.dumps(shown, indent=2, ensure_ascii=False, default=str)
+        choices.append((f"{name}: {preview(shown, 60)}", text))
+    return choices

@@ -71,7 +71,7 @@ class BtqlScreen(PageScreen):
         Binding("f3", "choose_source", "Source", id="btql.source"),
         Binding("escape", "leave_editor", "Leave editor", show=False, id="btql.leave_editor"),
         Binding("e,i,slash,enter", "edit_query", "Edit query", id="btql.edit"),
-        Binding("Y", "copy_query", "Copy query", show=False, id="btql.copy_query"),
+        Binding("y", "copy_query", "Copy query", show=False, id="btql.copy_query"),
     ]
 
     @dataclass
@@ -339,7 +339,7 @@ class BtqlScreen(PageScreen):
             self.set_focus(None)
 
     def action_copy_query(self) -> None:
-        """Copy the query in the editor (the grid's `y` copies a result row)."""
+        """Copy the query in the editor (on the results grid, `y` copies a row and `Y` one of its fields)."""
         from loop_tui.ui.clipboard import copy_out
 
         copy_out(self.app, self.editor.text, "the query")

@@ -40,7 +40,27 @@ def grid_class() -> type:
                 Binding("right", "scroll_sideways(1)", "Scroll right", show=False, id="grid.right"),
                 Binding("left", "scroll_sideways(-1)", "Scroll left", show=False, id="grid.left"),
                 Binding("y", "copy_row", "Copy row", show=False, id="grid.copy_row"),
+                Binding("Y", "copy_field", "Copy a field", show=False, id="grid.copy_field"),
             ]
+
+            def action_copy_field(self) -> None:
+                """Pick one field (cell) of the row under the cursor and copy its full value."""
+                from loop_tui.ui.clipboard import copy_out, field_choices
+                from loop_tui.ui.widgets.modals import ChoiceModal
+
+                table = self.parent
+                row = table.raw_row() if isinstance(table, ArrowTable) else None
+                if row is None:
+                    self.notify("no row to copy from", severity="warning")
+                    return
+                choices = field_choices(row)
+
+                def chosen(text: object) -> None:
+                    if isinstance(text, str):
+                        label = next(label for label, value in choices if value is text)
+                        copy_out(self.app, text, f"the field {label.split(':', 1)[0]}")
+
+                self.app.push_screen(ChoiceModal("Copy which field? (enter copies, esc cancels)", choices), chosen)
 
             def action_copy_row(self) -> None:
                 """Copy the row under the cursor as JSON (the stored row, not the cut-down cells)."""
