@@ -25,6 +25,7 @@ from loop_tui.agent import Conversation, Decision
 from loop_tui.agent.events import DECLINED
 from loop_tui.errors import UserError
 from loop_tui.safe_text import literal
+from loop_tui.ui.failures import WorkerFailures, failure_sentence, record_failure
 from loop_tui.ui.loop import messages as msg
 from loop_tui.ui.loop.header import abilities_text, describe_model
 from loop_tui.ui.loop.transcript import AssistantAnswer, Notice, ToolCard, UserTurn
@@ -60,7 +61,7 @@ class SharedLoop:
     running_in: LoopChat | None = None
 
 
-class LoopChat(Vertical):
+class LoopChat(WorkerFailures, Vertical):
     """The Loop chat panel: mount it anywhere with a workspace, settings and a page-context provider."""
 
     ALLOW_MAXIMIZE = True
@@ -303,8 +304,8 @@ class LoopChat(Vertical):
         except UserError as err:
             self.post_message(msg.AgentFailed(run_id, str(err)))
         except Exception as err:  # a bug must not kill the app: say it in one line, keep the chat usable
-            self.log.error("Loop run failed", err)
-            self.post_message(msg.AgentFailed(run_id, f"Loop stopped unexpectedly: {type(err).__name__}: {err}"))
+            log = record_failure("Loop run", err)
+            self.post_message(msg.AgentFailed(run_id, failure_sentence("finish Loop's run", err, log)))
 
     # ----- rendering the run ---------------------------------------------------------------------
     async def _close_answer(self) -> None:
@@ -429,6 +430,12 @@ class LoopChat(Vertical):
             result = hook(text)
             if asyncio.iscoroutine(result):
                 await result
+
+    def show_worker_failure(self, sentence: str, in_place: bool) -> None:
+        """One of the chat's workers failed (see `WorkerFailures`): say so in the transcript, keep the chat usable."""
+        self.running = False
+        self._notice(sentence, "error")
+        self._show_status()
 
     def _notice(self, text: str, kind: str = "info") -> Notice:
         notice = Notice(text, kind)

@@ -13,6 +13,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 
+from loop_tui.ui.failures import WorkerFailures
 from loop_tui.ui.loop import LoopPageMixin, find_chat, page_context_provider
 from loop_tui.ui.widgets.chat import ChatPanel
 from loop_tui.ui.widgets.footer import PageFooter
@@ -23,8 +24,8 @@ if TYPE_CHECKING:
     from loop_tui.ui.app import LoopApp
 
 
-class PageScreen(LoopPageMixin, Screen):
-    """Base of the six pages."""
+class PageScreen(WorkerFailures, LoopPageMixin, Screen):
+    """Base of the six pages (and the screens pushed on them); a worker's failure is handled in `WorkerFailures`."""
 
     PAGE: ClassVar[str] = ""
     NEEDS_PROJECT: ClassVar[bool] = True
@@ -216,3 +217,13 @@ class PageScreen(LoopPageMixin, Screen):
     def show_empty(self, message: str) -> None:
         """Say why the page has nothing to show (pages override to place it)."""
         self.notify(message, severity="information")
+
+    def show_worker_failure(self, sentence: str, in_place: bool) -> None:
+        """A loader's failure replaces the page's main table (its "Loading…"); any other worker's is a toast."""
+        from loop_tui.ui.widgets.arrow_table import ArrowTable
+
+        tables = self.query_one("#page-main").query(ArrowTable)
+        if in_place and tables:
+            self.call_later(tables.first().show_message, sentence)
+        else:
+            self.notify(sentence, severity="error", timeout=10)

@@ -142,6 +142,11 @@ class BtqlScreen(PageScreen):
     def show_empty(self, message: str) -> None:
         self.query_one("#btql-status", Label).update(literal(message))
 
+    def show_worker_failure(self, sentence: str, in_place: bool) -> None:
+        """A failed check or run is told on the status line under the editor (a run's also in the results)."""
+        self.query_one("#btql-status", Label).update(literal(sentence))
+        super().show_worker_failure(sentence, in_place)
+
     # ----- as-you-type checks --------------------------------------------------------------------
     @on(BtqlEditor.Changed, "#btql-editor")
     def _schedule_check(self) -> None:

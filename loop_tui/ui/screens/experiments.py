@@ -15,7 +15,6 @@ from textual.message import Message
 from textual.widgets import Label
 
 from loop_tui.safe_text import literal
-from loop_tui.ui.messages import WorkFailed
 from loop_tui.ui.screens.base import PageScreen
 from loop_tui.ui.widgets.arrow_table import ArrowTable
 
@@ -59,11 +58,7 @@ class ExperimentsScreen(PageScreen):
     def _load_list(self, project_id: str) -> None:
         from loop_tui.ui.experiments_data import experiments_table
 
-        try:
-            display, experiments = experiments_table(self.workspace, project_id)
-        except Exception as exc:  # noqa: BLE001 - shown as one sentence
-            self.post_message(WorkFailed("experiments", str(exc)))
-            return
+        display, experiments = experiments_table(self.workspace, project_id)  # a failure: see WorkerFailures
         self.post_message(self.ListLoaded(display, experiments))
 
     @on(ListLoaded)

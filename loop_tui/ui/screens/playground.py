@@ -121,11 +121,7 @@ class PlaygroundScreen(PlaygroundRunning):
 
     @work(thread=True, exclusive=True, group="pg-state", exit_on_error=False)
     def _load_state(self, project_id: str) -> None:
-        try:
-            state = read_state(self.workspace, project_id)
-        except Exception as exc:  # noqa: BLE001 - shown as one sentence
-            self.post_message(WorkFailed("playground", str(exc)))
-            return
+        state = read_state(self.workspace, project_id)  # a failure: see WorkerFailures, show_worker_failure
         self.post_message(self.StateLoaded(state))
 
     @on(StateLoaded)
@@ -165,6 +161,12 @@ class PlaygroundScreen(PlaygroundRunning):
 
     def show_empty(self, message: str) -> None:
         self.query_one("#pg-error", Label).update(literal(message))
+
+    def show_worker_failure(self, sentence: str, in_place: bool) -> None:
+        """The page's error line is where the prompt's load, a run's outcome and its score summary appear."""
+        self.query_one("#pg-error", Label).update(literal(sentence))
+        if not in_place:
+            super().show_worker_failure(sentence, in_place)
 
     def loop_context(self) -> dict[str, object]:
         """Loop works on this playground and the dataset chosen on the page."""

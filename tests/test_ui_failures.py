@@ -1,0 +1,145 @@
+"""A worker's unexpected failure is seen: each page's loader made to fail on purpose shows one sentence where its
+data would have been (never a traceback, never "Loading…" forever), and the traceback lands in the log file."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.widgets import Label, Static
+
+from loop_tui.ui.failures import failure_sentence, log_path, record_failure
+from loop_tui.ui.widgets.arrow_table import ArrowTable, TableMessage
+from tests.test_loop_ui_support import wait_for
+from tests.test_ui_support import make_app
+
+BOOM = "the disk caught fire"
+
+
+def _boom(*_args: Any, **_kwargs: Any) -> Any:
+    raise RuntimeError(BOOM)
+
+
+def _text(widget: Static) -> str:
+    return str(widget.content)
+
+
+def _table_message(app: Any, selector: str) -> str:
+    messages = app.screen.query_one(selector, ArrowTable).query(TableMessage)
+    return _text(messages.first()) if messages else ""
+
+
+def _logged() -> str:
+    path = log_path()
+    return path.read_text(encoding="utf-8") if path.exists() else ""
+
+
+def _assert_one_sentence(text: str, task: str) -> None:
+    assert text.startswith(f"Could not {task} (RuntimeError: {BOOM})"), text
+    assert str(log_path()) in text
+    assert "Traceback" not in text and "\n" not in text
+
+
+async def _wait_logged(pilot: Any) -> None:
+    await wait_for(pilot, lambda: "Traceback" in _logged() and BOOM in _logged(), timeout=10)
+
+
+@pytest.mark.parametrize(
+    ("page", "target", "selector", "task"),
+    [
+        ("experiments", "loop_tui.ui.experiments_data.experiments_table", "#experiments-table", "load the experiments"),
+        ("logs", "loop_tui.btql.run", "#logs-table", "load the logs"),
+    ],
+)
+async def test_a_failing_table_loader_says_so_in_the_table(
+    shared_sample_ws_path: Path, monkeypatch: pytest.MonkeyPatch, page: str, target: str, selector: str, task: str
+) -> None:
+    monkeypatch.setattr(target, _boom)
+    app = make_app(shared_sample_ws_path, page=page)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await wait_for(pilot, lambda: "Could not" in _table_message(app, selector), timeout=10)
+        _assert_one_sentence(_table_message(app, selector), task)
+        await _wait_logged(pilot)
+
+
+async def test_a_failing_datasets_loader_says_so_in_the_rows_table(
+    shared_sample_ws_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from loop_tui.store import Workspace
+
+    objects = Workspace.objects
+
+    def failing_objects(self: Workspace, kind: str, *args: Any, **kwargs: Any) -> Any:
+        if kind == "dataset":
+            raise RuntimeError(BOOM)
+        return objects(self, kind, *args, **kwargs)
+
+    monkeypatch.setattr(Workspace, "objects", failing_objects)
+    app = make_app(shared_sample_ws_path, page="datasets")
+    async with app.run_test(size=(140, 40)) as pilot:
+        await wait_for(pilot, lambda: "Could not" in _table_message(app, "#dataset-rows"), timeout=10)
+        _assert_one_sentence(_table_message(app, "#dataset-rows"), "load the datasets")
+        await _wait_logged(pilot)
+
+
+async def test_a_failing_playground_loader_says_so_on_the_error_line(
+    shared_sample_ws_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("loop_tui.ui.screens.playground.read_state", _boom)
+    app = make_app(shared_sample_ws_path, page="playground")
+    async with app.run_test(size=(140, 40)) as pilot:
+        error_line = app.screen.query_one("#pg-error", Label)
+        await wait_for(pilot, lambda: "Could not" in _text(error_line), timeout=10)
+        _assert_one_sentence(_text(error_line), "load the playground")
+        await _wait_logged(pilot)
+
+
+async def test_a_failing_btql_check_and_run_say_so_under_the_editor(
+    shared_sample_ws_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("loop_tui.btql.check", _boom)
+    monkeypatch.setattr("loop_tui.btql.run", _boom)
+    app = make_app(shared_sample_ws_path, page="btql")
+    async with app.run_test(size=(140, 40)) as pilot:
+        status = app.screen.query_one("#btql-status", Label)
+        await wait_for(pilot, lambda: "Could not check" in _text(status), timeout=10)
+        _assert_one_sentence(_text(status), "check the query")
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: "Could not" in _table_message(app, "#btql-results"), timeout=10)
+        _assert_one_sentence(_table_message(app, "#btql-results"), "run the query")
+        await _wait_logged(pilot)
+
+
+async def test_a_failing_chat_worker_says_so_in_the_transcript(
+    shared_sample_ws_path: Path,
+) -> None:
+    from loop_tui.ui.loop import LoopChat
+    from loop_tui.ui.loop.transcript import Notice
+
+    async def failing_tune() -> None:
+        await asyncio.sleep(0)
+        raise RuntimeError(BOOM)
+
+    app = make_app(shared_sample_ws_path, page="experiments")
+    async with app.run_test(size=(140, 40)) as pilot:
+        await wait_for(pilot, lambda: bool(app.screen.query(LoopChat)), timeout=10)
+        chat = app.screen.query_one(LoopChat)
+        chat.run_worker(failing_tune(), group="loop-tune", exit_on_error=False)
+        await wait_for(pilot, lambda: any("Could not" in n.text for n in chat.query(Notice)), timeout=10)
+        notice = next(n for n in chat.query(Notice) if "Could not" in n.text)
+        _assert_one_sentence(notice.text, "tune the scorer")
+        await _wait_logged(pilot)
+
+
+def test_the_log_keeps_no_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-abcdefghijklmnopqrstuvwxyz")
+    try:
+        raise RuntimeError("auth failed for sk-test-abcdefghijklmnopqrstuvwxyz")
+    except RuntimeError as err:
+        path = record_failure("test", err)
+        sentence = failure_sentence("load", err, path)
+    assert path == log_path()
+    assert "abcdefghijklmnop" not in path.read_text(encoding="utf-8")
+    assert "abcdefghijklmnop" not in sentence and "Traceback" in path.read_text(encoding="utf-8")
