@@ -143,3 +143,32 @@ def test_the_log_keeps_no_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     assert path == log_path()
     assert "abcdefghijklmnop" not in path.read_text(encoding="utf-8")
     assert "abcdefghijklmnop" not in sentence and "Traceback" in path.read_text(encoding="utf-8")
+
+
+def test_debug_names_the_failure_log(shared_sample_ws_path: Path) -> None:
+    from tests.conftest import run_cli
+
+    for args in (("--debug", "projects"), ("projects", "--debug")):
+        done = run_cli("--workspace", str(shared_sample_ws_path), *args)
+        assert done.returncode == 0, done.stderr
+        assert f"loop-tui: failure log: {log_path()} (nothing was logged this run)" in done.stderr
+    quiet = run_cli("--workspace", str(shared_sample_ws_path), "projects")
+    assert "failure log" not in quiet.stderr
+
+
+def test_debug_says_when_the_run_logged_a_failure(
+    shared_sample_ws_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from loop_tui.cli import main as cli_main
+    from loop_tui.cli import projects_cmd
+
+    def run_that_logs(_args: Any) -> int:
+        try:
+            _boom()
+        except RuntimeError as err:
+            record_failure("test", err)
+        return 0
+
+    monkeypatch.setattr(projects_cmd, "run", run_that_logs)
+    assert cli_main.main(["--workspace", str(shared_sample_ws_path), "--debug", "projects"]) == 0
+    assert f"failure log: {log_path()} (this run logged failures there)" in capsys.readouterr().err

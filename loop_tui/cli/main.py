@@ -54,6 +54,12 @@ def _add_global_options(parser: argparse.ArgumentParser, *, default: object) -> 
         default=default,
         help="workspace folder (env LOOP_TUI_WORKSPACE; default: your user data dir, seeded with sample data)",
     )
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        default=False if default is None else default,
+        help="name the log file where the app writes the tracebacks of background failures",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -88,6 +94,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if func is None:  # plain `loop-tui [--page P] [--project NAME]` opens the app
         module = importlib.import_module("loop_tui.cli.app_cmd")
         func = module.run_app
+    debug = bool(getattr(args, "debug", False))
+    log_size = _failure_log_size() if debug else 0
     try:
         return int(func(args) or 0)
     except UserError as err:
@@ -99,6 +107,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    finally:
+        if debug:  # after the app gave the terminal back, so the line stays on screen
+            _name_failure_log(log_size)
+
+
+def _failure_log_size() -> int:
+    from loop_tui.ui.failures import log_path
+
+    path = log_path()
+    return path.stat().st_size if path.exists() else 0
+
+
+def _name_failure_log(size_before: int) -> None:
+    """`--debug`: say where the tracebacks of background failures go, and whether this run added any."""
+    from loop_tui.ui.failures import log_path
+
+    grew = _failure_log_size() != size_before
+    note = "this run logged failures there" if grew else "nothing was logged this run"
+    sys.stderr.write(f"loop-tui: failure log: {log_path()} ({note})\n")
 
 
 if __name__ == "__main__":
