@@ -17,7 +17,6 @@ from textual.widgets import Static
 
 from loop_tui.safe_text import literal, visible
 from loop_tui.ui.formatting import pretty_json, preview
-from loop_tui.ui.messages import WorkFailed
 from loop_tui.ui.screens.base import PageScreen
 from loop_tui.ui.widgets.arrow_table import ArrowTable
 
@@ -137,14 +136,10 @@ class CompareScreen(PageScreen):
 
     @work(thread=True, exclusive=True, group="compare", exit_on_error=False)
     def _load(self, ids: list[str]) -> None:
-        try:
-            from loop_tui.ui.screens.experiment_view import root_row_ids
+        from loop_tui.ui.screens.experiment_view import root_row_ids
 
-            rows = build_compare_rows(self.workspace, ids)
-            row_ids = root_row_ids(self.workspace, ids)
-        except Exception as exc:  # noqa: BLE001 - shown as one sentence
-            self.post_message(WorkFailed("compare", str(exc)))
-            return
+        rows = build_compare_rows(self.workspace, ids)  # a failure: see WorkerFailures
+        row_ids = root_row_ids(self.workspace, ids)
         self.post_message(self.Loaded(rows, compare_table(rows, [e.name for e in self.experiments]), row_ids))
 
     @on(Loaded)

@@ -17,6 +17,7 @@ from textual.message import Message
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
+from loop_tui.errors import UserError
 from loop_tui.safe_text import literal
 from loop_tui.ui.formatting import fmt_time, parse_json_text, preview
 from loop_tui.ui.messages import WorkFailed
@@ -255,7 +256,7 @@ class DatasetsScreen(PageScreen):
                 ws.update_rows("dataset", dataset.id, payload, project_id=dataset.project_id, description=description)
             else:
                 ws.delete_rows("dataset", dataset.id, payload, project_id=dataset.project_id, description=description)
-        except Exception as exc:  # noqa: BLE001 - the store's UserErrors are one sentence already
+        except UserError as exc:  # anything else is a bug: WorkerFailures logs it
             self.post_message(WorkFailed("datasets", str(exc)))
             return
         self.app.call_from_thread(self.notify, f"{description}: saved (u undoes)")
@@ -297,7 +298,7 @@ class DatasetsScreen(PageScreen):
     def _undo(self, xact_id: int) -> None:
         try:
             self.workspace.undo(xact_id)
-        except Exception as exc:  # noqa: BLE001 - ConflictError etc. are one sentence
+        except UserError as exc:  # anything else is a bug: WorkerFailures logs it
             self.post_message(WorkFailed("undo", str(exc)))
             return
         self.app.call_from_thread(self.notify, f"undid write {xact_id}")
@@ -314,7 +315,7 @@ class DatasetsScreen(PageScreen):
             return
         try:
             created = self.workspace.save_object("dataset", self.project.id, name, {"description": "", "metadata": {}})
-        except Exception as exc:  # noqa: BLE001 - ConflictError for a taken name
+        except UserError as exc:  # anything else is a bug: WorkerFailures logs it
             self.post_message(WorkFailed("datasets", str(exc)))
             return
         self.current = created

@@ -14,6 +14,7 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import DataTable
 
+from loop_tui.errors import UserError
 from loop_tui.safe_text import literal
 from loop_tui.ui.messages import WorkFailed
 from loop_tui.ui.screens.base import PageScreen
@@ -99,13 +100,9 @@ class ExperimentScreen(PageScreen):
         from loop_tui.evals import compare_rows, summarize
         from loop_tui.ui.experiments_data import row_diffs_table
 
-        try:
-            summary = summarize(self.workspace, experiment_id, base_id)
-            diffs = compare_rows(self.workspace, experiment_id, summary.base_id)
-            row_ids = root_row_ids(self.workspace, [experiment_id])
-        except Exception as exc:  # noqa: BLE001 - shown as one sentence
-            self.post_message(WorkFailed("experiment", str(exc)))
-            return
+        summary = summarize(self.workspace, experiment_id, base_id)  # a failure: see WorkerFailures
+        diffs = compare_rows(self.workspace, experiment_id, summary.base_id)
+        row_ids = root_row_ids(self.workspace, [experiment_id])
         self.post_message(self.Loaded(summary, diffs, row_diffs_table(diffs), row_ids))
 
     @on(Loaded)
@@ -199,7 +196,7 @@ class ExperimentScreen(PageScreen):
             rows = dataset_rows(self.workspace, plan.dataset, as_of=plan.dataset_version)
             cost = estimate_eval_cost(plan.prompt, rows, plan.scorers, model=plan.model, trials=plan.trials,
                                       settings=settings)
-        except Exception as exc:  # noqa: BLE001 - UserError: shown as one sentence
+        except UserError as exc:  # anything else is a bug: WorkerFailures logs it
             self.post_message(WorkFailed("re-run", str(exc)))
             return
         price = f"about ${cost.usd:.4f}" if cost.usd is not None else "cost unknown (unpriced model)"

@@ -16,6 +16,7 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import Label
 
+from loop_tui.errors import UserError
 from loop_tui.safe_text import literal
 from loop_tui.ui.formatting import parse_json_text
 from loop_tui.ui.logs_query import (
@@ -346,7 +347,7 @@ class LogsScreen(PageScreen):
             xact = self.workspace.insert_rows(
                 "dataset", dataset.id, [record], project_id=dataset.project_id, description="row from logs"
             )
-        except Exception as exc:  # noqa: BLE001 - any store failure becomes one sentence
+        except UserError as exc:  # anything else is a bug: WorkerFailures logs it
             self.post_message(WorkFailed("add to dataset", str(exc)))
             return
         self.app.call_from_thread(

@@ -16,6 +16,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Input, Label, ProgressBar, Select, SelectionList, TextArea
 
+from loop_tui.errors import UserError
 from loop_tui.safe_text import literal, visible
 from loop_tui.ui.messages import WorkFailed
 from loop_tui.ui.prompt_text import messages_to_text, parse_params, text_to_messages
@@ -234,7 +235,7 @@ class PlaygroundScreen(PlaygroundRunning):
                 )
             state.prompt = prompt
             versions = len(ws.object_versions(prompt.id))
-        except Exception as exc:  # noqa: BLE001 - store errors are one sentence
+        except UserError as exc:  # anything else is a bug: WorkerFailures logs it
             self.post_message(WorkFailed("save prompt", str(exc)))
             return
         self.app.call_from_thread(self.notify, f"saved prompt {name} as version {versions}")

@@ -15,6 +15,7 @@ from textual import on, work
 from textual.message import Message
 from textual.widgets import Label, ProgressBar, Select, SelectionList
 
+from loop_tui.errors import UserError
 from loop_tui.safe_text import literal
 from loop_tui.ui.messages import WorkFailed
 from loop_tui.ui.screens.base import PageScreen
@@ -205,7 +206,7 @@ class PlaygroundRunning(PageScreen):
 
         try:
             keep_discarded(self.workspace, discarded_by)
-        except Exception as exc:  # noqa: BLE001 - store errors are one sentence
+        except UserError as exc:  # anything else is a bug: WorkerFailures logs it
             self.post_message(WorkFailed("keep the failed run", str(exc)))
             return
         self.app.call_from_thread(self.notify, f"kept the failed run as experiment {name}")
