@@ -172,3 +172,20 @@ def test_debug_says_when_the_run_logged_a_failure(
     monkeypatch.setattr(projects_cmd, "run", run_that_logs)
     assert cli_main.main(["--workspace", str(shared_sample_ws_path), "--debug", "projects"]) == 0
     assert f"failure log: {log_path()} (this run logged failures there)" in capsys.readouterr().err
+
+
+async def test_a_failing_experiment_view_loader_says_so_in_its_rows_table(
+    shared_sample_ws_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from loop_tui.ui.screens.experiment_view import ExperimentScreen
+
+    monkeypatch.setattr("loop_tui.evals.compare_rows", _boom)
+    app = make_app(shared_sample_ws_path, page="experiments")
+    async with app.run_test(size=(140, 40)) as pilot:
+        table = app.screen.query_one("#experiments-table", ArrowTable)
+        await wait_for(pilot, lambda: table.grid is not None, timeout=10)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ExperimentScreen), timeout=10)
+        await wait_for(pilot, lambda: "Could not" in _table_message(app, "#experiment-rows"), timeout=10)
+        _assert_one_sentence(_table_message(app, "#experiment-rows"), "load the experiment")
+        await _wait_logged(pilot)
