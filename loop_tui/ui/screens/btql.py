@@ -171,6 +171,8 @@ class BtqlScreen(PageScreen):
     def _show_check(self, message: Checked) -> None:
         if message.query != self.editor.text:
             return
+        if not message.errors and message.query == self._last_query and getattr(self._error, "kind", None) == "runtime":
+            return  # the check covers parse and bind only: a late one must not hide this query's runtime error
         self._show_error(message.errors[0] if message.errors else None)
         status = self.query_one("#btql-status", Label)
         if not message.errors and message.query != self._last_query and "error" in str(status.render()):
