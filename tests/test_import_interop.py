@@ -203,3 +203,18 @@ def test_braintrust_jsonl_still_imports_as_before(tmp_path: Path, capsys: pytest
     code, out, err = run(capsys, "--workspace", str(tmp_path / "ws"), "import", "logs", str(path), "--project", "bt")
     assert code == 0, err
     assert [r["id"] for r in rows_of(tmp_path / "ws", "project_logs", "bt")] == ["r1"]
+
+
+def test_a_deeply_nested_file_is_one_sentence_in_every_format(tmp_path) -> None:
+    """Format detection and the interop readers parse JSON too: 10,000 levels must not be a traceback."""
+    from tests.conftest import run_cli
+
+    deep = b"[" * 10_000 + b"]" * 10_000
+    for name, body, fmt in (("deep.json", b'{"resourceSpans": ' + deep + b"}", "otlp"),
+                            ("deep.jsonl", b'{"input": ' + deep + b"}\n", "promptfoo")):
+        path = tmp_path / name
+        path.write_bytes(body)
+        done = run_cli("import", "logs" if fmt == "otlp" else "experiment", str(path), "--project", "p",
+                       "--from", fmt, "--workspace", str(tmp_path / "ws"))
+        assert done.returncode == 2, done.stderr
+        assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1

@@ -88,6 +88,8 @@ def parse_json_request(body: bytes | str | dict[str, Any], where: str = "the bod
             data = json.loads(body)
         except (ValueError, UnicodeDecodeError) as exc:
             raise OtlpError(400, f"{where} is not valid JSON ({exc})") from None
+        except RecursionError:
+            raise OtlpError(400, f"{where} is nested too deeply to be a trace export") from None
     if not isinstance(data, dict):
         raise OtlpError(400, f"{where} must be a JSON object with resourceSpans")
     _hex_ids_to_base64(data, where)

@@ -75,18 +75,18 @@ def _first_value(path: Path) -> Any:
             if path.suffix.lower() == ".json" and len(head) < (1 << 20):
                 try:
                     return json.loads(head)
-                except ValueError:
+                except (ValueError, RecursionError):
                     pass
             fh.seek(0)
             for line in fh:
                 if line.strip():
                     return json.loads(line)
-    except (OSError, ValueError, UnicodeDecodeError):
+    except (OSError, ValueError, UnicodeDecodeError, RecursionError):  # the row reader says what is wrong
         return None
     if path.suffix.lower() == ".json":  # a big JSON file: parse it whole
         try:
             return json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError, UnicodeDecodeError):
+        except (OSError, ValueError, UnicodeDecodeError, RecursionError):
             return None
     return None
 
@@ -121,6 +121,8 @@ def load_json(path: Path) -> Any:
         return json.loads(text)
     except ValueError:
         pass
+    except RecursionError:
+        raise UserError(f"{path.name} is nested too deeply to read") from None
     values = []
     for n, line in enumerate(text.splitlines(), 1):
         if not line.strip():
@@ -129,6 +131,8 @@ def load_json(path: Path) -> Any:
             values.append(json.loads(line))
         except ValueError as exc:
             raise UserError(f"{path.name} line {n}: not valid JSON ({exc})") from None
+        except RecursionError:
+            raise UserError(f"{path.name} line {n}: nested too deeply to read") from None
     if not values:
         raise UserError(f"{path.name} is empty")
     return values

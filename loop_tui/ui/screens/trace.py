@@ -67,7 +67,7 @@ class TraceScreen(PageScreen):
         Binding("escape,backspace", "back", "Back", id="trace.back"),
         Binding("right,l", "focus_detail", "Detail", id="trace.detail"),
         Binding("left,h", "focus_tree", "Tree", id="trace.tree"),
-        Binding("y", "copy_span", "Copy span", id="trace.copy_span"),
+        Binding("y", "copy_span", "Copy span", show=False, id="trace.copy_span"),
     ]
 
     @dataclass
