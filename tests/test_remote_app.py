@@ -32,7 +32,7 @@ async def test_picker_lists_a_remote_project_and_enter_pulls_it(fake_bt_env: Fak
 
 async def test_f6_cancels_a_pull_and_keeps_what_was_written(fake_bt_env: FakeBraintrust, sample_ws_path: Path) -> None:
     project_id = seed_logs(fake_bt_env, 3000, project="big-bot")
-    fake_bt_env.fault("slow", path="/btql", times=1000, delay_s=0.2)
+    fake_bt_env.fault("slow", path="/btql", times=1000, delay_s=1.0)  # a page a second: f6 lands mid-pull
     app = make_app(sample_ws_path, page="logs")
     finished: list[SyncFinished] = []
     async with app.run_test(size=(120, 40), message_hook=lambda m: finished.append(m) if isinstance(m, SyncFinished) else None) as pilot:

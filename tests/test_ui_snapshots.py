@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.test_loop_ui_support import wait_for
 from tests.test_ui_support import freeze_cursors, make_app, settle
 
 SIZE = (120, 40)
@@ -18,7 +19,20 @@ async def _ready(pilot) -> None:  # type: ignore[no-untyped-def]
     await settle(pilot)
     await pilot.pause(0.4)  # as-you-type checks are debounced
     await settle(pilot)
+    await wait_for(pilot, lambda: tables_shown(pilot.app), timeout=30)
+    await pilot.pause()
     freeze_cursors(pilot.app)
+
+
+def tables_shown(app) -> bool:  # type: ignore[no-untyped-def]
+    """Every grid on the screen has its rows mounted (or its message): a picture taken earlier shows an empty
+    box on a loaded machine."""
+    from loop_tui.ui.widgets.arrow_table import ArrowTable
+
+    for table in app.screen.query(ArrowTable):
+        if table.awaiting_rows or (table.row_count and table.grid is None):
+            return False
+    return True
 
 
 @pytest.fixture
