@@ -24,6 +24,11 @@ async def _ready(pilot) -> None:  # type: ignore[no-untyped-def]
     freeze_cursors(pilot.app)
 
 
+async def on_screen(pilot, name: str) -> None:  # type: ignore[no-untyped-def]
+    """Wait until the screen a key opens is the active one (a picture taken earlier shows the old one)."""
+    await wait_for(pilot, lambda: type(pilot.app.screen).__name__ == name, timeout=30)
+
+
 def tables_shown(app) -> bool:  # type: ignore[no-untyped-def]
     """Every grid on the screen has its rows mounted (or its message): a picture taken earlier shows an empty
     box on a loaded machine."""
@@ -73,6 +78,8 @@ def test_trace_view(snap_compare, sample_ws_path: Path) -> None:
         await pilot.press("s", "s")
         await settle(pilot)
         await pilot.press("enter")
+        await on_screen(pilot, "TraceScreen")
+        await wait_for(pilot, lambda: bool((node := pilot.app.screen.query_one("SpanTree").cursor_node) and node.data))
         await _ready(pilot)
 
     assert snap_compare(make_app(sample_ws_path, "logs"), terminal_size=SIZE, run_before=open_trace)
@@ -91,6 +98,7 @@ def test_experiment_view(snap_compare, sample_ws_path: Path) -> None:
     async def open_first(pilot) -> None:  # type: ignore[no-untyped-def]
         await settle(pilot)
         await pilot.press("enter")
+        await on_screen(pilot, "ExperimentScreen")
         await _ready(pilot)
 
     assert snap_compare(make_app(sample_ws_path, "experiments"), terminal_size=SIZE, run_before=open_first)
@@ -103,6 +111,7 @@ def test_compare_view(snap_compare, sample_ws_path: Path) -> None:
     async def compare(pilot) -> None:  # type: ignore[no-untyped-def]
         await settle(pilot)
         await pilot.press("space", "down", "space", "c")
+        await on_screen(pilot, "CompareScreen")
         await _ready(pilot)
 
     assert snap_compare(make_app(sample_ws_path, "experiments"), terminal_size=SIZE, run_before=compare)
@@ -122,6 +131,7 @@ def test_dataset_row_editor(snap_compare, sample_ws_path: Path) -> None:
         await settle(pilot)
         pilot.app.screen.query_one("#dataset-rows").focus_grid()
         await pilot.press("enter")
+        await on_screen(pilot, "DatasetRowEditor")
         await _ready(pilot)
 
     assert snap_compare(make_app(sample_ws_path, "datasets"), terminal_size=SIZE, run_before=edit)
