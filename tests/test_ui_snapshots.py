@@ -156,6 +156,7 @@ def test_btql_page_with_results(snap_compare, sample_ws_path: Path) -> None:
             "from: project_logs('support-bot')\nfilter: is_root\nsort: n desc"
         )
         await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: pilot.app.screen.query_one("#btql-results").grid is not None, timeout=30)
         await _ready(pilot)
         pilot.app.screen.query_one("#btql-status").update("rows shown (timing hidden for the snapshot)")
 
