@@ -5,12 +5,13 @@ Review a changed SVG by eye before `pytest --snapshot-update`.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
 
 from tests.test_loop_ui_support import wait_for
-from tests.test_ui_support import freeze_cursors, make_app, settle
+from tests.test_ui_support import freeze_cursors, make_app, screen_text, settle
 
 SIZE = (120, 40)
 
@@ -20,8 +21,23 @@ async def _ready(pilot) -> None:  # type: ignore[no-untyped-def]
     await pilot.pause(0.4)  # as-you-type checks are debounced
     await settle(pilot)
     await wait_for(pilot, lambda: tables_shown(pilot.app), timeout=30)
-    await pilot.pause()
     freeze_cursors(pilot.app)
+    await screen_settled(pilot)
+
+
+async def screen_settled(pilot, polls: int = 3, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+    """Wait until what the screen shows stops changing (a grid still painting, a page re-reading its rows):
+    the same text on `polls` looks in a row."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    last, same = None, 0
+    while same < polls:
+        await pilot.pause(0.05)
+        shown = screen_text(pilot.app)
+        same = same + 1 if shown == last else 0
+        last = shown
+        if loop.time() > deadline:
+            raise AssertionError("the screen kept changing")
 
 
 async def on_screen(pilot, name: str) -> None:  # type: ignore[no-untyped-def]
@@ -64,6 +80,7 @@ def test_logs_filter_error(snap_compare, sample_ws_path: Path) -> None:
     async def type_bad_filter(pilot) -> None:  # type: ignore[no-untyped-def]
         await settle(pilot)
         await pilot.press("slash", *"metadata.modl = 'x'")
+        await wait_for(pilot, lambda: "Did you mean" in screen_text(pilot.app), timeout=30)  # the debounced check
         await _ready(pilot)
 
     assert snap_compare(make_app(sample_ws_path, "logs"), terminal_size=SIZE, run_before=type_bad_filter)
@@ -172,6 +189,7 @@ def test_btql_error_in_place(snap_compare, sample_ws_path: Path) -> None:
         pilot.app.screen.query_one("#btql-editor").load_text(
             "select: metadata.modle\nfrom: project_logs('support-bot')\nlimit: 5"
         )
+        await wait_for(pilot, lambda: "bind error" in screen_text(pilot.app), timeout=30)  # the debounced check
         await _ready(pilot)
 
     assert snap_compare(make_app(sample_ws_path, "btql"), terminal_size=SIZE, run_before=bad)
