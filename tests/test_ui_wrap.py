@@ -55,11 +55,8 @@ async def test_sideways_scrolling_in_a_wide_grid_moves_a_quarter_view(sample_ws_
         assert grid is not None and grid.has_focus and grid.max_scroll_x > 40
         view = grid.scrollable_content_region.width
         await pilot.press("right")
-        await pilot.pause()
-        assert grid.scroll_x >= view // 4
+        await wait_for(pilot, lambda: grid.scroll_x >= view // 4, timeout=10)
         await pilot.press("right", "right", "left")
-        await pilot.pause()
-        assert grid.scroll_x >= view // 4 * 2
+        await wait_for(pilot, lambda: grid.scroll_x >= view // 4 * 2, timeout=10)
         await pilot.press(*["left"] * 8)
-        await pilot.pause()
-        assert grid.scroll_x == 0
+        await wait_for(pilot, lambda: grid.scroll_x == 0, timeout=10)
