@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from loop_tui.agent.offline.answers import NEEDS_MODEL, load, md_table, num, pct, result_rows
+from loop_tui.agent.offline.answers import NEEDS_MODEL, load, md_table, num, pct, rate_table, result_rows
 from loop_tui.agent.tools.error_groups import error_text, exception_line
 
 
@@ -49,10 +49,7 @@ def errors_by(label: str, content: str) -> str:
     rows, instead = result_rows(content, "There are no requests in that range.")
     if instead:
         return instead
-    table = [[r.get(label), num(r.get("requests")), num(r.get("errors")), pct(r.get("errors") or 0, r.get("requests") or 0)]
-             for r in rows]
-    requests = sum(r.get("requests") or 0 for r in rows)
-    errors = sum(r.get("errors") or 0 for r in rows)
+    table, requests, errors = rate_table(label, rows)
     most = max(rows, key=lambda r: r.get("errors") or 0)
     worst = max(rows, key=lambda r: (r.get("errors") or 0) / (r.get("requests") or 1))
     if not errors:

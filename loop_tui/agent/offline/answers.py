@@ -85,14 +85,18 @@ def common_errors(content: str) -> str:
             f"Top {len(rows)} errors:\n\n{body}")
 
 
+def rate_table(label: str, rows: list[dict]) -> tuple[list[list], int, int]:
+    """Per group: label, requests, errors, error rate; and the totals of requests and errors."""
+    table = [[r.get(label), num(r.get("requests")), num(r.get("errors")), pct(r.get("errors") or 0, r.get("requests") or 0)]
+             for r in rows]
+    return table, sum(r.get("requests") or 0 for r in rows), sum(r.get("errors") or 0 for r in rows)
+
+
 def error_rate(label: str, content: str) -> str:
     rows, instead = result_rows(content, "There are no requests in that range.")
     if instead:
         return instead
-    table = [[r.get(label), num(r.get("requests")), num(r.get("errors")), pct(r.get("errors") or 0, r.get("requests") or 0)]
-             for r in rows]
-    requests = sum(r.get("requests") or 0 for r in rows)
-    errors = sum(r.get("errors") or 0 for r in rows)
+    table, requests, errors = rate_table(label, rows)
     worst = max(rows, key=lambda r: (r.get("errors") or 0) / (r.get("requests") or 1))
     return (f"Overall error rate: {pct(errors, requests)} ({num(errors)} of {num(requests)} requests). "
             f"Highest: {label} **{worst.get(label)}** at {pct(worst.get('errors') or 0, worst.get('requests') or 0)}.\n\n"
