@@ -83,7 +83,10 @@ def grid_class() -> type:
             def action_scroll_sideways(self, direction: int) -> None:
                 """Scroll a quarter of the view sideways (the grid's own step is a column's two letters)."""
                 step = max(4, self.scrollable_content_region.width // 4)
-                self.scroll_to(x=self.scroll_x + direction * step, animate=False)
+                # Immediately, not after the next refresh: a deferred scroll computed from a stale scroll_x
+                # (keys pressed faster than the screen repaints) lost steps, and one that waited on a refresh
+                # that did not come never landed.
+                self.scroll_to(x=self.scroll_x + direction * step, animate=False, immediate=True)
 
         _grid_class = Grid
     return _grid_class
