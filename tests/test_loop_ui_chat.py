@@ -290,3 +290,22 @@ async def test_a_key_the_model_echoes_never_reaches_the_chat(sample_ws, fake_ser
         await wait_idle(pilot, app)
         shown = answer_text(app)
         assert f"Your key is {REDACTED}, keep it safe." in shown and FAKE_KEY not in shown
+
+
+async def test_a_long_confirmation_title_wraps_instead_of_being_cut(sample_ws, fake_server_env):
+    # Seen in tmux: "Create a new dataset … in project invoice-extraction: add" lost its "2 rows" at the edge.
+    name = "the-most-common-failures-of-this-week-" + "x" * 30
+    fake_server_env.script([{"tool_calls": [{"name": "edit_data", "arguments": {
+        "dataset": name, "operations": [{"op": "add", "input": "a"}, {"op": "add", "input": "b"}]}}]},
+        {"text": "ok"}])
+    app = make_app(sample_ws, "logs", model=MODEL)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.chat.send("make a dataset of failures")
+        modal = await wait_modal(pilot, app, ConfirmChangeModal)
+        title = modal.query_one(".loop-confirm-title")
+        box = modal.query_one(".loop-confirm-box").content_region
+        text = str(title.render())
+        assert text.endswith("add 2 rows")
+        # every character of the title is on screen: inside the box, on as many lines as it needs
+        await wait_for(pilot, lambda: title.region.right <= box.right and title.size.height > 1)
+        assert title.size.width * title.size.height >= len(text)
