@@ -74,3 +74,41 @@ async def test_footer_shows_whole_hints_only(shared_sample_ws_path: Path, size: 
             assert palette.strip() == "^p palette", footer
             stray = sorted(set(hints.split()) - _footer_words(app))
             assert not stray, f"{page} at {size}: {stray} in {footer!r}"
+
+
+def _orphan_groups(app: Any, footer: str) -> list[str]:
+    """Key groups shown without their label ("123456" with no "Pages" after it)."""
+    hints = footer.partition("▏")[0].split()
+    orphans = []
+    for _node, binding, _enabled, _tooltip in app.screen.active_bindings.values():
+        if binding.group is None:
+            continue
+        keys = "".join(app.get_key_display(b) for _, b, _, _ in app.screen.active_bindings.values()
+                       if b.group == binding.group)
+        label = binding.group.description.split()
+        if keys in hints:
+            at = hints.index(keys)
+            if hints[at + 1:at + 1 + len(label)] != label:
+                orphans.append(keys)
+    return orphans
+
+
+@pytest.mark.parametrize("width", [96, 104, 112])
+async def test_footer_fits_its_hints_after_focus_moves_and_pages_switch(shared_sample_ws_path: Path, width: int) -> None:
+    # Seen in tmux at 120x40: after a question in Loop's chat, then `1` and `4`, the footer showed
+    # "^o Projec▏^p paletteo" on the playground and "123456" without "Pages" on the logs page.
+    app = make_app(shared_sample_ws_path, page="logs")
+    async with app.run_test(size=(width, 40)) as pilot:
+        await settled(pilot)
+        for keys in (("ctrl+l",), ("escape",), ("1",), ("4",), ("ctrl+l",), ("escape", "1"), ("4",), ("5",),
+                     ("4",)):
+            await pilot.press(*keys)
+            await settled(pilot)
+
+            def whole() -> bool:
+                footer = screen_text(app).splitlines()[-1]
+                hints, _, palette = footer.partition("▏")
+                return (palette.strip() == "^p palette" and not set(hints.split()) - _footer_words(app)
+                        and not _orphan_groups(app, footer))
+
+            await wait_for(pilot, whole, timeout=5)

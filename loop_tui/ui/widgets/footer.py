@@ -9,6 +9,7 @@ hint and the help (`?`) still list every key.
 
 from __future__ import annotations
 
+from textual.geometry import Size
 from textual.widget import Widget
 from textual.widgets import Footer
 
@@ -34,24 +35,35 @@ class PageFooter(Footer):
         self._refit()
 
     def _refit(self) -> None:
-        # Show every hint, let Textual lay them out, then measure: widths depend on the theme and keymap.
-        for child in self.children:
-            child.display = True
-        self.call_after_refresh(self._hide_overflow)
+        """Show the hints that fit whole, in order, and hide the rest.
 
-    def _hide_overflow(self) -> None:
+        Widths come from each hint's content and CSS box (margin, padding, border), not from its region on
+        screen: regions are only right after a layout pass, and measuring them after a refresh read stale
+        ones when the screen was not the active one (a page in the background rebuilding its footer), which
+        left "Ask Loo" under the palette hint or a key group without its label.
+        """
+        width = self.size.width
+        if not width:
+            return  # not laid out yet: on_resize comes back with a width
         hints = [child for child in self.children if not child.has_class("-command-palette")]
         palette = [child for child in self.children if child.has_class("-command-palette")]
-        right = self.region.right - sum(p.outer_size.width for p in palette)
+        room = width - sum(self._outer_width(p) for p in palette)
+        used = 0
         overflow = False
         for index, hint in enumerate(hints):
-            end = hint.region.right + hint.styles.margin.right
+            need = self._outer_width(hint)
             # A key group and its label ("123456 Pages") fit together or not at all.
             if _is_group(hint) and index + 1 < len(hints):
-                end = max(end, hints[index + 1].region.right)
-            overflow = overflow or end > right
-            if overflow:
-                hint.display = False
+                need += self._outer_width(hints[index + 1])
+            overflow = overflow or used + need > room
+            hint.display = not overflow
+            used += self._outer_width(hint)
+
+    def _outer_width(self, widget: Widget) -> int:
+        """Columns `widget` takes in the footer row: its content, padding, border and margin."""
+        content = widget.get_content_width(Size(self.size.width, 1), self.app.size)
+        styles = widget.styles
+        return content + styles.gutter.width + styles.margin.width
 
 
 def _is_group(widget: Widget) -> bool:
