@@ -97,7 +97,7 @@ class DatasetsScreen(PageScreen):
             options = OptionList(id="datasets-list", classes="pane")
             options.border_title = "datasets"
             yield options
-            rows = ArrowTable(empty_text="Choose a dataset.", awaiting_rows=False, id="dataset-rows", classes="pane")
+            rows = ArrowTable(empty_text="Loading datasets…", awaiting_rows=False, id="dataset-rows", classes="pane")
             rows.border_title = "rows"
             yield rows
         yield Label("enter edit · n new · x delete · t tag · h history/undo · u undo last · + new dataset",
@@ -151,8 +151,13 @@ class DatasetsScreen(PageScreen):
         self.action_focus_rows()
 
     def _open_dataset(self, dataset: Any) -> None:
+        table = self.query_one(ArrowTable)
+        if self.current is None or self.current.id != dataset.id:
+            # Another dataset's rows must not sit under this one's title while its rows are read.
+            self.call_later(table.show_message, "Loading rows…")
+            table.border_subtitle = ""
         self.current = dataset
-        self.query_one(ArrowTable).border_title = literal(f"rows of {dataset.name}")
+        table.border_title = literal(f"rows of {dataset.name}")
         self._load_rows(dataset.id)
 
     @work(thread=True, exclusive=True, group="dataset-rows", exit_on_error=False)

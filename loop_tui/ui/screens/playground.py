@@ -91,7 +91,8 @@ class PlaygroundScreen(PlaygroundRunning):
         with Horizontal(id="pg-top"):
             # Read-only until the user asks to edit (e or i): tab can pass through it without enter or a
             # letter changing the prompt by surprise; leaving it (esc, tab) makes it read-only again.
-            messages = TextArea("", id="pg-messages", soft_wrap=True, tab_behavior="focus", read_only=True)
+            messages = TextArea("", id="pg-messages", soft_wrap=True, tab_behavior="focus", read_only=True,
+                                placeholder="Loading the playground…")
             messages.border_title = "prompt · ## system / ## user blocks · {{input.question}} variables"
             yield messages
             with Vertical(id="pg-config", classes="pane"):
@@ -107,7 +108,7 @@ class PlaygroundScreen(PlaygroundRunning):
         yield Label("", id="pg-error", classes="error-line", markup=False)
         with Horizontal(id="pg-progress-row"):
             yield ProgressBar(total=1, id="pg-progress", show_eta=False)
-            yield Label("ctrl+r runs the task over the dataset", id="pg-status", markup=False)
+            yield Label("Loading the playground…", id="pg-status", markup=False)
         results = ArrowTable(
             empty_text="Results appear here as rows finish.", awaiting_rows=False, id="pg-results", classes="pane"
         )
@@ -158,7 +159,22 @@ class PlaygroundScreen(PlaygroundRunning):
         scorers.clear_options()
         scorers.add_options([(literal(name), name, name in state.scorers) for name in state.scorer_choices])
         name = state.playground.name if state.playground else (state.prompt.name if state.prompt else "new task")
-        self.query_one("#pg-messages", TextArea).border_subtitle = literal(name)
+        editor.border_subtitle = literal(name)
+        editor.placeholder = "write the prompt: ## system / ## user blocks, {{input}} variables"
+        if self.current_run is None:  # a run's progress owns the status line
+            self.query_one("#pg-status", Label).update("ctrl+r runs the task over the dataset")
+
+    def _still_loading(self) -> bool:
+        """Before the task is read, a run or a save would use a prompt nobody wrote: say so instead."""
+        if self.state is None:
+            self.notify("the playground is still loading; try again once its prompt is shown", severity="warning")
+            return True
+        return False
+
+    def action_run(self) -> None:
+        """Run the task over the dataset with the chosen scorers (once the playground is loaded)."""
+        if not self._still_loading():
+            super().action_run()
 
     def show_empty(self, message: str) -> None:
         self.query_one("#pg-error", Label).update(literal(message))
@@ -216,6 +232,8 @@ class PlaygroundScreen(PlaygroundRunning):
     # ----- saving and comparing ------------------------------------------------------------------
     def action_save_prompt(self) -> None:
         """Save the prompt as a new version (and point the playground at it)."""
+        if self._still_loading():
+            return
         data = self._prompt_data()
         if data is not None and self.project is not None and self.state is not None:
             self._save(data)
