@@ -150,3 +150,34 @@ async def test_run_an_eval_and_assess_it(sample_ws_path: Path, fake_server_env) 
         assert len(scored) == 3 and all(r["s"] is not None for r in scored)
         summary = result_of(fake_server_env, "run_eval")
         assert summary["rows"] == 3 and "Levenshtein" in summary["scores"]
+
+
+async def test_generate_the_first_prompt_in_a_project_with_no_playground_at_all(
+    sample_ws_path: Path, fake_server_env
+) -> None:
+    # Seen in tmux: a project made by importing a dataset opens the playground as "new task"; asking Loop for a
+    # prompt answered "no playground is open on this page; name one (project trivia has: none)".
+    ws = Workspace.open(sample_ws_path)
+    project = ws.create_project("trivia")
+    dataset = ws.save_object("dataset", project.id, "trivia-qa", {})
+    fake_server_env.script([
+        tool_call("edit_prompt", messages=FIRST_PROMPT, model="gpt-4o-mini"),
+        {"text": "I wrote the task's first prompt."},
+    ])
+    app = make_app(sample_ws_path, page="playground", project="trivia")
+    async with app.run_test(size=SIZE) as pilot:
+        await open_app(pilot)
+        chat = await ask(pilot, "write a first prompt for this task")
+        modal = await wait_modal(pilot, ConfirmChangeModal)
+        assert "new playground" in modal.preview.title and "version 1" in modal.preview.title
+        await pilot.press("y")
+        await wait_idle(pilot, chat)
+        ws = app.workspace
+        [pg] = ws.objects("playground", project.id)
+        prompt = ws.object_by_id(pg.data["prompt_id"])
+        assert prompt.data["messages"] == FIRST_PROMPT and pg.data["dataset_id"] == dataset.id
+        editor = app.screen.query_one("#pg-messages")
+        await wait_for(pilot, lambda: "Acme customers" in editor.text)  # the page shows the new task
+        await pilot.press("ctrl+z")  # undo: no playground and no prompt again
+        await wait_for(pilot, lambda: not ws.objects("playground", project.id))
+        assert not ws.objects("prompt", project.id)

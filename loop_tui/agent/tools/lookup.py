@@ -32,6 +32,17 @@ def find_object(ctx: ToolContext, kind: str, name_or_id: str | None, page_id: st
 
 def playground(ctx: ToolContext) -> CatalogObject:
     """The page's playground (or the project's only one)."""
+    found = playground_or_none(ctx)
+    if found is None:
+        raise ToolError(f"project {ctx.project().name} has no playground yet; {FIRST_PROMPT_HINT}")
+    return found
+
+
+def playground_or_none(ctx: ToolContext) -> CatalogObject | None:
+    """The page's playground, the project's only one, or None when the project has none (the page then shows
+    a new, empty task)."""
+    if not ctx.page.playground_id and not ctx.workspace.objects("playground", ctx.project().id):
+        return None
     return find_object(ctx, "playground", None, ctx.page.playground_id)
 
 
@@ -45,7 +56,7 @@ def playground_prompt(ctx: ToolContext, pg: CatalogObject) -> dict[str, Any]:
 
 FIRST_PROMPT_HINT = (
     "create its first prompt with edit_prompt(messages=[...], model=...): it saves a new prompt (version 1) "
-    "linked to the playground, after the user confirms"
+    "linked to the playground (and creates the playground when the project has none), after the user confirms"
 )
 
 

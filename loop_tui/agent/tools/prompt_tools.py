@@ -59,12 +59,16 @@ class EditPrompt(Tool[EditPromptArgs]):
     async def propose(self, args: EditPromptArgs, ctx: ToolContext) -> Proposal:
         from loop_tui.evals import PromptSpec
 
-        pg = lookup.playground(ctx)
-        existing = await asyncio.to_thread(lookup.playground_prompt_or_none, ctx, pg)
+        pg = await asyncio.to_thread(lookup.playground_or_none, ctx)
+        shown = None if pg is not None else await asyncio.to_thread(_shown_prompt, ctx)
+        if pg is not None:
+            existing = await asyncio.to_thread(lookup.playground_prompt_or_none, ctx, pg)
+        else:
+            existing = dict(shown.data) if shown is not None else None
+        task = f"playground {pg.name!r}" if pg is not None else "the new task"
         if existing is None and args.messages is None:
             raise ToolError(
-                f"playground {pg.name!r} has no prompt yet; give the full `messages` (and a `model`) to create its "
-                "first prompt"
+                f"{task} has no prompt yet; give the full `messages` (and a `model`) to create its first prompt"
             )
         current = existing or {}
         new = dict(current)
@@ -82,9 +86,11 @@ class EditPrompt(Tool[EditPromptArgs]):
         new.setdefault("template_format", "mustache")
         PromptSpec.from_dict(new)
         before = prompt_text(current) if existing is not None else []
-        diff = unified_diff(before, prompt_text(new), f"playground {pg.name}")
+        diff = unified_diff(before, prompt_text(new), f"playground {pg.name}" if pg is not None else "new task")
         if not diff:
             raise ToolError("the proposed prompt is identical to the current one")
+        if pg is None:
+            return await asyncio.to_thread(_first_task, ctx, shown, new, diff)
         if existing is None:
             return _first_prompt(ctx, pg, new, diff)
         preview = Preview(kind="diff", title=f"Edit the prompt of playground {pg.name}", text=diff,
@@ -103,7 +109,7 @@ class EditPrompt(Tool[EditPromptArgs]):
 
 def _first_prompt(ctx: ToolContext, pg: CatalogObject, new: dict[str, Any], diff: str) -> Proposal:
     """Create an empty task's first prompt: a new prompt object (version 1) that the playground then points at."""
-    name = _free_prompt_name(ctx, pg)
+    name = _free_name(ctx, "prompt", pg.project_id, pg.name)
     preview = Preview(
         kind="diff", title=f"Create the first prompt of playground {pg.name} (new prompt {name}, version 1)",
         text=diff, details={"playground": pg.name, "new_prompt": name, "before": None, "after": new},
@@ -125,12 +131,52 @@ def _first_prompt(ctx: ToolContext, pg: CatalogObject, new: dict[str, Any], diff
     return Proposal(preview, apply)
 
 
-def _free_prompt_name(ctx: ToolContext, pg: CatalogObject) -> str:
-    """The playground's name for its prompt, numbered when a prompt of that name already exists."""
-    taken = {p.name for p in ctx.workspace.objects("prompt", pg.project_id)}
-    name, n = pg.name, 2
+def _shown_prompt(ctx: ToolContext) -> CatalogObject | None:
+    """The prompt a playground page shows when its project has no playground: the project's first prompt
+    (the page and this tool must agree on what "the task" is)."""
+    prompts = ctx.workspace.objects("prompt", ctx.project().id)
+    return prompts[0] if prompts else None
+
+
+def _first_task(ctx: ToolContext, shown: CatalogObject | None, new: dict[str, Any], diff: str) -> Proposal:
+    """A project with no playground (a new task on the page): save the prompt (version 1 of a new prompt, or
+    the next version of the one the page shows) and create the playground that runs it on the page's dataset."""
+    project = ctx.project()
+    pg_name = _free_name(ctx, "playground", project.id, f"{project.name}-task")
+    prompt_name = shown.name if shown is not None else _free_name(ctx, "prompt", project.id, pg_name)
+    version = len(ctx.workspace.object_versions(shown.id)) + 1 if shown is not None else 1
+    dataset_id = ctx.page.dataset_id
+    preview = Preview(
+        kind="diff",
+        title=f"Create the task: new playground {pg_name} with prompt {prompt_name}, version {version}",
+        text=diff, details={"new_playground": pg_name, "prompt": prompt_name, "before": shown.data if shown else None,
+                            "after": new},
+    )
+
+    async def apply() -> ToolOutput:
+        # Two writes, undone newest first: the playground, then the prompt (its new version, or itself).
+        prompt = ctx.workspace.save_object("prompt", project.id, prompt_name, new,
+                                           id=shown.id if shown is not None else None)
+        data: dict[str, Any] = {"prompt_id": prompt.id, "prompt": new}
+        if dataset_id:
+            data["dataset_id"] = dataset_id
+        playground = ctx.workspace.save_object("playground", project.id, pg_name, data)
+        xacts = [prompt.xact_id, playground.xact_id]
+        return ToolOutput(
+            to_json({"saved": f"new playground {pg_name} with prompt {prompt_name} (version {version})",
+                     "undo_xact_ids": xacts, "next": "run_eval measures it"}),
+            undo_xact=xacts,
+        )
+
+    return Proposal(preview, apply)
+
+
+def _free_name(ctx: ToolContext, kind: str, project_id: str, wanted: str) -> str:
+    """`wanted`, numbered when an object of that kind already has the name."""
+    taken = {o.name for o in ctx.workspace.objects(kind, project_id)}
+    name, n = wanted, 2
     while name in taken:
-        name, n = f"{pg.name}-{n}", n + 1
+        name, n = f"{wanted}-{n}", n + 1
     return name
 
 
