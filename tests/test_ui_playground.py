@@ -163,3 +163,29 @@ async def test_bad_prompt_is_reported_and_save_makes_a_new_version(sample_ws_pat
         assert len(app.workspace.object_versions(prompt.id)) == versions + 1
         latest = app.workspace.object_by_id(prompt.id)
         assert latest.data["messages"][0] == {"role": "system", "content": "Be brief."}
+
+
+async def test_a_new_task_defaults_to_a_model_the_user_has_a_key_for(
+    sample_ws_path: Path, monkeypatch: Any
+) -> None:
+    # Seen in tmux: with only OPENAI_API_KEY set, a new task picked claude-4-sonnet (the allowlist's first
+    # entry), so its first run failed for want of an Anthropic key while Loop itself used an OpenAI model.
+    from textual.widgets import Select
+
+    from loop_tui.config import Settings
+    from loop_tui.llm import resolve_model
+    from loop_tui.store import Workspace
+
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-sent")
+    settings = Settings()
+    allow = settings.models.allowlist
+    assert resolve_model(allow[0], settings).provider == "anthropic"  # the case that went wrong
+    ws = Workspace.open(sample_ws_path)
+    project = ws.create_project("trivia")
+    ws.save_object("dataset", project.id, "trivia-qa", {})
+    app = make_app(sample_ws_path, page="playground", project="trivia", settings=settings)
+    async with app.run_test(size=(140, 45)) as pilot:
+        await settle(pilot)
+        chosen = app.screen.query_one("#pg-model", Select).value
+        assert isinstance(chosen, str) and resolve_model(chosen, settings).provider == "openai"

@@ -62,6 +62,18 @@ def read_state(ws: Any, project_id: str) -> PlaygroundState:
     )
 
 
+def _default_task_model(settings: Any) -> str | None:
+    """A new task's model: the settings' default, else the first allowlisted model with a key (what Loop uses
+    too), so a first run does not fail for want of a key the user never set; None when only offline is left."""
+    from loop_tui.llm import resolve_model
+
+    try:
+        resolved = resolve_model(None, settings)
+    except UserError:
+        return None
+    return None if resolved.provider == "offline" else resolved.name
+
+
 class PlaygroundScreen(PlaygroundRunning):
     """Edit a task and run it over a dataset."""
 
@@ -141,7 +153,7 @@ class PlaygroundScreen(PlaygroundRunning):
             editor.load_text(text)
         self._loaded_text = text
         allow = list(self.loop_app.settings.models.allowlist)
-        model = data.get("model") or self.loop_app.settings.models.default or (allow[0] if allow else None)
+        model = data.get("model") or _default_task_model(self.loop_app.settings) or (allow[0] if allow else None)
         if model and model not in allow:
             allow.insert(0, model)  # the prompt's own model stays selectable
         model_select = self.query_one("#pg-model", Select)
