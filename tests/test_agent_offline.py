@@ -374,3 +374,15 @@ async def test_summary_of_an_empty_playground_says_it_has_no_prompt(sample_ws):
     text, tools = await ask(sample_ws, "summarize the playground", page="playground", project="support-bot",
                             playground_id=pg.id)
     assert tools[0][0] == "get_summarized_results" and "has no prompt yet" in text
+
+
+def test_a_query_edit_keeps_the_layout_of_the_query_on_screen() -> None:
+    # The editor's queries have one clause per line; a rewritten one on a single line was cut at the chat's edge.
+    from loop_tui.agent.offline import btql_edit
+
+    on_screen = "select: *\nfrom: project_logs('support-bot')\nfilter: error != null\nlimit: 50"
+    edit = btql_edit.apply("group", on_screen, "group this by model")
+    assert edit.query is not None and edit.query.splitlines()[0] == "dimensions: metadata.model as model"
+    assert "from: project_logs('support-bot')" in edit.query.splitlines()
+    one_line = btql_edit.apply("group", on_screen.replace("\n", " | "), "group this by model")
+    assert one_line.query is not None and "\n" not in one_line.query

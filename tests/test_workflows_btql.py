@@ -168,3 +168,19 @@ async def test_query_an_explicit_source_by_id(sample_ws_path: Path, fake_server_
         await wait_idle(pilot, chat)
         n = ws.query("SELECT count(*) AS n FROM experiment WHERE experiment_id = ? AND is_root", [exp.id])[0]["n"]
         assert result_of(fake_server_env, "run_btql")["rows"] == [[n]]
+
+
+async def test_a_query_in_an_answer_to_a_typed_question_is_offered_for_the_editor(sample_ws_path: Path) -> None:
+    # Seen in tmux: typing "group this by model" in the chat on the BTQL page (offline model) answered with the
+    # rewritten query in a code block cut at the panel's edge, and nothing offered to put it in the editor.
+    from tests.test_loop_ui_support import wait_for
+
+    app = make_app(sample_ws_path, page="btql")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _btql_page(pilot, "select: * | from: project_logs('support-bot') | limit: 5")
+        chat = await ask(pilot, "group this by model")
+        modal = await wait_modal(pilot, ConfirmChangeModal)
+        assert "+dimensions: metadata.model as model" in " ".join(modal.preview.text.split())
+        await pilot.press("y")
+        await wait_for(pilot, lambda: screen.editor.text.startswith("dimensions: metadata.model as model"))
+        await wait_idle(pilot, chat)

@@ -202,11 +202,12 @@ def group(query: str, question: str) -> Edit:
 
 
 def apply(kind: str, query: str, question: str) -> Edit:
-    """The query rewritten by the requested edit."""
-    if kind == "percentiles":
-        return percentiles(query, question)
-    if kind == "not_null":
-        return not_null(query, question)
-    if kind == "time":
-        return time_window(query, question)
-    return group(query, question)
+    """The query rewritten by the requested edit, laid out as the user wrote it (one clause per line when the
+    query on screen has its clauses on lines, as the editor's own queries do; else one line with pipes)."""
+    edits = {"percentiles": percentiles, "not_null": not_null, "time": time_window}
+    edit = edits.get(kind, group)(query, question)
+    if edit.query is not None and "\n" in query.strip() and "\n" not in edit.query:
+        clauses = _pipe(edit.query)
+        if clauses:
+            edit = Edit("\n".join(f"{name}: {body}" for name, body in clauses), edit.summary)
+    return edit

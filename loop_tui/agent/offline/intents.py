@@ -20,7 +20,8 @@ PAGE_ABILITIES = {
     "experiments": ["summarise this experiment", "what regressed", "rows like \"refund\""],
     "datasets": ["summarise this dataset", "rows like \"refund\""],
     "playground": ["summarise the playground and its last run", "rows like \"refund\""],
-    "btql": ["explain this query", "fix this query (using the error's hint)"],
+    "btql": ["explain this query", "fix this query (using the error's hint)",
+             "edits like \"group this by model\" or \"add a filter for the last 7 days\""],
     "settings": [],
 }
 """The chat header's short list of what the offline model answers on each page (the most asked)."""
@@ -31,7 +32,7 @@ ALL_ABILITIES = PAGE_ABILITIES | {
              "token usage or cost by model or by day", "the slowest requests", "the most common inputs",
              "active users by day or week", "retention by day or week", "a summary of the logs",
              "requests like \"refund\""],
-    "btql": [*PAGE_ABILITIES["btql"], "convert this to percentiles", "filter out rows where metadata.model is null",
+    "btql": [*PAGE_ABILITIES["btql"][:2], "convert this to percentiles", "filter out rows where metadata.model is null",
              "add a filter for the last 7 days", "group this by model"],
 }
 """Everything the offline model answers on each page: what it lists when asked something else."""

@@ -235,7 +235,11 @@ class LoopChat(WorkerFailures, Vertical):
             self.input.value = ""
             self.action_continue_run()
             return
-        if self.send(text):
+        from loop_tui.ui.loop.workflows import typed_answer_hook
+
+        # A workflow that prefilled this request already waits for its answer; otherwise the page may.
+        after = None if self._after_run else typed_answer_hook(self)
+        if self.send(text, after=after):
             self.input.value = ""
 
     def send(self, text: str, *, display: str | None = None, after: AfterRun | None = None) -> bool:

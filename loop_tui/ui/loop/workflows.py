@@ -188,6 +188,17 @@ def last_query_block(answer: str) -> str | None:
     return blocks[-1] if blocks else None
 
 
+def typed_answer_hook(chat: LoopChat) -> Callable[[str], None] | None:
+    """What to do with the answer to a request the user typed: on the BTQL page, a query at the end of the
+    answer is offered for the editor (as the page's own workflows do), so "group this by model" ends in the
+    editor after a yes, not only in a code block."""
+    ctx = chat.page_context()
+    if ctx.page != "btql":
+        return None
+    original = ctx.btql_query or ""
+    return lambda answer: offer_query(chat, original, answer)
+
+
 def offer_query(chat: LoopChat, original: str, answer: str) -> None:
     """If Loop's answer ends with a query, show it as a diff against the editor's and offer to apply it."""
     proposed = last_query_block(answer)
