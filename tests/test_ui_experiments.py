@@ -146,3 +146,22 @@ async def test_a_rerun_is_cancelled_by_ctrl_g_or_leaving_but_not_by_ctrl_g_in_th
         await pilot.press("escape")  # leaving the experiment stops its re-run
         await settle(pilot)
         assert app.screen is not screen and run.cancelled == 2
+
+
+def test_metric_values_fit_the_narrow_metrics_panel() -> None:
+    # Seen at 80x24: "prompt_tokens 1,703." and "estimated_cost 0.0080" were cut at the panel's edge.
+    from types import SimpleNamespace
+
+    from loop_tui.ui.experiments_data import metric_rows
+
+    metrics = {
+        "duration": SimpleNamespace(name="duration", value=4.1712, unit="s", diff=None, improvements=0, regressions=0),
+        "prompt_tokens": SimpleNamespace(name="prompt_tokens", value=1703.45, unit="tok", diff=None, improvements=0,
+                                         regressions=0),
+        "estimated_cost": SimpleNamespace(name="estimated_cost", value=0.00801, unit="$", diff=-0.1, improvements=3,
+                                          regressions=1),
+    }
+    rows = {row[0]: row for row in metric_rows(SimpleNamespace(metrics=metrics))}
+    assert rows["duration"][1] == "4.17 s"
+    assert rows["prompt_tokens"][1] == "1,703"
+    assert rows["estimated_cost"][1:3] == ("$0.0080", "-10.0%")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from loop_tui.evals.experiments import run_status, status_note
-from loop_tui.ui.formatting import as_mapping, fmt_delta, fmt_time, histogram_sparkline, preview
+from loop_tui.ui.formatting import as_mapping, fmt_cost, fmt_delta, fmt_time, histogram_sparkline, preview
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -78,10 +78,20 @@ def metric_rows(summary: Any) -> list[tuple[str, ...]]:
     """Metric lines: name, value, change vs base (lower is better), ↑, ↓."""
     out = []
     for m in summary.metrics.values():
-        value = "" if m.value is None else (f"{m.value:,.4f}" if m.unit == "$" else f"{m.value:,.2f}")
         diff = "" if m.diff is None else f"{m.diff * 100:+.1f}%"
-        out.append((m.name, f"{value} {m.unit}".strip(), diff, str(m.improvements), str(m.regressions)))
+        out.append((m.name, _metric_value(m.value, m.unit), diff, str(m.improvements), str(m.regressions)))
     return out
+
+
+def _metric_value(value: float | None, unit: str) -> str:
+    """A metric short enough for the narrow metrics panel: "$0.0080", "4.17 s", "1,703" tokens (a mean of
+    hundreds of tokens needs no decimals; "1,703.45" was cut to "1,703." at 80 columns)."""
+    if value is None:
+        return ""
+    if unit == "$":
+        return fmt_cost(value)
+    number = f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}"
+    return number if unit == "tok" else f"{number} {unit}".strip()  # the name says tokens already
 
 
 def row_diffs_table(diffs: list[Any]) -> pa.Table:
