@@ -149,3 +149,21 @@ async def test_q_on_settings_with_unsaved_changes_asks_first(sample_ws_path: Pat
         await pilot.press("q", "y")  # quit without saving
         await settle(pilot)
         assert not app.is_running
+
+
+async def test_a_filter_typed_while_the_logs_page_opens_lands_in_the_filter(sample_ws_path: Path) -> None:
+    # Seen in tmux: "4", "/" and "error != null" typed at once from the experiments page left the filter empty;
+    # the letters ran as page keys ("n" turned the page) and the cursor ended in the filter with nothing in it.
+    from loop_tui.ui.widgets.filter_bar import FilterBar
+    from tests.test_loop_ui_support import wait_for
+
+    app = make_app(sample_ws_path, page="experiments")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        keys = [("4", "4"), ("slash", "/"), *[(c if c.isalnum() else {" ": "space", "!": "exclamation_mark",
+                                                                        "=": "equals_sign"}[c], c)
+                                               for c in "error != null"]]
+        for key, character in keys:
+            app.post_message(events.Key(key, character))
+        await wait_for(pilot, lambda: app.screen.id == "page-logs" and bool(app.screen.query(FilterBar))
+                       and app.screen.query_one(FilterBar).input.value == "error != null", timeout=15)

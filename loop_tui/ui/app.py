@@ -14,6 +14,7 @@ from textual.widget import Widget
 
 from loop_tui.safe_text import visible
 from loop_tui.ui.commands import ActionsProvider
+from loop_tui.ui.focus import TypedAheadKeys
 from loop_tui.ui.loop.chat import SharedLoop
 from loop_tui.ui.loop.shell import LoopCommands
 from loop_tui.ui.messages import ProjectChanged, ProjectsLoaded, SettingsSaved, WorkFailed
@@ -64,7 +65,7 @@ def _page_screens() -> dict[str, Callable[[], Screen]]:
     return {name: _lazy_screen(name) for name in PAGES}
 
 
-class LoopApp(SyncMixin, App[None]):
+class LoopApp(SyncMixin, TypedAheadKeys, App[None]):
     """Loop TUI: playground, experiments, datasets, logs, BTQL sandbox and settings over one workspace."""
 
     TITLE = "Loop TUI"

@@ -18,6 +18,7 @@ from textual.widgets import Label
 
 from loop_tui.errors import UserError
 from loop_tui.safe_text import literal
+from loop_tui.ui.focus import focus_now
 from loop_tui.ui.formatting import parse_json_text
 from loop_tui.ui.logs_query import (
     DISPLAY_COLUMNS,
@@ -257,7 +258,7 @@ class LogsScreen(PageScreen):
     # ----- actions -------------------------------------------------------------------------------
     def action_focus_filter(self) -> None:
         """Type a BTQL filter expression."""
-        self.query_one(FilterBar).input.focus()
+        focus_now(self.query_one(FilterBar).input)
 
     def action_focus_table(self) -> None:
         """Back to the rows."""
