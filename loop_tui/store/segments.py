@@ -238,8 +238,16 @@ def segment_name(xact: int, updates: bool) -> str:
 
 
 def write_segment(root: Path, table: str, object_id: str, data: pa.Table, xact: int, updates: bool) -> Path:
-    """Write one immutable segment (not yet committed: the log must name it) and return its path."""
+    """Write one immutable segment (not yet committed: the log must name it) and return its path.
+
+    Span segments also get the typed copies of their score and metric maps (see `typed`).
+    """
     import pyarrow.parquet as pq
+
+    from loop_tui.store.typed import TYPED_TABLES, with_typed_columns
+
+    if table in TYPED_TABLES:
+        data = with_typed_columns(data)
 
     folder = segment_dir(root, table, object_id)
     final = folder / segment_name(xact, updates)
