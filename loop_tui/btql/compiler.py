@@ -74,21 +74,24 @@ class Compiler:
 
     def __init__(self, q: A.Query, source: ResolvedSource, keys: dict[str, dict[str, str]], *,
                  tz_offset: int = 0, now: datetime | None = None, limit_override: int | None = None,
-                 confirm_key: Any = None) -> None:
+                 confirm_key: Any = None, typed: dict[str, dict[str, str]] | None = None) -> None:
         self.q = q
         self.source = source
         self.params = Params()
         self.shape = source.shape
-        self.schema = SourceSchema(source.view, dict(columns_for(source.view)), keys, confirm_key)
+        self.typed = typed or {}
+        self.schema = SourceSchema(source.view, dict(columns_for(source.view)), keys, confirm_key, self.typed)
         self.binder = Binder(self.schema, self.params, any_span=self._any_span, summary=self.shape == "summary",
                              tz_offset=tz_offset, now=now)
         # ANY_SPAN subqueries always look at single spans, even on the summary shape.
-        self.span_binder = Binder(SourceSchema(source.view, dict(columns_for(source.view)), keys), self.params,
+        self.span_binder = Binder(SourceSchema(source.view, dict(columns_for(source.view)), keys, typed=self.typed),
+                                  self.params,
                                   tz_offset=tz_offset, now=now)
         self.span_binder.now_sql = self.binder.now_sql  # type: ignore[method-assign]
         self.limit_override = limit_override
 
     def _any_span(self, inner_sql: str) -> str:
+        self.reads_src = True
         return f"(\"root_span_id\" IN (SELECT \"root_span_id\" FROM src WHERE {inner_sql}))"
 
     # -- entry -----------------------------------------------------------------------------------
@@ -99,7 +102,34 @@ class Compiler:
                                hint="Add select: * (or dimensions:/measures: for aggregates).")
         ids = [self.params.add(i, "VARCHAR") for i in self.source.ids]
         kind = self.params.add(self.source.row_kind, "VARCHAR") if self.source.row_kind else None
-        ctes = [f"src AS ({source_sql(self.source.view, self.source.column, ids, kind)})"]
+        # `<view>_btql` also has the typed copies of the score and metric maps (store.typed).
+        view = f"{self.source.view}_btql" if self.typed else self.source.view
+        src = source_sql(view, self.source.column, ids, kind)
+        ctes = [f"src AS ({src})"]
+        self.reads_src = False
+        if self.shape == "spans" and not q.unpivot and q.sample is None:
+            where, _ = self._filters()
+            if not self.reads_src:
+                # The plain case in one step: each extra SELECT * layer cost DuckDB ~0.3 ms of binding, which
+                # was most of the time of a small query.
+                ctes = [f"sampled AS ({src} AND {where})"]
+        if not ctes[0].startswith("sampled"):
+            self._full_pipeline(ctes)
+        aggregate = bool(q.dimensions or q.measures) or any(
+            isinstance(s, A.AliasExpr) and is_aggregate_expr(s.expr) for s in (q.select or []))
+        body, compiled = (self._aggregate() if aggregate else self._rows())
+        compiled.sql = "WITH " + ", ".join(ctes) + " " + body
+        # Expressions bound only to build a scope leave unused parameters; DuckDB rejects extras.
+        used = set(re.findall(r"\$(p\d+)\b", compiled.sql))
+        compiled.params = {k: v for k, v in self.params.values.items() if k in used}
+        compiled.fingerprint = fingerprint(q)
+        compiled.preview_length = q.preview_length
+        compiled.shape = self.shape
+        compiled.output_order = q.output_order
+        return compiled
+
+    def _full_pipeline(self, ctes: list[str]) -> None:
+        """Shape, unpivot, filter and sample as CTEs after `src` (what the one-step plain case leaves out)."""
         if self.shape == "summary":
             ctes.append(summary_sql(self.params.add))
         else:
@@ -113,18 +143,6 @@ class Compiler:
         else:
             ctes.append(f"filtered AS (SELECT * FROM rows WHERE {where})")
         ctes.append(self._sample())
-        aggregate = bool(q.dimensions or q.measures) or any(
-            isinstance(s, A.AliasExpr) and is_aggregate_expr(s.expr) for s in (q.select or []))
-        body, compiled = (self._aggregate() if aggregate else self._rows())
-        compiled.sql = "WITH " + ", ".join(ctes) + " " + body
-        # Expressions bound only to build a scope leave unused parameters; DuckDB rejects extras.
-        used = set(re.findall(r"\$(p\d+)\b", compiled.sql))
-        compiled.params = {k: v for k, v in self.params.values.items() if k in used}
-        compiled.fingerprint = fingerprint(q)
-        compiled.preview_length = q.preview_length
-        compiled.shape = self.shape
-        compiled.output_order = q.output_order
-        return compiled
 
     # -- clauses ---------------------------------------------------------------------------------
     def _unpivot(self) -> str:

@@ -17,8 +17,9 @@ from loop_tui.btql.lint import lint
 from loop_tui.btql.parsing import parse
 from loop_tui.btql.postprocess import finish_table
 from loop_tui.btql.safety import assert_single_select
-from loop_tui.btql.schema import key_exists, sampled_keys
+from loop_tui.btql.schema import key_exists, sampled_keys, typed_fields
 from loop_tui.btql.sources import resolve_project, resolve_source
+from loop_tui.store.typed import TYPED_TABLES
 
 log = logging.getLogger(__name__)
 DEFAULT_TIMEOUT_S = 60.0
@@ -100,8 +101,9 @@ def compile_query(query: Any, ws: Any, con: Any, project: str | None, *, tz_offs
     def confirm(column: str, key: str) -> bool:
         return source.view != "catalog" and key_exists(con, root, gen, source.view, column, key)
 
+    typed = typed_fields(con, root, gen, source.view) if source.view in TYPED_TABLES else {}
     compiled = Compiler(q, source, keys, tz_offset=int(tz_offset or 0), now=now, limit_override=limit,
-                        confirm_key=confirm).compile()
+                        confirm_key=confirm, typed=typed).compile()
     assert_single_select(compiled.sql)
     return q, compiled, source.name
 
