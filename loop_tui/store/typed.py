@@ -18,8 +18,10 @@ from __future__ import annotations
 import string
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pyarrow as pa
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 TYPED = {"scores": "_scores_t", "metrics": "_metrics_t"}
 TYPED_TABLES = ("project_logs", "experiment")
@@ -48,6 +50,7 @@ def key_of_field(name: str) -> str:
 
 
 def _typed_struct(column: pa.ChunkedArray) -> pa.ChunkedArray | None:
+    import pyarrow as pa
     import pyarrow.compute as pc
 
     keys: set[str] = set()
@@ -67,6 +70,8 @@ def _typed_struct(column: pa.ChunkedArray) -> pa.ChunkedArray | None:
 
 def with_typed_columns(data: pa.Table) -> pa.Table:
     """`data` (span rows) with fresh `_scores_t`/`_metrics_t` columns computed from its maps."""
+    import pyarrow as pa
+
     for source, typed in TYPED.items():
         if typed in data.column_names:
             data = data.drop_columns([typed])
@@ -78,37 +83,66 @@ def with_typed_columns(data: pa.Table) -> pa.Table:
     return data
 
 
-_fields_cache: dict[str, dict[str, list[str]]] = {}
-_fields_lock = threading.Lock()
+class _Footer:
+    """What the views need from one segment's footer."""
+
+    __slots__ = ("typed", "names", "signature")
+
+    def __init__(self, typed: dict[str, list[str]], names: frozenset[str], signature: str) -> None:
+        self.typed, self.names, self.signature = typed, names, signature
 
 
-def segment_typed_fields(path: Path) -> dict[str, list[str]]:
-    """{typed column: its field names} of one segment, from its footer (cached: segments never change).
+_footers: dict[tuple[str, int, int], _Footer] = {}
+_footers_lock = threading.Lock()
+_UNREADABLE = _Footer({}, frozenset(), "")
 
-    A column is listed only when the segment has it; a segment of store format 2 gives {}.
-    """
-    key = str(path)
-    with _fields_lock:
-        hit = _fields_cache.get(key)
+
+def _footer(path: Path) -> _Footer:
+    """The segment's typed fields, column names and schema (cached by path, size and time: segments never change)."""
+    import os
+
+    try:
+        st = os.stat(path)
+    except OSError:
+        return _UNREADABLE
+    key = (str(path), st.st_size, st.st_mtime_ns)
+    with _footers_lock:
+        hit = _footers.get(key)
     if hit is not None:
         return hit
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
         schema = pq.read_schema(path)
     except Exception:  # noqa: BLE001 - a damaged footer: the view's own read reports it (see `health`)
-        return {}
+        return _UNREADABLE
     found: dict[str, list[str]] = {}
     for typed in TYPED.values():
         index = schema.get_field_index(typed)
         if index >= 0 and pa.types.is_struct(schema.field(index).type):
             struct = schema.field(index).type
             found[typed] = [struct.field(i).name for i in range(struct.num_fields)]
-    with _fields_lock:
-        if len(_fields_cache) > 100_000:
-            _fields_cache.clear()
-        _fields_cache[key] = found
-    return found
+    info = _Footer(found, frozenset(schema.names), schema.remove_metadata().to_string(show_field_metadata=False))
+    with _footers_lock:
+        if len(_footers) > 100_000:
+            _footers.clear()
+        _footers[key] = info
+    return info
+
+
+def segment_typed_fields(path: Path) -> dict[str, list[str]]:
+    """{typed column: its field names} of one segment; a segment of store format 2 gives {}."""
+    return _footer(path).typed
+
+
+def same_full_schema(paths: list[Path], required: list[str]) -> bool:
+    """Whether the segments share one schema that has every `required` column (no union by name needed)."""
+    infos = [_footer(p) for p in paths]
+    if not infos or not infos[0].signature:
+        return False
+    first = infos[0]
+    return all(i.signature == first.signature for i in infos) and first.names.issuperset(required)
 
 
 def struct_from_map_sql(source: str, fields: list[str]) -> str:
