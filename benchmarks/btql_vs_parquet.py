@@ -126,15 +126,18 @@ def _write_part(jsonl: Path, i: int, lines: list[str]) -> Path:
     return path
 
 
-def median_time(fn, repeat: int) -> float:
-    """Median wall time of `repeat` runs after one warm-up."""
-    fn()
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
+def median_times(fns: list, repeat: int) -> list[float]:
+    """Median wall time of each function over `repeat` rounds after one warm-up; the functions take turns
+    within a round, so a busy machine slows both sides alike."""
+    for fn in fns:
         fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+    times: list[list[float]] = [[] for _ in fns]
+    for _ in range(repeat):
+        for fn, out in zip(fns, times, strict=True):
+            t = time.perf_counter()
+            fn()
+            out.append(time.perf_counter() - t)
+    return [statistics.median(t) for t in times]
 
 
 def compare_with_parquet(args: Any) -> None:
@@ -174,8 +177,8 @@ def compare_with_parquet(args: Any) -> None:
     print(f"{'query':24} {'btql s':>8} {'duckdb s':>9} {'ratio':>6}")
     ratios = []
     for name, btql_text, sql in QUERIES:
-        b = median_time(lambda q=btql_text: run(q, ws, timeout_s=None), args.repeat)
-        d = median_time(lambda s=sql: con.sql(s).to_arrow_table(), args.repeat)
+        b, d = median_times([lambda q=btql_text: run(q, ws, timeout_s=None),
+                             lambda s=sql: con.sql(s).to_arrow_table()], args.repeat)
         ratios.append(b / d)
         print(f"{name:24} {b:8.3f} {d:9.3f} {b / d:6.2f}", flush=True)
     geo = math.exp(sum(math.log(r) for r in ratios) / len(ratios))

@@ -319,8 +319,13 @@ class Compiler:
         if self.q.cursor is not None:
             payload = decode_cursor(self.q.cursor, fingerprint(self.q), self.q)
             cond = keyset_condition(payload, [d for _, d, _ in keys] + ["asc"], key_types, self.params)
-        body = inner if cond == "true" else f"SELECT * FROM ({inner}) WHERE {cond}"
-        body += f" ORDER BY {', '.join(order)}"
+        if cond == "true":
+            # Order by the key expressions themselves, not their hidden aliases: DuckDB then sorts before
+            # projecting and fetches the other columns of only the rows kept (late materialization).
+            direct = [_order(sql, d) for sql, d, _ in keys] + ['"id" ASC']
+            body = f"{inner} ORDER BY {', '.join(direct)}"
+        else:
+            body = f"SELECT * FROM ({inner}) WHERE {cond} ORDER BY {', '.join(order)}"
         if limit is not None:
             body += f" LIMIT {self.params.add(int(limit) + 1, 'BIGINT')}"
         return body, compiled

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 TYPED = {"scores": "_scores_t", "metrics": "_metrics_t"}
 TYPED_TABLES = ("project_logs", "experiment")
 MARKER_FIELD = "~"
+TYPED_MARKER = b"loop_tui.typed_copies"  # in the Parquet metadata of every segment written with typed copies
 MAX_TYPED_KEYS = 256  # a segment with more distinct keys keeps only its map (its views then build the struct)
 _PLAIN = frozenset(string.ascii_lowercase + string.digits + "_")
 
@@ -80,16 +81,18 @@ def with_typed_columns(data: pa.Table) -> pa.Table:
         struct = _typed_struct(data.column(source))
         if struct is not None:
             data = data.append_column(typed, struct)
-    return data
+    return data.replace_schema_metadata({**(data.schema.metadata or {}), TYPED_MARKER: b"1"})
 
 
 class _Footer:
     """What the views need from one segment's footer."""
 
-    __slots__ = ("typed", "names", "signature")
+    __slots__ = ("typed", "names", "signature", "written_typed")
 
-    def __init__(self, typed: dict[str, list[str]], names: frozenset[str], signature: str) -> None:
+    def __init__(self, typed: dict[str, list[str]], names: frozenset[str], signature: str,
+                 written_typed: bool = False) -> None:
         self.typed, self.names, self.signature = typed, names, signature
+        self.written_typed = written_typed  # by a store that writes typed copies (even if it kept none)
 
 
 _footers: dict[tuple[str, int, int], _Footer] = {}
@@ -123,7 +126,8 @@ def _footer(path: Path) -> _Footer:
         if index >= 0 and pa.types.is_struct(schema.field(index).type):
             struct = schema.field(index).type
             found[typed] = [struct.field(i).name for i in range(struct.num_fields)]
-    info = _Footer(found, frozenset(schema.names), schema.remove_metadata().to_string(show_field_metadata=False))
+    info = _Footer(found, frozenset(schema.names), schema.remove_metadata().to_string(show_field_metadata=False),
+                   TYPED_MARKER in (schema.metadata or {}))
     with _footers_lock:
         if len(_footers) > 100_000:
             _footers.clear()
@@ -134,6 +138,12 @@ def _footer(path: Path) -> _Footer:
 def segment_typed_fields(path: Path) -> dict[str, list[str]]:
     """{typed column: its field names} of one segment; a segment of store format 2 gives {}."""
     return _footer(path).typed
+
+
+def needs_typed_copies(path: Path) -> bool:
+    """Whether a segment predates typed copies (store format 2): compaction rewrites it with them."""
+    info = _footer(path)
+    return bool(info.signature) and not info.written_typed
 
 
 def same_full_schema(paths: list[Path], required: list[str]) -> bool:
