@@ -98,7 +98,7 @@ class Workspace(RowsMixin, CatalogMixin):
             con.execute("SET TimeZone = 'UTC'")  # time buckets are UTC; tz_offset shifts them explicitly
             # A page of rows (BTQL's default limit is 1,000) reads wide columns (input, output) only for the
             # rows it keeps; DuckDB's default does so only up to 50 rows.
-            con.execute("SET late_materialization_max_rows = 1001")
+            con.execute("SET GLOBAL late_materialization_max_rows = 1001")  # GLOBAL: cursors too
             con.execute("SET lock_configuration = true")
         return con
 
