@@ -112,7 +112,8 @@ def import_workspace(jsonl: Path, workspace: Path, chunk: int) -> None:
                     part = []
             if part:
                 files.append(_write_part(jsonl, len(files), part))
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    # The same code as this process (PYTHONPATH may point at another checkout, e.g. for a baseline run).
+    env = {**os.environ, "PYTHONPATH": os.environ.get("PYTHONPATH") or str(Path(__file__).resolve().parents[1])}
     for f in files:
         subprocess.run([sys.executable, "-m", "loop_tui", "--workspace", str(workspace), "import", "logs", str(f),
                         "--project", PROJECT], check=True, env=env, stdout=subprocess.DEVNULL)
