@@ -99,6 +99,9 @@ class Workspace(RowsMixin, CatalogMixin):
             # A page of rows (BTQL's default limit is 1,000) reads wide columns (input, output) only for the
             # rows it keeps; DuckDB's default does so only up to 50 rows.
             con.execute("SET GLOBAL late_materialization_max_rows = 1001")  # GLOBAL: cursors too
+            # Segments never change once written: keep their footers between queries instead of re-reading
+            # every file's metadata at each bind.
+            con.execute("SET GLOBAL parquet_metadata_cache = true")
             con.execute("SET lock_configuration = true")
         return con
 
