@@ -175,12 +175,12 @@ def compare_with_parquet(args: Any) -> None:
     con.execute(f"CREATE VIEW logs AS SELECT * FROM read_parquet('{parquet}')")
     rows = con.sql("SELECT count(*) FROM logs").fetchall()[0][0]
     print(f"\n{rows:,} spans; median of {args.repeat} runs\n")
-    print(f"{'query':24} {'btql s':>8} {'duckdb s':>9} {'ratio':>6}")
+    print(f"{'query':24} {'btql ms':>8} {'duckdb ms':>9} {'ratio':>6}")
     ratios = []
     for name, btql_text, sql in QUERIES:
         b, d = median_times([lambda q=btql_text: run(q, ws, timeout_s=None),
                              lambda s=sql: con.sql(s).to_arrow_table()], args.repeat)
         ratios.append(b / d)
-        print(f"{name:24} {b:8.3f} {d:9.3f} {b / d:6.2f}", flush=True)
+        print(f"{name:24} {b * 1000:8.1f} {d * 1000:9.1f} {b / d:6.2f}", flush=True)
     geo = math.exp(sum(math.log(r) for r in ratios) / len(ratios))
     print(f"\ngeometric mean ratio {geo:.2f} (target ≤ 1.2); worst {max(ratios):.2f} (target ≤ 2)")
