@@ -291,13 +291,14 @@ class Binder:
                 raise _err("type_mismatch", f"`{head}` holds numbers by name; write {head}.<name>.", node)
             if head == "metrics" and key == "total_tokens" and "total_tokens" not in keys and (not keys or "tokens" in keys):
                 # Braintrust's docs sum metrics.total_tokens; the canonical name is tokens. Accept either.
-                return Bound(f"coalesce({sql}['total_tokens'], {sql}['tokens'])", "num")
+                return Bound(f"coalesce({self._map_value(head, sql, 'total_tokens', literal=True)}, "
+                             f"{self._map_value(head, sql, 'tokens', literal=True)})", "num")
             if keys and not self.schema.has_key(head, key) and not (self.summary and head == "metrics"):
                 close = difflib.get_close_matches(key, list(keys), n=1, cutoff=0.6)
                 raise _err("unknown_field", f"Unknown field `{path_text(node.name)}`.", node,
                            hint=f"Did you mean `{head}.{path_text([close[0]])}`?" if close
                            else f"Known {head}: {', '.join(sorted(keys)[:12])}.")
-            return Bound(f"{sql}[{self.p(key, 'VARCHAR')}]", "num")
+            return Bound(self._map_value(head, sql, key), "num")
         if ctype == "array":
             if len(rest) > 1 or not isinstance(rest[0], int):
                 raise _err("type_mismatch", f"`{head}` is an array; index it like {head}[0].", node)
@@ -315,6 +316,15 @@ class Binder:
             known = keys.get(first) if len(rest) == 1 and isinstance(first, str) else None
             return self._json(sql, rest, node, known)
         raise _err("type_mismatch", f"`{head}` is {_TYPE_NAMES[ctype]} and has no fields.", node)
+
+    def _map_value(self, head: str, sql: str, key: str, *, literal: bool = False) -> str:
+        """One key of a score/metric map: its typed column's field when the store has one (far faster)."""
+        typed = self.schema.typed.get(head)
+        if typed and key in typed and not self.summary and sql == f'"{head}"':
+            return f"{typed[key]}"
+        if literal:
+            return f"{sql}['{key}']"
+        return f"{sql}[{self.p(key, 'VARCHAR')}]"
 
     def _json(self, col_sql: str, pieces: list, node: Any, known: str | None) -> Bound:
         path = self.p(json_path(pieces), "VARCHAR")

@@ -30,7 +30,7 @@ from loop_tui.btql.cursor import decode_cursor, keyset_condition
 from loop_tui.btql.errors import BtqlError
 from loop_tui.btql.functions import is_aggregate_expr
 from loop_tui.btql.schema import SourceSchema, columns_for
-from loop_tui.btql.shapes import source_sql, summary_sql
+from loop_tui.btql.shapes import source_sql, source_where, summary_sql
 from loop_tui.btql.sources import ResolvedSource
 
 DEFAULT_LIMIT = 1000
@@ -74,21 +74,24 @@ class Compiler:
 
     def __init__(self, q: A.Query, source: ResolvedSource, keys: dict[str, dict[str, str]], *,
                  tz_offset: int = 0, now: datetime | None = None, limit_override: int | None = None,
-                 confirm_key: Any = None) -> None:
+                 confirm_key: Any = None, typed: dict[str, dict[str, str]] | None = None) -> None:
         self.q = q
         self.source = source
         self.params = Params()
         self.shape = source.shape
-        self.schema = SourceSchema(source.view, dict(columns_for(source.view)), keys, confirm_key)
+        self.typed = typed or {}
+        self.schema = SourceSchema(source.view, dict(columns_for(source.view)), keys, confirm_key, self.typed)
         self.binder = Binder(self.schema, self.params, any_span=self._any_span, summary=self.shape == "summary",
                              tz_offset=tz_offset, now=now)
         # ANY_SPAN subqueries always look at single spans, even on the summary shape.
-        self.span_binder = Binder(SourceSchema(source.view, dict(columns_for(source.view)), keys), self.params,
+        self.span_binder = Binder(SourceSchema(source.view, dict(columns_for(source.view)), keys, typed=self.typed),
+                                  self.params,
                                   tz_offset=tz_offset, now=now)
         self.span_binder.now_sql = self.binder.now_sql  # type: ignore[method-assign]
         self.limit_override = limit_override
 
     def _any_span(self, inner_sql: str) -> str:
+        self.reads_src = True
         return f"(\"root_span_id\" IN (SELECT \"root_span_id\" FROM src WHERE {inner_sql}))"
 
     # -- entry -----------------------------------------------------------------------------------
@@ -99,7 +102,34 @@ class Compiler:
                                hint="Add select: * (or dimensions:/measures: for aggregates).")
         ids = [self.params.add(i, "VARCHAR") for i in self.source.ids]
         kind = self.params.add(self.source.row_kind, "VARCHAR") if self.source.row_kind else None
-        ctes = [f"src AS ({source_sql(self.source.view, self.source.column, ids, kind)})"]
+        # `<view>_btql` also has the typed copies of the score and metric maps (store.typed).
+        view = f"{self.source.view}_btql" if self.typed else self.source.view
+        ctes = [f"src AS ({source_sql(view, self.source.column, ids, kind)})"]
+        self.reads_src = False
+        if self.shape == "spans" and not q.unpivot and q.sample is None:
+            where, _ = self._filters()
+            if not self.reads_src:
+                # The plain case in one step: each SELECT * layer cost DuckDB ~0.3 ms of binding, twice per
+                # query, which was most of the time of a small query.
+                ctes = [f"sampled AS (SELECT * FROM {view} WHERE {source_where(self.source.column, ids, kind)} "
+                        f"AND {where})"]
+        if not ctes[0].startswith("sampled"):
+            self._full_pipeline(ctes)
+        aggregate = bool(q.dimensions or q.measures) or any(
+            isinstance(s, A.AliasExpr) and is_aggregate_expr(s.expr) for s in (q.select or []))
+        body, compiled = (self._aggregate() if aggregate else self._rows())
+        compiled.sql = "WITH " + ", ".join(ctes) + " " + body
+        # Expressions bound only to build a scope leave unused parameters; DuckDB rejects extras.
+        used = set(re.findall(r"\$(p\d+)\b", compiled.sql))
+        compiled.params = {k: v for k, v in self.params.values.items() if k in used}
+        compiled.fingerprint = fingerprint(q)
+        compiled.preview_length = q.preview_length
+        compiled.shape = self.shape
+        compiled.output_order = q.output_order
+        return compiled
+
+    def _full_pipeline(self, ctes: list[str]) -> None:
+        """Shape, unpivot, filter and sample as CTEs after `src` (what the one-step plain case leaves out)."""
         if self.shape == "summary":
             ctes.append(summary_sql(self.params.add))
         else:
@@ -113,18 +143,6 @@ class Compiler:
         else:
             ctes.append(f"filtered AS (SELECT * FROM rows WHERE {where})")
         ctes.append(self._sample())
-        aggregate = bool(q.dimensions or q.measures) or any(
-            isinstance(s, A.AliasExpr) and is_aggregate_expr(s.expr) for s in (q.select or []))
-        body, compiled = (self._aggregate() if aggregate else self._rows())
-        compiled.sql = "WITH " + ", ".join(ctes) + " " + body
-        # Expressions bound only to build a scope leave unused parameters; DuckDB rejects extras.
-        used = set(re.findall(r"\$(p\d+)\b", compiled.sql))
-        compiled.params = {k: v for k, v in self.params.values.items() if k in used}
-        compiled.fingerprint = fingerprint(q)
-        compiled.preview_length = q.preview_length
-        compiled.shape = self.shape
-        compiled.output_order = q.output_order
-        return compiled
 
     # -- clauses ---------------------------------------------------------------------------------
     def _unpivot(self) -> str:
@@ -301,7 +319,13 @@ class Compiler:
         if self.q.cursor is not None:
             payload = decode_cursor(self.q.cursor, fingerprint(self.q), self.q)
             cond = keyset_condition(payload, [d for _, d, _ in keys] + ["asc"], key_types, self.params)
-        body = f"SELECT * FROM ({inner}) WHERE {cond} ORDER BY {', '.join(order)}"
+        if cond == "true":
+            # Order by the key expressions themselves, not their hidden aliases: DuckDB then sorts before
+            # projecting and fetches the other columns of only the rows kept (late materialization).
+            direct = [_order(sql, d) for sql, d, _ in keys] + ['"id" ASC']
+            body = f"{inner} ORDER BY {', '.join(direct)}"
+        else:
+            body = f"SELECT * FROM ({inner}) WHERE {cond} ORDER BY {', '.join(order)}"
         if limit is not None:
             body += f" LIMIT {self.params.add(int(limit) + 1, 'BIGINT')}"
         return body, compiled

@@ -86,6 +86,8 @@ class SourceSchema:
     keys: dict[str, dict[str, str]] = field(default_factory=dict)
     # confirm(column, key) -> bool: an exact check for keys the sample missed (rare keys).
     confirm: Any = None
+    # {map column: {key: SQL of its typed copy}} for the keys the store keeps typed (see `typed_fields`).
+    typed: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def has_key(self, column: str, key: str) -> bool:
         """True if `key` occurs under `column` in the sample or, failing that, anywhere in the data."""
@@ -153,6 +155,35 @@ def sampled_keys(con: Any, root: str, generation: int, table: str) -> dict[str, 
             _cache.clear()
         _cache[key] = result
     return result
+
+
+_typed_cache: dict[tuple[str, int, str], dict[str, dict[str, str]]] = {}
+
+
+def typed_fields(con: Any, root: str, generation: int, table: str) -> dict[str, dict[str, str]]:
+    """{map column: {key: SQL}} of the typed copies `<table>_btql` has (store.typed), cached per generation."""
+    import duckdb
+
+    from loop_tui.store.typed import TYPED, key_of_field
+
+    cache_key = (root, generation, table)
+    with _cache_lock:
+        hit = _typed_cache.get(cache_key)
+    if hit is not None:
+        return hit
+    found: dict[str, dict[str, str]] = {}
+    for column, typed in TYPED.items():
+        try:
+            kind = con.sql(f"SELECT {typed} FROM {table}_btql LIMIT 0").types[0]
+        except duckdb.Error:
+            continue  # no segment has typed copies (e.g. a workspace of store format 2)
+        names = [name for name, _ in kind.children]
+        found[column] = {key_of_field(n): f'"{typed}"."{n}"' for n in names if n != "~"}
+    with _cache_lock:
+        if len(_typed_cache) > 64:
+            _typed_cache.clear()
+        _typed_cache[cache_key] = found
+    return found
 
 
 def key_exists(con: Any, root: str, generation: int, table: str, column: str, key: str) -> bool:

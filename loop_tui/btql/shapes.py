@@ -6,12 +6,17 @@ from loop_tui.btql.cost import cost_sql
 from loop_tui.btql.schema import SUMMARY_METRICS
 
 
-def source_sql(view: str, column: str, id_sqls: list[str], row_kind_sql: str | None) -> str:
-    """Rows of the resolved objects; `id_sqls` are bound parameters (`=`/`IN` lets DuckDB prune segments)."""
+def source_where(column: str, id_sqls: list[str], row_kind_sql: str | None) -> str:
+    """The condition picking the resolved objects' rows (`=`/`IN` lets DuckDB prune segments)."""
     where = f'"{column}" IN ({", ".join(id_sqls)})'
     if row_kind_sql is not None:
         where += f' AND "kind" = {row_kind_sql}'
-    return f"SELECT * FROM {view} WHERE {where}"
+    return where
+
+
+def source_sql(view: str, column: str, id_sqls: list[str], row_kind_sql: str | None) -> str:
+    """Rows of the resolved objects; `id_sqls` are bound parameters."""
+    return f"SELECT * FROM {view} WHERE {source_where(column, id_sqls, row_kind_sql)}"
 
 
 def summary_sql(param) -> str:

@@ -1,5 +1,8 @@
 """Compaction: fold each object's segments into one file, with one commit point per object.
 
+A span object's one segment is rewritten too when it predates typed copies of the score and metric maps
+(store format 2, `typed`): that is how old workspaces get BTQL's fast path.
+
 The new segment is written first (invisible), then one log line names it and the segments it replaces:
 a kill before that line leaves the old files live and the new one an uncommitted leftover; a kill after
 it leaves the new file live and the old ones replaced. Readers never see both. Replaced files are
@@ -18,6 +21,7 @@ from loop_tui.store import txlog
 from loop_tui.store.failures import WriteFailed
 from loop_tui.store.health import Damage
 from loop_tui.store.segments import ReaderLock, disk_segments, next_xact_id, segment_dir, write_segment
+from loop_tui.store.typed import TYPED_TABLES, needs_typed_copies
 
 if TYPE_CHECKING:
     from loop_tui.store.workspace import Workspace
@@ -38,8 +42,8 @@ def compact(ws: Workspace, table: str | None) -> tuple[int, list[Damage]]:
             if (name, obj) in damaged:
                 skipped.append(damaged[(name, obj)])
                 continue
-            if len(files) < 2:
-                continue
+            if len(files) < 2 and not (name in TYPED_TABLES and needs_typed_copies(segment_dir(ws.root, name, obj) / files[0])):
+                continue  # one segment, already with typed copies of its maps (`typed`): nothing to gain
             data = ws.query_arrow(
                 f"SELECT * FROM {name}_history WHERE {col} = ? ORDER BY _xact_id, id", [obj]
             ).cast(sch.TABLES[name][0])

@@ -96,6 +96,12 @@ class Workspace(RowsMixin, CatalogMixin):
             con.execute("SET autoload_known_extensions = false")
             con.execute("SET enable_progress_bar = false")  # never draw on the user's terminal
             con.execute("SET TimeZone = 'UTC'")  # time buckets are UTC; tz_offset shifts them explicitly
+            # A page of rows (BTQL's default limit is 1,000) reads wide columns (input, output) only for the
+            # rows it keeps; DuckDB's default does so only up to 50 rows.
+            con.execute("SET GLOBAL late_materialization_max_rows = 1001")  # GLOBAL: cursors too
+            # Segments never change once written: keep their footers between queries instead of re-reading
+            # every file's metadata at each bind.
+            con.execute("SET GLOBAL parquet_metadata_cache = true")
             con.execute("SET lock_configuration = true")
         return con
 

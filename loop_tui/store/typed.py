@@ -1,0 +1,182 @@
+"""Typed copies of the `scores` and `metrics` maps: one STRUCT column each, a DOUBLE field per key.
+
+A MAP column stores every row's keys next to its values, so reading one score means decoding all the
+keys of every row (6–8× slower than a Parquet column at 200k spans). Each span segment therefore also
+holds `_scores_t` and `_metrics_t`: a field for every key that occurs in the segment, null where the row
+does not have the key or its value is null. The maps stay the source of truth (they alone tell a null
+score from an absent one); the typed columns are a read-only copy for BTQL, which reads `scores.X` from
+them when the key has a field (see `btql.schema.typed_fields`).
+
+Field names are the keys encoded so that DuckDB's case-insensitive names cannot merge two keys that differ
+only in case (`Factuality` -> `~46;actuality`), and every typed struct has the field `~` (always null): it
+marks a segment written with typed columns, so a struct is never empty. Segments written before typed
+columns existed (store format 2) have none; the views build the struct for them from the map (`views`).
+"""
+
+from __future__ import annotations
+
+import string
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+TYPED = {"scores": "_scores_t", "metrics": "_metrics_t"}
+TYPED_TABLES = ("project_logs", "experiment")
+MARKER_FIELD = "~"
+TYPED_MARKER = b"loop_tui.typed_copies"  # in the Parquet metadata of every segment written with typed copies
+MAX_TYPED_KEYS = 256  # a segment with more distinct keys keeps only its map (its views then build the struct)
+_PLAIN = frozenset(string.ascii_lowercase + string.digits + "_")
+
+
+def field_name(key: str) -> str:
+    """The struct field holding `key`: lowercase letters, digits and `_` kept, anything else `~<hex>;`."""
+    return "".join(c if c in _PLAIN else f"~{ord(c):x};" for c in key)
+
+
+def key_of_field(name: str) -> str:
+    """Inverse of `field_name`."""
+    out, i = [], 0
+    while i < len(name):
+        if name[i] == "~":
+            end = name.index(";", i)
+            out.append(chr(int(name[i + 1:end], 16)))
+            i = end + 1
+        else:
+            out.append(name[i])
+            i += 1
+    return "".join(out)
+
+
+def _typed_struct(column: pa.ChunkedArray) -> pa.ChunkedArray | None:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    keys: set[str] = set()
+    for chunk in column.chunks:
+        keys.update(k for k in pc.unique(chunk.keys).to_pylist() if k is not None)
+    if len(keys) > MAX_TYPED_KEYS:
+        return None
+    ordered = sorted(keys)
+    struct_type = pa.struct([(field_name(k), pa.float64()) for k in ordered] + [(MARKER_FIELD, pa.bool_())])
+    chunks = []
+    for chunk in column.chunks:
+        values = [pc.map_lookup(chunk, pa.scalar(k, pa.string()), "first").cast(pa.float64()) for k in ordered]
+        values.append(pa.nulls(len(chunk), pa.bool_()))
+        chunks.append(pa.StructArray.from_arrays(values, names=[field_name(k) for k in ordered] + [MARKER_FIELD]))
+    return pa.chunked_array(chunks, type=struct_type)
+
+
+def with_typed_columns(data: pa.Table) -> pa.Table:
+    """`data` (span rows) with fresh `_scores_t`/`_metrics_t` columns computed from its maps."""
+    import pyarrow as pa
+
+    for source, typed in TYPED.items():
+        if typed in data.column_names:
+            data = data.drop_columns([typed])
+        if source not in data.column_names or not pa.types.is_map(data.schema.field(source).type):
+            continue
+        struct = _typed_struct(data.column(source))
+        if struct is not None:
+            data = data.append_column(typed, struct)
+    return data.replace_schema_metadata({**(data.schema.metadata or {}), TYPED_MARKER: b"1"})
+
+
+class _Footer:
+    """What the views need from one segment's footer."""
+
+    __slots__ = ("typed", "names", "signature", "written_typed")
+
+    def __init__(self, typed: dict[str, list[str]], names: frozenset[str], signature: str,
+                 written_typed: bool = False) -> None:
+        self.typed, self.names, self.signature = typed, names, signature
+        self.written_typed = written_typed  # by a store that writes typed copies (even if it kept none)
+
+
+_footers: dict[tuple[str, int, int], _Footer] = {}
+_footers_lock = threading.Lock()
+_UNREADABLE = _Footer({}, frozenset(), "")
+
+
+def _footer(path: Path) -> _Footer:
+    """The segment's typed fields, column names and schema (cached by path, size and time: segments never change)."""
+    import os
+
+    try:
+        st = os.stat(path)
+    except OSError:
+        return _UNREADABLE
+    key = (str(path), st.st_size, st.st_mtime_ns)
+    with _footers_lock:
+        hit = _footers.get(key)
+    if hit is not None:
+        return hit
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(path)
+    except Exception:  # noqa: BLE001 - a damaged footer: the view's own read reports it (see `health`)
+        return _UNREADABLE
+    found: dict[str, list[str]] = {}
+    for typed in TYPED.values():
+        index = schema.get_field_index(typed)
+        if index >= 0 and pa.types.is_struct(schema.field(index).type):
+            struct = schema.field(index).type
+            found[typed] = [struct.field(i).name for i in range(struct.num_fields)]
+    info = _Footer(found, frozenset(schema.names), schema.remove_metadata().to_string(show_field_metadata=False),
+                   TYPED_MARKER in (schema.metadata or {}))
+    with _footers_lock:
+        if len(_footers) > 100_000:
+            _footers.clear()
+        _footers[key] = info
+    return info
+
+
+def segment_typed_fields(path: Path) -> dict[str, list[str]]:
+    """{typed column: its field names} of one segment; a segment of store format 2 gives {}."""
+    return _footer(path).typed
+
+
+def needs_typed_copies(path: Path) -> bool:
+    """Whether a segment predates typed copies (store format 2): compaction rewrites it with them."""
+    info = _footer(path)
+    return bool(info.signature) and not info.written_typed
+
+
+def same_full_schema(paths: list[Path], required: list[str]) -> bool:
+    """Whether the segments share one schema that has every `required` column (no union by name needed)."""
+    infos = [_footer(p) for p in paths]
+    if not infos or not infos[0].signature:
+        return False
+    first = infos[0]
+    return all(i.signature == first.signature for i in infos) and first.names.issuperset(required)
+
+
+def struct_from_map_sql(source: str, fields: list[str]) -> str:
+    """SQL building a typed struct with `fields` from the map column `source` (for format-2 segments)."""
+    parts = []
+    for name in fields:
+        quoted = '"' + name.replace('"', '""') + '"'
+        if name == MARKER_FIELD:
+            parts.append(f"{quoted} := CAST(NULL AS BOOLEAN)")
+        else:
+            key = key_of_field(name).replace("'", "''")
+            parts.append(f"{quoted} := CAST(\"{source}\"['{key}'] AS DOUBLE)")
+    return f"struct_pack({', '.join(parts)})"
+
+
+def fully_typed(path: Path) -> bool:
+    """Whether a segment has both typed columns (written by this store format, with few enough keys)."""
+    return len(segment_typed_fields(path)) == len(TYPED)
+
+
+def typed_fields_of(paths: list[Path]) -> dict[str, list[str]]:
+    """{typed column: the union of its fields over `paths`, first-seen order}."""
+    union: dict[str, dict[str, None]] = {}
+    for path in paths:
+        for typed, names in segment_typed_fields(path).items():
+            union.setdefault(typed, {}).update(dict.fromkeys(names))
+    return {typed: list(names) for typed, names in union.items()}
