@@ -26,7 +26,7 @@ from loop_tui.store import schema as sch
 if TYPE_CHECKING:
     import pyarrow as pa
 
-BATCH_ROWS = 32 * 1024
+BATCH_ROWS = 8 * 1024  # rows per Arrow batch from DuckDB (~8 MB of SDK spans)
 DUCKDB_MEMORY = "256MB"
 SPAN_TABLES = ("project_logs", "experiment")
 

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from loop_tui.store.workspace import Workspace
 
 ROW_GROUP_ROWS = 128 * 1024  # as `segments.write_segment` writes them
+ROW_GROUP_BYTES = 48 << 20  # ...or fewer rows when they are big: memory is bounded by bytes, not rows
 DUCKDB_MEMORY = "256MB"  # the de-duplication pass spills to disk past this
 
 
@@ -112,6 +113,9 @@ class StreamingImport:
         self._writer: Any = None
         self._pending: list[pa.Table] = []
         self._pending_rows = 0
+        self._pending_bytes = 0
+        self._pool: Any = None  # one thread writes row groups while the next batches are read
+        self._in_flight: Any = None
         self.rows_written = 0
         self._first_ids: list[str] = []
 
@@ -141,7 +145,7 @@ class StreamingImport:
         self._close_writer()
         if self._tmp is not None:
             self._tmp.unlink(missing_ok=True)
-        self._pending, self._pending_rows, self.rows_written, self._first_ids = [], 0, 0, []
+        self._pending, self._pending_rows, self._pending_bytes, self.rows_written, self._first_ids = [], 0, 0, 0, []
 
     def add(self, batch: pa.Table) -> None:
         """Append normalised rows (table schema columns, store columns may be absent)."""
@@ -155,26 +159,47 @@ class StreamingImport:
             self._first_ids.extend(stamped.column("id").slice(0, 200 - len(self._first_ids)).to_pylist())
         self._pending.append(stamped)
         self._pending_rows += stamped.num_rows
+        self._pending_bytes += stamped.nbytes
         self.rows_written += stamped.num_rows
-        if self._pending_rows >= ROW_GROUP_ROWS:
+        if self._pending_rows >= ROW_GROUP_ROWS or self._pending_bytes >= ROW_GROUP_BYTES:
             self._flush(pa.concat_tables(self._pending))
 
     def _flush(self, data: pa.Table) -> None:
+        """Hand one row group to the writer thread (after the previous one is written: two at most in memory)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._pending, self._pending_rows, self._pending_bytes = [], 0, 0
+        self._wait_for_writer()
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-writer")
+        self._in_flight = self._pool.submit(self._write_row_group, data)
+
+    def _write_row_group(self, data: pa.Table) -> None:
         import pyarrow.parquet as pq
 
-        self._pending, self._pending_rows = [], 0
-        try:
-            if self._writer is None:
-                assert self._tmp is not None
-                self._writer = pq.ParquetWriter(self._tmp, data.schema, compression="zstd")
-            self._writer.write_table(data, row_group_size=ROW_GROUP_ROWS)
-        except OSError as exc:
-            raise WriteFailed(f"could not write a segment ({exc.strerror}); nothing was written") from None
+        if self._writer is None:
+            assert self._tmp is not None
+            self._writer = pq.ParquetWriter(self._tmp, data.schema, compression="zstd")
+        self._writer.write_table(data, row_group_size=ROW_GROUP_ROWS)
+
+    def _wait_for_writer(self) -> None:
+        if self._in_flight is not None:
+            future, self._in_flight = self._in_flight, None
+            try:
+                future.result()
+            except OSError as exc:
+                raise WriteFailed(f"could not write a segment ({exc.strerror}); nothing was written") from None
 
     def _close_writer(self) -> None:
-        if self._writer is not None:
-            writer, self._writer = self._writer, None
-            writer.close()
+        try:
+            self._wait_for_writer()
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+                self._pool = None
+            if self._writer is not None:
+                writer, self._writer = self._writer, None
+                writer.close()
 
     def commit(self, op: str, description: str) -> ImportResult:
         """Make the import visible: one transaction-log line naming its segment (and new catalog objects)."""
