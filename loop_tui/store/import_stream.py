@@ -163,6 +163,7 @@ class StreamingImport:
         self.rows_written += stamped.num_rows
         if self._pending_rows >= ROW_GROUP_ROWS or self._pending_bytes >= ROW_GROUP_BYTES:
             self._flush(pa.concat_tables(self._pending))
+        crash_point("import-batch")  # tests: killed mid-import
 
     def _flush(self, data: pa.Table) -> None:
         """Hand one row group to the writer thread (after the previous one is written: two at most in memory)."""
