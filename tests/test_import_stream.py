@@ -189,3 +189,31 @@ def test_the_progress_bar_shows_rows_rate_and_eta_on_a_terminal_only() -> None:
     bar.update(5, 1000)
     bar.close()
     assert bar.stream.getvalue().startswith("\r[") and bar.stream.getvalue().endswith("\r\033[K")
+
+
+def test_export_streams_batches_and_a_late_column_still_reaches_the_csv_header(root: Path, tmp_path: Path,
+                                                                               monkeypatch) -> None:
+    from loop_tui.store import export_rows
+
+    monkeypatch.setattr(export_rows, "EXPORT_BATCH_ROWS", 100)
+    ws = Workspace.open(root)
+    project = ws.project("existing")
+    rows = [{"id": f"r{n:04d}", "created": f"2026-01-02T03:{n // 60:02d}:{n % 60:02d}Z", "input": n} for n in range(350)]
+    rows[-1]["late_field"] = {"only": "here"}
+    ws.insert_rows("project_logs", project.id, rows, project_id=project.id)
+    sizes = [len(b) for b in export_rows.braintrust_row_batches(ws, "project_logs", project.id)]
+    assert sizes == [100, 100, 100, 50]
+    for fmt in ("jsonl", "csv", "parquet"):
+        out = tmp_path / f"out.{fmt}"
+        assert main(["export", "logs", "--project", "existing", "--out", str(out), "--workspace", str(root)]) == 0
+    lines = (tmp_path / "out.jsonl").read_text().splitlines()
+    assert [json.loads(line)["id"] for line in lines] == [r["id"] for r in rows]  # oldest first, across batches
+    header = (tmp_path / "out.csv").read_text().splitlines()[0].split(",")
+    assert "late_field" in header
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(tmp_path / "out.parquet")
+    assert table.num_rows == 350 and json.loads(table.column("late_field")[-1].as_py()) == {"only": "here"}
+    again = tmp_path / "again"
+    assert main(["import", "logs", str(tmp_path / "out.csv"), "--project", "copy", "--workspace", str(again)]) == 0
+    assert Workspace.open(again).query("SELECT count(*) AS n FROM project_logs")[0]["n"] == 350

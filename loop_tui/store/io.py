@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -272,81 +271,6 @@ def normalize_for_import(table: str, rows: Iterable[dict[str, Any]], source: str
     return out
 
 
-STDOUT = "-"
-
-
-def write_rows(rows: list[dict[str, Any]], fmt: str, out: Path | None) -> None:
-    """Write Braintrust-format rows to the file `out`, or to stdout when `out` is None or `-`.
-
-    A file is written to a temp file with an unpredictable name, created exclusively and never through a
-    symlink, then renamed over `out`; an `out` that exists and is not a regular file (a symlink, a device, a
-    folder) is refused rather than replaced.
-    """
-    import sys
-
-    if out is None or str(out) == STDOUT:
-        if fmt == "parquet":
-            if sys.stdout.isatty():
-                raise UserError("Parquet is binary: redirect stdout to a file, or pass --out FILE")
-            buffer = io.BytesIO()
-            _write_parquet(rows, buffer)
-            sys.stdout.buffer.write(buffer.getvalue())
-            sys.stdout.buffer.flush()
-        else:
-            _write_text(rows, fmt, sys.stdout)
-        return
-    _check_target(out)
-    _write_via_temp(out, lambda fh: _write_parquet(rows, fh) if fmt == "parquet" else _write_text_binary(rows, fmt, fh))
-
-
-def _check_target(out: Path) -> None:
-    import stat
-
-    try:
-        st = os.lstat(out)
-    except FileNotFoundError:
-        if not out.parent.is_dir():
-            raise UserError(f"cannot write {out}: the folder {out.parent} does not exist") from None
-        return
-    if not stat.S_ISREG(st.st_mode):
-        kind = ("a symlink" if stat.S_ISLNK(st.st_mode) else "a folder" if stat.S_ISDIR(st.st_mode)
-                else "a device or special file")
-        raise UserError(f"--out {out} is {kind}; export writes only regular files (use --out - to write to stdout)")
-
-
-def _write_via_temp(out: Path, write: Any) -> None:
-    import tempfile
-
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)  # O_EXCL|O_NOFOLLOW
-    except OSError as exc:
-        raise UserError(f"cannot write {out} ({exc.strerror})") from None
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-            umask = os.umask(0)
-            os.umask(umask)
-            os.fchmod(fh.fileno(), 0o666 & ~umask)  # as a plain open() would have made it, not mkstemp's 0600
-        os.replace(tmp, out)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise UserError(f"cannot write {out} ({exc.strerror}); nothing was written") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def _columns(rows: list[dict[str, Any]]) -> list[str]:
-    seen: dict[str, None] = {}
-    for row in rows:
-        for key in row:
-            seen.setdefault(key, None)
-    return list(seen)
-
-
 def _export_json(value: Any) -> str:
     """One value as strict JSON (NaN and ±Infinity from older workspaces written as null)."""
     try:
@@ -355,31 +279,7 @@ def _export_json(value: Any) -> str:
         return json.dumps(sch.finite(value), ensure_ascii=False, default=str, allow_nan=False)
 
 
-def _write_text_binary(rows: list[dict[str, Any]], fmt: str, fh: Any) -> None:
-    text = io.TextIOWrapper(fh, encoding="utf-8", newline="", write_through=True)
-    _write_text(rows, fmt, text)
-    text.flush()
-    text.detach()
+from loop_tui.store.export_rows import STDOUT, write_row_batches, write_rows  # noqa: E402 - export's half
 
-
-def _write_text(rows: list[dict[str, Any]], fmt: str, fh: Any) -> None:
-    if fmt == "jsonl":
-        for row in rows:
-            fh.write(_export_json(row) + "\n")
-        return
-    columns = _columns(rows)
-    writer = csv.writer(fh)
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([_cell_to_text(row.get(c)) for c in columns])
-
-
-def _write_parquet(rows: list[dict[str, Any]], out: Any) -> None:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    columns = _columns(rows)
-    data = {c: [None if r.get(c) is None else _export_json(r.get(c)) for r in rows] for c in columns}
-    table = pa.table({c: pa.array(v, pa.string()) for c, v in data.items()})
-    table = table.replace_schema_metadata({_JSON_COLUMNS_MARKER: b"1"})
-    pq.write_table(table, out)
+__all__ = ["FORMATS", "STDOUT", "ReadProgress", "check_readable", "detect_format", "iter_rows", "normalize_for_import",
+           "read_rows", "write_row_batches", "write_rows"]
