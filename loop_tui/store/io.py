@@ -2,8 +2,9 @@
 
 JSONL is the lossless, canonical form (what the Braintrust SDKs log and its API returns). CSV and
 Parquet keep every field too: a value that is not a plain string is written as JSON text, and a string
-that would read back as JSON is JSON-quoted, so reading the file back gives the same values. Imports
-validate every row first and write nothing if any row is bad (the error names the line).
+that would read back as JSON is JSON-quoted, so reading the file back gives the same values. Readers
+yield a row at a time (`iter_rows`), so an import never holds the file; a malformed line or cell is a
+`UserError` naming its line, and `import_file` then commits nothing. Export's half is `export_rows`.
 """
 
 from __future__ import annotations
