@@ -86,9 +86,10 @@ def span_query(path: Path) -> str:
         f"list_has_all({known}, json_keys(j))",  # any other key goes to `_extra`: Python's to build
         "NOT contains(j, 'NaN') AND NOT contains(j, 'Infinity')",  # Python reads them; they are stored as null
         "NOT contains(j, '\\ud') AND NOT contains(j, '\\uD')",  # surrogates: lone ones are Python's to judge
-        # Python refuses more than ~1,000 levels of nesting and integers of more than 4,300 digits.
-        "length(j) - length(replace(replace(j, '[', ''), '{', '')) < 500",
-        "(length(j) < 4300 OR NOT regexp_matches(j, '[0-9]{1000}'))",
+        # Python refuses more than ~1,000 levels of nesting and integers of more than 4,300 digits; only
+        # lines long enough to hold either are searched (a CASE evaluates its branch for those rows only).
+        "CASE WHEN length(j) < 1000 THEN true ELSE length(j) - length(replace(replace(j, '[', ''), '{', '')) < 500 END",
+        "CASE WHEN length(j) < 4300 THEN true ELSE NOT regexp_matches(j, '[0-9]{1000}') END",
         f"(created IS NULL OR (regexp_matches(created ->> '$', {_sql_text(_ISO)}) "
         "AND TRY_CAST(created ->> '$' AS TIMESTAMPTZ) IS NOT NULL))",
         _string_list_ok("span_parents"), _string_list_ok("tags"),
