@@ -217,3 +217,12 @@ def test_export_streams_batches_and_a_late_column_still_reaches_the_csv_header(r
     again = tmp_path / "again"
     assert main(["import", "logs", str(tmp_path / "out.csv"), "--project", "copy", "--workspace", str(again)]) == 0
     assert Workspace.open(again).query("SELECT count(*) AS n FROM project_logs")[0]["n"] == 350
+
+
+def test_a_file_starting_with_a_byte_order_mark_gets_the_same_answer_on_every_path(root: Path, tmp_path: Path,
+                                                                                   capsys) -> None:
+    src = tmp_path / "bom.jsonl"
+    src.write_bytes(b"\xef\xbb\xbf" + json.dumps(_span(1)).encode() + b"\n")
+    for kind in ("logs", "dataset"):  # logs take the DuckDB path, datasets the row-by-row one
+        assert main(["import", kind, str(src), "--project", "existing", "--workspace", str(root)]) == 2
+        assert "bom.jsonl line 1: not valid JSON (Unexpected UTF-8 BOM" in capsys.readouterr().err

@@ -135,6 +135,9 @@ def span_batches(path: Path, table: str, source: str, now: datetime) -> Iterator
 
     if table not in SPAN_TABLES:
         raise RowByRow(table)
+    with open(path, "rb") as fh:
+        if fh.read(3) == b"\xef\xbb\xbf":  # DuckDB skips a byte-order mark; Python names it as line 1's error
+            raise RowByRow("a byte-order mark")
     con = duckdb.connect(":memory:")
     try:
         con.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'")
