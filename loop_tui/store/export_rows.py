@@ -165,6 +165,8 @@ def braintrust_row_batches(ws: Any, table: str, object_id: str) -> Iterator[list
     import shutil
     import tempfile
 
+    import duckdb
+
     from loop_tui.store import schema as sch
 
     col = sch.TABLES[table][1]
@@ -174,10 +176,27 @@ def braintrust_row_batches(ws: Any, table: str, object_id: str) -> Iterator[list
         con.execute(f"SET memory_limit = '{EXPORT_MEMORY}'")
         con.execute("SET temp_directory = ?", [spill])
         con.execute("SET enable_progress_bar = false")
-        reader = con.sql(f"SELECT * FROM {table} WHERE {col} = $id ORDER BY created, id",
-                         params={"id": object_id}).to_arrow_reader(EXPORT_BATCH_ROWS)
-        for batch in reader:
-            yield [sch.row_to_braintrust(table, r) for r in batch.to_pylist()]
+        try:
+            reader = con.sql(f"SELECT * FROM {table} WHERE {col} = $id ORDER BY created, id",
+                             params={"id": object_id}).to_arrow_reader(EXPORT_BATCH_ROWS)
+            for batch in reader:
+                yield [sch.row_to_braintrust(table, r) for r in batch.to_pylist()]
+        except duckdb.Error as exc:
+            raise _damage_or(exc, ws.root, table, object_id) from None
     finally:
         con.close()
         shutil.rmtree(spill, ignore_errors=True)
+
+
+def _damage_or(exc: Exception, root: Path, table: str, object_id: str) -> Exception:
+    """The sentence naming a damaged segment of the object, when that is why reading it failed (as
+    `Workspace.query` says it); otherwise the error itself."""
+    from loop_tui.store import txlog
+    from loop_tui.store.failures import DamagedError
+    from loop_tui.store.health import damage_sentence, known_damage
+
+    sentence = damage_sentence(exc)
+    if sentence:
+        return DamagedError(sentence)
+    damage = known_damage(root, txlog.snapshot(root), deep=True).get((table, object_id))
+    return DamagedError(damage.message(root)) if damage is not None else exc
