@@ -73,15 +73,15 @@ def span_query(path: Path) -> str:
     columns = "{" + ", ".join(f"{_sql_text(f)}: 'JSON'" for f in _FIELDS) + "}"
     known = "[" + ", ".join(_sql_text(k) for k in _KNOWN_KEYS) + "]"
     file = _sql_text(str(path))
-    paths = ["$.id", "$.span_id", "$.root_span_id", "$.created", "$.is_root", "$.span_parents", "$.tags",
-             "$.scores", "$.metrics"]
-    types = f"json_type(j, [{', '.join(_sql_text(p) for p in paths)}])"  # one parse of the line for nine types
-    allowed = ("['VARCHAR'], ['VARCHAR', 'NULL'], ['VARCHAR', 'NULL'], ['VARCHAR', 'NULL'], ['BOOLEAN', 'NULL'], "
-               "['ARRAY', 'NULL'], ['ARRAY', 'NULL'], ['OBJECT', 'NULL'], ['OBJECT', 'NULL']")
+    # Each field's JSON type from its text's first character (no parse): `"` string, `t`/`f` boolean,
+    # `[` array, `{` object; a missing key or a JSON null is SQL NULL here (coalesced to `n`).
+    first = {"id": '"', "span_id": '"n', "root_span_id": '"n', "created": '"n', "is_root": "tfn",
+             "span_parents": "[n", "tags": "[n", "scores": "{n", "metrics": "{n"}
+    typed = " AND ".join(f"contains({_sql_text(chars)}, coalesce(left({field}, 1), 'n'))"
+                         for field, chars in first.items())
     clean = " AND ".join([
         "json_type(j) = 'OBJECT'",
-        # A missing key's type is NULL: coalesce it to 'NULL', as a JSON null is.
-        f"list_bool_and(list_transform(list_zip({types}, [{allowed}]), lambda p: list_contains(p[2], coalesce(p[1], 'NULL'))))",
+        typed,
         "(id ->> '$') <> '' AND contains(j, id::VARCHAR)",
         f"list_has_all({known}, json_keys(j))",  # any other key goes to `_extra`: Python's to build
         "NOT contains(j, 'NaN') AND NOT contains(j, 'Infinity')",  # Python reads them; they are stored as null
