@@ -228,3 +228,16 @@ def test_a_file_starting_with_a_byte_order_mark_gets_the_same_answer_on_every_pa
     for kind in ("logs", "dataset"):  # logs take the DuckDB path, datasets the row-by-row one
         assert main(["import", kind, str(src), "--project", "existing", "--workspace", str(root)]) == 2
         assert "bom.jsonl line 1: not valid JSON (Unexpected UTF-8 BOM" in capsys.readouterr().err
+
+
+def test_a_csv_byte_that_is_not_utf8_past_the_first_megabyte_names_its_line_and_column(root: Path, tmp_path: Path,
+                                                                                      capsys) -> None:
+    """The CSV is decoded as it streams; the error is then located a chunk at a time (characters cut by
+    a chunk's end included)."""
+    line = "id,input\n".encode()
+    body = b"".join(f"r{n},caf\u00e9 \u2603 {n}\n".encode() for n in range(60_000))  # ~1.2 MB of multibyte text
+    src = tmp_path / "late.csv"
+    src.write_bytes(line + body + b"bad,ok \xff here\n")
+    assert main(["import", "dataset", str(src), "--project", "existing", "--workspace", str(root)]) == 2
+    err = capsys.readouterr().err
+    assert "late.csv line 60002: not valid UTF-8 (byte 0xff at column 8)" in err, err
