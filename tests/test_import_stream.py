@@ -234,10 +234,10 @@ def test_a_csv_byte_that_is_not_utf8_past_the_first_megabyte_names_its_line_and_
                                                                                       capsys) -> None:
     """The CSV is decoded as it streams; the error is then located a chunk at a time (characters cut by
     a chunk's end included)."""
-    line = "id,input\n".encode()
+    header = b"id,input\n"
     body = b"".join(f"r{n},caf\u00e9 \u2603 {n}\n".encode() for n in range(60_000))  # ~1.2 MB of multibyte text
     src = tmp_path / "late.csv"
-    src.write_bytes(line + body + b"bad,ok \xff here\n")
+    src.write_bytes(header + body + b"bad,ok \xff here\n")
     assert main(["import", "dataset", str(src), "--project", "existing", "--workspace", str(root)]) == 2
     err = capsys.readouterr().err
     assert "late.csv line 60002: not valid UTF-8 (byte 0xff at column 8)" in err, err
