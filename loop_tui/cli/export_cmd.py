@@ -25,10 +25,10 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Write the latest version of every row."""
+    """Write the latest version of every row, a batch at a time (bounded memory at any size)."""
     from loop_tui.store import open_workspace
-    from loop_tui.store.io import detect_format, write_rows
-    from loop_tui.store.schema import row_to_braintrust
+    from loop_tui.store.export_rows import braintrust_row_batches, write_row_batches
+    from loop_tui.store.io import detect_format
 
     table = KINDS[args.kind]
     if args.layout == "bt-sync":
@@ -45,9 +45,7 @@ def run(args: argparse.Namespace) -> int:
         if not args.name:
             raise UserError(f"export {args.kind} needs --name (the {args.kind}'s name or id)")
         object_id = ws.get_object(table, project.id, args.name).id
-    data = ws.read_rows(table, object_id)
-    rows = [row_to_braintrust(table, r) for r in data.to_pylist()]
-    write_rows(rows, fmt, args.out)
+    written = write_row_batches(lambda: braintrust_row_batches(ws, table, object_id), fmt, args.out)
     if to_file:
-        print(f"exported {len(rows):,} rows to {args.out}")
+        print(f"exported {written:,} rows to {args.out}")
     return 0

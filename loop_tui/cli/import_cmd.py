@@ -25,15 +25,17 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Validate the whole file, then write it in one transaction."""
+    """Read, validate and write the file in batches, committed as one transaction at the end."""
     from loop_tui.interop.imports import run_import
 
     handled = run_import(args)  # another tool's file (OTLP, Phoenix, Langfuse, inspect_ai, promptfoo)
     if handled is not None:
         return handled
+    from loop_tui.cli.import_progress import ImportProgress
     from loop_tui.safe_text import visible
     from loop_tui.store import open_workspace
-    from loop_tui.store.io import detect_format, normalize_for_import, read_rows
+    from loop_tui.store.import_file import import_file
+    from loop_tui.store.io import check_readable, detect_format
 
     table = KINDS[args.kind]
     if args.file.is_dir():  # a `bt sync` pull folder (spec.json, data/part-*.jsonl)
@@ -41,28 +43,21 @@ def run(args: argparse.Namespace) -> int:
 
         return import_bt_sync_folder(args, table)
     fmt = detect_format(args.file, args.format)
-    rows = normalize_for_import(table, read_rows(args.file, fmt), args.file.name)
-    if not rows:
-        raise UserError(f"{args.file.name} has no rows to import")
+    check_readable(args.file)
     ws = open_workspace(args.workspace)
-    project, _ = ws.ensure_project(args.project)
-    if table == "project_logs":
-        object_id = project.id
-    else:
-        name = args.name or args.file.stem
-        description = {"description": f"imported from {args.file.name}"}
-        if table == "experiment":
-            # save_object refuses a name that exists, under the lock: two imports cannot make two experiments.
-            try:
-                obj = ws.save_object(table, project.id, name, description)
-            except ConflictError:
-                raise UserError(f"an experiment named {name!r} already exists in {project.name}; pass another --name") from None
-        else:
-            obj, _ = ws.ensure_object(table, project.id, name, description)
-        object_id = obj.id
-    duplicates = len(rows) - len({r["id"] for r in rows})
-    xact = ws.append_rows(table, object_id, rows, project_id=project.id, op="import", description=f"import {args.file.name}")
-    print(f"imported {len(rows) - duplicates:,} rows into {args.kind} of {visible(project.name)} (write {xact})")
-    if duplicates:
-        print(f"{duplicates:,} line(s) repeated an id of an earlier line: the last line with each id was kept")
+    name = None if table == "project_logs" else (args.name or args.file.stem)
+    progress = ImportProgress(args.file.stat().st_size)
+    try:
+        result = import_file(ws, args.file, fmt, table, project=args.project, name=name,
+                             description={"description": f"imported from {args.file.name}"},
+                             op_description=f"import {args.file.name}", on_progress=progress.update)
+    except ConflictError:
+        raise UserError(f"an experiment named {name!r} already exists in {visible(args.project)}; "
+                        "pass another --name") from None
+    finally:
+        progress.close()
+    project = ws.project(result.project_id)
+    print(f"imported {result.rows:,} rows into {args.kind} of {visible(project.name)} (write {result.xact})")
+    if result.duplicates:
+        print(f"{result.duplicates:,} line(s) repeated an id of an earlier line: the last line with each id was kept")
     return 0

@@ -2,8 +2,9 @@
 
 JSONL is the lossless, canonical form (what the Braintrust SDKs log and its API returns). CSV and
 Parquet keep every field too: a value that is not a plain string is written as JSON text, and a string
-that would read back as JSON is JSON-quoted, so reading the file back gives the same values. Imports
-validate every row first and write nothing if any row is bad (the error names the line).
+that would read back as JSON is JSON-quoted, so reading the file back gives the same values. Readers
+yield a row at a time (`iter_rows`), so an import never holds the file; a malformed line or cell is a
+`UserError` naming its line, and `import_file` then commits nothing. Export's half is `export_rows`.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -74,27 +74,46 @@ def _utf8_error(raw: bytes, exc: UnicodeDecodeError, name: str, first_line: int 
     )
 
 
-def read_rows(path: Path, fmt: str) -> list[dict[str, Any]]:
-    """Read every row of a file; a malformed line or cell is a `UserError` naming its line."""
+class ReadProgress:
+    """How far a reader got: bytes of the file consumed (for a progress bar's MB/s and ETA)."""
+
+    def __init__(self) -> None:
+        self.bytes = 0
+
+
+def check_readable(path: Path) -> None:
+    """A `UserError` unless `path` is an existing regular file."""
     if not path.exists():
         raise UserError(f"no such file: {path}")
     if not path.is_file():
         raise UserError(f"{path} is not a regular file")
+
+
+def read_rows(path: Path, fmt: str) -> list[dict[str, Any]]:
+    """Read every row of a file; a malformed line or cell is a `UserError` naming its line.
+
+    Holds the whole file: imports use `iter_rows`, which reads it a row at a time.
+    """
+    return list(iter_rows(path, fmt))
+
+
+def iter_rows(path: Path, fmt: str, progress: ReadProgress | None = None) -> Iterator[dict[str, Any]]:
+    """The file's rows one at a time (each with its `__line__`), never the whole file in memory."""
+    check_readable(path)
+    if fmt not in FORMATS:
+        raise UserError(f"unknown format {fmt!r}; use jsonl, csv or parquet")
+    progress = progress or ReadProgress()
+    reader = {"jsonl": _read_jsonl, "csv": _read_csv, "parquet": _read_parquet}[fmt]
     try:
-        if fmt == "jsonl":
-            return list(_read_jsonl(path))
-        if fmt == "csv":
-            return list(_read_csv(path))
-        if fmt == "parquet":
-            return _read_parquet(path)
+        yield from reader(path, progress)
     except OSError as exc:
         raise UserError(f"cannot read {path} ({exc.strerror})") from None
-    raise UserError(f"unknown format {fmt!r}; use jsonl, csv or parquet")
 
 
-def _read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
+def _read_jsonl(path: Path, progress: ReadProgress) -> Iterator[dict[str, Any]]:
     with open(path, "rb") as fh:
         for n, raw in enumerate(fh, 1):
+            progress.bytes += len(raw)
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
@@ -115,54 +134,114 @@ def _read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
             yield row
 
 
-def _read_csv(path: Path) -> Iterator[dict[str, Any]]:
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise _utf8_error(raw, exc, path.name) from None
+class _CountingReader(io.RawIOBase):
+    """A binary file that counts the bytes read through it."""
+
+    def __init__(self, fh: Any, progress: ReadProgress) -> None:
+        self._fh, self._progress = fh, progress
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        n = self._fh.readinto(buffer)
+        self._progress.bytes += n or 0
+        return n
+
+
+def _read_csv(path: Path, progress: ReadProgress) -> Iterator[dict[str, Any]]:
     # Cells can hold whole documents (LLM inputs); the csv module's default cap is 128 KiB.
     csv.field_size_limit(2**31 - 1)
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    try:
-        if not reader.fieldnames:
-            raise UserError(f"{path.name}: the CSV file has no header row")
-        for row in reader:
-            if None in row:
-                raise UserError(f"{path.name} line {reader.line_num}: more cells than header columns")
+    with open(path, "rb") as raw_fh:
+        text = io.TextIOWrapper(io.BufferedReader(_CountingReader(raw_fh, progress), 1 << 20), encoding="utf-8",
+                                newline="")
+        reader = csv.DictReader(text)
+        try:
+            if not reader.fieldnames:
+                raise UserError(f"{path.name}: the CSV file has no header row")
+            for row in reader:
+                if None in row:
+                    raise UserError(f"{path.name} line {reader.line_num}: more cells than header columns")
+                try:
+                    out = {k: _text_to_cell(v or "") for k, v in row.items()}
+                except RecursionError:
+                    raise UserError(f"{path.name} line {reader.line_num}: a cell is nested too deeply") from None
+                out["__line__"] = reader.line_num
+                yield out
+        except csv.Error as exc:
+            raise UserError(f"{path.name} line {reader.line_num}: not valid CSV ({exc})") from None
+        except UnicodeDecodeError:
+            raise _first_utf8_error(path) from None
+
+
+def _first_utf8_error(path: Path) -> UserError:
+    """The sentence for the first byte of `path` that is not UTF-8, found a chunk at a time."""
+    import codecs
+
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    line, offset, line_start = 1, 0, 0  # line_start: file offset of the current line's first byte
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            pending = len(decoder.getstate()[0])  # bytes of a character cut at the last chunk's end
             try:
-                out = {k: _text_to_cell(v or "") for k, v in row.items()}
-            except RecursionError:
-                raise UserError(f"{path.name} line {reader.line_num}: a cell is nested too deeply") from None
-            out["__line__"] = reader.line_num
-            yield out
-    except csv.Error as exc:
-        raise UserError(f"{path.name} line {reader.line_num}: not valid CSV ({exc})") from None
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:  # exc.object is the pending bytes, then this chunk
+                bad = offset - pending + exc.start
+                before = max(0, bad - offset)
+                line += chunk.count(b"\n", 0, before)
+                newline = chunk.rfind(b"\n", 0, before)
+                if newline >= 0:
+                    line_start = offset + newline + 1
+                return UserError(f"{path.name} line {line}: not valid UTF-8 (byte 0x{exc.object[exc.start]:02x} at "
+                                 f"column {bad - line_start + 1}); save the file as UTF-8")
+            line += chunk.count(b"\n")
+            newline = chunk.rfind(b"\n")
+            if newline >= 0:
+                line_start = offset + newline + 1
+            offset += len(chunk)
+    return UserError(f"{path.name}: not valid UTF-8 (it ends inside a character); save the file as UTF-8")
 
 
-def _read_parquet(path: Path) -> list[dict[str, Any]]:
+PARQUET_BATCH_ROWS = 10_000
+
+
+def _read_parquet(path: Path, progress: ReadProgress) -> Iterator[dict[str, Any]]:
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
-        table = pq.read_table(path)
+        parquet = pq.ParquetFile(path)
+        ours = (parquet.schema_arrow.metadata or {}).get(_JSON_COLUMNS_MARKER) == b"1"
+        batches = parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS)
     except Exception as exc:  # pyarrow raises several types for damaged files
         raise UserError(f"{path.name}: not a readable Parquet file ({type(exc).__name__})") from None
-    ours = (table.schema.metadata or {}).get(_JSON_COLUMNS_MARKER) == b"1"
-    rows = _parquet_rows(table, path.name)
-    for n, row in enumerate(rows, 1):
-        for key, value in list(row.items()):
-            if ours and isinstance(value, str) or isinstance(value, str) and value[:1] in "{[" and key in sch.SPAN_JSON_FIELDS:
-                try:
-                    row[key] = _text_to_cell(value)
-                except RecursionError:
-                    raise UserError(f"{path.name} row {n}: `{key}` is nested too deeply") from None
-            elif isinstance(value, list) and value and isinstance(value[0], tuple):
-                row[key] = dict(value)  # an Arrow MAP comes back as key/value pairs
-        row["__line__"] = n
-    return rows
+    size = max(1, path.stat().st_size)
+    total = max(1, parquet.metadata.num_rows)
+    first = 1
+    while True:
+        try:
+            batch = next(batches)
+        except StopIteration:
+            return
+        except Exception as exc:  # noqa: BLE001 - a damaged page, of any of pyarrow's error types
+            raise UserError(f"{path.name}: not a readable Parquet file ({type(exc).__name__})") from None
+        rows = _parquet_rows(pa.Table.from_batches([batch]), path.name, first)
+        for n, row in enumerate(rows, first):
+            for key, value in list(row.items()):
+                if ours and isinstance(value, str) or isinstance(value, str) and value[:1] in "{[" and key in sch.SPAN_JSON_FIELDS:
+                    try:
+                        row[key] = _text_to_cell(value)
+                    except RecursionError:
+                        raise UserError(f"{path.name} row {n}: `{key}` is nested too deeply") from None
+                elif isinstance(value, list) and value and isinstance(value[0], tuple):
+                    row[key] = dict(value)  # an Arrow MAP comes back as key/value pairs
+            row["__line__"] = n
+        first += len(rows)
+        progress.bytes = size * (first - 1) // total
+        yield from rows
 
 
-def _parquet_rows(table: Any, name: str) -> list[dict[str, Any]]:
+def _parquet_rows(table: Any, name: str, first_row: int = 1) -> list[dict[str, Any]]:
     """The table as Python rows; a value Python cannot hold (a timestamp past year 9999) names its place."""
     try:
         return table.to_pylist()
@@ -175,7 +254,7 @@ def _parquet_rows(table: Any, name: str) -> list[dict[str, Any]]:
                 values[n].as_py()
             except (OverflowError, ValueError, ArithmeticError) as exc:
                 raise UserError(
-                    f"{name} row {n + 1}: column `{column}` holds a value out of range ({exc}); "
+                    f"{name} row {first_row + n}: column `{column}` holds a value out of range ({exc}); "
                     "timestamps must fall in the years 1 to 9999"
                 ) from None
     raise UserError(f"{name}: the file holds values that cannot be read")
@@ -193,81 +272,6 @@ def normalize_for_import(table: str, rows: Iterable[dict[str, Any]], source: str
     return out
 
 
-STDOUT = "-"
-
-
-def write_rows(rows: list[dict[str, Any]], fmt: str, out: Path | None) -> None:
-    """Write Braintrust-format rows to the file `out`, or to stdout when `out` is None or `-`.
-
-    A file is written to a temp file with an unpredictable name, created exclusively and never through a
-    symlink, then renamed over `out`; an `out` that exists and is not a regular file (a symlink, a device, a
-    folder) is refused rather than replaced.
-    """
-    import sys
-
-    if out is None or str(out) == STDOUT:
-        if fmt == "parquet":
-            if sys.stdout.isatty():
-                raise UserError("Parquet is binary: redirect stdout to a file, or pass --out FILE")
-            buffer = io.BytesIO()
-            _write_parquet(rows, buffer)
-            sys.stdout.buffer.write(buffer.getvalue())
-            sys.stdout.buffer.flush()
-        else:
-            _write_text(rows, fmt, sys.stdout)
-        return
-    _check_target(out)
-    _write_via_temp(out, lambda fh: _write_parquet(rows, fh) if fmt == "parquet" else _write_text_binary(rows, fmt, fh))
-
-
-def _check_target(out: Path) -> None:
-    import stat
-
-    try:
-        st = os.lstat(out)
-    except FileNotFoundError:
-        if not out.parent.is_dir():
-            raise UserError(f"cannot write {out}: the folder {out.parent} does not exist") from None
-        return
-    if not stat.S_ISREG(st.st_mode):
-        kind = ("a symlink" if stat.S_ISLNK(st.st_mode) else "a folder" if stat.S_ISDIR(st.st_mode)
-                else "a device or special file")
-        raise UserError(f"--out {out} is {kind}; export writes only regular files (use --out - to write to stdout)")
-
-
-def _write_via_temp(out: Path, write: Any) -> None:
-    import tempfile
-
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)  # O_EXCL|O_NOFOLLOW
-    except OSError as exc:
-        raise UserError(f"cannot write {out} ({exc.strerror})") from None
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-            umask = os.umask(0)
-            os.umask(umask)
-            os.fchmod(fh.fileno(), 0o666 & ~umask)  # as a plain open() would have made it, not mkstemp's 0600
-        os.replace(tmp, out)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise UserError(f"cannot write {out} ({exc.strerror}); nothing was written") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def _columns(rows: list[dict[str, Any]]) -> list[str]:
-    seen: dict[str, None] = {}
-    for row in rows:
-        for key in row:
-            seen.setdefault(key, None)
-    return list(seen)
-
-
 def _export_json(value: Any) -> str:
     """One value as strict JSON (NaN and ±Infinity from older workspaces written as null)."""
     try:
@@ -276,31 +280,7 @@ def _export_json(value: Any) -> str:
         return json.dumps(sch.finite(value), ensure_ascii=False, default=str, allow_nan=False)
 
 
-def _write_text_binary(rows: list[dict[str, Any]], fmt: str, fh: Any) -> None:
-    text = io.TextIOWrapper(fh, encoding="utf-8", newline="", write_through=True)
-    _write_text(rows, fmt, text)
-    text.flush()
-    text.detach()
+from loop_tui.store.export_rows import STDOUT, write_row_batches, write_rows  # noqa: E402 - export's half
 
-
-def _write_text(rows: list[dict[str, Any]], fmt: str, fh: Any) -> None:
-    if fmt == "jsonl":
-        for row in rows:
-            fh.write(_export_json(row) + "\n")
-        return
-    columns = _columns(rows)
-    writer = csv.writer(fh)
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([_cell_to_text(row.get(c)) for c in columns])
-
-
-def _write_parquet(rows: list[dict[str, Any]], out: Any) -> None:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    columns = _columns(rows)
-    data = {c: [None if r.get(c) is None else _export_json(r.get(c)) for r in rows] for c in columns}
-    table = pa.table({c: pa.array(v, pa.string()) for c, v in data.items()})
-    table = table.replace_schema_metadata({_JSON_COLUMNS_MARKER: b"1"})
-    pq.write_table(table, out)
+__all__ = ["FORMATS", "STDOUT", "ReadProgress", "check_readable", "detect_format", "iter_rows", "normalize_for_import",
+           "read_rows", "write_row_batches", "write_rows"]

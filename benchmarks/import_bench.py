@@ -1,0 +1,133 @@
+"""Import benchmark: `loop-tui import logs` of an SDK-shaped span JSONL next to DuckDB's `read_json` of it.
+
+Generates (once, cached in the temp dir) a JSONL file of N spans in the shape the Braintrust SDK logs them
+(the demo generator's support-bot traces, written as Braintrust rows with the API's bookkeeping fields),
+then runs, each in its own process so its peak RSS is its own, in the same run:
+  - `loop-tui import logs FILE --project bench` into a fresh workspace, and
+  - DuckDB: `CREATE TABLE t AS SELECT * FROM read_json(FILE)` (what a user would otherwise do).
+Prints wall time, peak RSS and the speed ratio (DuckDB's time / ours). Targets (issue 15): ratio >= 0.5,
+peak RSS < 500 MB for a 2 GB file and independent of the file's size.
+
+    python benchmarks/import_bench.py [--spans 200000] [--repeat 1] [--out benchmarks/results_import.txt]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+MODELS = ["gpt-4o-mini", "gpt-4o", "claude-3-5-sonnet"]
+
+
+def generate(path: Path, spans: int, seed: int = 1) -> None:
+    """Write `spans` SDK-shaped spans (whole traces; the last trace may run a few spans over)."""
+    from loop_tui.store.demo import text
+    from loop_tui.store.demo.spans import IdMaker
+    from loop_tui.store.demo.traces import TraceSettings, support_question, support_trace
+    from loop_tui.store.schema import row_to_braintrust
+
+    rng = random.Random(seed)
+    ids = IdMaker(rng)
+    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    t0, written = 1.7e9, 0
+    tmp = path.with_suffix(".part")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        while written < spans:
+            t0 += rng.random() * 5
+            model = rng.choice(MODELS)
+            settings = TraceSettings(model=model, prompt_version=rng.choice(["v1", "v2"]), quality=0.75,
+                                     error_rate=0.05)
+            question, reference = support_question(rng, rng.randrange(len(text.SUPPORT_TOPICS)))
+            meta = {"user_id": f"user-{rng.randint(1, 1500):04d}", "region": rng.choice(["us-east", "eu-west"])}
+            trace, _ = support_trace(rng, ids, t0, settings, question, reference, meta, tags=["prod"])
+            for span in trace:
+                row = row_to_braintrust("project_logs", {**span, "_xact_id": 1000 + written, "project_id": "proj",
+                                                         "experiment_id": None, "_object_delete": False})
+                row.update({"org_id": "org", "log_id": "g", "_pagination_key": f"p{written:012d}"})
+                fh.write(encode(row) + "\n")
+                written += 1
+    tmp.replace(path)
+
+
+def measure(argv: list[str]) -> tuple[float, float, float]:
+    """Run `argv` as a child; (wall seconds, CPU seconds, the child's own peak RSS in MB). Fails on a failed run."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - started
+    out, err = proc.stdout.read().decode(), proc.stderr.read().decode()  # type: ignore[union-attr]
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"{argv[:4]} failed ({proc.returncode}): {err.strip()[-500:]}")
+    if out.strip():
+        print("   ", out.strip().splitlines()[-1])
+    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+
+
+def run_once(source: Path, work: Path) -> dict[str, float]:
+    """One import and one DuckDB read of `source`; their times and peak RSS."""
+    import shutil
+
+    ws = work / "ws"
+    shutil.rmtree(ws, ignore_errors=True)
+    ours, ours_cpu, ours_rss = measure([sys.executable, "-m", "loop_tui.cli.main", "import", "logs", str(source),
+                              "--project", "bench", "--workspace", str(ws)])
+    script = ("import duckdb, sys; c = duckdb.connect(); c.execute('SET enable_progress_bar = false'); "
+              "c.execute('CREATE TABLE t AS SELECT * FROM read_json(?)', [sys.argv[1]]); "
+              "print(c.execute('SELECT count(*) FROM t').fetchall()[0][0], 'rows read by DuckDB')")
+    duck, duck_cpu, duck_rss = measure([sys.executable, "-c", script, str(source)])
+    shutil.rmtree(ws, ignore_errors=True)
+    return {"import_s": ours, "import_cpu": ours_cpu, "import_mb": ours_rss,
+            "duckdb_s": duck, "duckdb_cpu": duck_cpu, "duckdb_mb": duck_rss}
+
+
+def main() -> None:
+    """Generate (or reuse) the file, measure, print and append the results."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--spans", type=int, default=200_000)
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each (the best time of each is reported)")
+    parser.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "loop-tui-import-bench")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results_import.txt")
+    args = parser.parse_args()
+    args.dir.mkdir(parents=True, exist_ok=True)
+    source = args.dir / f"sdk-spans-{args.spans}.jsonl"
+    if not source.exists():
+        print(f"generating {args.spans:,} spans in {source} (once) …", flush=True)
+        started = time.perf_counter()
+        generate(source, args.spans)
+        print(f"  done in {time.perf_counter() - started:.0f} s", flush=True)
+    size_mb = source.stat().st_size / 1e6
+    runs = []
+    for n in range(args.repeat):
+        print(f"run {n + 1}/{args.repeat} on {source.name} ({size_mb:,.0f} MB)", flush=True)
+        runs.append(run_once(source, args.dir))
+    best = {key: min(r[key] for r in runs) for key in runs[0]}
+    ratio = best["duckdb_s"] / best["import_s"]
+    lines = [
+        f"import_bench {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: {args.spans:,} spans, {size_mb:,.0f} MB JSONL, "
+        f"{os.cpu_count()} cores (load average {os.getloadavg()[0]:.1f}), best of {args.repeat}",
+        f"  loop-tui import logs   {best['import_s']:7.2f} s wall {best['import_cpu']:7.2f} s CPU   "
+        f"peak RSS {best['import_mb']:6.0f} MB   {size_mb / best['import_s']:6.1f} MB/s",
+        f"  duckdb read_json       {best['duckdb_s']:7.2f} s wall {best['duckdb_cpu']:7.2f} s CPU   "
+        f"peak RSS {best['duckdb_mb']:6.0f} MB   {size_mb / best['duckdb_s']:6.1f} MB/s",
+        f"  speed ratio (duckdb time / import time) {ratio:.2f}x wall, "
+        f"{best['duckdb_cpu'] / best['import_cpu']:.2f}x CPU  (target >= 0.5x)",
+    ]
+    print("\n".join(lines))
+    with open(args.out, "a", encoding="utf-8") as fh:
+        fh.write("\n".join(lines) + "\n\n")
+
+
+if __name__ == "__main__":
+    main()

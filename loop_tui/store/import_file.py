@@ -1,0 +1,95 @@
+"""Import a JSONL, CSV or Parquet file of Braintrust rows as one transaction, in bounded memory.
+
+The file is read in batches (DuckDB for JSONL spans, see `import_fast`; otherwise `io.iter_rows`, a row
+at a time, normalised by `schema.normalize_*` a batch at a time), each batch is validated and appended to
+one uncommitted segment (`import_stream.StreamingImport`), and the whole import is committed at the end
+with one transaction-log line, or not at all: a bad row anywhere (named by its line) or a kill leaves
+nothing visible, not even the project or object the import would have created.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from loop_tui import clock
+from loop_tui.errors import UserError
+from loop_tui.store import schema as sch
+from loop_tui.store.import_fast import RowByRow, span_batches
+from loop_tui.store.import_stream import ImportResult, StreamingImport, resolve_target
+from loop_tui.store.io import ReadProgress, check_readable, iter_rows, normalize_for_import
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from loop_tui.store.workspace import Workspace
+
+BATCH_ROWS = 5_000  # rows normalised in Python at a time
+OnProgress = Callable[[int, int], None]  # (rows read, bytes of the file read)
+
+
+def row_batches(path: Path, fmt: str, table: str, source: str, progress: ReadProgress) -> Iterator[pa.Table]:
+    """Batches of normalised rows read a row at a time (every format; errors name their line)."""
+    rows: list[dict[str, Any]] = []
+    for row in iter_rows(path, fmt, progress):
+        rows.append(row)
+        if len(rows) >= BATCH_ROWS:
+            yield sch.to_arrow(table, normalize_for_import(table, rows, source))
+            rows = []
+    if rows:
+        yield sch.to_arrow(table, normalize_for_import(table, rows, source))
+
+
+def _fast_batches(path: Path, table: str, source: str, progress: ReadProgress) -> Iterator[pa.Table]:
+    """DuckDB's batches, with the bytes read estimated from the rows read (DuckDB does not say)."""
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        head = fh.read(4 << 20)
+    per_line = len(head) / max(1, head.count(b"\n")) if head else 1.0
+    rows = 0
+    for batch in span_batches(path, table, source, clock.now()):
+        rows += batch.num_rows
+        progress.bytes = min(size, int(rows * per_line))
+        yield batch
+    progress.bytes = size
+
+
+def import_file(
+    ws: Workspace,
+    path: Path,
+    fmt: str,
+    table: str,
+    *,
+    project: str,
+    name: str | None,
+    description: dict[str, Any],
+    op_description: str,
+    on_progress: OnProgress | None = None,
+) -> ImportResult:
+    """Read, validate and write `path` into the project's logs or the named dataset or experiment."""
+    check_readable(path)
+    source = path.name
+    with StreamingImport(ws) as sink:
+        target = resolve_target(ws, table, project, name, description)
+        sink.start(target)
+
+        def pour(batches: Iterator[pa.Table], progress: ReadProgress) -> None:
+            for batch in batches:
+                sink.add(batch)
+                if on_progress is not None:
+                    on_progress(sink.rows_written, progress.bytes)
+
+        progress = ReadProgress()
+        if fmt == "jsonl":
+            try:
+                pour(_fast_batches(path, table, source, progress), progress)
+            except RowByRow:
+                sink.restart()  # the row-by-row path names the bad line, or takes what DuckDB could not
+                progress = ReadProgress()
+                pour(row_batches(path, fmt, table, source, progress), progress)
+        else:
+            pour(row_batches(path, fmt, table, source, progress), progress)
+        if not sink.rows_written:
+            raise UserError(f"{source} has no rows to import")
+        return sink.commit("import", op_description)

@@ -1,0 +1,243 @@
+"""Imports stream: batches of bounded size, one commit at the end, the same rows on the fast and slow paths.
+
+Real files, real DuckDB and Parquet, real CLI subprocesses for the kill test (`LOOP_TUI_CRASH_AT`).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from loop_tui.cli.import_progress import ImportProgress
+from loop_tui.cli.main import main
+from loop_tui.store import Workspace, import_fast
+from loop_tui.store.import_fast import RowByRow
+from loop_tui.store.import_file import BATCH_ROWS, import_file, row_batches
+from loop_tui.store.io import ReadProgress
+from tests.conftest import REPO
+
+
+def _span(n: int) -> dict:
+    return {"id": f"s{n}", "span_id": f"s{n}", "root_span_id": "s0", "span_parents": None if n == 0 else ["s0"],
+            "created": f"2026-01-02T03:04:{n % 60:02d}.{n % 1000:03d}Z", "input": {"q": f"question {n}"},
+            "output": f"answer {n}", "scores": {"Factuality": (n % 10) / 10}, "metadata": {"model": "gpt-4o"},
+            "metrics": {"start": 1767323045.0 + n, "end": 1767323046.5 + n, "tokens": n},
+            "span_attributes": {"name": "llm", "type": "llm"}, "tags": ["prod"],
+            "_xact_id": "1000", "org_id": "o", "log_id": "g", "_pagination_key": f"p{n}"}
+
+
+def _write_jsonl(path: Path, rows: list, *, bad_line: str | None = None, at: int | None = None) -> None:
+    lines = [json.dumps(r) for r in rows]
+    if bad_line is not None:
+        assert at is not None
+        lines.insert(at - 1, bad_line)
+    path.write_text("\n".join(lines) + "\n")
+
+
+def _generation_and_projects(root: Path) -> tuple[int, list[str]]:
+    ws = Workspace.open(root)
+    return ws.generation, [p.name for p in ws.projects()]
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    path = tmp_path / "ws"
+    Workspace.open(path).create_project("existing")
+    return path
+
+
+def test_a_bad_line_late_in_the_file_is_named_and_nothing_is_written(root: Path, tmp_path: Path, capsys) -> None:
+    """The rows before it were already streamed into a segment: they, and the new project, must vanish."""
+    src = tmp_path / "late.jsonl"
+    _write_jsonl(src, [_span(n) for n in range(3 * BATCH_ROWS)], bad_line='{"id": "x", "tags": "urgent"}',
+                 at=3 * BATCH_ROWS - 7)
+    before = _generation_and_projects(root)
+    assert main(["import", "logs", str(src), "--project", "fresh", "--workspace", str(root)]) == 2
+    err = capsys.readouterr().err
+    assert f"late.jsonl line {3 * BATCH_ROWS - 7}: `tags` must be a list of strings" in err, err
+    assert len(err.strip().splitlines()) == 1
+    assert _generation_and_projects(root) == before  # no rows, no project "fresh"
+    assert not list(root.rglob("*.part")) and not list(root.rglob("*.dedup"))
+
+
+def test_a_bad_csv_row_late_in_the_file_is_named_and_nothing_is_written(root: Path, tmp_path: Path, capsys) -> None:
+    src = tmp_path / "late.csv"
+    body = "".join(f"r{n},{n}\n" for n in range(2 * BATCH_ROWS))
+    src.write_text("id,input\n" + body + 'bad,"[1, 2]",extra\n')
+    before = _generation_and_projects(root)
+    assert main(["import", "dataset", str(src), "--project", "existing", "--workspace", str(root)]) == 2
+    assert f"late.csv line {2 * BATCH_ROWS + 2}: more cells than header columns" in capsys.readouterr().err
+    assert _generation_and_projects(root) == before
+
+
+def test_an_import_killed_mid_stream_leaves_nothing_visible(root: Path, tmp_path: Path) -> None:
+    src = tmp_path / "big.jsonl"
+    _write_jsonl(src, [_span(n) for n in range(2 * BATCH_ROWS)])
+    before = _generation_and_projects(root)
+    env = {**os.environ, "LOOP_TUI_CRASH_AT": "import-batch", "PYTHONDONTWRITEBYTECODE": "1"}
+    killed = subprocess.run([sys.executable, "-m", "loop_tui", "import", "logs", str(src), "--project", "fresh",
+                             "--workspace", str(root)], capture_output=True, text=True, env=env, cwd=REPO, timeout=120)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert _generation_and_projects(root) == before  # neither the rows nor the project it would create
+    assert main(["import", "logs", str(src), "--project", "fresh", "--workspace", str(root)]) == 0
+    ws = Workspace.open(root)
+    assert ws.query("SELECT count(*) AS n FROM project_logs")[0]["n"] == 2 * BATCH_ROWS
+    assert not list(root.rglob("*.part"))  # the killed import's temp segment was swept by the next writer
+
+
+def test_readers_yield_bounded_batches_without_reading_the_whole_file(tmp_path: Path) -> None:
+    src = tmp_path / "many.jsonl"
+    _write_jsonl(src, [_span(n) for n in range(3 * BATCH_ROWS)])
+    progress = ReadProgress()
+    batches = row_batches(src, "jsonl", "project_logs", src.name, progress)
+    first = next(batches)
+    assert first.num_rows == BATCH_ROWS
+    assert progress.bytes < src.stat().st_size / 2  # the rest of the file is not read yet
+    assert [b.num_rows for b in batches] == [BATCH_ROWS, BATCH_ROWS]
+    from loop_tui import clock
+
+    fast = list(import_fast.span_batches(src, "project_logs", src.name, clock.now()))
+    assert sum(b.num_rows for b in fast) == 3 * BATCH_ROWS
+    assert max(b.num_rows for b in fast) <= import_fast.BATCH_ROWS
+
+
+ODD_ROWS = [
+    {"id": 7, "input": "a numeric id"},  # Python makes it "7"
+    {"input": "no id at all", "created": "2026-01-02T03:04:05Z"},
+    {"id": "", "span_id": "", "input": "empty ids"},
+    {"id": "c1", "created": 1767323045.25},  # epoch seconds
+    {"id": "c2", "created": "2026-01-02 03:04:05.5+02:00"},
+    {"id": "c3", "created": "2026-01-02"},
+    {"id": "n1", "input": {"x": float("nan")}, "scores": {"s": float("inf"), "t": None}},
+    {"id": "e1", "input": "caf\u00e9 \U0001F600", "output": {"\u2603": [1, 2.5, -0.0, 1e-7, 12345678901234567890]}},
+    {"id": "x1", "facets": {"Sentiment": "calm"}, "comments": None, "dataset_id": "dropped"},
+    {"id": "r1", "is_root": False, "span_parents": []},
+    {"id": "r2", "span_parents": ["p"], "root_span_id": "p", "metadata": {"model": 5}, "span_attributes": "odd"},
+    {"id": "m1", "metrics": {"start": 1, "end": 2.5, "big": 1e300}, "scores": {}, "tags": []},
+    {"id": "t1", "is_root": "yes", "span_id": 5, "root_span_id": None},  # Python: bool("yes"), str(5)
+    {"id": "t2", "metadata": [1], "span_attributes": {"name": 3, "type": "x"}, "error": False, "expected": 0},
+    {"id": "dup", "input": "first"},
+    {"id": "dup", "input": "second"},
+]
+
+
+def _stored(root: Path) -> list[dict]:
+    rows = Workspace.open(root).query(
+        "SELECT * EXCLUDE (_xact_id, project_id, created) FROM project_logs ORDER BY input, id")
+    ids = {r["id"] for r in rows}
+    generated = {i for i in ids if len(i) == 36}
+    return [{**r, "id": "<new>" if r["id"] in generated else r["id"],
+             "span_id": "<new>" if r["span_id"] in generated else r["span_id"],
+             "root_span_id": "<new>" if r["root_span_id"] in generated else r["root_span_id"]} for r in rows]
+
+
+def test_the_fast_path_stores_exactly_what_the_row_by_row_path_stores(tmp_path: Path, monkeypatch) -> None:
+    """Clean SDK spans mixed with every odd shape the fast path hands back to Python."""
+    src = tmp_path / "mixed.jsonl"
+    rows = [_span(n) for n in range(50)]
+    for n, odd in enumerate(ODD_ROWS):
+        rows.insert(3 * n + 1, odd)
+    src.write_text("\n".join(json.dumps(r) for r in rows).replace("\n", "\n\n", 1) + "\n")  # a blank line too
+    fast_root, slow_root = tmp_path / "fast", tmp_path / "slow"
+    args = {"project": "p", "name": None, "description": {}, "op_description": "test"}
+    fast = import_file(Workspace.open(fast_root), src, "jsonl", "project_logs", **args)
+
+    def refuse(*_args, **_kwargs):
+        raise RowByRow("test: the row-by-row path only")
+
+    monkeypatch.setattr("loop_tui.store.import_file.span_batches", refuse)
+    slow = import_file(Workspace.open(slow_root), src, "jsonl", "project_logs", **args)
+    assert (fast.rows, fast.duplicates) == (slow.rows, slow.duplicates) == (len(rows) - 1, 1)
+    assert _stored(fast_root) == _stored(slow_root)
+    created = {r["id"]: r["created"] for r in Workspace.open(fast_root).query("SELECT id, created FROM project_logs")}
+    again = {r["id"]: r["created"] for r in Workspace.open(slow_root).query("SELECT id, created FROM project_logs")}
+    given = {"c1", "c2", "c3", *(f"s{n}" for n in range(50))}  # rows whose `created` the file sets
+    assert {k: created[k] for k in given} == {k: again[k] for k in given}
+
+
+def test_the_fast_path_takes_clean_sdk_spans_itself(tmp_path: Path, monkeypatch) -> None:
+    """The fast path is not silently the slow one: clean spans never reach Python's normaliser."""
+    src = tmp_path / "clean.jsonl"
+    _write_jsonl(src, [_span(n) for n in range(100)])
+
+    def fail(*_args, **_kwargs):
+        raise AssertionError("a clean span was normalised in Python")
+
+    monkeypatch.setattr("loop_tui.store.io.normalize_for_import", fail)
+    monkeypatch.setattr("loop_tui.store.import_file.normalize_for_import", fail)
+    result = import_file(Workspace.open(tmp_path / "ws"), src, "jsonl", "project_logs", project="p", name=None,
+                         description={}, op_description="test")
+    assert result.rows == 100
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_progress_bar_shows_rows_rate_and_eta_on_a_terminal_only() -> None:
+    quiet = io.StringIO()
+    ImportProgress(1000, quiet).update(10, 500)
+    assert quiet.getvalue() == ""
+    bar = ImportProgress(200_000_000, _Terminal())
+    assert bar.line(120_000, 100_000_000, 4.0) == "[############------------]  50% 120,000 rows 25.0 MB/s ETA 0:04"
+    bar.update(5, 1000)
+    bar.close()
+    assert bar.stream.getvalue().startswith("\r[") and bar.stream.getvalue().endswith("\r\033[K")
+
+
+def test_export_streams_batches_and_a_late_column_still_reaches_the_csv_header(root: Path, tmp_path: Path,
+                                                                               monkeypatch) -> None:
+    from loop_tui.store import export_rows
+
+    monkeypatch.setattr(export_rows, "EXPORT_BATCH_ROWS", 100)
+    ws = Workspace.open(root)
+    project = ws.project("existing")
+    rows = [{"id": f"r{n:04d}", "created": f"2026-01-02T03:{n // 60:02d}:{n % 60:02d}Z", "input": n} for n in range(350)]
+    rows[-1]["late_field"] = {"only": "here"}
+    ws.insert_rows("project_logs", project.id, rows, project_id=project.id)
+    sizes = [len(b) for b in export_rows.braintrust_row_batches(ws, "project_logs", project.id)]
+    assert sizes == [100, 100, 100, 50]
+    for fmt in ("jsonl", "csv", "parquet"):
+        out = tmp_path / f"out.{fmt}"
+        assert main(["export", "logs", "--project", "existing", "--out", str(out), "--workspace", str(root)]) == 0
+    lines = (tmp_path / "out.jsonl").read_text().splitlines()
+    assert [json.loads(line)["id"] for line in lines] == [r["id"] for r in rows]  # oldest first, across batches
+    header = (tmp_path / "out.csv").read_text().splitlines()[0].split(",")
+    assert "late_field" in header
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(tmp_path / "out.parquet")
+    assert table.num_rows == 350 and json.loads(table.column("late_field")[-1].as_py()) == {"only": "here"}
+    again = tmp_path / "again"
+    assert main(["import", "logs", str(tmp_path / "out.csv"), "--project", "copy", "--workspace", str(again)]) == 0
+    assert Workspace.open(again).query("SELECT count(*) AS n FROM project_logs")[0]["n"] == 350
+
+
+def test_a_file_starting_with_a_byte_order_mark_gets_the_same_answer_on_every_path(root: Path, tmp_path: Path,
+                                                                                   capsys) -> None:
+    src = tmp_path / "bom.jsonl"
+    src.write_bytes(b"\xef\xbb\xbf" + json.dumps(_span(1)).encode() + b"\n")
+    for kind in ("logs", "dataset"):  # logs take the DuckDB path, datasets the row-by-row one
+        assert main(["import", kind, str(src), "--project", "existing", "--workspace", str(root)]) == 2
+        assert "bom.jsonl line 1: not valid JSON (Unexpected UTF-8 BOM" in capsys.readouterr().err
+
+
+def test_a_csv_byte_that_is_not_utf8_past_the_first_megabyte_names_its_line_and_column(root: Path, tmp_path: Path,
+                                                                                      capsys) -> None:
+    """The CSV is decoded as it streams; the error is then located a chunk at a time (characters cut by
+    a chunk's end included)."""
+    header = b"id,input\n"
+    body = b"".join(f"r{n},caf\u00e9 \u2603 {n}\n".encode() for n in range(60_000))  # ~1.2 MB of multibyte text
+    src = tmp_path / "late.csv"
+    src.write_bytes(header + body + b"bad,ok \xff here\n")
+    assert main(["import", "dataset", str(src), "--project", "existing", "--workspace", str(root)]) == 2
+    err = capsys.readouterr().err
+    assert "late.csv line 60002: not valid UTF-8 (byte 0xff at column 8)" in err, err
