@@ -99,6 +99,22 @@ def test_json_bodies_follow_the_otlp_json_rules(tmp_path: Path) -> None:
     assert row["metadata"]["retries"] == [1, True] and row["metadata"]["otel.span_kind"] == "client"
 
 
+def test_a_token_count_that_is_not_a_finite_number_is_left_out(tmp_path: Path) -> None:
+    """`"nan"`, NaN and infinite token counts were turned into a cost estimate and the request failed with
+    a 500 and a traceback; they are absent values, and the span is stored."""
+    body = otlp_json_request()
+    attributes = body["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["attributes"]
+    attributes[1] = {"key": "gen_ai.usage.input_tokens", "value": {"stringValue": "nan"}}
+    attributes.append({"key": "gen_ai.usage.output_tokens", "value": {"doubleValue": "Infinity"}})
+    root = tmp_path / "ws"
+    with running_receiver(root) as receiver:
+        response = httpx.post(f"{receiver.endpoint}/v1/traces", json=body)
+        assert response.status_code == 200, response.text
+        rows = wait_until(lambda: logs_rows(root, "json-app"))
+    metrics = rows[0]["metrics"]
+    assert "prompt_tokens" not in metrics and "completion_tokens" not in metrics and "estimated_cost" not in metrics
+
+
 def _bomb(size: int) -> bytes:
     return gzip.compress(b"\0" * size, compresslevel=9)
 

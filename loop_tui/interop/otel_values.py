@@ -4,6 +4,7 @@ OpenAI-style messages, JSON text, numbers, and nesting of flattened (`a.0.b`) at
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 
@@ -113,15 +114,18 @@ def first(attrs: dict[str, Any], keys: tuple[str, ...]) -> Any:
 
 
 def number(value: Any) -> float | None:
+    """A finite number from an attribute value (int, float or numeric text); None for anything else.
+
+    NaN and infinities count as absent: a token count of "nan" otherwise broke the cost estimate.
+    """
     if isinstance(value, bool):
         return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
+    if isinstance(value, (int, float, str)):
         try:
-            return float(value)
-        except ValueError:
+            parsed = float(value)
+        except (ValueError, OverflowError):
             return None
+        return parsed if math.isfinite(parsed) else None
     return None
 
 
