@@ -16,7 +16,7 @@ from typing import Any
 from loop_tui.errors import UserError
 from loop_tui.interop.otel_mapping import span_to_row
 from loop_tui.interop.otel_span import spans_of
-from loop_tui.store import schema as sch
+from loop_tui.interop.otel_storable import storable_span
 
 MAX_BODY_BYTES = 16 * 1024 * 1024  # compressed or not, and again after gunzip (gzip bombs)
 PROTOBUF = "application/x-protobuf"
@@ -142,7 +142,7 @@ def request_rows(request: Any, project: str | None, where: str = "the request") 
             raise OtlpError(400, f"{where}: span {n} ({span.name!r}) has no valid trace id and span id")
         name = project or _service_name(span.resource)
         try:
-            row = sch.normalize_span(span_to_row(span), f"{where}: span {n} ({span.name!r})")
+            row = storable_span(span_to_row(span), f"{where}: span {n} ({span.name!r})")
         except UserError as err:
             raise OtlpError(400, str(err)) from None
         rows.append((name, row))
