@@ -37,6 +37,7 @@ def run(args: argparse.Namespace) -> int:
     ws = open_workspace(args.workspace)
     writer = SpanWriter(ws, max_pending_spans=args.buffer)
     receiver = OtlpReceiver(writer, host, port, args.project)
+    receiver.warm_up()  # before saying it is ready: the first export is not kept waiting on imports
     target = f"project {args.project!r}" if args.project else "the project named by each span's service.name"
     print(f"receiving OpenTelemetry traces at {receiver.endpoint}/v1/traces into {target} "
           f"(workspace {ws.root}); Ctrl+C to stop", flush=True)

@@ -27,6 +27,7 @@ from loop_tui.interop.otlp_decode import (
     OtlpError,
     decode_request,
     media_type,
+    proto_types,
     request_rows,
     status_body,
 )
@@ -136,11 +137,28 @@ class OtlpApp:
 
 
 def _success_body(kind: str) -> bytes:
-    if kind == JSON:
-        return b"{}"
-    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
+    """An empty `ExportTraceServiceResponse` (no partial success) in the request's encoding."""
+    return b"{}" if kind == JSON else _EMPTY_PROTOBUF_RESPONSE
 
-    return ExportTraceServiceResponse().SerializeToString()
+
+_EMPTY_PROTOBUF_RESPONSE = b""  # what ExportTraceServiceResponse().SerializeToString() is: no fields set
+
+
+def warm_up(ws: Any) -> None:
+    """Do at start what the first request would otherwise pay for while exporters wait: import the
+    protobuf definitions, the store's writer (DuckDB, Parquet) and the price table, and map one span."""
+    import pyarrow.parquet  # noqa: F401 (the writer's first segment)
+
+    request_type = proto_types()[0]
+    request = request_type()
+    span = request.resource_spans.add().scope_spans.add().spans.add()
+    span.trace_id, span.span_id, span.name = b"\1" * 16, b"\2" * 8, "warm-up"
+    attribute = span.attributes.add()
+    attribute.key, attribute.value.string_value = "gen_ai.request.model", "gpt-4o-mini"
+    usage = span.attributes.add()
+    usage.key, usage.value.int_value = "gen_ai.usage.input_tokens", 1
+    request_rows(request, None)
+    ws.projects()  # opens the workspace's DuckDB connection
 
 
 def _rpc_code(status: int) -> int:
@@ -223,12 +241,20 @@ class OtlpReceiver:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
 
+    def warm_up(self) -> None:
+        """Load what the first request needs (see `warm_up`); the socket already queues connections."""
+        warm_up(self.writer.ws)
+
     def start_in_thread(self) -> OtlpReceiver:
         """Serve on a background thread (the app, tests); `stop` ends it."""
         self.writer.start()
         server = self._make_server()
-        self._thread = threading.Thread(target=server.run, kwargs={"sockets": [self.socket]}, name="otlp-http",
-                                        daemon=True)
+
+        def run() -> None:
+            self.warm_up()
+            server.run(sockets=[self.socket])
+
+        self._thread = threading.Thread(target=run, name="otlp-http", daemon=True)
         self._thread.start()
         return self
 

@@ -220,6 +220,9 @@ class SpanWriter:
         self._writes_since_compact = 0
 
 
+_BIG_TEXT_COLUMNS = ("input", "output", "metadata", "error", "expected")
+
+
 def _row_bytes(row: dict[str, Any]) -> int:
-    """Roughly what a normalised row holds in memory (its JSON text dominates)."""
-    return 200 + sum(len(v) for v in row.values() if isinstance(v, str))
+    """Roughly what a normalised row holds in memory: ~1 KB of dict, ids and numbers, plus its JSON text."""
+    return 1000 + sum([len(text) for name in _BIG_TEXT_COLUMNS if (text := row.get(name))])
