@@ -31,7 +31,7 @@ from loop_tui.interop.otlp_decode import (
     request_rows,
     status_body,
 )
-from loop_tui.interop.otlp_writer import SpanWriter
+from loop_tui.interop.otlp_writer import SpanWriter, rows_bytes
 
 TRACES_PATH = "/v1/traces"
 RETRY_AFTER_SECONDS = 1
@@ -51,7 +51,7 @@ class OtlpApp:
         self.admit_wait = admit_wait
         self.project = project
         self.max_body_bytes = max_body_bytes
-        self._waiting: deque[tuple[list[tuple[str, dict[str, Any]]], asyncio.Future[bool]]] = deque()
+        self._waiting: deque[tuple[list[tuple[str, dict[str, Any]]], int, asyncio.Future[bool]]] = deque()
         self._loop: asyncio.AbstractEventLoop | None = None
 
     async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
@@ -69,11 +69,11 @@ class OtlpApp:
             if declared and declared.isdigit() and int(declared) > self.max_body_bytes:
                 raise OtlpError(413, self._too_large())
             body = await self._read_body(receive)
-            rows = await asyncio.to_thread(self._decode, body, kind, headers.get("content-encoding"))
+            rows, size = await asyncio.to_thread(self._decode, body, kind, headers.get("content-encoding"))
             if not rows:
                 await _respond(send, 200, kind, _success_body(kind))
                 return
-            if not await self._admit(rows):
+            if not await self._admit(rows, size):
                 status = 503 if self.writer.closing else 429
                 raise OtlpError(status, "the receiver is busy writing; retry later"
                                 if status == 429 else "the receiver is shutting down")
@@ -83,19 +83,19 @@ class OtlpApp:
             return
         await _respond(send, 200, kind, _success_body(kind))
 
-    async def _admit(self, rows: list[tuple[str, dict[str, Any]]]) -> bool:
+    async def _admit(self, rows: list[tuple[str, dict[str, Any]]], size: int) -> bool:
         """Hand `rows` to the writer, waiting (first come, first served) up to ADMIT_WAIT_SECONDS for room."""
         if self._loop is None:
             self._loop = asyncio.get_running_loop()
             self.writer.on_room = lambda: self._loop.call_soon_threadsafe(self._admit_waiting)  # type: ignore[union-attr]
-        if not self._waiting and self.writer.offer(rows):
+        if not self._waiting and self.writer.offer(rows, size):
             return True
         if len(self._waiting) >= MAX_WAITING_REQUESTS or self.writer.closing:
             self.writer.offer_refused()
             return False
         self.writer.stats.waited_requests += 1  # only the event loop thread touches this counter
         admitted: asyncio.Future[bool] = self._loop.create_future()
-        self._waiting.append((rows, admitted))
+        self._waiting.append((rows, size, admitted))
         try:
             return await asyncio.wait_for(admitted, self.admit_wait)
         except TimeoutError:  # wait_for cancelled the future, so _admit_waiting skips it
@@ -105,11 +105,11 @@ class OtlpApp:
     def _admit_waiting(self) -> None:
         """On the event loop, after each write: admit waiting requests in order while they fit."""
         while self._waiting:
-            rows, admitted = self._waiting[0]
+            rows, size, admitted = self._waiting[0]
             if admitted.done():
                 self._waiting.popleft()
                 continue
-            if not self.writer.offer(rows):
+            if not self.writer.offer(rows, size):
                 return
             self._waiting.popleft()
             admitted.set_result(True)
@@ -129,8 +129,10 @@ class OtlpApp:
             if not message.get("more_body"):
                 return b"".join(chunks)
 
-    def _decode(self, body: bytes, kind: str, encoding: str | None) -> list[tuple[str, dict[str, Any]]]:
-        return request_rows(decode_request(body, kind, encoding), self.project)
+    def _decode(self, body: bytes, kind: str, encoding: str | None) -> tuple[list[tuple[str, dict[str, Any]]], int]:
+        """(rows, their size in memory), on a worker thread: both cost a step per span."""
+        rows = request_rows(decode_request(body, kind, encoding), self.project)
+        return rows, rows_bytes(rows)
 
     def _too_large(self) -> str:
         return f"the body is larger than {self.max_body_bytes // (1024 * 1024)} MB; send smaller batches"

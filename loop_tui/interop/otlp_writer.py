@@ -77,9 +77,13 @@ class SpanWriter:
         self._thread.start()
         return self
 
-    def offer(self, rows: list[tuple[str, dict[str, Any]]]) -> bool:
-        """Take all of `rows` (project name, normalised row) or none; False when full or closing."""
-        size = sum(_row_bytes(row) for _, row in rows)
+    def offer(self, rows: list[tuple[str, dict[str, Any]]], size: int | None = None) -> bool:
+        """Take all of `rows` (project name, normalised row) or none; False when full or closing.
+
+        `size` is `rows_bytes(rows)`, computed by the caller off the event loop (it costs a step per row).
+        """
+        if size is None:
+            size = rows_bytes(rows)
         with self._cond:
             if self._closing:
                 return False
@@ -223,6 +227,7 @@ class SpanWriter:
 _BIG_TEXT_COLUMNS = ("input", "output", "metadata", "error", "expected")
 
 
-def _row_bytes(row: dict[str, Any]) -> int:
-    """Roughly what a normalised row holds in memory: ~1 KB of dict, ids and numbers, plus its JSON text."""
-    return 1000 + sum([len(text) for name in _BIG_TEXT_COLUMNS if (text := row.get(name))])
+def rows_bytes(rows: list[tuple[str, dict[str, Any]]]) -> int:
+    """Roughly what normalised rows hold in memory: ~1 KB of dict, ids and numbers each, plus their JSON text."""
+    return 1000 * len(rows) + sum([len(text) for _, row in rows for name in _BIG_TEXT_COLUMNS
+                                   if (text := row.get(name))])
