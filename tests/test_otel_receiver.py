@@ -191,6 +191,19 @@ def test_a_full_buffer_answers_429_with_retry_after_and_keeps_what_it_accepted(t
     assert [r["span_id"] for r in logs_rows(root, "json-app")] == ["eee19b7ec3c1b174"]
 
 
+def test_while_shutting_down_requests_are_answered_503_with_retry_after(tmp_path: Path) -> None:
+    """Once shutdown has begun (the writer is flushing), a request is told to come back (503, which exporters
+    retry, e.g. against the receiver's next run) and nothing of it is written."""
+    root = tmp_path / "ws"
+    with running_receiver(root) as receiver:
+        assert httpx.post(f"{receiver.endpoint}/v1/traces", json=otlp_json_request()).status_code == 200
+        assert receiver.writer.close()  # what stopping does first: flush, then take nothing more
+        late = httpx.post(f"{receiver.endpoint}/v1/traces", json=otlp_json_request(span_id="bbbbbbbbbbbbbbbb"))
+        assert late.status_code == 503 and late.headers["retry-after"] == "1"
+        assert "shutting down" in late.json()["message"]
+    assert [r["span_id"] for r in logs_rows(root, "json-app")] == ["eee19b7ec3c1b174"]
+
+
 def test_sdk_exporter_retries_after_429_and_each_span_is_stored_once(tmp_path: Path) -> None:
     """Two real exporters against a buffer with room for one batch: the second is told to retry (429,
     Retry-After 1) until the writer has flushed the first, and then is stored; nothing is lost or doubled."""

@@ -51,8 +51,8 @@ def run(args: argparse.Namespace) -> int:
         f"; {stats.waited_requests:,} requests waited for the writer" if stats.waited_requests else "",
         f"; {stats.refused_requests:,} told to retry later (429)" if stats.refused_requests else "",
     ])
-    print(f"stopped: stored {stats.written:,} of {stats.accepted:,} spans received in {stats.writes:,} writes{busy}",
-          flush=True)
+    print(f"stopped: stored {stats.written:,} of {stats.accepted:,} spans received in {stats.writes:,} writes{busy}; "
+          f"at most {stats.peak_backlog:,} spans waited to be written", flush=True)
     if stats.written != stats.accepted:
         sys.stderr.write(f"loop-tui: {stats.accepted - stats.written:,} accepted spans could not be written\n")
         return 1

@@ -33,6 +33,7 @@ class WriterStats:
     refused_requests: int = 0  # requests answered 429 because the buffer stayed full
     writes: int = 0  # transactions (segments) committed
     failures: int = 0  # failed write attempts (retried)
+    peak_backlog: int = 0  # most spans ever accepted and not yet written (what bounds memory)
 
 
 class SpanWriter:
@@ -95,6 +96,7 @@ class SpanWriter:
             self._pending_spans += len(rows)
             self._pending_bytes += size
             self.stats.accepted += len(rows)
+            self.stats.peak_backlog = max(self.stats.peak_backlog, queued + len(rows))
             if self._first_pending_at is None:  # the writer sleeps until a batch starts, then times it
                 self._first_pending_at = time.monotonic()
                 self._cond.notify()
