@@ -8,6 +8,7 @@ export batch). The bare server is uvicorn with an ASGI app that reads the body, 
 stored ≥ 0.5× the bare rate on two cores; export→queryable p95 < 1 s.
 
     python benchmarks/otlp_bench.py [--spans 50000] [--exporters 8] [--delay-samples 40] [--rounds 3]
+    python benchmarks/otlp_bench.py --load   # 20 exporters, 100,000 spans, every one stored exactly once
 """
 
 from __future__ import annotations
@@ -146,6 +147,31 @@ def stored_rate(spans: list, exporters: int, delay_samples: int) -> tuple[float,
     return len(spans) / seconds, delays
 
 
+def load_run(spans: list, exporters: int, buffer: int) -> None:
+    """The issue's load check at full size: `exporters` real exporters at once against `serve --buffer`; every
+    span stored exactly once, and the receiver's peak backlog and memory."""
+    from loop_tui.store import Workspace
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "ws"
+        serve, url = start([sys.executable, "-m", "loop_tui", "--workspace", str(root), "serve", "--otlp",
+                            "127.0.0.1:0", "--buffer", str(buffer)])
+        try:
+            seconds = send_all(url, spans, exporters)  # raises if any export failed after its retries
+            with open(f"/proc/{serve.pid}/status") as status:
+                peak_rss = next(line.split()[1] for line in status if line.startswith("VmHWM"))
+        finally:
+            serve.terminate()
+            out, err = serve.communicate(timeout=120)
+        counts = Workspace.open(root).query("SELECT count(*) AS n, count(DISTINCT id) AS ids FROM project_logs")[0]
+    summary = out.strip().splitlines()[-1]
+    print(f"load: {exporters} exporters, {len(spans):,} spans in {seconds:.1f} s; stored {counts['n']:,} rows, "
+          f"{counts['ids']:,} distinct ids (expected {len(spans):,} of each); receiver peak RSS "
+          f"{int(peak_rss) // 1024} MB\n  serve said: {summary}")
+    if counts != {"n": len(spans), "ids": len(spans)}:
+        raise SystemExit(f"load: spans lost or doubled{err}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--spans", type=int, default=50_000)
@@ -153,8 +179,14 @@ def main() -> None:
     parser.add_argument("--delay-samples", type=int, default=40)
     parser.add_argument("--rounds", type=int, default=3,
                         help="bare and stored runs alternate this many times (the machine's load drifts)")
+    parser.add_argument("--load", action="store_true",
+                        help="instead: 20 exporters send 100,000 spans to `serve --buffer 2000` (issue 17's load check)")
     args = parser.parse_args()
 
+    if args.load:
+        print("making 100,000 SDK spans …", flush=True)
+        load_run(make_spans(100_000), 20, 2_000)
+        return
     print(f"making {args.spans:,} SDK spans …", flush=True)
     spans = make_spans(args.spans)
     ratios, delays = [], []

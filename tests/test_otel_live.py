@@ -54,7 +54,9 @@ async def test_live_spans_appear_with_filter_and_cursor_kept(sample_ws_path: Pat
             assert table.raw.column("id").to_pylist()[0] == "00f067aa0ba902b7"  # newest first
             assert app.screen.query_state.filter == "error = null"
             assert table.raw_row()["id"] == kept  # the cursor stayed on its row, now one lower
-            assert "spans/s" in screen_text(app)
+            # after the first tick too, the line still says where to send traces (seen in tmux: it did not)
+            await wait_for(pilot, lambda: "spans/s" in str(app.screen.query_one(LiveFeed).render()))
+            assert f"● live · {receiver.endpoint} · " in screen_text(app)
     finally:
         receiver.stop()
 
@@ -85,3 +87,26 @@ async def test_first_spans_into_an_empty_workspace_open_their_new_project(tmp_pa
             await wait_for(pilot, lambda: table.raw is not None and table.raw.num_rows == 1)
     finally:
         receiver.stop()
+
+
+def test_the_in_app_receiver_never_writes_over_the_screen(tmp_path: Path, capfd) -> None:  # type: ignore[no-untyped-def]
+    """Seen in tmux: a stray non-HTTP connection to the app's port printed uvicorn's "WARNING: Invalid HTTP
+    request received." over the logs page. The app's receiver keeps its server's messages off the terminal."""
+    import socket
+
+    from loop_tui.cli.app_cmd import _start_receiver
+    from loop_tui.store import Workspace
+    from tests.otel_support import wait_until
+
+    receiver = _start_receiver(Workspace.open(tmp_path / "ws"), "127.0.0.1:0")
+    try:
+        wait_until(lambda: receiver.started, timeout=10)
+        with socket.create_connection((receiver.host, receiver.port)) as sock:
+            sock.sendall(b"GARBAGE \x00\x01 nonsense\r\n\r\n")
+            assert b"400" in sock.recv(200)
+        assert httpx.post(f"{receiver.endpoint}/v1/traces", content=b"x",
+                          headers={"content-type": "application/x-protobuf"}).status_code == 400
+    finally:
+        receiver.stop()
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""

@@ -152,6 +152,35 @@ def test_bad_requests_are_rejected_with_a_reason_and_nothing_written(
     assert len(logs_rows(root, "json-app")) == 1
 
 
+def test_a_failure_of_ours_is_a_500_in_one_sentence_and_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug in the mapping (simulated: nothing real fails here on purpose) must not surface as uvicorn's
+    traceback on the terminal: the exporter gets a 500 saying what failed, and the receiver keeps serving."""
+    from loop_tui.interop import otlp_server
+
+    lines: list[str] = []
+    real_request_rows = otlp_server.request_rows
+
+    def broken(request, project):  # type: ignore[no-untyped-def]
+        if any(s.name == "boom" for rs in request.resource_spans for ss in rs.scope_spans for s in ss.spans):
+            raise KeyError("boom")
+        return real_request_rows(request, project)
+
+    monkeypatch.setattr(otlp_server, "request_rows", broken)
+    body = otlp_json_request()
+    body["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["name"] = "boom"
+    root = tmp_path / "ws"
+    with running_receiver(root, log=lines.append) as receiver:
+        response = httpx.post(f"{receiver.endpoint}/v1/traces", json=body)
+        assert response.status_code == 500
+        assert response.json()["message"].startswith("the receiver failed on this request (KeyError")
+        assert lines == ["loop-tui receiver: a request could not be mapped (KeyError: 'boom')"]
+        assert httpx.post(f"{receiver.endpoint}/v1/traces", json=otlp_json_request()).status_code == 200
+        wait_until(lambda: logs_rows(root, "json-app"))
+    assert [r["span_attributes"]["name"] for r in logs_rows(root, "json-app")] == ["chat"]
+
+
 def test_a_streamed_body_past_the_limit_is_cut_off(tmp_path: Path) -> None:
     """Without a Content-Length (chunked), the limit is enforced while reading."""
     root = tmp_path / "ws"

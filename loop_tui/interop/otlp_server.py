@@ -14,12 +14,14 @@ shutting down, which OpenTelemetry exporters retry.
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 import threading
 from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from loop_tui.errors import UserError
 from loop_tui.interop.otlp_decode import (
     JSON,
     MAX_BODY_BYTES,
@@ -69,7 +71,16 @@ class OtlpApp:
             if declared and declared.isdigit() and int(declared) > self.max_body_bytes:
                 raise OtlpError(413, self._too_large())
             body = await self._read_body(receive)
-            rows, size = await asyncio.to_thread(self._decode, body, kind, headers.get("content-encoding"))
+            try:
+                rows, size = await asyncio.to_thread(self._decode, body, kind, headers.get("content-encoding"))
+            except OtlpError:
+                raise
+            except UserError as err:
+                raise OtlpError(400, str(err)) from None
+            except Exception as exc:  # a bug of ours: say so in one line, never a traceback on the terminal
+                self.writer.log(f"loop-tui receiver: a request could not be mapped ({type(exc).__name__}: {exc})")
+                raise OtlpError(500, f"the receiver failed on this request ({type(exc).__name__}: {exc}); "
+                                     "nothing of it was written") from None
             if not rows:
                 await _respond(send, 200, kind, _success_body(kind))
                 return
@@ -165,7 +176,7 @@ def warm_up(ws: Any) -> None:
 
 def _rpc_code(status: int) -> int:
     """google.rpc.Code for an HTTP status (INVALID_ARGUMENT, UNAVAILABLE, RESOURCE_EXHAUSTED, ...)."""
-    return {400: 3, 404: 5, 405: 12, 413: 8, 415: 3, 429: 8, 503: 14}.get(status, 2)
+    return {400: 3, 404: 5, 405: 12, 413: 8, 415: 3, 429: 8, 500: 13, 503: 14}.get(status, 2)
 
 
 async def _respond(send: Callable[..., Any], status: int, kind: str, body: bytes,
@@ -175,10 +186,27 @@ async def _respond(send: Callable[..., Any], status: int, kind: str, body: bytes
     await send({"type": "http.response.body", "body": body})
 
 
+class _CallbackHandler(logging.Handler):
+    """Hands each log record's text to a callable."""
+
+    def __init__(self, log: Callable[[str], None]) -> None:
+        super().__init__(logging.WARNING)
+        self.log = log
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.log(f"loop-tui receiver: {record.getMessage()}")
+
+
+def _route_server_logs(log: Callable[[str], None]) -> None:
+    """Send uvicorn's loggers to `log` only (not to stderr, not to the root logger)."""
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logger = logging.getLogger(name)
+        logger.handlers = [_CallbackHandler(log)] if name == "uvicorn" else []
+        logger.propagate = name != "uvicorn"  # the children reach the handler through "uvicorn"
+
+
 def parse_address(text: str | None, default_port: int = 4318) -> tuple[str, int]:
     """`[HOST:]PORT` (or `HOST:` / empty) as (host, port); default 127.0.0.1:4318."""
-    from loop_tui.errors import UserError
-
     text = (text or "").strip()
     host, _, port_text = text.rpartition(":") if ":" in text else ("", "", text)
     host = host.strip("[]") or "127.0.0.1"
@@ -193,10 +221,12 @@ class OtlpReceiver:
     """A running receiver: a bound socket, uvicorn, the app and the writer."""
 
     def __init__(self, writer: SpanWriter, host: str = "127.0.0.1", port: int = 4318, project: str | None = None,
-                 max_body_bytes: int = MAX_BODY_BYTES, admit_wait: float = ADMIT_WAIT_SECONDS) -> None:
-        from loop_tui.errors import UserError
-
+                 max_body_bytes: int = MAX_BODY_BYTES, admit_wait: float = ADMIT_WAIT_SECONDS,
+                 log: Callable[[str], None] | None = None) -> None:
+        """`log` takes the HTTP server's own messages (a stray non-HTTP connection, ...) instead of stderr:
+        inside the app, stderr is the screen."""
         self.writer = writer
+        self._log = log
         self.app = OtlpApp(writer, project, max_body_bytes, admit_wait)
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.socket = socket.socket(family, socket.SOCK_STREAM)
@@ -221,7 +251,10 @@ class OtlpReceiver:
         import uvicorn
 
         config = uvicorn.Config(self.app, lifespan="off", access_log=False, log_level="warning",
-                                timeout_graceful_shutdown=10, server_header=False, date_header=False)
+                                timeout_graceful_shutdown=10, server_header=False, date_header=False,
+                                log_config=None if self._log else uvicorn.config.LOGGING_CONFIG)
+        if self._log is not None:
+            _route_server_logs(self._log)
         self._server = uvicorn.Server(config)
         return self._server
 

@@ -72,6 +72,10 @@ class SpanWriter:
         self.on_room: Callable[[], None] | None = None  # called (on the writer thread) after each write
         self._thread = threading.Thread(target=self._run, name="otlp-writer", daemon=True)
 
+    def log(self, text: str) -> None:
+        """Report a line (stderr for `serve`; the app passes a callable that keeps the screen clean)."""
+        self._log(text)
+
     # ----- producer side ---------------------------------------------------------------------------
     def start(self) -> SpanWriter:
         """Start the writer thread."""
