@@ -110,3 +110,42 @@ def test_the_in_app_receiver_never_writes_over_the_screen(tmp_path: Path, capfd)
         receiver.stop()
     out, err = capfd.readouterr()
     assert out == "" and err == ""
+
+
+async def test_an_open_trace_fills_in_as_its_spans_arrive(sample_ws_path: Path) -> None:
+    """Seen in tmux: OpenTelemetry exports a span when it ends, so an agent's first chat spans arrive long
+    before the agent span; the open trace showed those first two and never the rest."""
+    from textual.widgets import Tree
+
+    from loop_tui.ui.screens.trace import TraceScreen
+
+    app = make_app(sample_ws_path)
+    receiver = OtlpReceiver(SpanWriter(app.workspace), "127.0.0.1", 0).start_in_thread()
+    app.otlp_receiver = receiver
+    root_id, first_child, second_child = "1111111111111111", "2222222222222222", "3333333333333333"
+
+    def span(span_id: str, name: str, parent: str = "") -> dict:
+        body = _span(span_id, name)
+        body["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["parentSpanId"] = parent
+        return body
+
+    try:
+        async with app.run_test(size=(140, 40)) as pilot:
+            await settle(pilot)
+            assert httpx.post(f"{receiver.endpoint}/v1/traces", json=span(first_child, "chat 1", root_id)).status_code == 200
+            await wait_for(pilot, lambda: receiver.writer.stats.written == 1)
+            project = app.workspace.project("support-bot")
+            app.push_screen(TraceScreen(f"project_logs('{project.id}')", "4bf92f3577b34da6a3ce929d0e0e4736"))
+            await wait_for(pilot, lambda: isinstance(app.screen, TraceScreen) and bool(app.screen.query("#trace-tree")))
+            tree = app.screen.query_one("#trace-tree", Tree)
+            await wait_for(pilot, lambda: len(tree.root.children) == 1)
+            tree.focus()
+            for body in (span(second_child, "chat 2", root_id), span(root_id, "invoke_agent")):
+                assert httpx.post(f"{receiver.endpoint}/v1/traces", json=body).status_code == 200
+            await wait_for(pilot, lambda: [n.data["span_id"] for n in tree.root.children] == [root_id], timeout=15)
+            assert sorted(n.data["span_id"] for n in tree.root.children[0].children) == [first_child, second_child]
+            # the highlighted span stays highlighted through the reloads
+            await wait_for(pilot, lambda: tree.cursor_node is not None and tree.cursor_node.data["span_id"] == first_child,
+                           timeout=5)
+    finally:
+        receiver.stop()
