@@ -116,8 +116,9 @@ def span_to_row(span: SpanRecord) -> dict[str, Any]:
     found_metrics: dict[str, tuple[int, float]] = {}  # metric -> (rank of the attribute it came from, value)
     flat_lists: dict[str, dict[int, dict[str, Any]]] = {}
     feedback = False
+    known = _KEY_INFO
     for key, value in attrs.items():
-        info = _key_info(key)
+        info = known.get(key) or _key_info(key)
         role = info[0]
         feedback = feedback or info[3]
         if role == _PASS:

@@ -158,7 +158,7 @@ class SpanWriter:
                     if self._closing and self.stats.failures > 20:
                         self._log(f"loop-tui serve: giving up on {self._pending_spans} spans at shutdown")
                         self._pending.clear()
-                        self._pending_spans = 0
+                        self._pending_spans = self._pending_bytes = 0
                         return
                     self._cond.wait(backoff)
                 backoff = min(backoff * 2, 5.0)
