@@ -308,3 +308,15 @@ def test_cli_serve_rejects_a_bad_address(tmp_path: Path) -> None:
     assert "--otlp takes [HOST:]PORT" in err and "Traceback" not in err
 
 
+
+
+def test_the_address_defaults_to_loopback_4318() -> None:
+    """`--otlp` alone listens where OTEL_EXPORTER_OTLP_ENDPOINT's usual value points; a port or HOST:PORT narrows it."""
+    from loop_tui.interop.otlp_server import parse_address
+
+    assert parse_address("") == ("127.0.0.1", 4318)
+    assert parse_address(None) == ("127.0.0.1", 4318)
+    assert parse_address("9000") == ("127.0.0.1", 9000)
+    assert parse_address("0.0.0.0:4318") == ("0.0.0.0", 4318)
+    assert parse_address("[::1]:4318") == ("::1", 4318)
+    assert parse_address("localhost:") == ("localhost", 4318)
