@@ -54,7 +54,9 @@ async def test_live_spans_appear_with_filter_and_cursor_kept(sample_ws_path: Pat
             assert table.raw.column("id").to_pylist()[0] == "00f067aa0ba902b7"  # newest first
             assert app.screen.query_state.filter == "error = null"
             assert table.raw_row()["id"] == kept  # the cursor stayed on its row, now one lower
-            assert "spans/s" in screen_text(app)
+            # after the first tick too, the line still says where to send traces (seen in tmux: it did not)
+            await wait_for(pilot, lambda: "spans/s" in str(app.screen.query_one(LiveFeed).render()))
+            assert f"● live · {receiver.endpoint} · " in screen_text(app)
     finally:
         receiver.stop()
 
@@ -83,5 +85,67 @@ async def test_first_spans_into_an_empty_workspace_open_their_new_project(tmp_pa
             await wait_for(pilot, lambda: app.project is not None and app.project.name == "fresh-app")
             table = app.screen.query_one("#logs-table", ArrowTable)
             await wait_for(pilot, lambda: table.raw is not None and table.raw.num_rows == 1)
+    finally:
+        receiver.stop()
+
+
+def test_the_in_app_receiver_never_writes_over_the_screen(tmp_path: Path, capfd) -> None:  # type: ignore[no-untyped-def]
+    """Seen in tmux: a stray non-HTTP connection to the app's port printed uvicorn's "WARNING: Invalid HTTP
+    request received." over the logs page. The app's receiver keeps its server's messages off the terminal."""
+    import socket
+
+    from loop_tui.cli.app_cmd import _start_receiver
+    from loop_tui.store import Workspace
+    from tests.otel_support import wait_until
+
+    receiver = _start_receiver(Workspace.open(tmp_path / "ws"), "127.0.0.1:0")
+    try:
+        wait_until(lambda: receiver.started, timeout=10)
+        with socket.create_connection((receiver.host, receiver.port)) as sock:
+            sock.sendall(b"GARBAGE \x00\x01 nonsense\r\n\r\n")
+            assert b"400" in sock.recv(200)
+        assert httpx.post(f"{receiver.endpoint}/v1/traces", content=b"x",
+                          headers={"content-type": "application/x-protobuf"}).status_code == 400
+    finally:
+        receiver.stop()
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""
+
+
+async def test_an_open_trace_fills_in_as_its_spans_arrive(sample_ws_path: Path) -> None:
+    """Seen in tmux: OpenTelemetry exports a span when it ends, so an agent's first chat spans arrive long
+    before the agent span; the open trace showed those first two and never the rest."""
+    from textual.widgets import Tree
+
+    from loop_tui.ui.screens.trace import TraceScreen
+
+    app = make_app(sample_ws_path)
+    receiver = OtlpReceiver(SpanWriter(app.workspace), "127.0.0.1", 0).start_in_thread()
+    app.otlp_receiver = receiver
+    root_id, first_child, second_child = "1111111111111111", "2222222222222222", "3333333333333333"
+
+    def span(span_id: str, name: str, parent: str = "") -> dict:
+        body = _span(span_id, name)
+        body["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["parentSpanId"] = parent
+        return body
+
+    try:
+        async with app.run_test(size=(140, 40)) as pilot:
+            await settle(pilot)
+            assert httpx.post(f"{receiver.endpoint}/v1/traces", json=span(first_child, "chat 1", root_id)).status_code == 200
+            await wait_for(pilot, lambda: receiver.writer.stats.written == 1)
+            project = app.workspace.project("support-bot")
+            app.push_screen(TraceScreen(f"project_logs('{project.id}')", "4bf92f3577b34da6a3ce929d0e0e4736"))
+            await wait_for(pilot, lambda: isinstance(app.screen, TraceScreen) and bool(app.screen.query("#trace-tree")))
+            tree = app.screen.query_one("#trace-tree", Tree)
+            await wait_for(pilot, lambda: len(tree.root.children) == 1)
+            tree.focus()
+            for body in (span(second_child, "chat 2", root_id), span(root_id, "invoke_agent")):
+                assert httpx.post(f"{receiver.endpoint}/v1/traces", json=body).status_code == 200
+            await wait_for(pilot, lambda: [n.data["span_id"] for n in tree.root.children] == [root_id], timeout=15)
+            assert sorted(n.data["span_id"] for n in tree.root.children[0].children) == [first_child, second_child]
+            # the highlighted span stays highlighted through the reloads
+            await wait_for(pilot, lambda: tree.cursor_node is not None and tree.cursor_node.data["span_id"] == first_child,
+                           timeout=5)
     finally:
         receiver.stop()

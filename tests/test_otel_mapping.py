@@ -19,6 +19,7 @@ from opentelemetry.trace import Status, StatusCode  # noqa: E402
 
 from loop_tui.interop.otel_mapping import span_to_row  # noqa: E402
 from loop_tui.interop.otel_span import spans_of  # noqa: E402
+from loop_tui.interop.otel_storable import storable_span  # noqa: E402
 from loop_tui.llm.base import Usage  # noqa: E402
 from loop_tui.llm.catalog import estimate_cost  # noqa: E402
 from loop_tui.store import schema as sch  # noqa: E402
@@ -35,7 +36,8 @@ def mapped(build: Callable[[Any], None], service: str = "svc") -> dict[str, dict
     rows = {}
     for span in spans_of(request):
         row = span_to_row(span)
-        sch.normalize_span(row, span.name)  # every mapped row is storable
+        # every mapped row is storable, and the receiver's shortcut stores it exactly as the store would
+        assert storable_span(row, span.name) == sch.normalize_span(row, span.name)
         rows[span.name] = row
     return rows
 

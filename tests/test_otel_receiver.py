@@ -99,6 +99,22 @@ def test_json_bodies_follow_the_otlp_json_rules(tmp_path: Path) -> None:
     assert row["metadata"]["retries"] == [1, True] and row["metadata"]["otel.span_kind"] == "client"
 
 
+def test_a_token_count_that_is_not_a_finite_number_is_left_out(tmp_path: Path) -> None:
+    """`"nan"`, NaN and infinite token counts were turned into a cost estimate and the request failed with
+    a 500 and a traceback; they are absent values, and the span is stored."""
+    body = otlp_json_request()
+    attributes = body["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["attributes"]
+    attributes[1] = {"key": "gen_ai.usage.input_tokens", "value": {"stringValue": "nan"}}
+    attributes.append({"key": "gen_ai.usage.output_tokens", "value": {"doubleValue": "Infinity"}})
+    root = tmp_path / "ws"
+    with running_receiver(root) as receiver:
+        response = httpx.post(f"{receiver.endpoint}/v1/traces", json=body)
+        assert response.status_code == 200, response.text
+        rows = wait_until(lambda: logs_rows(root, "json-app"))
+    metrics = rows[0]["metrics"]
+    assert "prompt_tokens" not in metrics and "completion_tokens" not in metrics and "estimated_cost" not in metrics
+
+
 def _bomb(size: int) -> bytes:
     return gzip.compress(b"\0" * size, compresslevel=9)
 
@@ -134,6 +150,35 @@ def test_bad_requests_are_rejected_with_a_reason_and_nothing_written(
         wait_until(lambda: logs_rows(root, "json-app"))
         assert receiver.writer.stats.accepted == 1
     assert len(logs_rows(root, "json-app")) == 1
+
+
+def test_a_failure_of_ours_is_a_500_in_one_sentence_and_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug in the mapping (simulated: nothing real fails here on purpose) must not surface as uvicorn's
+    traceback on the terminal: the exporter gets a 500 saying what failed, and the receiver keeps serving."""
+    from loop_tui.interop import otlp_server
+
+    lines: list[str] = []
+    real_request_rows = otlp_server.request_rows
+
+    def broken(request, project):  # type: ignore[no-untyped-def]
+        if any(s.name == "boom" for rs in request.resource_spans for ss in rs.scope_spans for s in ss.spans):
+            raise KeyError("boom")
+        return real_request_rows(request, project)
+
+    monkeypatch.setattr(otlp_server, "request_rows", broken)
+    body = otlp_json_request()
+    body["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["name"] = "boom"
+    root = tmp_path / "ws"
+    with running_receiver(root, log=lines.append) as receiver:
+        response = httpx.post(f"{receiver.endpoint}/v1/traces", json=body)
+        assert response.status_code == 500
+        assert response.json()["message"].startswith("the receiver failed on this request (KeyError")
+        assert lines == ["loop-tui receiver: a request could not be mapped (KeyError: 'boom')"]
+        assert httpx.post(f"{receiver.endpoint}/v1/traces", json=otlp_json_request()).status_code == 200
+        wait_until(lambda: logs_rows(root, "json-app"))
+    assert [r["span_attributes"]["name"] for r in logs_rows(root, "json-app")] == ["chat"]
 
 
 def test_a_streamed_body_past_the_limit_is_cut_off(tmp_path: Path) -> None:
@@ -172,6 +217,19 @@ def test_a_full_buffer_answers_429_with_retry_after_and_keeps_what_it_accepted(t
         assert receiver.writer.stats.refused_requests == 1
         assert logs_rows(root, "json-app") == []  # accepted, not yet flushed
     # stopping the receiver flushed the accepted span
+    assert [r["span_id"] for r in logs_rows(root, "json-app")] == ["eee19b7ec3c1b174"]
+
+
+def test_while_shutting_down_requests_are_answered_503_with_retry_after(tmp_path: Path) -> None:
+    """Once shutdown has begun (the writer is flushing), a request is told to come back (503, which exporters
+    retry, e.g. against the receiver's next run) and nothing of it is written."""
+    root = tmp_path / "ws"
+    with running_receiver(root) as receiver:
+        assert httpx.post(f"{receiver.endpoint}/v1/traces", json=otlp_json_request()).status_code == 200
+        assert receiver.writer.close()  # what stopping does first: flush, then take nothing more
+        late = httpx.post(f"{receiver.endpoint}/v1/traces", json=otlp_json_request(span_id="bbbbbbbbbbbbbbbb"))
+        assert late.status_code == 503 and late.headers["retry-after"] == "1"
+        assert "shutting down" in late.json()["message"]
     assert [r["span_id"] for r in logs_rows(root, "json-app")] == ["eee19b7ec3c1b174"]
 
 
@@ -250,3 +308,15 @@ def test_cli_serve_rejects_a_bad_address(tmp_path: Path) -> None:
     assert "--otlp takes [HOST:]PORT" in err and "Traceback" not in err
 
 
+
+
+def test_the_address_defaults_to_loopback_4318() -> None:
+    """`--otlp` alone listens where OTEL_EXPORTER_OTLP_ENDPOINT's usual value points; a port or HOST:PORT narrows it."""
+    from loop_tui.interop.otlp_server import parse_address
+
+    assert parse_address("") == ("127.0.0.1", 4318)
+    assert parse_address(None) == ("127.0.0.1", 4318)
+    assert parse_address("9000") == ("127.0.0.1", 9000)
+    assert parse_address("0.0.0.0:4318") == ("0.0.0.0", 4318)
+    assert parse_address("[::1]:4318") == ("::1", 4318)
+    assert parse_address("localhost:") == ("localhost", 4318)

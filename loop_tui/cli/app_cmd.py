@@ -53,5 +53,9 @@ def _start_receiver(workspace, address: str | None):  # type: ignore[no-untyped-
     from loop_tui.interop.otlp_writer import SpanWriter
 
     host, port = parse_address(address)
-    # The app owns the terminal: the writer's rare failure lines go nowhere rather than over the screen.
-    return OtlpReceiver(SpanWriter(workspace, log=lambda _text: None), host, port).start_in_thread()
+    # The app owns the terminal: the writer's rare failure lines and the HTTP server's warnings go nowhere
+    # rather than over the screen.
+    def quiet(_text: str) -> None:
+        return None
+
+    return OtlpReceiver(SpanWriter(workspace, log=quiet), host, port, log=quiet).start_in_thread()

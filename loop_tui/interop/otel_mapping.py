@@ -78,10 +78,63 @@ _STATUS_ERROR = 2
 _DATED = re.compile(r"-(\d{4}-\d{2}-\d{2}|\d{8})$")  # gpt-4o-mini-2024-07-18, claude-3-5-haiku-20241022
 
 
+# What an attribute name means to the mapping, worked out once per distinct name (names repeat on every span).
+_PASS, _CONSUMED_KEY, _METRIC, _REQUEST_PARAM, _LIST_KEY = range(5)
+_KEY_INFO: dict[str, tuple[int, Any, str, bool]] = {}  # name -> (role, detail, head, feedback-like)
+_KEY_INFO_LIMIT = 65_536  # flattened list names carry indices, so the set of names is open-ended
+
+
+def _key_info(key: str) -> tuple[int, Any, str, bool]:
+    """(role, detail, first dotted segment, starts like an evaluation) for one attribute name."""
+    info = _KEY_INFO.get(key)
+    if info is not None:
+        return info
+    head = key.split(".", 1)[0]
+    feedback = key.startswith(_FEEDBACK_STARTS)
+    if key in _METRIC_ATTRS:
+        info = (_METRIC, _METRIC_ATTRS[key], head, feedback)
+    elif key in _CONSUMED:
+        info = (_CONSUMED_KEY, None, head, feedback)
+    elif key.startswith("gen_ai.request."):
+        info = (_REQUEST_PARAM, key.removeprefix("gen_ai.request."), head, feedback)
+    elif key.startswith(_LIST_STARTS) and (match := _LIST_ITEM.match(key)):
+        info = (_LIST_KEY, (match.group(1), int(match.group(2)), match.group(3)), head, feedback)
+    else:
+        info = (_PASS, None, head, feedback)
+    if len(_KEY_INFO) >= _KEY_INFO_LIMIT:
+        _KEY_INFO.clear()
+    _KEY_INFO[key] = info
+    return info
+
+
 def span_to_row(span: SpanRecord) -> dict[str, Any]:
     """One OpenTelemetry span as a Braintrust span row (validated later by `schema.normalize_span`)."""
-    attrs = dict(span.attributes)
-    lists = _collect_lists(attrs)
+    attrs = span.attributes
+    # One pass over the attributes sorts each into its place (dict dispatch on the name, cached).
+    kept: list[tuple[str, Any, tuple[int, Any, str, bool]]] = []  # candidates for metadata, in order
+    request_params: list[tuple[str, Any]] = []
+    found_metrics: dict[str, tuple[int, float]] = {}  # metric -> (rank of the attribute it came from, value)
+    flat_lists: dict[str, dict[int, dict[str, Any]]] = {}
+    feedback = False
+    known = _KEY_INFO
+    for key, value in attrs.items():
+        info = known.get(key) or _key_info(key)
+        role = info[0]
+        feedback = feedback or info[3]
+        if role == _PASS:
+            kept.append((key, value, info))
+        elif role == _METRIC:
+            metric, rank = info[1]
+            parsed = number(value)
+            if parsed is not None and (metric not in found_metrics or rank < found_metrics[metric][0]):
+                found_metrics[metric] = (rank, parsed)
+        elif role == _REQUEST_PARAM:
+            request_params.append((info[1], value))
+        elif role == _LIST_KEY:
+            prefix, index, rest = info[1]
+            set_path(flat_lists.setdefault(prefix, {}).setdefault(index, {}), rest, value)
+            kept.append((key, value, info))
+    lists = {prefix: [listify(by_index[i]) for i in sorted(by_index)] for prefix, by_index in flat_lists.items()}
     metadata: dict[str, Any] = {}
     scores: dict[str, float] = {}
     evaluations: list[dict[str, Any]] = []
@@ -94,32 +147,29 @@ def span_to_row(span: SpanRecord) -> dict[str, Any]:
         metadata["model"] = str(model)
     if provider is not None:
         metadata["provider"] = str(provider)
-    for key, value in attrs.items():
-        if key.startswith("gen_ai.request.") and key != "gen_ai.request.model":
-            metadata[key.removeprefix("gen_ai.request.")] = value  # temperature, max_tokens, ... as Braintrust logs them
-    params = json_object(attrs.get("llm.invocation_parameters"))
-    if params:
-        for key, value in params.items():
+    for key, value in request_params:
+        metadata[key] = value  # temperature, max_tokens, ... as Braintrust logs them
+    if "llm.invocation_parameters" in attrs:
+        params = json_object(attrs["llm.invocation_parameters"])
+        for key, value in (params or {}).items():
             metadata.setdefault(key, value)
-    own_metadata = json_object(attrs.get("metadata"))
-    if own_metadata:
-        metadata.update(own_metadata)
+    if "metadata" in attrs:
+        own_metadata = json_object(attrs["metadata"])
+        if own_metadata:
+            metadata.update(own_metadata)
 
-    metrics = _metrics(span, attrs, [m for m in (model, attrs.get("gen_ai.request.model")) if isinstance(m, str)])
-    _collect_feedback(attrs, lists, span, scores, evaluations, used_lists)
+    request_model = attrs.get("gen_ai.request.model")
+    metrics = _metrics(span, attrs, found_metrics, [m for m in (model, request_model) if isinstance(m, str)])
+    if feedback or span.events or lists:
+        _collect_feedback(attrs, lists, span, scores, evaluations, used_lists)
     if evaluations:
         metadata["evaluations"] = evaluations
-    for key, value in attrs.items():
-        if key in _CONSUMED or key.startswith("gen_ai.request."):
+    for key, value, info in kept:
+        if used_lists and (info[0] == _LIST_KEY and info[1][0] in used_lists or info[2] in used_lists):
             continue
-        if used_lists:
-            match = _LIST_ITEM.match(key) if key.startswith(_LIST_STARTS) else None
-            if match and match.group(1) in used_lists or key.split(".", 1)[0] in used_lists:
-                continue
         metadata[key] = value  # unmapped attributes stay, under their own names
     _span_context(span, metadata)
 
-    span_type = _span_type(attrs)
     row: dict[str, Any] = {
         "id": span.span_id,
         "span_id": span.span_id,
@@ -130,8 +180,8 @@ def span_to_row(span: SpanRecord) -> dict[str, Any]:
         "output": output_value,
         "metadata": metadata or None,
         "metrics": metrics,
-        "span_attributes": {"name": span.name or "span", "type": span_type},
-        "error": _error(span),
+        "span_attributes": {"name": span.name or "span", "type": _span_type(attrs)},
+        "error": _error(span) if span.events or span.status_code == _STATUS_ERROR else None,
     }
     if scores:
         row["scores"] = scores
@@ -186,25 +236,19 @@ def _input_output(
 
 
 # ----- metrics -----------------------------------------------------------------------------------------
-def _metrics(span: SpanRecord, attrs: dict[str, Any], models: list[str]) -> dict[str, float]:
+def _metrics(span: SpanRecord, attrs: dict[str, Any], found: dict[str, tuple[int, float]],
+             models: list[str]) -> dict[str, float]:
     metrics: dict[str, float] = {}
     if span.start_unix_nano:
         metrics["start"] = span.start_unix_nano / 1e9
     if span.end_unix_nano:
         metrics["end"] = span.end_unix_nano / 1e9
-    found: dict[str, tuple[int, float]] = {}  # metric -> (rank of the attribute it came from, value)
-    for key, value in attrs.items():  # one pass over the span's few attributes, not a lookup per alias
-        hit = _METRIC_ATTRS.get(key)
-        if hit is not None:
-            parsed = number(value)
-            if parsed is not None and (hit[0] not in found or hit[1] < found[hit[0]][0]):
-                found[hit[0]] = (hit[1], parsed)
     for name, (_, parsed) in found.items():
         metrics[name] = parsed
     if "tokens" not in metrics and ("prompt_tokens" in metrics or "completion_tokens" in metrics):
         metrics["tokens"] = metrics.get("prompt_tokens", 0.0) + metrics.get("completion_tokens", 0.0)
     cost = number(attrs.get("llm.cost.total"))
-    if cost is None:
+    if cost is None and ("llm.cost.prompt" in attrs or "llm.cost.completion" in attrs):
         parts = [number(attrs.get("llm.cost.prompt")), number(attrs.get("llm.cost.completion"))]
         cost = sum(p for p in parts if p is not None) if any(p is not None for p in parts) else None
     if cost is None and ("prompt_tokens" in metrics or "completion_tokens" in metrics):
@@ -241,8 +285,6 @@ def _collect_feedback(attrs: dict[str, Any], lists: dict[str, list[dict[str, Any
                       scores: dict[str, float], evaluations: list[dict[str, Any]], used_lists: set[str]) -> None:
     """GenAI evaluation results (attributes or `gen_ai.evaluation.result` events) and OpenInference
     evaluations/annotations: numeric values become scores, every result is kept in metadata."""
-    if not span.events and not lists and not any(key.startswith(_FEEDBACK_STARTS) for key in attrs):
-        return  # the common case: nothing to look for
     heads = {key.split(".", 1)[0] for key in attrs}
     found: list[dict[str, Any]] = []
     if "gen_ai.evaluation.name" in attrs:
@@ -332,16 +374,3 @@ def _span_context(span: SpanRecord, metadata: dict[str, Any]) -> None:
         metadata["otel.events"] = others
     if span.links:
         metadata["otel.links"] = span.links
-
-
-# ----- helpers -----------------------------------------------------------------------------------------
-def _collect_lists(attrs: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    """Unflatten `prefix.N.rest` attributes into lists of nested dicts (`rest` split on dots)."""
-    items: dict[str, dict[int, dict[str, Any]]] = {}
-    for key, value in attrs.items():
-        match = _LIST_ITEM.match(key) if key.startswith(_LIST_STARTS) else None
-        if not match:
-            continue
-        prefix, index, rest = match.group(1), int(match.group(2)), match.group(3)
-        set_path(items.setdefault(prefix, {}).setdefault(index, {}), rest, value)
-    return {prefix: [listify(by_index[i]) for i in sorted(by_index)] for prefix, by_index in items.items()}

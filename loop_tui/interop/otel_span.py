@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-@dataclass
+@dataclass(slots=True)
 class SpanEvent:
     """One span event (an exception, a GenAI evaluation result, a log line)."""
 
@@ -20,7 +20,7 @@ class SpanEvent:
     attributes: dict[str, Any]
 
 
-@dataclass
+@dataclass(slots=True)
 class SpanRecord:
     """One OpenTelemetry span with its resource and scope, in plain values."""
 
@@ -41,11 +41,17 @@ class SpanRecord:
     scope_version: str = ""
 
 
+# AnyValue kinds read as they are (everything but arrays, key-value lists and bytes).
+_SCALARS = frozenset(("string_value", "bool_value", "int_value", "double_value"))
+
+
 def any_value(value: Any) -> Any:
     """An `opentelemetry.proto.common.v1.AnyValue` as a Python value (None when unset)."""
     kind = value.WhichOneof("value")
     if kind is None:
         return None
+    if kind in _SCALARS:
+        return getattr(value, kind)
     if kind == "array_value":
         return [any_value(v) for v in value.array_value.values]
     if kind == "kvlist_value":
@@ -57,7 +63,12 @@ def any_value(value: Any) -> Any:
 
 def key_values(items: Any) -> dict[str, Any]:
     """A repeated `KeyValue` as a dict (a repeated key keeps its last value, as SDKs do)."""
-    return {kv.key: any_value(kv.value) for kv in items}
+    out: dict[str, Any] = {}
+    for kv in items:  # scalars inline: this runs for every attribute of every span received
+        value = kv.value
+        kind = value.WhichOneof("value")
+        out[kv.key] = getattr(value, kind) if kind in _SCALARS else any_value(value)
+    return out
 
 
 def spans_of(request: Any) -> Iterator[SpanRecord]:
@@ -66,25 +77,28 @@ def spans_of(request: Any) -> Iterator[SpanRecord]:
         resource = key_values(resource_spans.resource.attributes)
         for scope_spans in resource_spans.scope_spans:
             scope = scope_spans.scope
+            scope_name, scope_version = scope.name, scope.version
             for span in scope_spans.spans:
+                status = span.status
                 yield SpanRecord(
-                    trace_id=span.trace_id.hex(),
-                    span_id=span.span_id.hex(),
-                    parent_span_id=span.parent_span_id.hex(),
-                    name=span.name,
-                    kind=int(span.kind),
-                    start_unix_nano=int(span.start_time_unix_nano),
-                    end_unix_nano=int(span.end_time_unix_nano),
-                    attributes=key_values(span.attributes),
-                    events=[SpanEvent(e.name, int(e.time_unix_nano), key_values(e.attributes)) for e in span.events],
-                    links=[
+                    span.trace_id.hex(),
+                    span.span_id.hex(),
+                    span.parent_span_id.hex(),
+                    span.name,
+                    span.kind,
+                    span.start_time_unix_nano,
+                    span.end_time_unix_nano,
+                    key_values(span.attributes),
+                    [SpanEvent(e.name, e.time_unix_nano, key_values(e.attributes)) for e in span.events]
+                    if span.events else [],
+                    [
                         {"trace_id": link.trace_id.hex(), "span_id": link.span_id.hex(),
                          **({"attributes": key_values(link.attributes)} if link.attributes else {})}
                         for link in span.links
-                    ],
-                    status_code=int(span.status.code),
-                    status_message=span.status.message,
-                    resource=resource,
-                    scope_name=scope.name,
-                    scope_version=scope.version,
+                    ] if span.links else [],
+                    status.code,
+                    status.message,
+                    resource,
+                    scope_name,
+                    scope_version,
                 )

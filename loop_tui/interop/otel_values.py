@@ -4,6 +4,7 @@ OpenAI-style messages, JSON text, numbers, and nesting of flattened (`a.0.b`) at
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 
@@ -13,16 +14,22 @@ def genai_message(message: Any) -> Any:
         return message
     parts = as_list(message.get("parts"))
     out: dict[str, Any] = {"role": message.get("role")}
-    tool_calls = [
-        {"id": p.get("id"), "type": "function",
-         "function": {"name": p.get("name"), "arguments": arguments_text(p.get("arguments"))}}
-        for p in parts if isinstance(p, dict) and p.get("type") == "tool_call"
-    ]
-    responses = [p for p in parts if isinstance(p, dict) and p.get("type") == "tool_call_response"]
+    tool_calls: list[dict[str, Any]] = []
+    texts: list[dict[str, Any]] = []
+    responses: list[dict[str, Any]] = []
+    for part in parts:  # one pass: this runs for every message of every chat span received
+        kind = part.get("type") if isinstance(part, dict) else None
+        if kind in ("text", "reasoning"):
+            texts.append(part)
+        elif kind == "tool_call":
+            tool_calls.append({"id": part.get("id"), "type": "function",
+                               "function": {"name": part.get("name"),
+                                            "arguments": arguments_text(part.get("arguments"))}})
+        elif kind == "tool_call_response":
+            responses.append(part)
     if responses and len(responses) == len(parts):
         response = responses[0]
         return {"role": "tool", "tool_call_id": response.get("id"), "content": content_text(response.get("response"))}
-    texts = [p for p in parts if isinstance(p, dict) and p.get("type") in ("text", "reasoning")]
     if len(texts) + len(tool_calls) == len(parts):
         out["content"] = parts_text(texts) if texts else None
     else:
@@ -113,15 +120,18 @@ def first(attrs: dict[str, Any], keys: tuple[str, ...]) -> Any:
 
 
 def number(value: Any) -> float | None:
+    """A finite number from an attribute value (int, float or numeric text); None for anything else.
+
+    NaN and infinities count as absent: a token count of "nan" otherwise broke the cost estimate.
+    """
     if isinstance(value, bool):
         return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
+    if isinstance(value, (int, float, str)):
         try:
-            return float(value)
-        except ValueError:
+            parsed = float(value)
+        except (ValueError, OverflowError):
             return None
+        return parsed if math.isfinite(parsed) else None
     return None
 
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 import base64
 import json
 import zlib
+from functools import cache
 from typing import Any
 
 from loop_tui.errors import UserError
 from loop_tui.interop.otel_mapping import span_to_row
 from loop_tui.interop.otel_span import spans_of
-from loop_tui.store import schema as sch
+from loop_tui.interop.otel_storable import storable_span
 
 MAX_BODY_BYTES = 16 * 1024 * 1024  # compressed or not, and again after gunzip (gzip bombs)
 PROTOBUF = "application/x-protobuf"
@@ -56,11 +57,22 @@ def gunzip(body: bytes, limit: int = MAX_BODY_BYTES) -> bytes:
     return out
 
 
+@cache
+def proto_types() -> tuple[Any, Any, Any]:
+    """(ExportTraceServiceRequest, ExportTraceServiceResponse, DecodeError), imported once: an import
+    statement in the request path takes the import lock on every request."""
+    from google.protobuf.message import DecodeError
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceRequest,
+        ExportTraceServiceResponse,
+    )
+
+    return ExportTraceServiceRequest, ExportTraceServiceResponse, DecodeError
+
+
 def decode_request(body: bytes, kind: str, encoding: str | None = None) -> Any:
     """An `ExportTraceServiceRequest` from a raw body (after `Content-Encoding` is undone)."""
-    from google.protobuf.message import DecodeError
-    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-
+    ExportTraceServiceRequest, _, DecodeError = proto_types()  # noqa: N806 (classes)
     encoding = (encoding or "identity").strip().lower()
     if encoding == "gzip":
         body = gunzip(body)
@@ -79,8 +91,8 @@ def decode_request(body: bytes, kind: str, encoding: str | None = None) -> Any:
 def parse_json_request(body: bytes | str | dict[str, Any], where: str = "the body") -> Any:
     """An `ExportTraceServiceRequest` from OTLP JSON (hex ids, camelCase or snake_case field names)."""
     from google.protobuf import json_format
-    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+    ExportTraceServiceRequest = proto_types()[0]  # noqa: N806 (a class)
     if isinstance(body, dict):
         data = body
     else:
@@ -142,7 +154,7 @@ def request_rows(request: Any, project: str | None, where: str = "the request") 
             raise OtlpError(400, f"{where}: span {n} ({span.name!r}) has no valid trace id and span id")
         name = project or _service_name(span.resource)
         try:
-            row = sch.normalize_span(span_to_row(span), f"{where}: span {n} ({span.name!r})")
+            row = storable_span(span_to_row(span), f"{where}: span {n} ({span.name!r})")
         except UserError as err:
             raise OtlpError(400, str(err)) from None
         rows.append((name, row))

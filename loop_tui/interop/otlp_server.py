@@ -14,12 +14,14 @@ shutting down, which OpenTelemetry exporters retry.
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 import threading
 from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from loop_tui.errors import UserError
 from loop_tui.interop.otlp_decode import (
     JSON,
     MAX_BODY_BYTES,
@@ -27,10 +29,11 @@ from loop_tui.interop.otlp_decode import (
     OtlpError,
     decode_request,
     media_type,
+    proto_types,
     request_rows,
     status_body,
 )
-from loop_tui.interop.otlp_writer import SpanWriter
+from loop_tui.interop.otlp_writer import SpanWriter, rows_bytes
 
 TRACES_PATH = "/v1/traces"
 RETRY_AFTER_SECONDS = 1
@@ -50,7 +53,7 @@ class OtlpApp:
         self.admit_wait = admit_wait
         self.project = project
         self.max_body_bytes = max_body_bytes
-        self._waiting: deque[tuple[list[tuple[str, dict[str, Any]]], asyncio.Future[bool]]] = deque()
+        self._waiting: deque[tuple[list[tuple[str, dict[str, Any]]], int, asyncio.Future[bool]]] = deque()
         self._loop: asyncio.AbstractEventLoop | None = None
 
     async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
@@ -68,11 +71,20 @@ class OtlpApp:
             if declared and declared.isdigit() and int(declared) > self.max_body_bytes:
                 raise OtlpError(413, self._too_large())
             body = await self._read_body(receive)
-            rows = await asyncio.to_thread(self._decode, body, kind, headers.get("content-encoding"))
+            try:
+                rows, size = await asyncio.to_thread(self._decode, body, kind, headers.get("content-encoding"))
+            except OtlpError:
+                raise
+            except UserError as err:
+                raise OtlpError(400, str(err)) from None
+            except Exception as exc:  # a bug of ours: say so in one line, never a traceback on the terminal
+                self.writer.log(f"loop-tui receiver: a request could not be mapped ({type(exc).__name__}: {exc})")
+                raise OtlpError(500, f"the receiver failed on this request ({type(exc).__name__}: {exc}); "
+                                     "nothing of it was written") from None
             if not rows:
                 await _respond(send, 200, kind, _success_body(kind))
                 return
-            if not await self._admit(rows):
+            if not await self._admit(rows, size):
                 status = 503 if self.writer.closing else 429
                 raise OtlpError(status, "the receiver is busy writing; retry later"
                                 if status == 429 else "the receiver is shutting down")
@@ -82,19 +94,19 @@ class OtlpApp:
             return
         await _respond(send, 200, kind, _success_body(kind))
 
-    async def _admit(self, rows: list[tuple[str, dict[str, Any]]]) -> bool:
+    async def _admit(self, rows: list[tuple[str, dict[str, Any]]], size: int) -> bool:
         """Hand `rows` to the writer, waiting (first come, first served) up to ADMIT_WAIT_SECONDS for room."""
         if self._loop is None:
             self._loop = asyncio.get_running_loop()
             self.writer.on_room = lambda: self._loop.call_soon_threadsafe(self._admit_waiting)  # type: ignore[union-attr]
-        if not self._waiting and self.writer.offer(rows):
+        if not self._waiting and self.writer.offer(rows, size):
             return True
         if len(self._waiting) >= MAX_WAITING_REQUESTS or self.writer.closing:
             self.writer.offer_refused()
             return False
         self.writer.stats.waited_requests += 1  # only the event loop thread touches this counter
         admitted: asyncio.Future[bool] = self._loop.create_future()
-        self._waiting.append((rows, admitted))
+        self._waiting.append((rows, size, admitted))
         try:
             return await asyncio.wait_for(admitted, self.admit_wait)
         except TimeoutError:  # wait_for cancelled the future, so _admit_waiting skips it
@@ -104,11 +116,11 @@ class OtlpApp:
     def _admit_waiting(self) -> None:
         """On the event loop, after each write: admit waiting requests in order while they fit."""
         while self._waiting:
-            rows, admitted = self._waiting[0]
+            rows, size, admitted = self._waiting[0]
             if admitted.done():
                 self._waiting.popleft()
                 continue
-            if not self.writer.offer(rows):
+            if not self.writer.offer(rows, size):
                 return
             self._waiting.popleft()
             admitted.set_result(True)
@@ -128,24 +140,43 @@ class OtlpApp:
             if not message.get("more_body"):
                 return b"".join(chunks)
 
-    def _decode(self, body: bytes, kind: str, encoding: str | None) -> list[tuple[str, dict[str, Any]]]:
-        return request_rows(decode_request(body, kind, encoding), self.project)
+    def _decode(self, body: bytes, kind: str, encoding: str | None) -> tuple[list[tuple[str, dict[str, Any]]], int]:
+        """(rows, their size in memory), on a worker thread: both cost a step per span."""
+        rows = request_rows(decode_request(body, kind, encoding), self.project)
+        return rows, rows_bytes(rows)
 
     def _too_large(self) -> str:
         return f"the body is larger than {self.max_body_bytes // (1024 * 1024)} MB; send smaller batches"
 
 
 def _success_body(kind: str) -> bytes:
-    if kind == JSON:
-        return b"{}"
-    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
+    """An empty `ExportTraceServiceResponse` (no partial success) in the request's encoding."""
+    return b"{}" if kind == JSON else _EMPTY_PROTOBUF_RESPONSE
 
-    return ExportTraceServiceResponse().SerializeToString()
+
+_EMPTY_PROTOBUF_RESPONSE = b""  # what ExportTraceServiceResponse().SerializeToString() is: no fields set
+
+
+def warm_up(ws: Any) -> None:
+    """Do at start what the first request would otherwise pay for while exporters wait: import the
+    protobuf definitions, the store's writer (DuckDB, Parquet) and the price table, and map one span."""
+    import pyarrow.parquet  # noqa: F401 (the writer's first segment)
+
+    request_type = proto_types()[0]
+    request = request_type()
+    span = request.resource_spans.add().scope_spans.add().spans.add()
+    span.trace_id, span.span_id, span.name = b"\1" * 16, b"\2" * 8, "warm-up"
+    attribute = span.attributes.add()
+    attribute.key, attribute.value.string_value = "gen_ai.request.model", "gpt-4o-mini"
+    usage = span.attributes.add()
+    usage.key, usage.value.int_value = "gen_ai.usage.input_tokens", 1
+    request_rows(request, None)
+    ws.projects()  # opens the workspace's DuckDB connection
 
 
 def _rpc_code(status: int) -> int:
     """google.rpc.Code for an HTTP status (INVALID_ARGUMENT, UNAVAILABLE, RESOURCE_EXHAUSTED, ...)."""
-    return {400: 3, 404: 5, 405: 12, 413: 8, 415: 3, 429: 8, 503: 14}.get(status, 2)
+    return {400: 3, 404: 5, 405: 12, 413: 8, 415: 3, 429: 8, 500: 13, 503: 14}.get(status, 2)
 
 
 async def _respond(send: Callable[..., Any], status: int, kind: str, body: bytes,
@@ -155,10 +186,27 @@ async def _respond(send: Callable[..., Any], status: int, kind: str, body: bytes
     await send({"type": "http.response.body", "body": body})
 
 
+class _CallbackHandler(logging.Handler):
+    """Hands each log record's text to a callable."""
+
+    def __init__(self, log: Callable[[str], None]) -> None:
+        super().__init__(logging.WARNING)
+        self.log = log
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.log(f"loop-tui receiver: {record.getMessage()}")
+
+
+def _route_server_logs(log: Callable[[str], None]) -> None:
+    """Send uvicorn's loggers to `log` only (not to stderr, not to the root logger)."""
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logger = logging.getLogger(name)
+        logger.handlers = [_CallbackHandler(log)] if name == "uvicorn" else []
+        logger.propagate = name != "uvicorn"  # the children reach the handler through "uvicorn"
+
+
 def parse_address(text: str | None, default_port: int = 4318) -> tuple[str, int]:
     """`[HOST:]PORT` (or `HOST:` / empty) as (host, port); default 127.0.0.1:4318."""
-    from loop_tui.errors import UserError
-
     text = (text or "").strip()
     host, _, port_text = text.rpartition(":") if ":" in text else ("", "", text)
     host = host.strip("[]") or "127.0.0.1"
@@ -173,10 +221,12 @@ class OtlpReceiver:
     """A running receiver: a bound socket, uvicorn, the app and the writer."""
 
     def __init__(self, writer: SpanWriter, host: str = "127.0.0.1", port: int = 4318, project: str | None = None,
-                 max_body_bytes: int = MAX_BODY_BYTES, admit_wait: float = ADMIT_WAIT_SECONDS) -> None:
-        from loop_tui.errors import UserError
-
+                 max_body_bytes: int = MAX_BODY_BYTES, admit_wait: float = ADMIT_WAIT_SECONDS,
+                 log: Callable[[str], None] | None = None) -> None:
+        """`log` takes the HTTP server's own messages (a stray non-HTTP connection, ...) instead of stderr:
+        inside the app, stderr is the screen."""
         self.writer = writer
+        self._log = log
         self.app = OtlpApp(writer, project, max_body_bytes, admit_wait)
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.socket = socket.socket(family, socket.SOCK_STREAM)
@@ -201,7 +251,10 @@ class OtlpReceiver:
         import uvicorn
 
         config = uvicorn.Config(self.app, lifespan="off", access_log=False, log_level="warning",
-                                timeout_graceful_shutdown=10, server_header=False, date_header=False)
+                                timeout_graceful_shutdown=10, server_header=False, date_header=False,
+                                log_config=None if self._log else uvicorn.config.LOGGING_CONFIG)
+        if self._log is not None:
+            _route_server_logs(self._log)
         self._server = uvicorn.Server(config)
         return self._server
 
@@ -223,12 +276,20 @@ class OtlpReceiver:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
 
+    def warm_up(self) -> None:
+        """Load what the first request needs (see `warm_up`); the socket already queues connections."""
+        warm_up(self.writer.ws)
+
     def start_in_thread(self) -> OtlpReceiver:
         """Serve on a background thread (the app, tests); `stop` ends it."""
         self.writer.start()
         server = self._make_server()
-        self._thread = threading.Thread(target=server.run, kwargs={"sockets": [self.socket]}, name="otlp-http",
-                                        daemon=True)
+
+        def run() -> None:
+            self.warm_up()
+            server.run(sockets=[self.socket])
+
+        self._thread = threading.Thread(target=run, name="otlp-http", daemon=True)
         self._thread.start()
         return self
 

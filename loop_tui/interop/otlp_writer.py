@@ -13,6 +13,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,7 @@ class WriterStats:
     refused_requests: int = 0  # requests answered 429 because the buffer stayed full
     writes: int = 0  # transactions (segments) committed
     failures: int = 0  # failed write attempts (retried)
+    peak_backlog: int = 0  # most spans ever accepted and not yet written (what bounds memory)
 
 
 class SpanWriter:
@@ -57,7 +59,10 @@ class SpanWriter:
         self.stats = WriterStats()
         self._log = log or (lambda text: print(text, file=sys.stderr, flush=True))
         self._cond = threading.Condition()
-        self._pending: list[tuple[str, dict[str, Any]]] = []
+        # Accepted requests in arrival order, each (rows, their size): queued whole, so taking a batch
+        # and giving back its memory costs a step per request, not per span.
+        self._pending: deque[tuple[list[tuple[str, dict[str, Any]]], int]] = deque()
+        self._pending_spans = 0
         self._pending_bytes = 0
         self._first_pending_at: float | None = None
         self._in_flight = 0  # spans taken by the writer and not yet committed (count toward the bound)
@@ -67,29 +72,39 @@ class SpanWriter:
         self.on_room: Callable[[], None] | None = None  # called (on the writer thread) after each write
         self._thread = threading.Thread(target=self._run, name="otlp-writer", daemon=True)
 
+    def log(self, text: str) -> None:
+        """Report a line (stderr for `serve`; the app passes a callable that keeps the screen clean)."""
+        self._log(text)
+
     # ----- producer side ---------------------------------------------------------------------------
     def start(self) -> SpanWriter:
         """Start the writer thread."""
         self._thread.start()
         return self
 
-    def offer(self, rows: list[tuple[str, dict[str, Any]]]) -> bool:
-        """Take all of `rows` (project name, normalised row) or none; False when full or closing."""
-        size = sum(_row_bytes(row) for _, row in rows)
+    def offer(self, rows: list[tuple[str, dict[str, Any]]], size: int | None = None) -> bool:
+        """Take all of `rows` (project name, normalised row) or none; False when full or closing.
+
+        `size` is `rows_bytes(rows)`, computed by the caller off the event loop (it costs a step per row).
+        """
+        if size is None:
+            size = rows_bytes(rows)
         with self._cond:
             if self._closing:
                 return False
-            queued = len(self._pending) + self._in_flight
+            queued = self._pending_spans + self._in_flight
             if queued and (queued + len(rows) > self.max_pending_spans
                            or self._pending_bytes + size > self.max_pending_bytes):
                 return False
-            self._pending.extend(rows)
+            self._pending.append((rows, size))
+            self._pending_spans += len(rows)
             self._pending_bytes += size
             self.stats.accepted += len(rows)
+            self.stats.peak_backlog = max(self.stats.peak_backlog, queued + len(rows))
             if self._first_pending_at is None:  # the writer sleeps until a batch starts, then times it
                 self._first_pending_at = time.monotonic()
                 self._cond.notify()
-            elif len(self._pending) >= self.flush_spans:
+            elif self._pending_spans >= self.flush_spans:
                 self._cond.notify()
             return True
 
@@ -111,7 +126,7 @@ class SpanWriter:
     @property
     def backlog(self) -> int:
         """Spans accepted and not yet written."""
-        return len(self._pending) + self._in_flight
+        return self._pending_spans + self._in_flight
 
     def close(self, timeout: float = 30.0) -> bool:
         """Stop taking spans, write everything accepted, stop the thread; False if it did not finish in time."""
@@ -126,9 +141,10 @@ class SpanWriter:
     def _run(self) -> None:
         backoff = 0.1
         while True:
-            batch = self._next_batch()
-            if batch is None:
+            taken = self._next_batch()
+            if taken is None:
                 return
+            batch = [row for rows, _ in taken for row in rows]
             try:
                 self._write(batch)
                 backoff = 0.1
@@ -136,18 +152,20 @@ class SpanWriter:
                 self.stats.failures += 1
                 self._log(f"loop-tui serve: writing {len(batch)} spans failed ({exc}); retrying")
                 with self._cond:
-                    self._pending[:0] = batch
+                    self._pending.extendleft(reversed(taken))
+                    self._pending_spans += len(batch)
                     self._in_flight = 0
                     if self._closing and self.stats.failures > 20:
-                        self._log(f"loop-tui serve: giving up on {len(self._pending)} spans at shutdown")
+                        self._log(f"loop-tui serve: giving up on {self._pending_spans} spans at shutdown")
                         self._pending.clear()
+                        self._pending_spans = self._pending_bytes = 0
                         return
                     self._cond.wait(backoff)
                 backoff = min(backoff * 2, 5.0)
                 continue
             with self._cond:
                 self._in_flight = 0
-                self._pending_bytes = max(self._pending_bytes - sum(_row_bytes(r) for _, r in batch), 0)
+                self._pending_bytes = max(self._pending_bytes - sum(size for _, size in taken), 0)
             if self.on_room is not None:
                 try:
                     self.on_room()
@@ -156,24 +174,30 @@ class SpanWriter:
             if not self._closing and self._writes_since_compact >= self.compact_every:
                 self._compact()
 
-    def _next_batch(self) -> list[tuple[str, dict[str, Any]]] | None:
-        """Wait until a batch is due (size, age or shutdown); None when closed and drained."""
+    def _next_batch(self) -> list[tuple[list[tuple[str, dict[str, Any]]], int]] | None:
+        """Wait until a batch is due (size, age or shutdown) and take it, as whole requests; None when
+        closed and drained."""
         with self._cond:
             while True:
                 if self._pending:
                     age = time.monotonic() - (self._first_pending_at or time.monotonic())
-                    if self._closing or len(self._pending) >= self.flush_spans or age >= self.flush_seconds:
+                    if self._closing or self._pending_spans >= self.flush_spans or age >= self.flush_seconds:
                         break
                     self._cond.wait(self.flush_seconds - age)
                 elif self._closing:
                     return None
                 else:
                     self._cond.wait()
-            batch = self._pending[: self.flush_spans * 4]
-            del self._pending[: len(batch)]
-            self._in_flight = len(batch)
+            taken = []
+            spans = 0
+            while self._pending and (not taken or spans + len(self._pending[0][0]) <= self.flush_spans * 4):
+                request = self._pending.popleft()
+                taken.append(request)
+                spans += len(request[0])
+            self._pending_spans -= spans
+            self._in_flight = spans
             self._first_pending_at = time.monotonic() if self._pending else None
-            return batch
+            return taken
 
     def _write(self, batch: list[tuple[str, dict[str, Any]]]) -> None:
         by_project: dict[str, dict[str, dict[str, Any]]] = {}
@@ -181,7 +205,9 @@ class SpanWriter:
             by_project.setdefault(project, {})[row["id"]] = row  # a span sent twice in a batch is stored once
         for project, rows in by_project.items():
             project_id = self._project_id(project)
-            records = [dict(row) for row in rows.values()]  # the store stamps records; keep ours clean for retries
+            # The store stamps the records it is given (project, xact): a retry after a failure stamps
+            # them again, so they need no copy.
+            records = list(rows.values())
             self.ws.append_rows(TABLE, project_id, records, project_id=project_id, op="otlp",
                                 description=f"otlp: {len(records)} spans")
             self.stats.writes += 1
@@ -204,6 +230,10 @@ class SpanWriter:
         self._writes_since_compact = 0
 
 
-def _row_bytes(row: dict[str, Any]) -> int:
-    """Roughly what a normalised row holds in memory (its JSON text dominates)."""
-    return 200 + sum(len(v) for v in row.values() if isinstance(v, str))
+_BIG_TEXT_COLUMNS = ("input", "output", "metadata", "error", "expected")
+
+
+def rows_bytes(rows: list[tuple[str, dict[str, Any]]]) -> int:
+    """Roughly what normalised rows hold in memory: ~1 KB of dict, ids and numbers each, plus their JSON text."""
+    return 1000 * len(rows) + sum([len(text) for _, row in rows for name in _BIG_TEXT_COLUMNS
+                                   if (text := row.get(name))])

@@ -33,6 +33,15 @@ def span_label(row: dict[str, Any]) -> Text:
     return literal(f"{kind}{attrs.get('name') or 'span'}{duration}{error}")
 
 
+def _nodes(node: Any) -> list[Any]:
+    """Every node under `node`, depth first (the order `_show_tree` adds them in)."""
+    out = []
+    for child in node.children:
+        out.append(child)
+        out.extend(_nodes(child))
+    return out
+
+
 def build_tree(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
     """(root spans, children by parent span id); spans whose parent is missing become roots."""
     by_span = {r["span_id"]: r for r in rows}
@@ -92,6 +101,28 @@ class TraceScreen(PageScreen):
             detail.border_title = "span"
             yield detail
 
+    def on_mount(self) -> None:
+        super().on_mount()
+        receiver = getattr(self.app, "otlp_receiver", None)
+        self._live_reload = False
+        if receiver is not None and self.source.startswith("project_logs("):
+            self._live_written = receiver.writer.stats.written
+            self.set_interval(1.0, self._follow_receiver)
+
+    def _follow_receiver(self) -> None:
+        """With `--otlp`, spans stored since the last look may belong to this trace (OpenTelemetry exports a
+        span when it ends: children arrive before their parents, batch by batch). Re-read it, keeping the
+        highlighted span and the focus."""
+        written = self.app.otlp_receiver.writer.stats.written  # type: ignore[attr-defined]
+        if written == self._live_written:
+            return
+        self._live_written = written
+        node = self.query_one(SpanTree).cursor_node
+        if node is not None and node.data:
+            self.focus_span_id = node.data.get("id")
+        self._live_reload = True
+        self._load_spans()
+
     def refresh_if_stale(self) -> None:
         self.show_project()
         if self._loaded_key is None:
@@ -116,6 +147,11 @@ class TraceScreen(PageScreen):
     @on(SpansLoaded)
     def _show_tree(self, message: SpansLoaded) -> None:
         tree = self.query_one(SpanTree)
+        live, self._live_reload = self._live_reload, False
+        if live and {(r.get("id"), r.get("_xact_id")) for r in message.rows} == {
+            (node.data.get("id"), node.data.get("_xact_id")) for node in _nodes(tree.root) if node.data
+        }:
+            return  # nothing of this trace arrived: leave the tree as it is
         roots, children = build_tree(message.rows)
         tree.clear()
         tree.show_root = False
@@ -134,9 +170,12 @@ class TraceScreen(PageScreen):
             add(tree.root, root)
         tree.root.expand()
         tree.border_subtitle = f"{len(message.rows)} spans"
-        tree.focus()
+        if not live:
+            tree.focus()
         if focus_node is not None:
-            tree.move_cursor(focus_node)
+            # A node added just now has no line number until the tree lays itself out again (`move_cursor`
+            # then fell back to the first line); with every node expanded, its line is its depth-first place.
+            tree.move_cursor_to_line(_nodes(tree.root).index(focus_node))
             self.query_one(SpanDetail).show_span(focus_node.data)
 
     @on(Tree.NodeHighlighted, "#trace-tree")

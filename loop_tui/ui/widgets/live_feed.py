@@ -16,7 +16,7 @@ from textual.widgets import Label
 
 
 class LiveFeed(Label):
-    """"● live · 12 spans/s · 1,204 received" while a receiver runs; hidden otherwise."""
+    """"● live · http://127.0.0.1:4318 · 12 spans/s · 1,204 received" while a receiver runs; hidden otherwise."""
 
     DEFAULT_CSS = """
     LiveFeed { color: $success; height: 1; padding: 0 1; }
@@ -48,7 +48,9 @@ class LiveFeed(Label):
         written = stats.written
         rate = (written - self._last_written) / max(now - self._last_time, 1e-3)
         busy = " · busy: exporters told to retry" if stats.refused_requests else ""
-        self.update(f"● live · {rate:,.0f} spans/s · {stats.accepted:,} received{busy}")
+        # The address stays on the line: it is what the user's OTEL_EXPORTER_OTLP_ENDPOINT must name.
+        endpoint = self.app.otlp_receiver.endpoint  # type: ignore[attr-defined]
+        self.update(f"● live · {endpoint} · {rate:,.0f} spans/s · {stats.accepted:,} received{busy}")
         if written > self._last_written:
             known = {p.id for p in getattr(self.app, "projects", None) or []}
             if set(self.app.otlp_receiver.writer.project_ids) - known:  # type: ignore[attr-defined]
