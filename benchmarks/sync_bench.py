@@ -1,7 +1,8 @@
 """Sync benchmark: pull N spans from the fake Braintrust (pages of 1,000) into a fresh workspace.
 
 Printed beside a baseline measured in the same run against the same server: a bare httpx loop that pages
-through the same `/btql` query and decodes every page, writing nothing. Target: our spans/s >= 0.7x the
+through the same `/btql` query in the same format (`fmt: "jsonl"`, the cursor in `x-bt-cursor`) and decodes
+every row, writing nothing. Target: our spans/s >= 0.7x the
 bare loop's. Each side runs in its own process (so its peak RSS is its own), the server in a third; peak
 memory is also measured at N/4 spans, to show it is bounded by the page and batch size, not the project.
 
@@ -51,10 +52,11 @@ def bare(url: str, project_id: str, page: int) -> None:
             query = {"select": [{"op": "star"}], "limit": page, "cursor": cursor,
                      "from": {"op": "function", "name": {"op": "ident", "name": ["project_logs"]},
                               "args": [{"op": "literal", "value": project_id}]}}
-            reply = client.post(f"{url}/btql", json={"query": query, "fmt": "json"}, headers=headers).json()
-            rows += len(reply["data"])
-            cursor = reply.get("cursor")
-            if not cursor or not reply["data"]:
+            reply = client.post(f"{url}/btql", json={"query": query, "fmt": "jsonl"}, headers=headers)
+            decoded = [json.loads(line) for line in reply.content.splitlines() if line]
+            rows += len(decoded)
+            cursor = reply.headers.get("x-bt-cursor")
+            if not cursor or not decoded:
                 break
     _report(rows, time.perf_counter() - started)
 
