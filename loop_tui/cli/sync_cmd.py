@@ -130,9 +130,9 @@ def _print_report(report: Any, fmt: str, verb: str, written_label: str) -> None:
         return
     totals = report.totals()
     if verb == "would send":
-        planned = [item["action"] for obj in report.objects for item in obj.would_send]
-        print(f"would send to {report.project}: {planned.count('upsert'):,} rows, {planned.count('delete'):,} deletes, "
-              f"{planned.count('new version'):,} new versions; {totals['conflicts']} conflicts (nothing sent)")
+        from loop_tui.remote.push import plan_summary
+
+        print(plan_summary(report)[0])
     else:
         print(f"{verb} {report.project}: {totals['written']:,} rows {written_label}, {totals['deleted']:,} deleted, "
               f"{totals['unchanged']:,} unchanged, {totals['conflicts']} conflicts")
