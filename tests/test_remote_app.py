@@ -3,6 +3,7 @@ progress in the header, f6 cancels a pull leaving the workspace whole, the heade
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from loop_tui.ui.sync_work import SyncFinished
@@ -26,7 +27,7 @@ async def test_picker_lists_a_remote_project_and_enter_pulls_it(fake_bt_env: Fak
         await pilot.press("end", "enter")
         await wait_for(pilot, lambda: app.project is not None and app.project.id == project_id)
         await settle(pilot)
-        assert "pulled 20" in screen_text(app)  # the header says when (the year of the run, whatever it is)
+        assert "synced 20" in screen_text(app)  # the header says when (the year of the run, whatever it is)
         assert len(local_rows(sample_ws_path, "project_logs", project_id)) == 30
 
 
@@ -94,6 +95,7 @@ async def test_u_in_the_picker_asks_with_the_counts_then_pushes(fake_bt_env: Fak
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal) and "Push remote-bot" in screen_text(app))
         text = screen_text(app)
         assert "Push remote-bot to Braintrust?" in text and "1 rows, 0 deletes" in text and "dataset 'golden': 1 upsert" in text
+        assert "nothing sent" not in text  # the dry run's wording would read as if the push would send nothing
         await pilot.press("n")  # declined: nothing is sent
         await wait_for(pilot, lambda: not isinstance(app.screen, ConfirmModal))
         assert not [r for r in fake_bt_env.requests if r.path.endswith("/insert")]
@@ -103,6 +105,10 @@ async def test_u_in_the_picker_asks_with_the_counts_then_pushes(fake_bt_env: Fak
         await pilot.press("y")
         await wait_for(pilot, lambda: bool(finished))
         assert not finished[0].failed and finished[0].summary.startswith("pushed remote-bot: 1 rows")
+        await _open_picker_on(pilot, app, "remote-bot")
+        await pilot.press("enter")  # switch to it: the header says when it was last synced, the push
+        pushed_at = json.loads(next((sample_ws_path / "sync").glob("*.json")).read_text())["last_push"]
+        await wait_for(pilot, lambda: f"synced {pushed_at.replace('T', ' ').removesuffix('Z')}" in screen_text(app))
     remote = fake_bt_env.state.live_rows("dataset", ids["golden"])
     assert {i: r["expected"] for i, r in remote.items()} == {"r0": "e0", "r1": "edited here", "r2": "e2"}
 

@@ -207,7 +207,7 @@ def plan_summary(report: SyncReport) -> tuple[str, list[str]]:
     planned = [item["action"] for obj in report.objects for item in obj.would_send]
     conflicts = report.totals()["conflicts"]
     head = (f"would send to {report.project}: {planned.count('upsert'):,} rows, {planned.count('delete'):,} deletes, "
-            f"{planned.count('new version'):,} new versions; {conflicts} conflicts (nothing sent)")
+            f"{planned.count('new version'):,} new versions; {conflicts} conflicts (changed on both sides: not sent)")
     lines = []
     for obj in report.objects:
         if obj.would_send or obj.conflicts:

@@ -83,7 +83,8 @@ class ProjectPicker(ModalScreen["CatalogObject | SyncChoice | None"]):
                 continue
             self.remote_projects[_REMOTE + pid] = project
             options.add_option(Option(Text.assemble(literal(name), ("  ☁ Braintrust: enter pulls it", "dim")), id=_REMOTE + pid))
-        status.update(Text(f"Braintrust: {len(message.projects)} projects; p pulls the highlighted one, u pushes it"))
+        count = f"{len(message.projects)} project{'' if len(message.projects) == 1 else 's'}"
+        status.update(Text(f"Braintrust: {count}; p pulls the highlighted one, u pushes it"))
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         """Return the chosen project, or ask for a pull of a Braintrust-only one."""
