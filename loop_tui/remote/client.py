@@ -179,17 +179,21 @@ class BraintrustClient:
         """Like `pages`, each page as Arrow in the store's columns (`page_columns.page_table`): for pulls.
 
         Asks for `fmt: "jsonl"` (one row per line, the next cursor in the `x-bt-cursor` header), which the
-        page reader turns into columns without building a Python object per value.
+        page reader turns into columns without building a Python object per value. Downloading and
+        decoding run in two threads (`prefetch`), so the next page downloads while this one is decoded.
+        A page cut short (not ending in a newline) is fetched again like any unreadable reply.
         """
         from loop_tui.remote.page_columns import page_table
-
-        table = "dataset" if kind == "dataset" else kind
-
-        def decode(response: httpx.Response) -> tuple[Any, str | None]:
-            return page_table(response.content, table), response.headers.get("x-bt-cursor") or None
+        from loop_tui.remote.prefetch import prefetch
 
         query = _rows_query(kind, object_id, limit, since_xact, since_created, None)
-        yield from self._paged(kind, object_id, query, cursor, "jsonl", decode)
+        for raw, next_cursor in prefetch(self._paged(kind, object_id, query, cursor, "jsonl", _jsonl_page)):
+            try:
+                page = page_table(raw, kind)
+            except ValueError:
+                raise RemoteError("protocol", f"Braintrust sent a page of {kind} {object_id} that is not JSON "
+                                  "lines; nothing of it was written (the next pull fetches it again)") from None
+            yield page, next_cursor
 
     def _paged(self, kind: str, object_id: str, query: dict[str, Any], cursor: str | None, fmt: str,
                decode: Callable[[httpx.Response], tuple[Any, str | None]]) -> Iterator[tuple[Any, str | None]]:
@@ -341,6 +345,14 @@ def _json_page(response: httpx.Response) -> tuple[list[dict[str, Any]], str | No
     if not isinstance(rows, list):
         raise RemoteError("protocol", "Braintrust's page has no `data` list")
     return rows, reply.get("cursor") or None
+
+
+def _jsonl_page(response: httpx.Response) -> tuple[bytes, str | None]:
+    """(body, next cursor) of a `fmt: "jsonl"` page; a body cut short is a ValueError (fetched again)."""
+    body = response.content
+    if body.strip() and not body.endswith(b"\n"):
+        raise ValueError("a JSON lines page that does not end with a newline")
+    return body, response.headers.get("x-bt-cursor") or None
 
 
 def _ident(name: str) -> dict[str, Any]:
