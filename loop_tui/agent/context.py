@@ -23,6 +23,7 @@ class PageContext:
     selected_row_ids: list[str] = field(default_factory=list)
     btql_query: str | None = None
     btql_error: str | None = None
+    remote: bool = False  # the page queries Braintrust where the data lives: BTQL tools run on its /btql
 
     def __post_init__(self) -> None:
         if self.page not in PAGES:

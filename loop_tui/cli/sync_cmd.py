@@ -29,8 +29,8 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     when.add_argument("--since", metavar="DURATION", help="only rows created in the last DURATION (30m, 12h, 7d, 2w)")
     when.add_argument("--all", action="store_true", help="fetch everything again, not just what changed")
     pull.add_argument("--format", choices=["text", "json"], default="text")
-    pull.add_argument("--batch-rows", type=int, default=5000, metavar="N",
-                      help="rows per local write (smaller: a killed pull loses less; default 5000)")
+    pull.add_argument("--batch-rows", type=int, default=20_000, metavar="N",
+                      help="rows per local write (smaller: a killed pull loses less; default 20000)")
     pull.set_defaults(func=run_pull)
     push = actions.add_parser("push", help="send rows and objects changed here since the last sync")
     push.add_argument("--project", required=True, help="project name")
@@ -130,9 +130,9 @@ def _print_report(report: Any, fmt: str, verb: str, written_label: str) -> None:
         return
     totals = report.totals()
     if verb == "would send":
-        planned = [item["action"] for obj in report.objects for item in obj.would_send]
-        print(f"would send to {report.project}: {planned.count('upsert'):,} rows, {planned.count('delete'):,} deletes, "
-              f"{planned.count('new version'):,} new versions; {totals['conflicts']} conflicts (nothing sent)")
+        from loop_tui.remote.push import plan_summary
+
+        print(plan_summary(report)[0])
     else:
         print(f"{verb} {report.project}: {totals['written']:,} rows {written_label}, {totals['deleted']:,} deleted, "
               f"{totals['unchanged']:,} unchanged, {totals['conflicts']} conflicts")

@@ -163,34 +163,52 @@ class BraintrustClient:
         Pages may repeat older versions of a row: the caller keeps the first (newest) per id. A cursor
         that comes back unchanged, or more than MAX_PAGES pages, ends with a `RemoteError`.
         """
-        filters = []
-        if since_xact:
-            filters.append(_compare("gt", "_xact_id", since_xact))
-        if since_created:
-            filters.append(_compare("ge", "created", since_created))
-        if ids is not None:
-            filters.append({"op": "in", "left": _ident("id"), "right": {"op": "literal", "value": list(ids)}})
-        query: dict[str, Any] = {
-            "select": [{"op": "star"}],
-            "from": {"op": "function", "name": _ident(kind), "args": [{"op": "literal", "value": object_id}]},
-            "limit": limit,
-        }
-        if filters:
-            query["filter"] = filters[0] if len(filters) == 1 else {"op": "and", "children": filters}
+        query = _rows_query(kind, object_id, limit, since_xact, since_created, ids)
+        yield from self._paged(kind, object_id, query, cursor, "json", _json_page)
+
+    def column_pages(
+        self,
+        kind: str,
+        object_id: str,
+        *,
+        limit: int = 1000,
+        cursor: str | None = None,
+        since_xact: str | None = None,
+        since_created: str | None = None,
+    ) -> Iterator[tuple[Any, str | None]]:
+        """Like `pages`, each page as Arrow in the store's columns (`page_columns.page_table`): for pulls.
+
+        Asks for `fmt: "jsonl"` (one row per line, the next cursor in the `x-bt-cursor` header), which the
+        page reader turns into columns without building a Python object per value. Downloading and
+        decoding run in two threads (`prefetch`), so the next page downloads while this one is decoded.
+        A page cut short (not ending in a newline) is fetched again like any unreadable reply.
+        """
+        from loop_tui.remote.page_columns import page_table
+        from loop_tui.remote.prefetch import prefetch
+
+        query = _rows_query(kind, object_id, limit, since_xact, since_created, None)
+        for raw, next_cursor in prefetch(self._paged(kind, object_id, query, cursor, "jsonl", _jsonl_page)):
+            try:
+                page = page_table(raw, kind)
+            except ValueError:
+                raise RemoteError("protocol", f"Braintrust sent a page of {kind} {object_id} that is not JSON "
+                                  "lines; nothing of it was written (the next pull fetches it again)") from None
+            yield page, next_cursor
+
+    def _paged(self, kind: str, object_id: str, query: dict[str, Any], cursor: str | None, fmt: str,
+               decode: Callable[[httpx.Response], tuple[Any, str | None]]) -> Iterator[tuple[Any, str | None]]:
+        """Follow the cursor through `/btql` pages of `query` (see `pages`)."""
         seen_cursors: set[str] = set()
         for _ in range(MAX_PAGES):
-            body = {"query": {**query, "cursor": cursor}, "fmt": "json", "use_columnstore": False,
+            body = {"query": {**query, "cursor": cursor}, "fmt": fmt, "use_columnstore": False,
                     "query_source": "loop_tui_sync"}
-            reply = self.request("POST", "/btql", json=body, what=f"the rows of {kind} {object_id}")
-            rows = reply.get("data") if isinstance(reply, dict) else None
-            if not isinstance(rows, list):
-                raise RemoteError("protocol", f"Braintrust's page of {kind} {object_id} has no `data` list")
-            next_cursor = reply.get("cursor") or None
+            rows, next_cursor = self.request("POST", "/btql", json=body, what=f"the rows of {kind} {object_id}",
+                                             decode=decode)
             if next_cursor is not None and (next_cursor == cursor or next_cursor in seen_cursors):
                 raise RemoteError("endless", f"Braintrust returned the same page cursor twice for {kind} {object_id}; "
                                   "stopped paging (what was read so far is kept)")
             yield rows, next_cursor
-            if next_cursor is None or not rows:
+            if next_cursor is None or not len(rows):
                 return
             seen_cursors.add(next_cursor)
             cursor = next_cursor
@@ -225,8 +243,10 @@ class BraintrustClient:
         params: dict[str, str] | None = None,
         base: str | None = None,
         what: str = "the request",
+        decode: Callable[[httpx.Response], Any] | None = None,
     ) -> Any:
-        """Send one request with retries (see module docstring); the decoded JSON reply."""
+        """Send one request with retries (see module docstring); the decoded JSON reply, or what `decode`
+        makes of the response (a ValueError from it counts as an unreadable reply, retried)."""
         import httpx
 
         key = self.conn.api_key(self._env)
@@ -239,7 +259,7 @@ class BraintrustClient:
             try:
                 response = self._client().request(method, url, json=json, params=params, headers=headers)
                 if response.status_code < 400:
-                    return response.json()
+                    return decode(response) if decode is not None else response.json()
                 server_wait = retry_after_seconds(response.headers)
                 failure = self._http_failure(response, what, key)
             except httpx.TimeoutException:
@@ -296,6 +316,43 @@ class BraintrustClient:
             timeout = httpx.Timeout(self.conn.timeout_s, connect=min(self.conn.timeout_s, 10.0))
             self._http = httpx.Client(timeout=timeout, follow_redirects=False)
         return self._http
+
+
+def _rows_query(kind: str, object_id: str, limit: int, since_xact: str | None, since_created: str | None,
+               ids: list[str] | None) -> dict[str, Any]:
+    """The JSON AST of `select: * | from: kind(object_id)` with the sync's filters."""
+    filters = []
+    if since_xact:
+        filters.append(_compare("gt", "_xact_id", since_xact))
+    if since_created:
+        filters.append(_compare("ge", "created", since_created))
+    if ids is not None:
+        filters.append({"op": "in", "left": _ident("id"), "right": {"op": "literal", "value": list(ids)}})
+    query: dict[str, Any] = {
+        "select": [{"op": "star"}],
+        "from": {"op": "function", "name": _ident(kind), "args": [{"op": "literal", "value": object_id}]},
+        "limit": limit,
+    }
+    if filters:
+        query["filter"] = filters[0] if len(filters) == 1 else {"op": "and", "children": filters}
+    return query
+
+
+def _json_page(response: httpx.Response) -> tuple[list[dict[str, Any]], str | None]:
+    """(rows, next cursor) of a `fmt: "json"` page; a reply without a `data` list is a protocol error."""
+    reply = response.json()
+    rows = reply.get("data") if isinstance(reply, dict) else None
+    if not isinstance(rows, list):
+        raise RemoteError("protocol", "Braintrust's page has no `data` list")
+    return rows, reply.get("cursor") or None
+
+
+def _jsonl_page(response: httpx.Response) -> tuple[bytes, str | None]:
+    """(body, next cursor) of a `fmt: "jsonl"` page; a body cut short is a ValueError (fetched again)."""
+    body = response.content
+    if body.strip() and not body.endswith(b"\n"):
+        raise ValueError("a JSON lines page that does not end with a newline")
+    return body, response.headers.get("x-bt-cursor") or None
 
 
 def _ident(name: str) -> dict[str, Any]:

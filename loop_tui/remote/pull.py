@@ -21,7 +21,8 @@ from loop_tui.errors import NotFoundError, UserError
 from loop_tui.remote import objects as ob
 from loop_tui.remote.client import BraintrustClient
 from loop_tui.remote.errors import RemoteError
-from loop_tui.remote.local_rows import changed_since, latest_versions, max_xact, to_local, xact_int
+from loop_tui.remote.local_rows import changed_since, latest_versions, max_xact, xact_int
+from loop_tui.remote.page_columns import HELPER_COLUMNS, ArrowRows, PageBatch, page_top_xact
 from loop_tui.remote.prefetch import prefetch
 from loop_tui.remote.sync_state import ObjectState, ProjectState, load_state, now_iso, save_state, sync_lock
 from loop_tui.store import schema as sch
@@ -75,7 +76,7 @@ class PullOptions:
     full: bool = False  # --all: ignore what earlier pulls got
     since_created: str | None = None  # --since: only rows created at or after this ISO time
     page_size: int = 1000
-    batch_rows: int = 5000
+    batch_rows: int = 20_000  # rows per store transaction: fewer, larger writes (memory: ~20 pages)
     cancel: threading.Event | None = None
     progress: Progress | None = None
 
@@ -158,28 +159,25 @@ class _Puller:
         # Local changes since the last sync are never overwritten (they are conflicts for push to report).
         dirty = set(changed_since(self.ws, table, local_id, st.local_xact, st.own_xacts)) if st.last_pull else set()
         dirty |= set(st.conflicts)
-        batch: dict[str, dict[str, Any]] = {}
+        batch = PageBatch()
         resume_cursor = cursor  # where a pull stopped now would go on from
 
         def flush(next_cursor: str | None) -> None:
             nonlocal batch
             self._write(table, local_id, st, batch, dirty, result)
-            batch = {}
+            batch = PageBatch()
             st.pending = {"cursor": next_cursor, "since": since, "top": str(top) if top else None,
                           "created": self.options.since_created}
             save_state(self.ws.root, self.state)
 
         try:
-            pages = self.client.pages(table, remote_id, limit=self.options.page_size, cursor=cursor,
-                                      since_xact=since, since_created=self.options.since_created)
+            pages = self.client.column_pages(table, remote_id, limit=self.options.page_size, cursor=cursor,
+                                             since_xact=since, since_created=self.options.since_created)
             for page, next_cursor in prefetch(pages):
-                for row in page:
-                    row_id = row.get("id")
-                    if not isinstance(row_id, str):
-                        continue
-                    result.fetched += 1
-                    top = max(top, xact_int(row.get("_xact_id")))
-                    batch.setdefault(row_id, row)  # the first seen is the newest version
+                result.fetched += page.num_rows
+                if page.num_rows:
+                    top = max(top, page_top_xact(page))
+                    batch.add(page)
                 resume_cursor = next_cursor
                 if len(batch) >= self.options.batch_rows or next_cursor is None:
                     flush(next_cursor)
@@ -189,14 +187,14 @@ class _Puller:
                     flush(next_cursor)
                     raise Cancelled(f"pull cancelled after {result.fetched:,} rows of {label}; run it again to resume")
         except RemoteError as err:
-            if err.kind == "bad_request" and pending and resume_cursor == cursor and not batch:
+            if err.kind == "bad_request" and pending and resume_cursor == cursor and not len(batch):
                 # Braintrust no longer accepts the saved cursor (expired): start this object over.
                 st.pending = None
                 self.report.objects.remove(result)
                 return self.rows(table, local_id, remote_id, label)
             flush(resume_cursor)  # keep what arrived whole; the next pull resumes after it
             raise
-        if batch:
+        if len(batch):
             flush(None)
         st.remote_xact = str(max(top, xact_int(since))) if (top or since) else None
         st.pending = None
@@ -205,37 +203,45 @@ class _Puller:
         save_state(self.ws.root, self.state)
         return result
 
-    def _write(self, table: str, local_id: str, st: ObjectState, batch: dict[str, dict[str, Any]],
-               dirty: set[str], result: ObjectReport) -> None:
-        if not batch:
+    def _write(self, table: str, local_id: str, st: ObjectState, batch: PageBatch, dirty: set[str],
+               result: ObjectReport) -> None:
+        """Write one batch as one store transaction: new and newer rows, and Braintrust's deletes."""
+        data = batch.newest()
+        if data is None:
             return
-        local = latest_versions(self.ws, table, local_id, list(batch))
+        ids = data.column("id").to_pylist()
+        xacts = data.column("__xact").to_pylist()
+        remote_deletes = data.column("__delete").to_pylist()
+        local = latest_versions(self.ws, table, local_id, ids)
         upserts, deletes = [], []
-        for row_id, row in batch.items():
+        for index, (row_id, xact, remote_delete) in enumerate(zip(ids, xacts, remote_deletes, strict=True)):
             mine = local.get(row_id)
-            if mine is not None and xact_int(mine.get("__remote")) >= xact_int(row.get("_xact_id")):
+            if mine is not None and xact_int(mine.get("__remote")) >= xact:
                 result.unchanged += 1
             elif row_id in dirty:
-                st.conflicts[row_id] = str(row.get("_xact_id"))
+                st.conflicts[row_id] = str(xact)
                 if row_id not in result.conflicts:
                     result.conflicts.append(row_id)
-            elif row.get("_object_delete"):
+            elif remote_delete:
                 if mine is not None and not mine.get("_object_delete"):
                     deletes.append(row_id)
             else:
-                upserts.append(to_local(row))
+                upserts.append(index)
         if not upserts and not deletes:
             return
+        rows = data.take(upserts).drop_columns(list(HELPER_COLUMNS))
         description = f"sync pull {result.name}"
-        if deletes:
-            xact = self.ws.apply_changes(table, local_id, upserts=upserts, deletes=deletes,
-                                         project_id=self.state.project_id, description=description)
-        else:  # the common case, one lookup fewer: we already know which ids exist here
-            normalize = sch.normalize_dataset_row if table == "dataset" else sch.normalize_span
-            records = [normalize(row, f"{result.name} row {row.get('id')}") for row in upserts]
-            xact = self.ws.append_rows(table, local_id, records, project_id=self.state.project_id, op="sync",
-                                       description=description, new_ids_only=not local)
-        st.own_xacts.append(int(xact))
+        if deletes:  # rare: one transaction with the upserts, through the store's own row path
+            records = [sch.row_to_braintrust(table, r) for r in rows.to_pylist()]
+            xact_id = self.ws.apply_changes(table, local_id, upserts=records, deletes=deletes,
+                                            project_id=self.state.project_id, description=description)
+        elif not local:  # the common case: every row is new here, written as the Arrow table it is
+            xact_id = self.ws.append_batch(ArrowRows(table, rows), local_id, project_id=self.state.project_id,
+                                           description=description)
+        else:
+            xact_id = self.ws.append_rows(table, local_id, rows.to_pylist(), project_id=self.state.project_id,
+                                          op="sync", description=description)
+        st.own_xacts.append(int(xact_id))
         result.written += len(upserts)
         result.deleted += len(deletes)
 

@@ -10,6 +10,8 @@ incrementally so the local copies carry Braintrust's new `_xact_id`s and the nex
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +19,7 @@ from loop_tui.remote import objects as ob
 from loop_tui.remote.client import BraintrustClient
 from loop_tui.remote.errors import RemoteError
 from loop_tui.remote.local_rows import changed_since, latest_versions, max_xact, to_event, to_local
-from loop_tui.remote.pull import ObjectReport, PullOptions, SyncReport, _Puller
+from loop_tui.remote.pull import Cancelled, ObjectReport, PullOptions, SyncReport, _Puller
 from loop_tui.remote.sync_state import ObjectState, ProjectState, load_state, now_iso, save_state, sync_lock
 
 PUSH_OBJECTS = ("datasets", "prompts", "scorers", "experiments")
@@ -31,6 +33,10 @@ class PushOptions:
     objects: tuple[str, ...] = PUSH_OBJECTS
     dry_run: bool = False
     prefer: str | None = None  # None, "local" or "remote"
+    # Checked between objects (an object's rows are sent and settled whole: stopping inside one would
+    # leave rows sent that the next push mistakes for changes made in Braintrust).
+    cancel: threading.Event | None = None
+    progress: Callable[[str, int, int], None] | None = None  # (object label, objects done, objects in all)
 
 
 def push_project(ws: Any, client: BraintrustClient, project_name: str, options: PushOptions | None = None) -> SyncReport:
@@ -46,16 +52,21 @@ def push_project(ws: Any, client: BraintrustClient, project_name: str, options: 
                 raise
             remote_project = {"id": "(new)", "name": project.name} if options.dry_run else client.ensure_project(project.name)
         pusher = _Pusher(ws, client, state, options, SyncReport(project.name), remote_project["id"])
+        work: list[tuple[Callable[..., ObjectReport], str, Any]] = []
         for kind, table in (("datasets", "dataset"), ("experiments", "experiment")):
             if kind in options.objects:
-                for obj in ws.objects(table, project.id):
-                    pusher.rows(table, obj)
-        if "prompts" in options.objects:
-            for obj in ws.objects("prompt", project.id):
-                pusher.versioned("prompt", obj)
-        if "scorers" in options.objects:
-            for obj in ws.objects("scorer", project.id):
-                pusher.versioned("scorer", obj)
+                work += [(pusher.rows, table, obj) for obj in ws.objects(table, project.id)]
+        for kind, table in (("prompts", "prompt"), ("scorers", "scorer")):
+            if kind in options.objects:
+                work += [(pusher.versioned, table, obj) for obj in ws.objects(table, project.id)]
+        for done, (push_one, table, obj) in enumerate(work):
+            if options.cancel is not None and options.cancel.is_set():
+                save_state(ws.root, state)
+                raise Cancelled(f"push cancelled after {done} of {len(work)} objects (those were sent whole); "
+                                "run it again to send the rest")
+            if options.progress:
+                options.progress(f"{table} {obj.name}", done, len(work))
+            push_one(table, obj)
         if not options.dry_run:
             state.last_push = now_iso()
             save_state(ws.root, state)
@@ -189,3 +200,20 @@ class _Pusher:
         st.last_push = now_iso()
         result.written = 1
         return result
+
+
+def plan_summary(report: SyncReport) -> tuple[str, list[str]]:
+    """What a `--dry-run` report says: one line of counts, then one line per object with something to send."""
+    planned = [item["action"] for obj in report.objects for item in obj.would_send]
+    conflicts = report.totals()["conflicts"]
+    head = (f"would send to {report.project}: {planned.count('upsert'):,} rows, {planned.count('delete'):,} deletes, "
+            f"{planned.count('new version'):,} new versions; {conflicts} conflicts (changed on both sides: not sent)")
+    lines = []
+    for obj in report.objects:
+        if obj.would_send or obj.conflicts:
+            actions = [item["action"] for item in obj.would_send]
+            counts = ", ".join(f"{actions.count(a)} {a}{'s' if actions.count(a) != 1 else ''}"
+                               for a in dict.fromkeys(actions))
+            note = f"; {len(obj.conflicts)} conflicts, not sent" if obj.conflicts else ""
+            lines.append(f"{obj.kind} {obj.name!r}: {counts or 'nothing to send'}{note}")
+    return head, lines

@@ -38,6 +38,8 @@ def query_error(message: str) -> BtqlError:
     kind = "parse" if re.search(r"pars|syntax|expected|unexpected", text, re.IGNORECASE) else "bind"
     found = _POSITION.search(text)
     line, col = (int(found.group(1)), int(found.group(2))) if found else (1, 1)
+    if found:  # the place is kept as the error's line and column, not said twice
+        text = (text[: found.start()] + text[found.end():]).strip().removesuffix(" at").strip()
     return BtqlError(kind, "remote_" + kind, f"Braintrust: {text}", line, col)
 
 

@@ -122,6 +122,18 @@ def last_pull(root: Path, project_id: str) -> str | None:
     return str(raw.get("last_pull")) if isinstance(raw, dict) and raw.get("last_pull") else None
 
 
+def last_synced(root: Path, project_id: str) -> str | None:
+    """When the project was last pulled or pushed at `root` (None: never); one small file read."""
+    try:
+        raw = json.loads(state_path(root, project_id).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(raw, dict):
+        return None
+    times = [str(raw[k]) for k in ("last_pull", "last_push") if raw.get(k)]
+    return max(times) if times else None  # same ISO format: text order is time order
+
+
 def last_synced_by_project(workspace: str | Path | None) -> dict[str, str]:
     """Project id -> when it was last pulled into `workspace` (read without opening or creating it)."""
     from loop_tui.config import default_workspace_path

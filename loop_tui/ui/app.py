@@ -19,7 +19,7 @@ from loop_tui.ui.loop.chat import SharedLoop
 from loop_tui.ui.loop.shell import LoopCommands
 from loop_tui.ui.messages import ProjectChanged, ProjectsLoaded, SettingsSaved, WorkFailed
 from loop_tui.ui.paths import css_paths
-from loop_tui.ui.sync_work import PullChoice, SyncMixin, braintrust_configured
+from loop_tui.ui.sync_work import SyncChoice, SyncMixin, braintrust_configured
 from loop_tui.ui.ui_state import (
     LOOP_WIDTH_DEFAULT,
     clamp_loop_width,
@@ -241,9 +241,9 @@ class LoopApp(SyncMixin, TypedAheadKeys, App[None]):
         """Pick another project."""
         from loop_tui.ui.screens.project_picker import ProjectPicker
 
-        def chosen(project: CatalogObject | PullChoice | None) -> None:
-            if isinstance(project, PullChoice):
-                self.start_sync("pull", project.name)
+        def chosen(project: CatalogObject | SyncChoice | None) -> None:
+            if isinstance(project, SyncChoice):
+                self.start_sync(project.action, project.name)
             elif project is not None and (self.project is None or project.id != self.project.id):
                 self.project = project
 

@@ -4,8 +4,9 @@ Routes (shapes as the `braintrust` SDK 0.48 uses them and the REST reference doc
 `POST /api/apikey/login`, `GET /ping`, `GET /version`, `POST|GET /v1/project`, `POST|GET /v1/experiment`,
 `POST|GET /v1/dataset`, `POST|PUT|GET /v1/prompt`, `POST|PUT|GET /v1/function`,
 `GET /v1/experiment/{id}/summarize`, `POST /logs3`, `POST /v1/{project_logs|experiment|dataset}/{id}/insert`
-and `/fetch`, `POST /btql` (JSON AST here; BTQL text through `btql_text`). Every route but login wants
-`Authorization: Bearer <key>`.
+and `/fetch`, `POST /btql` (JSON AST here; BTQL text through `btql_text`; `fmt: "jsonl"` answers one row per
+line with the next cursor in the `x-bt-cursor` header, as Braintrust documents). Every route but login
+wants `Authorization: Bearer <key>`.
 
 Faults (`fake.fault(kind, path=…, times=…)`) apply to the next matching requests: `401`, `403`, `404`,
 `429` (with `Retry-After`), `500`, `503`, `drop` (headers and half the body, then the connection closes),
@@ -59,6 +60,18 @@ class Recorded:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass
+class JsonLines:
+    """A `fmt: "jsonl"` reply: the rows one per line, the next page's cursor in the `x-bt-cursor` header."""
+
+    rows: list[dict[str, Any]]
+    cursor: str | None
+
+    def body(self) -> bytes:
+        """The rows as JSON lines."""
+        return "".join(json.dumps(row) + "\n" for row in self.rows).encode()
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     wbufsize = 1 << 16
@@ -105,6 +118,12 @@ class _Handler(BaseHTTPRequestHandler):
                 self._json(401, {"error": _ERROR_TEXT[401]})
                 return
             status, payload = fake.route(method, path, params, body, fault)
+            if isinstance(payload, JsonLines) and not (fault and fault.kind in ("malformed", "drop")):
+                self._raw(status, payload.body(), "application/x-ndjson",
+                          headers={"x-bt-cursor": payload.cursor} if payload.cursor else None)
+                return
+            if isinstance(payload, JsonLines):
+                payload = payload.rows
             if fault and fault.kind == "malformed":
                 self._raw(200, b'{"data": [{"id": "x", "input": ', "application/json")
             elif fault and fault.kind == "drop":
@@ -320,6 +339,8 @@ class FakeBraintrust:
         limit = int(query.get("limit") or 1000)
         cursor = query.get("cursor") or body.get("cursor")
         data, next_cursor = self._page(kind, object_id, limit, cursor, btql_ast.predicate(query.get("filter")), fault)
+        if body.get("fmt") == "jsonl":
+            return 200, JsonLines(data, next_cursor)
         return 200, {"data": data, "cursor": next_cursor, "schema": {"type": "array"}}
 
     def _page(self, kind: str, object_id: str, limit: int, cursor: str | None, where: Any, fault: Fault | None):

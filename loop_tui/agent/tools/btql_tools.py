@@ -61,13 +61,25 @@ def _plain(value: Any) -> Any:
 
 async def run_query(query: str, ctx: ToolContext, project: str | None) -> dict[str, Any]:
     """Run a BTQL query in a worker thread; a BtqlError becomes a ToolError with its place and hint."""
+    result = await _result(query, ctx, project)
+    return table_to_result(result.table, result.cursor, list(result.warnings))
+
+
+async def _result(query: str, ctx: ToolContext, project: str | None) -> Any:
+    """One page of `query`: on Braintrust when the page is remote (the text sent as it is), else locally."""
     from loop_tui import btql
+    from loop_tui.errors import UserError
 
     try:
-        result = await asyncio.to_thread(btql.run, query, ctx.workspace, project, timeout_s=QUERY_TIMEOUT_S)
+        if ctx.page.remote:
+            from loop_tui.agent.tools.btql_remote import run_on_braintrust
+
+            return await asyncio.to_thread(run_on_braintrust, query, ctx.settings)
+        return await asyncio.to_thread(btql.run, query, ctx.workspace, project, timeout_s=QUERY_TIMEOUT_S)
     except btql.BtqlError as err:
         raise ToolError(describe_btql_error(err)) from None
-    return table_to_result(result.table, result.cursor, list(result.warnings))
+    except UserError as err:  # Braintrust unreachable, the key refused: one sentence, as the CLI says it
+        raise ToolError(str(err)) from None
 
 
 class QueryArgs(ToolArgs):
@@ -89,7 +101,8 @@ class BtqlQuery(Tool[BtqlQueryArgs]):
     name = "btql_query"
     description = (
         "Run a BTQL query against the current project's logs and return the rows (at most 50 shown). The "
-        "`from` clause may be omitted: it defaults to this project's logs. Aggregate with dimensions/measures "
+        "`from` clause may be omitted: it defaults to this project's logs. On a remote page the query runs on "
+        "Braintrust itself, on all of the project's data. Aggregate with dimensions/measures "
         "instead of fetching many rows, e.g. `dimensions: metadata.model as model | measures: count(1) as n, "
         "avg(metrics.end - metrics.start) as avg_s | filter: is_root`. For the most common errors, use "
         "group_errors with `dimensions: error | measures: count(1) as n, max(created) as last_seen, min(id) as "
@@ -102,31 +115,34 @@ class BtqlQuery(Tool[BtqlQueryArgs]):
         from loop_tui.btql import BtqlError
         from loop_tui.btql.parsing import parse
 
-        project = ctx.project()
+        if ctx.page.remote:  # the project lives in Braintrust and may have no local copy
+            from loop_tui.agent.tools.btql_remote import remote_project_source
+
+            name, source = remote_project_source(ctx)
+        else:
+            project = ctx.project()
+            name, source = project.name, f"project_logs({quote_source_arg(project.name, project.id)})"
         query = args.query
         try:
             parsed = parse(query)
         except BtqlError as err:
-            raise ToolError(describe_btql_error(err)) from None
-        if parsed.from_ is None:
-            source = f"project_logs({quote_source_arg(project.name, project.id)})"
+            if not ctx.page.remote:
+                raise ToolError(describe_btql_error(err)) from None
+            parsed = None  # Braintrust evaluates BTQL natively: it judges the text, and its error comes back
+        if parsed is not None and parsed.from_ is None:
             if parsed.syntax == "sql":
                 raise ToolError(f"add a FROM clause to the SQL query, e.g. FROM {source}")
             query = f"{query.rstrip()}\nfrom: {source}"
         if args.group_errors:
-            return to_json(await _grouped_errors(query, ctx, project.name))
-        return to_json(await run_query(query, ctx, project.name))
+            return to_json(await _grouped_errors(query, ctx, name))
+        return to_json(await run_query(query, ctx, name))
 
 
 async def _grouped_errors(query: str, ctx: ToolContext, project: str) -> dict[str, Any]:
     """Every row of an errors query (no display cap), grouped by exception with an example each."""
-    from loop_tui import btql
     from loop_tui.agent.tools.error_groups import group_errors
 
-    try:
-        result = await asyncio.to_thread(btql.run, query, ctx.workspace, project, timeout_s=QUERY_TIMEOUT_S)
-    except btql.BtqlError as err:
-        raise ToolError(describe_btql_error(err)) from None
+    result = await _result(query, ctx, project)
     if not {"error", "n"} <= set(result.table.column_names):
         raise ToolError("group_errors needs a query with `dimensions: error` and `measures: count(1) as n` "
                         f"(this one returns {', '.join(result.table.column_names)})")
@@ -142,7 +158,7 @@ class RunBtql(Tool[QueryArgs]):
     description = (
         "Run a BTQL or SQL query against any data source (project_logs('p'), experiment('name'), "
         "dataset('name')), as the BTQL sandbox does, and return the rows or the error with its position and "
-        "hint. Use it to check a query before proposing it to the user."
+        "hint. Use it to check a query before proposing it to the user. On a remote page it runs on Braintrust."
     )
     Args = QueryArgs
     pages = ("btql",)

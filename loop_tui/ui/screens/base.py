@@ -155,11 +155,11 @@ class PageScreen(WorkerFailures, LoopPageMixin, Screen):
 
     def show_project(self) -> None:
         """Put the project's name in the header and the Loop panel's context."""
-        from loop_tui.remote.sync_state import last_pull
+        from loop_tui.remote.sync_state import last_synced
 
         name = self.project.name if self.project else None
-        pulled = last_pull(self.workspace.root, self.project.id) if self.project else None
-        self.query_one(PageHeader).show_project(name, pulled, getattr(self.app, "sync_status", None))
+        synced = last_synced(self.workspace.root, self.project.id) if self.project else None
+        self.query_one(PageHeader).show_project(name, synced, getattr(self.app, "sync_status", None))
         for panel in self.query(ChatPanel):
             panel.project_name = name or ""
 

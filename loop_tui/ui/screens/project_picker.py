@@ -1,7 +1,8 @@
 """`ProjectPicker`: a modal list of the workspace's projects (enter picks, esc cancels).
 
 With a Braintrust key set it also lists the organisation's projects (fetched in a worker): ones not here yet
-are marked and `enter` pulls them; `p` pulls the highlighted Braintrust project again.
+are marked and `enter` pulls them; `p` pulls the highlighted Braintrust project again; `u` pushes the
+highlighted local project's changes (the app shows what would be sent and asks first).
 """
 
 from __future__ import annotations
@@ -18,20 +19,22 @@ from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
 from loop_tui.safe_text import literal
-from loop_tui.ui.sync_work import PullChoice, RemoteProjectsLoaded, load_remote_projects
+from loop_tui.ui.sync_work import PullChoice, PushChoice, RemoteProjectsLoaded, load_remote_projects
 
 if TYPE_CHECKING:
     from loop_tui.store import CatalogObject
+    from loop_tui.ui.sync_work import SyncChoice  # noqa: F401 - named in the string ModalScreen[...] below
 
 _REMOTE = "remote:"
 
 
-class ProjectPicker(ModalScreen["CatalogObject | PullChoice | None"]):
+class ProjectPicker(ModalScreen["CatalogObject | SyncChoice | None"]):
     """Choose the project every page shows, or a Braintrust project to pull."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="picker.cancel"),
         Binding("p", "pull", "Pull from Braintrust", id="picker.pull"),
+        Binding("u", "push", "Push to Braintrust", id="picker.push"),
     ]
 
     def __init__(self, projects: list[CatalogObject], current: CatalogObject | None, *, remote: bool = False) -> None:
@@ -80,7 +83,8 @@ class ProjectPicker(ModalScreen["CatalogObject | PullChoice | None"]):
                 continue
             self.remote_projects[_REMOTE + pid] = project
             options.add_option(Option(Text.assemble(literal(name), ("  ☁ Braintrust: enter pulls it", "dim")), id=_REMOTE + pid))
-        status.update(Text(f"Braintrust: {len(message.projects)} projects; p pulls the highlighted one"))
+        count = f"{len(message.projects)} project{'' if len(message.projects) == 1 else 's'}"
+        status.update(Text(f"Braintrust: {count}; p pulls the highlighted one, u pushes it"))
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         """Return the chosen project, or ask for a pull of a Braintrust-only one."""
@@ -101,6 +105,21 @@ class ProjectPicker(ModalScreen["CatalogObject | PullChoice | None"]):
             self.notify("this project is not in Braintrust (or the list is still loading)", severity="warning")
             return
         self.dismiss(PullChoice(str(project["name"])))
+
+    def action_push(self) -> None:
+        """Push the highlighted local project's changes to Braintrust (the app asks first)."""
+        if not self.remote:
+            self.notify("set BRAINTRUST_API_KEY to push to Braintrust", severity="warning")
+            return
+        options = self.query_one(OptionList)
+        if options.highlighted is None:
+            return
+        option_id = options.get_option_at_index(options.highlighted).id or ""
+        project = next((p for p in self.projects if p.id == option_id), None)
+        if project is None:
+            self.notify("this project is only in Braintrust: pull it first (p)", severity="warning")
+            return
+        self.dismiss(PushChoice(project.name))
 
     def action_cancel(self) -> None:
         """Close without switching."""

@@ -44,7 +44,7 @@ class PageHeader(Horizontal):
         super().__init__(id="page-header")
         self.page = page
         self._project: str | None = None
-        self._sync_note = ""  # when the project was last pulled from Braintrust, or a pull's progress
+        self._sync_note = ""  # when the project was last pulled or pushed, or a sync's progress
 
     def compose(self) -> ComposeResult:
         from loop_tui.ui.app import PAGES
@@ -56,9 +56,9 @@ class PageHeader(Horizontal):
             yield tab
         yield Label("", id="project-name", markup=False)
 
-    def show_project(self, name: str | None, pulled: str | None = None, syncing: str | None = None) -> None:
-        """Show which project the page is on, when it was last pulled from Braintrust, or a sync's progress."""
-        synced = f"  pulled {pulled.replace('T', ' ').removesuffix('Z')} UTC" if pulled else ""
+    def show_project(self, name: str | None, synced_at: str | None = None, syncing: str | None = None) -> None:
+        """Show which project the page is on, when it was last synced with Braintrust, or a sync's progress."""
+        synced = f"  synced {synced_at.replace('T', ' ').removesuffix('Z')} UTC" if synced_at else ""
         self._project = name
         self._sync_note = f"  {syncing}" if syncing else synced
         self._fit(self.size.width or self.app.size.width)
@@ -71,7 +71,7 @@ class PageHeader(Horizontal):
         tabs = list(self.query(PageTab))
         name = self._project
         noted = f"project: {name}{self._sync_note}  (ctrl+o)"
-        # With a sync note (pulled when, or a pull's progress), it is worth shorter tabs before it is dropped.
+        # With a sync note (synced when, or a sync's progress), it is worth shorter tabs before it is dropped.
         with_note = [(False, True, noted), (False, False, noted), (True, False, noted)] if name and self._sync_note else []
         for short, with_name, project in (
             *with_note,
