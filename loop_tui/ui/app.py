@@ -5,17 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widget import Widget
 
+from loop_tui.errors import UserError
 from loop_tui.safe_text import visible
 from loop_tui.ui.commands import ActionsProvider
-from loop_tui.ui.loop.chat import SharedLoop
-from loop_tui.ui.loop.shell import LoopCommands
 from loop_tui.ui.messages import ProjectChanged, ProjectsLoaded, SettingsSaved, WorkFailed
 from loop_tui.ui.paths import css_paths
 from loop_tui.ui.sync_work import PullChoice, SyncMixin, braintrust_configured
@@ -28,11 +27,21 @@ from loop_tui.ui.ui_state import (
     remember_project,
 )
 
+# Nothing above imports pyarrow, DuckDB, pydantic or the agent: the first frame is drawn before them
+# (tests/test_ui_startup.py holds this). What needs them is imported where it is used.
+
 if TYPE_CHECKING:
+    from textual.command import Provider
     from textual.notifications import SeverityLevel
 
     from loop_tui.config import Settings
     from loop_tui.store import CatalogObject, Workspace
+
+WorkspaceOpener = Callable[[], "tuple[Workspace, Settings]"]
+"""Opens the workspace and reads the settings (in a worker, after the first frame); raises UserError."""
+
+QUIT_KEYS = frozenset({"ctrl+q", "ctrl+c"})
+"""Keys that act at once while the workspace opens (every other key waits for the page)."""
 
 # Page name -> (title, key). Order is the header's and the footer's.
 PAGES: dict[str, tuple[str, str]] = {
@@ -64,12 +73,19 @@ def _page_screens() -> dict[str, Callable[[], Screen]]:
     return {name: _lazy_screen(name) for name in PAGES}
 
 
+def _loop_commands() -> type[Provider]:
+    # Loop's palette entries import its workflows (and the agent): only when the palette first opens.
+    from loop_tui.ui.loop.shell import LoopCommands
+
+    return LoopCommands
+
+
 class LoopApp(SyncMixin, App[None]):
     """Loop TUI: playground, experiments, datasets, logs, BTQL sandbox and settings over one workspace."""
 
     TITLE = "Loop TUI"
     CSS_PATH: ClassVar = css_paths()
-    COMMANDS = App.COMMANDS | {ActionsProvider, LoopCommands}
+    COMMANDS = App.COMMANDS | {ActionsProvider, _loop_commands}
     MODES: ClassVar = {}  # filled below from PAGES (strings keep imports lazy)
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -95,22 +111,62 @@ class LoopApp(SyncMixin, App[None]):
     """The Loop panel's width in percent of the terminal (< and > resize it; remembered in ui_state.json)."""
 
     def __init__(
-        self, workspace: Workspace, settings: Settings, *, start_page: str = "logs", project: str | None = None
+        self,
+        workspace: Workspace | None,
+        settings: Settings | None,
+        *,
+        start_page: str = "logs",
+        project: str | None = None,
+        opener: WorkspaceOpener | None = None,
+        where: str = "",
     ) -> None:
+        """Open on `workspace` with `settings`; or, given `opener` (and None for both), draw the first frame
+        at once and call `opener` in a worker after it (`where` names the workspace meanwhile)."""
         super().__init__()
-        self.workspace = workspace
-        self.settings = settings
+        if opener is None and (workspace is None or settings is None):
+            raise TypeError("LoopApp needs a workspace and settings, or an opener")
+        self.workspace: Workspace = workspace  # type: ignore[assignment]  # set before any page exists
+        self.settings: Settings = settings  # type: ignore[assignment]
         self.projects: list[CatalogObject] = []
         self.projects_loaded = False
         self._start_page = start_page if start_page in PAGES else "logs"
         self._wanted_project = project
+        self._opener = opener
+        self._where = where
+        self.pages_ready = opener is None
+        """False while the workspace opens (after the first frame): keys are kept until the page is there."""
+        self._typed_ahead: list[events.Key] = []
+        self.startup_error: UserError | None = None
+        """Why the workspace could not be opened (the app then exits; the CLI prints it, exit code 2)."""
+        if opener is None:
+            self._take(workspace, settings, None)  # type: ignore[arg-type]
+
+    def _take(self, workspace: Workspace, settings: Settings, chat_width: int | None) -> None:
+        """Make `workspace` and `settings` the app's (Loop's shared conversation comes with them)."""
+        from loop_tui.ui.loop.chat import SharedLoop
+
+        self.workspace, self.settings = workspace, settings
         self.set_reactive(LoopApp.chat_open, settings.ui.chat_open)
-        self.set_reactive(LoopApp.chat_width, loop_panel_width())
+        self.set_reactive(LoopApp.chat_width, loop_panel_width() if chat_width is None else chat_width)
         self.loop_session = SharedLoop()
         """Loop's one conversation (and model, undo list) that every page's chat continues."""
 
     # ----- start-up ------------------------------------------------------------------------------
     def on_mount(self) -> None:
+        """Open the first page; with an opener, show the starting screen first (the workspace opens after)."""
+        if self._opener is not None:
+            from loop_tui.ui.screens.starting import StartingScreen
+
+            self.push_screen(StartingScreen(self._start_page, self._where))
+            return
+        self._open_pages()
+
+    def on_ready(self) -> None:
+        """The first frame is on the screen: now import the heavy parts and open the workspace."""
+        if self._opener is not None and not self.pages_ready:
+            self._open_workspace()
+
+    def _open_pages(self) -> None:
         """Apply theme and keymap, open the first page, and read the projects in a worker."""
         self.apply_settings(self.settings)
         if self.size.width < 100:
@@ -118,6 +174,47 @@ class LoopApp(SyncMixin, App[None]):
             self.set_reactive(LoopApp.chat_open, False)
         self.switch_mode(self._start_page)
         self._load_projects()
+
+    @work(thread=True, exclusive=True, group="open-workspace")
+    def _open_workspace(self) -> None:
+        """Open the workspace and import the first page (pyarrow, DuckDB, Loop) off the UI thread."""
+        import importlib
+
+        assert self._opener is not None
+        try:
+            workspace, settings = self._opener()
+            chat_width = loop_panel_width()
+        except UserError as err:
+            self.call_from_thread(self._fail_to_start, err)
+            return
+        importlib.import_module(f"loop_tui.ui.screens.{self._start_page}")
+        importlib.import_module("loop_tui.ui.loop.chat")
+        self.call_from_thread(self._workspace_opened, workspace, settings, chat_width)
+
+    def _fail_to_start(self, err: UserError) -> None:
+        self.startup_error = err
+        self.exit(return_code=err.exit_code)
+
+    async def _workspace_opened(self, workspace: Workspace, settings: Settings, chat_width: int) -> None:
+        self._take(workspace, settings, chat_width)
+        self._open_pages()
+        # Keys typed meanwhile go to the page once it is mounted and focused, in the order they came.
+        self.call_after_refresh(self._replay_typed_ahead)
+
+    def _replay_typed_ahead(self) -> None:
+        # Flipped in the same step as the keys are re-posted: a key arriving now queues behind them.
+        self.pages_ready = True
+        typed, self._typed_ahead = self._typed_ahead, []
+        for key in typed:
+            self.post_message(events.Key(key.key, key.character))
+
+    async def on_event(self, event: events.Event) -> None:
+        """While the workspace opens, keep the keys typed (but quit) for the page, instead of acting on them
+        with no page (or dropping them)."""
+        if not self.pages_ready and isinstance(event, events.Key) and event.key not in QUIT_KEYS:
+            self._typed_ahead.append(event)
+            return
+        await super().on_event(event)
 
     def apply_settings(self, settings: Settings) -> None:
         """Make `settings` the app's, everywhere at once: theme, key bindings, open Loop chats, the
@@ -197,6 +294,9 @@ class LoopApp(SyncMixin, App[None]):
     # ----- actions -------------------------------------------------------------------------------
     def action_switch_page(self, page: str) -> None:
         """Show a page (each page keeps its own screen stack)."""
+        if not self.pages_ready:  # a tab clicked while the workspace opens: open on that page
+            self._start_page = page if page in PAGES else self._start_page
+            return
         if page in PAGES and self.current_mode != page:
             self.switch_mode(page)
 
