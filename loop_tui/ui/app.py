@@ -31,6 +31,7 @@ from loop_tui.ui.ui_state import (
 # (tests/test_ui_startup.py holds this). What needs them is imported where it is used.
 
 if TYPE_CHECKING:
+    from textual.await_complete import AwaitComplete
     from textual.command import Provider
     from textual.notifications import SeverityLevel
 
@@ -40,6 +41,8 @@ if TYPE_CHECKING:
 WorkspaceOpener = Callable[[], "tuple[Workspace, Settings]"]
 """Opens the workspace and reads the settings (in a worker, after the first frame); raises UserError."""
 
+REPLAY_HOPS = 16
+"""Message queues a replayed key may pass before the next is sent, if it never comes back to the app."""
 QUIT_KEYS = frozenset({"ctrl+q", "ctrl+c"})
 """Keys that act at once while the workspace opens (every other key waits for the page)."""
 
@@ -136,6 +139,9 @@ class LoopApp(SyncMixin, App[None]):
         self.pages_ready = opener is None
         """False while the workspace opens (after the first frame): keys are kept until the page is there."""
         self._typed_ahead: list[events.Key] = []
+        self._replayed: list[events.Key] = []  # a replayed key bubbles back up to the app: let it pass
+        self._replay_current: events.Key | None = None
+        self._resume_checks = 0
         self.startup_error: UserError | None = None
         """Why the workspace could not be opened (the app then exits; the CLI prints it, exit code 2)."""
         if opener is None:
@@ -166,14 +172,16 @@ class LoopApp(SyncMixin, App[None]):
         if self._opener is not None and not self.pages_ready:
             self._open_workspace()
 
-    def _open_pages(self) -> None:
-        """Apply theme and keymap, open the first page, and read the projects in a worker."""
+    def _open_pages(self) -> AwaitComplete:
+        """Apply theme and keymap, open the first page, and read the projects in a worker (await the result
+        for the page to be mounted)."""
         self.apply_settings(self.settings)
         if self.size.width < 100:
             # Below 100 columns the page needs the room: Loop starts hidden (ctrl+l opens it).
             self.set_reactive(LoopApp.chat_open, False)
-        self.switch_mode(self._start_page)
+        switched = self.switch_mode(self._start_page)
         self._load_projects()
+        return switched
 
     @work(thread=True, exclusive=True, group="open-workspace")
     def _open_workspace(self) -> None:
@@ -197,23 +205,66 @@ class LoopApp(SyncMixin, App[None]):
 
     async def _workspace_opened(self, workspace: Workspace, settings: Settings, chat_width: int) -> None:
         self._take(workspace, settings, chat_width)
-        self._open_pages()
+        await self._open_pages()
         # Keys typed meanwhile go to the page once it is mounted and focused, in the order they came.
         self.call_after_refresh(self._replay_typed_ahead)
 
     def _replay_typed_ahead(self) -> None:
-        # Flipped in the same step as the keys are re-posted: a key arriving now queues behind them.
-        self.pages_ready = True
-        typed, self._typed_ahead = self._typed_ahead, []
-        for key in typed:
-            self.post_message(events.Key(key.key, key.character))
+        """Hand the kept keys to the page one at a time, each once the last one has been handled (it may
+        have moved focus or opened a page, and the next key belongs there)."""
+        if self._typed_ahead and self.screen.focused is None and self._resume_checks < 100:
+            self._resume_checks += 1  # the page has not taken its first focus yet (at most ~1 s of checks)
+            self.set_timer(0.01, self._replay_typed_ahead)
+            return
+        if not self._typed_ahead:
+            self.pages_ready = True  # keys arriving from now on go straight to the page, in order
+            self._replayed.clear()
+            return
+        key = self._typed_ahead.pop(0)
+        replay = events.Key(key.key, key.character)
+        self._replayed.append(replay)
+        self._replay_current = replay
+        self.post_message(replay)
+        self._when_handled(replay, REPLAY_HOPS)
+
+    def _when_handled(self, replay: events.Key, hops: int) -> None:
+        # A key travels from the app to the focused widget and up through its parents, one message queue at
+        # a time, back to the app (where the bindings act): the next key goes once it is back, or once it
+        # has had the hops to get there (a widget that used it, like a text field, stops it on the way).
+        if replay is not self._replay_current:
+            return  # it came back to the app and the next key is already on its way
+        if hops == 0:
+            self._replay_current = None
+            self._replay_typed_ahead()
+            return
+        self._when_settled(lambda: self._when_handled(replay, hops - 1))
+
+    def _when_settled(self, then: Callable[[], None]) -> None:
+        """Call `then` once the app and every widget of the current screen have handled what is queued now."""
+        nodes = [self, *self.screen.walk_children(with_self=True)]
+        left = len(nodes)
+
+        def one_done() -> None:
+            nonlocal left
+            left -= 1
+            if left == 0:
+                then()
+
+        for node in nodes:
+            node.call_later(one_done)
 
     async def on_event(self, event: events.Event) -> None:
         """While the workspace opens, keep the keys typed (but quit) for the page, instead of acting on them
-        with no page (or dropping them)."""
-        if not self.pages_ready and isinstance(event, events.Key) and event.key not in QUIT_KEYS:
-            self._typed_ahead.append(event)
-            return
+        with no page (or dropping them); keys typed while the kept ones are replayed queue behind them."""
+        if isinstance(event, events.Key) and not self.pages_ready and event.key not in QUIT_KEYS:
+            if not any(event is replayed for replayed in self._replayed):
+                self._typed_ahead.append(event)
+                return
+            if event.is_forwarded and event is self._replay_current:  # back at the app: its bindings act now
+                await super().on_event(event)
+                self._replay_current = None  # (the hops still counting for it stop)
+                self.call_later(self._replay_typed_ahead)  # after what its action queued (focus, a page)
+                return
         await super().on_event(event)
 
     def apply_settings(self, settings: Settings) -> None:
@@ -294,7 +345,7 @@ class LoopApp(SyncMixin, App[None]):
     # ----- actions -------------------------------------------------------------------------------
     def action_switch_page(self, page: str) -> None:
         """Show a page (each page keeps its own screen stack)."""
-        if not self.pages_ready:  # a tab clicked while the workspace opens: open on that page
+        if self.workspace is None:  # a tab clicked while the workspace opens: open on that page
             self._start_page = page if page in PAGES else self._start_page
             return
         if page in PAGES and self.current_mode != page:
