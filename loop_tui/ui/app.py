@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import events, on, work
+from textual import on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.reactive import reactive
@@ -17,6 +17,7 @@ from loop_tui.safe_text import visible
 from loop_tui.ui.commands import ActionsProvider
 from loop_tui.ui.messages import ProjectChanged, ProjectsLoaded, SettingsSaved, WorkFailed
 from loop_tui.ui.paths import css_paths
+from loop_tui.ui.startup import KeysKeptMixin, WorkspaceOpener
 from loop_tui.ui.sync_work import PullChoice, SyncMixin, braintrust_configured
 from loop_tui.ui.ui_state import (
     LOOP_WIDTH_DEFAULT,
@@ -37,14 +38,8 @@ if TYPE_CHECKING:
 
     from loop_tui.config import Settings
     from loop_tui.store import CatalogObject, Workspace
+    from loop_tui.ui.logs_query import FirstPagePrefetch
 
-WorkspaceOpener = Callable[[], "tuple[Workspace, Settings]"]
-"""Opens the workspace and reads the settings (in a worker, after the first frame); raises UserError."""
-
-REPLAY_HOPS = 16
-"""Message queues a replayed key may pass before the next is sent, if it never comes back to the app."""
-QUIT_KEYS = frozenset({"ctrl+q", "ctrl+c"})
-"""Keys that act at once while the workspace opens (every other key waits for the page)."""
 
 # Page name -> (title, key). Order is the header's and the footer's.
 PAGES: dict[str, tuple[str, str]] = {
@@ -83,7 +78,7 @@ def _loop_commands() -> type[Provider]:
     return LoopCommands
 
 
-class LoopApp(SyncMixin, App[None]):
+class LoopApp(KeysKeptMixin, SyncMixin, App[None]):
     """Loop TUI: playground, experiments, datasets, logs, BTQL sandbox and settings over one workspace."""
 
     TITLE = "Loop TUI"
@@ -136,12 +131,9 @@ class LoopApp(SyncMixin, App[None]):
         self._wanted_project = project
         self._opener = opener
         self._where = where
-        self.pages_ready = opener is None
-        """False while the workspace opens (after the first frame): keys are kept until the page is there."""
-        self._typed_ahead: list[events.Key] = []
-        self._replayed: list[events.Key] = []  # a replayed key bubbles back up to the app: let it pass
-        self._replay_current: events.Key | None = None
-        self._resume_checks = 0
+        self.keep_keys(until_pages=opener is not None)
+        self.first_logs_page: FirstPagePrefetch | None = None
+        """The logs page's first query, started as soon as the workspace is open (when it opens on logs)."""
         self.startup_error: UserError | None = None
         """Why the workspace could not be opened (the app then exits; the CLI prints it, exit code 2)."""
         if opener is None:
@@ -172,15 +164,18 @@ class LoopApp(SyncMixin, App[None]):
         if self._opener is not None and not self.pages_ready:
             self._open_workspace()
 
-    def _open_pages(self) -> AwaitComplete:
-        """Apply theme and keymap, open the first page, and read the projects in a worker (await the result
-        for the page to be mounted)."""
+    def _open_pages(self, projects: list[CatalogObject] | None = None) -> AwaitComplete:
+        """Apply theme and keymap, open the first page, and take the `projects` (or read them in a worker);
+        await the result for the page to be mounted."""
         self.apply_settings(self.settings)
         if self.size.width < 100:
             # Below 100 columns the page needs the room: Loop starts hidden (ctrl+l opens it).
             self.set_reactive(LoopApp.chat_open, False)
         switched = self.switch_mode(self._start_page)
-        self._load_projects()
+        if projects is None:
+            self._load_projects()
+        else:
+            self.post_message(ProjectsLoaded(projects))
         return switched
 
     @work(thread=True, exclusive=True, group="open-workspace")
@@ -192,80 +187,31 @@ class LoopApp(SyncMixin, App[None]):
         try:
             workspace, settings = self._opener()
             chat_width = loop_panel_width()
+            projects = workspace.projects()
         except UserError as err:
             self.call_from_thread(self._fail_to_start, err)
             return
+        chosen = self._choose_project(projects, workspace)[0]
+        if self._start_page == "logs" and chosen is not None:
+            from loop_tui.ui.logs_query import FirstPagePrefetch
+
+            # DuckDB reads the first rows while the page module is imported and mounted below.
+            self.first_logs_page = FirstPagePrefetch(workspace, chosen.id)
         importlib.import_module(f"loop_tui.ui.screens.{self._start_page}")
         importlib.import_module("loop_tui.ui.loop.chat")
-        self.call_from_thread(self._workspace_opened, workspace, settings, chat_width)
+        self.call_from_thread(self._workspace_opened, workspace, settings, chat_width, projects)
 
     def _fail_to_start(self, err: UserError) -> None:
         self.startup_error = err
         self.exit(return_code=err.exit_code)
 
-    async def _workspace_opened(self, workspace: Workspace, settings: Settings, chat_width: int) -> None:
+    async def _workspace_opened(
+        self, workspace: Workspace, settings: Settings, chat_width: int, projects: list[CatalogObject]
+    ) -> None:
         self._take(workspace, settings, chat_width)
-        await self._open_pages()
+        await self._open_pages(projects)
         # Keys typed meanwhile go to the page once it is mounted and focused, in the order they came.
-        self.call_after_refresh(self._replay_typed_ahead)
-
-    def _replay_typed_ahead(self) -> None:
-        """Hand the kept keys to the page one at a time, each once the last one has been handled (it may
-        have moved focus or opened a page, and the next key belongs there)."""
-        if self._typed_ahead and self.screen.focused is None and self._resume_checks < 100:
-            self._resume_checks += 1  # the page has not taken its first focus yet (at most ~1 s of checks)
-            self.set_timer(0.01, self._replay_typed_ahead)
-            return
-        if not self._typed_ahead:
-            self.pages_ready = True  # keys arriving from now on go straight to the page, in order
-            self._replayed.clear()
-            return
-        key = self._typed_ahead.pop(0)
-        replay = events.Key(key.key, key.character)
-        self._replayed.append(replay)
-        self._replay_current = replay
-        self.post_message(replay)
-        self._when_handled(replay, REPLAY_HOPS)
-
-    def _when_handled(self, replay: events.Key, hops: int) -> None:
-        # A key travels from the app to the focused widget and up through its parents, one message queue at
-        # a time, back to the app (where the bindings act): the next key goes once it is back, or once it
-        # has had the hops to get there (a widget that used it, like a text field, stops it on the way).
-        if replay is not self._replay_current:
-            return  # it came back to the app and the next key is already on its way
-        if hops == 0:
-            self._replay_current = None
-            self._replay_typed_ahead()
-            return
-        self._when_settled(lambda: self._when_handled(replay, hops - 1))
-
-    def _when_settled(self, then: Callable[[], None]) -> None:
-        """Call `then` once the app and every widget of the current screen have handled what is queued now."""
-        nodes = [self, *self.screen.walk_children(with_self=True)]
-        left = len(nodes)
-
-        def one_done() -> None:
-            nonlocal left
-            left -= 1
-            if left == 0:
-                then()
-
-        for node in nodes:
-            node.call_later(one_done)
-
-    async def on_event(self, event: events.Event) -> None:
-        """While the workspace opens, keep the keys typed (but quit) for the page, instead of acting on them
-        with no page (or dropping them); keys typed while the kept ones are replayed queue behind them."""
-        if isinstance(event, events.Key) and not self.pages_ready and event.key not in QUIT_KEYS:
-            if not any(event is replayed for replayed in self._replayed):
-                self._typed_ahead.append(event)
-                return
-            if event.is_forwarded and event is self._replay_current:  # back at the app: its bindings act now
-                await super().on_event(event)
-                self._replay_current = None  # (the hops still counting for it stop)
-                self.call_later(self._replay_typed_ahead)  # after what its action queued (focus, a page)
-                return
-        await super().on_event(event)
+        self.call_after_refresh(self.replay_kept_keys)
 
     def apply_settings(self, settings: Settings) -> None:
         """Make `settings` the app's, everywhere at once: theme, key bindings, open Loop chats, the
@@ -300,16 +246,26 @@ class LoopApp(SyncMixin, App[None]):
             self.project = pulled
             return
         if self.project is None and message.projects:
-            wanted = self._wanted_project
-            chosen = next((p for p in message.projects if wanted in (p.name, p.id)), None) if wanted else None
-            if wanted and chosen is None:
-                self.notify(f"no project named {wanted!r}; showing {message.projects[0].name}", severity="warning")
-            if not wanted:  # reopen where the user left off
-                remembered = last_project(self.workspace.root)
-                chosen = next((p for p in message.projects if p.id == remembered), None)
-            self.project = chosen or message.projects[0]
+            chosen, missing = self._choose_project(message.projects, self.workspace)
+            if missing:
+                self.notify(f"no project named {missing!r}; showing {chosen.name}", severity="warning")
+            self.project = chosen
         elif not message.projects:
             self.post_message(ProjectChanged(None))
+
+    def _choose_project(
+        self, projects: list[CatalogObject], workspace: Workspace
+    ) -> tuple[CatalogObject | None, str | None]:
+        """The project to show first: --project, else the one last shown, else the first; and the name of a
+        --project that is not there (None if it is)."""
+        if not projects:
+            return None, None
+        wanted = self._wanted_project
+        if wanted:
+            chosen = next((p for p in projects if wanted in (p.name, p.id)), None)
+            return (chosen, None) if chosen is not None else (projects[0], wanted)
+        remembered = last_project(workspace.root)  # reopen where the user left off
+        return next((p for p in projects if p.id == remembered), projects[0]), None
 
     def watch_project(self, project: CatalogObject | None) -> None:
         self.post_message(ProjectChanged(project))

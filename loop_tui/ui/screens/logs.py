@@ -137,8 +137,11 @@ class LogsScreen(PageScreen):
 
         from loop_tui.btql import BtqlError, run
 
+        text = query.btql(PAGE_SIZE)
+        prefetched = getattr(self.app, "first_logs_page", None)  # started while the app was opening
+        result = prefetched.take(text, self.workspace) if prefetched is not None and cursor is None else None
         try:
-            result = run(query.btql(PAGE_SIZE), self.workspace, cursor=cursor)
+            result = result or run(text, self.workspace, cursor=cursor)
         except BtqlError as err:
             self.post_message(WorkFailed("logs", str(err)))
             return
@@ -257,7 +260,9 @@ class LogsScreen(PageScreen):
     # ----- actions -------------------------------------------------------------------------------
     def action_focus_filter(self) -> None:
         """Type a BTQL filter expression."""
-        self.query_one(FilterBar).input.focus()
+        # At once, not after a refresh (`focus()`): rows arriving meanwhile must see the cursor is in the
+        # filter, or they take it back to the grid and the text typed next goes there.
+        self.set_focus(self.query_one(FilterBar).input)
 
     def action_focus_table(self) -> None:
         """Back to the rows."""
