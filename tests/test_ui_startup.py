@@ -91,3 +91,4 @@ def test_an_unknown_project_is_one_line_and_exit_2_after_the_first_frame(sample_
     result = run_cli("--workspace", str(sample_ws_path), "app", "--project", "no-such-project")
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr and "no-such-project" in result.stderr
+

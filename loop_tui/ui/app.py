@@ -212,6 +212,18 @@ class LoopApp(KeysKeptMixin, SyncMixin, App[None]):
         await self._open_pages(projects)
         # Keys typed meanwhile go to the page once it is mounted and focused, in the order they came.
         self.call_after_refresh(self.replay_kept_keys)
+        self._import_other_pages()
+
+    @work(thread=True, group="import-pages", exit_on_error=False)
+    def _import_other_pages(self) -> None:
+        """Import the other pages' modules in the background (0.2–0.5 s each), once the first page's rows are
+        read, so the first visit to a page draws it at once instead of importing it on the UI thread."""
+        import importlib
+
+        if self.first_logs_page is not None:
+            self.first_logs_page.wait()
+        for name in (*PAGES, "trace", "experiment_view"):
+            importlib.import_module(f"loop_tui.ui.screens.{name}")
 
     def apply_settings(self, settings: Settings) -> None:
         """Make `settings` the app's, everywhere at once: theme, key bindings, open Loop chats, the

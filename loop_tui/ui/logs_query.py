@@ -173,6 +173,10 @@ class FirstPagePrefetch:
         except BtqlError:
             self._result = None  # the page runs the query itself and shows the error in place
 
+    def wait(self) -> None:
+        """Until the query is done."""
+        self._thread.join()
+
     def take(self, text: str, workspace: Any) -> Any:
         """The result for `text` if this is the query it ran on the same data, once; else None."""
         if self._taken or text != self.text or workspace is not self._workspace:

@@ -43,6 +43,7 @@ class KeysKeptMixin:
         self._replayed: list[events.Key] = []  # a replayed key bubbles back up to the app: let it pass
         self._replay_current: events.Key | None = None
         self._settle_checks = 0
+        self._focus_at_last_check: object = None
 
     def replay_kept_keys(self) -> None:
         """Hand the kept keys to the page one at a time; then keys go straight to the page again."""
@@ -63,12 +64,16 @@ class KeysKeptMixin:
         self._when_handled(replay, REPLAY_HOPS)
 
     def _page_settled(self) -> bool:
-        """The page has its focus and its tables their first rows: keys typed ahead act as they would on a
-        page the user has been looking at (rows arriving later would move the cursor under them)."""
+        """The page has its tables' first rows and its focus, the same as at the last check (20 ms ago): keys
+        typed ahead act as on a page the user has been looking at (rows still being put in place would move
+        the cursor from under them)."""
         from loop_tui.ui.widgets.arrow_table import ArrowTable
 
         screen = self.app.screen  # type: ignore[attr-defined]
-        return screen.focused is not None and not any(table.awaiting_rows for table in screen.query(ArrowTable))
+        focused = screen.focused
+        steady = focused is not None and focused is self._focus_at_last_check
+        self._focus_at_last_check = focused
+        return steady and not any(table.awaiting_rows for table in screen.query(ArrowTable))
 
     def _when_handled(self, replay: events.Key, hops: int) -> None:
         # A key travels from the app to the focused widget and up through its parents, one message queue at
