@@ -1,12 +1,16 @@
-"""UI start-up and memory benchmark.
+"""UI start-up, responsiveness and memory benchmark, in a real terminal (tmux) against a minimal Textual app.
 
-Measures, in fresh processes (headless, 120×40), the time from process launch to
-  * the first painted frame (Textual's Ready event), and
-  * a usable logs page (the first page of rows mounted in the grid),
-for Loop TUI on a workspace (default: a 1M-span one) and, in the same run, for a minimal Textual app
-(one Label) as the baseline; prints the ratios. Then the app's resident memory after opening each page.
+In the same run, each measured N times in a fresh process in a detached 120×40 tmux session, as the time
+from launching the process until a known string is on the terminal (`tmux capture-pane -p`, polled):
+  * baseline: a minimal Textual app (header, a 50-row DataTable, footer): its first frame;
+  * Loop TUI on a workspace (default: a 1M-span one): its first frame (the header's page tabs), and the
+    usable logs page (the first page of rows with its status line);
+  * once the logs page is usable, in the same session: `2` until the experiments page is drawn and until
+    its rows are; back on the logs page, `enter` until the trace view is drawn and until its tree is.
+Medians are printed with their ratio to the minimal app's first frame. Then the app's resident memory
+after opening each page (one headless process).
 
-    python benchmarks/ui_bench.py --workspace /tmp/ws1m [--repeat 3]
+    python benchmarks/ui_bench.py --workspace /tmp/ws1m [--repeat 5]
     (make a 1M-span workspace with `loop-tui demo --workspace /tmp/ws1m --spans 1000000`)
 """
 
@@ -15,12 +19,29 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
 
 PAGES = ("logs", "experiments", "datasets", "playground", "btql", "settings")
+REPO = Path(__file__).resolve().parent.parent
+SIZE = (120, 40)
+POLL_S = 0.005  # between captures of the pane (each capture itself takes a few ms)
+
+MINIMAL_FIRST_FRAME = "minimal row 01"  # a cell of the table's first row: the frame is all there
+APP_FIRST_FRAME = "6 Settings"  # the header's last page tab: the same in the starting screen and every page
+LOGS_USABLE = "rows 1–"  # the logs page's status line, written when its first page of rows is shown
+EXPERIMENTS_DRAWN = "score mean, Δ vs base"  # the experiments table's title
+EXPERIMENTS_LOADING = "Loading experiments…"  # gone once the list is read
+TRACE_DRAWN = "─ trace "  # the trace tree's title
+TRACE_SPANS = re.compile(r"\b\d+ spans\b")  # the tree's subtitle, once the trace's spans are read
 
 
 def rss_mb() -> float:
@@ -30,62 +51,136 @@ def rss_mb() -> float:
     return pages * os.sysconf("SC_PAGE_SIZE") / 1e6
 
 
-def _since_launch() -> float:
-    return time.time() - float(os.environ["UI_BENCH_LAUNCH"])
-
-
+# ----- the minimal app (child process) ------------------------------------------------------------
 def child_minimal() -> None:
-    """A one-label Textual app: report the first frame, then quit."""
+    """Header, a 50-row DataTable, footer: what a minimal Textual app draws first."""
     from textual.app import App, ComposeResult
-    from textual.widgets import Label
+    from textual.widgets import DataTable, Footer, Header
 
     class Minimal(App[None]):
+        BINDINGS = [("q", "quit", "Quit")]
+
         def compose(self) -> ComposeResult:
-            yield Label("hello")
+            yield Header()
+            yield DataTable()
+            yield Footer()
 
-        def on_ready(self) -> None:
-            print(json.dumps({"first_frame": _since_launch()}), flush=True)
-            self.exit()
+        def on_mount(self) -> None:
+            table = self.query_one(DataTable)
+            table.add_columns("name", "value", "note")
+            for n in range(1, 51):
+                table.add_row(f"minimal row {n:02d}", str(n * 7), "a row of the baseline table")
 
-    Minimal().run(headless=True, size=(120, 40))
+    Minimal().run()
 
 
-def child_app(workspace: str, measure_memory: bool) -> None:
-    """Loop TUI on `workspace`: report the first frame, the usable logs page, then memory per page."""
+# ----- tmux ---------------------------------------------------------------------------------------
+class Session:
+    """A detached tmux session running one command; `seconds_until` polls its screen."""
+
+    def __init__(self, command: str, env: dict[str, str]) -> None:
+        self.name = f"ui-bench-{uuid.uuid4().hex[:8]}"
+        flags = [flag for key, value in env.items() for flag in ("-e", f"{key}={value}")]
+        self.started = time.perf_counter()
+        subprocess.run(["tmux", "new-session", "-d", "-s", self.name, "-x", str(SIZE[0]), "-y", str(SIZE[1]),
+                        *flags, command], check=True)
+
+    def screen(self) -> str:
+        """What the terminal shows now."""
+        return subprocess.run(["tmux", "capture-pane", "-p", "-t", self.name], capture_output=True,
+                              text=True).stdout
+
+    def seconds_until(self, predicate: Callable[[str], bool], since: float | None = None,
+                      timeout: float = 300) -> float:
+        """Seconds from `since` (default: the launch) until `predicate(screen)` holds."""
+        start = self.started if since is None else since
+        while True:
+            shown = self.screen()
+            if predicate(shown):
+                return time.perf_counter() - start
+            if time.perf_counter() - start > timeout:
+                raise SystemExit(f"timed out in {self.name}; the screen was:\n{shown}")
+            time.sleep(POLL_S)
+
+    def send(self, *keys: str) -> float:
+        """Send keys; returns the moment they were sent."""
+        sent = time.perf_counter()
+        subprocess.run(["tmux", "send-keys", "-t", self.name, *keys], check=True)
+        return sent
+
+    def close(self) -> None:
+        subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
+
+
+def _env(config_dir: str) -> dict[str, str]:
+    # tmux starts commands with its server's environment: pass what matters explicitly. A fresh config
+    # folder per run: no remembered project or panel width from an earlier run.
+    return {"PYTHONPATH": str(REPO), "TERM": os.environ.get("TERM", "xterm-256color"),
+            "HOME": os.environ.get("HOME", "/tmp"), "LOOP_TUI_CONFIG": f"{config_dir}/settings.toml"}
+
+
+def measure_minimal() -> float:
+    """Seconds until the minimal app's first frame is on the terminal."""
+    with tempfile.TemporaryDirectory() as config:
+        session = Session(f"{sys.executable} {Path(__file__).resolve()} --child minimal", _env(config))
+        try:
+            return session.seconds_until(lambda s: MINIMAL_FIRST_FRAME in s and "^p" in s)
+        finally:
+            session.close()
+
+
+def measure_app(workspace: str, project: str | None, interact: bool) -> dict[str, float]:
+    """Seconds until Loop TUI's first frame and its usable logs page; with `interact`, then the key-to-frame
+    and key-to-data times of the experiments page and the trace view."""
+    command = f"{sys.executable} -m loop_tui --workspace {workspace} --page logs"
+    if project:
+        command += f" --project {project}"
+    out: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as config:
+        session = Session(command, _env(config))
+        try:
+            out["first_frame"] = session.seconds_until(lambda s: APP_FIRST_FRAME in s)
+            out["usable_logs"] = session.seconds_until(lambda s: LOGS_USABLE in s)
+            if interact:
+                sent = session.send("2")
+                out["experiments_drawn"] = session.seconds_until(lambda s: EXPERIMENTS_DRAWN in s, since=sent)
+                out["experiments_rows"] = session.seconds_until(
+                    lambda s: EXPERIMENTS_DRAWN in s and EXPERIMENTS_LOADING not in s, since=sent)
+                session.send("4")
+                session.seconds_until(lambda s: LOGS_USABLE in s)
+                sent = session.send("Enter")
+                out["trace_drawn"] = session.seconds_until(lambda s: TRACE_DRAWN in s, since=sent)
+                out["trace_tree"] = session.seconds_until(lambda s: bool(TRACE_SPANS.search(s)), since=sent)
+        finally:
+            session.close()
+    return out
+
+
+# ----- memory (headless child) --------------------------------------------------------------------
+def child_memory(workspace: str) -> None:
+    """Loop TUI on `workspace`, headless: resident memory after opening each page, as JSON."""
+    import asyncio
+
     from loop_tui.config import load_settings
     from loop_tui.store import Workspace
     from loop_tui.ui.app import LoopApp
 
-    result: dict[str, object] = {}
-
     class Bench(LoopApp):
         def on_ready(self) -> None:
-            result["first_frame"] = _since_launch()
-            self.set_interval(0.005, self._check_usable)
+            self.run_worker(self._tour(), exclusive=True)
 
-        def _check_usable(self) -> None:
-            if "usable_logs" in result:
-                return
-            screen = self.screen
-            if screen.id == "page-logs" and screen.query("#logs-table Grid"):
-                result["usable_logs"] = _since_launch()
-                if measure_memory:
-                    self.run_worker(self._memory_tour(), exclusive=True)
-                else:
-                    self._finish()
-
-        async def _memory_tour(self) -> None:
+        async def _tour(self) -> None:
+            while not (self.screen.id == "page-logs" and self.screen.query("#logs-table Grid")):
+                await asyncio.sleep(0.01)
             memory = {"logs": rss_mb()}
             for page in PAGES[1:]:
                 self.switch_mode(page)
                 await self._settle()
                 memory[page] = rss_mb()
-            result["memory_mb"] = memory
-            self._finish()
+            print(json.dumps(memory), flush=True)
+            self.exit()
 
         async def _settle(self) -> None:
-            import asyncio
-
             from textual.worker import get_current_worker
 
             me = get_current_worker()
@@ -96,52 +191,68 @@ def child_app(workspace: str, measure_memory: bool) -> None:
                 await asyncio.sleep(0.1)
             await asyncio.sleep(0.2)
 
-        def _finish(self) -> None:
-            print(json.dumps(result), flush=True)
-            self.exit()
-
-    Bench(Workspace.open(workspace), load_settings(), start_page="logs").run(headless=True, size=(120, 40))
+    Bench(Workspace.open(workspace), load_settings(), start_page="logs").run(headless=True, size=SIZE)
 
 
-def _spawn(args: list[str]) -> dict:
-    env = {**os.environ, "UI_BENCH_LAUNCH": repr(time.time())}
-    out = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, env=env, timeout=600)
+def _memory(workspace: str) -> dict[str, float]:
+    out = subprocess.run([sys.executable, __file__, "--workspace", workspace, "--child", "memory"],
+                         capture_output=True, text=True, timeout=900)
     lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
     if out.returncode != 0 or not lines:
-        raise SystemExit(f"benchmark child failed ({out.returncode}):\n{out.stderr[-2000:]}")
+        raise SystemExit(f"memory child failed ({out.returncode}):\n{out.stderr[-2000:]}")
     return json.loads(lines[-1])
 
 
+# ----- main ---------------------------------------------------------------------------------------
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workspace", default="/tmp/ws1m", help="workspace to open (ideally 1M spans)")
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--child", choices=["minimal", "app", "app-memory"], help=argparse.SUPPRESS)
+    parser.add_argument("--project", default="support-bot", help="project the logs page shows ('' for the first)")
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--no-memory", action="store_true", help="skip the per-page memory tour")
+    parser.add_argument("--child", choices=["minimal", "memory"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child == "minimal":
         child_minimal()
         return 0
-    if args.child:
-        child_app(args.workspace, args.child == "app-memory")
+    if args.child == "memory":
+        child_memory(args.workspace)
         return 0
+    if shutil.which("tmux") is None:
+        raise SystemExit("ui_bench needs tmux (it measures in a real terminal)")
 
     from loop_tui.store import Workspace
 
     spans = Workspace.open(args.workspace, create=False).query("SELECT count(*) AS n FROM project_logs")[0]["n"]
-    print(f"workspace {args.workspace}: {spans:,} log spans; {args.repeat} runs each, medians\n")
-    minimal = [_spawn(["--child", "minimal"])["first_frame"] for _ in range(args.repeat)]
-    runs = [_spawn(["--workspace", args.workspace, "--child", "app"]) for _ in range(args.repeat)]
+    print(f"workspace {args.workspace}: {spans:,} log spans; tmux {SIZE[0]}×{SIZE[1]}; "
+          f"{args.repeat} runs each, interleaved; medians\n")
+    minimal: list[float] = []
+    runs: list[dict[str, float]] = []
+    for _ in range(args.repeat):  # interleaved, so a busy moment of the machine hits both alike
+        minimal.append(measure_minimal())
+        runs.append(measure_app(args.workspace, args.project or None, interact=True))
     base = statistics.median(minimal)
-    first = statistics.median(r["first_frame"] for r in runs)
-    usable = statistics.median(r["usable_logs"] for r in runs)
-    print(f"{'measure':<34}{'seconds':>9}{'vs minimal app':>16}")
-    print(f"{'minimal Textual app: first frame':<34}{base:>9.3f}{1.0:>15.2f}x")
-    print(f"{'Loop TUI: first frame':<34}{first:>9.3f}{first / base:>15.2f}x")
-    print(f"{'Loop TUI: usable logs page':<34}{usable:>9.3f}{usable / base:>15.2f}x")
-    memory = _spawn(["--workspace", args.workspace, "--child", "app-memory"])["memory_mb"]
-    print("\nresident memory after opening each page (one process, pages opened in this order):")
-    for page, mb in memory.items():
-        print(f"  {page:<12}{mb:>8.1f} MB")
+
+    def row(label: str, seconds: float, ratio: bool = True) -> None:
+        print(f"{label:<52}{seconds:>9.3f}" + (f"{seconds / base:>14.2f}x" if ratio else ""))
+
+    print(f"{'measure (launch → on screen, unless said)':<52}{'seconds':>9}{'vs minimal':>15}")
+    row("minimal Textual app: first frame", base)
+    row("Loop TUI: first frame", statistics.median(r["first_frame"] for r in runs))
+    row("Loop TUI: logs page usable (first page of rows)", statistics.median(r["usable_logs"] for r in runs))
+    for key, label in (("experiments_drawn", "key 2 → experiments page drawn"),
+                       ("experiments_rows", "key 2 → experiments listed"),
+                       ("trace_drawn", "enter → trace view drawn"),
+                       ("trace_tree", "enter → trace's spans shown")):
+        row(label, statistics.median(r[key] for r in runs), ratio=False)
+    print(f"\nall runs (s): minimal {[round(m, 3) for m in minimal]}")
+    print(f"              first frame {[round(r['first_frame'], 3) for r in runs]}")
+    print(f"              logs usable {[round(r['usable_logs'], 3) for r in runs]}")
+    if not args.no_memory:
+        memory = _memory(args.workspace)
+        print("\nresident memory after opening each page (one headless process, pages opened in this order):")
+        for page, mb in memory.items():
+            print(f"  {page:<12}{mb:>8.1f} MB")
     return 0
 
 

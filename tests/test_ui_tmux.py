@@ -71,3 +71,13 @@ def test_keys_sent_right_after_a_page_switch_reach_the_new_page(terminal: Termin
     listed = terminal.wait_for(lambda s: "· scores" not in s and title in s)
     rows = [line for line in listed.splitlines() if line.startswith("│ ") and "experiment" not in line]
     assert rows[1].removeprefix("│ ").startswith(title), listed
+
+
+def test_keys_sent_at_launch_in_a_real_terminal_act_once_the_page_is_there(terminal: Terminal) -> None:
+    """In tmux, `2` and `j` sent the moment the app is launched (before its first frame, while it opens the
+    workspace): the experiments page opens with the cursor on its second row."""
+    terminal.send("2", "j")
+    shown = terminal.wait_for(lambda s: "score mean" in s and "Loading experiments" not in s)
+    assert "4 Logs" in shown
+    terminal.send("Enter")
+    terminal.wait_for(lambda s: "· scores" in s)  # the row the cursor was on opened: the keys all acted

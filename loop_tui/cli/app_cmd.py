@@ -19,29 +19,43 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run_app(args: argparse.Namespace) -> int:
-    """Open the app on `open_workspace(args.workspace)`; bad settings or workspace exit 2 before it starts."""
-    from loop_tui.config import load_settings
-    from loop_tui.store import open_workspace
+    """Open the app on `open_workspace(args.workspace)`.
 
-    settings = load_settings()
-    workspace = open_workspace(getattr(args, "workspace", None))
-    if getattr(args, "project", None):
-        workspace.project(args.project)  # an unknown project is a one-line error before the app starts
+    The first frame comes first: settings, the workspace (and with it pyarrow and DuckDB) and the OTLP
+    receiver are opened by the app in a worker once it is drawn. Bad settings, a bad workspace or an unknown
+    `--project` make the app exit at once, and this prints the one-line error (exit code 2).
+    """
     from loop_tui.ui.app import LoopApp
 
-    app = LoopApp(
-        workspace,
-        settings,
-        start_page=getattr(args, "page", None) or "logs",
-        project=getattr(args, "project", None),
-    )
-    receiver = _start_receiver(workspace, getattr(args, "otlp", None))
-    app.otlp_receiver = receiver  # the logs page's live line reads it (None without --otlp)
+    workspace_arg = getattr(args, "workspace", None)
+    project = getattr(args, "project", None)
+    otlp = getattr(args, "otlp", None)
+    receivers: list = []
+
+    def open_everything():  # type: ignore[no-untyped-def]  # runs in the app's worker thread
+        from loop_tui.config import load_settings
+        from loop_tui.store import open_workspace
+
+        settings = load_settings()
+        workspace = open_workspace(workspace_arg)
+        if project:
+            workspace.project(project)  # an unknown project is a one-line error, not an empty app
+        receiver = _start_receiver(workspace, otlp)
+        if receiver is not None:
+            receivers.append(receiver)
+        app.otlp_receiver = receiver  # the logs page's live line reads it (None without --otlp)
+        return workspace, settings
+
+    app = LoopApp(None, None, start_page=getattr(args, "page", None) or "logs", project=project,
+                  opener=open_everything, where=str(workspace_arg or ""))
+    app.otlp_receiver = None
     try:
         app.run()
     finally:
-        if receiver is not None:
+        for receiver in receivers:
             receiver.stop()  # writes every span it accepted
+    if app.startup_error is not None:
+        raise app.startup_error
     return app.return_code or 0
 
 

@@ -12,13 +12,13 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widget import Widget
 
+from loop_tui.errors import UserError
 from loop_tui.safe_text import visible
 from loop_tui.ui.commands import ActionsProvider
 from loop_tui.ui.focus import TypedAheadKeys
-from loop_tui.ui.loop.chat import SharedLoop
-from loop_tui.ui.loop.shell import LoopCommands
 from loop_tui.ui.messages import ProjectChanged, ProjectsLoaded, SettingsSaved, WorkFailed
 from loop_tui.ui.paths import css_paths
+from loop_tui.ui.startup import KeysKeptMixin, WorkspaceOpener
 from loop_tui.ui.sync_work import SyncChoice, SyncMixin, braintrust_configured
 from loop_tui.ui.ui_state import (
     LOOP_WIDTH_DEFAULT,
@@ -29,11 +29,18 @@ from loop_tui.ui.ui_state import (
     remember_project,
 )
 
+# Nothing above imports pyarrow, DuckDB, pydantic or the agent: the first frame is drawn before them
+# (tests/test_ui_startup.py holds this). What needs them is imported where it is used.
+
 if TYPE_CHECKING:
+    from textual.await_complete import AwaitComplete
+    from textual.command import Provider
     from textual.notifications import SeverityLevel
 
     from loop_tui.config import Settings
     from loop_tui.store import CatalogObject, Workspace
+    from loop_tui.ui.logs_query import FirstPagePrefetch
+
 
 # Page name -> (title, key). Order is the header's and the footer's.
 PAGES: dict[str, tuple[str, str]] = {
@@ -65,12 +72,19 @@ def _page_screens() -> dict[str, Callable[[], Screen]]:
     return {name: _lazy_screen(name) for name in PAGES}
 
 
-class LoopApp(SyncMixin, TypedAheadKeys, App[None]):
+def _loop_commands() -> type[Provider]:
+    # Loop's palette entries import its workflows (and the agent): only when the palette first opens.
+    from loop_tui.ui.loop.shell import LoopCommands
+
+    return LoopCommands
+
+
+class LoopApp(KeysKeptMixin, SyncMixin, TypedAheadKeys, App[None]):
     """Loop TUI: playground, experiments, datasets, logs, BTQL sandbox and settings over one workspace."""
 
     TITLE = "Loop TUI"
     CSS_PATH: ClassVar = css_paths()
-    COMMANDS = App.COMMANDS | {ActionsProvider, LoopCommands}
+    COMMANDS = App.COMMANDS | {ActionsProvider, _loop_commands}
     MODES: ClassVar = {}  # filled below from PAGES (strings keep imports lazy)
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -96,29 +110,121 @@ class LoopApp(SyncMixin, TypedAheadKeys, App[None]):
     """The Loop panel's width in percent of the terminal (< and > resize it; remembered in ui_state.json)."""
 
     def __init__(
-        self, workspace: Workspace, settings: Settings, *, start_page: str = "logs", project: str | None = None
+        self,
+        workspace: Workspace | None,
+        settings: Settings | None,
+        *,
+        start_page: str = "logs",
+        project: str | None = None,
+        opener: WorkspaceOpener | None = None,
+        where: str = "",
     ) -> None:
+        """Open on `workspace` with `settings`; or, given `opener` (and None for both), draw the first frame
+        at once and call `opener` in a worker after it (`where` names the workspace meanwhile)."""
         super().__init__()
-        self.workspace = workspace
-        self.settings = settings
+        if opener is None and (workspace is None or settings is None):
+            raise TypeError("LoopApp needs a workspace and settings, or an opener")
+        self.workspace: Workspace = workspace  # type: ignore[assignment]  # set before any page exists
+        self.settings: Settings = settings  # type: ignore[assignment]
         self.projects: list[CatalogObject] = []
         self.projects_loaded = False
         self._start_page = start_page if start_page in PAGES else "logs"
         self._wanted_project = project
+        self._opener = opener
+        self._where = where
+        self.keep_keys(until_pages=opener is not None)
+        self.first_logs_page: FirstPagePrefetch | None = None
+        """The logs page's first query, started as soon as the workspace is open (when it opens on logs)."""
+        self.startup_error: UserError | None = None
+        """Why the workspace could not be opened (the app then exits; the CLI prints it, exit code 2)."""
+        if opener is None:
+            self._take(workspace, settings, None)  # type: ignore[arg-type]
+
+    def _take(self, workspace: Workspace, settings: Settings, chat_width: int | None) -> None:
+        """Make `workspace` and `settings` the app's (Loop's shared conversation comes with them)."""
+        from loop_tui.ui.loop.chat import SharedLoop
+
+        self.workspace, self.settings = workspace, settings
         self.set_reactive(LoopApp.chat_open, settings.ui.chat_open)
-        self.set_reactive(LoopApp.chat_width, loop_panel_width())
+        self.set_reactive(LoopApp.chat_width, loop_panel_width() if chat_width is None else chat_width)
         self.loop_session = SharedLoop()
         """Loop's one conversation (and model, undo list) that every page's chat continues."""
 
     # ----- start-up ------------------------------------------------------------------------------
     def on_mount(self) -> None:
-        """Apply theme and keymap, open the first page, and read the projects in a worker."""
+        """Open the first page; with an opener, show the starting screen first (the workspace opens after)."""
+        if self._opener is not None:
+            from loop_tui.ui.screens.starting import StartingScreen
+
+            self.push_screen(StartingScreen(self._start_page, self._where))
+            return
+        self._open_pages()
+
+    def on_ready(self) -> None:
+        """The first frame is on the screen: now import the heavy parts and open the workspace."""
+        if self._opener is not None and not self.pages_ready:
+            self._open_workspace()
+
+    def _open_pages(self, projects: list[CatalogObject] | None = None) -> AwaitComplete:
+        """Apply theme and keymap, open the first page, and take the `projects` (or read them in a worker);
+        await the result for the page to be mounted."""
         self.apply_settings(self.settings)
         if self.size.width < 100:
             # Below 100 columns the page needs the room: Loop starts hidden (ctrl+l opens it).
             self.set_reactive(LoopApp.chat_open, False)
-        self.switch_mode(self._start_page)
-        self._load_projects()
+        switched = self.switch_mode(self._start_page)
+        if projects is None:
+            self._load_projects()
+        else:
+            self.post_message(ProjectsLoaded(projects))
+        return switched
+
+    @work(thread=True, exclusive=True, group="open-workspace")
+    def _open_workspace(self) -> None:
+        """Open the workspace and import the first page (pyarrow, DuckDB, Loop) off the UI thread."""
+        import importlib
+
+        assert self._opener is not None
+        try:
+            workspace, settings = self._opener()
+            chat_width = loop_panel_width()
+            projects = workspace.projects()
+        except UserError as err:
+            self.call_from_thread(self._fail_to_start, err)
+            return
+        chosen = self._choose_project(projects, workspace)[0]
+        if self._start_page == "logs" and chosen is not None:
+            from loop_tui.ui.logs_query import FirstPagePrefetch
+
+            # DuckDB reads the first rows while the page module is imported and mounted below.
+            self.first_logs_page = FirstPagePrefetch(workspace, chosen.id)
+        importlib.import_module(f"loop_tui.ui.screens.{self._start_page}")
+        importlib.import_module("loop_tui.ui.loop.chat")
+        self.call_from_thread(self._workspace_opened, workspace, settings, chat_width, projects)
+
+    def _fail_to_start(self, err: UserError) -> None:
+        self.startup_error = err
+        self.exit(return_code=err.exit_code)
+
+    async def _workspace_opened(
+        self, workspace: Workspace, settings: Settings, chat_width: int, projects: list[CatalogObject]
+    ) -> None:
+        self._take(workspace, settings, chat_width)
+        await self._open_pages(projects)
+        # Keys typed meanwhile go to the page once it is mounted and focused, in the order they came.
+        self.call_after_refresh(self.replay_kept_keys)
+        self._import_other_pages()
+
+    @work(thread=True, group="import-pages", exit_on_error=False)
+    def _import_other_pages(self) -> None:
+        """Import the other pages' modules in the background (0.2–0.5 s each), once the first page's rows are
+        read, so the first visit to a page draws it at once instead of importing it on the UI thread."""
+        import importlib
+
+        if self.first_logs_page is not None:
+            self.first_logs_page.wait()
+        for name in (*PAGES, "trace", "experiment_view"):
+            importlib.import_module(f"loop_tui.ui.screens.{name}")
 
     def apply_settings(self, settings: Settings) -> None:
         """Make `settings` the app's, everywhere at once: theme, key bindings, open Loop chats, the
@@ -153,16 +259,26 @@ class LoopApp(SyncMixin, TypedAheadKeys, App[None]):
             self.project = pulled
             return
         if self.project is None and message.projects:
-            wanted = self._wanted_project
-            chosen = next((p for p in message.projects if wanted in (p.name, p.id)), None) if wanted else None
-            if wanted and chosen is None:
-                self.notify(f"no project named {wanted!r}; showing {message.projects[0].name}", severity="warning")
-            if not wanted:  # reopen where the user left off
-                remembered = last_project(self.workspace.root)
-                chosen = next((p for p in message.projects if p.id == remembered), None)
-            self.project = chosen or message.projects[0]
+            chosen, missing = self._choose_project(message.projects, self.workspace)
+            if missing:
+                self.notify(f"no project named {missing!r}; showing {chosen.name}", severity="warning")
+            self.project = chosen
         elif not message.projects:
             self.post_message(ProjectChanged(None))
+
+    def _choose_project(
+        self, projects: list[CatalogObject], workspace: Workspace
+    ) -> tuple[CatalogObject | None, str | None]:
+        """The project to show first: --project, else the one last shown, else the first; and the name of a
+        --project that is not there (None if it is)."""
+        if not projects:
+            return None, None
+        wanted = self._wanted_project
+        if wanted:
+            chosen = next((p for p in projects if wanted in (p.name, p.id)), None)
+            return (chosen, None) if chosen is not None else (projects[0], wanted)
+        remembered = last_project(workspace.root)  # reopen where the user left off
+        return next((p for p in projects if p.id == remembered), projects[0]), None
 
     def watch_project(self, project: CatalogObject | None) -> None:
         self.post_message(ProjectChanged(project))
@@ -198,6 +314,9 @@ class LoopApp(SyncMixin, TypedAheadKeys, App[None]):
     # ----- actions -------------------------------------------------------------------------------
     def action_switch_page(self, page: str) -> None:
         """Show a page (each page keeps its own screen stack)."""
+        if self.workspace is None:  # a tab clicked while the workspace opens: open on that page
+            self._start_page = page if page in PAGES else self._start_page
+            return
         if page in PAGES and self.current_mode != page:
             self.switch_mode(page)
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from textual import events
 from textual.widget import Widget
-from textual.widgets import Input, TextArea
 
 
 def focus_now(widget: Widget) -> None:
@@ -31,6 +30,8 @@ class TypedAheadKeys:
 
     def on_key(self, event: events.Key) -> None:
         """Send a stray printable character to the focused editable field (runs before the app's bindings)."""
+        from textual.widgets import Input, TextArea  # not before the first frame (TextArea is not small)
+
         field = self.focused
         if event.is_printable and (isinstance(field, Input) or (isinstance(field, TextArea) and not field.read_only)):
             event.prevent_default()  # not a page key: the app's binding check is skipped

@@ -145,3 +145,42 @@ def display_rows(table: pa.Table) -> dict[str, list[str]]:
         out["cost"].append(fmt_cost(metrics.get("estimated_cost")) if metrics.get("estimated_cost") else "")
         out["model"].append(_model(row))
     return out
+
+
+class FirstPagePrefetch:
+    """The logs page's first query, started by the app as soon as the workspace is open, in its own thread.
+
+    DuckDB works without the GIL, so the query runs while the app imports and mounts the page instead of
+    after: the page takes the result (`take`) when its own first fetch would have started it.
+    """
+
+    def __init__(self, workspace: Any, project_id: str) -> None:
+        import threading
+
+        self.text = LogsQuery(source=f"project_logs('{project_id}')").btql(PAGE_SIZE)
+        self.generation = workspace.generation
+        self._workspace = workspace
+        self._result: Any = None
+        self._taken = False
+        self._thread = threading.Thread(target=self._run, name="logs-first-page", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        from loop_tui.btql import BtqlError, run
+
+        try:
+            self._result = run(self.text, self._workspace)
+        except BtqlError:
+            self._result = None  # the page runs the query itself and shows the error in place
+
+    def wait(self) -> None:
+        """Until the query is done."""
+        self._thread.join()
+
+    def take(self, text: str, workspace: Any) -> Any:
+        """The result for `text` if this is the query it ran on the same data, once; else None."""
+        if self._taken or text != self.text or workspace is not self._workspace:
+            return None
+        self._taken = True
+        self._thread.join()
+        return self._result if workspace.generation == self.generation else None

@@ -13,8 +13,6 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from loop_tui.store.segments import atomic_write_bytes
-
 log = logging.getLogger("loop_tui.ui")
 STATE_FILE = "ui_state.json"
 
@@ -36,6 +34,8 @@ def read_json(name: str) -> Any:
 
 def write_json(name: str, value: Any) -> None:
     """Replace the state file `name` atomically (best effort: a read-only config folder is not an error)."""
+    from loop_tui.store.segments import atomic_write_bytes  # the store (pyarrow) is not needed to start
+
     path = state_file(name)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

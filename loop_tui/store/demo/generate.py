@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from array import array
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 
 from loop_tui import clock
 from loop_tui.errors import UserError
+from loop_tui.store.batch import ColumnBatch
 from loop_tui.store.demo import text
 from loop_tui.store.demo.spans import IdMaker, span
 from loop_tui.store.demo.traces import (
@@ -21,46 +23,78 @@ from loop_tui.store.demo.traces import (
 )
 from loop_tui.store.workspace import Workspace
 
-BATCH_SPANS = 200_000
+BATCH_SPANS = 50_000
+"""Spans held before they are written as one segment: memory stays bounded whatever `--spans` is."""
+_DRAW_CHUNK = 100_000  # random draws per call while timestamps are made (the draws are the same in any chunks)
 _DAY_HOURS = [0.3, 0.2, 0.15, 0.12, 0.12, 0.2, 0.4, 0.7, 1.0, 1.2, 1.3, 1.35, 1.3, 1.4, 1.5, 1.5, 1.4, 1.2, 1.0, 0.85, 0.7, 0.6, 0.5, 0.4]
 REGIONS = ["us-east", "us-west", "eu-west", "ap-south"]
 
 
-def _log_times(rng: random.Random, count: int, end: datetime) -> list[float]:
-    """Timestamps over 30 days: weekday peaks, quiet weekends, a slow growth trend, a diurnal curve."""
+def _chunked_choices(rng: random.Random, population: range, weights: list[float], count: int, code: str) -> array:
+    """`rng.choices(population, weights, k=count)` as a compact array, drawn in chunks.
+
+    `choices` spends one `random()` per element, so chunks draw exactly what one call would: the same
+    seed still gives the same rows, without a list of `count` Python ints.
+    """
+    out = array(code)
+    for done in range(0, count, _DRAW_CHUNK):
+        out.extend(rng.choices(population, weights=weights, k=min(_DRAW_CHUNK, count - done)))
+    return out
+
+
+def _log_times(rng: random.Random, count: int, end: datetime) -> array:
+    """Timestamps over 30 days: weekday peaks, quiet weekends, a slow growth trend, a diurnal curve.
+
+    Sorted, as 8-byte floats (a 10M-span workspace needs about 3M of them: 24 MB, not a 100 MB list).
+    """
     start = end - timedelta(days=30)
     day_weights = []
     for d in range(30):
         day = start + timedelta(days=d)
         day_weights.append((1.0 if day.weekday() < 5 else 0.45) * (1 + d / 45))
-    days = rng.choices(range(30), weights=day_weights, k=count)
-    hours = rng.choices(range(24), weights=_DAY_HOURS, k=count)
+    days = _chunked_choices(rng, range(30), day_weights, count, "B")
+    hours = _chunked_choices(rng, range(24), _DAY_HOURS, count, "B")
     base = start.timestamp()
-    times = [base + d * 86400 + h * 3600 + rng.random() * 3600 for d, h in zip(days, hours, strict=True)]
-    times.sort()
-    return times
+    rand = rng.random
+    times = array("d", (base + d * 86400 + h * 3600 + rand() * 3600 for d, h in zip(days, hours, strict=True)))
+    del days, hours
+    return _sorted_floats(times)
+
+
+def _sorted_floats(values: array) -> array:
+    """`values` sorted ascending (as Python sorts floats), without a list of Python floats."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    column = pa.Array.from_buffers(pa.float64(), len(values), [None, pa.py_buffer(values)])  # no copy
+    ordered = pc.take(column, pc.sort_indices(column))
+    out = array("d")
+    out.frombytes(memoryview(ordered.buffers()[1])[ordered.offset * 8:(ordered.offset + len(ordered)) * 8])
+    return out
 
 
 class _Writer:
-    """Buffers generated spans and commits them in large insert-only segments."""
+    """Collects generated spans column by column and writes every `BATCH_SPANS` as an insert-only segment."""
 
     def __init__(self, ws: Workspace, table: str, object_id: str, project_id: str) -> None:
         self.ws, self.table, self.object_id, self.project_id = ws, table, object_id, project_id
-        self.buffer: list[dict[str, Any]] = []
+        self.buffer = ColumnBatch(table)
         self.count = 0
 
     def add(self, spans: list[dict[str, Any]]) -> None:
-        self.buffer.extend(spans)
+        for one in spans:
+            self.buffer.append(one)
         if len(self.buffer) >= BATCH_SPANS:
             self.flush()
 
     def flush(self) -> None:
-        if not self.buffer:
+        if not len(self.buffer):
             return
-        self.ws.append_rows(self.table, self.object_id, self.buffer, project_id=self.project_id,
-                            description=f"sample data ({len(self.buffer)} spans)", new_ids_only=True)
-        self.count += len(self.buffer)
-        self.buffer = []
+        written = len(self.buffer)
+        self.ws.append_batch(self.buffer, self.object_id, project_id=self.project_id,
+                             description=f"sample data ({written} spans)")
+        self.count += written
+        self.buffer = ColumnBatch(self.table)
 
 
 def _support_logs(ws: Workspace, project_id: str, rng: random.Random, spans_wanted: int, end: datetime,

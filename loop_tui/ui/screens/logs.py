@@ -138,8 +138,11 @@ class LogsScreen(PageScreen):
 
         from loop_tui.btql import BtqlError, run
 
+        text = query.btql(PAGE_SIZE)
+        prefetched = getattr(self.app, "first_logs_page", None)  # started while the app was opening
+        result = prefetched.take(text, self.workspace) if prefetched is not None and cursor is None else None
         try:
-            result = run(query.btql(PAGE_SIZE), self.workspace, cursor=cursor)
+            result = result or run(text, self.workspace, cursor=cursor)
         except BtqlError as err:
             self.post_message(WorkFailed("logs", str(err)))
             return
