@@ -6,9 +6,9 @@ import json
 
 from loop_tui.agent import Agent, ConfirmationRequired, Conversation, Decision, PageContext, ToolFinished
 from loop_tui.agent.docsearch import docs_index
-from loop_tui.agent.secrets import scrub
 from loop_tui.agent.trim import estimate_tokens, fit_messages
 from loop_tui.config import Settings
+from loop_tui.redaction import scrub
 from tests.test_agent_support import ScriptedProvider, collect
 
 

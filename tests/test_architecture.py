@@ -16,7 +16,8 @@ PACKAGE = ROOT / "loop_tui"
 # Bottom to top: a module may import its own layer and any layer before it, never one after it.
 # interop (OpenTelemetry, other tools' files) and remote (Braintrust) sit above the agent: the remote client
 # scrubs keys with agent.secrets, and the app's pages use both.
-LAYERS = ["base", "store", "btql", "llm", "evals", "agent", "interop", "remote", "ui", "cli"]
+# remote sits below evals and agent: Loop's BTQL tools query Braintrust where a page is remote
+LAYERS = ["base", "store", "btql", "llm", "remote", "evals", "agent", "interop", "ui", "cli"]
 # Top-level modules of loop_tui/ and the layer each belongs to (a new one must be placed here).
 TOP_LEVEL = {
     "__init__": "base",
@@ -24,6 +25,7 @@ TOP_LEVEL = {
     "config": "base",
     "errors": "base",
     "gc_pause": "base",
+    "redaction": "base",
     "safe_text": "base",
     "__main__": "cli",
 }

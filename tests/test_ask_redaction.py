@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from loop_tui.agent.secrets import REDACTED, scrub
+from loop_tui.redaction import REDACTED, scrub
 from tests.conftest import run_cli
 from tests.fake_model_server import FAKE_KEY
 
@@ -53,7 +53,7 @@ def test_a_failure_message_and_a_bad_model_name_are_redacted(sample_ws, fake_ser
 
 @pytest.mark.parametrize("size", [1, 2, 3, 5, 7, 64])
 def test_stream_scrubber_redacts_a_key_split_across_pieces(size):
-    from loop_tui.agent.secrets import StreamScrubber
+    from loop_tui.redaction import StreamScrubber
 
     text = f"Your key is {FAKE_KEY}, token: abcdefghijklmnop1234 and Bearer abcdefghijklmnopqrstu. Bye"
     scrubber = StreamScrubber(env={"OPENAI_API_KEY": FAKE_KEY})

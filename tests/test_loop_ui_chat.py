@@ -280,7 +280,7 @@ async def test_long_stream_keeps_every_word_in_order_and_freezes_finished_stretc
 
 async def test_a_key_the_model_echoes_never_reaches_the_chat(sample_ws, fake_server_env):
     """The chat is an output path too: a key split across streamed pieces is redacted before it is shown."""
-    from loop_tui.agent.secrets import REDACTED
+    from loop_tui.redaction import REDACTED
     from tests.fake_model_server import FAKE_KEY
 
     fake_server_env.script([{"text": f"Your key is {FAKE_KEY}, keep it safe.", "chunk_size": 3}])

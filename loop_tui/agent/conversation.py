@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from loop_tui import clock
-from loop_tui.agent.secrets import scrub, scrub_value
 from loop_tui.errors import NotFoundError
+from loop_tui.redaction import scrub, scrub_value
 
 if TYPE_CHECKING:
     from loop_tui.store import Workspace

@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any
 from loop_tui.agent import events as ev
 from loop_tui.agent.events import DECLINED
 from loop_tui.agent.policy import ToolPolicies
-from loop_tui.agent.secrets import scrub, scrub_value
 from loop_tui.agent.tools import ALL_TOOLS
 from loop_tui.agent.tools.base import Tool, ToolContext, ToolOutput
 from loop_tui.agent.trim import cut_output
 from loop_tui.errors import UserError
+from loop_tui.redaction import scrub, scrub_value
 
 if TYPE_CHECKING:
     from loop_tui.agent.context import PageContext

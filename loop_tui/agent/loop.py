@@ -18,10 +18,10 @@ from loop_tui.agent.conversation import Conversation, save_conversation
 from loop_tui.agent.execute import ToolRunner
 from loop_tui.agent.policy import ToolPolicies
 from loop_tui.agent.prompts import system_prompt
-from loop_tui.agent.secrets import StreamScrubber, scrub
 from loop_tui.agent.trim import estimate_tokens, fit_messages
 from loop_tui.errors import UserError
 from loop_tui.llm import base as llm
+from loop_tui.redaction import StreamScrubber, scrub
 
 if TYPE_CHECKING:
     from loop_tui.config import Settings

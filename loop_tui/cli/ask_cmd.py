@@ -2,7 +2,7 @@
 
 Exit codes: 0 done, 2 bad input, 3 paused at the iteration limit, 4 the model provider (or budget) failed.
 Confirmations: `--yes` accepts; otherwise ask on a terminal; with stdin not a terminal, decline (the
-model is told the user declined). Everything printed goes through `agent.secrets` first: the streamed
+model is told the user declined). Everything printed goes through `loop_tui.redaction` first: the streamed
 answer (a key split across pieces too), tool arguments, previews, results and errors.
 """
 
@@ -47,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     """Run the conversation; returns the exit code. Every error message is scrubbed of secrets (a key pasted
     as a model name, an endpoint that echoes the key)."""
-    from loop_tui.agent.secrets import scrub
+    from loop_tui.redaction import scrub
 
     try:
         return _run(args)
@@ -165,7 +165,7 @@ async def _ask_user(event: Any, printer: Any) -> Any:
 
 
 def _preview_json(preview: Any) -> dict[str, Any]:
-    from loop_tui.agent.secrets import scrub_value
+    from loop_tui.redaction import scrub_value
 
     return scrub_value(json.loads(json.dumps(
         {"kind": preview.kind, "title": preview.title, "text": preview.text, "rows": preview.rows,
@@ -174,7 +174,7 @@ def _preview_json(preview: Any) -> dict[str, Any]:
 
 def _clean(value: Any) -> Any:
     """`value` with secrets scrubbed from every string in it (arguments, results, messages)."""
-    from loop_tui.agent.secrets import scrub_value
+    from loop_tui.redaction import scrub_value
 
     return scrub_value(value)
 
@@ -183,7 +183,7 @@ class JsonlPrinter:
     """One JSON object per event per line (text deltas may be merged where a secret could straddle two)."""
 
     def __init__(self, out: Any) -> None:
-        from loop_tui.agent.secrets import StreamScrubber
+        from loop_tui.redaction import StreamScrubber
 
         self.out = out
         self.answer = StreamScrubber()
@@ -237,7 +237,7 @@ class TextPrinter:
     """The answer streamed as text; each tool call and result on its own line."""
 
     def __init__(self, out: Any) -> None:
-        from loop_tui.agent.secrets import StreamScrubber
+        from loop_tui.redaction import StreamScrubber
 
         self.out = out
         self.mid_line = False

@@ -18,8 +18,8 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from loop_tui.agent.secrets import scrub
 from loop_tui.llm.failures import redact, retry_after_seconds
+from loop_tui.redaction import scrub
 from loop_tui.remote.connection import Connection
 from loop_tui.remote.errors import RemoteError
 

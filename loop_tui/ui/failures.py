@@ -75,7 +75,7 @@ def log_path() -> Path:
 
 def record_failure(where: str, error: BaseException) -> Path | None:
     """Append `error`'s traceback (secrets scrubbed) to the log; the log's path, or None if it is unwritable."""
-    from loop_tui.agent.secrets import scrub
+    from loop_tui.redaction import scrub
 
     text = "".join(traceback.format_exception(error))
     stamp = datetime.now(UTC).isoformat(timespec="seconds")
@@ -100,7 +100,7 @@ def describe_task(worker: Worker) -> tuple[str, bool]:
 
 def failure_sentence(task: str, error: BaseException, log: Path | None) -> str:
     """One sentence for the user: what failed, the error's first line, where the details are."""
-    from loop_tui.agent.secrets import scrub
+    from loop_tui.redaction import scrub
     from loop_tui.safe_text import visible
 
     first_line = next((line for line in str(error).splitlines() if line.strip()), "")
