@@ -241,3 +241,31 @@ def test_a_csv_byte_that_is_not_utf8_past_the_first_megabyte_names_its_line_and_
     assert main(["import", "dataset", str(src), "--project", "existing", "--workspace", str(root)]) == 2
     err = capsys.readouterr().err
     assert "late.csv line 60002: not valid UTF-8 (byte 0xff at column 8)" in err, err
+
+
+def test_imported_span_segments_carry_the_typed_copies_btql_reads(root: Path, tmp_path: Path) -> None:
+    # A streamed import wrote its segment without the typed score/metric copies every other write makes,
+    # so BTQL read imported logs from the maps (the slow path) until a compaction.
+    import pyarrow.parquet as pq
+
+    from loop_tui.btql import run
+    from loop_tui.store.typed import field_name
+
+    rows = [_span(n) for n in range(2 * BATCH_ROWS + 5)]
+    rows[7]["scores"] = {"Relevance": 0.25}  # a key that occurs once, in the first batch
+    rows[-1]["metrics"]["cost"] = 0.5  # and one in the last batch only
+    src = tmp_path / "spans.jsonl"
+    _write_jsonl(src, rows)
+    assert main(["import", "logs", str(src), "--project", "typed", "--workspace", str(root)]) == 0
+    [segment] = (root / "tables" / "project_logs").glob("*/seg-*.parquet")
+    table = pq.read_table(segment, columns=["id", "_scores_t", "_metrics_t"])
+    by_id = dict(zip(table.column("id").to_pylist(), table.column("_scores_t").to_pylist(), strict=True))
+    assert by_id["s7"][field_name("Relevance")] == 0.25 and by_id["s7"][field_name("Factuality")] is None
+    assert by_id["s3"][field_name("Factuality")] == 0.3 and by_id["s3"][field_name("Relevance")] is None
+    metrics = dict(zip(table.column("id").to_pylist(), table.column("_metrics_t").to_pylist(), strict=True))
+    assert metrics[rows[-1]["id"]][field_name("cost")] == 0.5
+    ws = Workspace.open(root)
+    answer = run("measures: avg(scores.Factuality) as f, sum(metrics.cost) as c | from: project_logs('typed')", ws)
+    [row] = answer.table.to_pylist()
+    assert row["c"] == 0.5 and abs(row["f"] - sum((n % 10) / 10 for n in range(len(rows)) if n != 7)
+                                    / (len(rows) - 1)) < 1e-9

@@ -30,6 +30,7 @@ from loop_tui.store.segments import (
     write_segment,
 )
 from loop_tui.store.txlog import append_entry
+from loop_tui.store.typed import TYPED, TYPED_TABLES, map_keys
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -118,6 +119,7 @@ class StreamingImport:
         self._in_flight: Any = None
         self.rows_written = 0
         self._first_ids: list[str] = []
+        self._map_keys: dict[str, set[str]] = {}
 
     def __enter__(self) -> StreamingImport:
         self._lock.__enter__()
@@ -146,6 +148,7 @@ class StreamingImport:
         if self._tmp is not None:
             self._tmp.unlink(missing_ok=True)
         self._pending, self._pending_rows, self._pending_bytes, self.rows_written, self._first_ids = [], 0, 0, 0, []
+        self._map_keys = {}
 
     def add(self, batch: pa.Table) -> None:
         """Append normalised rows (table schema columns, store columns may be absent)."""
@@ -155,6 +158,9 @@ class StreamingImport:
         if not batch.num_rows:
             return
         stamped = _stamp(batch, self.target, self.xact)
+        if self.target.table in TYPED_TABLES:  # every key the segment's typed copies need (see _add_typed_copies)
+            for source in TYPED:
+                self._map_keys.setdefault(source, set()).update(map_keys(stamped.column(source)))
         if len(self._first_ids) < 200:
             self._first_ids.extend(stamped.column("id").slice(0, 200 - len(self._first_ids)).to_pylist())
         self._pending.append(stamped)
@@ -219,6 +225,7 @@ class StreamingImport:
         except OSError as exc:
             raise WriteFailed(f"could not write a segment ({exc.strerror}); nothing was written") from None
         rows, duplicates = self._keep_last_of_each_id()
+        self._add_typed_copies()
         updates = not target.new_records and self._touches_existing_rows()
         folder = segment_dir(self.ws.root, target.table, target.object_id)
         final = folder / segment_name(self.xact, updates)
@@ -304,6 +311,39 @@ class StreamingImport:
             return distinct, total - distinct
         finally:
             con.close()
+
+    def _add_typed_copies(self) -> None:
+        """Span segments carry typed copies of their score and metric maps (`store.typed`), as every other
+        write makes them; BTQL reads scores and metrics from them. Their fields are the keys of the whole
+        file, known only once every batch has passed, so they are added in one more pass over it."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        from loop_tui.store.typed import with_typed_columns
+
+        assert self._tmp is not None and self.target is not None
+        if self.target.table not in TYPED_TABLES:
+            return
+        typed = self._tmp.with_name(".typed" + self._tmp.name)  # a leftover of a kill is swept like the temp file
+        try:
+            source = pq.ParquetFile(self._tmp)
+            writer: pq.ParquetWriter | None = None
+            try:
+                for batch in source.iter_batches(batch_size=ROW_GROUP_ROWS):
+                    data = with_typed_columns(pa.Table.from_batches([batch]), self._map_keys)
+                    if writer is None:
+                        writer = pq.ParquetWriter(typed, data.schema, compression="zstd")
+                    writer.write_table(data, row_group_size=ROW_GROUP_ROWS)
+            finally:
+                if writer is not None:
+                    writer.close()
+                source.close()
+            with open(typed, "rb") as fh:
+                os.fsync(fh.fileno())
+            os.replace(typed, self._tmp)
+        except BaseException:
+            typed.unlink(missing_ok=True)
+            raise
 
     def _touches_existing_rows(self) -> bool:
         """Whether any imported id is already stored in the object (the segment then updates rows)."""

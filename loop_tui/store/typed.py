@@ -50,13 +50,20 @@ def key_of_field(name: str) -> str:
     return "".join(out)
 
 
-def _typed_struct(column: pa.ChunkedArray) -> pa.ChunkedArray | None:
+def map_keys(column: pa.ChunkedArray | pa.Array) -> set[str]:
+    """The distinct keys of a MAP column."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    keys: set[str] = set()
-    for chunk in column.chunks:
-        keys.update(k for k in pc.unique(chunk.keys).to_pylist() if k is not None)
+    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    return {k for chunk in chunks for k in pc.unique(chunk.keys).to_pylist() if k is not None}
+
+
+def _typed_struct(column: pa.ChunkedArray, keys: set[str] | None = None) -> pa.ChunkedArray | None:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    keys = map_keys(column) if keys is None else keys
     if len(keys) > MAX_TYPED_KEYS:
         return None
     ordered = sorted(keys)
@@ -69,8 +76,10 @@ def _typed_struct(column: pa.ChunkedArray) -> pa.ChunkedArray | None:
     return pa.chunked_array(chunks, type=struct_type)
 
 
-def with_typed_columns(data: pa.Table) -> pa.Table:
-    """`data` (span rows) with fresh `_scores_t`/`_metrics_t` columns computed from its maps."""
+def with_typed_columns(data: pa.Table, keys: dict[str, set[str]] | None = None) -> pa.Table:
+    """`data` (span rows) with fresh `_scores_t`/`_metrics_t` columns computed from its maps; with `keys`
+    (map column -> every key of the whole segment), a batch of a segment written in parts gets the same
+    fields as every other batch of it."""
     import pyarrow as pa
 
     for source, typed in TYPED.items():
@@ -78,7 +87,7 @@ def with_typed_columns(data: pa.Table) -> pa.Table:
             data = data.drop_columns([typed])
         if source not in data.column_names or not pa.types.is_map(data.schema.field(source).type):
             continue
-        struct = _typed_struct(data.column(source))
+        struct = _typed_struct(data.column(source), None if keys is None else keys.get(source, set()))
         if struct is not None:
             data = data.append_column(typed, struct)
     return data.replace_schema_metadata({**(data.schema.metadata or {}), TYPED_MARKER: b"1"})
