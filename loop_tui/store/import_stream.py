@@ -23,8 +23,10 @@ from loop_tui.store import schema as sch
 from loop_tui.store.failures import WriteFailed
 from loop_tui.store.segments import (
     crash_point,
+    dictionary_columns,
     fsync_dir,
     next_xact_id,
+    segment_compression,
     segment_dir,
     segment_name,
     write_segment,
@@ -329,10 +331,13 @@ class StreamingImport:
             source = pq.ParquetFile(self._tmp)
             writer: pq.ParquetWriter | None = None
             try:
-                for batch in source.iter_batches(batch_size=ROW_GROUP_ROWS):
+                # Half a row group at a time keeps memory near the first pass's; the codecs and dictionaries
+                # are the ones `write_segment` picks (snappy numbers decode faster than zstd for BTQL).
+                for batch in source.iter_batches(batch_size=ROW_GROUP_ROWS // 2):
                     data = with_typed_columns(pa.Table.from_batches([batch]), self._map_keys)
                     if writer is None:
-                        writer = pq.ParquetWriter(typed, data.schema, compression="zstd")
+                        writer = pq.ParquetWriter(typed, data.schema, compression=segment_compression(data.schema),
+                                                  use_dictionary=dictionary_columns(data))
                     writer.write_table(data, row_group_size=ROW_GROUP_ROWS)
             finally:
                 if writer is not None:
