@@ -269,3 +269,16 @@ def test_imported_span_segments_carry_the_typed_copies_btql_reads(root: Path, tm
     [row] = answer.table.to_pylist()
     assert row["c"] == 0.5 and abs(row["f"] - sum((n % 10) / 10 for n in range(len(rows)) if n != 7)
                                     / (len(rows) - 1)) < 1e-9
+
+
+def test_the_import_line_names_the_dataset_and_the_project(root: Path, tmp_path: Path, capsys) -> None:
+    # It said "imported 3 rows into dataset of trivia": which dataset, and that trivia is the project, were lost.
+    src = tmp_path / "qa.jsonl"
+    _write_jsonl(src, [{"input": {"q": n}, "expected": n} for n in range(3)])
+    assert main(["import", "dataset", str(src), "--project", "trivia", "--name", "trivia-qa",
+                 "--workspace", str(root)]) == 0
+    assert capsys.readouterr().out.startswith("imported 3 rows into dataset 'trivia-qa' of project trivia (write ")
+    logs = tmp_path / "logs.jsonl"
+    _write_jsonl(logs, [_span(0)])
+    assert main(["import", "logs", str(logs), "--project", "trivia", "--workspace", str(root)]) == 0
+    assert capsys.readouterr().out.startswith("imported 1 row into the logs of project trivia (write ")

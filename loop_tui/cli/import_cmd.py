@@ -57,7 +57,9 @@ def run(args: argparse.Namespace) -> int:
     finally:
         progress.close()
     project = ws.project(result.project_id)
-    print(f"imported {result.rows:,} rows into {args.kind} of {visible(project.name)} (write {result.xact})")
+    where = "the logs" if name is None else f"{args.kind} {visible(name)!r}"
+    rows = f"{result.rows:,} row{'' if result.rows == 1 else 's'}"
+    print(f"imported {rows} into {where} of project {visible(project.name)} (write {result.xact})")
     if result.duplicates:
         print(f"{result.duplicates:,} line(s) repeated an id of an earlier line: the last line with each id was kept")
     return 0
