@@ -10,6 +10,8 @@ from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.dom import DOMNode
 
+from loop_tui.ui.keys import declared_bindings, keymap_of
+
 
 @dataclass(frozen=True)
 class PaletteEntry:
@@ -22,10 +24,10 @@ class PaletteEntry:
 
 def _entries_for(node: DOMNode, area_fallback: str) -> list[PaletteEntry]:
     entries = []
-    keymap = node.app._keymap  # the user's remapping, shown so the palette teaches the real key
+    keymap = keymap_of(node.app)  # the user's remapping, shown so the palette teaches the real key
     for klass in type(node).__mro__:
-        for item in getattr(klass, "BINDINGS", []) or []:
-            if not isinstance(item, Binding) or not item.id or item.system:
+        for item in declared_bindings(klass):
+            if not item.id or item.system:
                 continue
             area = item.id.split(".", 1)[0] if "." in item.id else area_fallback
             key = str(keymap.get(item.id, item.key)).split(",")[0]
