@@ -20,6 +20,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from textual.geometry import Region
+from textual.widget import Widget
+
 from loop_tui.agent import Agent, PageContext
 from loop_tui.config import Settings
 from loop_tui.llm.base import Done, TextDelta, Usage
@@ -89,6 +92,16 @@ class ScreenProbe:
             self.probes += 1
 
 
+def _block_draws(answer: Widget, text: str) -> bool:
+    """Whether the answer's last Markdown block renders `text` (its own lines, before the screen draws them)."""
+    blocks = answer.query("MarkdownBlock")
+    if not blocks:
+        return False
+    block = blocks.last()
+    size = block.outer_size
+    return any(text in strip.text for strip in block.render_lines(Region(0, 0, size.width, size.height)))
+
+
 async def run(tokens: int, rate: float, after_s: float) -> dict[str, float]:
     """Stream through a headless harness app and measure."""
     from loop_tui.ui.loop.transcript import AssistantAnswer
@@ -125,6 +138,8 @@ async def run(tokens: int, rate: float, after_s: float) -> dict[str, float]:
             last = transcript.children[-1] if transcript.children else None
             if isinstance(last, AssistantAnswer) and last.rendered_source.endswith(SENTINEL):
                 break
+            await asyncio.sleep(0.002)
+        while not _block_draws(last, SENTINEL):  # cheap: the last block's own lines hold it
             await asyncio.sleep(0.002)
         while True:  # and until the screen actually draws it (as of the probe's start)
             probed_at = time.perf_counter()

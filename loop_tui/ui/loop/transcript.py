@@ -189,9 +189,6 @@ class AssistantAnswer(Widget):
         lines, styles = _compact(strips)
         frozen = FrozenLines(lines, styles, [strip.text.rstrip() for strip in strips], live.outer_size.width)
         self._frozen, self._live = frozen, None
-        for block in live.walk_children(with_self=False):
-            # A refresh drops a block's drawn lines, which Textual may keep referenced after removal.
-            block.refresh()
         with self.app.batch_update():  # one frame shows the Markdown, the next the same lines frozen
             live.display = False
             await self.mount(frozen)

@@ -167,6 +167,18 @@ class PageScreen(WorkerFailures, LoopPageMixin, Screen):
         """Force the next `refresh_if_stale` to reload (after this page wrote something)."""
         self._loaded_key = None
 
+    def action_copy_text(self) -> None:
+        """ctrl+c with text selected by the mouse (a Loop answer, a cell): copy it like every other copy,
+        to the terminal's clipboard and the fallback file, and say so."""
+        from textual.actions import SkipAction
+
+        from loop_tui.ui.clipboard import copy_out
+
+        text = self.get_selected_text()
+        if not text:
+            raise SkipAction()  # nothing selected: ctrl+c keeps its other meanings
+        copy_out(self.app, text, "the selection")
+
     def action_leave_field(self) -> None:
         """Take focus out of the text field so page keys (1–6, letters) work again."""
         self.focus_main()
