@@ -192,6 +192,11 @@ class AssistantAnswer(Widget):
         with self.app.batch_update():  # one frame shows the Markdown, the next the same lines frozen
             live.display = False
             await self.mount(frozen)
+        for block in live.walk_children(Widget):
+            # Textual keeps a widget's drawing cache referenced after the widget is removed (a class-wide
+            # memo of up to 1024 of them): a refresh empties it, so only an empty shell stays behind and
+            # full garbage collections do not walk the removed blocks' drawn lines.
+            block.refresh()
         await live.remove()
         # A child's layout refresh makes Textual forget its parents' cached arrangements, which would
         # otherwise keep the removed Markdown and all its blocks alive.
