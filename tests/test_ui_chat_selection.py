@@ -21,11 +21,14 @@ async def test_dragging_over_an_answer_shows_the_selection_and_ctrl_c_copies_it(
         assert chat.send("how do I filter the logs?")
         await wait_for(pilot, lambda: not chat.running)
         answer = chat.query(AssistantAnswer).first()
-        await wait_for(pilot, lambda: answer.frozen and bool(answer.query(FrozenLines)), timeout=10)
+        # Frozen at the panel's final width (a scrollbar appearing narrows it: the answer is drawn again),
+        # and laid out on screen, where the mouse can reach it.
+        await wait_for(pilot, lambda: answer.frozen and answer._frozen_width == answer.size.width
+                       and len(answer.children) == 1 and bool(answer.query_one(FrozenLines).region), timeout=10)
         lines = answer.query_one(FrozenLines)
-        row = next(i for i, text in enumerate(lines.texts) if len(text.strip()) > 12)
+        top = chat.transcript.region.y - lines.region.y  # the first row not scrolled out of view
+        row = next(i for i, text in enumerate(lines.texts) if i >= top and len(text.strip()) > 12)
         start = len(lines.texts[row]) - len(lines.texts[row].lstrip())
-        assert not lines.region.is_empty  # on screen, where the mouse can reach it
 
         await pilot.mouse_down(lines, offset=(start, row))
         await pilot.hover(lines, offset=(start + 8, row + 1))

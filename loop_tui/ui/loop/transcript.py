@@ -329,7 +329,9 @@ def _highlight(strip: Strip, text: str, span: tuple[int, int], style: Style) -> 
         return strip
     left, right = cell_len(text[:start]), cell_len(text[:end])
     head, middle, tail = strip.divide([left, right, strip.cell_length])
-    return Strip.join([head, middle.apply_style(style), tail])
+    # Over the text's own colours (a style applied under them, as `Strip.apply_style` does, was hidden).
+    selected = Strip(Segment.apply_style(list(middle), post_style=style), middle.cell_length)
+    return Strip.join([head, selected, tail])
 
 
 class ToolCard(Widget, can_focus=True):
