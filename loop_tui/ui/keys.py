@@ -39,25 +39,37 @@ def declared_bindings(klass: type) -> Iterator[Binding]:
             yield binding
 
 
-def with_added_bindings(cls: type, extras: Sequence[Binding]) -> list[BindingType]:
-    """`cls`'s own BINDINGS followed by the `extras` it must carry: what to set as `cls.BINDINGS` in an
-    `__init_subclass__` that runs before Textual's (which merges BINDINGS when the class is created).
+DECLARED = "DECLARED_BINDINGS"
+"""Where `with_added_bindings` keeps the BINDINGS a class declared itself."""
 
-    Textual merges BINDINGS down the class hierarchy key by key: a class that binds a key replaces every
-    binding its bases had on that key. So an extra goes into the first class that carries it, and again into
-    every subclass that binds the extra's key itself, after that subclass's own binding: the subclass's
-    binding runs while its `check_action` allows and the extra otherwise, as Textual does for any two
-    bindings of one key.
+
+def with_added_bindings(cls: type, extras: Sequence[Binding]) -> list[Binding]:
+    """Every binding `cls` has, merged as Textual merges BINDINGS, then the `extras` it does not have yet:
+    what to set as `cls.BINDINGS` (with `inherit_bindings=False`) in an `__init_subclass__` that runs
+    before Textual's, which reads BINDINGS when the class is created.
+
+    Textual merges BINDINGS down the class hierarchy key by key (a class that binds a key replaces the
+    bindings its bases had on it; keys keep the order in which they were first bound, which is the
+    footer's order). The extras go after all of that: on a key the class also binds, the class's own
+    binding runs while its `check_action` allows and the extra otherwise, as for any two bindings of
+    one key. The class's own BINDINGS are kept in `DECLARED_BINDINGS` for its subclasses' merge.
     """
-    own: list[BindingType] = list(cls.__dict__.get("BINDINGS", []))
-    own_keys = {binding.key for binding in Binding.make_bindings(own)}
-    inherited_ids = {
-        binding.id
-        for base in cls.__mro__[1:]
-        for binding in Binding.make_bindings(base.__dict__.get("BINDINGS", []))
-        if binding.id
-    }
-    return own + [extra for extra in extras if extra.id not in inherited_ids or extra.key in own_keys]
+    from textual.dom import DOMNode
+
+    keys: dict[str, list[Binding]] = {}
+    for base in reversed(cls.__mro__):
+        if not issubclass(base, DOMNode):
+            continue
+        own = base.__dict__.get(DECLARED, base.__dict__.get("BINDINGS", []))
+        level: dict[str, list[Binding]] = {}
+        for binding in Binding.make_bindings(own):
+            level.setdefault(binding.key, []).append(binding)
+        keys.update(level)
+    present = {binding.id for bindings in keys.values() for binding in bindings if binding.id}
+    for extra in Binding.make_bindings(extras):
+        if extra.id not in present:
+            keys.setdefault(extra.key, []).append(extra)
+    return [binding for bindings in keys.values() for binding in bindings]
 
 
 class RemembersKeymap:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from loop_tui.ui.keys import with_added_bindings
+from loop_tui.ui.keys import DECLARED, with_added_bindings
 from loop_tui.ui.loop.workflows import WORKFLOWS, run_workflow, workflows_for
 
 if TYPE_CHECKING:
@@ -72,9 +72,12 @@ class LoopPageMixin:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         extras = cls.added_bindings()
-        # Before Textual's __init_subclass__ (further down the MRO), which merges every class's BINDINGS.
+        # Before Textual's __init_subclass__ (further down the MRO), which merges every class's BINDINGS:
+        # this class's BINDINGS become the whole merge, extras included, so Textual must not merge again.
+        setattr(cls, DECLARED, list(cls.__dict__.get("BINDINGS", [])))
         cls.BINDINGS = with_added_bindings(cls, extras)  # type: ignore[attr-defined]
         cls.ADDED_BINDING_IDS = frozenset(b.id for b in extras if b.id)
+        kwargs["inherit_bindings"] = False
         super().__init_subclass__(**kwargs)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

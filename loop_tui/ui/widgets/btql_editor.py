@@ -74,7 +74,10 @@ class BtqlEditor(TextArea):
             "operator": Style(color=theme.primary),
             ERROR_HIGHLIGHT: Style(underline=True, color=theme.error, bold=True),
         }
-        self.register_theme(TextAreaTheme(name="btql"))
+        # The cursor line is styled after `get_line`'s colours: give it only its background, so the
+        # highlighting and the error underline keep their colours on the cursor's line too.
+        cursor_line = self.get_component_rich_style("text-area--cursor-line")
+        self.register_theme(TextAreaTheme(name="btql", cursor_line_style=Style(bgcolor=cursor_line.bgcolor)))
         self.theme = "btql"
         self._redraw()
 
