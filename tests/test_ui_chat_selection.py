@@ -42,6 +42,9 @@ async def test_dragging_over_an_answer_shows_the_selection_and_ctrl_c_copies_it(
         drawn = lines.render_line(row)
         highlighted = "".join(s.text for s in drawn if s.style is not None and s.style.bgcolor == selection_bg)
         assert highlighted.strip() == lines.texts[row][start:].strip()
+        # ... and stays readable: the text keeps a colour of its own, not the selection's background.
+        assert all(s.style.color != s.style.bgcolor for s in drawn if s.text.strip() and s.style is not None
+                   and s.style.bgcolor == selection_bg)
         before = "".join(s.text for s in lines.render_line(row - 1) if s.style is not None and s.style.bgcolor == selection_bg) if row else ""
         assert not before.strip()
 

@@ -70,10 +70,18 @@ class FrozenLines(Widget):
         strip = Strip([Segment(text, styles[style]) for text, style in self.lines[y]], self.frozen_width)
         selection = self.text_selection
         if selection is not None and (span := selection.get_span(y)) is not None:
-            strip = _highlight(strip, self.texts[y], span, self.screen.get_component_rich_style("screen--selection"))
+            strip = _highlight(strip, self.texts[y], span, self._selection_style())
         if width != self.frozen_width:
             strip = strip.crop_extend(0, width, None)
         return strip.apply_offsets(0, y)  # where each cell is, for the mouse selection
+
+    def _selection_style(self) -> Style:
+        """The screen's selection colours. Its text colour is "transparent" by default (keep the text's
+        own), which as a Rich style would paint the text in the background colour: then leave it out."""
+        screen = self.screen
+        style = screen.get_component_rich_style("screen--selection")
+        foreground = screen.get_visual_style("screen--selection", partial=True).foreground
+        return Style(bgcolor=style.bgcolor, color=style.color if foreground is not None and foreground.a > 0 else None)
 
     def get_selection(self, selection: Selection) -> tuple[str, str] | None:
         """The selected text (what is on screen, line by line)."""
