@@ -32,7 +32,7 @@ def declared_bindings(klass: type) -> Iterator[Binding]:
     Help, the settings page and the palette list what pages declare; keys a mixin adds to every page
     (Loop's workflow keys, see `with_added_bindings`) are offered by Loop's own palette entries instead.
     """
-    added = getattr(klass, "ADDED_BINDING_IDS", frozenset())
+    added: frozenset[str] = getattr(klass, "ADDED_BINDING_IDS", frozenset())
     for item in getattr(klass, "BINDINGS", []) or []:
         binding = _as_binding(item)
         if binding is not None and binding.id not in added:

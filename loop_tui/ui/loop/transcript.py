@@ -346,7 +346,7 @@ class ToolCard(Widget, can_focus=True):
     """A tool call: a one-line summary that expands (Enter / click) to arguments and result."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter,space", "toggle", "Expand", id="loop.card_toggle", show=False),
+        Binding("enter,space", "toggle_card", "Expand", id="loop.card_toggle", show=False),
     ]
     """Enter or space expands and collapses the card."""
 
@@ -414,14 +414,14 @@ class ToolCard(Widget, can_focus=True):
         self.result, self.error = result, error
         self.set_status("error" if error else ("declined" if note == "declined" else "ok"), note)
 
-    def action_toggle(self) -> None:
+    def action_toggle_card(self) -> None:
         """Expand or collapse the arguments and result."""
         self.expanded = not self.expanded
         self._refresh_view()
 
     def on_click(self) -> None:
         self.focus()
-        self.action_toggle()
+        self.action_toggle_card()
 
 
 class Notice(Static):
