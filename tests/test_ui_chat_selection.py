@@ -7,7 +7,8 @@ from pathlib import Path
 
 from loop_tui.ui.clipboard import CLIPBOARD_FILE
 from loop_tui.ui.loop import LoopChat
-from loop_tui.ui.loop.transcript import AssistantAnswer, FrozenLines
+from loop_tui.ui.loop.frozen import FrozenLines
+from loop_tui.ui.loop.transcript import AssistantAnswer
 from loop_tui.ui.ui_state import state_file
 from tests.test_loop_ui_support import wait_for
 from tests.test_ui_support import make_app, settle
