@@ -7,8 +7,8 @@ still *name* an internal) and knows the forms that were found in this project: p
 (`textual._compositor`), private attributes of Textual objects (`._bindings`, `._keymap`, ...), httpcore's
 pool internals, and swapping an object's class at runtime (`x.__class__ = ...`).
 
-`ALLOWED` lists the files that still need an entry, with the patterns they need. It may only shrink: a
-listed file that no longer uses its pattern fails the check too, so a fixed file must leave the list.
+`ALLOWED` (now empty) lists files allowed a pattern. It may only shrink: a listed file that no longer uses
+its pattern fails the check too, so a fixed file must leave the list.
 
     python .ci/check_private_api.py        # exit 0 clean, 1 with one line per finding
 """
@@ -41,22 +41,9 @@ PATTERNS: dict[str, re.Pattern[str]] = {
     "TextArea._build_highlight_map": re.compile(r"\b_build_highlight_map\b"),
 }
 
-# The remaining uses, all in the UI and its tests (being removed in the UI's part of issue 14). Each entry
-# is checked to still be needed; delete it when its file is fixed. Never add one for new code.
-ALLOWED: dict[str, set[str]] = {
-    "loop_tui/ui/commands.py": {"._keymap"},  # the palette shows the user's remapped keys
-    "loop_tui/ui/screens/help.py": {"._keymap"},  # help shows the user's remapped keys
-    "loop_tui/ui/screens/base.py": {"._bindings"},  # per-screen key remapping
-    "loop_tui/ui/loop/shell.py": {"._bindings"},  # per-screen key remapping
-    # the chat transcript freezes finished replies into strips with a private Compositor
-    "loop_tui/ui/loop/transcript.py": {"private textual module", "._compositor", "._styles_cache"},
-    "loop_tui/ui/loop/md_table.py": {"private textual module"},  # sizes Markdown tables (textual.widgets._markdown)
-    "loop_tui/ui/widgets/btql_editor.py": {"TextArea._build_highlight_map", "._highlights"},  # error underline
-    "tests/test_ui_btql.py": {"._highlights"},
-    "tests/test_ui_experiments.py": {"._notifications"},
-    "tests/test_ui_support.py": {"._compositor"},  # reads the screen's text
-    "benchmarks/chat_bench.py": {"._compositor"},  # reads the screen's text
-}
+# Files allowed a pattern, with the patterns (none remain: every use was replaced by a public API). Each
+# entry is checked to still be needed. Never add one for new code.
+ALLOWED: dict[str, set[str]] = {}
 
 
 def code_lines(source: str) -> list[str]:

@@ -167,10 +167,18 @@ def test_the_private_api_check_catches_each_known_form(tmp_path: Path, line: str
     (tmp_path / "loop_tui" / "mod.py").write_text(f"# {line}\nx = '{line}'\n{line}\n", encoding="utf-8")
     for folder in ("tests", "benchmarks"):
         (tmp_path / folder).mkdir()
-    # Only the code line counts (not the comment, not the string); allowlist entries of files that are
-    # not in this tree are reported as stale.
+    # Only the code line counts (not the comment, not the string), and it is reported as a problem.
     assert (("loop_tui/mod.py", 3, pattern)) in check.findings(tmp_path)
     assert all(number == 3 for _, number, _ in check.findings(tmp_path))
+    assert f"loop_tui/mod.py:3: uses a private API of a dependency ({pattern})" in check.problems(tmp_path)
+
+
+def test_a_stale_allowlist_entry_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    check = _private_api_check()
+    for folder in ("loop_tui", "tests", "benchmarks"):
+        (tmp_path / folder).mkdir()
+    (tmp_path / "loop_tui" / "mod.py").write_text("x = 1\n", encoding="utf-8")
+    monkeypatch.setattr(check, "ALLOWED", {"loop_tui/mod.py": {"._keymap"}})
     assert any("no longer uses it" in p for p in check.problems(tmp_path))
 
 

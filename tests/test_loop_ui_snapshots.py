@@ -28,7 +28,7 @@ async def _stream(pilot, app, *, expand: bool = False) -> None:
     await pilot.pause(0.3)
     if expand:
         card = chat._cards["call_1"]
-        card.action_toggle()
+        card.action_toggle_card()
         await pilot.pause(0.1)
         chat.transcript.scroll_to_widget(card, top=True, animate=False)
     for field in app.query("Input"):  # a blinking cursor would make the picture depend on timing

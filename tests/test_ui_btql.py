@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from loop_tui.ui.widgets.arrow_table import ArrowTable
-from loop_tui.ui.widgets.btql_editor import ERROR_HIGHLIGHT, BtqlEditor
+from loop_tui.ui.widgets.btql_editor import BtqlEditor
 from tests.test_ui_support import make_app, screen_text, settle
 
 
@@ -27,11 +27,14 @@ async def test_bind_error_is_underlined_with_message_and_hint_as_you_type(sample
         text = str(error.render())
         assert "bind error at line 1" in text and "hint" in text
         assert editor.error_span is not None and editor.error_span[0] == 0
-        assert any(name == ERROR_HIGHLIGHT for _, _, name in editor._highlights[0])
+        assert editor.error_underlined(0) and not editor.error_underlined(1)
+        underline = editor.render_line(0)  # what the screen draws: the misspelt field is underlined
+        assert "modle" in "".join(seg.text for seg in underline if seg.style is not None and seg.style.underline)
         editor.load_text("select: metadata.model\nfrom: project_logs('support-bot')\nlimit: 5")
         await pilot.pause(0.4)
         await settle(pilot)
         assert error.has_class("hidden") and editor.error_span is None
+        assert not editor.error_underlined(0)
 
 
 async def test_run_shows_results_in_the_grid(sample_ws_path: Path) -> None:

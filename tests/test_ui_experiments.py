@@ -5,7 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from loop_tui.ui.widgets.arrow_table import ArrowTable
+from tests.test_loop_ui_support import wait_for
 from tests.test_ui_support import make_app, screen_text, settle
+
+
+def toasts(app) -> list[str]:  # type: ignore[no-untyped-def]
+    """The text of the notifications on screen: Textual's toasts, found by their type name (the test must
+    run with `run_test(notifications=True)`)."""
+    return [str(toast.render()) for toast in app.screen.query("Toast")]
 
 
 async def test_list_shows_every_experiment_with_score_means(sample_ws_path: Path) -> None:
@@ -51,11 +58,10 @@ async def test_experiment_view_summary_and_rows_by_regression(sample_ws_path: Pa
 
 async def test_compare_two_marked_experiments(sample_ws_path: Path) -> None:
     app = make_app(sample_ws_path, page="experiments")
-    async with app.run_test(size=(160, 45)) as pilot:
+    async with app.run_test(size=(160, 45), notifications=True) as pilot:
         await settle(pilot)
         await pilot.press("c")  # nothing marked yet
-        await pilot.pause()
-        assert any("mark two or more" in n.message for n in app._notifications)
+        await wait_for(pilot, lambda: any("mark two or more" in text for text in toasts(app)), timeout=10)
         await pilot.press("space", "down", "space", "c")
         await settle(pilot)
         from loop_tui.ui.screens.compare import CompareScreen
@@ -105,13 +111,13 @@ async def test_a_rerun_that_cannot_run_says_why(sample_ws_path: Path) -> None:
     project = ws.project("support-bot")
     ws.delete_object(ws.get_object("dataset", project.id, "support-golden").id)  # what every experiment ran on
     app = make_app(sample_ws_path, page="experiments", project="support-bot")
-    async with app.run_test(size=(160, 45)) as pilot:
+    async with app.run_test(size=(160, 45), notifications=True) as pilot:
         await settle(pilot)
         await pilot.press("enter")
         await settle(pilot)
         await pilot.press("r")
         await settle(pilot)
-        assert any("which was deleted" in n.message for n in app._notifications)
+        await wait_for(pilot, lambda: any("which was deleted" in text for text in toasts(app)), timeout=10)
 
 
 class _FakeRerun:

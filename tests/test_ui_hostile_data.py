@@ -248,7 +248,7 @@ async def test_loop_transcript_shows_what_the_model_quotes_as_written(hostile_ws
         await wait_idle(pilot, app)
         await assert_safe_screen(pilot, "Row says " + TAKEOVER, "done [/" + TAKEOVER, "what does [/ " + TAKEOVER)
         card = app.chat.query_one("ToolCard")
-        card.action_toggle()  # expanded: arguments and result, which list the hostile names
+        card.action_toggle_card()  # expanded: arguments and result, which list the hostile names
         await pilot.pause()
         shown_card = "\n".join(str(w.render()) for w in card.query("Static"))
         assert '"note": "[/\\u001b]0;pwned' in shown_card

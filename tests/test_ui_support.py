@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import html
+import re
 from pathlib import Path
 from typing import Any
 
+from rich.cells import cell_len
 from textual.pilot import Pilot
 from textual.worker import WorkerCancelled
 
@@ -42,5 +45,34 @@ def freeze_cursors(app: Any) -> None:
 
 
 def screen_text(app: Any) -> str:
-    """Everything visible on the current screen as plain text (for asserting on what users see)."""
-    return "\n".join("".join(segment.text for segment in strip) for strip in app.screen._compositor.render_strips())
+    """Everything visible on the current screen as plain text (for asserting on what users see).
+
+    Read from `App.export_screenshot()` (the public way to get what the screen draws): each run of text in
+    the SVG names its line and starts at a pixel offset, so the lines are rebuilt cell by cell.
+    """
+    return screenshot_text(app.export_screenshot(), app.size.width, app.size.height)
+
+
+_SVG_TEXT = re.compile(r'<text [^>]*?x="([\d.]+)"[^>]*?textLength="([\d.]+)"[^>]*?line-(\d+)\)"[^>]*>([^<]*)</text>')
+
+
+def screenshot_text(svg: str, width: int, height: int) -> str:
+    """The plain text of an SVG screenshot (Rich's `export_svg`), `height` lines padded to `width` cells."""
+    runs = [
+        (float(x), float(length), int(line), html.unescape(text.replace("&#160;", " ")))  # spaces are written as nbsp
+        for x, length, line, text in _SVG_TEXT.findall(svg)
+    ]
+    char_width = next((length / len(text) for _, length, _, text in runs if text), 1.0)
+    lines: list[list[str]] = [[] for _ in range(height)]
+    used = [0] * height
+    for x, _, line, text in runs:  # in drawing order: left to right within a line
+        text = text.replace("\n", "")  # each line of the SVG ends with its newline
+        if not text or not 0 <= line < height:
+            continue
+        column = round(x / char_width)
+        if column > used[line]:  # runs of blanks are not written to the SVG
+            lines[line].append(" " * (column - used[line]))
+            used[line] = column
+        lines[line].append(text)
+        used[line] += cell_len(text)
+    return "\n".join("".join(parts) + " " * max(0, width - used[row]) for row, parts in enumerate(lines))

@@ -16,6 +16,7 @@ from loop_tui.errors import UserError
 from loop_tui.safe_text import visible
 from loop_tui.ui.commands import ActionsProvider
 from loop_tui.ui.focus import TypedAheadKeys
+from loop_tui.ui.keys import RemembersKeymap
 from loop_tui.ui.messages import ProjectChanged, ProjectsLoaded, SettingsSaved, WorkFailed
 from loop_tui.ui.paths import css_paths
 from loop_tui.ui.startup import KeysKeptMixin, WorkspaceOpener
@@ -79,7 +80,7 @@ def _loop_commands() -> type[Provider]:
     return LoopCommands
 
 
-class LoopApp(KeysKeptMixin, SyncMixin, TypedAheadKeys, App[None]):
+class LoopApp(RemembersKeymap, KeysKeptMixin, SyncMixin, TypedAheadKeys, App[None]):
     """Loop TUI: playground, experiments, datasets, logs, BTQL sandbox and settings over one workspace."""
 
     TITLE = "Loop TUI"

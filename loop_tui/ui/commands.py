@@ -6,9 +6,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
+from textual.app import App
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
-from textual.dom import DOMNode
+from textual.screen import Screen
+
+from loop_tui.ui.keys import declared_bindings, keymap_of
 
 
 @dataclass(frozen=True)
@@ -20,12 +23,12 @@ class PaletteEntry:
     run: Callable[[], object]
 
 
-def _entries_for(node: DOMNode, area_fallback: str) -> list[PaletteEntry]:
+def _entries_for(node: Screen[object] | App[object], area_fallback: str) -> list[PaletteEntry]:
     entries = []
-    keymap = node.app._keymap  # the user's remapping, shown so the palette teaches the real key
+    keymap = keymap_of(node.app)  # the user's remapping, shown so the palette teaches the real key
     for klass in type(node).__mro__:
-        for item in getattr(klass, "BINDINGS", []) or []:
-            if not isinstance(item, Binding) or not item.id or item.system:
+        for item in declared_bindings(klass):
+            if not item.id or item.system:
                 continue
             area = item.id.split(".", 1)[0] if "." in item.id else area_fallback
             key = str(keymap.get(item.id, item.key)).split(",")[0]
@@ -41,12 +44,9 @@ def _entries_for(node: DOMNode, area_fallback: str) -> list[PaletteEntry]:
     return entries
 
 
-def palette_entries(app: object, screen: object | None = None) -> list[PaletteEntry]:
+def palette_entries(app: App[object], screen: Screen[object] | None = None) -> list[PaletteEntry]:
     """Entries for the app's global actions, the page's (`screen`, default the current one) and its
     extra (unbound) commands."""
-    from textual.app import App
-
-    assert isinstance(app, App)
     screen = screen or app.screen
     entries = _entries_for(screen, getattr(screen, "PAGE", "page")) + _entries_for(app, "app")
     extra = getattr(screen, "palette_commands", None)

@@ -11,9 +11,9 @@ How the app shell mounts it (a few lines):
    `screen.PAGE`, `app.project` and, if the screen defines it, `screen.loop_context() -> dict` with any of
    experiment_id, base_experiment_id, dataset_id, playground_id, selected_row_ids, btql_query, btql_error.
 
-2. Make pages carry the workflow keys: `class PageScreen(LoopPageMixin, Screen)`. On mount it binds the
-   workflows of `self.PAGE` (ids `loop.<page>.<workflow>`, remappable through `ui.keybindings`) to
-   `action_loop_workflow(id)`, which runs the workflow in the page's chat.
+2. Make pages carry the workflow keys: `class PageScreen(LoopPageMixin, Screen)`. Each page class gets
+   the workflow bindings (ids `loop.<page>.<workflow>`, remappable through `ui.keybindings`) when it is
+   created; those of `self.PAGE` run `action_loop_workflow(id)` in the page's chat.
 
 3. In `LoopApp.__init__`: `register_loop_commands(self)` — adds the "Loop: …" command-palette entries and
    `styles/loop.tcss` (or add "loop.tcss" to `ui/paths.STYLESHEETS`).

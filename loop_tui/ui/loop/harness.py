@@ -35,7 +35,6 @@ class HarnessPage(LoopPageMixin, Static, can_focus=True):
 
     def on_mount(self) -> None:
         self.update(literal("page: " + ", ".join(f"{k}={v}" for k, v in self.context.to_dict().items())))
-        self.install_loop_bindings(self.context.page)
 
     def action_focus_chat(self) -> None:
         """Focus the chat input."""

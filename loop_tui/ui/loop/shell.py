@@ -8,11 +8,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from loop_tui.ui.keys import DECLARED, with_added_bindings
 from loop_tui.ui.loop.workflows import WORKFLOWS, run_workflow, workflows_for
 
 if TYPE_CHECKING:
@@ -45,30 +46,47 @@ def find_chat(node: DOMNode) -> LoopChat | None:
     return None
 
 
-def workflow_bindings(page: str) -> list[Binding]:
-    """The workflow keys of `page` as Bindings with ids (`loop.<page>.<workflow>`)."""
+def workflow_bindings(page: str | None = None) -> list[Binding]:
+    """The workflow keys of `page` (default: of every page) as Bindings with ids (`loop.<page>.<workflow>`)."""
+    chosen = workflows_for(page) if page is not None else WORKFLOWS
     return [Binding(w.key, w.action, w.title.removeprefix("Loop: ").capitalize(), id=w.binding_id,
-                    show=False, group=Binding.Group("Loop")) for w in workflows_for(page)]
+                    show=False, group=Binding.Group("Loop")) for w in chosen]
 
 
 class LoopPageMixin:
     """Mix into a page (Screen or widget) to give it Loop's workflow keys: `action_loop_workflow(id)`.
 
-    On mount it binds the workflows of `self.PAGE`; the keys go through the app's keymap like any other.
+    Every page class carries the workflow keys of every page (added to its BINDINGS when the class is
+    created, see `with_added_bindings`), and `check_action` enables only those of the page's `PAGE`, which
+    a screen may set per instance (a trace opened from the experiments page). The keys go through the
+    app's keymap like any other.
     """
 
-    def install_loop_bindings(self, page: str | None = None) -> None:
-        """Bind the workflow keys of `page` (default `self.PAGE`) on this node."""
-        page = page or getattr(self, "PAGE", "")
-        bindings = self._bindings  # type: ignore[attr-defined]
-        present = {b.id for items in bindings.key_to_bindings.values() for b in items}
-        for binding in workflow_bindings(page):
-            if binding.id not in present:
-                bindings.key_to_bindings.setdefault(binding.key, []).append(binding)
+    ADDED_BINDING_IDS: ClassVar[frozenset[str]] = frozenset()
+    """Ids of the bindings added to this class's BINDINGS (listed by Loop's palette entries, not by help)."""
 
-    def on_mount(self) -> None:
-        if getattr(self, "PAGE", ""):
-            self.install_loop_bindings()
+    @classmethod
+    def added_bindings(cls) -> list[Binding]:
+        """The bindings every class of this kind carries after its own (override to add more)."""
+        return workflow_bindings()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        extras = cls.added_bindings()
+        # Before Textual's __init_subclass__ (further down the MRO), which merges every class's BINDINGS:
+        # this class's BINDINGS become the whole merge, extras included, so Textual must not merge again.
+        setattr(cls, DECLARED, list(cls.__dict__.get("BINDINGS", [])))
+        cls.BINDINGS = with_added_bindings(cls, extras)  # type: ignore[attr-defined]
+        cls.ADDED_BINDING_IDS = frozenset(b.id for b in extras if b.id)
+        kwargs["inherit_bindings"] = False
+        super().__init_subclass__(**kwargs)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """A workflow key works on its own page only."""
+        if action == "loop_workflow" and parameters:
+            workflow = next((w for w in WORKFLOWS if w.id == parameters[0]), None)
+            if workflow is None or workflow.page != getattr(self, "PAGE", ""):
+                return False
+        return super().check_action(action, parameters)  # type: ignore[misc]
 
     def action_loop_workflow(self, workflow_id: str) -> None:
         """Run a Loop workflow in this page's chat (opening the panel if it is hidden)."""
@@ -87,7 +105,7 @@ def _reveal(chat: LoopChat) -> None:
             node.display = True
         node = node.parent
     if getattr(chat.app, "chat_open", True) is False:
-        chat.app.chat_open = True
+        setattr(chat.app, "chat_open", True)  # noqa: B010 - the app shell's attribute (the harness has none)
 
 
 def page_context_provider(screen: Any) -> Callable[[], PageContext]:
@@ -149,7 +167,8 @@ def _run(chat: LoopChat, workflow_id: str) -> None:
 
 def register_loop_commands(app: App) -> None:
     """Add Loop's palette entries and stylesheet to `app` (call in the app's __init__ or on_mount)."""
-    app.COMMANDS = app.COMMANDS | {LoopCommands}  # type: ignore[misc] - instance override of the class set
+    # An instance override of the class-level set (only this app gets Loop's entries).
+    app.COMMANDS = app.COMMANDS | {LoopCommands}  # type: ignore[misc]
     path = loop_stylesheet()
     css_paths = list(getattr(app, "css_path", []) or [])
     if path in css_paths:

@@ -9,24 +9,18 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from rich.cells import cell_len
-from rich.segment import Segment
-from rich.style import Style
-from textual._compositor import Compositor
-from textual._styles_cache import StylesCache
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
-from textual.geometry import Size
 from textual.highlight import highlight
 from textual.selection import Selection
-from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Markdown, Static
 from textual.widgets.markdown import MarkdownStream
 
 from loop_tui.safe_text import visible
+from loop_tui.ui.loop.frozen import FrozenLines, capture_lines, compact
 from loop_tui.ui.loop.md_table import LoopMarkdown
 from loop_tui.ui.loop.summaries import call_summary, pretty, pretty_args, result_summary
 
@@ -43,10 +37,10 @@ class AssistantAnswer(Widget):
     """One stretch of the assistant's answer: streamed into a live `Markdown`, then frozen into its lines.
 
     While text arrives it goes through `Markdown.get_stream()` into a live Markdown child (only the last
-    block is ever re-parsed). Once the stretch is finished and laid out, its rendered lines are copied and
-    the Markdown (one widget per block) is removed: a long transcript then costs one cheap widget per
-    stretch, so layout and garbage collection stay bounded while the tail streams. A new width or theme
-    thaws it (a fresh Markdown renders the same text) and it freezes again.
+    block is ever re-parsed). Once the stretch is finished and laid out, its rendered lines are copied into
+    a `FrozenLines` child and the Markdown (one widget per block) is removed: a long transcript then costs
+    one cheap widget per stretch, so layout and garbage collection stay bounded while the tail streams. A
+    new width or theme thaws it (a fresh Markdown renders the same text) and it freezes again.
     """
 
     FREEZE_RETRY_S = 0.1
@@ -60,12 +54,7 @@ class AssistantAnswer(Widget):
         self._live: Markdown | None = LoopMarkdown(classes="loop-answer-md")
         self._stream: MarkdownStream | None = None
         self._finished = bool(markdown)  # a complete answer (replay, report) freezes once it is laid out
-        # The frozen rendering: per line, (text, style number) pairs. Tuples of strings and ints are not
-        # tracked by the garbage collector, so frozen lines add nothing to its full collections.
-        self._lines: tuple[tuple[tuple[str, int], ...], ...] | None = None
-        self._styles: list[Style | None] = []
-        self._line_texts: list[str] = []
-        self._frozen_width = 0
+        self._frozen: FrozenLines | None = None
         self._freeze_scheduled = False
 
     @property
@@ -86,12 +75,16 @@ class AssistantAnswer(Widget):
     @property
     def frozen(self) -> bool:
         """Whether the answer is shown from its copied lines (no live Markdown widgets)."""
-        return self._lines is not None
+        return self._frozen is not None
+
+    @property
+    def _frozen_width(self) -> int:
+        return self._frozen.frozen_width if self._frozen is not None else 0
 
     @property
     def rendered_source(self) -> str:
         """The Markdown the widget has taken in so far (the live Markdown's source, or all of it frozen)."""
-        if self._lines is not None or self._live is None:
+        if self._frozen is not None or self._live is None:
             return self.text
         return self._live.source
 
@@ -126,62 +119,35 @@ class AssistantAnswer(Widget):
 
     # ----- freezing ------------------------------------------------------------------------------
     def _schedule_freeze(self) -> None:
-        if not self._freeze_scheduled and self._lines is None:
+        if not self._freeze_scheduled and self._frozen is None:
             self._freeze_scheduled = True
             self.call_after_refresh(self._try_freeze)
 
     async def _try_freeze(self) -> None:
         self._freeze_scheduled = False
         live = self._live
-        if self._lines is not None or live is None or not self._finished or not self.is_attached:
+        if self._frozen is not None or live is None or not self._finished or not self.is_attached:
             return
-        strips = self._capture(live)
+        strips = capture_lines(live)
         if strips is None:  # not laid out at this width yet (or hidden): try again shortly
             self.set_timer(self.FREEZE_RETRY_S, self._schedule_freeze)
             return
-        self._lines, self._styles = _compact(strips)
-        self._line_texts = [strip.text.rstrip() for strip in strips]
-        self._frozen_width = live.outer_size.width
-        self._live = None
-        self._styles_cache.clear()
-        self.refresh(layout=True)
-        self._forget_lines_out_of_view()
+        lines, styles = compact(strips)
+        frozen = FrozenLines(lines, styles, [strip.text.rstrip() for strip in strips], live.outer_size.width)
+        self._frozen, self._live = frozen, None
+        with self.app.batch_update():  # one frame shows the Markdown, the next the same lines frozen
+            live.display = False
+            await self.mount(frozen)
+        for block in live.walk_children(Widget):
+            # Textual keeps a widget's drawing cache referenced after the widget is removed (a class-wide
+            # memo of up to 1024 of them): a refresh empties it, so only an empty shell stays behind and
+            # full garbage collections do not walk the removed blocks' drawn lines.
+            block.refresh()
         await live.remove()
-        # Textual caches the child list and the last arrangements and refreshes them only when they are
-        # read again; a frozen answer has no children, so nothing would, and they would keep the removed
-        # Markdown and all its blocks alive.
-        _ = self.displayed_children
-        self._clear_arrangement_cache()
-        # Textual 8.2.8 memoises `StylesCache.get_inner_outer` on the instance (an lru_cache of 1024 entries on
-        # a method), which keeps removed widgets' rendered lines alive: the streamed Markdown replaces its last
-        # block on every append, so forget them here (the cache holds two Styles per entry, cheap to rebuild).
-        StylesCache.get_inner_outer.cache_clear()
-
-    def _capture(self, live: Markdown) -> list[Strip] | None:
-        """The live Markdown's lines exactly as the screen draws them, or None if its layout is stale."""
-        size = live.outer_size
-        if not live.display or not size.width or size.width != self.size.width:
-            return None
-        if live.lock.is_locked:  # an append is still replacing blocks (a stopped stream lets it finish)
-            return None
-        blocks = list(live.walk_children(with_self=False))
-        if not all(block.is_mounted for block in blocks):  # a block still composing its children
-            return None
-        if live.get_content_height(size, size, size.width) + live.gutter.height != size.height:
-            return None  # the screen has not laid out the latest blocks yet
-        compositor = Compositor()
-        compositor.reflow(live, size)
-        placed = compositor.full_map
-        for block in blocks:
-            # Each block renders from what the screen last laid out: copy only if every block is placed
-            # and every size agrees with that layout.
-            geometry = placed.get(block)
-            if geometry is None:
-                if block.display and block.parent is not None and block.parent.display:
-                    return None
-            elif geometry.region.size != block.outer_size:
-                return None
-        return compositor.render_strips(size)
+        # A child's layout refresh makes Textual forget its parents' cached arrangements, which would
+        # otherwise keep the removed Markdown and all its blocks alive.
+        frozen.refresh(layout=True)
+        self._forget_lines_out_of_view()
 
     def _forget_lines_out_of_view(self) -> None:
         """Drop the drawn-line caches of earlier frozen answers scrolled out of view (redrawn on demand)."""
@@ -192,21 +158,21 @@ class AssistantAnswer(Widget):
         for sibling in parent.children:
             if sibling is self:
                 break
-            if isinstance(sibling, AssistantAnswer) and sibling.frozen and not sibling.region.overlaps(view):
-                sibling._styles_cache.clear()
+            if isinstance(sibling, AssistantAnswer) and sibling._frozen is not None and not sibling.region.overlaps(view):
+                sibling._frozen.refresh()
 
     def _theme_changed(self, _theme: object) -> None:
         self._thaw()
 
     def on_resize(self) -> None:
-        if self._lines is not None and self.size.width != self._frozen_width:
+        if self._frozen is not None and self.size.width != self._frozen.frozen_width:
             self._thaw()
-        elif self._lines is None and self._finished:
+        elif self._frozen is None and self._finished:
             self._schedule_freeze()
 
     def _thaw(self) -> None:
         """Render the text again through a fresh (hidden until ready) Markdown, then freeze again."""
-        if self._lines is None or self._live is not None:
+        if self._frozen is None or self._live is not None:
             return
         live = LoopMarkdown(classes="loop-answer-md")
         live.display = False
@@ -216,88 +182,27 @@ class AssistantAnswer(Widget):
     async def _rebuild(self, live: Markdown) -> None:
         await self.mount(live)
         await live.update(self.text)
+        frozen, self._frozen = self._frozen, None
         with self.app.batch_update():
             live.display = True
-            self._lines = None
-            self._line_texts = []
-            self._styles_cache.clear()
-            self.refresh(layout=True)
+            if frozen is not None:
+                frozen.display = False
+        if frozen is not None:
+            await frozen.remove()
         self._schedule_freeze()
 
-    # ----- drawing the frozen lines --------------------------------------------------------------
-    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
-        if self._lines is not None:
-            return len(self._lines)
-        return super().get_content_height(container, viewport, width)
-
-    def render_line(self, y: int) -> Strip:
-        if self._lines is None:
-            return super().render_line(y)
-        width = self.size.width
-        if y >= len(self._lines):
-            return Strip.blank(width)
-        styles = self._styles
-        strip = Strip([Segment(text, styles[style]) for text, style in self._lines[y]], self._frozen_width)
-        selection = self.text_selection
-        if selection is not None and (span := selection.get_span(y)) is not None:
-            strip = _highlight(strip, self._line_texts[y], span, self.screen.get_component_rich_style("screen--selection"))
-        if width != self._frozen_width:
-            strip = strip.crop_extend(0, width, None)
-        return strip.apply_offsets(0, y)
-
     def get_selection(self, selection: Selection) -> tuple[str, str] | None:
-        """The selected text of a frozen answer (what is on screen, line by line)."""
-        if self._lines is None:
+        """The text of a frozen answer (what is on screen, line by line) within `selection`."""
+        if self._frozen is None:
             return None
-        return selection.extract("\n".join(self._line_texts)), "\n"
-
-    def action_link(self, href: str) -> None:
-        """A link in a frozen answer was clicked: open it, as the live Markdown does."""
-        self.app.open_url(href)
-
-    def selection_updated(self, selection: Selection | None) -> None:
-        if self._lines is not None:
-            self._styles_cache.clear()
-            self.refresh()
-
-
-def _compact(strips: list[Strip]) -> tuple[tuple[tuple[tuple[str, int], ...], ...], list[Style | None]]:
-    """Copied lines as (text, style number) pairs and their styles, without the blocks' selection offsets."""
-    styles: list[Style | None] = []
-    numbers: dict[Style | None, int] = {}
-    lines = []
-    for strip in strips:
-        line = []
-        for text, style, _control in strip:
-            if style is not None and style._meta:  # drop the block's text-selection offset (we add ours)
-                meta = {key: value for key, value in style.meta.items() if key != "offset"}
-                plain = style.clear_meta_and_links()
-                style = plain + Style.from_meta(meta) if meta else plain
-            number = numbers.get(style)
-            if number is None:
-                number = numbers[style] = len(styles)
-                styles.append(style)
-            line.append((text, number))
-        lines.append(tuple(line))
-    return tuple(lines), styles
-
-
-def _highlight(strip: Strip, text: str, span: tuple[int, int], style: Style) -> Strip:
-    """`strip` with the characters `span` (end -1: to the end of the line) in the selection style."""
-    start, end = span
-    end = len(text) if end == -1 else min(end, len(text))
-    if end <= start:
-        return strip
-    left, right = cell_len(text[:start]), cell_len(text[:end])
-    head, middle, tail = strip.divide([left, right, strip.cell_length])
-    return Strip.join([head, middle.apply_style(style), tail])
+        return self._frozen.get_selection(selection)
 
 
 class ToolCard(Widget, can_focus=True):
     """A tool call: a one-line summary that expands (Enter / click) to arguments and result."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter,space", "toggle", "Expand", id="loop.card_toggle", show=False),
+        Binding("enter,space", "toggle_card", "Expand", id="loop.card_toggle", show=False),
     ]
     """Enter or space expands and collapses the card."""
 
@@ -365,14 +270,14 @@ class ToolCard(Widget, can_focus=True):
         self.result, self.error = result, error
         self.set_status("error" if error else ("declined" if note == "declined" else "ok"), note)
 
-    def action_toggle(self) -> None:
+    def action_toggle_card(self) -> None:
         """Expand or collapse the arguments and result."""
         self.expanded = not self.expanded
         self._refresh_view()
 
     def on_click(self) -> None:
         self.focus()
-        self.action_toggle()
+        self.action_toggle_card()
 
 
 class Notice(Static):

@@ -39,8 +39,8 @@ class PageScreen(WorkerFailures, LoopPageMixin, Screen):
     ]
     LOOP_BINDINGS: ClassVar[list[Binding]] = [
         # Loop's status line offers these after a workflow ran from a page key, when focus is on the page,
-        # not in the chat: they reach the page's chat from anywhere on the page. Installed after the page's
-        # own keys (so a page's ctrl+g keeps its place in the footer and wins while it applies).
+        # not in the chat: they reach the page's chat from anywhere on the page. Added after a page's own
+        # keys (`added_bindings`), so a page's own ctrl+g wins while it applies.
         Binding("ctrl+z", "loop_chat('undo')", "Undo Loop's change", id="page.loop_undo"),
         Binding("ctrl+g", "loop_chat('continue_run')", "Continue Loop", id="page.loop_continue"),
     ]
@@ -89,12 +89,12 @@ class PageScreen(WorkerFailures, LoopPageMixin, Screen):
         """The page's own widgets."""
         yield from ()
 
+    @classmethod
+    def added_bindings(cls) -> list[Binding]:
+        """Loop's undo and continue keys, then the workflow keys."""
+        return [*cls.LOOP_BINDINGS, *super().added_bindings()]
+
     def on_mount(self) -> None:
-        keys = self._bindings.key_to_bindings
-        present = {b.id for items in keys.values() for b in items}
-        for binding in self.LOOP_BINDINGS:
-            if binding.id not in present:
-                keys.setdefault(binding.key, []).append(binding)
         self.sync_chat_panel(self.loop_app.chat_open)
 
     def on_screen_resume(self) -> None:
@@ -118,7 +118,7 @@ class PageScreen(WorkerFailures, LoopPageMixin, Screen):
         if action == "loop_chat":
             chat = find_chat(self)
             return chat is not None and bool(chat.check_action(str(parameters[0]), ()))
-        return True
+        return super().check_action(action, parameters)
 
     def action_loop_chat(self, action: str) -> None:
         """Run one of the page's Loop chat actions (undo, continue) without focusing the chat."""
@@ -166,6 +166,18 @@ class PageScreen(WorkerFailures, LoopPageMixin, Screen):
     def mark_stale(self) -> None:
         """Force the next `refresh_if_stale` to reload (after this page wrote something)."""
         self._loaded_key = None
+
+    def action_copy_text(self) -> None:
+        """ctrl+c with text selected by the mouse (a Loop answer, a cell): copy it like every other copy,
+        to the terminal's clipboard and the fallback file, and say so."""
+        from textual.actions import SkipAction
+
+        from loop_tui.ui.clipboard import copy_out
+
+        text = self.get_selected_text()
+        if not text:
+            raise SkipAction()  # nothing selected: ctrl+c keeps its other meanings
+        copy_out(self.app, text, "the selection")
 
     def action_leave_field(self) -> None:
         """Take focus out of the text field so page keys (1–6, letters) work again."""

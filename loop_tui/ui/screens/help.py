@@ -11,7 +11,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Label
 
 from loop_tui.safe_text import literal
-from loop_tui.ui.keys import help_rows
+from loop_tui.ui.keys import help_rows, keymap_of
 
 
 class HelpScreen(ModalScreen[None]):
@@ -34,7 +34,7 @@ class HelpScreen(ModalScreen[None]):
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         table.add_columns("key", "action", "id")
-        keymap = {k: str(v) for k, v in self.app._keymap.items()}
+        keymap = keymap_of(self.app)
         for keys, action, binding_id in help_rows([type(self.page), type(self.app)], keymap):
             # literal: a str cell is read as markup, and "[" or "]" are keys one can bind
             table.add_row(literal(keys), literal(action), literal(binding_id))
