@@ -30,8 +30,8 @@ class PageContext:
             raise UserError(f"unknown page {self.page!r}; use one of {', '.join(PAGES)}")
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready view, without empty fields."""
-        return {k: v for k, v in asdict(self).items() if v not in (None, [], "")}
+        """A JSON-ready view, without empty fields (nor `remote` when the page is local: the usual case)."""
+        return {k: v for k, v in asdict(self).items() if v not in (None, [], "") and v is not False}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PageContext:
