@@ -195,11 +195,12 @@ async def test_experiment_view_and_compare_show_names_as_written(hostile_ws: Pat
 
 async def test_notifications_are_plain_text(hostile_ws: Path) -> None:
     app = make_app(hostile_ws, page="logs", project="[/nope" + "\x1b]0;x\x07")
+    app.NOTIFICATION_TIMEOUT = 600  # the toasts stay until read, however slow the machine (a public App setting)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await settled(pilot)
         await wait_for(pilot, lambda: "no project named" in screen_text(app))
         await assert_safe_screen(pilot, PROJECT)
-        app.notify("[bold]x[/ \x1b[2J", title="[/t")
+        app.notify("[bold]x[/ \x1b[2J", title="[/t", timeout=600)
         await wait_for(pilot, lambda: "[bold]x[/ ␛[2J" in screen_text(app))
         await assert_safe_screen(pilot, "[/t")
 
