@@ -48,3 +48,16 @@ async def test_narrow_panel_stacks_rows_and_keeps_every_number() -> None:
 async def test_wide_panel_keeps_the_grid() -> None:
     table, _ = await _render(130)
     assert not table.has_class("-stacked") and table.natural_width() <= 130
+
+
+def test_an_eval_result_card_names_the_experiment_and_its_scores() -> None:
+    # Seen in tmux: run_eval's card read "→ experiment, base, rows, errors, scores, metrics" (the JSON's keys).
+    import json
+
+    from loop_tui.ui.loop.summaries import result_summary
+
+    result = {"experiment": {"id": "e1", "name": "support-playground-3"}, "base": None, "rows": 40, "errors": 2,
+              "scores": {"Levenshtein": {"mean": 0.4123, "diff": 0.031}, "Factuality": {"mean": None, "diff": None}},
+              "metrics": {}}
+    summary = result_summary(json.dumps(result), None)
+    assert summary == "support-playground-3: Levenshtein 41.2% (+3.1pp), 2 error(s)"

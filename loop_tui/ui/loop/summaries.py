@@ -53,6 +53,9 @@ def result_summary(result: str | None, error: str | None) -> str:
     except (json.JSONDecodeError, TypeError):
         return _one_line(result.splitlines()[0] if result.strip() else "done", 60)
     if isinstance(data, dict):
+        experiment = _experiment_summary(data)
+        if experiment:
+            return experiment
         for key in ("row_count", "rows_returned", "count", "total"):
             if isinstance(data.get(key), int):
                 return f"{data[key]} row(s)"
@@ -66,6 +69,24 @@ def result_summary(result: str | None, error: str | None) -> str:
     if isinstance(data, list):
         return f"{len(data)} item(s)"
     return _one_line(str(data), 60)
+
+
+def _experiment_summary(data: dict[str, Any]) -> str | None:
+    """An eval's result (`run_eval`, an experiment summary): its name and score means, not its key names
+    ("experiment, base, rows, errors, scores, metrics" told the user nothing)."""
+    experiment, scores = data.get("experiment"), data.get("scores")
+    if not isinstance(experiment, dict) or not isinstance(scores, dict):
+        return None
+    parts = []
+    for name, score in scores.items():
+        mean = score.get("mean") if isinstance(score, dict) else None
+        if isinstance(mean, int | float):
+            diff = score.get("diff")
+            change = f" ({diff * 100:+.1f}pp)" if isinstance(diff, int | float) else ""
+            parts.append(f"{name} {mean * 100:.1f}%{change}")
+    errors = data.get("errors")
+    tail = f", {errors} error(s)" if isinstance(errors, int) and errors else ""
+    return _one_line(f"{experiment.get('name') or 'experiment'}: {', '.join(parts) or 'no scores'}{tail}", 60)
 
 
 def pretty(text: str | None) -> str:
