@@ -3,6 +3,7 @@ data would have been (never a traceback, never "Loading…" forever), and the tr
 
 from __future__ import annotations
 
+import ast
 import asyncio
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from tests.test_loop_ui_support import wait_for
 from tests.test_ui_support import make_app
 
 BOOM = "the disk caught fire"
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _boom(*_args: Any, **_kwargs: Any) -> Any:
@@ -189,3 +191,57 @@ async def test_a_failing_experiment_view_loader_says_so_in_its_rows_table(
         await wait_for(pilot, lambda: "Could not" in _table_message(app, "#experiment-rows"), timeout=10)
         _assert_one_sentence(_table_message(app, "#experiment-rows"), "load the experiment")
         await _wait_logged(pilot)
+
+
+def _worker_starts() -> list[tuple[str, str | None, str, ast.Call | ast.expr]]:
+    """(file:line, class name, how, the call) for every `@work(...)` and `.run_worker(...)` under ui/."""
+    found = []
+    for path in sorted((ROOT / "loop_tui" / "ui").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        owners = {id(n): cls.name for cls in ast.walk(tree) if isinstance(cls, ast.ClassDef) for n in ast.walk(cls)}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                for d in node.decorator_list:
+                    if isinstance(d, ast.Call) and getattr(d.func, "id", None) == "work":
+                        found.append((f"{path.relative_to(ROOT)}:{d.lineno}", owners.get(id(node)), "@work", d))
+            elif isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "run_worker":
+                receiver = node.func.value  # type: ignore[attr-defined]
+                how = "self.run_worker" if getattr(receiver, "id", None) == "self" else "run_worker"
+                found.append((f"{path.relative_to(ROOT)}:{node.lineno}", owners.get(id(node)), how, node))
+    return found
+
+
+def _keyword(call: Any, name: str) -> Any:
+    return next((k.value.value for k in call.keywords if k.arg == name and isinstance(k.value, ast.Constant)), None)
+
+
+def _handles_failures(cls: type, handler: type) -> bool:
+    """`cls` is a `handler`, or a mixin (`SyncMixin`) used only in classes that are."""
+    users = cls.__subclasses__()
+    return issubclass(cls, handler) or (bool(users) and all(issubclass(user, handler) for user in users))
+
+
+def test_every_worker_is_seen_by_the_one_failure_handler() -> None:
+    # A worker whose failure nobody handles leaves "Loading…" forever (or, with exit_on_error left True, quits
+    # the app): each one runs with exit_on_error=False, its group names the task in the user's words (TASKS),
+    # and the node that starts it with @work or self.run_worker is a WorkerFailures.
+    import importlib
+    import inspect
+
+    import loop_tui.ui.app  # noqa: F401 - the app is where the mixins are used
+    from loop_tui.ui.failures import TASKS, WorkerFailures
+
+    starts = _worker_starts()
+    assert len(starts) > 30  # the scan sees the workers (a broken scan would pass vacuously)
+    problems = []
+    for where, owner, how, call in starts:
+        module = importlib.import_module(".".join(Path(where.split(":")[0]).with_suffix("").parts))
+        classes = dict(inspect.getmembers(module, inspect.isclass))
+        if _keyword(call, "exit_on_error") is not False:
+            problems.append(f"{where}: {how} without exit_on_error=False")
+        group = _keyword(call, "group")
+        if group not in TASKS:
+            problems.append(f"{where}: group {group!r} has no entry in failures.TASKS")
+        if how != "run_worker" and (owner is None or not _handles_failures(classes[owner], WorkerFailures)):
+            problems.append(f"{where}: {owner} starts a worker but is not a WorkerFailures")
+    assert problems == [], "\n".join(problems)

@@ -11,10 +11,12 @@ from textual.binding import Binding, BindingType
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widget import Widget
+from textual.worker import Worker, WorkerState
 
 from loop_tui.errors import UserError
 from loop_tui.safe_text import visible
 from loop_tui.ui.commands import ActionsProvider
+from loop_tui.ui.failures import WorkerFailures
 from loop_tui.ui.focus import TypedAheadKeys
 from loop_tui.ui.messages import ProjectChanged, ProjectsLoaded, SettingsSaved, WorkFailed
 from loop_tui.ui.paths import css_paths
@@ -79,7 +81,7 @@ def _loop_commands() -> type[Provider]:
     return LoopCommands
 
 
-class LoopApp(KeysKeptMixin, SyncMixin, TypedAheadKeys, App[None]):
+class LoopApp(WorkerFailures, KeysKeptMixin, SyncMixin, TypedAheadKeys, App[None]):
     """Loop TUI: playground, experiments, datasets, logs, BTQL sandbox and settings over one workspace."""
 
     TITLE = "Loop TUI"
@@ -311,6 +313,20 @@ class LoopApp(KeysKeptMixin, SyncMixin, TypedAheadKeys, App[None]):
     def _show_failure(self, message: WorkFailed) -> None:
         self.notify(message.message, title=message.area, severity="error", timeout=8)
 
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """An app-level worker failed (see `WorkerFailures`); a failed sync also frees the next one to start."""
+        super().on_worker_state_changed(event)
+        if event.state == WorkerState.ERROR and event.worker.group == "braintrust-sync":
+            self.sync_ended_unexpectedly()
+
+    def show_worker_failure(self, sentence: str, in_place: bool) -> None:
+        """The projects' loader failed: the page says so where its data would have been; else a toast."""
+        show = getattr(self.screen, "show_worker_failure", None)
+        if in_place and show is not None:
+            show(sentence, True)
+        else:
+            self.notify(sentence, severity="error", timeout=10)
+
     # ----- actions -------------------------------------------------------------------------------
     def action_switch_page(self, page: str) -> None:
         """Show a page (each page keeps its own screen stack)."""
@@ -351,7 +367,7 @@ class LoopApp(KeysKeptMixin, SyncMixin, TypedAheadKeys, App[None]):
             self.chat_open = True
         if width != self.chat_width:
             self.chat_width = width
-            self.run_worker(lambda: remember_loop_panel_width(width), thread=True, group="ui-state")
+            self.run_worker(lambda: remember_loop_panel_width(width), thread=True, group="ui-state", exit_on_error=False)
 
     def watch_chat_width(self) -> None:
         self.watch_chat_open(self.chat_open)
