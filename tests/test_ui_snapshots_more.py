@@ -1,5 +1,9 @@
-"""Snapshots of the modals and the edge pages (help, project picker, dataset history, Loop's pickers, tune
-scorer, an empty workspace) at 120×40. Each waits for the loaded state (never a fixed pause) before the picture.
+"""Snapshots of Loop's pickers, the tune-scorer modal and an empty workspace at 120×40. Each waits for the loaded
+state (never a fixed pause) before the picture.
+
+Not here yet: a modal over a page of the full app (help, project picker, dataset history). Under load the page
+behind the modal is sometimes missing from the exported picture for good (a blank background that no wait
+fixes), so such a snapshot would be flaky; see the report of issue 14.
 
 Review a changed SVG by eye before `pytest --snapshot-update`.
 """
@@ -12,51 +16,8 @@ from loop_tui.ui.loop.pickers import HistoryModal, ModelPickerModal, ToolToggles
 from loop_tui.ui.loop.tune import TuneScorerModal, start_tune_scorer
 from tests.test_loop_ui_support import make_app as make_harness
 from tests.test_loop_ui_support import wait_for
-from tests.test_ui_snapshots import SIZE, _ready, on_screen
+from tests.test_ui_snapshots import SIZE, _ready
 from tests.test_ui_support import freeze_cursors, make_app, screen_text, settle
-
-
-def test_help_screen(snap_compare, sample_ws_path: Path) -> None:
-    """You should see the help screen over the logs page: a table of every key of the page and the app
-    (/ filter, enter open, s sort, ? help, ctrl+p palette…) with what each does."""
-
-    async def open_help(pilot) -> None:  # type: ignore[no-untyped-def]
-        await _ready(pilot)
-        await pilot.press("question_mark")
-        await on_screen(pilot, "HelpScreen")
-        await wait_for(pilot, lambda: "Filter" in screen_text(pilot.app), timeout=30)
-        await _ready(pilot)
-
-    assert snap_compare(make_app(sample_ws_path, "logs"), terminal_size=SIZE, run_before=open_help)
-
-
-def test_project_picker(snap_compare, sample_ws_path: Path) -> None:
-    """You should see "Switch project" with the sample workspace's projects (support-bot highlighted,
-    invoice-extraction…) over the logs page."""
-
-    async def open_picker(pilot) -> None:  # type: ignore[no-untyped-def]
-        await _ready(pilot)
-        await pilot.press("ctrl+o")
-        await on_screen(pilot, "ProjectPicker")
-        await wait_for(pilot, lambda: "invoice-extraction" in screen_text(pilot.app), timeout=30)
-        await _ready(pilot)
-
-    assert snap_compare(make_app(sample_ws_path, "logs"), terminal_size=SIZE, run_before=open_picker)
-
-
-def test_dataset_history(snap_compare, sample_ws_path: Path) -> None:
-    """You should see "History of escalations" over the datasets page: its writes newest first (when, what,
-    rows, description "sample rows for escalations", write id) and "enter undoes the selected write"."""
-
-    async def open_history(pilot) -> None:  # type: ignore[no-untyped-def]
-        # No write of its own first: a new write's time and id come from the running clock, not the data.
-        await _ready(pilot)
-        await pilot.press("h")
-        await on_screen(pilot, "HistoryModal")
-        await wait_for(pilot, lambda: "sample rows for escalations" in screen_text(pilot.app), timeout=30)
-        await _ready(pilot)
-
-    assert snap_compare(make_app(sample_ws_path, "datasets"), terminal_size=SIZE, run_before=open_history)
 
 
 def test_empty_workspace(snap_compare, tmp_path: Path) -> None:
