@@ -24,6 +24,8 @@ MAX_LOG_BYTES = 1_000_000
 TASKS: dict[str, tuple[str, bool]] = {
     # worker group: (what the user was waiting for, whether the sentence replaces the page's data)
     "projects": ("load the projects", True),
+    "open-workspace": ("open the workspace", False),
+    "import-pages": ("prepare the other pages", False),
     "ui-state": ("remember the Loop panel's width", False),
     "braintrust-sync": ("sync with Braintrust", False),
     "filter-check": ("check the filter", False),
