@@ -200,3 +200,93 @@ def test_a_tool_whose_args_do_not_match_its_declared_type_is_refused_at_definiti
             name = "wrong"
             description = "d"
             Args = NoArgs
+
+
+# What a thread worker's body must not do: touch widgets or screens (only handlers on the event loop do).
+UI_CALLS_IN_THREADS = {"call_from_thread", "query_one", "query_children", "notify", "push_screen", "mount"}
+# `query(` is also the store's SQL method: it counts only on a DOM node (`self`, `self.app`, `self.screen`...).
+DOM_RECEIVERS = {"self", "app", "screen", "parent"}
+
+
+def _decorator_name(decorator: ast.expr) -> str:
+    """`work` for `@work`, `@work(...)` and `@textual.work(...)`."""
+    func = decorator.func if isinstance(decorator, ast.Call) else decorator
+    return func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+
+
+def _is_thread_work(decorator: ast.expr) -> bool:
+    """`@work(thread=True, ...)` (or `@textual.work(...)`)."""
+    return isinstance(decorator, ast.Call) and _decorator_name(decorator) == "work" and any(
+        k.arg == "thread" and isinstance(k.value, ast.Constant) and k.value.value is True for k in decorator.keywords
+    )
+
+
+def thread_worker_ui_touches(source: str, filename: str = "<source>") -> list[str]:
+    """Where a `@work(thread=True)` function calls a UI method or sets an attribute of `self`."""
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        if not any(_is_thread_work(d) for d in node.decorator_list):
+            continue
+        for inner in ast.walk(node):
+            if isinstance(inner, ast.Call) and isinstance(inner.func, ast.Attribute):
+                receiver = inner.func.value
+                receiver_name = receiver.id if isinstance(receiver, ast.Name) else getattr(receiver, "attr", "")
+                dom_query = inner.func.attr == "query" and receiver_name in DOM_RECEIVERS
+                if inner.func.attr in UI_CALLS_IN_THREADS or dom_query:
+                    found.append((inner.lineno, f"{node.name} calls .{inner.func.attr}()"))
+            elif isinstance(inner, ast.Assign | ast.AugAssign | ast.AnnAssign):
+                targets = inner.targets if isinstance(inner, ast.Assign) else [inner.target]
+                for target in targets:
+                    if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == "self":
+                        found.append((inner.lineno, f"{node.name} sets self.{target.attr}"))
+    return [f"{filename}:{line} {what}" for line, what in sorted(found)]
+
+
+def actions_that_are_workers(source: str, filename: str = "<source>") -> list[str]:
+    """`action_*` methods decorated with `@work` (an action starts a worker; it is never one)."""
+    return [
+        f"{filename}:{node.lineno} {node.name}"
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith("action_")
+        if any(_decorator_name(d) == "work" for d in node.decorator_list)
+    ]
+
+
+def test_thread_workers_post_messages_and_never_touch_the_ui() -> None:
+    # The worker contract (docs/ARCHITECTURE.md): a thread worker computes and posts a typed message; only
+    # handlers on the event loop touch widgets or screen state, and actions start workers, never are one.
+    touches, actions = [], []
+    for path in sorted((PACKAGE / "ui").rglob("*.py")):
+        source, name = path.read_text(encoding="utf-8"), str(path.relative_to(ROOT))
+        touches += thread_worker_ui_touches(source, name)
+        actions += actions_that_are_workers(source, name)
+    assert touches == []
+    assert actions == []
+
+
+def test_thread_worker_check_sees_each_kind_of_ui_touch() -> None:
+    source = (
+        "class S:\n"
+        "    @work(thread=True, group='g')\n"
+        "    def load(self):\n"
+        "        self.app.call_from_thread(self.notify, 'x')\n"
+        "        self.query_one('#t').update('x')\n"
+        "        for w in self.query('Label'): pass\n"
+        "        self.current = 1\n"
+        "        self.post_message(Done(self.workspace.query('SELECT 1')))\n"
+        "    @work(group='g')\n"
+        "    async def on_loop(self):\n"
+        "        self.query_one('#t')\n"
+    )
+    lines = [line.split(" ", 1)[1] for line in thread_worker_ui_touches(source)]
+    assert lines == [
+        "load calls .call_from_thread()",
+        "load calls .query_one()",
+        "load calls .query()",
+        "load sets self.current",
+    ]
+    assert not [t for t in thread_worker_ui_touches(source) if "on_loop" in t]
+    actions = "class S:\n    @work(thread=True)\n    def action_go(self): pass\n    def action_ok(self): pass\n"
+    assert [a.split(" ", 1)[1] for a in actions_that_are_workers(actions)] == ["action_go"]

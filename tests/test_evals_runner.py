@@ -459,7 +459,9 @@ async def test_cancelling_twice_during_a_slow_write_still_records_what_is_stored
     provider = ScriptedProvider(lambda m, t, p: "x", latency=0.01)
     task = asyncio.ensure_future(run_experiment(ws, "proj", PROMPT, "big", ["ExactMatch"], provider=provider,
                                                 concurrency=4, name="twice"))
-    while not started.is_set():
+    deadline = asyncio.get_running_loop().time() + 30
+    while not started.is_set():  # poll until a write is under way (a minute at most)
+        assert asyncio.get_running_loop().time() < deadline, "the run never started writing"
         await asyncio.sleep(0.005)
     task.cancel()
     await asyncio.sleep(0.05)

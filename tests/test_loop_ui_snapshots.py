@@ -5,7 +5,9 @@ from __future__ import annotations
 from loop_tui.agent.events import PendingCall, Preview
 from loop_tui.ui.loop import messages as msg
 from loop_tui.ui.loop.confirm import ConfirmChangeModal
-from tests.test_loop_ui_support import SIZE, make_app
+from loop_tui.ui.loop.transcript import AssistantAnswer
+from tests.test_loop_ui_support import SIZE, make_app, wait_for
+from tests.test_ui_support import settle
 
 ANSWER = ("The most common error is **RateLimitError** (42% of errors this week):\n\n"
           "| error | count |\n|---|---|\n| RateLimitError | 10 |\n| TimeoutError | 6 |\n\n"
@@ -25,15 +27,26 @@ async def _stream(pilot, app, *, expand: bool = False) -> None:
     chat.post_message(msg.AgentToolFinished(1, CALL, RESULT, None))
     for start in range(0, len(ANSWER), 20):
         chat.post_message(msg.AgentTextDelta(1, ANSWER[start:start + 20]))
-    await pilot.pause(0.3)
+    # Deltas are joined and streamed into the Markdown in batches: wait until it has taken in all of them.
+    await wait_for(pilot, lambda: _answer_source(app) == ANSWER, timeout=30)
+    card = chat._cards["call_1"]
+    await wait_for(pilot, lambda: card.status == "ok", timeout=30)
     if expand:
-        card = chat._cards["call_1"]
+        collapsed = card.size.height
         card.action_toggle_card()
-        await pilot.pause(0.1)
-        chat.transcript.scroll_to_widget(card, top=True, animate=False)
+        await wait_for(pilot, lambda: card.size.height > collapsed, timeout=30)  # laid out expanded
+        transcript = chat.transcript
+        transcript.scroll_to_widget(card, top=True, animate=False)
+        await wait_for(pilot, lambda: transcript.scroll_y == min(card.virtual_region.y, transcript.max_scroll_y), timeout=30)
     for field in app.query("Input"):  # a blinking cursor would make the picture depend on timing
         field.cursor_blink = False
-    await pilot.pause(0.1)
+    await pilot.wait_for_scheduled_animations()  # the last batch laid out and painted
+
+
+def _answer_source(app) -> str:
+    """The Markdown the (only) answer has taken in so far ("" before it is mounted)."""
+    answers = app.chat.transcript.query(AssistantAnswer)
+    return answers.first().rendered_source if answers else ""
 
 
 def test_chat_mid_stream(snap_compare, sample_ws):
@@ -56,7 +69,8 @@ def _modal_snapshot(snap_compare, sample_ws, call: PendingCall, preview: Preview
 
     async def push(pilot) -> None:
         app.push_screen(ConfirmChangeModal(call, preview))
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmChangeModal), timeout=30)
+        await settle(pilot)
 
     return snap_compare(app, terminal_size=SIZE, run_before=push)
 

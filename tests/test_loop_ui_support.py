@@ -26,8 +26,8 @@ async def wait_for(pilot: Any, predicate: Callable[[], bool], timeout: float = 3
     deadline = loop.time() + timeout
     while not predicate():
         if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {predicate}")
-        await pilot.pause(0.02)
+            raise AssertionError(f"timed out after {timeout}s waiting for {predicate}")
+        await pilot.pause(0.02)  # the polling interval: the predicate decides when the wait ends
 
 
 async def wait_idle(pilot: Any, app: LoopHarnessApp, timeout: float = 30.0) -> None:
@@ -35,13 +35,13 @@ async def wait_idle(pilot: Any, app: LoopHarnessApp, timeout: float = 30.0) -> N
     chat = app.chat
     await wait_for(pilot, lambda: not chat.running and not any(
         w.group == "loop-agent" and w.is_running for w in app.workers), timeout)
-    await pilot.pause(0.05)
+    await pilot.pause()  # until the run's last messages are handled
 
 
 async def wait_modal(pilot: Any, app: LoopHarnessApp, cls: type, timeout: float = 30.0) -> Any:
     """Wait until a modal of type `cls` is on top and return it."""
     await wait_for(pilot, lambda: isinstance(app.screen, cls), timeout)
-    await pilot.pause(0.05)
+    await pilot.pause()  # until the modal has handled its mount
     return app.screen
 
 

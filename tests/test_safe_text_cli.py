@@ -11,8 +11,10 @@ import io
 import json
 import os
 import pty
+import select
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -113,7 +115,10 @@ def test_btql_csv_on_a_terminal_shows_controls_as_symbols(hostile: tuple[str, st
         )
         os.close(follower)
         chunks = []
+        deadline = time.monotonic() + 120
         while True:
+            ready, _, _ = select.select([leader], [], [], max(deadline - time.monotonic(), 0))
+            assert ready, "the CLI wrote nothing for two minutes and did not exit"
             try:
                 chunk = os.read(leader, 65536)
             except OSError:  # the pty closes with EIO once the child has exited

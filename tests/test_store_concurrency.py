@@ -18,7 +18,10 @@ OPEN_AT_ONCE = textwrap.dedent(
     from loop_tui.store import Workspace
     root, go = sys.argv[1:3]
     print("ready", flush=True)
-    while not os.path.exists(go):
+    deadline = time.monotonic() + 60
+    while not os.path.exists(go):  # poll for the go file (never longer than a minute)
+        if time.monotonic() > deadline:
+            sys.exit("the go file never appeared")
         time.sleep(0.001)
     Workspace.open(root)
     """

@@ -8,6 +8,7 @@ import pytest
 
 from loop_tui.config import Settings
 from loop_tui.ui.app import PAGES
+from tests.test_loop_ui_support import wait_for
 from tests.test_ui_support import make_app, screen_text, settle
 
 
@@ -152,6 +153,17 @@ def test_app_command_rejects_a_bad_workspace_in_one_line(tmp_path: Path) -> None
     assert "Traceback" not in result.stderr and "is a file" in result.stderr
 
 
+def _palette_highlights(app, title: str) -> bool:  # type: ignore[no-untyped-def]
+    """The command palette lists its matches and the highlighted one is `title`."""
+    from textual.command import CommandList
+
+    lists = app.screen.query(CommandList)
+    if not lists or lists.first().highlighted is None:
+        return False
+    options = lists.first()
+    return title in str(options.get_option_at_index(options.highlighted).prompt)
+
+
 async def test_palette_runs_an_action_typed_by_name(sample_ws_path: Path) -> None:
     app = make_app(sample_ws_path, page="logs")
     async with app.run_test(size=(120, 40)) as pilot:
@@ -160,11 +172,8 @@ async def test_palette_runs_an_action_typed_by_name(sample_ws_path: Path) -> Non
         await pilot.pause()
         for key in "logs: filter":
             await pilot.press(key)
-        for _ in range(20):  # the palette searches its providers asynchronously
-            await pilot.pause(0.1)
-            if app.screen.query("CommandList Option") or "logs: filter" in screen_text(app):
-                break
-        await pilot.pause(0.3)
+        # The palette searches its providers asynchronously: wait until the match is listed and highlighted.
+        await wait_for(pilot, lambda: _palette_highlights(app, "logs: filter"), timeout=30)
         await pilot.press("enter")
         await settle(pilot)
         assert app.focused is app.screen.query_one("#logs-filter-input")
@@ -187,5 +196,5 @@ async def test_theme_from_settings_is_applied_and_previewed(sample_ws_path: Path
         await pilot.pause()
         assert app.theme == "gruvbox"
         await pilot.press("ctrl+s")
-        await settle(pilot)
-        assert load_settings(config_path()).ui.theme == "gruvbox"
+        # The save is written in a worker: wait for the file to say so.
+        await wait_for(pilot, lambda: config_path().exists() and load_settings(config_path()).ui.theme == "gruvbox", timeout=30)

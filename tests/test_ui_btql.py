@@ -7,6 +7,7 @@ from pathlib import Path
 
 from loop_tui.ui.widgets.arrow_table import ArrowTable
 from loop_tui.ui.widgets.btql_editor import BtqlEditor
+from tests.test_loop_ui_support import wait_for
 from tests.test_ui_support import make_app, screen_text, settle
 
 
@@ -20,9 +21,9 @@ async def test_bind_error_is_underlined_with_message_and_hint_as_you_type(sample
     async with app.run_test(size=(140, 40)) as pilot:
         editor = await _sandbox(pilot)
         editor.load_text("select: metadata.modle\nfrom: project_logs('support-bot')\nlimit: 5")
-        await pilot.pause(0.4)
-        await settle(pilot)
         error = app.screen.query_one("#btql-error")
+        await wait_for(pilot, lambda: not error.has_class("hidden"), timeout=30)  # the check is debounced
+        await settle(pilot)
         assert not error.has_class("hidden")
         text = str(error.render())
         assert "bind error at line 1" in text and "hint" in text
@@ -31,9 +32,7 @@ async def test_bind_error_is_underlined_with_message_and_hint_as_you_type(sample
         underline = editor.render_line(0)  # what the screen draws: the misspelt field is underlined
         assert "modle" in "".join(seg.text for seg in underline if seg.style is not None and seg.style.underline)
         editor.load_text("select: metadata.model\nfrom: project_logs('support-bot')\nlimit: 5")
-        await pilot.pause(0.4)
-        await settle(pilot)
-        assert error.has_class("hidden") and editor.error_span is None
+        await wait_for(pilot, lambda: error.has_class("hidden") and editor.error_span is None, timeout=30)
         assert not editor.error_underlined(0)
 
 
@@ -70,9 +69,8 @@ async def test_completion_offers_fields_from_the_schema(sample_ws_path: Path) ->
     app = make_app(sample_ws_path, page="btql")
     async with app.run_test(size=(140, 40)) as pilot:
         editor = await _sandbox(pilot)
-        await pilot.pause(0.5)
-        await settle(pilot)  # schema of the default query's source loaded
-        assert "metadata.model" in editor.fields
+        # the schema of the default query's source is read after the debounced check
+        await wait_for(pilot, lambda: "metadata.model" in editor.fields, timeout=30)
         editor.load_text("select: *\nfrom: project_logs('support-bot')\nfilter: metadata.mo")
         editor.move_cursor((2, len("filter: metadata.mo")))
         editor.focus()
@@ -141,8 +139,9 @@ async def test_a_typo_in_a_function_is_reported_as_such_and_loops_fix_reruns(sam
         assert results.grid is None and results.row_count == 0  # the old results do not stay under the error
         # Loop's fix, accepted from its diff, is checked and run at once (no F5 needed).
         app.screen.query_one(LoopChat).post_message(LoopChat.QueryAccepted(good))
-        await pilot.pause(0.4)
-        await settle(pilot)
+        shown = lambda: str(app.screen.query_one("#btql-status").render())  # noqa: E731
+        await wait_for(pilot, lambda: "rows" in shown() and "error" not in shown(), timeout=30)
+        await wait_for(pilot, lambda: app.screen.query_one("#btql-error").has_class("hidden"), timeout=30)
         status = str(app.screen.query_one("#btql-status").render())
         assert "error" not in status and "rows" in status
         assert app.screen.query_one("#btql-error").has_class("hidden")

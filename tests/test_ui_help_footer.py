@@ -67,8 +67,7 @@ async def test_footer_shows_whole_hints_only(shared_sample_ws_path: Path, size: 
         await settled(pilot)
         for page in PAGES:
             await app.run_action(f"switch_page('{page}')")
-            await settled(pilot)
-            await pilot.pause(0.1)  # the footer measures its hints after they are laid out
+            await settled(pilot)  # until the screen stops changing: the footer measures its hints after layout
             footer = screen_text(app).splitlines()[-1]
             hints, _, palette = footer.partition("▏")
             assert palette.strip() == "^p palette", footer

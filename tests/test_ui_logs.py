@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from loop_tui.ui.widgets.arrow_table import ArrowTable
+from tests.test_loop_ui_support import wait_for
 from tests.test_ui_support import make_app, screen_text, settle
 
 
@@ -35,10 +36,9 @@ async def test_invalid_filter_is_marked_as_you_type_and_not_applied(sample_ws_pa
         await pilot.press("slash")
         for key in "metadata.modl = 'x'":
             await pilot.press(key)
-        await pilot.pause(0.4)
-        await settle(pilot)
         error = app.screen.query_one("#logs-filter-error")
-        assert not error.has_class("hidden")
+        await wait_for(pilot, lambda: not error.has_class("hidden"), timeout=30)  # the check is debounced
+        await settle(pilot)
         assert "modl" in str(error.render()) or "metadata" in str(error.render())
         before = app.screen.query_one("#logs-table", ArrowTable).raw
         await pilot.press("enter")

@@ -29,7 +29,7 @@ async def wait_chat_idle(pilot: Any, chat: LoopChat) -> None:
     """Until the chat's run has finished and its messages are handled."""
     await wait_for(pilot, lambda: not chat.running and not any(
         w.group == "loop-agent" and w.is_running for w in pilot.app.workers))
-    await pilot.pause(0.05)
+    await pilot.pause()  # until the run's last messages are handled
 
 
 def tool_names(chat: LoopChat) -> list[str]:
@@ -195,7 +195,7 @@ async def test_chat_keys_win_over_the_pages_priority_keys(sample_ws_path: Path) 
 
 async def _wait_modal(pilot: Any, app: Any) -> ConfirmChangeModal:
     await wait_for(pilot, lambda: isinstance(app.screen, ConfirmChangeModal))
-    await pilot.pause(0.05)
+    await pilot.pause()  # until the modal has handled its mount
     return app.screen  # type: ignore[return-value]
 
 

@@ -38,9 +38,7 @@ async def test_run_fills_rows_and_scores_then_compares(sample_ws_path: Path, fak
         dataset_id = screen.query_one("#pg-dataset").value
         rows = app.workspace.read_rows("dataset", dataset_id).num_rows
         await pilot.press("ctrl+r")
-        await settle(pilot, rounds=8)
-        while screen.current_run is not None:
-            await pilot.pause(0.1)
+        await wait_for(pilot, lambda: screen.current_run is None and screen.last_result is not None, timeout=60)
         await settle(pilot)
         assert screen.last_result is not None, screen_text(app)
         table = screen.query_one("#pg-results", ArrowTable)
@@ -50,17 +48,15 @@ async def test_run_fills_rows_and_scores_then_compares(sample_ws_path: Path, fak
         assert screen.query_one(ProgressBar).progress == rows
         assert f"done: {rows} rows" in screen_text(app)
         first = screen.last_result.experiment_id
+        before = screen.last_result
         await pilot.press("ctrl+r")  # a second run, then compare it with the first
-        await settle(pilot, rounds=8)
-        while screen.current_run is not None:
-            await pilot.pause(0.1)
+        await wait_for(pilot, lambda: screen.current_run is None and screen.last_result is not before, timeout=60)
         await settle(pilot)
         assert screen.last_result.base_id == first
         await pilot.press("f4")
-        await settle(pilot)
         from loop_tui.ui.screens.compare import CompareScreen
 
-        assert isinstance(app.screen, CompareScreen)
+        await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen), timeout=30)
         assert [e.id for e in app.screen.experiments][0] == first
 
 
@@ -69,7 +65,8 @@ async def test_run_without_a_model_key_says_so_in_the_apps_terms(sample_ws_path:
     async with app.run_test(size=(140, 45)) as pilot:
         screen = await _playground(pilot)
         await pilot.press("ctrl+r")
-        await settle(pilot, rounds=6)
+        await wait_for(pilot, lambda: "OPENAI_API_KEY" in str(screen.query_one("#pg-error").render()), timeout=30)
+        await settle(pilot)
         error = str(screen.query_one("#pg-error").render())
         assert "set the environment variable OPENAI_API_KEY" in error
         assert "the playground's model field" in error and "--model" not in error  # no command-line flag in the app

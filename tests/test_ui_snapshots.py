@@ -18,7 +18,7 @@ SIZE = (120, 40)
 
 async def _ready(pilot) -> None:  # type: ignore[no-untyped-def]
     await settle(pilot)
-    await pilot.pause(0.4)  # as-you-type checks are debounced
+    await wait_for(pilot, lambda: checks_done(pilot.app), timeout=30)
     await settle(pilot)
     await wait_for(pilot, lambda: tables_shown(pilot.app), timeout=30)
     freeze_cursors(pilot.app)
@@ -45,14 +45,46 @@ async def on_screen(pilot, name: str) -> None:  # type: ignore[no-untyped-def]
     await wait_for(pilot, lambda: type(pilot.app.screen).__name__ == name, timeout=30)
 
 
+def checks_done(app) -> bool:  # type: ignore[no-untyped-def]
+    """The BTQL page's as-you-type check (debounced) has run and read its source's fields for completion."""
+    from loop_tui.ui.screens.btql import BtqlScreen
+
+    for screen in app.screen_stack:
+        if isinstance(screen, BtqlScreen) and screen._schema_source is None:
+            return False
+    return True
+
+
+def _cell_width(cell: object) -> int:
+    """How many columns a DataTable cell takes (a str is read as markup, as DataTable does)."""
+    from rich.errors import MarkupError
+    from rich.text import Text
+
+    if isinstance(cell, Text):
+        return cell.cell_len
+    try:
+        return Text.from_markup(str(cell)).cell_len
+    except MarkupError:
+        return Text(str(cell)).cell_len
+
+
 def tables_shown(app) -> bool:  # type: ignore[no-untyped-def]
-    """Every grid on the screen has its rows mounted (or its message): a picture taken earlier shows an empty
-    box on a loaded machine."""
+    """Every grid on the screen has its rows mounted (or its message), and every DataTable has measured its
+    columns (it does so when idle): a picture taken earlier shows an empty box or cut cells on a loaded machine."""
+    from textual.widgets import DataTable
+
     from loop_tui.ui.widgets.arrow_table import ArrowTable
 
     for table in app.screen.query(ArrowTable):
         if table.awaiting_rows or (table.row_count and table.grid is None):
             return False
+    # (by isinstance: a type selector also matches fastdatatable's grid, whose class has the same name)
+    for data_table in [w for w in app.screen.query(DataTable) if isinstance(w, DataTable)]:
+        for key, column in data_table.columns.items():
+            cells = list(data_table.get_column(key)) if data_table.row_count else []
+            widest = max((_cell_width(c) for c in cells), default=0)
+            if column.content_width < widest:
+                return False
     return True
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import html
 import re
@@ -10,7 +11,7 @@ from typing import Any
 
 from rich.cells import cell_len
 from textual.pilot import Pilot
-from textual.worker import WorkerCancelled
+from textual.worker import WorkerCancelled, WorkerState
 
 
 def make_app(ws_path: Path, page: str = "logs", project: str | None = "support-bot", settings: Any = None) -> Any:
@@ -29,13 +30,32 @@ async def _workers_done(app: Any) -> None:
             await worker.wait()
 
 
-async def settle(pilot: Pilot, rounds: int = 4) -> None:
-    """Wait until workers (and the messages and timers they trigger) are done."""
-    for _ in range(rounds):
-        await _workers_done(pilot.app)
-        await pilot.pause(0.05)
-    await _workers_done(pilot.app)
-    await pilot.pause()
+def _busy(app: Any) -> list[str]:
+    """The workers still pending or running (a handler may have started one since the last wait)."""
+    return [f"{w.group}/{w.name}" for w in app.workers if w.state in (WorkerState.PENDING, WorkerState.RUNNING)]
+
+
+async def settle(pilot: Pilot, timeout: float = 30.0) -> None:
+    """Wait until the app is idle: every worker done, every pending message and animation handled, and the
+    screen's text the same on two looks in a row (a worker's result that starts more work, mounts rows or
+    changes the layout shows up as a change and earns another round). Fails after `timeout` seconds, naming
+    what was still busy. Debounced timers are not work yet: wait for their effect with `wait_for`."""
+    app = pilot.app
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    last: str | None = None
+    while True:
+        try:
+            await asyncio.wait_for(_workers_done(app), timeout=max(deadline - loop.time(), 0.01))
+        except TimeoutError:
+            raise AssertionError(f"workers still running after {timeout}s: {_busy(app)}") from None
+        await pilot.wait_for_scheduled_animations()  # queued messages handled, animations done, CPU idle
+        shown = screen_text(app)
+        if shown == last and not _busy(app):
+            return
+        last = shown
+        if loop.time() > deadline:
+            raise AssertionError(f"the app did not settle within {timeout}s (busy workers: {_busy(app)})")
 
 
 def freeze_cursors(app: Any) -> None:

@@ -72,7 +72,7 @@ async def test_a_check_arriving_after_the_run_keeps_the_runtime_error(sample_ws_
         await pilot.press("escape", "ctrl+r")
         await wait_for(pilot, lambda: screen._error is not None and screen._error.kind == "runtime")
         screen.post_message(screen.Checked(OVERFLOWING, []))  # the late check of the unchanged query
-        await pilot.pause(0.05)
+        await pilot.pause()  # until the screen has handled it
         assert screen._error is not None and screen._error.kind == "runtime"
         assert "runtime error" in str(screen.loop_context()["btql_error"])
         screen.editor.load_text(FIXED)  # an edited query's clean check does clear it

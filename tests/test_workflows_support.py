@@ -39,7 +39,7 @@ async def ask(pilot: Any, text: str) -> LoopChat:
 async def wait_modal(pilot: Any, cls: type, timeout: float = 30.0) -> Any:
     """Until a modal of type `cls` is on top; returns it."""
     await wait_for(pilot, lambda: isinstance(pilot.app.screen, cls), timeout)
-    await pilot.pause(0.05)
+    await pilot.pause()  # until the modal has handled its mount
     return pilot.app.screen
 
 
@@ -47,7 +47,7 @@ async def wait_idle(pilot: Any, chat: LoopChat, timeout: float = 30.0) -> None:
     """Until the chat's run has finished and its messages are handled."""
     await wait_for(pilot, lambda: not chat.running and not any(
         w.group == "loop-agent" and w.is_running for w in pilot.app.workers), timeout)
-    await pilot.pause(0.05)
+    await pilot.pause()  # until the run's last messages are handled
 
 
 def tool_results(server: Any) -> list[tuple[str, str]]:

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.message import Message
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widget import Widget
+from textual.worker import Worker, WorkerState
 
 from loop_tui.errors import UserError
 from loop_tui.safe_text import visible
 from loop_tui.ui.commands import ActionsProvider
+from loop_tui.ui.failures import WorkerFailures, failure_sentence, log_path
 from loop_tui.ui.focus import TypedAheadKeys
 from loop_tui.ui.keys import RemembersKeymap
 from loop_tui.ui.messages import ProjectChanged, ProjectsLoaded, SettingsSaved, WorkFailed
@@ -80,7 +84,7 @@ def _loop_commands() -> type[Provider]:
     return LoopCommands
 
 
-class LoopApp(RemembersKeymap, KeysKeptMixin, SyncMixin, TypedAheadKeys, App[None]):
+class LoopApp(WorkerFailures, RemembersKeymap, KeysKeptMixin, SyncMixin, TypedAheadKeys, App[None]):
     """Loop TUI: playground, experiments, datasets, logs, BTQL sandbox and settings over one workspace."""
 
     TITLE = "Loop TUI"
@@ -180,7 +184,23 @@ class LoopApp(RemembersKeymap, KeysKeptMixin, SyncMixin, TypedAheadKeys, App[Non
             self.post_message(ProjectsLoaded(projects))
         return switched
 
-    @work(thread=True, exclusive=True, group="open-workspace")
+    @dataclass
+    class WorkspaceOpened(Message):
+        """The workspace is open and the first page imported (in a worker): mount the pages."""
+
+        workspace: Workspace
+        settings: Settings
+        chat_width: int
+        projects: list[CatalogObject]
+        first_logs_page: FirstPagePrefetch | None
+
+    @dataclass
+    class WorkspaceRefused(Message):
+        """The workspace could not be opened (a bad path, a damaged store): exit with the reason."""
+
+        error: UserError
+
+    @work(thread=True, exclusive=True, group="open-workspace", exit_on_error=False)
     def _open_workspace(self) -> None:
         """Open the workspace and import the first page (pyarrow, DuckDB, Loop) off the UI thread."""
         import importlib
@@ -191,27 +211,29 @@ class LoopApp(RemembersKeymap, KeysKeptMixin, SyncMixin, TypedAheadKeys, App[Non
             chat_width = loop_panel_width()
             projects = workspace.projects()
         except UserError as err:
-            self.call_from_thread(self._fail_to_start, err)
+            self.post_message(self.WorkspaceRefused(err))
             return
         chosen = self._choose_project(projects, workspace)[0]
+        prefetch = None
         if self._start_page == "logs" and chosen is not None:
             from loop_tui.ui.logs_query import FirstPagePrefetch
 
             # DuckDB reads the first rows while the page module is imported and mounted below.
-            self.first_logs_page = FirstPagePrefetch(workspace, chosen.id)
+            prefetch = FirstPagePrefetch(workspace, chosen.id)
         importlib.import_module(f"loop_tui.ui.screens.{self._start_page}")
         importlib.import_module("loop_tui.ui.loop.chat")
-        self.call_from_thread(self._workspace_opened, workspace, settings, chat_width, projects)
+        self.post_message(self.WorkspaceOpened(workspace, settings, chat_width, projects, prefetch))
 
-    def _fail_to_start(self, err: UserError) -> None:
-        self.startup_error = err
-        self.exit(return_code=err.exit_code)
+    @on(WorkspaceRefused)
+    def _fail_to_start(self, message: WorkspaceRefused) -> None:
+        self.startup_error = message.error
+        self.exit(return_code=message.error.exit_code)
 
-    async def _workspace_opened(
-        self, workspace: Workspace, settings: Settings, chat_width: int, projects: list[CatalogObject]
-    ) -> None:
-        self._take(workspace, settings, chat_width)
-        await self._open_pages(projects)
+    @on(WorkspaceOpened)
+    async def _workspace_opened(self, message: WorkspaceOpened) -> None:
+        self.first_logs_page = message.first_logs_page
+        self._take(message.workspace, message.settings, message.chat_width)
+        await self._open_pages(message.projects)
         # Keys typed meanwhile go to the page once it is mounted and focused, in the order they came.
         self.call_after_refresh(self.replay_kept_keys)
         self._import_other_pages()
@@ -312,6 +334,23 @@ class LoopApp(RemembersKeymap, KeysKeptMixin, SyncMixin, TypedAheadKeys, App[Non
     def _show_failure(self, message: WorkFailed) -> None:
         self.notify(message.message, title=message.area, severity="error", timeout=8)
 
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """An app-level worker failed (see `WorkerFailures`); a failed sync also frees the next one to start."""
+        super().on_worker_state_changed(event)
+        if event.state == WorkerState.ERROR and event.worker.group == "braintrust-sync":
+            self.sync_ended_unexpectedly()
+        if event.state == WorkerState.ERROR and event.worker.group == "open-workspace" and event.worker.error:
+            # No page to show it on yet: leave with the sentence (the traceback is in the log already).
+            self.exit(return_code=1, message=failure_sentence("open the workspace", event.worker.error, log_path()))
+
+    def show_worker_failure(self, sentence: str, in_place: bool) -> None:
+        """The projects' loader failed: the page says so where its data would have been; else a toast."""
+        show = getattr(self.screen, "show_worker_failure", None)
+        if in_place and show is not None:
+            show(sentence, True)
+        else:
+            self.notify(sentence, severity="error", timeout=10)
+
     # ----- actions -------------------------------------------------------------------------------
     def action_switch_page(self, page: str) -> None:
         """Show a page (each page keeps its own screen stack)."""
@@ -352,7 +391,7 @@ class LoopApp(RemembersKeymap, KeysKeptMixin, SyncMixin, TypedAheadKeys, App[Non
             self.chat_open = True
         if width != self.chat_width:
             self.chat_width = width
-            self.run_worker(lambda: remember_loop_panel_width(width), thread=True, group="ui-state")
+            self.run_worker(lambda: remember_loop_panel_width(width), thread=True, group="ui-state", exit_on_error=False)
 
     def watch_chat_width(self) -> None:
         self.watch_chat_open(self.chat_open)

@@ -23,11 +23,18 @@ MAX_LOG_BYTES = 1_000_000
 
 TASKS: dict[str, tuple[str, bool]] = {
     # worker group: (what the user was waiting for, whether the sentence replaces the page's data)
+    "projects": ("load the projects", True),
+    "open-workspace": ("open the workspace", False),
+    "import-pages": ("prepare the other pages", False),
+    "ui-state": ("remember the Loop panel's width", False),
+    "braintrust-sync": ("sync with Braintrust", False),
+    "filter-check": ("check the filter", False),
     "experiments": ("load the experiments", True),
     "experiment": ("load the experiment", True),
     "experiment-base": ("load the base experiment", False),
     "experiment-rerun-plan": ("plan the re-run", False),
     "experiment-rerun": ("re-run the experiment", False),
+    "exp-sort": ("sort the rows", False),
     "compare": ("compare the experiments", True),
     "datasets": ("load the datasets", True),
     "dataset-rows": ("load the dataset's rows", True),
@@ -45,10 +52,12 @@ TASKS: dict[str, tuple[str, bool]] = {
     "pg-keep": ("keep the failed run", False),
     "pg-save": ("save the prompt", False),
     "pg-compare": ("compare with the previous run", False),
+    "pg-table": ("show the run's rows", False),
     "btql-check": ("check the query", False),
     "btql-schema": ("read the source's fields", False),
     "btql-run": ("run the query", True),
     "btql-history": ("read the query history", False),
+    "btql-remember": ("add the query to the history", False),
     "btql-sources": ("list the data sources", False),
     "settings-save": ("save the settings", False),
     "remote-projects": ("list the remote projects", False),
@@ -56,6 +65,9 @@ TASKS: dict[str, tuple[str, bool]] = {
     "loop-undo": ("undo Loop's change", True),
     "loop-tune": ("tune the scorer", True),
     "loop-page-action": ("run Loop's action", False),
+    "loop-history": ("read Loop's conversations", True),
+    "loop-settings": ("save the settings", False),
+    "loop-answer-thaw": ("redraw Loop's answer", False),
 }
 
 _lock = threading.Lock()

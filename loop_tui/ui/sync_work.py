@@ -223,6 +223,12 @@ class SyncMixin:
         self.reload_projects()  # type: ignore[attr-defined]
         self._show_sync_status()
 
+    def sync_ended_unexpectedly(self) -> None:
+        """The sync's worker failed with a bug (the failure handler told the user): the next sync may start."""
+        self._sync_cancel = None
+        self.sync_status = None
+        self._show_sync_status()
+
     def _show_sync_status(self) -> None:
         # The page under a modal (the push's confirmation closing as the first progress arrives) shows it too.
         for screen in self.screen_stack:  # type: ignore[attr-defined]

@@ -96,6 +96,13 @@ class LoopChat(WorkerFailures, Vertical):
 
         reason: str
 
+    @dataclass
+    class UndoFinished(Message):
+        """An undo of Loop's change ended (`error`: why it could not be undone)."""
+
+        change: _Undo
+        error: str | None = None
+
     def __init__(
         self,
         workspace: Workspace,
@@ -494,11 +501,16 @@ class LoopChat(WorkerFailures, Vertical):
             for xact in reversed(change.xacts):
                 self.workspace.undo(xact)
         except UserError as err:
-            self.app.call_from_thread(self._notice, f"Could not undo {change.label}: {err}", "error")
+            self.post_message(self.UndoFinished(change, str(err)))
             return
-        self.app.call_from_thread(self._undone, change)
+        self.post_message(self.UndoFinished(change))
 
-    def _undone(self, change: _Undo) -> None:
+    @on(UndoFinished)
+    def _undone(self, message: UndoFinished) -> None:
+        change = message.change
+        if message.error is not None:
+            self._notice(f"Could not undo {change.label}: {message.error}", "error")
+            return
         self._notice(f"Undid {change.label}.", "success")
         self.post_message(self.WorkspaceChanged("undo"))
         self._show_status()

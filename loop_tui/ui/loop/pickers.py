@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList, SelectionList
 from textual.widgets.option_list import Option
 
 from loop_tui.errors import UserError
 from loop_tui.safe_text import literal
+from loop_tui.ui.failures import WorkerFailures
+from loop_tui.ui.messages import WorkFailed
 
 if TYPE_CHECKING:
     from loop_tui.agent import Conversation, PageContext
@@ -116,14 +120,21 @@ def save_disabled_tools(app: App, settings: Settings, disabled: list[str]) -> No
 
         try:
             save_settings(settings)
-        except OSError as err:
-            app.call_from_thread(app.notify, f"could not save settings: {err}", severity="error")
+        except OSError as err:  # post_message is safe from a thread; the app shows WorkFailed as a toast
+            app.post_message(WorkFailed("settings", f"could not save settings: {err}"))
 
     app.run_worker(save, thread=True, group="loop-settings", exit_on_error=False)
 
 
-class HistoryModal(_PickerBase):
+class HistoryModal(WorkerFailures, _PickerBase):
     """Earlier conversations of this project (this page's first); enter resumes one."""
+
+    @dataclass
+    class ConversationsRead(Message):
+        """The project's saved conversations, this page's first (`error`: why they could not be read)."""
+
+        conversations: list[Conversation]
+        error: str
 
     def __init__(self, workspace: Workspace, context: PageContext) -> None:
         super().__init__(classes="loop-picker")
@@ -149,11 +160,19 @@ class HistoryModal(_PickerBase):
             project_id = self.workspace.project(self.context.project).id if self.context.project else ""
             found = list_conversations(self.workspace, project_id)
         except UserError as err:
-            self.app.call_from_thread(self._show, [], str(err))
+            self.post_message(self.ConversationsRead([], str(err)))
             return
         page = self.context.page
         found.sort(key=lambda c: (c.page != page, _desc(c.created)))
-        self.app.call_from_thread(self._show, found, "")
+        self.post_message(self.ConversationsRead(found, ""))
+
+    def show_worker_failure(self, sentence: str, in_place: bool) -> None:
+        """A failed read is said in the list, where the conversations would have been."""
+        self._show([], sentence)
+
+    @on(ConversationsRead)
+    def _show_read(self, message: ConversationsRead) -> None:
+        self._show(message.conversations, message.error)
 
     def _show(self, conversations: list[Conversation], error: str) -> None:
         options = self.query_one("#loop-history", OptionList)

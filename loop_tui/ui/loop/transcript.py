@@ -20,6 +20,7 @@ from textual.widgets import Markdown, Static
 from textual.widgets.markdown import MarkdownStream
 
 from loop_tui.safe_text import visible
+from loop_tui.ui.failures import WorkerFailures
 from loop_tui.ui.loop.frozen import FrozenLines, capture_lines, compact
 from loop_tui.ui.loop.md_table import LoopMarkdown
 from loop_tui.ui.loop.summaries import call_summary, pretty, pretty_args, result_summary
@@ -33,7 +34,7 @@ class UserTurn(Static):
         self.text = text
 
 
-class AssistantAnswer(Widget):
+class AssistantAnswer(WorkerFailures, Widget):
     """One stretch of the assistant's answer: streamed into a live `Markdown`, then frozen into its lines.
 
     While text arrives it goes through `Markdown.get_stream()` into a live Markdown child (only the last

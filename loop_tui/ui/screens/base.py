@@ -124,7 +124,7 @@ class PageScreen(WorkerFailures, LoopPageMixin, Screen):
         """Run one of the page's Loop chat actions (undo, continue) without focusing the chat."""
         chat = find_chat(self)
         if chat is not None:
-            self.run_worker(chat.run_action(action), group="loop-page-action")
+            self.run_worker(chat.run_action(action), group="loop-page-action", exit_on_error=False)
 
     def loop_paused(self) -> bool:
         """Whether this page's Loop run waits at the step limit (ctrl+g continues it)."""

@@ -101,6 +101,13 @@ class BtqlScreen(PageScreen):
         source: str
         fields: list[str]
 
+    @dataclass
+    class ChoicesRead(Message):
+        """Choices for a picker were read: previous queries (`history`) or data sources (`source`)."""
+
+        kind: str
+        choices: list[tuple[str, str]]
+
     def __init__(self) -> None:
         super().__init__()
         self._debounce: Timer | None = None
@@ -163,12 +170,12 @@ class BtqlScreen(PageScreen):
             return
         errors = check(query, self.workspace, self.project.id if self.project else None)
         self.post_message(self.Checked(query, errors))
-        source = source_of(query)
-        if source and source != self._schema_source:
-            self._load_schema(source)
 
     @on(Checked)
     def _show_check(self, message: Checked) -> None:
+        source = source_of(message.query) if message.query.strip() else None
+        if source and source != self._schema_source:
+            self._load_schema(source)
         if message.query != self.editor.text:
             return
         if not message.errors and message.query == self._last_query and getattr(self._error, "kind", None) == "runtime":
@@ -226,7 +233,7 @@ class BtqlScreen(PageScreen):
         self.query_one("#btql-status", Label).update("running… ctrl+g cancels")
         self.query_one(ArrowTable).loading = True
         self._run(query, None, 0, self._cancel)
-        self.run_worker(lambda: remember(query), thread=True, group="btql-history")
+        self.run_worker(lambda: remember(query), thread=True, group="btql-remember", exit_on_error=False)
 
     def action_next_page(self) -> None:
         """Fetch the next page of the last query's results."""
@@ -307,30 +314,41 @@ class BtqlScreen(PageScreen):
         self.action_run_query()
 
     # ----- history and sources -------------------------------------------------------------------
-    @work(thread=True, exclusive=True, group="btql-history", exit_on_error=False)
     def action_history(self) -> None:
         """Pick a previous query."""
+        self._read_history()
+
+    @work(thread=True, exclusive=True, group="btql-history", exit_on_error=False)
+    def _read_history(self) -> None:
         from loop_tui.ui.btql_history import load_history
 
-        entries = load_history()
-        choices = [(" ".join(q.split())[:90], q) for q in entries]
-        self.app.call_from_thread(
-            self.app.push_screen, ChoiceModal("Query history", choices, "No queries run yet."), self._use_query
-        )
+        choices = [(" ".join(q.split())[:90], q) for q in load_history()]
+        self.post_message(self.ChoicesRead("history", choices))
+
+    @on(ChoicesRead)
+    def _offer_choices(self, message: ChoicesRead) -> None:
+        if message.kind == "history":
+            modal = ChoiceModal("Query history", message.choices, "No queries run yet.")
+            self.app.push_screen(modal, self._use_query)
+        else:
+            self.app.push_screen(ChoiceModal("Data source", message.choices), self._use_source)
 
     def _use_query(self, query: object) -> None:
         if isinstance(query, str):
             self.editor.load_text(query)
             self.editor.focus()
 
-    @work(thread=True, exclusive=True, group="btql-sources", exit_on_error=False)
     def action_choose_source(self) -> None:
         """Pick the data source (project logs, an experiment, a dataset, prompts, scorers)."""
+        self._list_sources(self.project.id if self.project else None)
+
+    @work(thread=True, exclusive=True, group="btql-sources", exit_on_error=False)
+    def _list_sources(self, project_id: str | None) -> None:
         from loop_tui.btql import describe_sources
 
-        sources = describe_sources(self.workspace, self.project.id if self.project else None)
+        sources = describe_sources(self.workspace, project_id)
         choices = [(f"{s['kind']:<10} {s['source']}", s["source"]) for s in sources]
-        self.app.call_from_thread(self.app.push_screen, ChoiceModal("Data source", choices), self._use_source)
+        self.post_message(self.ChoicesRead("source", choices))
 
     def _use_source(self, source: object) -> None:
         if isinstance(source, str):

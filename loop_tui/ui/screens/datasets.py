@@ -87,6 +87,27 @@ class DatasetsScreen(PageScreen):
         display: Any
         total: int
 
+    @dataclass
+    class Written(Message):
+        """A write to a dataset (an edit, an undo) was committed: say so and re-read the list."""
+
+        notice: str
+        project_id: str
+
+    @dataclass
+    class HistoryRead(Message):
+        """A dataset's writes, newest first: all of them for `h`, only the latest for `u`."""
+
+        dataset: Any
+        entries: list[Any]
+        latest_only: bool
+
+    @dataclass
+    class DatasetCreated(Message):
+        """A new dataset was saved: open it."""
+
+        dataset: Any
+
     def __init__(self) -> None:
         super().__init__()
         self.datasets: list[Any] = []
@@ -248,11 +269,12 @@ class DatasetsScreen(PageScreen):
 
         self.app.push_screen(TextPromptModal("Add tags (comma separated)", placeholder="needs-review, hard"), add_tags)
 
-    @work(thread=True, exclusive=False, group="dataset-write", exit_on_error=False)
     def _write(self, op: str, payload: list[Any], description: str) -> None:
-        dataset = self.current
-        if dataset is None:
-            return
+        if self.current is not None:
+            self._write_rows(self.current, op, payload, description)
+
+    @work(thread=True, exclusive=False, group="dataset-write", exit_on_error=False)
+    def _write_rows(self, dataset: Any, op: str, payload: list[Any], description: str) -> None:
         ws = self.workspace
         try:
             if op == "insert":
@@ -264,67 +286,79 @@ class DatasetsScreen(PageScreen):
         except UserError as exc:  # anything else is a bug: WorkerFailures logs it
             self.post_message(WorkFailed("datasets", str(exc)))
             return
-        self.app.call_from_thread(self.notify, f"{description}: saved (u undoes)")
-        self._load_list(dataset.project_id)
+        self.post_message(self.Written(f"{description}: saved (u undoes)", dataset.project_id))
 
-    @work(thread=True, exclusive=True, group="dataset-history", exit_on_error=False)
+    @on(Written)
+    def _written(self, message: Written) -> None:
+        self.notify(message.notice)
+        self._load_list(message.project_id)
+
     def action_history(self) -> None:
         """List this dataset's writes; enter undoes one."""
-        from loop_tui.ui.screens.history import HistoryModal
+        if self.current is not None:
+            self._read_history(self.current, limit=200)
 
-        dataset = self.current
-        if dataset is None:
-            return
-        entries = self.workspace.history(table="dataset", object_id=dataset.id, limit=200)
-        self.app.call_from_thread(
-            self.app.push_screen,
-            HistoryModal(entries, f"History of {dataset.name}"),
-            lambda xact: xact is not None and self._undo(xact),
-        )
-
-    @work(thread=True, exclusive=True, group="dataset-history", exit_on_error=False)
     def action_undo_last(self) -> None:
         """Undo the latest write to this dataset."""
-        dataset = self.current
-        if dataset is None:
+        if self.current is not None:
+            self._read_history(self.current, limit=1)
+
+    @work(thread=True, exclusive=True, group="dataset-history", exit_on_error=False)
+    def _read_history(self, dataset: Any, limit: int) -> None:
+        entries = self.workspace.history(table="dataset", object_id=dataset.id, limit=limit)
+        self.post_message(self.HistoryRead(dataset, entries, latest_only=limit == 1))
+
+    @on(HistoryRead)
+    def _offer_undo(self, message: HistoryRead) -> None:
+        from loop_tui.ui.screens.history import HistoryModal
+
+        project_id = message.dataset.project_id
+        if not message.latest_only:
+            self.app.push_screen(
+                HistoryModal(message.entries, f"History of {message.dataset.name}"),
+                lambda xact: xact is not None and self._undo(xact, project_id),
+            )
             return
-        entries = self.workspace.history(table="dataset", object_id=dataset.id, limit=1)
-        if not entries:
-            self.app.call_from_thread(self.notify, "nothing to undo")
+        if not message.entries:
+            self.notify("nothing to undo")
             return
-        entry = entries[0]
-        self.app.call_from_thread(
-            self.app.push_screen,
+        entry = message.entries[0]
+        self.app.push_screen(
             ConfirmModal(f"Undo “{entry.description or entry.op}” ({entry.count} rows)?"),
-            lambda yes: yes and self._undo(entry.xact_id),
+            lambda yes: yes and self._undo(entry.xact_id, project_id),
         )
 
     @work(thread=True, exclusive=False, group="dataset-write", exit_on_error=False)
-    def _undo(self, xact_id: int) -> None:
+    def _undo(self, xact_id: int, project_id: str) -> None:
         try:
             self.workspace.undo(xact_id)
         except UserError as exc:  # anything else is a bug: WorkerFailures logs it
             self.post_message(WorkFailed("undo", str(exc)))
             return
-        self.app.call_from_thread(self.notify, f"undid write {xact_id}")
-        if self.current is not None:
-            self._load_list(self.current.project_id)
+        self.post_message(self.Written(f"undid write {xact_id}", project_id))
 
     def action_new_dataset(self) -> None:
         """Create a dataset."""
-        self.app.push_screen(TextPromptModal("Name of the new dataset"), self._create_dataset)
+
+        def create(name: str | None) -> None:
+            if name and self.project is not None:
+                self._create_dataset(name, self.project.id)
+
+        self.app.push_screen(TextPromptModal("Name of the new dataset"), create)
 
     @work(thread=True, exclusive=False, group="dataset-write", exit_on_error=False)
-    def _create_dataset(self, name: str | None) -> None:
-        if not name or self.project is None:
-            return
+    def _create_dataset(self, name: str, project_id: str) -> None:
         try:
-            created = self.workspace.save_object("dataset", self.project.id, name, {"description": "", "metadata": {}})
+            created = self.workspace.save_object("dataset", project_id, name, {"description": "", "metadata": {}})
         except UserError as exc:  # anything else is a bug: WorkerFailures logs it
             self.post_message(WorkFailed("datasets", str(exc)))
             return
-        self.current = created
-        self._load_list(self.project.id)
+        self.post_message(self.DatasetCreated(created))
+
+    @on(DatasetCreated)
+    def _open_created(self, message: DatasetCreated) -> None:
+        self.current = message.dataset
+        self._load_list(message.dataset.project_id)
 
 
 def _pushed() -> tuple[type, ...]:

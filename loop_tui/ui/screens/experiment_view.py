@@ -68,6 +68,19 @@ class ExperimentScreen(PageScreen):
         display: Any
         row_ids: dict[str, str]
 
+    @dataclass
+    class BasesListed(Message):
+        """The experiments this one can be compared against, as (name, id) choices."""
+
+        choices: list[tuple[str, str]]
+
+    @dataclass
+    class RerunPlanned(Message):
+        """A re-run was planned and priced: ask before starting it."""
+
+        plan: Any
+        detail: str
+
     def __init__(self, experiment: Any, base_id: str | None = None) -> None:
         super().__init__()
         self.experiment = experiment
@@ -153,16 +166,20 @@ class ExperimentScreen(PageScreen):
         title = "biggest regression first" if self.sort_by_regression else "biggest improvement first"
         rows = self.query_one("#experiment-rows", ArrowTable)
         rows.border_title = f"rows · {title} · enter opens the trace"
-        self.run_worker(rows.show(row_diffs_table(self.diffs), focus=True), exclusive=True, group="exp-sort")
+        self.run_worker(rows.show(row_diffs_table(self.diffs), focus=True), exclusive=True, group="exp-sort", exit_on_error=False)
 
-    @work(thread=True, exclusive=True, group="experiment-base", exit_on_error=False)
     def action_choose_base(self) -> None:
         """Compare against another experiment."""
-        experiments = self.workspace.objects("experiment", self.experiment.project_id)
-        choices = [(e.name, e.id) for e in experiments if e.id != self.experiment.id]
-        self.app.call_from_thread(
-            self.app.push_screen, ChoiceModal("Compare against which experiment?", choices), self._set_base
-        )
+        self._list_bases(self.experiment.project_id, self.experiment.id)
+
+    @work(thread=True, exclusive=True, group="experiment-base", exit_on_error=False)
+    def _list_bases(self, project_id: str, experiment_id: str) -> None:
+        experiments = self.workspace.objects("experiment", project_id)
+        self.post_message(self.BasesListed([(e.name, e.id) for e in experiments if e.id != experiment_id]))
+
+    @on(BasesListed)
+    def _offer_bases(self, message: BasesListed) -> None:
+        self.app.push_screen(ChoiceModal("Compare against which experiment?", message.choices), self._set_base)
 
     def _set_base(self, base_id: object) -> None:
         if isinstance(base_id, str):
@@ -180,19 +197,21 @@ class ExperimentScreen(PageScreen):
             )
 
     # ----- re-run ---------------------------------------------------------------------------------
-    @work(thread=True, exclusive=True, group="experiment-rerun-plan", exit_on_error=False)
     def action_rerun(self) -> None:
         """Re-run this experiment exactly (after a confirmation that says what it will cost)."""
+        if self.rerun is not None:
+            self.notify("a re-run is already going (ctrl+g cancels it)", severity="warning")
+            return
+        self._plan_rerun(self.experiment, self.loop_app.settings)
+
+    @work(thread=True, exclusive=True, group="experiment-rerun-plan", exit_on_error=False)
+    def _plan_rerun(self, experiment: Any, settings: Any) -> None:
         from loop_tui.evals.estimate import estimate_eval_cost
         from loop_tui.evals.experiments import dataset_rows
         from loop_tui.evals.rerun import plan_rerun
 
-        if self.rerun is not None:
-            self.app.call_from_thread(self.notify, "a re-run is already going (ctrl+g cancels it)", severity="warning")
-            return
-        settings = self.loop_app.settings
         try:
-            plan = plan_rerun(self.workspace, self.experiment.project_id, self.experiment.id, settings=settings)
+            plan = plan_rerun(self.workspace, experiment.project_id, experiment.id, settings=settings)
             rows = dataset_rows(self.workspace, plan.dataset, as_of=plan.dataset_version)
             cost = estimate_eval_cost(plan.prompt, rows, plan.scorers, model=plan.model, trials=plan.trials,
                                       settings=settings)
@@ -202,9 +221,13 @@ class ExperimentScreen(PageScreen):
         price = f"about ${cost.usd:.4f}" if cost.usd is not None else "cost unknown (unpriced model)"
         detail = (f"{len(rows)} rows × {plan.trials} trial(s) with {plan.model}, {cost.calls} model calls, {price}. "
                   "The new experiment is compared with this one." + "".join(f"\nNote: {n}." for n in plan.notes))
-        self.app.call_from_thread(
-            self.app.push_screen, ConfirmModal(f"Re-run {self.experiment.name} exactly?", detail),
-            partial(self._start_rerun, plan),
+        self.post_message(self.RerunPlanned(plan, detail))
+
+    @on(RerunPlanned)
+    def _confirm_rerun(self, message: RerunPlanned) -> None:
+        self.app.push_screen(
+            ConfirmModal(f"Re-run {self.experiment.name} exactly?", message.detail),
+            partial(self._start_rerun, message.plan),
         )
 
     def _start_rerun(self, plan: Any, confirmed: bool | None) -> None:

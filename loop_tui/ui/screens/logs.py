@@ -85,6 +85,20 @@ class LogsScreen(PageScreen):
         first: str
         last: str
 
+    @dataclass
+    class DatasetsListed(Message):
+        """The project's datasets, to choose where a log row goes (`a`)."""
+
+        row: dict[str, Any]
+        datasets: list[Any]
+
+    @dataclass
+    class RowAdded(Message):
+        """A log row was added to a dataset (by write `xact`)."""
+
+        dataset_name: str
+        xact: int
+
     def __init__(self) -> None:
         super().__init__()
         self.query_state = LogsQuery(source="project_logs()")
@@ -325,16 +339,19 @@ class LogsScreen(PageScreen):
         if row is None or self.project is None:
             self.notify("select a log row first", severity="warning")
             return
-        self._choose_dataset(row)
+        self._list_datasets(row, self.project.id)
 
     @work(thread=True, exclusive=True, group="logs-datasets", exit_on_error=False)
-    def _choose_dataset(self, row: dict[str, Any]) -> None:
-        assert self.project is not None
-        datasets = self.workspace.objects("dataset", self.project.id)
-        choices = [(d.name, d) for d in datasets]
-        self.app.call_from_thread(
-            self.app.push_screen,
-            ChoiceModal("Add this row to which dataset?", choices, "This project has no datasets yet."),
+    def _list_datasets(self, row: dict[str, Any], project_id: str) -> None:
+        self.post_message(self.DatasetsListed(row, self.workspace.objects("dataset", project_id)))
+
+    @on(DatasetsListed)
+    def _choose_dataset(self, message: DatasetsListed) -> None:
+        row = message.row
+        self.app.push_screen(
+            ChoiceModal(
+                "Add this row to which dataset?", [(d.name, d) for d in message.datasets], "This project has no datasets yet."
+            ),
             lambda chosen: chosen is not None and self._insert_dataset_row(chosen, row),
         )
 
@@ -354,9 +371,11 @@ class LogsScreen(PageScreen):
         except UserError as exc:  # anything else is a bug: WorkerFailures logs it
             self.post_message(WorkFailed("add to dataset", str(exc)))
             return
-        self.app.call_from_thread(
-            self.notify, f"added to dataset {dataset.name} (write {xact}; undo it on the Datasets page with u)"
-        )
+        self.post_message(self.RowAdded(dataset.name, xact))
+
+    @on(RowAdded)
+    def _row_added(self, message: RowAdded) -> None:
+        self.notify(f"added to dataset {message.dataset_name} (write {message.xact}; undo it on the Datasets page with u)")
 
 
 PAGE_SCREEN = LogsScreen

@@ -94,6 +94,21 @@ class PlaygroundScreen(PlaygroundRunning):
 
         state: PlaygroundState
 
+    @dataclass
+    class PromptSaved(Message):
+        """The prompt was saved as a new version (and the playground pointed at it)."""
+
+        prompt: Any
+        playground: Any | None
+        versions: int
+
+    @dataclass
+    class PreviousRunFound(Message):
+        """The run to compare the last one with (None: there is no earlier run on the dataset)."""
+
+        base: Any | None
+        latest: Any
+
     def __init__(self) -> None:
         super().__init__()
         self.state: PlaygroundState | None = None
@@ -255,38 +270,49 @@ class PlaygroundScreen(PlaygroundRunning):
         state = self.state
         assert state is not None and self.project is not None
         ws = self.workspace
+        playground = state.playground
         try:
             name = state.prompt.name if state.prompt else "playground-prompt"
             prompt = ws.save_object("prompt", self.project.id, name, data, id=state.prompt.id if state.prompt else None)
-            if state.playground is not None:
-                pg_data = {**state.playground.data, "prompt_id": prompt.id, "prompt": data}
-                state.playground = ws.save_object(
-                    "playground", self.project.id, state.playground.name, pg_data, id=state.playground.id
-                )
-            state.prompt = prompt
+            if playground is not None:
+                pg_data = {**playground.data, "prompt_id": prompt.id, "prompt": data}
+                playground = ws.save_object("playground", self.project.id, playground.name, pg_data, id=playground.id)
             versions = len(ws.object_versions(prompt.id))
         except UserError as exc:  # anything else is a bug: WorkerFailures logs it
             self.post_message(WorkFailed("save prompt", str(exc)))
             return
-        self.app.call_from_thread(self.notify, f"saved prompt {name} as version {versions}")
+        self.post_message(self.PromptSaved(prompt, playground, versions))
 
-    @work(thread=True, exclusive=True, group="pg-compare", exit_on_error=False)
+    @on(PromptSaved)
+    def _saved(self, message: PromptSaved) -> None:
+        if self.state is not None:
+            self.state.prompt, self.state.playground = message.prompt, message.playground
+        self.notify(f"saved prompt {message.prompt.name} as version {message.versions}")
+
     def action_compare_previous(self) -> None:
         """Compare the last run with the run before it."""
+        if self.last_result is None:
+            self.notify("run the task first (ctrl+r)", severity="warning")
+            return
+        self._find_previous(self.last_result.experiment_id, self.last_result.base_id)
+
+    @work(thread=True, exclusive=True, group="pg-compare", exit_on_error=False)
+    def _find_previous(self, experiment_id: str, base_id: str | None) -> None:
         from loop_tui.evals.summary import previous_experiment
 
-        if self.last_result is None:
-            self.app.call_from_thread(self.notify, "run the task first (ctrl+r)", severity="warning")
-            return
         ws = self.workspace
-        latest = ws.object_by_id(self.last_result.experiment_id)
-        base_id = self.last_result.base_id or previous_experiment(ws, latest)
-        if base_id is None:
-            self.app.call_from_thread(self.notify, "there is no earlier run on this dataset to compare with")
-            return
+        latest = ws.object_by_id(experiment_id)
+        base_id = base_id or previous_experiment(ws, latest)
+        self.post_message(self.PreviousRunFound(ws.object_by_id(base_id) if base_id else None, latest))
+
+    @on(PreviousRunFound)
+    def _compare(self, message: PreviousRunFound) -> None:
         from loop_tui.ui.screens.compare import CompareScreen
 
-        self.app.call_from_thread(self.app.push_screen, CompareScreen([ws.object_by_id(base_id), latest]))
+        if message.base is None:
+            self.notify("there is no earlier run on this dataset to compare with")
+            return
+        self.app.push_screen(CompareScreen([message.base, message.latest]))
 
 
 PAGE_SCREEN = PlaygroundScreen

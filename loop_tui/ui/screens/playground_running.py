@@ -40,6 +40,18 @@ class PlaygroundRunning(PageScreen):
         error: str | None
         discarded: int | None = None
 
+    @dataclass
+    class RunSummarized(Message):
+        """The finished run's scores, one line ("accuracy 80.0% (+5.0pp vs base)")."""
+
+        scores: str
+
+    @dataclass
+    class FailedRunKept(Message):
+        """A run that produced nothing was kept as an experiment after all (ctrl+k)."""
+
+        name: str
+
     def __init__(self) -> None:
         super().__init__()
         self.rows: list[Any] = []
@@ -114,7 +126,7 @@ class PlaygroundRunning(PageScreen):
             self._rows_dirty = False
             self._shown_rows = sorted(self.rows, key=lambda r: (r.index, r.trial))
             self.run_worker(self.query_one("#pg-results", ArrowTable).show(result_rows_table(self._shown_rows)),
-                            exclusive=True, group="pg-table")
+                            exclusive=True, group="pg-table", exit_on_error=False)
 
     @on(ArrowTable.RowChosen, "#pg-results")
     def _show_row(self, message: ArrowTable.RowChosen) -> None:
@@ -176,7 +188,11 @@ class PlaygroundRunning(PageScreen):
                 continue
             diff = f" ({s.diff * 100:+.1f}pp vs {summary.base_name})" if s.diff is not None else ""
             parts.append(f"{s.name} {s.score * 100:.1f}%{diff}")
-        self.app.call_from_thread(self.query_one("#pg-error", Label).update, literal(" · ".join(parts)))  # score names
+        self.post_message(self.RunSummarized(" · ".join(parts)))
+
+    @on(RunSummarized)
+    def _show_summary(self, message: RunSummarized) -> None:
+        self.query_one("#pg-error", Label).update(literal(message.scores))  # score names come from data
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """ctrl+g cancels a run; with none going and Loop paused at its step limit, it continues Loop. ctrl+k
@@ -209,8 +225,12 @@ class PlaygroundRunning(PageScreen):
         except UserError as exc:  # anything else is a bug: WorkerFailures logs it
             self.post_message(WorkFailed("keep the failed run", str(exc)))
             return
-        self.app.call_from_thread(self.notify, f"kept the failed run as experiment {name}")
-        self.app.call_from_thread(self.query_one("#pg-status", Label).update, f"run failed · kept as experiment {name}")
+        self.post_message(self.FailedRunKept(name))
+
+    @on(FailedRunKept)
+    def _kept(self, message: FailedRunKept) -> None:
+        self.notify(f"kept the failed run as experiment {message.name}")
+        self.query_one("#pg-status", Label).update(f"run failed · kept as experiment {message.name}")
 
     def on_unmount(self) -> None:
         # The app is closing: stop the run (its rows so far are kept) rather than wait for every row.

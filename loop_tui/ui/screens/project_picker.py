@@ -19,6 +19,7 @@ from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
 from loop_tui.safe_text import literal
+from loop_tui.ui.failures import WorkerFailures
 from loop_tui.ui.sync_work import PullChoice, PushChoice, RemoteProjectsLoaded, load_remote_projects
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 _REMOTE = "remote:"
 
 
-class ProjectPicker(ModalScreen["CatalogObject | SyncChoice | None"]):
+class ProjectPicker(WorkerFailures, ModalScreen["CatalogObject | SyncChoice | None"]):
     """Choose the project every page shows, or a Braintrust project to pull."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -67,6 +68,10 @@ class ProjectPicker(ModalScreen["CatalogObject | SyncChoice | None"]):
     @work(thread=True, exclusive=True, group="remote-projects", exit_on_error=False)
     def _load_remote(self) -> None:
         load_remote_projects(self.app.settings, self.post_message)  # type: ignore[attr-defined]
+
+    def show_worker_failure(self, sentence: str, in_place: bool) -> None:
+        """Listing Braintrust's projects failed: say so where they would have been listed."""
+        self.query_one("#remote-status", Label).update(literal(sentence))
 
     def on_remote_projects_loaded(self, message: RemoteProjectsLoaded) -> None:
         """Add the Braintrust projects that are not here yet, marked; mark the local ones pulled from there."""

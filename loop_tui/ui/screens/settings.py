@@ -8,19 +8,21 @@ provider only names the environment variable that holds its key (and we show whe
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
 from textual.widgets import DataTable, Input, Label, Select, Switch, TabbedContent, TabPane
 
 from loop_tui.config import Settings, config_path, save_settings
 from loop_tui.errors import UserError
 from loop_tui.safe_text import escaped_markup, literal
 from loop_tui.ui.keys import binding_catalog, effective_key
-from loop_tui.ui.messages import SettingsSaved
+from loop_tui.ui.messages import SettingsSaved, WorkFailed
 from loop_tui.ui.screens.base import PageScreen
 from loop_tui.ui.tool_catalog import loop_tools
 from loop_tui.ui.widgets.modals import TextPromptModal
@@ -62,6 +64,13 @@ class SettingsScreen(PageScreen):
         Binding("space", "cycle", "Cycle policy", id="settings.cycle"),
         Binding("e", "edit", "Edit", id="settings.edit"),
     ]
+
+    @dataclass
+    class Written(Message):
+        """The settings were validated and written to `path` (in a worker)."""
+
+        settings: Settings
+        path: str
 
     def __init__(self) -> None:
         super().__init__()
@@ -362,15 +371,16 @@ class SettingsScreen(PageScreen):
             validated = Settings.model_validate(settings)
             path = save_settings(validated, config_path())
         except (UserError, ValueError, OSError) as exc:
-            self.app.call_from_thread(self.notify, f"settings not saved: {exc}", severity="error")
+            self.post_message(WorkFailed("settings", f"settings not saved: {exc}"))
             return
-        self.app.call_from_thread(self._saved, validated, str(path))
+        self.post_message(self.Written(validated, str(path)))
 
-    def _saved(self, settings: Settings, path: str) -> None:
+    @on(Written)
+    def _saved(self, message: Written) -> None:
         self.dirty = False
-        self.query_one("#settings-path", Label).update(f"settings file: {path}  ·  saved")
-        self.post_message(SettingsSaved(settings))
-        self.notify(f"settings saved to {path}")
+        self.query_one("#settings-path", Label).update(f"settings file: {message.path}  ·  saved")
+        self.post_message(SettingsSaved(message.settings))
+        self.notify(f"settings saved to {message.path}")
 
 
 PAGE_SCREEN = SettingsScreen

@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.message import Message
-from textual.widgets import Tree
+from textual.widgets import Static, Tree
 
 from loop_tui.safe_text import literal
 from loop_tui.ui.formatting import as_mapping, fmt_duration, parse_json_text
@@ -143,6 +143,13 @@ class TraceScreen(PageScreen):
             self.post_message(WorkFailed("trace", str(err)))
             return
         self.post_message(self.SpansLoaded(rows))
+
+    def show_worker_failure(self, sentence: str, in_place: bool) -> None:
+        """The trace could not be read: say so in the span pane, where its spans would have been shown."""
+        if in_place:
+            self.query_one("#span-title", Static).update(literal(sentence))
+        else:
+            super().show_worker_failure(sentence, in_place)
 
     @on(SpansLoaded)
     def _show_tree(self, message: SpansLoaded) -> None:

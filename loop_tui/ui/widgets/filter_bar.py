@@ -18,6 +18,8 @@ from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Input, Static
 
+from loop_tui.ui.failures import WorkerFailures
+
 # The checker returns (errors, column offset of the expression inside the checked query).
 Checker = Callable[[str], tuple[list[Any], int]]
 
@@ -31,7 +33,7 @@ def mark_span(text: str, start: int, end: int) -> Text:
     return shown
 
 
-class FilterBar(Vertical):
+class FilterBar(WorkerFailures, Vertical):
     """Input + in-place error for a BTQL filter expression."""
 
     class Applied(Message):
@@ -120,6 +122,12 @@ class FilterBar(Vertical):
         if getattr(err, "hint", None):
             text.append(f"  {err.hint}")
         label.update(text)
+        label.remove_class("hidden")
+
+    def show_worker_failure(self, sentence: str, in_place: bool) -> None:
+        """A check that failed unexpectedly says so where its verdict would have been, under the input."""
+        label = self.query_one(f"#{self.id}-error", Static)
+        label.update(Text(sentence))  # plain text: the sentence quotes the error, never markup
         label.remove_class("hidden")
 
     @on(Input.Submitted)
