@@ -212,7 +212,7 @@ def test_a_full_buffer_answers_429_with_retry_after_and_keeps_what_it_accepted(t
         second = httpx.post(f"{receiver.endpoint}/v1/traces",
                             json=otlp_json_request(span_id="aaaaaaaaaaaaaaaa"))
         assert first.status_code == 200
-        assert second.status_code == 429 and second.headers["retry-after"] == "1"
+        assert second.status_code == 429 and second.headers["retry-after"] in {"1", "2", "3"}
         assert "busy" in second.json()["message"]
         assert receiver.writer.stats.refused_requests == 1
         assert logs_rows(root, "json-app") == []  # accepted, not yet flushed
@@ -228,14 +228,14 @@ def test_while_shutting_down_requests_are_answered_503_with_retry_after(tmp_path
         assert httpx.post(f"{receiver.endpoint}/v1/traces", json=otlp_json_request()).status_code == 200
         assert receiver.writer.close()  # what stopping does first: flush, then take nothing more
         late = httpx.post(f"{receiver.endpoint}/v1/traces", json=otlp_json_request(span_id="bbbbbbbbbbbbbbbb"))
-        assert late.status_code == 503 and late.headers["retry-after"] == "1"
+        assert late.status_code == 503 and late.headers["retry-after"] in {"1", "2", "3"}
         assert "shutting down" in late.json()["message"]
     assert [r["span_id"] for r in logs_rows(root, "json-app")] == ["eee19b7ec3c1b174"]
 
 
 def test_sdk_exporter_retries_after_429_and_each_span_is_stored_once(tmp_path: Path) -> None:
     """Two real exporters against a buffer with room for one batch: the second is told to retry (429,
-    Retry-After 1) until the writer has flushed the first, and then is stored; nothing is lost or doubled."""
+    Retry-After of a second or few) until the writer has flushed the first, and then is stored; nothing is lost or doubled."""
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import socket
 import threading
 from collections import deque
@@ -36,7 +37,11 @@ from loop_tui.interop.otlp_decode import (
 from loop_tui.interop.otlp_writer import SpanWriter, rows_bytes
 
 TRACES_PATH = "/v1/traces"
-RETRY_AFTER_SECONDS = 1
+RETRY_AFTER_SECONDS = (1, 3)
+# Refused exporters are told to come back after a whole number of seconds drawn from this range: the OTel
+# SDKs wait exactly Retry-After (no jitter of their own), so one value for all of them sent the whole herd
+# back at the same instant to be refused together again, and on a loaded machine some gave up after their
+# six tries. Spread over a few seconds they come back in turns.
 # A request that finds the buffer full waits this long, in arrival order, for the writer to make room
 # before it is told to retry: answering 429 at once let exporters that had just been served overtake
 # the ones retrying, and under load some exporters gave up after their six retries.
@@ -89,7 +94,8 @@ class OtlpApp:
                 raise OtlpError(status, "the receiver is busy writing; retry later"
                                 if status == 429 else "the receiver is shutting down")
         except OtlpError as err:
-            extra = [(b"retry-after", str(RETRY_AFTER_SECONDS).encode())] if err.status in (429, 503) else []
+            retry_after = random.randint(*RETRY_AFTER_SECONDS)
+            extra = [(b"retry-after", str(retry_after).encode())] if err.status in (429, 503) else []
             await _respond(send, err.status, kind, status_body(kind, _rpc_code(err.status), err.message), extra)
             return
         await _respond(send, 200, kind, _success_body(kind))
