@@ -61,3 +61,17 @@ def test_an_eval_result_card_names_the_experiment_and_its_scores() -> None:
               "metrics": {}}
     summary = result_summary(json.dumps(result), None)
     assert summary == "support-playground-3: Levenshtein 41.2% (+3.1pp), 2 error(s)"
+
+
+def test_a_change_card_says_what_was_saved_not_the_results_keys() -> None:
+    # Seen in tmux: create_code_scorer's card read "→ scorer, saved, undo_xact_ids".
+    import json
+
+    from loop_tui.ui.loop.summaries import result_summary
+
+    assert result_summary(json.dumps({"scorer": "short-answer", "saved": "created", "undo_xact_ids": [1]}),
+                          None) == "scorer short-answer created"
+    assert result_summary(json.dumps({"saved": "new prompt p (version 1) for playground g", "undo_xact_ids": [1]}),
+                          None) == "new prompt p (version 1) for playground g"
+    assert result_summary(json.dumps({"playground": "g", "scorers": ["A", "B"], "undo_xact_ids": [1]}),
+                          None) == "playground g scores with A, B"

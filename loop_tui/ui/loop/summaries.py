@@ -65,6 +65,11 @@ def result_summary(result: str | None, error: str | None) -> str:
             return f"{len(data['results'])} result(s)"
         if isinstance(data.get("applied"), str):
             return _one_line(data["applied"], 60)
+        saved = data.get("saved")
+        if isinstance(saved, str):  # "new prompt … (version 1)", or the verb beside the scorer's name
+            return _one_line(f"scorer {data['scorer']} {saved}" if isinstance(data.get("scorer"), str) else saved, 60)
+        if isinstance(data.get("playground"), str) and isinstance(data.get("scorers"), list):
+            return _one_line(f"playground {data['playground']} scores with {', '.join(map(str, data['scorers']))}", 60)
         return _one_line(", ".join(list(data)[:6]), 60)
     if isinstance(data, list):
         return f"{len(data)} item(s)"
