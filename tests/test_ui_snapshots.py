@@ -25,13 +25,15 @@ async def _ready(pilot) -> None:  # type: ignore[no-untyped-def]
     await screen_settled(pilot)
 
 
-async def screen_settled(pilot, polls: int = 3, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+async def screen_settled(pilot, polls: int = 5, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
     """Wait until what the screen shows stops changing (a grid still painting, a page re-reading its rows):
-    the same text on `polls` looks in a row."""
+    the same text on `polls` looks in a row, each after the app has handled what it had queued. (Three looks
+    once caught a table's repaint with its new column widths still pending, on a busy CI machine.)"""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     last, same = None, 0
     while same < polls:
+        await pilot.wait_for_scheduled_animations()
         await pilot.pause(0.05)
         shown = screen_text(pilot.app)
         same = same + 1 if shown == last else 0
@@ -78,6 +80,9 @@ def tables_shown(app) -> bool:  # type: ignore[no-untyped-def]
     for table in app.screen.query(ArrowTable):
         if table.awaiting_rows or (table.row_count and table.grid is None):
             return False
+        grid = table.grid
+        if table.row_count and grid is not None and not (grid.size.height and grid.region.height):
+            return False  # mounted but not laid out yet: the picture would show an empty box
     # (by isinstance: a type selector also matches fastdatatable's grid, whose class has the same name)
     for data_table in [w for w in app.screen.query(DataTable) if isinstance(w, DataTable)]:
         for key, column in data_table.columns.items():

@@ -219,6 +219,9 @@ class ArrowTable(Vertical):
             id=f"grid-{self._generation}",
         )
         await self.mount(grid)
+        # Ask for the layout again once the grid is in: on a busy machine a grid was seen mounted with its rows
+        # but never laid out (an empty box until the next key), in headless runs under load.
+        self.call_after_refresh(self.refresh, layout=True)
         if focus or had_focus:
             grid.focus()
             for action in typed_ahead:
