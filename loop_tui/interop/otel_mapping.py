@@ -196,43 +196,36 @@ def _input_output(
     attrs: dict[str, Any], lists: dict[str, list[dict[str, Any]]], used_lists: set[str]
 ) -> tuple[Any, Any]:
     """(input, output): GenAI messages first, then OpenInference messages, then the plain values."""
-    input_value: Any = None
-    output_value: Any = None
-    if "gen_ai.input.messages" in attrs:
-        input_value = [genai_message(m) for m in as_list(json_value(attrs["gen_ai.input.messages"]))]
-    elif lists.get("llm.input_messages"):
-        input_value = [openinference_message(m) for m in lists["llm.input_messages"]]
-        used_lists.add("llm.input_messages")
-    elif lists.get("gen_ai.prompt"):
-        input_value = [flat_message(m) for m in lists["gen_ai.prompt"]]
-        used_lists.add("gen_ai.prompt")
-    elif "gen_ai.prompt" in attrs:
-        input_value = json_value(attrs["gen_ai.prompt"])
-    elif "gen_ai.tool.call.arguments" in attrs:
-        input_value = json_value(attrs["gen_ai.tool.call.arguments"])
-    elif "input.value" in attrs:
-        input_value = mime_value(attrs["input.value"], attrs.get("input.mime_type"))
+    input_value = _side(attrs, lists, used_lists, "input", "prompt", "gen_ai.tool.call.arguments")
     if "gen_ai.system_instructions" in attrs:
         system = json_value(attrs["gen_ai.system_instructions"])
         text = parts_text(system) if isinstance(system, list) else system
         input_value = [{"role": "system", "content": text}, *(input_value if isinstance(input_value, list) else
                                                                ([] if input_value is None else [input_value]))]
-
-    if "gen_ai.output.messages" in attrs:
-        output_value = [genai_message(m) for m in as_list(json_value(attrs["gen_ai.output.messages"]))]
-    elif lists.get("llm.output_messages"):
-        output_value = [openinference_message(m) for m in lists["llm.output_messages"]]
-        used_lists.add("llm.output_messages")
-    elif lists.get("gen_ai.completion"):
-        output_value = [flat_message(m) for m in lists["gen_ai.completion"]]
-        used_lists.add("gen_ai.completion")
-    elif "gen_ai.completion" in attrs:
-        output_value = json_value(attrs["gen_ai.completion"])
-    elif "gen_ai.tool.call.result" in attrs:
-        output_value = json_value(attrs["gen_ai.tool.call.result"])
-    elif "output.value" in attrs:
-        output_value = mime_value(attrs["output.value"], attrs.get("output.mime_type"))
+    output_value = _side(attrs, lists, used_lists, "output", "completion", "gen_ai.tool.call.result")
     return input_value, output_value
+
+
+def _side(attrs: dict[str, Any], lists: dict[str, list[dict[str, Any]]], used_lists: set[str],
+          side: str, legacy: str, tool_key: str) -> Any:
+    """One side of a span (`side` is "input" or "output"; OpenLLMetry calls them prompt and completion), from
+    the first convention the span carries."""
+    messages, oi_list, legacy_key = f"gen_ai.{side}.messages", f"llm.{side}_messages", f"gen_ai.{legacy}"
+    if messages in attrs:
+        return [genai_message(m) for m in as_list(json_value(attrs[messages]))]
+    if lists.get(oi_list):
+        used_lists.add(oi_list)
+        return [openinference_message(m) for m in lists[oi_list]]
+    if lists.get(legacy_key):
+        used_lists.add(legacy_key)
+        return [flat_message(m) for m in lists[legacy_key]]
+    if legacy_key in attrs:
+        return json_value(attrs[legacy_key])
+    if tool_key in attrs:
+        return json_value(attrs[tool_key])
+    if f"{side}.value" in attrs:
+        return mime_value(attrs[f"{side}.value"], attrs.get(f"{side}.mime_type"))
+    return None
 
 
 # ----- metrics -----------------------------------------------------------------------------------------
