@@ -20,6 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `tests` helpers, run from anywhere
+
 from textual.geometry import Region
 from textual.widget import Widget
 

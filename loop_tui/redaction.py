@@ -33,7 +33,11 @@ def scrub(text: str, env: Mapping[str, str] | None = None) -> str:
     """`text` with secret-looking substrings replaced by `[redacted]`."""
     if not text:
         return text
-    for value in _env_secrets(os.environ if env is None else env):
+    return _scrub_with(text, _env_secrets(os.environ if env is None else env))
+
+
+def _scrub_with(text: str, secrets: list[str]) -> str:
+    for value in secrets:
         text = text.replace(value, REDACTED)
     for pattern in _PATTERNS:
         if pattern.groups == 2:
@@ -69,7 +73,9 @@ class StreamScrubber:
     _NOT_IN_KEYS = re.compile(r"[^A-Za-z0-9_\-.=+/]")
 
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
-        self._env = env
+        # Read once: a stream lasts one answer, and scanning the environment for every piece of a fast
+        # stream cost more than the rest of the chat's work on it.
+        self._secrets = _env_secrets(os.environ if env is None else env)
         self._pending = ""
 
     def feed(self, piece: str) -> str:
@@ -79,12 +85,12 @@ class StreamScrubber:
         if cut <= 0:
             return ""
         released, self._pending = self._pending[:cut], self._pending[cut:]
-        return scrub(released, self._env)
+        return _scrub_with(released, self._secrets) if released else released
 
     def flush(self) -> str:
         """The rest of the stream, scrubbed (call at the end of the answer)."""
         released, self._pending = self._pending, ""
-        return scrub(released, self._env)
+        return _scrub_with(released, self._secrets) if released else released
 
     def _safe_cut(self, text: str) -> int:
         words = list(self._WORD.finditer(text))
@@ -98,16 +104,16 @@ class StreamScrubber:
         else:
             return 0
         # Never split a secret from the words that mark it ("token: …"): cut before any match it crosses.
-        for start, end in sorted(_secret_spans(text, self._env), reverse=True):
+        for start, end in sorted(_secret_spans(text, self._secrets), reverse=True):
             if start < cut < end:
                 cut = start
         return cut
 
 
-def _secret_spans(text: str, env: Mapping[str, str] | None) -> list[tuple[int, int]]:
+def _secret_spans(text: str, secrets: list[str]) -> list[tuple[int, int]]:
     """Where `scrub` would redact in `text` (start, end), whole matches including their marking words."""
     spans = []
-    for value in _env_secrets(os.environ if env is None else env):
+    for value in secrets:
         start = text.find(value)
         while start >= 0:
             spans.append((start, start + len(value)))

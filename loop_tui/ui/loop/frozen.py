@@ -7,6 +7,9 @@ the copy as one leaf widget, with the mouse selection and links working as in th
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
@@ -75,13 +78,17 @@ class FrozenLines(Widget):
         self.app.open_url(href)
 
 
-def capture_lines(live: Widget) -> list[Strip] | None:
-    """`live`'s lines as the screen draws them (its own and its descendants', each where the screen's last
-    layout placed it), or None if that layout is stale: a widget not placed yet or placed at another size.
+# One piece of a capture: a widget, the part of it to draw (in its own coordinates) and where that part goes
+# on the canvas (x, y from the live widget's top left).
+_Piece = tuple[Widget, Region, int, int]
 
-    Uses only what Textual makes public: each widget's `region` (from the screen's layout) and
-    `render_lines`, pasted parents first, clipped to each parent, as the screen's compositor does.
-    """
+# How long a capture may hold the event loop before it lets the screen and the stream run.
+CAPTURE_STEP_S = 0.006
+
+
+def _plan(live: Widget) -> tuple[Size, list[_Piece]] | None:
+    """Where each descendant of `live` is drawn, relative to `live`, or None if the screen's last layout is
+    stale: a widget not placed yet or placed at another size."""
     size = live.outer_size
     if not live.display or not size.width or not isinstance(live.parent, Widget):
         return None
@@ -94,7 +101,7 @@ def capture_lines(live: Widget) -> list[Strip] | None:
     origin = live.region
     if origin.size != size:
         return None
-    canvas = live.render_lines(Region(0, 0, size.width, size.height))
+    pieces: list[_Piece] = []
     clips: dict[Widget, Region] = {live: origin}
     for widget in live.walk_children(Widget, with_self=False):
         parent = widget.parent
@@ -110,10 +117,55 @@ def capture_lines(live: Widget) -> list[Strip] | None:
         if not visible_part or not widget.visible:
             continue
         crop = visible_part.translate((-region.x, -region.y))
-        x, y = visible_part.x - origin.x, visible_part.y - origin.y
-        for row, line in enumerate(widget.render_lines(crop), y):
-            base = canvas[row]
-            canvas[row] = Strip.join([base.crop(0, x), line.crop_extend(0, crop.width, None), base.crop(x + crop.width, size.width)])
+        pieces.append((widget, crop, visible_part.x - origin.x, visible_part.y - origin.y))
+    return size, pieces
+
+
+def _paste(canvas: list[Strip], piece: _Piece, width: int) -> None:
+    widget, crop, x, y = piece
+    for row, line in enumerate(widget.render_lines(crop), y):
+        base = canvas[row]
+        canvas[row] = Strip.join([base.crop(0, x), line.crop_extend(0, crop.width, None), base.crop(x + crop.width, width)])
+
+
+def capture_lines(live: Widget) -> list[Strip] | None:
+    """`live`'s lines as the screen draws them (its own and its descendants', each where the screen's last
+    layout placed it), or None if that layout is stale.
+
+    Uses only what Textual makes public: each widget's `region` (from the screen's layout) and
+    `render_lines`, pasted parents first, clipped to each parent, as the screen's compositor does.
+    """
+    plan = _plan(live)
+    if plan is None:
+        return None
+    size, pieces = plan
+    canvas = live.render_lines(Region(0, 0, size.width, size.height))
+    for piece in pieces:
+        _paste(canvas, piece, size.width)
+    return canvas
+
+
+async def capture_lines_in_steps(live: Widget, step_s: float = CAPTURE_STEP_S) -> list[Strip] | None:
+    """`capture_lines`, letting the event loop run every `step_s` so a long answer never freezes the screen
+    while it is copied; None if the layout was stale or changed while it was copied (try again later)."""
+    plan = _plan(live)
+    if plan is None:
+        return None
+    size, pieces = plan
+    theme = live.app.theme
+    canvas = live.render_lines(Region(0, 0, size.width, size.height))
+    started = time.perf_counter()
+    for piece in pieces:
+        _paste(canvas, piece, size.width)
+        if time.perf_counter() - started > step_s:
+            await asyncio.sleep(0)
+            started = time.perf_counter()
+    # Scrolling moves every piece alike; only a new width, new blocks or a new theme change the picture.
+    again = _plan(live)
+    if again is None or again[0] != size or live.app.theme != theme:
+        return None
+    if [(id(w), crop, x, y) for w, crop, x, y in again[1]] != [(id(w), crop, x, y) for w, crop, x, y in pieces]:
+        return None
     return canvas
 
 

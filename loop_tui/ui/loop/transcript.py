@@ -21,7 +21,7 @@ from textual.widgets.markdown import MarkdownStream
 
 from loop_tui.safe_text import visible
 from loop_tui.ui.failures import WorkerFailures
-from loop_tui.ui.loop.frozen import FrozenLines, capture_lines, compact
+from loop_tui.ui.loop.frozen import FrozenLines, capture_lines_in_steps, compact
 from loop_tui.ui.loop.md_table import LoopMarkdown
 from loop_tui.ui.loop.summaries import call_summary, pretty, pretty_args, result_summary
 
@@ -57,6 +57,7 @@ class AssistantAnswer(WorkerFailures, Widget):
         self._finished = bool(markdown)  # a complete answer (replay, report) freezes once it is laid out
         self._frozen: FrozenLines | None = None
         self._freeze_scheduled = False
+        self._freezing = False
 
     @property
     def text(self) -> str:
@@ -127,9 +128,15 @@ class AssistantAnswer(WorkerFailures, Widget):
     async def _try_freeze(self) -> None:
         self._freeze_scheduled = False
         live = self._live
-        if self._frozen is not None or live is None or not self._finished or not self.is_attached:
+        if self._freezing or self._frozen is not None or live is None or not self._finished or not self.is_attached:
             return
-        strips = capture_lines(live)
+        self._freezing = True  # the copy lets the event loop run: a second attempt must wait for this one
+        try:
+            strips = await capture_lines_in_steps(live)
+        finally:
+            self._freezing = False
+        if self._frozen is not None or self._live is not live or not self.is_attached:
+            return  # thawed, frozen or removed while the lines were copied
         if strips is None:  # not laid out at this width yet (or hidden): try again shortly
             self.set_timer(self.FREEZE_RETRY_S, self._schedule_freeze)
             return

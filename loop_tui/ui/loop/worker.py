@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Callable
 
 from textual.message import Message
@@ -21,6 +22,9 @@ from loop_tui.gc_pause import collect_only_new_objects
 from loop_tui.ui.loop import messages as msg
 
 BATCH_S = 0.04
+# A stream that has fallen behind (or a server that sent many events at once) yields them without ever
+# suspending: let the screen run at least this often while they are taken in.
+YIELD_S = 0.008
 IDLE_COLLECT_S = 2.0  # after the last run ends, wait this long before the one full collection
 
 
@@ -61,8 +65,12 @@ async def pump_events(
 
     with collect_only_new_objects(release_delay_s=IDLE_COLLECT_S):
         tick = asyncio.create_task(ticker())
+        ran_since = time.perf_counter()
         try:
             async for event in events:
+                if time.perf_counter() - ran_since > YIELD_S:
+                    await asyncio.sleep(0)
+                    ran_since = time.perf_counter()
                 if isinstance(event, ev.TextDelta):
                     pending.append(event.text)
                     continue
