@@ -85,6 +85,8 @@ async def test_confirmation_accept_applies_and_undo_restores(sample_ws, fake_ser
         assert cards(app)[0].status == "ok"
         await pilot.press("ctrl+z")
         await wait_for(pilot, lambda: any(n.startswith("Undid") for n in notices(app)))
+        undid = next(n for n in notices(app) if n.startswith("Undid"))
+        assert "xact" not in undid and "edit_data" in undid  # what was undone, in words
         _, undone = _dataset_rows(sample_ws)
         assert len(undone) == len(before)
 

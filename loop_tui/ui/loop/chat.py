@@ -28,6 +28,7 @@ from loop_tui.safe_text import literal
 from loop_tui.ui.failures import WorkerFailures, failure_sentence, record_failure
 from loop_tui.ui.loop import messages as msg
 from loop_tui.ui.loop.header import abilities_text, describe_model
+from loop_tui.ui.loop.summaries import result_summary
 from loop_tui.ui.loop.transcript import AssistantAnswer, Notice, ToolCard, UserTurn
 from loop_tui.ui.loop.worker import pump_events
 from loop_tui.ui.messages import SettingsSaved
@@ -395,7 +396,8 @@ class LoopChat(WorkerFailures, Vertical):
                        else "allowed without asking (tool policy or 'always allow')")
                 self._notice(f"{call.name} was {why}.", "warning")
         if message.undo_xact and not message.error:
-            label = f"{call.name} ({', '.join(f'xact {x}' for x in message.undo_xact)})"
+            # Say what the change was, in the words its card uses (transaction ids mean nothing to a user).
+            label = f"{call.name}: {result_summary(message.result, None)}"
             self._undo.append(_Undo(label, list(message.undo_xact)))
             self.refresh_bindings()
             self._notice(f"Applied {call.name}. ctrl+z undoes it.", "success")
