@@ -42,6 +42,29 @@ async def test_help_and_palette_show_the_remapped_keys(sample_ws_path: Path) -> 
         assert keys["app.toggle_chat"] == "f9" and keys["logs.filter"] == "!"
         # Loop's keys added to every page are offered by Loop's palette entries, not listed as page keys.
         assert not [binding_id for binding_id in keys if binding_id.startswith(("loop.", "page.loop_"))]
+        # The page's own keys come first (what a user opens help for), then the keys that work everywhere.
+        order = [binding_id.split(".")[0] for binding_id in keys]
+        assert order[0] == "logs" and order.index("app") > max(i for i, area in enumerate(order) if area == "logs")
+
+
+async def test_help_fits_an_80_column_terminal(sample_ws_path: Path) -> None:
+    from textual.widgets import DataTable, Label
+
+    from loop_tui.ui.screens.help import HelpScreen
+
+    app = make_app(sample_ws_path, page="logs")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await app.run_action("help")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen) and bool(app.screen.query(DataTable))
+                       and app.screen.query_one(DataTable).row_count > 0
+                       and app.screen.query_one(DataTable).size.width > 0, timeout=10)
+        screen = app.screen
+        for label in screen.query(Label):  # every sentence whole: wrapped inside the box, not cut at its edge
+            text = str(label.render())
+            await wait_for(pilot, lambda label=label, text=text: label.size.width * label.size.height >= len(text))
+        table = screen.query_one(DataTable)
+        assert table.virtual_size.width <= table.scrollable_content_region.width  # ids not cut
 
 
 def _asked(chat: LoopChat) -> int:

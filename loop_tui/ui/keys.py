@@ -149,12 +149,13 @@ def help_rows(owners: Iterable[type], keymap: dict[str, str]) -> list[tuple[str,
     """(keys, action, id) for what each key does on a page: `owners` in the order Textual asks them.
 
     A key bound again by a subclass or an earlier owner (the page before the app) does only that, so the
-    shadowed binding is left out: every key appears once, with the action it really runs.
+    shadowed binding is left out: every key appears once, with the action it really runs. Rows come owner by
+    owner (the page's own keys first, what help is opened for), sorted by id within each.
     """
     taken: set[str] = set()
     seen_ids: set[str] = set()
-    rows: list[tuple[str, str, str]] = []
-    for owner in owners:
+    rows: list[tuple[int, str, str, str]] = []
+    for rank, owner in enumerate(owners):
         for klass in owner.__mro__:
             for binding in declared_bindings(klass):
                 if not binding.id or binding.id in seen_ids:
@@ -164,5 +165,5 @@ def help_rows(owners: Iterable[type], keymap: dict[str, str]) -> list[tuple[str,
                 free = [k for k in keys if k not in taken]
                 taken.update(keys)
                 if free:
-                    rows.append((key_label(",".join(free)), binding.description or binding.action, binding.id))
-    return sorted(rows, key=lambda row: row[2])
+                    rows.append((rank, key_label(",".join(free)), binding.description or binding.action, binding.id))
+    return [(keys, action, binding_id) for _rank, keys, action, binding_id in sorted(rows, key=lambda row: (row[0], row[3]))]
