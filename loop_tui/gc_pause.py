@@ -7,6 +7,13 @@ sent. `collect_only_new_objects` freezes (`gc.freeze`) what exists on entry: fro
 examined by the collector (reference counting still frees them), so collections during the run only
 walk what the run made, and the run's own garbage is collected as usual.
 
+Freezing alone does not keep full collections away: after the first one during the run, Python counts
+only the run's survivors as "long-lived", so its rule of thumb (a full collection once a quarter more of
+them has piled up) fired again and again, each walking every widget and drawn line the run had made
+(seven 30-60 ms pauses in a 10 s chat stream). A caller that pays for one full collection afterwards
+(`release_delay_s` > 0) therefore also holds automatic full collections off until then; young objects are
+still collected as usual.
+
 Users may overlap (chats on several pages, an eval started from the playground while Loop answers): the
 heap is frozen by the first to enter and released when the last one leaves, after `release_delay_s`
 (the chat waits until the user is reading to pay for the one full collection; an eval releases at once).
@@ -26,17 +33,24 @@ _lock = threading.Lock()
 _users = 0  # how many callers are inside `collect_only_new_objects` now
 _frozen = False
 _release_timer: tuple[asyncio.AbstractEventLoop, asyncio.TimerHandle] | None = None
+_held_thresholds: tuple[int, int, int] | None = None  # the thresholds to restore when full collections resume
+
+# A full collection is due when the middle generation has been collected this many times: never, in practice.
+_NO_FULL_COLLECTIONS = 1 << 30
 
 
 def _release(collect: bool) -> None:
     """Unfreeze everything (and, for the chat, collect once) unless someone entered again meanwhile."""
-    global _frozen, _release_timer
+    global _frozen, _release_timer, _held_thresholds
     with _lock:
         _release_timer = None
         if _users or not _frozen:
             return
         _frozen = False
         gc.unfreeze()
+        if _held_thresholds is not None:
+            gc.set_threshold(*_held_thresholds)
+            _held_thresholds = None
     if collect:
         gc.collect()
 
@@ -63,17 +77,20 @@ def _cancel_timer() -> None:
 def collect_only_new_objects(release_delay_s: float = 0.0) -> Iterator[None]:
     """While inside, garbage collection skips every object that existed on entry (see the module doc).
 
-    With `release_delay_s` > 0 the release happens that long after the last user left, on the running
-    event loop, followed by one full collection; with 0 the heap is unfrozen at once and the collector
-    carries on as usual.
+    With `release_delay_s` > 0 no automatic full collection runs until the release, which happens that long
+    after the last user left, on the running event loop, followed by one full collection; with 0 the heap is
+    unfrozen at once and the collector carries on as usual.
     """
-    global _users, _frozen, _release_timer
+    global _users, _frozen, _release_timer, _held_thresholds
     with _lock:
         _users += 1
         _cancel_timer()
         if not _frozen:
             _frozen = True
             gc.freeze()
+        if release_delay_s > 0 and _held_thresholds is None:
+            young, middle, _full = _held_thresholds = gc.get_threshold()
+            gc.set_threshold(young, middle, _NO_FULL_COLLECTIONS)
     try:
         yield
     finally:

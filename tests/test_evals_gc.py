@@ -7,6 +7,8 @@ import gc
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from loop_tui.evals.prompt import PromptSpec
 from loop_tui.evals.runner import run_experiment
 from loop_tui.gc_pause import collect_only_new_objects
@@ -15,6 +17,14 @@ from tests.evals_helpers import ScriptedProvider
 
 PROMPT = PromptSpec.from_dict({"messages": [{"role": "user", "content": "{{input}}"}], "model": "gpt-4o-mini"})
 ROWS = [{"input": f"q{i}", "expected": f"q{i}"} for i in range(4)]
+
+
+@pytest.fixture(autouse=True)
+def _no_pause_left_by_an_earlier_test() -> None:
+    """A chat test in the same process may have left its pause to be released on a loop that has ended;
+    entering and leaving once releases it now, so each test starts from the collector's usual state."""
+    with collect_only_new_objects():
+        pass
 
 
 def gc_state() -> tuple[bool, int, tuple[int, int, int]]:
@@ -48,4 +58,37 @@ async def test_a_caller_that_opts_in_gets_the_pause_for_the_run_only(tmp_path: P
     with collect_only_new_objects():
         seen = await run_and_watch(tmp_path)
     assert all(frozen > 0 for _, frozen, _ in seen)  # the heap that existed before the run is skipped
+    assert gc_state() == before
+
+
+async def test_a_caller_that_collects_once_afterwards_has_no_full_collection_before_it() -> None:
+    """The chat's stream: once frozen, Python's rule of thumb fired full collections again and again (each
+    walking everything the run had made); they wait for the one collection after the run instead."""
+    import asyncio
+
+    before = gc_state()
+    full_collections: list[int] = []
+
+    def on_collection(phase: str, info: dict[str, int]) -> None:
+        if phase == "start" and info["generation"] == 2:
+            full_collections.append(1)
+
+    class Cycle:
+        def __init__(self) -> None:
+            self.me = self
+
+    gc.callbacks.append(on_collection)
+    try:
+        with collect_only_new_objects(release_delay_s=0.01):
+            survivors = [[Cycle() for _ in range(50)] for _ in range(2000)]  # long-lived objects the run makes
+            assert full_collections == []
+            del survivors
+        assert gc.get_threshold()[2] > before[2][2]  # still held until the release, just after the last user
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 10
+        while not full_collections and loop.time() < deadline:  # the release timer fires on this loop
+            await asyncio.sleep(0.01)
+        assert full_collections == [1]  # the one collection at the release
+    finally:
+        gc.callbacks.remove(on_collection)
     assert gc_state() == before
