@@ -213,3 +213,19 @@ def test_an_unreadable_object_folder_is_damage_not_zero_rows(two_projects: dict,
     assert count_a.returncode != 0 and "permission denied" in count_a.stdout + count_a.stderr  # never a count of 0
     count_b = cli_as_a_user(root, "btql", "SELECT count(*) AS n FROM project_logs('b')", "--format", "json")
     assert count_b.returncode == 0 and json.loads(count_b.stdout)["data"][0]["n"] == 30
+
+
+def test_an_unreadable_transaction_log_or_workspace_folder_is_one_sentence(two_projects: dict, cli_as_a_user) -> None:
+    root = two_projects["root"]
+    moved = cli_as_a_user(root, "doctor").root
+    (moved / "xacts.jsonl").chmod(0)
+    listing = cli_as_a_user(root, "projects")
+    assert listing.returncode == 1 and "xacts.jsonl" in _one_sentence(listing) and "permission denied" in listing.stderr
+    (moved / "xacts.jsonl").chmod(0o644)
+    moved.chmod(0)
+    try:
+        listing = cli_as_a_user(root, "projects")
+        assert listing.returncode == 1 and "permission denied" in _one_sentence(listing), listing.stderr
+        assert str(moved) in listing.stderr
+    finally:
+        moved.chmod(0o755)
