@@ -183,3 +183,15 @@ def test_a_disk_filling_up_at_any_point_of_an_import_is_one_sentence_and_nothing
     assert full.returncode == 1 and "nothing was written" in full.stderr and len(full.stderr.strip().splitlines()) == 1
     assert Workspace.open(root).read_rows("project_logs", project_id).num_rows == 0
     assert not [p for p in root.rglob("*") if p.name.startswith(".") and p.suffix in (".part", ".dedup")]
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv", "parquet"])
+def test_an_export_that_fills_the_disk_fails_with_exit_1_and_leaves_no_file(tmp_path: Path, fmt: str) -> None:
+    root = tmp_path / "ws"
+    _dataset_with_segments(root, writes=4)
+    out = tmp_path / f"out.{fmt}"
+    full = _cli("export", "dataset", "--project", "p", "--name", "d", "--out", str(out), "--workspace", str(root),
+                file_size_limit=4096)
+    assert full.returncode == 1, full.stderr  # the disk failed, not the input (that would be 2)
+    assert "nothing was written" in full.stderr and len(full.stderr.strip().splitlines()) == 1
+    assert not out.exists() and not list(tmp_path.glob(".out.*"))

@@ -103,9 +103,11 @@ def _write_via_temp(out: Path, write: Any) -> None:
             os.umask(umask)
             os.fchmod(fh.fileno(), 0o666 & ~umask)  # as a plain open() would have made it, not mkstemp's 0600
         os.replace(tmp, out)
-    except OSError as exc:
+    except OSError as exc:  # the disk failed (full, I/O error), not the input: exit 1, not 2
+        from loop_tui.store.failures import WriteFailed
+
         tmp.unlink(missing_ok=True)
-        raise UserError(f"cannot write {out} ({exc.strerror}); nothing was written") from None
+        raise WriteFailed(f"cannot write {out} ({exc.strerror or exc}); nothing was written") from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
