@@ -163,7 +163,7 @@ def test_compactions_killed_at_random_moments_keep_every_row_once(tmp_path: Path
     assert len(_segment_files(root, dataset_id)) == 1
 
 
-@pytest.mark.parametrize("limit_kb", [16, 64, 160, 320])
+@pytest.mark.parametrize("limit_kb", [16, 64, 160])
 def test_a_disk_filling_up_at_any_point_of_an_import_is_one_sentence_and_nothing_visible(tmp_path: Path,
                                                                                           limit_kb: int) -> None:
     """Spans go through more passes than the first write (last of each id, the typed score/metric copies):

@@ -185,24 +185,29 @@ def cli_as_a_user(tmp_path: Path):
         shutil.rmtree(base, ignore_errors=True)
         pytest.skip(f"no interpreter with the app's dependencies runs as an unprivileged uid here: {errors}")
 
-    def call(root: Path, *args: str) -> SimpleNamespace:
+    def place(root: Path) -> Path:
+        """Copy the workspace into a folder the user can reach, owned by the user; returns the copy."""
         moved = base / root.name
-        if not moved.exists():  # the workspace, in a folder the user can reach, owned by the user
+        if not moved.exists():
             shutil.copytree(root, moved)
             for path in [moved, *moved.rglob("*")]:
                 if os.geteuid() == 0:
                     os.chown(path, who.uid, who.uid)
-        done = subprocess.run([*who.prefix, python, "-m", "loop_tui", *args, "--workspace", str(moved)],
-                              capture_output=True, text=True, env=env, cwd=str(base), timeout=120)
-        return SimpleNamespace(returncode=done.returncode, stdout=done.stdout, stderr=done.stderr, root=moved)
+        return moved
 
+    def call(root: Path, *args: str) -> SimpleNamespace:
+        done = subprocess.run([*who.prefix, python, "-m", "loop_tui", *args, "--workspace", str(place(root))],
+                              capture_output=True, text=True, env=env, cwd=str(base), timeout=120)
+        return SimpleNamespace(returncode=done.returncode, stdout=done.stdout, stderr=done.stderr)
+
+    call.place = place  # type: ignore[attr-defined]
     yield call
     shutil.rmtree(base, ignore_errors=True)
 
 
 def test_an_unreadable_object_folder_is_damage_not_zero_rows(two_projects: dict, cli_as_a_user) -> None:
     root = two_projects["root"]
-    moved = cli_as_a_user(root, "doctor").root
+    moved = cli_as_a_user.place(root)
     (moved / "tables" / "project_logs" / two_projects["a"]).chmod(0)
     listing = cli_as_a_user(root, "projects", "--format", "json")
     assert listing.returncode == 1 and "permission denied" in _one_sentence(listing)
@@ -217,7 +222,7 @@ def test_an_unreadable_object_folder_is_damage_not_zero_rows(two_projects: dict,
 
 def test_an_unreadable_transaction_log_or_workspace_folder_is_one_sentence(two_projects: dict, cli_as_a_user) -> None:
     root = two_projects["root"]
-    moved = cli_as_a_user(root, "doctor").root
+    moved = cli_as_a_user.place(root)
     (moved / "xacts.jsonl").chmod(0)
     listing = cli_as_a_user(root, "projects")
     assert listing.returncode == 1 and "xacts.jsonl" in _one_sentence(listing) and "permission denied" in listing.stderr
