@@ -155,3 +155,20 @@ def test_export_to_dash_streams_to_stdout(ws_path: Path, tmp_path: Path) -> None
     assert result.returncode == 0, result.stderr
     [row] = _strict(result.stdout)
     assert row["id"] == "a" and not (Path.cwd() / "-").exists()
+
+
+def test_small_atomic_writes_never_write_through_a_planted_temp_name(tmp_path: Path) -> None:
+    # `export --layout bt-sync --out DIR` may be given an existing empty folder someone else can write to;
+    # its files are written by `atomic_write_bytes`, whose temp name was `.NAME.tmp-PID`.
+    from loop_tui.store.segments import atomic_write_bytes
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    target = tmp_path / "spec.json"
+    (tmp_path / f".spec.json.tmp-{os.getpid()}").symlink_to(victim)
+    atomic_write_bytes(target, b"{}")
+    assert victim.read_text() == "precious" and target.read_bytes() == b"{}" and not target.is_symlink()
+    umask = os.umask(0)
+    os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f".spec.json.tmp-{os.getpid()}", "spec.json", "victim.txt"]

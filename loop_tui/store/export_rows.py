@@ -99,9 +99,9 @@ def _write_via_temp(out: Path, write: Any) -> None:
             write(fh)
             fh.flush()
             os.fsync(fh.fileno())
-            umask = os.umask(0)
-            os.umask(umask)
-            os.fchmod(fh.fileno(), 0o666 & ~umask)  # as a plain open() would have made it, not mkstemp's 0600
+            from loop_tui.store.segments import current_umask
+
+            os.fchmod(fh.fileno(), 0o666 & ~current_umask())  # as a plain open() would have made it, not mkstemp's 0600
         os.replace(tmp, out)
     except OSError as exc:  # the disk failed (full, I/O error), not the input: exit 1, not 2
         from loop_tui.store.failures import WriteFailed
