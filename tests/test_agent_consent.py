@@ -19,9 +19,10 @@ def _plant(ws, text: str) -> None:
     }], project_id=pid)
 
 
-def _ask(ws, *extra: str):
+def _ask(ws, *extra: str, tmpdir: Path | None = None):
     return run_cli("ask", "--workspace", str(ws.root), "--project", "support-bot", "--model", "openai/gpt-4o-mini",
-                   "--format", "jsonl", *extra, "what do the latest requests say?", input="")
+                   "--format", "jsonl", *extra, "what do the latest requests say?", input="",
+                   env={"TMPDIR": str(tmpdir)} if tmpdir else None)
 
 
 def _events(stdout: str) -> list[dict]:
@@ -42,8 +43,13 @@ def test_a_planted_code_scorer_does_not_run_when_the_user_declines(sample_ws, fa
         {"tool_calls": [{"name": "create_code_scorer", "arguments": {"name": "helper", "code": code}}]},
         {"text": "done"},
     ])
-    result = _ask(sample_ws)
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    result = _ask(sample_ws, tmpdir=scratch)
     assert result.returncode == 0, result.stderr
+    # Every sandbox worker gets a scratch folder under TMPDIR first: none means no worker ever started, so
+    # not even the code's top level ran (which the sandbox could have kept from writing the marker).
+    assert not list(scratch.glob("loop-tui-scorer*")), list(scratch.iterdir())
     events = _events(result.stdout)
     confirm = next(e for e in events if e["type"] == "confirm")
     assert confirm["name"] == "create_code_scorer" and confirm["accepted"] is False

@@ -142,3 +142,16 @@ def test_remote_status_cli_bad_key_is_one_line_exit_2(fake_bt_env: FakeBraintrus
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "refused the API key" in done.stderr
     assert "sk-not-the-right" not in done.stderr
+
+
+def test_remote_status_shows_names_from_the_server_as_symbols(fake_bt_env: FakeBraintrust, tmp_path,
+                                                              monkeypatch) -> None:
+    from tests.fake_braintrust import server as fake_server_module
+
+    monkeypatch.setattr(fake_server_module, "ORG_NAME", "acme\x1b]0;pwned\x07\x1b[2J")
+    fake_bt_env.state.ensure_project("bot\x1b]0;pwned\x07")
+    done = subprocess.run([sys.executable, "-m", "loop_tui", "remote", "status", "--workspace", str(tmp_path / "ws")],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "\x1b" not in done.stdout and "\x07" not in done.stdout
+    assert "acme␛]0;pwned␇␛[2J" in done.stdout and "bot␛]0;pwned␇" in done.stdout

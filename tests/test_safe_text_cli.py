@@ -104,15 +104,12 @@ def test_btql_csv_into_a_pipe_is_faithful(hostile: tuple[str, str]) -> None:
     assert TAKEOVER in done.stdout
 
 
-def test_btql_csv_on_a_terminal_shows_controls_as_symbols(hostile: tuple[str, str]) -> None:
-    ws, project_id = hostile
+def _on_a_terminal(*args: str) -> str:
+    """Run the CLI with its stdout on a pty (a terminal, as far as it can tell); returns what it printed."""
     leader, follower = pty.openpty()
     try:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "loop_tui", "--workspace", ws, "btql", "--format", "csv",
-             QUERY.format(project=project_id)],
-            stdout=follower, stderr=subprocess.PIPE, cwd=REPO, env=os.environ.copy(),
-        )
+        proc = subprocess.Popen([sys.executable, "-m", "loop_tui", *args], stdout=follower, stderr=subprocess.PIPE,
+                                cwd=REPO, env=os.environ.copy())
         os.close(follower)
         chunks = []
         deadline = time.monotonic() + 120
@@ -129,9 +126,37 @@ def test_btql_csv_on_a_terminal_shows_controls_as_symbols(hostile: tuple[str, st
         assert proc.wait(timeout=120) == 0, proc.stderr.read() if proc.stderr else ""
     finally:
         os.close(leader)
-    out = b"".join(chunks).decode()
+    return b"".join(chunks).decode()
+
+
+def test_btql_csv_on_a_terminal_shows_controls_as_symbols(hostile: tuple[str, str]) -> None:
+    ws, project_id = hostile
+    out = _on_a_terminal("--workspace", ws, "btql", "--format", "csv", QUERY.format(project=project_id))
     assert "\x1b" not in out and "\x07" not in out
     assert "␛]0;pwned␇␛[2J" in out
+
+
+def test_export_csv_to_stdout_on_a_terminal_shows_controls_as_symbols(hostile: tuple[str, str]) -> None:
+    ws, project_id = hostile
+    out = _on_a_terminal("--workspace", ws, "export", "logs", "--project", project_id, "--out", "-", "--format", "csv")
+    assert "\x1b" not in out and "\x07" not in out
+    assert "answer ␛]0;pwned␇␛[2J" in out
+
+
+def test_export_to_stdout_escapes_c1_controls_and_keeps_the_values(tmp_path: Path) -> None:
+    from loop_tui.store import Workspace
+
+    text = "csi \x9b2J, bidi \u202eevil, del \x7f, " + TAKEOVER
+    ws = Workspace.open(tmp_path / "ws")
+    project = ws.create_project("p")
+    ws.insert_rows("project_logs", project.id, [{"id": "r", "input": text, "output": {"o": text}}], project_id=project.id)
+    done = _cli(str(tmp_path / "ws"), "export", "logs", "--project", "p", "--out", "-")
+    assert done.returncode == 0, done.stderr
+    assert _no_controls(done.stdout)
+    row = json.loads(done.stdout)
+    assert (row["input"], row["output"]) == (text, {"o": text})
+    piped = _cli(str(tmp_path / "ws"), "export", "logs", "--project", "p", "--out", "-", "--format", "csv")
+    assert list(csv.DictReader(io.StringIO(piped.stdout)))[0]["input"] == text  # into a pipe: the bytes as stored
 
 
 def test_error_messages_show_controls_as_symbols(hostile: tuple[str, str], tmp_path: Path) -> None:

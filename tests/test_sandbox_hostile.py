@@ -355,3 +355,22 @@ def _run_and_check(
 
     # A result past the cap is refused rather than carried into the app.
     assert "too large" in outcomes["huge_result"].get("error", ""), outcomes["huge_result"]
+
+
+def test_with_no_sandbox_at_all_no_scorer_runs_unless_the_user_opts_in(
+    unprivileged: Unprivileged, world_dir: Path, listener: tuple[int, list[bytes]]
+) -> None:
+    """A machine with neither namespaces nor Landlock, nor seccomp (as far as the worker can tell): as an
+    ordinary user, every code scorer refuses with the sentence that names the opt-in, and none of it runs."""
+    port, received = listener
+    world = make_world(world_dir, unprivileged.uid)
+    probes = {name: PROBES[name] for name in ("write_outside", "signal_parent", "socket")}
+    nothing = {"use_namespaces": False, "use_landlock": False, "use_seccomp": False}
+    outcomes, proc = run_driver(unprivileged, world, probes, port=port, policy=nothing)
+    assert "__alive__" in outcomes, proc.stderr[-2000:]
+    for name in probes:
+        error = outcomes[name].get("error", "")
+        assert "no sandbox for code scorers" in error and "LOOP_TUI_ALLOW_UNSANDBOXED_CODE=1" in error, outcomes[name]
+        assert "result" not in outcomes[name]
+    assert os.listdir(world["escape_dir"]) == [] and received == []
+    assert not os.path.exists(f"/tmp/loop-tui-escape-{world['token']}")

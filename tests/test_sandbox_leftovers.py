@@ -115,3 +115,21 @@ def test_next_start_removes_folders_of_apps_that_are_gone(monkeypatch: pytest.Mo
         for path in (stale, mine, Path(fresh)):
             if path.exists():
                 os.rmdir(path)
+
+
+async def test_a_worker_that_cannot_start_says_so_and_leaves_no_folder(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # Seen as an ordinary user whose interpreter path the sandbox cannot execute again: a raw
+    # PermissionError traceback, and the scratch folder made for the worker stayed behind.
+    from loop_tui.evals import sandbox
+
+    not_executable = tmp_path / "python"
+    not_executable.write_text("")
+    monkeypatch.setattr(sandbox.sys, "executable", str(not_executable))
+    monkeypatch.setattr(sandbox, "_unshare_works", sandbox._unshare_works)  # restored: the failure is not unshare's
+    before = _scorer_folders()
+    worker = sandbox.SandboxWorker("def handler(output):\n    return 1", sandbox.SandboxLimits(timeout_s=5))
+    with pytest.raises(sandbox.SandboxError, match="the code-scorer worker failed to start .*Permission denied"):
+        await worker.start()
+    assert _scorer_folders() - before == set()

@@ -161,3 +161,37 @@ def test_compactions_killed_at_random_moments_keep_every_row_once(tmp_path: Path
     assert _cli("compact", "--workspace", str(root)).returncode == 0
     assert _counts(root) == (total, total, total)
     assert len(_segment_files(root, dataset_id)) == 1
+
+
+@pytest.mark.parametrize("limit_kb", [16, 64, 160])
+def test_a_disk_filling_up_at_any_point_of_an_import_is_one_sentence_and_nothing_visible(tmp_path: Path,
+                                                                                          limit_kb: int) -> None:
+    """Spans go through more passes than the first write (last of each id, the typed score/metric copies):
+    the disk may fill in any of them."""
+    root = tmp_path / "ws"
+    ws = Workspace.open(root)
+    project_id = ws.create_project("p").id
+    src = tmp_path / "spans.jsonl"
+    rows = [{"id": f"s{i % 7000}", "input": {"q": f"question {i}", "pad": "y" * 30}, "scores": {f"k{i % 50}": 0.5},
+             "metrics": {"tokens": i}} for i in range(8000)]  # some ids twice: the last one wins, in another pass
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    full = _cli("import", "logs", str(src), "--project", "p", "--workspace", str(root), file_size_limit=limit_kb * 1024)
+    assert "Traceback" not in full.stderr, full.stderr
+    if full.returncode == 0:  # the limit was large enough: every row landed
+        assert Workspace.open(root).read_rows("project_logs", project_id).num_rows == 7000
+        return
+    assert full.returncode == 1 and "nothing was written" in full.stderr and len(full.stderr.strip().splitlines()) == 1
+    assert Workspace.open(root).read_rows("project_logs", project_id).num_rows == 0
+    assert not [p for p in root.rglob("*") if p.name.startswith(".") and p.suffix in (".part", ".dedup")]
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv", "parquet"])
+def test_an_export_that_fills_the_disk_fails_with_exit_1_and_leaves_no_file(tmp_path: Path, fmt: str) -> None:
+    root = tmp_path / "ws"
+    _dataset_with_segments(root, writes=4)
+    out = tmp_path / f"out.{fmt}"
+    full = _cli("export", "dataset", "--project", "p", "--name", "d", "--out", str(out), "--workspace", str(root),
+                file_size_limit=4096)
+    assert full.returncode == 1, full.stderr  # the disk failed, not the input (that would be 2)
+    assert "nothing was written" in full.stderr and len(full.stderr.strip().splitlines()) == 1
+    assert not out.exists() and not list(tmp_path.glob(".out.*"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -154,13 +155,82 @@ def test_a_lost_transaction_log_never_reads_as_empty_and_is_rebuilt(two_projects
     assert cli(root, "doctor").returncode == 0
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every folder whatever its mode")
-def test_an_unreadable_object_folder_is_damage_not_zero_rows(two_projects: dict, cli) -> None:
+@pytest.fixture
+def cli_as_a_user(tmp_path: Path):
+    """Run the CLI as an ordinary user, in a subprocess (root reads every folder whatever its mode, and CI
+    runs as root): as this test's own uid when that is not root, else as a throwaway uid via `setpriv`."""
+    import subprocess
+    import tempfile
+
+    from tests.sandbox_hostile_support import find_unprivileged
+
+    base = Path(tempfile.mkdtemp(prefix="loop-tui-damage-"))  # pytest's tmp_path is under a 0700 folder of root's
+    os.chmod(base, 0o755)
+    who, why = find_unprivileged(base)
+    if who is None:
+        shutil.rmtree(base, ignore_errors=True)
+        pytest.skip(why)
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(base), "PYTHONPATH": str(who.package_root), "LANG": "C.UTF-8"}
+    # The CLI needs this environment's packages (the sandbox suite's interpreter needs only the stdlib).
+    python, errors = None, ""
+    for candidate in dict.fromkeys([sys.executable, who.python]):
+        probe = subprocess.run([*who.prefix, candidate, "-c", "import os, duckdb, pyarrow, loop_tui.cli.main; print(os.geteuid())"],
+                               capture_output=True, text=True, env=env, cwd="/")
+        if probe.returncode == 0:
+            assert probe.stdout.strip() != "0", "the CLI would run as root"
+            python = candidate
+            break
+        errors += probe.stderr[-200:]
+    if python is None:
+        shutil.rmtree(base, ignore_errors=True)
+        pytest.skip(f"no interpreter with the app's dependencies runs as an unprivileged uid here: {errors}")
+
+    def place(root: Path) -> Path:
+        """Copy the workspace into a folder the user can reach, owned by the user; returns the copy."""
+        moved = base / root.name
+        if not moved.exists():
+            shutil.copytree(root, moved)
+            for path in [moved, *moved.rglob("*")]:
+                if os.geteuid() == 0:
+                    os.chown(path, who.uid, who.uid)
+        return moved
+
+    def call(root: Path, *args: str) -> SimpleNamespace:
+        done = subprocess.run([*who.prefix, python, "-m", "loop_tui", *args, "--workspace", str(place(root))],
+                              capture_output=True, text=True, env=env, cwd=str(base), timeout=120)
+        return SimpleNamespace(returncode=done.returncode, stdout=done.stdout, stderr=done.stderr)
+
+    call.place = place  # type: ignore[attr-defined]
+    yield call
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def test_an_unreadable_object_folder_is_damage_not_zero_rows(two_projects: dict, cli_as_a_user) -> None:
     root = two_projects["root"]
-    folder = root / "tables" / "project_logs" / two_projects["a"]
-    folder.chmod(0)
+    moved = cli_as_a_user.place(root)
+    (moved / "tables" / "project_logs" / two_projects["a"]).chmod(0)
+    listing = cli_as_a_user(root, "projects", "--format", "json")
+    assert listing.returncode == 1 and "permission denied" in _one_sentence(listing)
+    assert {p["name"]: p["logs"] for p in json.loads(listing.stdout)} == {"a": None, "b": 30}  # not "0 logs"
+    export_a = cli_as_a_user(root, "export", "logs", "--project", "a", "--out", "-")
+    assert export_a.returncode == 1 and "permission denied" in _one_sentence(export_a) and export_a.stdout == ""
+    count_a = cli_as_a_user(root, "btql", "SELECT count(*) AS n FROM project_logs('a')", "--format", "json")
+    assert count_a.returncode != 0 and "permission denied" in count_a.stdout + count_a.stderr  # never a count of 0
+    count_b = cli_as_a_user(root, "btql", "SELECT count(*) AS n FROM project_logs('b')", "--format", "json")
+    assert count_b.returncode == 0 and json.loads(count_b.stdout)["data"][0]["n"] == 30
+
+
+def test_an_unreadable_transaction_log_or_workspace_folder_is_one_sentence(two_projects: dict, cli_as_a_user) -> None:
+    root = two_projects["root"]
+    moved = cli_as_a_user.place(root)
+    (moved / "xacts.jsonl").chmod(0)
+    listing = cli_as_a_user(root, "projects")
+    assert listing.returncode == 1 and "xacts.jsonl" in _one_sentence(listing) and "permission denied" in listing.stderr
+    (moved / "xacts.jsonl").chmod(0o644)
+    moved.chmod(0)
     try:
-        listing = cli(root, "projects", "--format", "json")
-        assert listing.returncode == 1 and "permission denied" in _one_sentence(listing)
+        listing = cli_as_a_user(root, "projects")
+        assert listing.returncode == 1 and "permission denied" in _one_sentence(listing), listing.stderr
+        assert str(moved) in listing.stderr
     finally:
-        folder.chmod(0o755)
+        moved.chmod(0o755)

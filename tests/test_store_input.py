@@ -42,6 +42,8 @@ BAD_FILES = {
     "bigint.jsonl": (b'{"input": 1' + b"0" * 5000 + b"}\n", "line 1: not valid JSON"),
     "future.jsonl": (b'{"created": 1e20}\n', "`created` 1e+20 is out of range"),
     "past.jsonl": (b'{"created": -1e15}\n', "`created` -1000000000000000.0 is out of range"),
+    "surrogate.jsonl": (b'{"input": "ok"}\n{"input": {"q": "cut \\ud83d"}}\n', "line 2: `\\ud83d` is half of a UTF-16 pair"),
+    "surrogate.csv": (b'input\n"""cut \\udc00"""\n', "line 2: `\\udc00` is half of a UTF-16 pair"),
 }
 
 
@@ -56,6 +58,19 @@ def test_hostile_import_files_get_one_sentence_and_write_nothing(ws_path: Path, 
     err = capsys.readouterr().err
     assert needle in err and len(err.strip().splitlines()) == 1, err
     assert Workspace.open(ws_path).generation == before
+
+
+def test_a_whole_utf16_pair_imports_and_half_a_pair_written_directly_is_one_sentence(ws_path: Path, tmp_path: Path) -> None:
+    from loop_tui.errors import UserError
+
+    src = tmp_path / "emoji.jsonl"
+    src.write_bytes(b'{"id": "e", "input": "smile \\ud83d\\ude00"}\n')  # an emoji as JSON escapes it (ensure_ascii)
+    assert _import(ws_path, src) == 0
+    ws = Workspace.open(ws_path)
+    assert json.loads(ws.query("SELECT input FROM project_logs WHERE id = 'e'")[0]["input"]) == "smile \U0001f600"
+    project_id = ws.project("p").id
+    with pytest.raises(UserError, match="half of a UTF-16 pair"):  # any writer, not only import, gets the sentence
+        ws.insert_rows("project_logs", project_id, [{"id": "x", "input": {"q": "cut \ud83d"}}], project_id=project_id)
 
 
 def test_a_parquet_timestamp_past_year_9999_names_its_row_and_column(ws_path: Path, tmp_path: Path, capsys) -> None:
@@ -140,3 +155,20 @@ def test_export_to_dash_streams_to_stdout(ws_path: Path, tmp_path: Path) -> None
     assert result.returncode == 0, result.stderr
     [row] = _strict(result.stdout)
     assert row["id"] == "a" and not (Path.cwd() / "-").exists()
+
+
+def test_small_atomic_writes_never_write_through_a_planted_temp_name(tmp_path: Path) -> None:
+    # `export --layout bt-sync --out DIR` may be given an existing empty folder someone else can write to;
+    # its files are written by `atomic_write_bytes`, whose temp name was `.NAME.tmp-PID`.
+    from loop_tui.store.segments import atomic_write_bytes
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    target = tmp_path / "spec.json"
+    (tmp_path / f".spec.json.tmp-{os.getpid()}").symlink_to(victim)
+    atomic_write_bytes(target, b"{}")
+    assert victim.read_text() == "precious" and target.read_bytes() == b"{}" and not target.is_symlink()
+    umask = os.umask(0)
+    os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f".spec.json.tmp-{os.getpid()}", "spec.json", "victim.txt"]

@@ -175,3 +175,21 @@ def test_scorers_round_trip_and_a_prompt_changed_on_both_sides_conflicts(fake_bt
     assert "return 0.5" in latest["function_data"]["data"]["code"]
     assert latest["function_data"]["data"]["runtime_context"]["runtime"] == "python"
     assert fake_bt.state.prompts[prompt["id"]][-1]["prompt_data"]["options"]["model"] == "o3"  # not overwritten
+
+
+def test_push_lists_row_ids_from_data_with_control_characters_as_symbols(fake_bt_env: FakeBraintrust,
+                                                                          tmp_path: Path) -> None:
+    hostile = "r\x1b]0;pwned\x07\x1b[2J"
+    project_id, dataset_id = seed_dataset(fake_bt_env)
+    fake_bt_env.state.insert("dataset", dataset_id, [{"id": hostile, "input": {"q": 9}, "expected": "e"}])
+    ws = Workspace.open(tmp_path / "ws")
+    pull_project(ws, client_for(fake_bt_env)[0], "support-bot", PullOptions(objects=("datasets",)))
+    ws.update_rows("dataset", dataset_id, [{"id": hostile, "expected": "local"}], project_id=project_id)
+    ws.insert_rows("dataset", dataset_id, [{"id": "new\x1b[2J", "input": 1}], project_id=project_id)
+    fake_bt_env.state.insert("dataset", dataset_id, [{"id": hostile, "input": {"q": 9}, "expected": "remote"}])
+    cli = [sys.executable, "-m", "loop_tui", "sync", "push", "--project", "support-bot", "--workspace", str(tmp_path / "ws")]
+    for extra in (["--dry-run"], []):
+        done = subprocess.run([*cli, *extra], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 3, done.stderr
+        assert "\x1b" not in done.stdout + done.stderr and "\x07" not in done.stdout + done.stderr
+        assert "conflict: r␛]0;pwned␇␛[2J changed here" in done.stdout

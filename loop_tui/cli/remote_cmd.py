@@ -34,7 +34,10 @@ def run_status(args: argparse.Namespace) -> int:
     if args.format == "json":
         print_json({"org": org.name, "org_id": org.id, "api_url": org.api_url, "projects": rows})
         return 0
-    print(f"connected to Braintrust organisation {org.name} at {org.api_url} ({len(rows)} projects)")
+    from loop_tui.safe_text import one_line
+
+    # The name and URL come from the server: text from data, never terminal control sequences.
+    print(f"connected to Braintrust organisation {one_line(org.name)} at {one_line(org.api_url)} ({len(rows)} projects)")
     if rows:
         print_table(["PROJECT", "LAST PULLED HERE", "ID"], [[r["name"], r["last_pulled"] or "never", r["id"]] for r in rows])
     return 0

@@ -128,24 +128,29 @@ def _print_report(report: Any, fmt: str, verb: str, written_label: str) -> None:
     if fmt == "json":
         print_json({"project": report.project, "totals": report.totals(), "objects": [asdict(o) for o in report.objects]})
         return
+    from loop_tui.safe_text import visible
+
+    def say(line: str) -> None:  # every line may quote names and row ids from data
+        sys.stdout.write(visible(line) + "\n")
+
     totals = report.totals()
     if verb == "would send":
         from loop_tui.remote.push import plan_summary
 
-        print(plan_summary(report)[0])
+        say(plan_summary(report)[0])
     else:
-        print(f"{verb} {report.project}: {totals['written']:,} rows {written_label}, {totals['deleted']:,} deleted, "
-              f"{totals['unchanged']:,} unchanged, {totals['conflicts']} conflicts")
+        say(f"{verb} {report.project}: {totals['written']:,} rows {written_label}, {totals['deleted']:,} deleted, "
+            f"{totals['unchanged']:,} unchanged, {totals['conflicts']} conflicts")
     for obj in report.objects:
         if obj.written or obj.deleted or obj.conflicts or obj.would_send:
             counts = f"{len(obj.would_send)} to send" if obj.would_send else \
                 f"{obj.written:,} {written_label}, {obj.deleted:,} deleted"
-            print(f"  {obj.kind} {obj.name!r}: {counts}")
+            say(f"  {obj.kind} {obj.name!r}: {counts}")
         for item in obj.would_send:
-            print(f"    {item['action']} {item['id']}")
+            say(f"    {item['action']} {item['id']}")
         for row_id in obj.conflicts:
-            print(f"    conflict: {row_id} changed here and in Braintrust since the last sync "
-                  "(nothing sent; use --prefer local|remote)")
+            say(f"    conflict: {row_id} changed here and in Braintrust since the last sync "
+                "(nothing sent; use --prefer local|remote)")
 
 
 def import_bt_sync_folder(args: argparse.Namespace, table: str) -> int:

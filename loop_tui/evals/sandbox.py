@@ -152,17 +152,21 @@ class SandboxWorker:
         # a worker that builds its jail swaps it for a tmpfs that vanishes with it, and removes it at once.
         self.tmpdir = isolation.new_scratch_dir((drop_to[0], drop_to[1]) if drop_to else None)
         argv = [*(prefix or []), sys.executable, "-I", str(WORKER_SCRIPT)]
-        self.proc = await asyncio.create_subprocess_exec(
-            *argv,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.DEVNULL,
-            cwd=self.tmpdir,
-            env=_minimal_env(self.tmpdir),
-            start_new_session=True,
-            preexec_fn=_set_worker_limits,
-            limit=_MAX_LINE,
-        )
+        try:
+            self.proc = await asyncio.create_subprocess_exec(
+                *argv,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.DEVNULL,
+                cwd=self.tmpdir,
+                env=_minimal_env(self.tmpdir),
+                start_new_session=True,
+                preexec_fn=_set_worker_limits,
+                limit=_MAX_LINE,
+            )
+        except OSError as exc:  # e.g. the interpreter cannot be executed again by this user
+            self._remove_tmpdir()
+            raise _SpawnFailed(f"{exc.strerror or exc}: {exc.filename or argv[0]}") from None
         init = {"op": "init", "code": self.code, "config": self._config(prefix is not None, drop_to)}
         try:
             result = await self._request(init, timeout=self.limits.timeout_s + _GRACE_S)

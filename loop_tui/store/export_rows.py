@@ -44,7 +44,10 @@ def write_row_batches(batches: Batches, fmt: str, out: Path | None) -> int:
                 raise UserError("Parquet is binary: redirect stdout to a file, or pass --out FILE")
             _parquet_to_stdout(batches, counted)
         else:
-            _write_text(counted, fmt, sys.stdout, columns=_columns(batches) if fmt == "csv" else [])
+            # Text from data reaches whoever reads stdout: JSONL escapes every control character (the same
+            # JSON value), and CSV on a terminal shows them as symbols (into a pipe, the bytes as stored).
+            _write_text(counted, fmt, sys.stdout, columns=_columns(batches) if fmt == "csv" else [],
+                        to_stdout=True, on_terminal=sys.stdout.isatty())
             sys.stdout.flush()
         return written[0]
     _check_target(out)
@@ -96,13 +99,15 @@ def _write_via_temp(out: Path, write: Any) -> None:
             write(fh)
             fh.flush()
             os.fsync(fh.fileno())
-            umask = os.umask(0)
-            os.umask(umask)
-            os.fchmod(fh.fileno(), 0o666 & ~umask)  # as a plain open() would have made it, not mkstemp's 0600
+            from loop_tui.store.segments import current_umask
+
+            os.fchmod(fh.fileno(), 0o666 & ~current_umask())  # as a plain open() would have made it, not mkstemp's 0600
         os.replace(tmp, out)
-    except OSError as exc:
+    except OSError as exc:  # the disk failed (full, I/O error), not the input: exit 1, not 2
+        from loop_tui.store.failures import WriteFailed
+
         tmp.unlink(missing_ok=True)
-        raise UserError(f"cannot write {out} ({exc.strerror}); nothing was written") from None
+        raise WriteFailed(f"cannot write {out} ({exc.strerror or exc}); nothing was written") from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -125,17 +130,21 @@ def _write_text_binary(batches: Batches, fmt: str, fh: Any, columns: list[str]) 
     text.detach()
 
 
-def _write_text(batches: Batches, fmt: str, fh: Any, columns: list[str]) -> None:
+def _write_text(batches: Batches, fmt: str, fh: Any, columns: list[str], *, to_stdout: bool = False,
+                on_terminal: bool = False) -> None:
+    from loop_tui.safe_text import json_controls_escaped, visible
     from loop_tui.store.io import _cell_to_text, _export_json
 
     if fmt == "jsonl":
         for batch in batches():
-            fh.write("".join(_export_json(row) + "\n" for row in batch))
+            text = "".join(_export_json(row) + "\n" for row in batch)
+            fh.write(json_controls_escaped(text) if to_stdout else text)
         return
+    cell = (lambda value: visible(_cell_to_text(value))) if on_terminal else _cell_to_text
     writer = csv.writer(fh)
-    writer.writerow(columns)
+    writer.writerow([cell(c) for c in columns])
     for batch in batches():
-        writer.writerows([_cell_to_text(row.get(c)) for c in columns] for row in batch)
+        writer.writerows([cell(row.get(c)) for c in columns] for row in batch)
 
 
 def _write_parquet(batches: Batches, columns: list[str], out: Any) -> None:

@@ -224,10 +224,10 @@ class StreamingImport:
             self._close_writer()
             with open(self._tmp, "rb") as fh:
                 os.fsync(fh.fileno())
+            rows, duplicates = self._keep_last_of_each_id()  # these passes write the segment again: the disk
+            self._add_typed_copies()  # may fill up in them too
         except OSError as exc:
             raise WriteFailed(f"could not write a segment ({exc.strerror}); nothing was written") from None
-        rows, duplicates = self._keep_last_of_each_id()
-        self._add_typed_copies()
         updates = not target.new_records and self._touches_existing_rows()
         folder = segment_dir(self.ws.root, target.table, target.object_id)
         final = folder / segment_name(self.xact, updates)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,22 @@ def _text_to_cell(text: str) -> Any:
         return _strict_loads(text)
     except ValueError:
         return text
+
+
+# A JSON escape of a UTF-16 surrogate: lines without one cannot decode to half a pair (the cheap test).
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _half_pair_error(value: Any, name: str, line: int) -> UserError | None:
+    """The sentence for a value holding a lone UTF-16 surrogate (JSON allows `"\\ud83d"` alone; UTF-8 and
+    so no store can hold it), else None. A string cut inside an emoji by a JavaScript logger is the usual source."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        half = f"\\u{ord(exc.object[exc.start]):04x}"
+        return UserError(f"{name} line {line}: `{half}` is half of a UTF-16 pair, not a character (a string cut "
+                         "inside an emoji?); remove it or complete the pair")
+    return None
 
 
 def _utf8_error(raw: bytes, exc: UnicodeDecodeError, name: str, first_line: int = 1) -> UserError:
@@ -130,6 +147,8 @@ def _read_jsonl(path: Path, progress: ReadProgress) -> Iterator[dict[str, Any]]:
                 raise UserError(f"{path.name} line {n}: nested too deeply (more than ~1,000 levels)") from None
             if not isinstance(row, dict):
                 raise UserError(f"{path.name} line {n}: each line must be a JSON object, got {type(row).__name__}")
+            if _SURROGATE_ESCAPE.search(line) and (half := _half_pair_error(row, path.name, n)):
+                raise half
             row["__line__"] = n
             yield row
 
@@ -166,6 +185,9 @@ def _read_csv(path: Path, progress: ReadProgress) -> Iterator[dict[str, Any]]:
                     out = {k: _text_to_cell(v or "") for k, v in row.items()}
                 except RecursionError:
                     raise UserError(f"{path.name} line {reader.line_num}: a cell is nested too deeply") from None
+                if any(v and _SURROGATE_ESCAPE.search(v) for v in row.values()) and (
+                        half := _half_pair_error(out, path.name, reader.line_num)):
+                    raise half
                 out["__line__"] = reader.line_num
                 yield out
         except csv.Error as exc:

@@ -51,6 +51,16 @@ def _read_format(marker: Path) -> object:
 def prepare(path: str | Path, *, create: bool = True, check_log: bool = True) -> Path:
     """Resolve `path` to a ready workspace folder (creating or upgrading it) and return it."""
     root = Path(path).expanduser().resolve()
+    try:
+        return _prepare(root, create=create, check_log=check_log)
+    except PermissionError as exc:  # the folder, its marker or the transaction log is not ours to read
+        where = Path(exc.filename) if exc.filename else root
+        shown = str(where.relative_to(root)) if where.is_relative_to(root) and where != root else str(where)
+        raise DamagedError(f"the workspace {root} cannot be opened: {shown} cannot be read (permission denied); "
+                           "check its owner and mode") from None
+
+
+def _prepare(root: Path, *, create: bool, check_log: bool) -> Path:
     if root.exists() and not root.is_dir():
         raise UserError(f"workspace path {root} is a file, not a folder; pass a folder with --workspace")
     marker = root / MARKER

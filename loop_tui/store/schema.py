@@ -301,7 +301,12 @@ def to_arrow(table: str, rows: list[dict[str, Any]]) -> pa.Table:
     """Build an Arrow table in `table`'s schema from normalised column dicts (missing columns null)."""
     schema = TABLES[table][0]
     columns = {name: [r.get(name) for r in rows] for name in schema.names}
-    return pa.Table.from_pydict(columns, schema=schema)
+    try:
+        return pa.Table.from_pydict(columns, schema=schema)
+    except UnicodeEncodeError as exc:  # readers name the line; this covers every other writer
+        half = f"\\u{ord(exc.object[exc.start]):04x}"
+        raise UserError(f"a text holds `{half}`, half of a UTF-16 pair and not a character, so it cannot be "
+                        "stored; nothing was written") from None
 
 
 def row_to_braintrust(table: str, record: dict[str, Any]) -> dict[str, Any]:

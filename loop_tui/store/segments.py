@@ -52,13 +52,35 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write a small file atomically (temp file, fsync, rename)."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+def current_umask() -> int:
+    """The process's umask, read without changing it (`os.umask` sets it, briefly 0 for every other thread)."""
     try:
-        with open(tmp, "wb") as fh:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    umask = os.umask(0o022)  # no /proc (not Linux): the only way there is to read it
+    os.umask(umask)
+    return umask
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write a small file atomically (temp file, fsync, rename).
+
+    The temp file has an unpredictable name and is created exclusively, never through a symlink (mkstemp):
+    the folder may be one someone else can write to (e.g. `export --layout bt-sync --out DIR`).
+    """
+    import tempfile
+
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
+            os.fchmod(fh.fileno(), 0o666 & ~current_umask())  # as a plain open() makes it, not mkstemp's 0600
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
