@@ -55,12 +55,14 @@ def _wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
     return True
 
 
-def _scorer_folders() -> set[str]:
+def _scorer_folders(app_pid: int) -> set[str]:
+    """The scratch folders of one app process (named after its pid): tests running beside this one in
+    other processes make and remove their own in the same place."""
     tmp = Path(tempfile.gettempdir())
-    found = {str(p) for p in tmp.glob("loop-tui-scorer-*")}
+    found = {str(p) for p in tmp.glob(f"loop-tui-scorer-{app_pid}-*")}
     root = tmp / f"loop-tui-scorers-{os.geteuid()}"
     if root.is_dir():
-        found |= {str(p) for p in root.iterdir()}
+        found |= {str(p) for p in root.glob(f"{app_pid}-*")}
     return found
 
 
@@ -74,7 +76,6 @@ def _pid_gone(pid: int) -> bool:
 
 @pytest.mark.parametrize("use_namespaces", [True, False], ids=["namespaces", "no-namespaces"])
 def test_killed_app_leaves_no_scratch_folder(use_namespaces: bool) -> None:
-    before = _scorer_folders()
     app = subprocess.Popen(
         [sys.executable, "-c", APP, "1" if use_namespaces else "0"],
         stdout=subprocess.PIPE,
@@ -84,14 +85,14 @@ def test_killed_app_leaves_no_scratch_folder(use_namespaces: bool) -> None:
     try:
         started = json.loads(app.stdout.readline())
         if started["tmpdir"]:
-            assert started["tmpdir"] in _scorer_folders() - before  # it exists while the app runs
+            assert started["tmpdir"] in _scorer_folders(app.pid)  # it exists while the app runs
         else:
-            assert _scorer_folders() - before == set()  # a tmpfs inside the namespace: nothing on disk
+            assert _scorer_folders(app.pid) == set()  # a tmpfs inside the namespace: nothing on disk
     finally:
         app.send_signal(signal.SIGKILL)
         app.wait(timeout=10)
     assert _wait_until(lambda: _pid_gone(started["worker"])), "the worker outlived the app"
-    assert _wait_until(lambda: _scorer_folders() - before == set()), _scorer_folders() - before
+    assert _wait_until(lambda: _scorer_folders(app.pid) == set()), _scorer_folders(app.pid)
 
 
 def test_next_start_removes_folders_of_apps_that_are_gone(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -128,8 +129,8 @@ async def test_a_worker_that_cannot_start_says_so_and_leaves_no_folder(
     not_executable.write_text("")
     monkeypatch.setattr(sandbox.sys, "executable", str(not_executable))
     monkeypatch.setattr(sandbox, "_unshare_works", sandbox._unshare_works)  # restored: the failure is not unshare's
-    before = _scorer_folders()
+    before = _scorer_folders(os.getpid())
     worker = sandbox.SandboxWorker("def handler(output):\n    return 1", sandbox.SandboxLimits(timeout_s=5))
     with pytest.raises(sandbox.SandboxError, match="the code-scorer worker failed to start .*Permission denied"):
         await worker.start()
-    assert _scorer_folders() - before == set()
+    assert _scorer_folders(os.getpid()) - before == set()
