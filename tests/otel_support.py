@@ -13,15 +13,16 @@ from loop_tui.interop.otlp_writer import SpanWriter
 from loop_tui.store import Workspace
 
 
-def wait_until(predicate: Callable[[], Any], timeout: float = 30.0, interval: float = 0.02) -> Any:
-    """Poll `predicate` until it returns something truthy (fails after `timeout` seconds)."""
+def wait_until(predicate: Callable[[], Any], timeout: float = 30.0, interval: float = 0.02, what: str = "") -> Any:
+    """Poll `predicate` until it returns something truthy (fails after `timeout` seconds, saying `what` it
+    waited for)."""
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {predicate}")
+            raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
         time.sleep(interval)
 
 

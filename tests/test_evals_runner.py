@@ -443,29 +443,38 @@ async def test_a_failed_background_write_is_retried_and_loses_nothing(ws: Worksp
 
 async def test_cancelling_twice_during_a_slow_write_still_records_what_is_stored(ws: Workspace, monkeypatch) -> None:
     import threading
-    import time
+
+    from loop_tui.evals.span_writer import SpanWriter
 
     _bigger_dataset(ws, 300)
-    started = threading.Event()
+    started, release = threading.Event(), threading.Event()
     write = ws.append_batch
 
     def slow(batch, *args, **kwargs):
-        if threading.current_thread() is not threading.main_thread():
+        if threading.current_thread() is not threading.main_thread():  # the background write, not the end's
             started.set()
-            time.sleep(0.5)
+            assert release.wait(timeout=60), "the test never let the background write finish"
         return write(batch, *args, **kwargs)
 
+    ending = asyncio.Event()  # the run is ending and waits for the background write
+    wait_for_writer = SpanWriter.wait_for_writer
+
+    async def noted_wait(self: SpanWriter) -> None:
+        ending.set()
+        await wait_for_writer(self)
+
     monkeypatch.setattr(ws, "append_batch", slow)
+    monkeypatch.setattr(SpanWriter, "wait_for_writer", noted_wait)
     provider = ScriptedProvider(lambda m, t, p: "x", latency=0.01)
     task = asyncio.ensure_future(run_experiment(ws, "proj", PROMPT, "big", ["ExactMatch"], provider=provider,
                                                 concurrency=4, name="twice"))
-    deadline = asyncio.get_running_loop().time() + 30
-    while not started.is_set():  # poll until a write is under way (a minute at most)
-        assert asyncio.get_running_loop().time() < deadline, "the run never started writing"
-        await asyncio.sleep(0.005)
-    task.cancel()
-    await asyncio.sleep(0.05)
-    task.cancel()  # a second ctrl+g while the run is ending
+    try:
+        assert await asyncio.to_thread(started.wait, 30), "the run never started a background write"
+        task.cancel()
+        await asyncio.wait_for(ending.wait(), timeout=30)  # (raises TimeoutError if the run never ends)
+        task.cancel()  # a second ctrl+g while the run is ending, its write still under way
+    finally:
+        release.set()
     with pytest.raises(asyncio.CancelledError):
         await task
     exp = ws.get_object("experiment", ws.project("proj").id, "twice")

@@ -7,12 +7,12 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
 
 from loop_tui.store import Workspace
+from tests.otel_support import wait_until
 
 WRITER = textwrap.dedent(
     """
@@ -63,11 +63,14 @@ def test_kill_9_mid_write_leaves_earlier_commits_intact(dataset) -> None:
     ws, project, ds = dataset
     size = 20_000
     proc = _spawn(ws.root, ds.id, project.id, "k", 1000, size)
-    # Wait for two commits, then kill while the next (large) segment is being written.
+    # Wait for two commits, then kill while the next (large) segment is being written: its temporary file is
+    # on disk (polled every millisecond: a write of this size lasts tens of them).
     assert proc.stdout is not None
-    proc.stdout.readline()
-    proc.stdout.readline()
-    time.sleep(0.15)
+    for commit in ("0\n", "1\n"):
+        assert proc.stdout.readline() == commit, proc.stderr.read() if proc.stderr else ""
+    folder = ws.root / "tables" / "dataset" / ds.id
+    wait_until(lambda: any(folder.glob(".tmp-*.part")), timeout=60, interval=0.001,
+               what="the third segment's write to start")
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
     reopened = Workspace.open(ws.root)
