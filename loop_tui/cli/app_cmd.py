@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from loop_tui.config import Settings
+    from loop_tui.interop.otlp_server import OtlpReceiver
+    from loop_tui.store import Workspace
 
 PAGE_CHOICES = ("playground", "experiments", "datasets", "logs", "btql", "settings")
 
@@ -30,9 +36,9 @@ def run_app(args: argparse.Namespace) -> int:
     workspace_arg = getattr(args, "workspace", None)
     project = getattr(args, "project", None)
     otlp = getattr(args, "otlp", None)
-    receivers: list = []
+    receivers: list[OtlpReceiver] = []
 
-    def open_everything():  # type: ignore[no-untyped-def]  # runs in the app's worker thread
+    def open_everything() -> tuple[Workspace, Settings]:  # runs in the app's worker thread
         from loop_tui.config import load_settings
         from loop_tui.store import open_workspace
 
@@ -48,7 +54,6 @@ def run_app(args: argparse.Namespace) -> int:
 
     app = LoopApp(None, None, start_page=getattr(args, "page", None) or "logs", project=project,
                   opener=open_everything, where=str(workspace_arg or ""))
-    app.otlp_receiver = None
     try:
         app.run()
     finally:
@@ -59,7 +64,7 @@ def run_app(args: argparse.Namespace) -> int:
     return app.return_code or 0
 
 
-def _start_receiver(workspace, address: str | None):  # type: ignore[no-untyped-def]
+def _start_receiver(workspace: Workspace, address: str | None) -> OtlpReceiver | None:
     """The in-app OTLP receiver for `--otlp` (spans go to the project named by their service.name)."""
     if address is None:
         return None

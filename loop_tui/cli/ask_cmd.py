@@ -100,15 +100,16 @@ def build_page_context(ws: Any, args: argparse.Namespace) -> Any:
             raise UserError("name the project with --project (needed for --experiment, --dataset and the playground)")
         project = projects[0]
     ctx = PageContext(page=page, project=project.name if project else None)
-    if args.experiment:
-        ctx.experiment_id = ws.get_object("experiment", project.id, args.experiment).id
-    if args.dataset:
-        ctx.dataset_id = ws.get_object("dataset", project.id, args.dataset).id
-    if page == "playground":
-        playgrounds = ws.objects("playground", project.id)
-        if not playgrounds:
-            raise UserError(f"project {project.name} has no playground")
-        ctx.playground_id = playgrounds[0].id
+    if project is not None:  # (always set when an experiment, a dataset or the playground is asked for)
+        if args.experiment:
+            ctx.experiment_id = ws.get_object("experiment", project.id, args.experiment).id
+        if args.dataset:
+            ctx.dataset_id = ws.get_object("dataset", project.id, args.dataset).id
+        if page == "playground":
+            playgrounds = ws.objects("playground", project.id)
+            if not playgrounds:
+                raise UserError(f"project {project.name} has no playground")
+            ctx.playground_id = playgrounds[0].id
     if args.query:
         ctx.btql_query = args.query
         ctx.btql_error = _query_error(ws, args.query, ctx.project)

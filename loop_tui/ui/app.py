@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import PurePath
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
@@ -38,11 +39,12 @@ from loop_tui.ui.ui_state import (
 # (tests/test_ui_startup.py holds this). What needs them is imported where it is used.
 
 if TYPE_CHECKING:
-    from textual.await_complete import AwaitComplete
     from textual.command import Provider
     from textual.notifications import SeverityLevel
+    from textual.widget import AwaitMount
 
     from loop_tui.config import Settings
+    from loop_tui.interop.otlp_server import OtlpReceiver
     from loop_tui.store import CatalogObject, Workspace
     from loop_tui.ui.logs_query import FirstPagePrefetch
 
@@ -73,7 +75,7 @@ def _none() -> None:
     return None
 
 
-def _page_screens() -> dict[str, Callable[[], Screen]]:
+def _page_screens() -> dict[str, str | Callable[[], Screen]]:
     return {name: _lazy_screen(name) for name in PAGES}
 
 
@@ -88,7 +90,7 @@ class LoopApp(WorkerFailures, RemembersKeymap, KeysKeptMixin, SyncMixin, TypedAh
     """Loop TUI: playground, experiments, datasets, logs, BTQL sandbox and settings over one workspace."""
 
     TITLE = "Loop TUI"
-    CSS_PATH: ClassVar = css_paths()
+    CSS_PATH: ClassVar[list[str | PurePath]] = [*css_paths()]
     COMMANDS = App.COMMANDS | {ActionsProvider, _loop_commands}
     MODES: ClassVar = {}  # filled below from PAGES (strings keep imports lazy)
 
@@ -142,6 +144,8 @@ class LoopApp(WorkerFailures, RemembersKeymap, KeysKeptMixin, SyncMixin, TypedAh
         """The logs page's first query, started as soon as the workspace is open (when it opens on logs)."""
         self.startup_error: UserError | None = None
         """Why the workspace could not be opened (the app then exits; the CLI prints it, exit code 2)."""
+        self.otlp_receiver: OtlpReceiver | None = None
+        """The in-app OTLP receiver with `--otlp` (set by the CLI's opener); the logs page's live line reads it."""
         if opener is None:
             self._take(workspace, settings, None)  # type: ignore[arg-type]
 
@@ -170,7 +174,7 @@ class LoopApp(WorkerFailures, RemembersKeymap, KeysKeptMixin, SyncMixin, TypedAh
         if self._opener is not None and not self.pages_ready:
             self._open_workspace()
 
-    def _open_pages(self, projects: list[CatalogObject] | None = None) -> AwaitComplete:
+    def _open_pages(self, projects: list[CatalogObject] | None = None) -> AwaitMount:
         """Apply theme and keymap, open the first page, and take the `projects` (or read them in a worker);
         await the result for the page to be mounted."""
         self.apply_settings(self.settings)
@@ -283,7 +287,7 @@ class LoopApp(WorkerFailures, RemembersKeymap, KeysKeptMixin, SyncMixin, TypedAh
             return
         if self.project is None and message.projects:
             chosen, missing = self._choose_project(message.projects, self.workspace)
-            if missing:
+            if missing and chosen is not None:
                 self.notify(f"no project named {missing!r}; showing {chosen.name}", severity="warning")
             self.project = chosen
         elif not message.projects:

@@ -57,7 +57,7 @@ def experiments_table(ws: Workspace, project_id: str) -> tuple[pa.Table, list[Ca
 
 def summary_rows(summary: Any) -> list[tuple[str, ...]]:
     """Score lines for the experiment view: name, mean, base, diff, ↑, ↓, 95% CI."""
-    out = []
+    out: list[tuple[str, ...]] = []
     for s in summary.scores.values():
         ci = f"[{fmt_delta(s.ci_low)}, {fmt_delta(s.ci_high)}]" if s.ci_low is not None else ""
         out.append(
@@ -76,7 +76,7 @@ def summary_rows(summary: Any) -> list[tuple[str, ...]]:
 
 def metric_rows(summary: Any) -> list[tuple[str, ...]]:
     """Metric lines: name, value, change vs base (lower is better), ↑, ↓."""
-    out = []
+    out: list[tuple[str, ...]] = []
     for m in summary.metrics.values():
         diff = "" if m.diff is None else f"{m.diff * 100:+.1f}%"
         out.append((m.name, _metric_value(m.value, m.unit), diff, str(m.improvements), str(m.regressions)))

@@ -42,7 +42,7 @@ class ToolInfo:
 def loop_tools() -> list[ToolInfo]:
     """Every Loop tool, from the agent's registry when it is available."""
     try:
-        from loop_tui.agent.tools import ALL_TOOLS  # type: ignore[attr-defined]
+        from loop_tui.agent.tools import ALL_TOOLS
 
         tools = [ToolInfo(t.name, bool(t.mutates)) for t in ALL_TOOLS]
         if tools:

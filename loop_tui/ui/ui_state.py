@@ -59,7 +59,8 @@ def last_project(workspace_root: Path) -> str | None:
 def remember_project(workspace_root: Path, project_id: str) -> None:
     """Open `project_id` next time this workspace is opened."""
     state = _load()
-    projects = state.get("last_project") if isinstance(state.get("last_project"), dict) else {}
+    remembered = state.get("last_project")
+    projects: dict[str, Any] = remembered if isinstance(remembered, dict) else {}
     key = str(workspace_root.resolve())
     if projects.get(key) == project_id:
         return

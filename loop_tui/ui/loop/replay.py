@@ -34,11 +34,11 @@ def replay_widgets(conversation: Conversation) -> list[Widget]:
                 cards[call["id"]] = card
                 widgets.append(card)
         elif role == "tool":
-            card = cards.get(str(message.get("tool_call_id")))
-            if card is not None:
+            answered = cards.get(str(message.get("tool_call_id")))
+            if answered is not None:
                 error = content.removeprefix("Error: ") if content.startswith("Error: ") else None
-                card.result = None if error else content
-                card.error = error
-                card.status = "error" if error else ("declined" if content == DECLINED else "ok")
-                card.note = "declined" if content == DECLINED else ""
+                answered.result = None if error else content
+                answered.error = error
+                answered.status = "error" if error else ("declined" if content == DECLINED else "ok")
+                answered.note = "declined" if content == DECLINED else ""
     return widgets

@@ -129,14 +129,20 @@ async def _load_and_label(chat: LoopChat, context: PageContext) -> None:
         for row, score in zip(data.rows, scores, strict=True):
             row.setdefault("scores", {})
             row["scores"] = {**(row.get("scores") or {}), tunable.name: score}
-    chat.app.push_screen(TuneScorerModal(data), lambda request: request and send_tune_request(chat, request))
+
+    def labelled(request: TuneRequest | None) -> None:
+        if request is not None:  # (None: cancelled)
+            send_tune_request(chat, request)
+
+    chat.app.push_screen(TuneScorerModal(data), labelled)
 
 
 async def score_rows(chat: LoopChat, name: str, rows: list[dict]) -> list[float | None]:
     """Score rows with the project's scorer `name` as saved now (None where it fails)."""
     from loop_tui.evals.registry import resolve_scorer
 
-    project_id = chat.workspace.project(chat.page_context().project).id if chat.page_context().project else None
+    project = chat.page_context().project
+    project_id = chat.workspace.project(project).id if project else None
     scorer = resolve_scorer(name, chat.workspace, project_id, settings=chat.settings, judge_model=chat.model_name)
     scores: list[float | None] = []
     try:

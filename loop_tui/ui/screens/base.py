@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 class PageScreen(WorkerFailures, LoopPageMixin, Screen):
     """Base of the six pages (and the screens pushed on them); a worker's failure is handled in `WorkerFailures`."""
 
-    PAGE: ClassVar[str] = ""
+    PAGE: str = ""
+    """The page this screen belongs to (a class attribute; the trace view, opened from two pages, sets its own)."""
     NEEDS_PROJECT: ClassVar[bool] = True
     # The cursor starts on the main table's "Loading…" line (which keeps grid keys typed ahead, see
     # ArrowTable) and moves to the grid once data arrives; focusing the first input would swallow the

@@ -23,7 +23,7 @@ from loop_tui.ui.formatting import fmt_time, parse_json_text, preview
 from loop_tui.ui.messages import WorkFailed
 from loop_tui.ui.screens.base import PageScreen
 from loop_tui.ui.widgets.arrow_table import ArrowTable
-from loop_tui.ui.widgets.modals import ConfirmModal, TextPromptModal
+from loop_tui.ui.widgets.modals import ConfirmModal, TextPromptModal, if_chosen
 
 MAX_ROWS = 10_000
 
@@ -228,10 +228,11 @@ class DatasetsScreen(PageScreen):
         if row is None or self.current is None:
             return
         fields = row_fields(row)
-        self.app.push_screen(
-            DatasetRowEditor(fields, f"Row {row['id'][:8]} of {self.current.name}"),
-            lambda new: new is not None and self._write("update", [{"id": row["id"], **new}], "edit row"),
-        )
+
+        def save(edited: dict[str, Any]) -> None:
+            self._write("update", [{"id": row["id"], **edited}], "edit row")
+
+        self.app.push_screen(DatasetRowEditor(fields, f"Row {row['id'][:8]} of {self.current.name}"), if_chosen(save))
 
     def action_new_row(self) -> None:
         """Add a row."""
@@ -242,7 +243,7 @@ class DatasetsScreen(PageScreen):
             return
         self.app.push_screen(
             DatasetRowEditor(None, f"New row in {self.current.name}"),
-            lambda new: new is not None and self._write("insert", [new], "add row"),
+            if_chosen(lambda new: self._write("insert", [new], "add row")),
         )
 
     def action_delete_row(self) -> None:
@@ -252,7 +253,7 @@ class DatasetsScreen(PageScreen):
             return
         self.app.push_screen(
             ConfirmModal("Delete this row?", preview(row.get("input"), 70) + "\n(undo with u)"),
-            lambda yes: yes and self._write("delete", [row["id"]], "delete row"),
+            if_chosen(lambda _yes: self._write("delete", [row["id"]], "delete row")),
         )
 
     def action_tag_row(self) -> None:
@@ -316,7 +317,7 @@ class DatasetsScreen(PageScreen):
         if not message.latest_only:
             self.app.push_screen(
                 HistoryModal(message.entries, f"History of {message.dataset.name}"),
-                lambda xact: xact is not None and self._undo(xact, project_id),
+                if_chosen(lambda xact: self._undo(xact, project_id)),
             )
             return
         if not message.entries:
@@ -325,7 +326,7 @@ class DatasetsScreen(PageScreen):
         entry = message.entries[0]
         self.app.push_screen(
             ConfirmModal(f"Undo “{entry.description or entry.op}” ({entry.count} rows)?"),
-            lambda yes: yes and self._undo(entry.xact_id, project_id),
+            if_chosen(lambda _yes: self._undo(entry.xact_id, project_id)),
         )
 
     @work(thread=True, exclusive=False, group="dataset-write", exit_on_error=False)

@@ -92,10 +92,10 @@ class ExperimentScreen(PageScreen):
 
     def compose_page(self) -> ComposeResult:
         with Horizontal(id="experiment-summary"):
-            scores = DataTable(id="experiment-scores", cursor_type="row", classes="pane")
+            scores: DataTable[str] = DataTable(id="experiment-scores", cursor_type="row", classes="pane")
             scores.border_title = literal(f"{self.experiment.name} · scores")
             yield scores
-            metrics = DataTable(id="experiment-metrics", cursor_type="row", classes="pane")
+            metrics: DataTable[str] = DataTable(id="experiment-metrics", cursor_type="row", classes="pane")
             metrics.border_title = "metrics (lower is better)"
             yield metrics
         rows = ArrowTable(empty_text="Loading rows…", id="experiment-rows", classes="pane")

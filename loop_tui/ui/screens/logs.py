@@ -35,7 +35,7 @@ from loop_tui.ui.widgets.arrow_table import ArrowTable
 from loop_tui.ui.widgets.charts import TrendCharts
 from loop_tui.ui.widgets.filter_bar import FilterBar
 from loop_tui.ui.widgets.live_feed import LiveFeed
-from loop_tui.ui.widgets.modals import ChoiceModal
+from loop_tui.ui.widgets.modals import ChoiceModal, if_chosen
 
 
 def _cycle(options: list[str], current: str) -> str:
@@ -352,7 +352,7 @@ class LogsScreen(PageScreen):
             ChoiceModal(
                 "Add this row to which dataset?", [(d.name, d) for d in message.datasets], "This project has no datasets yet."
             ),
-            lambda chosen: chosen is not None and self._insert_dataset_row(chosen, row),
+            if_chosen(lambda chosen: self._insert_dataset_row(chosen, row)),
         )
 
     @work(thread=True, exclusive=False, group="logs-insert", exit_on_error=False)

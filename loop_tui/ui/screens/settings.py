@@ -8,6 +8,7 @@ provider only names the environment variable that holds its key (and we show whe
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -157,7 +158,7 @@ class SettingsScreen(PageScreen):
         self.query_one("#chat-open", Switch).value = self.draft.ui.chat_open
 
     @staticmethod
-    def _refill(table: DataTable, columns: tuple[str, ...], rows: list[tuple[object, ...]], keys: list[str]) -> None:
+    def _refill(table: DataTable, columns: tuple[str, ...], rows: Sequence[tuple[object, ...]], keys: list[str]) -> None:
         cursor = table.cursor_row
         table.clear(columns=True)
         table.add_columns(*columns)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
@@ -163,7 +164,7 @@ class ArrowTable(Vertical):
         """Grid actions typed while awaiting the first rows, played when the grid appears."""
         self._generation = 0
 
-    def compose(self):  # type: ignore[no-untyped-def]
+    def compose(self) -> ComposeResult:
         yield TableMessage(self.empty_text, classes="empty-message")
 
     @property

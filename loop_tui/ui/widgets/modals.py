@@ -5,7 +5,8 @@ Their texts quote names and rows, so they are shown as written (`literal`): neve
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Callable, Sequence
+from typing import ClassVar, TypeVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -14,6 +15,19 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from loop_tui.safe_text import literal
+
+Result = TypeVar("Result")
+
+
+def if_chosen(act: Callable[[Result], object]) -> Callable[[Result | None], None]:
+    """A modal's result callback that calls `act` with the result, unless the modal was cancelled (None) or
+    declined (False)."""
+
+    def call(result: Result | None) -> None:
+        if result is not None and result is not False:
+            act(result)
+
+    return call
 
 
 class ConfirmModal(ModalScreen[bool]):
@@ -81,7 +95,7 @@ class ChoiceModal(ModalScreen["object | None"]):
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel", id="choice.cancel")]
 
-    def __init__(self, title: str, choices: list[tuple[str, object]], empty_text: str = "Nothing to choose from.") -> None:
+    def __init__(self, title: str, choices: Sequence[tuple[str, object]], empty_text: str = "Nothing to choose from.") -> None:
         super().__init__()
         self.title_text = title
         self.choices = choices
