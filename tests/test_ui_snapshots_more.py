@@ -1,9 +1,8 @@
 """Snapshots of Loop's pickers, the tune-scorer modal and an empty workspace at 120×40. Each waits for the loaded
 state (never a fixed pause) before the picture.
 
-Not here yet: a modal over a page of the full app (help, project picker, dataset history). Under load the page
-behind the modal is sometimes missing from the exported picture for good (a blank background that no wait
-fixes), so such a snapshot would be flaky; see the report of issue 14.
+A modal over a page of the full app (help, project picker, dataset history) is in test_ui_snapshots_modals.py,
+with the wait that makes sure the page behind the modal is in the picture.
 
 Review a changed SVG by eye before `pytest --snapshot-update`.
 """
