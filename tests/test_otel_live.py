@@ -142,10 +142,10 @@ async def test_an_open_trace_fills_in_as_its_spans_arrive(sample_ws_path: Path) 
             tree.focus()
             for body in (span(second_child, "chat 2", root_id), span(root_id, "invoke_agent")):
                 assert httpx.post(f"{receiver.endpoint}/v1/traces", json=body).status_code == 200
-            await wait_for(pilot, lambda: [n.data["span_id"] for n in tree.root.children] == [root_id], timeout=15)
+            await wait_for(pilot, lambda: [n.data["span_id"] for n in tree.root.children] == [root_id], timeout=30)
             assert sorted(n.data["span_id"] for n in tree.root.children[0].children) == [first_child, second_child]
             # the highlighted span stays highlighted through the reloads
             await wait_for(pilot, lambda: tree.cursor_node is not None and tree.cursor_node.data["span_id"] == first_child,
-                           timeout=5)
+                           timeout=30)
     finally:
         receiver.stop()
