@@ -22,7 +22,19 @@ async def _ready(pilot) -> None:  # type: ignore[no-untyped-def]
     await settle(pilot)
     await wait_for(pilot, lambda: _laid_out_or_nudged(pilot.app) and tables_shown(pilot.app), timeout=30)
     freeze_cursors(pilot.app)
+    paint_afresh(pilot.app)
     await screen_settled(pilot)
+
+
+def paint_afresh(app) -> None:  # type: ignore[no-untyped-def]
+    """Have every table and text editor on the screen paint from what it holds now, not from its line cache.
+    Those caches are keyed without two things that change under load: a DataTable's column widths measured
+    after its first paint (a picture under `-n 2` kept the cells cut to the headers' widths), and a
+    TextArea's cursor once blinking stops (a line cached before the editor had focus kept the cursor
+    hidden). `notify_style_update` is Textual's public way to tell a widget its look changed: it drops them."""
+    for widget in app.screen.query("DataTable, TextArea"):
+        widget.notify_style_update()
+        widget.refresh()
 
 
 def _laid_out_or_nudged(app) -> bool:  # type: ignore[no-untyped-def]
