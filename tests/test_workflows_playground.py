@@ -211,6 +211,8 @@ async def test_loops_eval_fills_the_playgrounds_results_grid(sample_ws_path: Pat
         experiment = result_of(fake_server_env, "run_eval")["experiment"]["name"]
         await wait_for(pilot, lambda: grid.row_count == 3)
         assert experiment in str(grid.border_title)
+        # and laid out: the grid measured its rows after a layout the page's reload had asked for (an empty box)
+        await wait_for(pilot, lambda: grid.grid is not None and grid.grid.region.height > 3, timeout=5)
         # the score line stays after the page reloads for Loop's change (a reload re-validates the prompt)
         await wait_for(pilot, lambda: "Levenshtein" in str(page.query_one("#pg-error", Label).content))
         assert page.last_result is not None and page.last_result.name == experiment  # F4 compares with it

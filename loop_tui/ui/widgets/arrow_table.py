@@ -80,6 +80,13 @@ def grid_class() -> type:
                     return self.scroll_x > 0 if parameters[0] == -1 else self.scroll_x < self.max_scroll_x
                 return super().check_action(action, parameters)
 
+            def watch_virtual_size(self, old: Any, new: Any) -> None:
+                # The grid measures its rows on its first idle, after it is mounted; a screen laid out in
+                # between (the page was busy: a reload after Loop's eval, a loaded machine) gave the grid its
+                # height from no rows at all, 0 lines, and nothing asked again: an empty box until a resize.
+                if old.height != new.height:
+                    self.call_after_refresh(self.refresh, layout=True)
+
             def action_scroll_sideways(self, direction: int) -> None:
                 """Scroll a quarter of the view sideways (the grid's own step is a column's two letters)."""
                 step = max(4, self.scrollable_content_region.width // 4)
