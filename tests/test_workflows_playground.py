@@ -215,4 +215,5 @@ async def test_loops_eval_fills_the_playgrounds_results_grid(sample_ws_path: Pat
         await wait_for(pilot, lambda: grid.grid is not None and grid.grid.region.height > 3, timeout=5)
         # the score line stays after the page reloads for Loop's change (a reload re-validates the prompt)
         await wait_for(pilot, lambda: "Levenshtein" in str(page.query_one("#pg-error", Label).content))
+        assert "done · run by Loop: 3 rows" in str(page.query_one("#pg-status", Label).content)
         assert page.last_result is not None and page.last_result.name == experiment  # F4 compares with it

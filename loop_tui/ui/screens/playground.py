@@ -188,7 +188,7 @@ class PlaygroundScreen(PlaygroundRunning):
         name = state.playground.name if state.playground else (state.prompt.name if state.prompt else "new task")
         editor.border_subtitle = literal(name)
         editor.placeholder = "write the prompt: ## system / ## user blocks, {{input}} variables"
-        if self.current_run is None:  # a run's progress owns the status line
+        if self.current_run is None and self.last_result is None:  # a run's progress or outcome owns the line
             self.query_one("#pg-status", Label).update("ctrl+r runs the task over the dataset")
 
     def _still_loading(self) -> bool:
