@@ -244,7 +244,7 @@ async def test_active_users_by_day(recent_ws):
                            "FROM (SELECT *, json_extract_string(metadata, '$.user_id') AS _meta_user FROM project_logs) "
                            "WHERE project_id = ? AND is_root GROUP BY 1", [_pid(recent_ws)])
     assert len(re.findall(r"^\| \d{4}-\d\d-\d\d \|", text, re.M)) == len(days)
-    assert f"the most was {max(d['u'] for d in days):,} in the day of" in text
+    assert f"the most was {max(d['u'] for d in days):,} on " in text
 
 
 async def test_weekly_retention_counts_users_active_in_both_weeks(recent_ws):
@@ -386,3 +386,17 @@ def test_a_query_edit_keeps_the_layout_of_the_query_on_screen() -> None:
     assert "from: project_logs('support-bot')" in edit.query.splitlines()
     one_line = btql_edit.apply("group", on_screen.replace("\n", " | "), "group this by model")
     assert one_line.query is not None and "\n" not in one_line.query
+
+
+@pytest.mark.parametrize("question", ["error rate by day", "token usage by day", "which day has the most errors?",
+                                      "p95 latency by day"])
+async def test_answers_by_day_name_days_as_dates(demo_ws, question):
+    # Seen with `loop-tui ask`: "error rate by day" and "token usage by day" named each day
+    # "2026-11-05T00:00:00+00:00" while "active users per day" said "2026-11-05".
+    text, _ = await ask(demo_ws, question, page="logs", project="support-bot")
+    assert "T00:00:00" not in text and re.search(r"^\| \d{4}-\d\d-\d\d \|", text, re.M), text[:300]
+
+
+async def test_the_busiest_period_reads_as_english(demo_ws):
+    text, _ = await ask(demo_ws, "how many active users per day?", page="logs", project="support-bot")
+    assert re.search(r"the most was [\d,]+ on \d{4}-\d\d-\d\d\.", text), text[:200]
