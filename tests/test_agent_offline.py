@@ -400,3 +400,11 @@ async def test_answers_by_day_name_days_as_dates(demo_ws, question):
 async def test_the_busiest_period_reads_as_english(demo_ws):
     text, _ = await ask(demo_ws, "how many active users per day?", page="logs", project="support-bot")
     assert re.search(r"the most was [\d,]+ on \d{4}-\d\d-\d\d\.", text), text[:200]
+
+
+async def test_rows_found_in_a_dataset_show_json_and_name_the_expected_column(demo_ws):
+    # Seen with `loop-tui ask --page datasets`: the rows' inputs read as Python ({'question': …}) and the
+    # dataset's expected answers sat under a column named "output".
+    ds = demo_ws.get_object("dataset", _pid(demo_ws), "support-golden")
+    text, _ = await ask(demo_ws, "find rows about 'refund'", page="datasets", project="support-bot", dataset_id=ds.id)
+    assert "| id | input | expected |" in text and "{'question'" not in text and '{"question": ' in text, text[:400]

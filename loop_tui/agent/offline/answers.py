@@ -149,9 +149,17 @@ def found_rows(term: str, content: str) -> str:
     rows = columns_to_rows(data) if "columns" in data else data.get("rows", [])
     if not rows:
         return f"No rows mention “{term}”."
-    table = [[r.get("id"), str(r.get("input"))[:90], str(r.get("output") or r.get("expected") or r.get("error") or "")[:90]]
-             for r in rows]
-    return f"{len(rows)} rows mention “{term}” (newest first):\n\n" + md_table(["id", "input", "output"], table)
+    # The third column is the first of output (logs, experiments), expected (datasets) or error that rows have.
+    third = next((f for f in ("output", "expected", "error") if any(r.get(f) is not None for r in rows)), "output")
+    table = [[r.get("id"), _as_text(r.get("input"))[:90], _as_text(r.get(third))[:90]] for r in rows]
+    return f"{len(rows)} rows mention “{term}” (newest first):\n\n" + md_table(["id", "input", third], table)
+
+
+def _as_text(value: Any) -> str:
+    """A row field as the user knows it: text as it is, anything else as JSON (not Python's repr)."""
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
 
 
 def docs(content: str) -> str:
