@@ -204,6 +204,8 @@ class ArrowTable(Vertical):
         show `empty_text` (default "No rows match.")."""
         self.raw = raw if raw is not None else display
         had_focus = self.has_focus_within
+        if focus and not had_focus and self._typing_elsewhere():
+            focus = False  # a reload (after Loop wrote, say) never takes the cursor from a field the user types in
         typed_ahead, self.typed_ahead, self.awaiting_rows = self.typed_ahead, [], False
         await self.remove_children()
         if display.num_rows == 0:
@@ -233,6 +235,13 @@ class ArrowTable(Vertical):
             grid.focus()
             for action in typed_ahead:
                 await grid.run_action(action)
+
+    def _typing_elsewhere(self) -> bool:
+        """Whether the cursor is in a text field outside this table (Loop's chat, a filter)."""
+        from textual.widgets import Input, TextArea
+
+        focused = self.screen.focused
+        return isinstance(focused, Input | TextArea) and self not in focused.ancestors
 
     async def show_message(self, text: str) -> None:
         """Replace the grid with a message (an error, or why it is empty)."""
