@@ -270,7 +270,7 @@ async def test_most_recent_errors_are_the_last_24_hours_newest_first(sample_ws):
     traced_workspace(sample_ws)  # errors 1 to 9 hours ago
     text, tools = await ask(sample_ws, "show the most recent errors", page="logs", project="traced")
     assert "created > now() - interval 1 day" in tools[0][1]["query"] and "sort: created desc" in tools[0][1]["query"]
-    assert "9 errors in the last 24 hours" in text
+    assert "9 failed requests in the last 24 hours" in text
     lines = [line for line in text.splitlines() if line.startswith("| 20")]
     assert len(lines) == 9 and lines == sorted(lines, reverse=True)
     assert "RateLimitError" in lines[0] and "Traceback" not in text  # each error by its exception line
@@ -408,3 +408,19 @@ async def test_rows_found_in_a_dataset_show_json_and_name_the_expected_column(de
     ds = demo_ws.get_object("dataset", _pid(demo_ws), "support-golden")
     text, _ = await ask(demo_ws, "find rows about 'refund'", page="datasets", project="support-bot", dataset_id=ds.id)
     assert "| id | input | expected |" in text and "{'question'" not in text and '{"question": ' in text, text[:400]
+
+
+async def test_most_recent_errors_name_each_failed_request_once(sample_ws):
+    # Seen with `loop-tui ask --page logs "most recent errors"` on the sample: "8 errors" listed 4 failed requests
+    # twice each, once for the chat span and once for its llm span that raised the same error.
+    from datetime import timedelta
+
+    from loop_tui import clock
+
+    text, _ = await ask(sample_ws, "most recent errors", page="logs", project="support-bot")
+    since = clock.now() - timedelta(days=1)  # BTQL's now(): the tests' pinned clock
+    traces = sample_ws.query("SELECT count(DISTINCT root_span_id) AS n FROM project_logs WHERE project_id = ? AND "
+                             "error IS NOT NULL AND created > ?", [_pid(sample_ws), since])[0]["n"]
+    lines = [line for line in text.splitlines() if line.startswith("| 20")]
+    assert traces > 0 and len(lines) == traces, text[:600]
+    assert f"{traces} failed requests in the last 24 hours" in text

@@ -89,13 +89,24 @@ def recent_errors(window: str, content: str) -> str:
     rows, instead = result_rows(content, f"No errors in the last {_window(window)}.")
     if instead:
         return instead
-    data, _ = load(content)
-    total = data.get("row_count", len(rows))
+    # Each failed request once: its newest error span (the span that raised it, whose parents repeat it).
+    requests: dict[Any, dict[str, Any]] = {}
+    for r in rows:
+        requests.setdefault(r.get("root_span_id") or r.get("id"), r)
+    shown = list(requests.values())[:RECENT_REQUESTS]
     table = [[str(r.get("created"))[:19].replace("T", " "), r.get("span"), r.get("model"),
-              exception_line(error_text(r.get("error")))[:110]] for r in rows]
-    more = f" (showing the newest {len(rows)})" if total > len(rows) else ""
-    return (f"{num(total)} errors in the last {_window(window)}{more}, newest first:\n\n"
+              exception_line(error_text(r.get("error")))[:110]] for r in shown]
+    cut = len(requests) > len(shown) or len(rows) >= RECENT_ERROR_SPANS
+    head = (f"The newest {len(shown)} failed requests in the last {_window(window)}" if cut else
+            f"{num(len(shown))} failed requests in the last {_window(window)}")
+    return (f"{head}, newest first (each once, with the span that raised its error):\n\n"
             + md_table(["time (UTC)", "span", "model", "error"], table))
+
+
+RECENT_REQUESTS = 20
+"""Failed requests the most-recent-errors answer lists."""
+RECENT_ERROR_SPANS = 60
+"""Error spans its query reads: enough for 20 requests whose error repeats on a parent span or two."""
 
 
 def common_errors(window: str, content: str) -> str:
