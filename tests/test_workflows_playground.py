@@ -81,6 +81,9 @@ async def test_optimize_a_prompt_accepting_the_diff(sample_ws_path: Path, fake_s
         await wait_idle(pilot, chat)
         saved = app.workspace.object_by_id(pg.id).data["prompt"]
         assert saved["messages"] == better and saved["model"] == before["model"]
+        # The card said "new prompt for playground …" though no prompt object or version was made: the
+        # playground's own prompt changed (ctrl+s on the page saves it as a version).
+        assert result_of(fake_server_env, "edit_prompt")["saved"] == f"updated the prompt of playground {pg.name}"
 
 
 async def test_rejecting_a_prompt_edit_changes_nothing(sample_ws_path: Path, fake_server_env) -> None:

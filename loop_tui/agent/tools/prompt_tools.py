@@ -100,7 +100,7 @@ class EditPrompt(Tool[EditPromptArgs]):
         async def apply() -> ToolOutput:
             saved = ctx.workspace.save_object("playground", pg.project_id, pg.name, {**pg.data, "prompt": new}, id=pg.id)
             return ToolOutput(
-                to_json({"saved": f"new prompt for playground {pg.name}", "undo_xact_ids": [saved.xact_id],
+                to_json({"saved": f"updated the prompt of playground {pg.name}", "undo_xact_ids": [saved.xact_id],
                          "next": "run_eval measures the change"}),
                 undo_xact=[saved.xact_id],
             )
