@@ -244,7 +244,7 @@ async def test_active_users_by_day(recent_ws):
                            "FROM (SELECT *, json_extract_string(metadata, '$.user_id') AS _meta_user FROM project_logs) "
                            "WHERE project_id = ? AND is_root GROUP BY 1", [_pid(recent_ws)])
     assert len(re.findall(r"^\| \d{4}-\d\d-\d\d \|", text, re.M)) == len(days)
-    assert f"the most was {max(d['u'] for d in days):,} in the day of" in text
+    assert f"the most was {max(d['u'] for d in days):,} on " in text
 
 
 async def test_weekly_retention_counts_users_active_in_both_weeks(recent_ws):
@@ -270,7 +270,7 @@ async def test_most_recent_errors_are_the_last_24_hours_newest_first(sample_ws):
     traced_workspace(sample_ws)  # errors 1 to 9 hours ago
     text, tools = await ask(sample_ws, "show the most recent errors", page="logs", project="traced")
     assert "created > now() - interval 1 day" in tools[0][1]["query"] and "sort: created desc" in tools[0][1]["query"]
-    assert "9 errors in the last 24 hours" in text
+    assert "9 failed requests in the last 24 hours" in text
     lines = [line for line in text.splitlines() if line.startswith("| 20")]
     assert len(lines) == 9 and lines == sorted(lines, reverse=True)
     assert "RateLimitError" in lines[0] and "Traceback" not in text  # each error by its exception line
@@ -386,3 +386,41 @@ def test_a_query_edit_keeps_the_layout_of_the_query_on_screen() -> None:
     assert "from: project_logs('support-bot')" in edit.query.splitlines()
     one_line = btql_edit.apply("group", on_screen.replace("\n", " | "), "group this by model")
     assert one_line.query is not None and "\n" not in one_line.query
+
+
+@pytest.mark.parametrize("question", ["error rate by day", "token usage by day", "which day has the most errors?",
+                                      "p95 latency by day"])
+async def test_answers_by_day_name_days_as_dates(demo_ws, question):
+    # Seen with `loop-tui ask`: "error rate by day" and "token usage by day" named each day
+    # "2026-11-05T00:00:00+00:00" while "active users per day" said "2026-11-05".
+    text, _ = await ask(demo_ws, question, page="logs", project="support-bot")
+    assert "T00:00:00" not in text and re.search(r"^\| \d{4}-\d\d-\d\d \|", text, re.M), text[:300]
+
+
+async def test_the_busiest_period_reads_as_english(demo_ws):
+    text, _ = await ask(demo_ws, "how many active users per day?", page="logs", project="support-bot")
+    assert re.search(r"the most was [\d,]+ on \d{4}-\d\d-\d\d\.", text), text[:200]
+
+
+async def test_rows_found_in_a_dataset_show_json_and_name_the_expected_column(demo_ws):
+    # Seen with `loop-tui ask --page datasets`: the rows' inputs read as Python ({'question': …}) and the
+    # dataset's expected answers sat under a column named "output".
+    ds = demo_ws.get_object("dataset", _pid(demo_ws), "support-golden")
+    text, _ = await ask(demo_ws, "find rows about 'refund'", page="datasets", project="support-bot", dataset_id=ds.id)
+    assert "| id | input | expected |" in text and "{'question'" not in text and '{"question": ' in text, text[:400]
+
+
+async def test_most_recent_errors_name_each_failed_request_once(sample_ws):
+    # Seen with `loop-tui ask --page logs "most recent errors"` on the sample: "8 errors" listed 4 failed requests
+    # twice each, once for the chat span and once for its llm span that raised the same error.
+    from datetime import timedelta
+
+    from loop_tui import clock
+
+    text, _ = await ask(sample_ws, "most recent errors", page="logs", project="support-bot")
+    since = clock.now() - timedelta(days=1)  # BTQL's now(): the tests' pinned clock
+    traces = sample_ws.query("SELECT count(DISTINCT root_span_id) AS n FROM project_logs WHERE project_id = ? AND "
+                             "error IS NOT NULL AND created > ?", [_pid(sample_ws), since])[0]["n"]
+    lines = [line for line in text.splitlines() if line.startswith("| 20")]
+    assert traces > 0 and len(lines) == traces, text[:600]
+    assert f"{traces} failed requests in the last 24 hours" in text

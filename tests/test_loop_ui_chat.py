@@ -311,3 +311,37 @@ async def test_a_long_confirmation_title_wraps_instead_of_being_cut(sample_ws, f
         # every character of the title is on screen: inside the box, on as many lines as it needs
         await wait_for(pilot, lambda: title.region.right <= box.right and title.size.height > 1)
         assert title.size.width * title.size.height >= len(text)
+
+
+def test_an_update_that_changes_the_end_of_a_long_field_shows_where_it_differs() -> None:
+    # Seen at 80x24: an update of a long answer showed the same first 48 characters as "before" and "after",
+    # so the user could not see what they were accepting.
+    from loop_tui.agent.events import Preview
+    from loop_tui.ui.loop.confirm import preview_table_rows
+
+    before = "Refunds go back to the original payment method within 5-7 business days once approved."
+    after = "Refunds go back to the original payment method within 3 business days once approved."
+    row = {"op": "update", "id": "r1", "before": {"input": {"q": "refund?"}, "expected": before},
+           "after": {"input": {"q": "refund?"}, "expected": after}}
+    cells = preview_table_rows(Preview(kind="rows", title="Edit dataset d", text="", rows=[row]))
+    old, new = cells[0][3], cells[1][3]
+    assert old != new and "5-7" in old and "3 business" in new and old.startswith("…")
+    assert cells[0][2] == cells[1][2] == '{"q": "refund?"}'  # an unchanged short field is shown as it is
+
+
+async def test_a_long_diff_leaves_the_answer_buttons_on_screen_at_80x24(sample_ws):
+    # Seen in tmux at 80x24: tuning a scorer proposed a 20-line diff and the modal's Accept/Reject buttons were
+    # cut off below the screen (the page's footer does not list y/n either).
+    from textual.widgets import Button
+
+    from loop_tui.agent.events import PendingCall, Preview
+
+    diff = "\n".join(["--- scorer s (current)", "+++ scorer s (proposed)", "@@ -1,30 +1,30 @@",
+                      *[f"+    line {i} of the new scorer" for i in range(30)]])
+    app = make_app(sample_ws, "playground")
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.push_screen(ConfirmChangeModal(PendingCall("c1", "create_code_scorer", {}), Preview("diff", "Update scorer s", diff)))
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmChangeModal))
+        await pilot.pause()
+        for button in app.screen.query(Button):
+            assert button.region.height == 3 and button.region.bottom <= 24, (button.id, button.region)

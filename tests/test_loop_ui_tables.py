@@ -75,3 +75,13 @@ def test_a_change_card_says_what_was_saved_not_the_results_keys() -> None:
                           None) == "new prompt p (version 1) for playground g"
     assert result_summary(json.dumps({"playground": "g", "scorers": ["A", "B"], "undo_xact_ids": [1]}),
                           None) == "playground g scores with A, B"
+
+
+def test_the_source_the_user_picked_is_named_on_the_card() -> None:
+    # Seen in tmux: after picking dataset support-golden in the source picker, the card said only "→ picked".
+    import json
+
+    from loop_tui.ui.loop.summaries import result_summary
+
+    picked = {"picked": {"kind": "dataset", "from": "dataset('support-golden')", "rows": 40}}
+    assert result_summary(json.dumps(picked), None) == "picked dataset('support-golden')"

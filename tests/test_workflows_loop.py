@@ -200,3 +200,23 @@ async def test_the_iteration_limit_pauses_and_continue_finishes_the_task(sample_
         assert not chat.paused
         assert [name for name, _ in tool_results(fake_server_env)][:3] == [
             "get_summarized_results", "get_detailed_results", "edit_data"]
+
+
+@pytest.mark.parametrize("page", ["experiments", "logs"])
+async def test_the_cursor_stays_in_loops_chat_after_an_accepted_change(sample_ws_path: Path, fake_server_env,
+                                                                       page: str) -> None:
+    # Seen in tmux: after accepting a judge on the logs page, the page reloaded for Loop's write and its table took
+    # the cursor, so the next question typed to Loop ran page keys instead (t, a, ?…).
+    fake_server_env.script([tool_call("create_code_scorer", name="non-empty", code=CODE), {"text": "Created."}])
+    app = make_app(sample_ws_path, page=page)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_app(pilot)
+        chat = await ask(pilot, "create a scorer that checks the output is not empty")
+        await wait_modal(pilot, ConfirmChangeModal)
+        await pilot.press("y")
+        await wait_idle(pilot, chat)
+        screen = app.screen
+        await wait_for(pilot, lambda: screen._loaded_key == (screen.project.id, app.workspace.generation)
+                       and not any(w.is_running for w in app.workers))
+        await pilot.pause()
+        assert app.focused is chat.input

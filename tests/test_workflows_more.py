@@ -137,3 +137,24 @@ async def test_tune_a_scorer_from_labelled_rows(sample_ws_path: Path, fake_serve
     assert accuracy_before < 1.0
     assert _row_of_report("before", accuracy_before, _kappa(before, truth)) in report
     assert _row_of_report("after", 1.0, _kappa(truth, truth)) in report
+
+
+async def test_the_tune_modal_can_be_filled_in_and_sent_at_80x24(sample_ws_path: Path) -> None:
+    # Seen in tmux at 80x24: the rows list filled the modal and the label, instructions and Tune button were cut
+    # off below it, out of reach.
+    from textual.widgets import Button
+
+    from loop_tui.ui.loop.tune import TuneScorerModal
+
+    app = make_app(sample_ws_path, page="playground", project="invoice-extraction")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_app(pilot)
+        app.screen.set_focus(None)  # page keys, not an input's letters
+        await pilot.press("T")
+        modal = await wait_modal(pilot, TuneScorerModal, timeout=60)
+        await pilot.press("tab", "tab", "tab")  # rows → the right label → instructions → Tune
+        button = modal.query_one("#loop-tune-go", Button)
+        await wait_for(pilot, lambda: app.focused is button)
+        await pilot.pause()
+        box = modal.query_one(".loop-tune-box")
+        assert button.region.height > 0 and box.region.contains_region(button.region), (button.region, box.region)

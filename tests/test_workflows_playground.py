@@ -81,6 +81,9 @@ async def test_optimize_a_prompt_accepting_the_diff(sample_ws_path: Path, fake_s
         await wait_idle(pilot, chat)
         saved = app.workspace.object_by_id(pg.id).data["prompt"]
         assert saved["messages"] == better and saved["model"] == before["model"]
+        # The card said "new prompt for playground …" though no prompt object or version was made: the
+        # playground's own prompt changed (ctrl+s on the page saves it as a version).
+        assert result_of(fake_server_env, "edit_prompt")["saved"] == f"updated the prompt of playground {pg.name}"
 
 
 async def test_rejecting_a_prompt_edit_changes_nothing(sample_ws_path: Path, fake_server_env) -> None:
@@ -181,3 +184,39 @@ async def test_generate_the_first_prompt_in_a_project_with_no_playground_at_all(
         await pilot.press("ctrl+z")  # undo: no playground and no prompt again
         await wait_for(pilot, lambda: not ws.objects("playground", project.id))
         assert not ws.objects("prompt", project.id)
+
+
+async def test_loops_eval_fills_the_playgrounds_results_grid(sample_ws_path: Path, fake_server_env) -> None:
+    # Seen by a user: Loop ran the eval and reported it, but the playground's own results grid (what ctrl+r fills)
+    # stayed as it was; the run's rows and its score line belong where the user is looking.
+    from textual.widgets import Label
+
+    from loop_tui.ui.widgets.arrow_table import ArrowTable
+
+    ws = Workspace.open(sample_ws_path)
+    pid = ws.project("support-bot").id
+    small = ws.save_object("dataset", pid, "tiny", {"description": "", "metadata": {}})
+    ws.insert_rows("dataset", small.id, [{"input": {"question": f"q{i}"}, "expected": f"echo: q{i}"} for i in range(3)],
+                   project_id=pid)
+    source = ws.objects("playground", pid)[0]
+    ws.save_object("playground", pid, "eval-me", {**source.data, "dataset_id": small.id, "scorers": ["Levenshtein"]})
+    fake_server_env.script([tool_call("run_eval")])
+    app = make_app(sample_ws_path, page="playground")
+    async with app.run_test(size=SIZE) as pilot:
+        await open_app(pilot)
+        page = app.screen
+        grid = page.query_one("#pg-results", ArrowTable)
+        assert grid.row_count == 0
+        chat = await ask(pilot, "run the eval")
+        await wait_modal(pilot, ConfirmChangeModal)
+        await pilot.press("y")
+        await wait_idle(pilot, chat, timeout=60)
+        experiment = result_of(fake_server_env, "run_eval")["experiment"]["name"]
+        await wait_for(pilot, lambda: grid.row_count == 3)
+        assert experiment in str(grid.border_title)
+        # and laid out: the grid measured its rows after a layout the page's reload had asked for (an empty box)
+        await wait_for(pilot, lambda: grid.grid is not None and grid.grid.region.height > 3, timeout=5)
+        # the score line stays after the page reloads for Loop's change (a reload re-validates the prompt)
+        await wait_for(pilot, lambda: "Levenshtein" in str(page.query_one("#pg-error", Label).content))
+        assert "done · run by Loop: 3 rows" in str(page.query_one("#pg-status", Label).content)
+        assert page.last_result is not None and page.last_result.name == experiment  # F4 compares with it

@@ -62,13 +62,15 @@ class ToolStarted:
 class ToolFinished:
     """A tool call ended: `result` is what the model receives, `error` set when the call failed.
 
-    `undo_xact` is the store transaction of an accepted change (pass it to `Workspace.undo`).
+    `undo_xact` is the store transaction of an accepted change (pass it to `Workspace.undo`); `artifact` is
+    what the tool made for the page to show (see `ToolOutput.artifact`).
     """
 
     call: PendingCall
     result: str | None = None
     error: str | None = None
     undo_xact: list[int] = field(default_factory=list)
+    artifact: Any = None
 
 
 @dataclass

@@ -37,6 +37,7 @@ class _Outcome:
     text: str | None = None
     error: str | None = None
     undo: list[int] = field(default_factory=list)
+    artifact: Any = None
 
 
 class ToolRunner:
@@ -100,7 +101,7 @@ class ToolRunner:
                     call, outcome = await finished
                     outcomes[call.id] = outcome
                     self._record(conversation, call, outcome)
-                    yield ev.ToolFinished(shown[call.id], outcome.text, outcome.error, outcome.undo)
+                    yield ev.ToolFinished(shown[call.id], outcome.text, outcome.error, outcome.undo, outcome.artifact)
             finally:
                 for task in tasks:
                     task.cancel()
@@ -111,7 +112,7 @@ class ToolRunner:
                     yield event
                 outcomes[call.id] = outcome
                 self._record(conversation, call, outcome)
-                yield ev.ToolFinished(shown[call.id], outcome.text, outcome.error, outcome.undo)
+                yield ev.ToolFinished(shown[call.id], outcome.text, outcome.error, outcome.undo, outcome.artifact)
         finally:
             _order_tool_messages(conversation.messages, [c.id for c in pending])
 
@@ -155,7 +156,7 @@ class ToolRunner:
         try:
             result = await proposal.apply() if proposal else await tool.run(args, ctx)
             done = self._finish(result, ctx)
-            out.text, out.undo = done.text, done.undo
+            out.text, out.undo, out.artifact = done.text, done.undo, done.artifact
         except Exception as exc:
             out.error = self._describe(exc, call.name)
 
@@ -175,7 +176,7 @@ class ToolRunner:
         if output.cost_usd:
             ctx.spend(output.cost_usd)
         text = cut_output(scrub(output.text), self.settings.agent.tool_output_tokens)
-        return _Outcome(text=text, undo=list(output.undo_xact))
+        return _Outcome(text=text, undo=list(output.undo_xact), artifact=output.artifact)
 
     @staticmethod
     def _describe(exc: BaseException, name: str) -> str:

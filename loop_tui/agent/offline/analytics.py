@@ -128,8 +128,10 @@ def recent_errors(state: State) -> Reply | None:
     window = time_filter(q) or "created > now() - interval 1 day"
     if has(q, r"last hour", r"past hour"):
         window = "created > now() - interval 1 hour"
-    query = ("select: created, id, span_attributes.name as span, metadata.model as model, error "
-             f"| filter: error != null and {window} | sort: created desc | limit: 20")
+    # A request whose llm span fails usually fails its root span with the same error: the answer names each
+    # request (trace) once, so it asks for enough spans to fill 20 requests.
+    query = ("select: created, id, root_span_id, span_attributes.name as span, metadata.model as model, error "
+             f"| filter: error != null and {window} | sort: created desc | limit: {say.RECENT_ERROR_SPANS}")
     return one_shot(state, [Call("btql_query", {"query": query})],
                     lambda s: say.recent_errors(window, s.results[-1][1]))
 

@@ -5,7 +5,16 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from loop_tui.agent.offline.answers import NEEDS_MODEL, load, md_table, num, pct, rate_table, result_rows
+from loop_tui.agent.offline.answers import (
+    NEEDS_MODEL,
+    as_periods,
+    load,
+    md_table,
+    num,
+    pct,
+    rate_table,
+    result_rows,
+)
 from loop_tui.agent.tools.error_groups import error_text, exception_line
 
 
@@ -24,6 +33,7 @@ def latency(label: str | None, points: list[int], content: str) -> str:
     rows, instead = result_rows(content, "There are no requests with timings in that range.")
     if instead:
         return instead
+    rows = as_periods(label, rows) if label else rows
     headers = [f"p{p}" for p in points]
     if label is None:
         row = rows[0]
@@ -49,6 +59,7 @@ def errors_by(label: str, content: str) -> str:
     rows, instead = result_rows(content, "There are no requests in that range.")
     if instead:
         return instead
+    rows = as_periods(label, rows)
     table, requests, errors = rate_table(label, rows)
     most = max(rows, key=lambda r: r.get("errors") or 0)
     worst = max(rows, key=lambda r: (r.get("errors") or 0) / (r.get("requests") or 1))
@@ -78,13 +89,24 @@ def recent_errors(window: str, content: str) -> str:
     rows, instead = result_rows(content, f"No errors in the last {_window(window)}.")
     if instead:
         return instead
-    data, _ = load(content)
-    total = data.get("row_count", len(rows))
+    # Each failed request once: its newest error span (the span that raised it, whose parents repeat it).
+    requests: dict[Any, dict[str, Any]] = {}
+    for r in rows:
+        requests.setdefault(r.get("root_span_id") or r.get("id"), r)
+    shown = list(requests.values())[:RECENT_REQUESTS]
     table = [[str(r.get("created"))[:19].replace("T", " "), r.get("span"), r.get("model"),
-              exception_line(error_text(r.get("error")))[:110]] for r in rows]
-    more = f" (showing the newest {len(rows)})" if total > len(rows) else ""
-    return (f"{num(total)} errors in the last {_window(window)}{more}, newest first:\n\n"
+              exception_line(error_text(r.get("error")))[:110]] for r in shown]
+    cut = len(requests) > len(shown) or len(rows) >= RECENT_ERROR_SPANS
+    head = (f"The newest {len(shown)} failed requests in the last {_window(window)}" if cut else
+            f"{num(len(shown))} failed requests in the last {_window(window)}")
+    return (f"{head}, newest first (each once, with the span that raised its error):\n\n"
             + md_table(["time (UTC)", "span", "model", "error"], table))
+
+
+RECENT_REQUESTS = 20
+"""Failed requests the most-recent-errors answer lists."""
+RECENT_ERROR_SPANS = 60
+"""Error spans its query reads: enough for 20 requests whose error repeats on a parent span or two."""
 
 
 def common_errors(window: str, content: str) -> str:
@@ -126,7 +148,8 @@ def active_users(label: str, content: str) -> str:
     table = [[str(r.get(label))[:10], num(r.get("active_users")), num(r.get("requests"))] for r in rows]
     peak = max(rows, key=lambda r: r.get("active_users") or 0)
     return (f"Active users per {label} (distinct metadata.user_id on requests); the most was "
-            f"{num(peak.get('active_users'))} in the {label} of {str(peak.get(label))[:10]}.\n\n"
+            f"{num(peak.get('active_users'))} {'on' if label == 'day' else f'in the {label} of'} "
+            f"{str(peak.get(label))[:10]}.\n\n"
             + md_table([label, "active users", "requests"], table))
 
 

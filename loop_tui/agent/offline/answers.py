@@ -85,6 +85,18 @@ def common_errors(content: str) -> str:
             f"Top {len(rows)} errors:\n\n{body}")
 
 
+_PERIOD_CHARS = {"day": 10, "week": 10, "hour": 16}
+
+
+def as_periods(label: str, rows: list[dict]) -> list[dict]:
+    """Rows grouped by day, week or hour with that group shown as a date ("2026-11-05"; an hour as
+    "2026-11-05 14:00"), not as the timestamp the query returns ("2026-11-05T00:00:00+00:00")."""
+    cut = _PERIOD_CHARS.get(label)
+    if cut is None:
+        return rows
+    return [{**r, label: str(r[label])[:cut].replace("T", " ")} if r.get(label) is not None else r for r in rows]
+
+
 def rate_table(label: str, rows: list[dict]) -> tuple[list[list], int, int]:
     """Per group: label, requests, errors, error rate; and the totals of requests and errors."""
     table = [[r.get(label), num(r.get("requests")), num(r.get("errors")), pct(r.get("errors") or 0, r.get("requests") or 0)]
@@ -96,6 +108,7 @@ def error_rate(label: str, content: str) -> str:
     rows, instead = result_rows(content, "There are no requests in that range.")
     if instead:
         return instead
+    rows = as_periods(label, rows)
     table, requests, errors = rate_table(label, rows)
     worst = max(rows, key=lambda r: (r.get("errors") or 0) / (r.get("requests") or 1))
     return (f"Overall error rate: {pct(errors, requests)} ({num(errors)} of {num(requests)} requests). "
@@ -107,6 +120,7 @@ def token_usage(label: str, content: str) -> str:
     rows, instead = result_rows(content, "There are no requests in that range.")
     if instead:
         return instead
+    rows = as_periods(label, rows)
     table = [[r.get(label), num(r.get("requests")), num(r.get("prompt_tokens"), 0), num(r.get("completion_tokens"), 0),
               num(r.get("tokens"), 0), "$" + num(r.get("cost_usd"), 4)] for r in rows]
     tokens = sum(r.get("tokens") or 0 for r in rows)
@@ -135,9 +149,17 @@ def found_rows(term: str, content: str) -> str:
     rows = columns_to_rows(data) if "columns" in data else data.get("rows", [])
     if not rows:
         return f"No rows mention “{term}”."
-    table = [[r.get("id"), str(r.get("input"))[:90], str(r.get("output") or r.get("expected") or r.get("error") or "")[:90]]
-             for r in rows]
-    return f"{len(rows)} rows mention “{term}” (newest first):\n\n" + md_table(["id", "input", "output"], table)
+    # The third column is the first of output (logs, experiments), expected (datasets) or error that rows have.
+    third = next((f for f in ("output", "expected", "error") if any(r.get(f) is not None for r in rows)), "output")
+    table = [[r.get("id"), _as_text(r.get("input"))[:90], _as_text(r.get(third))[:90]] for r in rows]
+    return f"{len(rows)} rows mention “{term}” (newest first):\n\n" + md_table(["id", "input", third], table)
+
+
+def _as_text(value: Any) -> str:
+    """A row field as the user knows it: text as it is, anything else as JSON (not Python's repr)."""
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
 
 
 def docs(content: str) -> str:

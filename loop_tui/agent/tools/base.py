@@ -43,11 +43,16 @@ class NoArgs(ToolArgs):
 
 @dataclass
 class ToolOutput:
-    """A tool's result: `text` for the model, store transactions to undo, and model spend it caused."""
+    """A tool's result: `text` for the model, store transactions to undo, and model spend it caused.
+
+    `artifact` is what the tool made, for the page that shows it (run_eval: the playground's run); it never
+    reaches the model.
+    """
 
     text: str
     undo_xact: list[int] = field(default_factory=list)
     cost_usd: float = 0.0
+    artifact: Any = None
 
 
 @dataclass

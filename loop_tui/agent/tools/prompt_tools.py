@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import difflib
 import json
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
@@ -99,7 +100,7 @@ class EditPrompt(Tool[EditPromptArgs]):
         async def apply() -> ToolOutput:
             saved = ctx.workspace.save_object("playground", pg.project_id, pg.name, {**pg.data, "prompt": new}, id=pg.id)
             return ToolOutput(
-                to_json({"saved": f"new prompt for playground {pg.name}", "undo_xact_ids": [saved.xact_id],
+                to_json({"saved": f"updated the prompt of playground {pg.name}", "undo_xact_ids": [saved.xact_id],
                          "next": "run_eval measures the change"}),
                 undo_xact=[saved.xact_id],
             )
@@ -180,6 +181,14 @@ def _free_name(ctx: ToolContext, kind: str, project_id: str, wanted: str) -> str
     return name
 
 
+@dataclass(frozen=True)
+class PlaygroundRun:
+    """run_eval's artifact: the run of a playground's task, for that playground's page to show as its own."""
+
+    playground_id: str
+    result: Any  # the runner's ExperimentResult: its rows in dataset order, its experiment's id and name
+
+
 class RunEvalArgs(ToolArgs):
     dataset: str | None = Field(default=None, description="Dataset name or id. Default: the playground's.")
     scorers: list[str] | None = Field(default=None, description="Scorer names. Default: the playground's.")
@@ -257,7 +266,7 @@ class RunEval(Tool[RunEvalArgs]):
                 raise ToolError(str(err)) from None
             summary = await asyncio.to_thread(_summary, ctx, result.experiment_id, result.base_id)
             summary.update(rows=len(result.rows), errors=result.errors, cost_usd=round(result.total_cost, 6))
-            return ToolOutput(to_json(summary), cost_usd=result.total_cost)
+            return ToolOutput(to_json(summary), cost_usd=result.total_cost, artifact=PlaygroundRun(pg.id, result))
 
         return Proposal(preview, apply)
 

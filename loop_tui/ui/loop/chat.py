@@ -98,6 +98,13 @@ class LoopChat(WorkerFailures, Vertical):
         reason: str
 
     @dataclass
+    class ToolProduced(Message):
+        """A tool Loop ran made something its page shows as its own (run_eval: the playground's run)."""
+
+        tool: str
+        artifact: Any
+
+    @dataclass
     class UndoFinished(Message):
         """An undo of Loop's change ended (`error`: why it could not be undone)."""
 
@@ -395,6 +402,8 @@ class LoopChat(WorkerFailures, Vertical):
                 why = ("auto-accepted: agent.auto_accept is on in settings" if self.settings.agent.auto_accept
                        else "allowed without asking (tool policy or 'always allow')")
                 self._notice(f"{call.name} was {why}.", "warning")
+        if message.artifact is not None and not message.error:
+            self.post_message(self.ToolProduced(call.name, message.artifact))
         if message.undo_xact and not message.error:
             # Say what the change was, in the words its card uses (transaction ids mean nothing to a user).
             label = f"{call.name}: {result_summary(message.result, None)}"

@@ -27,12 +27,32 @@ CELL_CHARS = 48
 ROW_FIELDS = ("input", "expected", "metadata", "tags")
 
 
-def _cell(value: Any) -> str:
+def _text(value: Any) -> str:
     if value is None:
         return ""
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
-    text = " ".join(text.split())
+    return " ".join(text.split())
+
+
+def _cell(value: Any, start: int = 0) -> str:
+    """The value as one cell of at most CELL_CHARS, from `start` (then led by "…")."""
+    text = _text(value)
+    if start > 0:
+        text = "…" + text[start:]
     return text if len(text) <= CELL_CHARS else text[: CELL_CHARS - 1] + "…"
+
+
+def _changed_cells(before: Any, after: Any) -> tuple[str, str]:
+    """Before and after of one field as cells; when they differ only past what a cell shows, both start a little
+    before the first difference, so the cells never look the same for values that are not."""
+    old, new = _text(before), _text(after)
+    same = 0
+    for a, b in zip(old, new, strict=False):
+        if a != b:
+            break
+        same += 1
+    start = same - 12 if old != new and same > CELL_CHARS - 16 else 0
+    return _cell(before, start), _cell(after, start)
 
 
 def preview_table_rows(preview: Preview) -> list[tuple[str, ...]]:
@@ -45,8 +65,9 @@ def preview_table_rows(preview: Preview) -> list[tuple[str, ...]]:
             cells.append(("+ add", rid, *(_cell(row.get(f)) for f in ROW_FIELDS)))
         elif op == "update":
             before, after = row.get("before") or {}, row.get("after") or {}
-            cells.append(("~ before", rid, *(_cell(before.get(f)) for f in ROW_FIELDS)))
-            cells.append(("~ after", "", *(_cell(after.get(f)) for f in ROW_FIELDS)))
+            pairs = [_changed_cells(before.get(f), after.get(f)) for f in ROW_FIELDS]
+            cells.append(("~ before", rid, *(old for old, _ in pairs)))
+            cells.append(("~ after", "", *(new for _, new in pairs)))
         else:
             before = row.get("before") or {}
             cells.append(("- delete", rid, *(_cell(before.get(f)) for f in ROW_FIELDS)))

@@ -8,7 +8,7 @@ tool and confirmation events are posted one for one.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
 
@@ -41,13 +41,15 @@ class AgentToolStarted(Message):
 
 @dataclass
 class AgentToolFinished(Message):
-    """A tool call ended with a result or an error; `undo_xact` lists store writes that can be undone."""
+    """A tool call ended with a result or an error; `undo_xact` lists store writes that can be undone;
+    `artifact` is what the tool made for the page to show (run_eval: the playground's run)."""
 
     run_id: int
     call: PendingCall
     result: str | None
     error: str | None
     undo_xact: list[int] = field(default_factory=list)
+    artifact: Any = None
 
 
 @dataclass

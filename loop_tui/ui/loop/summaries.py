@@ -63,6 +63,9 @@ def result_summary(result: str | None, error: str | None) -> str:
             return f"{len(data['rows'])} row(s)"
         if isinstance(data.get("results"), list):
             return f"{len(data['results'])} result(s)"
+        picked = data.get("picked")
+        if isinstance(picked, dict) and isinstance(picked.get("from"), str):  # get_data_source: the user's pick
+            return _one_line(f"picked {picked['from']}", 60)
         if isinstance(data.get("applied"), str):
             return _one_line(data["applied"], 60)
         saved = data.get("saved")

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, ClassVar
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, SelectionList
 
@@ -46,7 +46,9 @@ class TuneScorerModal(ModalScreen["TuneRequest | None"]):
 
     def compose(self) -> ComposeResult:
         first = self.data.scorers[0]
-        with Vertical(classes="loop-tune-box"):
+        # Scrolls on a short terminal (80x24): the label, instructions and Tune button come into view as the
+        # cursor reaches them, instead of being cut off below the rows.
+        with VerticalScroll(classes="loop-tune-box"):
             yield Label(literal(f"Tune a scorer · experiment {self.data.experiment}"), classes="loop-picker-title")
             yield Label("scorer", classes="loop-tune-label")
             yield Select([(literal(s.name), s.name) for s in self.data.scorers], value=first.name, allow_blank=False,

@@ -33,7 +33,8 @@ def translate(event: ev.AgentEvent, run_id: int) -> Message:
     if isinstance(event, ev.ToolStarted):
         return msg.AgentToolStarted(run_id, event.call)
     if isinstance(event, ev.ToolFinished):
-        return msg.AgentToolFinished(run_id, event.call, event.result, event.error, list(event.undo_xact))
+        return msg.AgentToolFinished(run_id, event.call, event.result, event.error, list(event.undo_xact),
+                                     event.artifact)
     if isinstance(event, ev.ConfirmationRequired):
         return msg.AgentConfirmationRequested(run_id, event)
     if isinstance(event, ev.IterationLimit):

@@ -188,7 +188,7 @@ class PlaygroundScreen(PlaygroundRunning):
         name = state.playground.name if state.playground else (state.prompt.name if state.prompt else "new task")
         editor.border_subtitle = literal(name)
         editor.placeholder = "write the prompt: ## system / ## user blocks, {{input}} variables"
-        if self.current_run is None:  # a run's progress owns the status line
+        if self.current_run is None and self.last_result is None:  # a run's progress or outcome owns the line
             self.query_one("#pg-status", Label).update("ctrl+r runs the task over the dataset")
 
     def _still_loading(self) -> bool:
@@ -223,6 +223,15 @@ class PlaygroundScreen(PlaygroundRunning):
             "dataset_id": dataset if isinstance(dataset, str) else state.dataset_id,
         }
 
+    def on_loop_chat_tool_produced(self, message: Any) -> None:
+        """Loop's run_eval on this page's playground finished: the run fills the results grid (LoopChat.ToolProduced)."""
+        from loop_tui.agent.tools.prompt_tools import PlaygroundRun
+
+        run = message.artifact
+        playground = self.state.playground if self.state is not None else None
+        if isinstance(run, PlaygroundRun) and playground is not None and run.playground_id == playground.id:
+            self.show_loop_run(run.result)
+
     def action_edit_prompt(self) -> None:
         """Put the cursor in the prompt editor (esc leaves it)."""
         editor = self.query_one("#pg-messages", TextArea)
@@ -240,7 +249,7 @@ class PlaygroundScreen(PlaygroundRunning):
         _, error = text_to_messages(self.query_one("#pg-messages", TextArea).text)
         _, params_error = parse_params(self.query_one("#pg-params", Input).value)
         self.query_one("#pg-params", Input).set_class(params_error is not None, "-invalid")
-        self.query_one("#pg-error", Label).update(literal(error or params_error or ""))
+        self.query_one("#pg-error", Label).update(literal(error or params_error or self.run_line))
         return error is None and params_error is None
 
     def _prompt_data(self) -> dict[str, Any] | None:

@@ -60,6 +60,13 @@ class PlaygroundRunning(PageScreen):
         self._rows_dirty = False
         self._shown_rows: list[Any] = []  # the rows in the results table, in its order
         self.discarded: tuple[int, str] | None = None  # (the deleting write, the name) of a failed run not kept
+        self.run_line = ""  # the last run's score line or failure, which the page's error line shows when valid
+
+    def show_run_line(self, text: str) -> None:
+        """The last run's outcome on the page's error line (text from data: shown literally); a prompt that
+        turns invalid takes the line, and the outcome comes back once the prompt is valid again."""
+        self.run_line = text
+        self.query_one("#pg-error", Label).update(literal(text))
 
     def _prompt_data(self) -> dict[str, Any] | None:
         """The task as edited, or None when it is invalid (the page shows why)."""
@@ -92,7 +99,7 @@ class PlaygroundRunning(PageScreen):
         )
         self.rows = []
         self._forget_discarded()
-        self.query_one("#pg-error", Label).update("")
+        self.show_run_line("")
         self.query_one(ProgressBar).update(total=None, progress=0)
         self.query_one("#pg-status", Label).update("starting… ctrl+g cancels")
         self._run_task(self.current_run)
@@ -157,25 +164,48 @@ class PlaygroundRunning(PageScreen):
             self.refresh_bindings()
         kept = " Not saved: ctrl+k keeps it." if self.discarded else ""
         if message.error:
-            self.query_one("#pg-error", Label).update(literal(message.error))  # a provider's reply, quoted
+            self.show_run_line(message.error)  # a provider's reply, quoted
             status.update("run failed")
             return
         if result is None or getattr(result, "cancelled", False):
             status.update(f"cancelled after {len(self.rows)} rows" + (" · not saved (ctrl+k keeps it)" if kept else
                                                                       " (they are saved in the experiment)"))
             return
-        if result.stopped or self.discarded:
+        self._show_outcome(result, kept)
+
+    def _show_outcome(self, result: Any, kept: str = "", by: str = "") -> None:
+        """A finished run's status, and its score line or why it failed; `by` names who ran it ("Loop")."""
+        status = self.query_one("#pg-status", Label)
+        ran = f" · run by {by}" if by else ""
+        if result.stopped or self.discarded or (by and result.rows and result.errors == len(result.rows)):
             failed = sum(1 for r in result.rows if r.error)
             reason = f"run failed: {result.stopped}" if result.stopped else "run failed: every row failed."
-            self.query_one("#pg-error", Label).update(literal(f"{reason}{kept} enter on a row shows its whole error."))
-            status.update(f"run failed · {failed} of {len(result.rows)} rows failed")
+            self.show_run_line(f"{reason}{kept} enter on a row shows its whole error.")
+            status.update(f"run failed{ran} · {failed} of {len(result.rows)} rows failed")
             if not self.discarded:
                 self.last_result = result
             return
         self.last_result = result
-        self.query_one("#pg-results", ArrowTable).border_title = literal(f"results · experiment {result.name}")
-        status.update(f"done: {len(result.rows)} rows · {result.errors} errors · ${result.total_cost:.4f} · F4 compares")
+        self.query_one("#pg-results", ArrowTable).border_title = literal(f"results · experiment {result.name}{ran}")
+        status.update(f"done{ran}: {len(result.rows)} rows · {result.errors} errors · ${result.total_cost:.4f} · "
+                      "F4 compares")
         self._summarize(result.experiment_id)
+
+    def show_loop_run(self, result: Any) -> None:
+        """Loop ran this page's task (run_eval): its rows, status and score line fill the page as a ctrl+r run's
+        would, so F4 compares with it too. The user's own run, if one is going, keeps the page."""
+        if self.current_run is not None:
+            self.notify(f"Loop's eval finished as experiment {result.name}; your run keeps the results grid",
+                        markup=False)
+            return
+        self.rows = list(result.rows)
+        self._forget_discarded()
+        self._rows_dirty = True
+        self._refresh_rows()
+        bar = self.query_one(ProgressBar)
+        bar.update(total=max(len(self.rows), 1), progress=len(self.rows))
+        self.show_run_line("")
+        self._show_outcome(result, by="Loop")
 
     @work(thread=True, exclusive=True, group="pg-summary", exit_on_error=False)
     def _summarize(self, experiment_id: str) -> None:
@@ -192,7 +222,7 @@ class PlaygroundRunning(PageScreen):
 
     @on(RunSummarized)
     def _show_summary(self, message: RunSummarized) -> None:
-        self.query_one("#pg-error", Label).update(literal(message.scores))  # score names come from data
+        self.show_run_line(message.scores)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """ctrl+g cancels a run; with none going and Loop paused at its step limit, it continues Loop. ctrl+k

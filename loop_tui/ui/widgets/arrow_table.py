@@ -81,6 +81,13 @@ def grid_class() -> type:
                     return self.scroll_x > 0 if parameters[0] == -1 else self.scroll_x < self.max_scroll_x
                 return super().check_action(action, parameters)
 
+            def watch_virtual_size(self, old: Any, new: Any) -> None:
+                # The grid measures its rows on its first idle, after it is mounted; a screen laid out in
+                # between (the page was busy: a reload after Loop's eval, a loaded machine) gave the grid its
+                # height from no rows at all, 0 lines, and nothing asked again: an empty box until a resize.
+                if old.height != new.height:
+                    self.call_after_refresh(self.refresh, layout=True)
+
             def action_scroll_sideways(self, direction: int) -> None:
                 """Scroll a quarter of the view sideways (the grid's own step is a column's two letters)."""
                 step = max(4, self.scrollable_content_region.width // 4)
@@ -198,6 +205,8 @@ class ArrowTable(Vertical):
         show `empty_text` (default "No rows match.")."""
         self.raw = raw if raw is not None else display
         had_focus = self.has_focus_within
+        if focus and not had_focus and self._typing_elsewhere():
+            focus = False  # a reload (after Loop wrote, say) never takes the cursor from a field the user types in
         typed_ahead, self.typed_ahead, self.awaiting_rows = self.typed_ahead, [], False
         await self.remove_children()
         if display.num_rows == 0:
@@ -227,6 +236,13 @@ class ArrowTable(Vertical):
             grid.focus()
             for action in typed_ahead:
                 await grid.run_action(action)
+
+    def _typing_elsewhere(self) -> bool:
+        """Whether the cursor is in a text field outside this table (Loop's chat, a filter)."""
+        from textual.widgets import Input, TextArea
+
+        focused = self.screen.focused
+        return isinstance(focused, Input | TextArea) and self not in focused.ancestors
 
     async def show_message(self, text: str) -> None:
         """Replace the grid with a message (an error, or why it is empty)."""
