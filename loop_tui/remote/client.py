@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from loop_tui.counts import counted
 from loop_tui.llm.failures import redact, retry_after_seconds
 from loop_tui.redaction import scrub
 from loop_tui.remote.connection import Connection
@@ -276,8 +277,8 @@ class BraintrustClient:
                 attempt += 1
                 continue
             if attempt and failure.retryable:
-                failure = RemoteError(failure.kind, f"{failure.message} (gave up after {attempt} "
-                                      f"{'retry' if attempt == 1 else 'retries'})", status=failure.status)
+                failure = RemoteError(failure.kind, f"{failure.message} (gave up after "
+                                      f"{counted(attempt, 'retry', 'retries')})", status=failure.status)
             raise failure
 
     def retry_delay(self, attempt: int, server_wait: float | None) -> float:

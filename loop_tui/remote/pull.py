@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from loop_tui.counts import counted
 from loop_tui.errors import NotFoundError, UserError
 from loop_tui.remote import objects as ob
 from loop_tui.remote.client import BraintrustClient
@@ -185,7 +186,7 @@ class _Puller:
                     self.options.progress(label, result.fetched, result.written)
                 if self.options.cancel is not None and self.options.cancel.is_set():
                     flush(next_cursor)
-                    raise Cancelled(f"pull cancelled after {result.fetched:,} rows of {label}; run it again to resume")
+                    raise Cancelled(f"pull cancelled after {counted(result.fetched, 'row')} of {label}; run it again to resume")
         except RemoteError as err:
             if err.kind == "bad_request" and pending and resume_cursor == cursor and not len(batch):
                 # Braintrust no longer accepts the saved cursor (expired): start this object over.
