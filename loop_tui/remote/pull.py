@@ -173,7 +173,8 @@ class _Puller:
 
         try:
             pages = self.client.column_pages(table, remote_id, limit=self.options.page_size, cursor=cursor,
-                                             since_xact=since, since_created=self.options.since_created)
+                                             since_xact=since, since_created=self.options.since_created,
+                                             group_rows=min(10_000, self.options.batch_rows))
             for page, next_cursor in prefetch(pages):
                 result.fetched += page.num_rows
                 if page.num_rows:
@@ -230,7 +231,8 @@ class _Puller:
                 upserts.append(index)
         if not upserts and not deletes:
             return
-        rows = data.take(upserts).drop_columns(list(HELPER_COLUMNS))
+        # Every row is new or newer on a first pull: no copy of the batch for it.
+        rows = (data if len(upserts) == data.num_rows else data.take(upserts)).drop_columns(list(HELPER_COLUMNS))
         description = f"sync pull {result.name}"
         if deletes:  # rare: one transaction with the upserts, through the store's own row path
             records = [sch.row_to_braintrust(table, r) for r in rows.to_pylist()]
