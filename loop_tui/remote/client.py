@@ -179,7 +179,7 @@ class BraintrustClient:
         cursor: str | None = None,
         since_xact: str | None = None,
         since_created: str | None = None,
-        group_rows: int = 10_000,
+        group_rows: int = 5_000,
     ) -> Iterator[tuple[Any, str | None]]:
         """Like `pages`, each page as Arrow in the store's columns (`page_columns.page_table`): for pulls.
 

@@ -66,7 +66,7 @@ def prefetch(pages: Iterator[T], depth: int = 2) -> Iterator[T]:
 
 
 def prefetch_grouped(pages: Iterator[T], size: Callable[[T], int], max_size: int, max_wait_s: float,
-                     depth: int = 4) -> Iterator[list[T]]:
+                     depth: int = 16) -> Iterator[list[T]]:
     """Like `prefetch`, but yields lists: a group's first item, then what else arrives within `max_wait_s`
     of it, up to `max_size` (summing `size` of each item). Work with a fixed cost per call (a DuckDB query
     per page) then pays it once per group when pages come fast, while a slow page is handed on alone, so

@@ -66,6 +66,9 @@ class SyncReport:
         return out
 
 
+# Pages arriving together are decoded as one of up to this many rows (never more than a write's batch_rows).
+DECODE_GROUP_ROWS = 5_000  # 10,000 saved ~6% more CPU for ~20 MB more peak memory (DuckDB working memory)
+
 Progress = Callable[[str, int, int], None]  # (object label, rows fetched so far, rows written so far)
 
 
@@ -174,7 +177,7 @@ class _Puller:
         try:
             pages = self.client.column_pages(table, remote_id, limit=self.options.page_size, cursor=cursor,
                                              since_xact=since, since_created=self.options.since_created,
-                                             group_rows=min(10_000, self.options.batch_rows))
+                                             group_rows=min(DECODE_GROUP_ROWS, self.options.batch_rows))
             for page, next_cursor in prefetch(pages):
                 result.fetched += page.num_rows
                 if page.num_rows:
