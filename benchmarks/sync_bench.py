@@ -6,7 +6,7 @@ every row, writing nothing. Target: our spans/s >= 0.7x the
 bare loop's. Each side runs in its own process (so its peak RSS is its own), the server in a third; peak
 memory is also measured at N/4 spans, to show it is bounded by the page and batch size, not the project.
 
-Usage: python benchmarks/sync_bench.py [--spans 200000] [--page 1000]
+Usage: python benchmarks/sync_bench.py [--spans 200000] [--page 1000] [--rounds 4]
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -90,31 +91,39 @@ def _child(*args: str) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def measure(spans: int, page: int, repeats: int) -> dict:
-    """Start a server with `spans` spans; time the bare loop and our pull against it (best of `repeats`)."""
+def measure(spans: int, page: int, rounds: int) -> dict:
+    """Start a server with `spans` spans; time the bare loop and our pull against it in alternating rounds
+    (bare then pull, then pull then bare, ...), so a burst of load on the shared machine falls on both."""
     server = subprocess.Popen([sys.executable, __file__, "--child", "serve", str(spans)], stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
     try:
         info = json.loads(server.stdout.readline())
-        best_bare, best_pull = None, None
-        for _ in range(repeats):
-            b = _child("bare", info["url"], info["project_id"], str(page))
-            with tempfile.TemporaryDirectory() as tmp:
-                p = _child("pull", info["url"], str(Path(tmp) / "ws"), str(page))
-            assert b["rows"] == spans and p["rows"] == spans, (b, p)
-            best_bare = b if best_bare is None or b["seconds"] < best_bare["seconds"] else best_bare
-            best_pull = p if best_pull is None or p["seconds"] < best_pull["seconds"] else best_pull
-        return {"bare": best_bare, "pull": best_pull}
+        runs: dict[str, list[dict]] = {"bare": [], "pull": []}
+        for index in range(rounds):
+            for side in ("bare", "pull") if index % 2 == 0 else ("pull", "bare"):
+                if side == "bare":
+                    result = _child("bare", info["url"], info["project_id"], str(page))
+                else:
+                    with tempfile.TemporaryDirectory() as tmp:
+                        result = _child("pull", info["url"], str(Path(tmp) / "ws"), str(page))
+                assert result["rows"] == spans, result
+                result["load"] = os.getloadavg()[0]
+                runs[side].append(result)
+        return runs
     finally:
         server.stdin.close()
         server.wait(timeout=30)
+
+
+def _median(runs: list[dict], key: str) -> float:
+    return statistics.median(r[key] for r in runs)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--spans", type=int, default=200_000)
     parser.add_argument("--page", type=int, default=1000)
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -123,17 +132,21 @@ def main() -> None:
          "pull": lambda: pull(rest[0], rest[1], int(rest[2]))}[role]()
         return
     small = measure(args.spans // 4, args.page, 1)
-    full = measure(args.spans, args.page, args.repeats)
-    bare_rate = full["bare"]["rows"] / full["bare"]["seconds"]
-    pull_rate = full["pull"]["rows"] / full["pull"]["seconds"]
-    print(f"pull {args.spans:,} spans, pages of {args.page:,} (best of {args.repeats})")
-    for label, side, rate in (("bare httpx loop", full["bare"], bare_rate), ("loop-tui pull  ", full["pull"], pull_rate)):
-        print(f"  {label} : {rate:>9,.0f} spans/s  ({side['seconds']:.2f} s, client CPU {side['cpu_s']:.2f} s, "
-              f"peak {side['peak_mb']:.0f} MB)")
-    print(f"  ratio           : {pull_rate / bare_rate:.2f}x of the bare loop (target >= 0.70)")
-    print(f"  peak memory     : {small['pull']['peak_mb']:.0f} MB at {args.spans // 4:,} spans, "
-          f"{full['pull']['peak_mb']:.0f} MB at {args.spans:,}")
-    print(f"  machine load    : {os.getloadavg()[0]:.1f} (1-minute average, {os.cpu_count()} CPUs)")
+    full = measure(args.spans, args.page, args.rounds)
+    rates = {side: [r["rows"] / r["seconds"] for r in runs] for side, runs in full.items()}
+    ratios = [p / b for p, b in zip(rates["pull"], rates["bare"], strict=True)]
+    print(f"pull {args.spans:,} spans, pages of {args.page:,} ({args.rounds} alternating rounds, medians)")
+    for label, side in (("bare httpx loop", "bare"), ("loop-tui pull  ", "pull")):
+        runs = full[side]
+        print(f"  {label} : {statistics.median(rates[side]):>9,.0f} spans/s  ({_median(runs, 'seconds'):.2f} s, "
+              f"client CPU {_median(runs, 'cpu_s'):.2f} s, peak {_median(runs, 'peak_mb'):.0f} MB)")
+    print(f"  ratio           : {statistics.median(ratios):.2f}x of the bare loop (target >= 0.70); "
+          f"per round {', '.join(f'{r:.2f}' for r in ratios)}")
+    print(f"  peak memory     : {small['pull'][0]['peak_mb']:.0f} MB at {args.spans // 4:,} spans, "
+          f"{max(r['peak_mb'] for r in full['pull']):.0f} MB at {args.spans:,}")
+    loads = [r["load"] for side in full.values() for r in side]
+    print(f"  machine load    : {statistics.median(loads):.1f} (1-minute average, median of the runs; "
+          f"{min(loads):.1f}-{max(loads):.1f}; {os.cpu_count()} CPUs)")
 
 
 if __name__ == "__main__":

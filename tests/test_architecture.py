@@ -23,6 +23,7 @@ TOP_LEVEL = {
     "__init__": "base",
     "clock": "base",
     "config": "base",
+    "counts": "base",
     "errors": "base",
     "gc_pause": "base",
     "redaction": "base",

@@ -94,7 +94,7 @@ async def test_u_in_the_picker_asks_with_the_counts_then_pushes(fake_bt_env: Fak
         await pilot.press("u")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal) and "Push remote-bot" in screen_text(app))
         text = screen_text(app)
-        assert "Push remote-bot to Braintrust?" in text and "1 rows, 0 deletes" in text and "dataset 'golden': 1 upsert" in text
+        assert "Push remote-bot to Braintrust?" in text and "1 row, 0 deletes" in text and "dataset 'golden': 1 upsert" in text
         assert "nothing sent" not in text  # the dry run's wording would read as if the push would send nothing
         await pilot.press("n")  # declined: nothing is sent
         await wait_for(pilot, lambda: not isinstance(app.screen, ConfirmModal))
@@ -104,7 +104,7 @@ async def test_u_in_the_picker_asks_with_the_counts_then_pushes(fake_bt_env: Fak
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal))
         await pilot.press("y")
         await wait_for(pilot, lambda: bool(finished))
-        assert not finished[0].failed and finished[0].summary.startswith("pushed remote-bot: 1 rows")
+        assert not finished[0].failed and finished[0].summary.startswith("pushed remote-bot: 1 row,")
         await _open_picker_on(pilot, app, "remote-bot")
         await pilot.press("enter")  # switch to it: the header says when it was last synced, the push
         pushed_at = json.loads(next((sample_ws_path / "sync").glob("*.json")).read_text())["last_push"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from loop_tui.cli.output import print_json, print_table
+from loop_tui.counts import counted
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -37,7 +38,7 @@ def run_status(args: argparse.Namespace) -> int:
     from loop_tui.safe_text import one_line
 
     # The name and URL come from the server: text from data, never terminal control sequences.
-    print(f"connected to Braintrust organisation {one_line(org.name)} at {one_line(org.api_url)} ({len(rows)} projects)")
+    print(f"connected to Braintrust organisation {one_line(org.name)} at {one_line(org.api_url)} ({counted(len(rows), 'project')})")
     if rows:
         print_table(["PROJECT", "LAST PULLED HERE", "ID"], [[r["name"], r["last_pulled"] or "never", r["id"]] for r in rows])
     return 0

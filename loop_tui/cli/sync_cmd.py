@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from loop_tui.cli.output import print_json
+from loop_tui.counts import counted
 from loop_tui.errors import UserError
 
 PULL_OBJECTS = ("logs", "experiments", "datasets", "prompts", "scorers")
@@ -79,7 +80,7 @@ class _Progress:
         self.last = now
         rate = fetched / max(now - self.started, 1e-6)
         safe = "".join(c if c.isprintable() else "?" for c in label)[:40]
-        sys.stderr.write(f"\r  {safe}: {fetched:,} rows fetched, {written:,} written ({rate:,.0f} rows/s)\033[K")
+        sys.stderr.write(f"\r  {safe}: {counted(fetched, 'row')} fetched, {written:,} written ({rate:,.0f} rows/s)\033[K")
         sys.stderr.flush()
 
     def done(self) -> None:
@@ -139,12 +140,12 @@ def _print_report(report: Any, fmt: str, verb: str, written_label: str) -> None:
 
         say(plan_summary(report)[0])
     else:
-        say(f"{verb} {report.project}: {totals['written']:,} rows {written_label}, {totals['deleted']:,} deleted, "
-            f"{totals['unchanged']:,} unchanged, {totals['conflicts']} conflicts")
+        say(f"{verb} {report.project}: {counted(totals['written'], 'row')} {written_label}, {totals['deleted']:,} deleted, "
+            f"{totals['unchanged']:,} unchanged, {counted(totals['conflicts'], 'conflict')}")
     for obj in report.objects:
         if obj.written or obj.deleted or obj.conflicts or obj.would_send:
             counts = f"{len(obj.would_send)} to send" if obj.would_send else \
-                f"{obj.written:,} {written_label}, {obj.deleted:,} deleted"
+                f"{counted(obj.written, 'row')} {written_label}, {obj.deleted:,} deleted"
             say(f"  {obj.kind} {obj.name!r}: {counts}")
         for item in obj.would_send:
             say(f"    {item['action']} {item['id']}")
@@ -178,7 +179,7 @@ def import_bt_sync_folder(args: argparse.Namespace, table: str) -> int:
                           description=f"import bt sync {args.file.name}")
     status = read_status(args.file)
     note = "" if status == "completed" else f" (the bt pull was {status}, not completed: these are the rows it got)"
-    print(f"imported {len(rows):,} rows into {args.kind} of {visible(project.name)} (write {xact}){note}")
+    print(f"imported {counted(len(rows), 'row')} into {args.kind} of {visible(project.name)} (write {xact}){note}")
     return 0
 
 
@@ -201,5 +202,5 @@ def export_bt_sync_folder(args: argparse.Namespace, table: str) -> int:
         object_id, object_name = obj.id, obj.name
     rows = [export_row(row_to_braintrust(table, r)) for r in ws.read_rows(table, object_id).to_pylist()]
     write_folder(args.out, table, object_name, rows)
-    print(f"exported {len(rows):,} rows to the bt sync folder {args.out}")
+    print(f"exported {counted(len(rows), 'row')} to the bt sync folder {args.out}")
     return 0

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from loop_tui.counts import counted
 from loop_tui.llm.failures import redact, retry_after_seconds
 from loop_tui.redaction import scrub
 from loop_tui.remote.connection import Connection
@@ -32,6 +33,9 @@ ROW_KINDS = ("project_logs", "experiment", "dataset")
 _RETRY_STATUS = {429, 500, 502, 503, 504}
 # A page loop that keeps getting cursors is stopped here (a server bug must not hang a pull forever).
 MAX_PAGES = 1_000_000
+# Pull pages arriving within GROUP_WAIT_S of each other are decoded together (benchmarks/results_sync.txt:
+# a decode costs about as much as a page of rows before it reads one).
+GROUP_WAIT_S = 0.25
 
 
 @dataclass(frozen=True)
@@ -175,25 +179,24 @@ class BraintrustClient:
         cursor: str | None = None,
         since_xact: str | None = None,
         since_created: str | None = None,
+        group_rows: int = 5_000,
     ) -> Iterator[tuple[Any, str | None]]:
         """Like `pages`, each page as Arrow in the store's columns (`page_columns.page_table`): for pulls.
 
         Asks for `fmt: "jsonl"` (one row per line, the next cursor in the `x-bt-cursor` header), which the
         page reader turns into columns without building a Python object per value. Downloading and
         decoding run in two threads (`prefetch`), so the next page downloads while this one is decoded.
-        A page cut short (not ending in a newline) is fetched again like any unreadable reply.
+        A page cut short (not ending in a newline) is fetched again like any unreadable reply. Pages that
+        arrive together (within `GROUP_WAIT_S`, up to `group_rows` rows) are decoded as one, since each
+        decode has a fixed cost about that of decoding a page; they come out as one table and the last
+        page's cursor.
         """
-        from loop_tui.remote.page_columns import page_table
-        from loop_tui.remote.prefetch import prefetch
+        from loop_tui.remote.prefetch import prefetch_grouped
 
         query = _rows_query(kind, object_id, limit, since_xact, since_created, None)
-        for raw, next_cursor in prefetch(self._paged(kind, object_id, query, cursor, "jsonl", _jsonl_page)):
-            try:
-                page = page_table(raw, kind)
-            except ValueError:
-                raise RemoteError("protocol", f"Braintrust sent a page of {kind} {object_id} that is not JSON "
-                                  "lines; nothing of it was written (the next pull fetches it again)") from None
-            yield page, next_cursor
+        raw_pages = self._paged(kind, object_id, query, cursor, "jsonl", _jsonl_page)
+        for group in prefetch_grouped(raw_pages, lambda page: page[0].count(b"\n"), group_rows, GROUP_WAIT_S):
+            yield from _decoded(group, kind, object_id)
 
     def _paged(self, kind: str, object_id: str, query: dict[str, Any], cursor: str | None, fmt: str,
                decode: Callable[[httpx.Response], tuple[Any, str | None]]) -> Iterator[tuple[Any, str | None]]:
@@ -276,8 +279,8 @@ class BraintrustClient:
                 attempt += 1
                 continue
             if attempt and failure.retryable:
-                failure = RemoteError(failure.kind, f"{failure.message} (gave up after {attempt} "
-                                      f"{'retry' if attempt == 1 else 'retries'})", status=failure.status)
+                failure = RemoteError(failure.kind, f"{failure.message} (gave up after "
+                                      f"{counted(attempt, 'retry', 'retries')})", status=failure.status)
             raise failure
 
     def retry_delay(self, attempt: int, server_wait: float | None) -> float:
@@ -353,6 +356,26 @@ def _jsonl_page(response: httpx.Response) -> tuple[bytes, str | None]:
     if body.strip() and not body.endswith(b"\n"):
         raise ValueError("a JSON lines page that does not end with a newline")
     return body, response.headers.get("x-bt-cursor") or None
+
+
+def _decoded(group: list[tuple[bytes, str | None]], kind: str, object_id: str) -> Iterator[tuple[Any, str | None]]:
+    """The group's pages as one Arrow table with the last page's cursor; when that fails, page by page, so
+    the pages before an unreadable one are still handed on before its one-sentence error."""
+    from loop_tui.remote.page_columns import page_table
+
+    if len(group) > 1:
+        try:
+            yield page_table(b"".join(raw for raw, _ in group), kind), group[-1][1]
+            return
+        except ValueError:
+            pass
+    for raw, next_cursor in group:
+        try:
+            page = page_table(raw, kind)
+        except ValueError:
+            raise RemoteError("protocol", f"Braintrust sent a page of {kind} {object_id} that is not JSON "
+                              "lines; nothing of it was written (the next pull fetches it again)") from None
+        yield page, next_cursor
 
 
 def _ident(name: str) -> dict[str, Any]:

@@ -178,7 +178,11 @@ class PageBatch:
         """The pages as one table with only the first (newest) version of each id; None when empty."""
         if not self.rows:
             return None
+        import pyarrow.compute as pc
+
         data = pa.concat_tables(self.pages)
+        if pc.count_distinct(data.column("id")).as_py() == data.num_rows:
+            return data  # the usual case, told without a Python object per id
         seen: set[str] = set()
         keep = [not (row_id in seen or seen.add(row_id)) for row_id in data.column("id").to_pylist()]  # type: ignore[func-returns-value]
         return data if all(keep) else data.filter(pa.array(keep))

@@ -4,11 +4,46 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 T = TypeVar("T")
 _END = object()
+
+
+class _Reader:
+    """A daemon thread putting what `pages` yields into a bounded queue (an exception, then nothing more)."""
+
+    def __init__(self, pages: Iterator[T], depth: int) -> None:
+        self.box: queue.Queue[object] = queue.Queue(maxsize=depth)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._read, args=(pages,), name="sync-prefetch", daemon=True)
+        self.thread.start()
+
+    def _read(self, pages: Iterator[T]) -> None:
+        try:
+            for item in pages:
+                while not self.stop.is_set():
+                    try:
+                        self.box.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if self.stop.is_set():
+                    return
+            self.box.put(_END)
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            self.box.put(exc)
+
+    def close(self) -> None:
+        """Stop after the item being fetched (unblocking a reader waiting to put), and let it finish."""
+        self.stop.set()
+        while self.thread.is_alive():
+            try:
+                self.box.get_nowait()
+            except queue.Empty:
+                self.thread.join(0.05)
 
 
 def prefetch(pages: Iterator[T], depth: int = 2) -> Iterator[T]:
@@ -17,38 +52,54 @@ def prefetch(pages: Iterator[T], depth: int = 2) -> Iterator[T]:
     An exception in the iterator is re-raised here, after the items before it. Closing this generator
     early stops the reader after the item it is fetching (memory stays bounded by `depth` pages).
     """
-    box: queue.Queue[object] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def read() -> None:
-        try:
-            for item in pages:
-                while not stop.is_set():
-                    try:
-                        box.put(item, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            box.put(_END)
-        except BaseException as exc:  # handed to the consumer, which re-raises it
-            box.put(exc)
-
-    reader = threading.Thread(target=read, name="sync-prefetch", daemon=True)
-    reader.start()
+    reader = _Reader(pages, depth)
     try:
         while True:
-            item = box.get()
+            item = reader.box.get()
             if item is _END:
                 return
             if isinstance(item, BaseException):
                 raise item
             yield item  # type: ignore[misc]
     finally:
-        stop.set()
-        while reader.is_alive():  # unblock a reader waiting to put, then let it finish its request
-            try:
-                box.get_nowait()
-            except queue.Empty:
-                reader.join(0.05)
+        reader.close()
+
+
+def prefetch_grouped(pages: Iterator[T], size: Callable[[T], int], max_size: int, max_wait_s: float,
+                     depth: int = 16) -> Iterator[list[T]]:
+    """Like `prefetch`, but yields lists: a group's first item, then what else arrives within `max_wait_s`
+    of it, up to `max_size` (summing `size` of each item). Work with a fixed cost per call (a DuckDB query
+    per page) then pays it once per group when pages come fast, while a slow page is handed on alone, so
+    progress and cancellation still see every page that is slow to come. An exception in the iterator is
+    re-raised after the group holding the items before it.
+    """
+    reader = _Reader(pages, depth)
+    try:
+        while True:
+            first = reader.box.get()
+            if first is _END:
+                return
+            if isinstance(first, BaseException):
+                raise first
+            group: list[T] = [first]  # type: ignore[list-item]
+            total = size(first)  # type: ignore[arg-type]
+            deadline = time.monotonic() + max_wait_s
+            last: object = None
+            while total < max_size:
+                left = deadline - time.monotonic()
+                try:
+                    item = reader.box.get(timeout=left) if left > 0 else reader.box.get_nowait()
+                except queue.Empty:
+                    break
+                if item is _END or isinstance(item, BaseException):
+                    last = item
+                    break
+                group.append(item)  # type: ignore[arg-type]
+                total += size(item)  # type: ignore[arg-type]
+            yield group
+            if isinstance(last, BaseException):
+                raise last
+            if last is _END:
+                return
+    finally:
+        reader.close()

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from loop_tui.counts import counted
 from loop_tui.errors import NotFoundError, UserError
 from loop_tui.remote import objects as ob
 from loop_tui.remote.client import BraintrustClient
@@ -64,6 +65,9 @@ class SyncReport:
         out["conflicts"] = sum(len(o.conflicts) for o in self.objects)
         return out
 
+
+# Pages arriving together are decoded as one of up to this many rows (never more than a write's batch_rows).
+DECODE_GROUP_ROWS = 5_000  # 10,000 saved ~6% more CPU for ~20 MB more peak memory (DuckDB working memory)
 
 Progress = Callable[[str, int, int], None]  # (object label, rows fetched so far, rows written so far)
 
@@ -172,7 +176,8 @@ class _Puller:
 
         try:
             pages = self.client.column_pages(table, remote_id, limit=self.options.page_size, cursor=cursor,
-                                             since_xact=since, since_created=self.options.since_created)
+                                             since_xact=since, since_created=self.options.since_created,
+                                             group_rows=min(DECODE_GROUP_ROWS, self.options.batch_rows))
             for page, next_cursor in prefetch(pages):
                 result.fetched += page.num_rows
                 if page.num_rows:
@@ -185,7 +190,7 @@ class _Puller:
                     self.options.progress(label, result.fetched, result.written)
                 if self.options.cancel is not None and self.options.cancel.is_set():
                     flush(next_cursor)
-                    raise Cancelled(f"pull cancelled after {result.fetched:,} rows of {label}; run it again to resume")
+                    raise Cancelled(f"pull cancelled after {counted(result.fetched, 'row')} of {label}; run it again to resume")
         except RemoteError as err:
             if err.kind == "bad_request" and pending and resume_cursor == cursor and not len(batch):
                 # Braintrust no longer accepts the saved cursor (expired): start this object over.
@@ -229,7 +234,8 @@ class _Puller:
                 upserts.append(index)
         if not upserts and not deletes:
             return
-        rows = data.take(upserts).drop_columns(list(HELPER_COLUMNS))
+        # Every row is new or newer on a first pull: no copy of the batch for it.
+        rows = (data if len(upserts) == data.num_rows else data.take(upserts)).drop_columns(list(HELPER_COLUMNS))
         description = f"sync pull {result.name}"
         if deletes:  # rare: one transaction with the upserts, through the store's own row path
             records = [sch.row_to_braintrust(table, r) for r in rows.to_pylist()]

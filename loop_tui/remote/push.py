@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from loop_tui.counts import counted
 from loop_tui.remote import objects as ob
 from loop_tui.remote.client import BraintrustClient
 from loop_tui.remote.errors import RemoteError
@@ -62,7 +63,7 @@ def push_project(ws: Any, client: BraintrustClient, project_name: str, options: 
         for done, (push_one, table, obj) in enumerate(work):
             if options.cancel is not None and options.cancel.is_set():
                 save_state(ws.root, state)
-                raise Cancelled(f"push cancelled after {done} of {len(work)} objects (those were sent whole); "
+                raise Cancelled(f"push cancelled after {done} of {counted(len(work), 'object')} (those were sent whole); "
                                 "run it again to send the rest")
             if options.progress:
                 options.progress(f"{table} {obj.name}", done, len(work))
@@ -206,14 +207,21 @@ def plan_summary(report: SyncReport) -> tuple[str, list[str]]:
     """What a `--dry-run` report says: one line of counts, then one line per object with something to send."""
     planned = [item["action"] for obj in report.objects for item in obj.would_send]
     conflicts = report.totals()["conflicts"]
-    head = (f"would send to {report.project}: {planned.count('upsert'):,} rows, {planned.count('delete'):,} deletes, "
-            f"{planned.count('new version'):,} new versions; {conflicts} conflicts (changed on both sides: not sent)")
+    head = (f"would send to {report.project}: {counted(planned.count('upsert'), 'row')}, "
+            f"{counted(planned.count('delete'), 'delete')}, {counted(planned.count('new version'), 'new version')}; "
+            f"{counted(conflicts, 'conflict')} (changed on both sides: not sent)")
     lines = []
     for obj in report.objects:
         if obj.would_send or obj.conflicts:
             actions = [item["action"] for item in obj.would_send]
-            counts = ", ".join(f"{actions.count(a)} {a}{'s' if actions.count(a) != 1 else ''}"
-                               for a in dict.fromkeys(actions))
-            note = f"; {len(obj.conflicts)} conflicts, not sent" if obj.conflicts else ""
+            counts = ", ".join(counted(actions.count(a), a) for a in dict.fromkeys(actions))
+            note = f"; {counted(len(obj.conflicts), 'conflict')}, not sent" if obj.conflicts else ""
             lines.append(f"{obj.kind} {obj.name!r}: {counts or 'nothing to send'}{note}")
     return head, lines
+
+
+def report_sentence(report: SyncReport, verb: str) -> str:
+    """A finished pull's or push's counts in one sentence ("pushed P: 1 row, 0 deleted, 2 conflicts")."""
+    totals = report.totals()
+    return (f"{verb} {report.project}: {counted(totals['written'], 'row')}, {totals['deleted']:,} deleted, "
+            f"{counted(totals['conflicts'], 'conflict')}")

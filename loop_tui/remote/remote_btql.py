@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from typing import Any
 
 from loop_tui.btql.errors import BtqlError
@@ -74,8 +75,32 @@ def _column(values: list[Any], pa: Any) -> tuple[str, Any]:
 
 
 def run_with_settings(query: str, cursor: str | None = None) -> Any:
-    """`run_remote` with the connection from settings and the environment (the CLI's `btql --remote`)."""
+    """`run_remote` with the connection from the saved settings and the environment (the CLI's `btql --remote`)."""
     from loop_tui.remote.connection import load_connection
 
     with BraintrustClient(load_connection()) as client:
         return run_remote(client, query, cursor)
+
+
+def run_on_braintrust(query: str, settings: Any, cursor: str | None = None, cancel: Any = None) -> Any:
+    """`run_remote` with the connection from `settings` and the environment (the app's pages and Loop's tools).
+
+    `cancel` (anything with `is_set()`) cuts short a wait between retries (a 429's `Retry-After`, a backoff)
+    with the `BtqlError` a cancelled local query raises; a request already sent ends within the timeout.
+    """
+    from loop_tui.remote.connection import Connection
+
+    sleep = None if cancel is None else _sleep_unless(cancel)
+    with BraintrustClient(Connection.resolve(settings), sleep=sleep) as client:
+        return run_remote(client, query, cursor)
+
+
+def _sleep_unless(cancel: Any) -> Any:
+    def sleep(seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while not cancel.is_set() and (left := deadline - time.monotonic()) > 0:
+            time.sleep(min(left, 0.1))  # polled: the token offers no wait of its own
+        if cancel.is_set():
+            raise BtqlError("runtime", "cancelled", "The query was cancelled.")
+
+    return sleep

@@ -302,9 +302,20 @@ def dictionary_columns(data: pa.Table) -> list[str]:
             chosen.append(f"{field.name}.key_value.key")  # score and metric names
         elif pa.types.is_list(field.type):
             continue
-        elif pc.count_distinct(column).as_py() <= limit:
+        elif _few_distinct(column, limit):
             chosen.append(field.name)
     return chosen
+
+
+def _few_distinct(column: pa.ChunkedArray, limit: int) -> bool:
+    """Whether `column` has at most `limit` distinct values. A prefix of twice that many rows with more than
+    `limit` already says no (unique ids, times, JSON text), without hashing the whole column."""
+    import pyarrow.compute as pc
+
+    prefix = 2 * limit
+    if len(column) > prefix and pc.count_distinct(column.slice(0, prefix)).as_py() > limit:
+        return False
+    return pc.count_distinct(column).as_py() <= limit
 
 
 def write_segment(root: Path, table: str, object_id: str, data: pa.Table, xact: int, updates: bool) -> Path:

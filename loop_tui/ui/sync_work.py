@@ -14,6 +14,8 @@ from typing import Any
 
 from textual.message import Message
 
+from loop_tui.counts import counted
+
 
 @dataclass
 class SyncChoice:
@@ -168,7 +170,7 @@ class SyncMixin:
         from loop_tui.remote.client import BraintrustClient
         from loop_tui.remote.connection import Connection
         from loop_tui.remote.pull import PullOptions, pull_project
-        from loop_tui.remote.push import PushOptions, push_project
+        from loop_tui.remote.push import PushOptions, push_project, report_sentence
 
         post = self.post_message  # type: ignore[attr-defined]
         started = time.monotonic()
@@ -179,7 +181,7 @@ class SyncMixin:
             if now - last[0] >= 0.25:
                 last[0] = now
                 rate = fetched / max(now - started, 1e-6)
-                post(SyncProgressed(f"pulling {label}: {fetched:,} rows ({rate:,.0f}/s, f6 cancels)"))
+                post(SyncProgressed(f"pulling {label}: {counted(fetched, 'row')} ({rate:,.0f}/s, f6 cancels)"))
 
         def push_progress(label: str, done: int, total: int) -> None:
             post(SyncProgressed(f"pushing {label} ({done + 1}/{total}, f6 cancels)"))
@@ -192,9 +194,7 @@ class SyncMixin:
                 else:
                     report = push_project(self.workspace, client, project_name,  # type: ignore[attr-defined]
                                           PushOptions(cancel=cancel, progress=push_progress))
-            totals = report.totals()
-            summary = (f"{action}ed {project_name}: {totals['written']:,} rows, {totals['deleted']:,} deleted, "
-                       f"{totals['conflicts']} conflicts")
+            summary = report_sentence(report, f"{action}ed")
             post(SyncFinished(project_name, summary, failed=False, action=action))
         except UserError as err:
             post(SyncFinished(project_name, str(err), failed=True, action=action))

@@ -16,12 +16,9 @@ _PLAIN_NAME = re.compile(r"^[^'\\\n]+$")
 
 def run_on_braintrust(query: str, settings: Any) -> Any:
     """One page of `query` evaluated by Braintrust, with the connection from settings and the environment."""
-    from loop_tui.remote.client import BraintrustClient
-    from loop_tui.remote.connection import Connection
-    from loop_tui.remote.remote_btql import run_remote
+    from loop_tui.remote.remote_btql import run_on_braintrust as run_page
 
-    with BraintrustClient(Connection.resolve(settings)) as client:
-        return run_remote(client, query)
+    return run_page(query, settings)
 
 
 def remote_project_source(ctx: ToolContext) -> tuple[str, str]:

@@ -1,6 +1,6 @@
 """BTQL sandbox: write a query (either syntax), see parse/bind errors in place as you type, run it
 (ctrl+r or F5; ctrl+enter where the terminal sends it) in a worker you can cancel (ctrl+g), and page
-through the results grid.
+through the results grid. f4 switches the source between the local copy and Braintrust (`ui/btql_run.py`).
 
 The editor takes the cursor only when the user asks for it (e, i, / or enter; a click) and esc gives it
 back, so the page's keys (digits, letters) are never typed into the query by surprise.
@@ -8,8 +8,8 @@ back, so the page's keys (digits, letters) are never typed into the query by sur
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, ClassVar
 
 from textual import on, work
@@ -21,6 +21,7 @@ from textual.timer import Timer
 from textual.widgets import Label, Static
 
 from loop_tui.safe_text import literal
+from loop_tui.ui.btql_run import LOCAL_LABEL, REMOTE_LABEL, braintrust_missing, display_arrow, run_page
 from loop_tui.ui.btql_text import project_logs_source, replace_source, source_of
 from loop_tui.ui.screens.base import PageScreen
 from loop_tui.ui.widgets.arrow_table import ArrowTable
@@ -28,28 +29,6 @@ from loop_tui.ui.widgets.btql_editor import BtqlEditor
 from loop_tui.ui.widgets.modals import ChoiceModal
 
 RESULT_LIMIT = 1000
-
-
-def display_arrow(table: Any) -> Any:
-    """Nested columns (maps, lists, structs) as JSON text, so the grid shows them readably."""
-    import pyarrow as pa
-
-    columns = {}
-    for name, column in zip(table.column_names, table.columns, strict=True):
-        t = column.type
-        if pa.types.is_map(t):
-            columns[name] = pa.array(
-                [None if v is None else json.dumps(dict(v), default=str) for v in column.to_pylist()], pa.string()
-            )
-        elif pa.types.is_list(t) or pa.types.is_struct(t) or pa.types.is_large_list(t):
-            columns[name] = pa.array(
-                [None if v is None else json.dumps(v, default=str) for v in column.to_pylist()], pa.string()
-            )
-        elif pa.types.is_decimal(t):
-            columns[name] = column.cast(pa.float64())
-        else:
-            columns[name] = column
-    return pa.table(columns)
 
 
 def error_span(err: Any) -> tuple[int, int, int, int]:
@@ -69,6 +48,7 @@ class BtqlScreen(PageScreen):
         Binding("ctrl+n", "next_page", "Next page", show=False, id="btql.next_page"),
         Binding("f2", "history", "History", id="btql.history"),
         Binding("f3", "choose_source", "Source", id="btql.source"),
+        Binding("f4", "toggle_remote", "Remote", id="btql.remote"),
         Binding("escape", "leave_editor", "Leave editor", show=False, id="btql.leave_editor"),
         Binding("e,i,slash,enter", "edit_query", "Edit query", id="btql.edit"),
         Binding("y", "copy_query", "Copy query", show=False, id="btql.copy_query"),
@@ -93,6 +73,8 @@ class BtqlScreen(PageScreen):
         error: Any
         seconds: float
         page: int
+        failure: str | None = None  # Braintrust unreachable or refusing the key: a sentence, not a query error
+        token: Any = None  # the run's cancel token: a result of a run since replaced is dropped
 
     @dataclass
     class SchemaLoaded(Message):
@@ -117,11 +99,13 @@ class BtqlScreen(PageScreen):
         self._page = 0
         self._last_query = ""
         self._error: Any = None  # the BtqlError shown in place (Loop's btql_error)
+        self.remote = False  # f4: queries run on Braintrust's /btql instead of the local copy
 
     def compose_page(self) -> ComposeResult:
         with Horizontal(id="btql-top"):
             editor = BtqlEditor(id="btql-editor")
             editor.border_title = "query (BTQL or SQL)"
+            editor.border_subtitle = LOCAL_LABEL  # where the query runs (f4 switches)
             yield editor
             with Vertical(id="btql-side", classes="pane"):
                 yield Label("completions", classes="section-title")
@@ -165,7 +149,7 @@ class BtqlScreen(PageScreen):
     def _check(self, query: str) -> None:
         from loop_tui.btql import check
 
-        if not query.strip():
+        if not query.strip() or self.remote:  # on Braintrust, Braintrust checks the query when it runs
             self.post_message(self.Checked(query, []))
             return
         errors = check(query, self.workspace, self.project.id if self.project else None)
@@ -178,8 +162,10 @@ class BtqlScreen(PageScreen):
             self._load_schema(source)
         if message.query != self.editor.text:
             return
-        if not message.errors and message.query == self._last_query and getattr(self._error, "kind", None) == "runtime":
-            return  # the check covers parse and bind only: a late one must not hide this query's runtime error
+        if not message.errors and message.query == self._last_query and (
+            self.remote or getattr(self._error, "kind", None) == "runtime"
+        ):
+            return  # a late check (parse and bind only, none when remote) must not hide what the run found
         self._show_error(message.errors[0] if message.errors else None)
         status = self.query_one("#btql-status", Label)
         if not message.errors and message.query != self._last_query and "error" in str(status.render()):
@@ -232,7 +218,7 @@ class BtqlScreen(PageScreen):
         self._last_query = query
         self.query_one("#btql-status", Label).update("running… ctrl+g cancels")
         self.query_one(ArrowTable).loading = True
-        self._run(query, None, 0, self._cancel)
+        self._run(query, None, 0, self._cancel, self.loop_app.settings if self.remote else None)
         self.run_worker(lambda: remember(query), thread=True, group="btql-remember", exit_on_error=False)
 
     def action_next_page(self) -> None:
@@ -241,32 +227,43 @@ class BtqlScreen(PageScreen):
             from loop_tui.btql import CancelToken
 
             self._cancel = CancelToken()
-            self._run(self._last_query, self._next_cursor, self._page + 1, self._cancel)
+            self._run(self._last_query, self._next_cursor, self._page + 1, self._cancel,
+                      self.loop_app.settings if self.remote else None)
 
     @work(thread=True, exclusive=True, group="btql-run", exit_on_error=False)
-    def _run(self, query: str, cursor: str | None, page: int, cancel: Any) -> None:
+    def _run(self, query: str, cursor: str | None, page: int, cancel: Any, remote_settings: Any = None) -> None:
         import time
 
-        from loop_tui.btql import BtqlError, run
+        from loop_tui.btql import BtqlError
+        from loop_tui.remote.errors import RemoteError
 
         started = time.perf_counter()
+        failed = partial(self.Ran, query, None, None, None, [], page=page, token=cancel)
         try:
-            result = run(
-                query, self.workspace, self.project.id if self.project else None, cursor=cursor, cancel=cancel
-            )
+            result = run_page(query, workspace=self.workspace, project_id=self.project.id if self.project else None,
+                              cursor=cursor, cancel=cancel, remote_settings=remote_settings)
         except BtqlError as err:
-            self.post_message(self.Ran(query, None, None, None, [], err, time.perf_counter() - started, page))
+            self.post_message(failed(err, time.perf_counter() - started))
+            return
+        except RemoteError as err:
+            self.post_message(failed(None, time.perf_counter() - started, failure=str(err)))
             return
         display = display_arrow(result.table)
-        self.post_message(
-            self.Ran(query, result.table, display, result.cursor, result.warnings, None, time.perf_counter() - started, page)
-        )
+        self.post_message(self.Ran(query, result.table, display, result.cursor, result.warnings, None,
+                                   time.perf_counter() - started, page, token=cancel))
 
     @on(Ran)
     async def _show_results(self, message: Ran) -> None:
+        if self._cancel is not None and message.token is not self._cancel:
+            return  # a run since replaced (or cancelled and already said so)
         table = self.query_one(ArrowTable)
         table.loading = False
         status = self.query_one("#btql-status", Label)
+        if message.failure is not None:
+            status.update(literal(message.failure))
+            self._next_cursor = None
+            await table.show_message(f"No results: {message.failure}")
+            return
         if message.error is not None:
             if message.query == self.editor.text:
                 self._show_error(message.error)
@@ -293,6 +290,32 @@ class BtqlScreen(PageScreen):
         if self._cancel is not None:
             self._cancel.cancel()
             self.query_one("#btql-status", Label).update("cancelling…")
+            if self.remote and self.query_one(ArrowTable).loading:
+                # A request already sent cannot be called back: say so now; its answer, under the old token,
+                # is dropped when it comes.
+                from loop_tui.btql import BtqlError, CancelToken
+
+                self._cancel = CancelToken()
+                cancelled = BtqlError("runtime", "cancelled", "The query was cancelled.")
+                self.post_message(self.Ran(self._last_query, None, None, None, [], cancelled, 0.0, self._page,
+                                           token=self._cancel))
+
+    def action_toggle_remote(self) -> None:
+        """Switch where queries run: the local copy or Braintrust (which needs a key; else say what to set)."""
+        status = self.query_one("#btql-status", Label)
+        missing = None if self.remote else braintrust_missing(self.loop_app.settings)
+        if missing:
+            status.update(literal(missing))
+            return
+        self.remote = not self.remote
+        self.editor.border_subtitle = REMOTE_LABEL if self.remote else LOCAL_LABEL
+        self.editor.set_class(self.remote, "-remote")
+        self.query_one(ArrowTable).border_title = "results from Braintrust" if self.remote else "results"
+        status.update("queries run on Braintrust as written · f4 back to the local copy" if self.remote
+                      else "queries run on the local copy · f4 runs them on Braintrust")
+        self._next_cursor = None  # a cursor from one side means nothing to the other
+        self._show_error(None)
+        self._schedule_check()
 
     # ----- Loop ----------------------------------------------------------------------------------
     def loop_context(self) -> dict[str, object]:
@@ -303,6 +326,7 @@ class BtqlScreen(PageScreen):
         return {
             "btql_query": query if query.strip() else None,
             "btql_error": describe_btql_error(self._error) if self._error is not None else None,
+            "remote": self.remote,  # Loop's BTQL tools then run on Braintrust too
         }
 
     def on_loop_chat_query_accepted(self, message: Any) -> None:

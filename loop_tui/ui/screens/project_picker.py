@@ -18,6 +18,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
+from loop_tui.counts import counted
 from loop_tui.safe_text import literal
 from loop_tui.ui.failures import WorkerFailures
 from loop_tui.ui.sync_work import PullChoice, PushChoice, RemoteProjectsLoaded, load_remote_projects
@@ -88,8 +89,7 @@ class ProjectPicker(WorkerFailures, ModalScreen["CatalogObject | SyncChoice | No
                 continue
             self.remote_projects[_REMOTE + pid] = project
             options.add_option(Option(Text.assemble(literal(name), ("  ☁ Braintrust: enter pulls it", "dim")), id=_REMOTE + pid))
-        count = f"{len(message.projects)} project{'' if len(message.projects) == 1 else 's'}"
-        status.update(Text(f"Braintrust: {count}; p pulls the highlighted one, u pushes it"))
+        status.update(Text(f"Braintrust: {counted(len(message.projects), 'project')}; p pulls the highlighted one, u pushes it"))
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         """Return the chosen project, or ask for a pull of a Braintrust-only one."""
