@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -72,7 +73,7 @@ def split_conjuncts(expr: Any) -> list[Any]:
 class Compiler:
     """Compiles one query for one resolved source."""
 
-    def __init__(self, q: A.Query, source: ResolvedSource, keys: dict[str, dict[str, str]], *,
+    def __init__(self, q: A.Query, source: ResolvedSource, keys: Mapping[str, dict[str, str]], *,
                  tz_offset: int = 0, now: datetime | None = None, limit_override: int | None = None,
                  confirm_key: Any = None, typed: dict[str, dict[str, str]] | None = None) -> None:
         self.q = q

@@ -18,7 +18,7 @@ from loop_tui.btql.lint import lint
 from loop_tui.btql.parsing import parse
 from loop_tui.btql.postprocess import finish_table
 from loop_tui.btql.safety import assert_single_select
-from loop_tui.btql.schema import key_exists, sampled_keys, typed_fields
+from loop_tui.btql.schema import LazyKeys, key_exists, sampled_keys, typed_fields
 from loop_tui.btql.sources import resolve_project, resolve_source
 from loop_tui.store.typed import TYPED_TABLES
 
@@ -97,7 +97,8 @@ def compile_query(query: Any, ws: Any, con: Any, project: str | None, *, tz_offs
     project_id = resolve_project(con, project, cache_key)
     source = resolve_source(con, q.from_, project_id, cache_key)
     root, gen = str(ws.root), _generation(ws)
-    keys = sampled_keys(con, root, gen, source.view) if source.view != "catalog" else {}
+    # Sampled only if the query names a JSON or map key: a plain page of rows must not wait for it.
+    keys = LazyKeys(lambda: sampled_keys(con, root, gen, source.view)) if source.view != "catalog" else {}
 
     def confirm(column: str, key: str) -> bool:
         return source.view != "catalog" and key_exists(con, root, gen, source.view, column, key)
