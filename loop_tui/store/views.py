@@ -102,31 +102,12 @@ def _typed_read(paths: list[Path], fields: dict[str, list[str]], required: list[
             # One schema with every column: no zero-row schema file and no union by name, which made
             # DuckDB bind (twice per query) a plan over every file's columns: ~0.5 ms of a small query.
             return f"SELECT *{_exclude(exclude)} FROM read_parquet({_file_list(written)})"
-        groups = _by_schema(written)
-        if len(groups) <= MAX_SCHEMA_GROUPS and all(same_full_schema(g, required) for g in groups):
-            # A few schemas (each project's typed columns have its own score keys): one read per schema,
-            # united by name, instead of `union_by_name` opening all (hundreds of) footers at each bind.
-            return " UNION ALL BY NAME ".join(
-                f"SELECT *{_exclude(exclude)} FROM read_parquet({_file_list(g)})" for g in groups)
         return _read(typed, exclude)
     built = ", ".join(f"{struct_from_map_sql(source, fields[col])} AS {col}" for source, col in TYPED.items()
                       if col in fields)
     rebuilt = f"SELECT *{_exclude(list(typed_fields_of(others)))}, {built} FROM read_parquet({_file_list(others)}, union_by_name = true)"
     both = rebuilt if not typed else f"{_read(typed, [])} UNION ALL BY NAME {rebuilt}"
     return f"SELECT *{_exclude(exclude)} FROM ({both})" if exclude else both
-
-
-MAX_SCHEMA_GROUPS = 8
-
-
-def _by_schema(paths: list[Path]) -> list[list[Path]]:
-    """`paths` grouped by their exact Parquet schema, groups in order of first appearance."""
-    from loop_tui.store.typed import segment_signature
-
-    groups: dict[str, list[Path]] = {}
-    for path in paths:
-        groups.setdefault(segment_signature(path), []).append(path)
-    return list(groups.values())
 
 
 def view_statements(root: Path, snap: Snapshot, damaged: dict[tuple[str, str], Damage]) -> list[str]:
