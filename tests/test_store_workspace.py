@@ -253,3 +253,10 @@ def test_queries_see_writes_to_one_table_while_other_views_are_reused(ws: Worksp
     ws.compact()
     assert ws.query("SELECT count(*) AS n FROM experiment")[0]["n"] == 3
     assert ws.get_object("dataset", project.id, "d").id == ds.id
+
+
+def test_the_store_connection_never_draws_a_progress_bar(tmp_path):
+    """DuckDB prints a progress bar on stdout for queries over 2 s; on a 10M-span workspace a store query
+    drew it over the terminal."""
+    ws = Workspace.open(tmp_path / "ws")
+    assert ws.query("SELECT current_setting('enable_progress_bar') AS shown") == [{"shown": False}]

@@ -191,6 +191,8 @@ class Workspace(RowsMixin, CatalogMixin):
             import duckdb
 
             self._con = duckdb.connect(":memory:")
+            # DuckDB draws a progress bar on stdout for queries over 2 s: over the TUI's screen at 10M spans.
+            self._con.execute("SET enable_progress_bar = false")
         if generation != self._con_generation:
             self._con_views = self.refresh(self._con, self._con_views)
             self._con_generation = generation
