@@ -100,7 +100,8 @@ def compile_query(query: Any, ws: Any, con: Any, project: str | None, *, tz_offs
     source = resolve_source(con, q.from_, project_id, cache_key)
     root, gen = str(ws.root), _generation(ws)
     # Sampled only if the query names a JSON or map key: a plain page of rows must not wait for it.
-    keys = LazyKeys(lambda: sampled_keys(con, root, gen, source.view)) if source.view != "catalog" else {}
+    keys = LazyKeys(lambda: sampled_keys(con, root, gen, source.view, _newest_rows(ws, source.view))) \
+        if source.view != "catalog" else {}
 
     def confirm(column: str, key: str) -> bool:
         return source.view != "catalog" and key_exists(con, root, gen, source.view, column, key)
@@ -133,6 +134,15 @@ def run(query: str | dict | A.Query, workspace: Any, project: str | None = None,
         else:
             next_cursor = encode_cursor(compiled.fingerprint, values=last_keys)
     return Result(table, next_cursor, lint(q, source_name), sql)
+
+
+def _newest_rows(ws: Any, view: str) -> Any:
+    """`rows -> time bound` for the key sample of a data view (None for views of other tables)."""
+    if view not in DATA_TABLES:
+        return None
+    from loop_tui.btql.time_window import newest_rows_bound
+
+    return lambda rows: newest_rows_bound(ws, view, rows)
 
 
 def _left(deadline: float | None) -> float | None:

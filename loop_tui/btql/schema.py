@@ -135,6 +135,7 @@ class SourceSchema:
 _JSON_TYPES = {"VARCHAR": "str", "BIGINT": "num", "UBIGINT": "num", "DOUBLE": "num", "BOOLEAN": "bool",
                "OBJECT": "json", "ARRAY": "json", "NULL": "null"}
 SAMPLE_ROWS = 20_000
+NEWEST_ROWS_PER_SAMPLED = 10  # the sample is drawn from the newest 200,000 rows or so (see `sampled_keys`)
 _cache: dict[tuple[str, int, str], dict[str, dict[str, str]]] = {}
 _confirmed: dict[tuple, bool] = {}
 _cache_lock = threading.Lock()
@@ -149,8 +150,15 @@ def columns_for(table: str) -> dict[str, tuple[str, str, str]]:
     return OBJECT_COLUMNS
 
 
-def sampled_keys(con: Any, root: str, generation: int, table: str) -> dict[str, dict[str, str]]:
-    """{json-or-map column: {first-level key: type}} for `table`, cached per workspace generation."""
+def sampled_keys(con: Any, root: str, generation: int, table: str,
+                 newest: Callable[[int], Any] | None = None) -> dict[str, dict[str, str]]:
+    """{json-or-map column: {first-level key: type}} for `table`, cached per workspace generation.
+
+    `newest(rows)` may give a time bound holding about `rows` times the sample's size of the newest rows
+    (`time_window.newest_rows_bound`): the reservoir is then drawn from those, so the sample reads a few
+    segments, not all of them (seconds at ten million spans); keys only older rows have are still confirmed
+    exactly on use.
+    """
     import duckdb
 
     key = (root, generation, table)
@@ -164,7 +172,11 @@ def sampled_keys(con: Any, root: str, generation: int, table: str) -> dict[str, 
         json_cols = [c for c, (t, sql, _) in cols.items() if t == "json" and sql == f'"{c}"'] + ["_extra"]
         map_cols = [c for c, (t, _, _) in cols.items() if t == "map"]
         # A reservoir sample keeps this fast at a million rows; keys it misses are confirmed exactly on use.
-        sample = f"(SELECT * FROM {table} USING SAMPLE {SAMPLE_ROWS} ROWS)"
+        bound = newest(SAMPLE_ROWS * NEWEST_ROWS_PER_SAMPLED) if newest is not None else None
+        rows = table
+        if bound is not None:  # a subquery: a sample clause next to WHERE samples the rows before the filter
+            rows = f"(SELECT * FROM {table} WHERE \"created\" >= TIMESTAMPTZ '{bound.isoformat()}')"
+        sample = f"(SELECT * FROM {rows} USING SAMPLE {SAMPLE_ROWS} ROWS)"
         parts = [
             f"SELECT '{c}' AS col, je.key AS k, je.type AS t FROM sample_rows v, json_each(v.\"{c}\") je "
             f"WHERE json_type(v.\"{c}\") = 'OBJECT'" for c in json_cols

@@ -123,3 +123,20 @@ def windows(spans: list[SegmentSpan | None], limit: int, newest: bool) -> list[d
                 bounds.append(bound)  # type: ignore[arg-type]
             want *= WIDEN
     return bounds
+
+
+def newest_rows_bound(ws: Any, table: str, rows: int) -> datetime | None:
+    """A bound such that `created >= bound` holds about `rows` of the newest rows of `table` (every object),
+    or None when that would be most of the table anyway (or a segment has no statistics)."""
+    spans = [segment_span(p) for p in segment_paths(ws, table, [])]
+    known = [s for s in spans if s is not None and s.low is not None and s.high is not None]
+    if not known or len(known) != len(spans):
+        return None
+    total = sum(s.rows for s in known)
+    taken, bound = 0, None
+    for span in sorted(known, key=lambda s: s.high, reverse=True):  # type: ignore[arg-type, return-value]
+        taken += span.rows
+        bound = span.low if bound is None else min(bound, span.low)  # type: ignore[type-var]
+        if taken >= rows:
+            return bound if taken <= MAX_SHARE * total else None
+    return None
