@@ -168,6 +168,7 @@ def _latest(clean: list[Path], dirty: list[Path], object_col: str, typed: bool,
 
 
 STATEMENTS_PER_TABLE = 3
+BTQL_STATEMENT = 2  # the third statement of each table creates `<table>_btql`
 
 
 def table_of_statement(n: int) -> str:
