@@ -115,13 +115,21 @@ def main() -> None:
     parser.add_argument("--against", choices=["parquet", "views"], default="parquet")
     parser.add_argument("--spans", type=int, default=None, help="default: 188,720 (parquet), 1,000,000 (views)")
     parser.add_argument("--repeat", type=int, default=7)
-    parser.add_argument("--workspace", type=Path, default=None, help="views: the sample workspace to use")
+    parser.add_argument("--workspace", type=Path, default=None,
+                        help="views: the sample workspace to use; parquet: compare on this workspace's --project "
+                             "(e.g. a 10M-span demo) instead of importing a JSONL")
+    parser.add_argument("--project", default="support-bot", help="parquet with --workspace: the project to query")
     parser.add_argument("--dir", type=Path, default=None, help="parquet: folder for the JSONL, workspace and Parquet")
     parser.add_argument("--keep", action="store_true",
                         help="parquet: reuse the JSONL and workspace of an earlier run in --dir (skip the import)")
     parser.add_argument("--import-chunk", type=int, default=0,
                         help="parquet: import the JSONL in files of this many spans (several writes), 0 = one file")
     args = parser.parse_args()
+    if args.against == "parquet" and args.workspace is not None:
+        from btql_vs_parquet import compare_on_workspace
+
+        compare_on_workspace(args)
+        return
     if args.against == "parquet":
         from btql_vs_parquet import compare_with_parquet
 

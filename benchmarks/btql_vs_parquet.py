@@ -184,3 +184,58 @@ def compare_with_parquet(args: Any) -> None:
         print(f"{name:24} {b * 1000:8.1f} {d * 1000:9.1f} {b / d:6.2f}", flush=True)
     geo = math.exp(sum(math.log(r) for r in ratios) / len(ratios))
     print(f"\ngeometric mean ratio {geo:.2f} (target ≤ 1.2); worst {max(ratios):.2f} (target ≤ 2)")
+
+
+def _struct_of_keys(con: Any, column: str, kind: str) -> str:
+    """SQL turning the store's `column` (JSON text, or a MAP when kind is 'map') into a STRUCT of every key
+    it has in the workspace, as read_json would infer it from the spans' JSON."""
+    if kind == "map":
+        keys = [r[0] for r in con.execute(f"SELECT DISTINCT unnest(map_keys({column})) FROM logs_src").fetchall()]
+        return "struct_pack(" + ", ".join(f"\"{k}\" := {column}['{k}']" for k in sorted(keys)) + f") AS {column}"
+    keys = [r[0] for r in con.execute(f"SELECT DISTINCT unnest(json_keys({column})) FROM logs_src").fetchall()]
+    shape = json.dumps({k: "VARCHAR" for k in sorted(keys)})
+    return f"json_transform({column}, '{shape}') AS {column}"
+
+
+def compare_on_workspace(args: Any) -> None:
+    """The six queries on an existing workspace (e.g. `loop-tui demo --spans 10000000`), against a STRUCT
+    Parquet file of the project's spans that DuckDB writes from the workspace itself (JSON text and maps
+    turned into STRUCTs of every key present): for sizes where writing and importing the JSONL is too slow."""
+    import duckdb
+
+    from loop_tui.btql import run
+    from loop_tui.store import Workspace
+
+    ws = Workspace.open(args.workspace, create=False)
+    project = ws.project(args.project)
+    parquet = args.dir / "logs.parquet" if args.dir else Path(str(args.workspace).rstrip("/") + "-logs.parquet")
+    if not (args.keep and parquet.exists()):
+        t = time.perf_counter()
+        build = ws.connect()
+        build.execute("SET enable_progress_bar = false")
+        build.execute(f"CREATE TEMP VIEW logs_src AS SELECT * FROM project_logs WHERE project_id = '{project.id}'")
+        columns = ["id", "created", "is_root", "span_id", "root_span_id", "span_parents", "input", "output", "error",
+                   _struct_of_keys(build, "metadata", "json"), _struct_of_keys(build, "span_attributes", "json"),
+                   _struct_of_keys(build, "scores", "map"), _struct_of_keys(build, "metrics", "map")]
+        build.execute(f"COPY (SELECT {', '.join(columns)} FROM logs_src) TO '{parquet}' (FORMAT parquet)")
+        build.close()
+        print(f"STRUCT Parquet of the project's spans written from the workspace: {time.perf_counter() - t:.0f} s "
+              f"({parquet.stat().st_size / 1e6:.0f} MB)", flush=True)
+    con = duckdb.connect()
+    con.execute(f"CREATE VIEW logs AS SELECT * FROM read_parquet('{parquet}')")
+    rows = con.sql("SELECT count(*) FROM logs").fetchall()[0][0]
+    source = f"project_logs('{args.project}')"
+    print(f"\n{rows:,} spans of project {args.project}; median of {args.repeat} runs (taking turns)\n")
+    print(f"{'query':24} {'btql ms':>8} {'duckdb ms':>9} {'ratio':>6}")
+    ratios = []
+    for name, btql_text, sql in QUERIES:
+        text = btql_text.replace(SRC, source)
+        mine, theirs = run(text, ws, timeout_s=None).table, con.sql(sql).to_arrow_table()
+        if name == "error count" and mine.column(0)[0].as_py() != theirs.column(0)[0].as_py():
+            raise SystemExit(f"the two sides disagree on {name}: {mine} vs {theirs}")
+        b, d = median_times([lambda q=text: run(q, ws, timeout_s=None),
+                             lambda s=sql: con.sql(s).to_arrow_table()], args.repeat)
+        ratios.append(b / d)
+        print(f"{name:24} {b * 1000:8.1f} {d * 1000:9.1f} {b / d:6.2f}", flush=True)
+    geo = math.exp(sum(math.log(r) for r in ratios) / len(ratios))
+    print(f"\ngeometric mean ratio {geo:.2f} (target ≤ 1.2); worst {max(ratios):.2f} (target ≤ 2)")

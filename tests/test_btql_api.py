@@ -302,3 +302,21 @@ def test_rare_keys_missed_by_the_sample_are_confirmed(tmp_path, monkeypatch):
     with pytest.raises(BtqlError) as info:
         run(f"select: id | {F} | filter: metadata.no_such_key = 1", ws)
     assert info.value.code == "unknown_field"
+
+
+def test_a_page_of_rows_does_not_sample_the_json_keys(tmp_path):
+    """The logs page's first query (select *, sorted by time) and its count never name a JSON key: sampling
+    every row's keys (seconds at a million spans) waited in front of them. A query naming a key samples them."""
+    from loop_tui.btql import schema
+
+    ws = fixture.build(tmp_path / "ws")
+    sampled = [k for k in schema._cache if k[0] == str(ws.root)]
+    assert sampled == []
+    page = run(f"select: * | {F} | filter: is_root | sort: created desc | limit: 5", ws)
+    count = run(f"{F} | measures: count(1) as n", ws)
+    assert page.table.num_rows == 3 and count.table.column("n")[0].as_py() > 3  # the fixture has 3 root spans
+    assert [k for k in schema._cache if k[0] == str(ws.root)] == []
+    with pytest.raises(BtqlError) as info:
+        run(f"select: id | {F} | filter: metadata.modle = 'x'", ws)
+    assert info.value.to_dict()["hint"] == "Did you mean `metadata.model`?"
+    assert [k[2] for k in schema._cache if k[0] == str(ws.root)] == ["project_logs"]

@@ -253,3 +253,32 @@ def test_queries_see_writes_to_one_table_while_other_views_are_reused(ws: Worksp
     ws.compact()
     assert ws.query("SELECT count(*) AS n FROM experiment")[0]["n"] == 3
     assert ws.get_object("dataset", project.id, "d").id == ds.id
+
+
+def test_the_store_connection_never_draws_a_progress_bar(tmp_path):
+    """DuckDB prints a progress bar on stdout for queries over 2 s; on a 10M-span workspace a store query
+    drew it over the terminal. Checked in a fresh process (DuckDB's default differs inside pytest)."""
+    import subprocess
+    import sys
+
+    Workspace.open(tmp_path / "ws")
+    code = ("import sys; from loop_tui.store import Workspace; ws = Workspace.open(sys.argv[1], create=False); "
+            "print(ws.query(\"SELECT current_setting('enable_progress_bar') AS shown\")[0]['shown'])")
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "ws")], capture_output=True, text=True,
+                         timeout=60, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_the_store_connection_leaves_out_btql_views(tmp_path):
+    """Binding BTQL's views (typed copies, union by name) cost ~0.1 s per table at 10M spans on a connection
+    whose queries never read them; BTQL's own connection still has them."""
+    from loop_tui.btql import run
+    from loop_tui.btql.executor import btql_connection
+
+    ws = Workspace.open(tmp_path / "ws")
+    project, _ = ws.ensure_project("p")
+    ws.insert_rows("project_logs", project.id, [{"id": "a", "scores": {"S": 0.5}}], project_id=project.id)
+    views = {r["view_name"] for r in ws.query("SELECT view_name FROM duckdb_views() WHERE NOT internal")}
+    assert "project_logs" in views and not any(v.endswith("_btql") for v in views)
+    assert btql_connection(ws).execute("SELECT count(*) FROM project_logs_btql").fetchone() == (1,)
+    assert run("select: scores.S as s | from: project_logs('p')", ws).table.to_pylist() == [{"s": 0.5}]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -52,6 +53,9 @@ class Compiled:
     pivot: tuple[list[str], str, list[str]] | None = None  # (row dims, pivot column, measures)
     preview_length: int | None = None
     output_order: list[str] | None = None
+    # "desc"/"asc" when the rows are sorted by `created` first and a time window may serve them (time_window).
+    window_sort: str | None = None
+    window_objects: tuple[str, list[str]] = ("", [])  # (table, object ids) whose segments bound the window
 
 
 def fingerprint(q: A.Query) -> str:
@@ -72,10 +76,14 @@ def split_conjuncts(expr: Any) -> list[Any]:
 class Compiler:
     """Compiles one query for one resolved source."""
 
-    def __init__(self, q: A.Query, source: ResolvedSource, keys: dict[str, dict[str, str]], *,
+    def __init__(self, q: A.Query, source: ResolvedSource, keys: Mapping[str, dict[str, str]], *,
                  tz_offset: int = 0, now: datetime | None = None, limit_override: int | None = None,
-                 confirm_key: Any = None, typed: dict[str, dict[str, str]] | None = None) -> None:
+                 confirm_key: Any = None, typed: dict[str, dict[str, str]] | None = None,
+                 created_window: datetime | None = None) -> None:
         self.q = q
+        # Read only rows with `created` on the near side of this bound (see time_window); None: every row.
+        self.created_window = created_window
+        self.first_sort: tuple[str, str] | None = None
         self.source = source
         self.params = Params()
         self.shape = source.shape
@@ -106,18 +114,26 @@ class Compiler:
         view = f"{self.source.view}_btql" if self.typed else self.source.view
         ctes = [f"src AS ({source_sql(view, self.source.column, ids, kind)})"]
         self.reads_src = False
+        plain_where = None
         if self.shape == "spans" and not q.unpivot and q.sample is None:
             where, _ = self._filters()
             if not self.reads_src:
                 # The plain case in one step: each SELECT * layer cost DuckDB ~0.3 ms of binding, twice per
                 # query, which was most of the time of a small query.
-                ctes = [f"sampled AS (SELECT * FROM {view} WHERE {source_where(self.source.column, ids, kind)} "
-                        f"AND {where})"]
+                plain_where = f"{source_where(self.source.column, ids, kind)} AND {where}"
+                ctes = [f"sampled AS (SELECT * FROM {view} WHERE {plain_where})"]
         if not ctes[0].startswith("sampled"):
             self._full_pipeline(ctes)
         aggregate = bool(q.dimensions or q.measures) or any(
             isinstance(s, A.AliasExpr) and is_aggregate_expr(s.expr) for s in (q.select or []))
         body, compiled = (self._aggregate() if aggregate else self._rows())
+        if plain_where is not None and not aggregate and compiled.limit is not None and self.first_sort is not None \
+                and self.first_sort[0] == '"created"':
+            compiled.window_sort = self.first_sort[1]
+            compiled.window_objects = (self.source.view, list(self.source.ids))
+            if self.created_window is not None:
+                ctes = [f"sampled AS (SELECT * FROM {view} WHERE {plain_where} AND "
+                        f"{_window_condition(self.created_window, compiled.window_sort)})"]
         compiled.sql = "WITH " + ", ".join(ctes) + " " + body
         # Expressions bound only to build a scope leave unused parameters; DuckDB rejects extras.
         used = set(re.findall(r"\$(p\d+)\b", compiled.sql))
@@ -293,6 +309,7 @@ class Compiler:
         scope = self._row_scope()
         scope.aliases_first = True
         keys = self._sort_keys(scope)
+        self.first_sort = (keys[0][0], keys[0][1]) if keys else None
         hidden = [f"{sql} AS \"__k{i}\"" for i, (sql, _, _) in enumerate(keys)] + ['"id" AS "__kid"']
         if self.shape == "traces":
             hidden.append('"root_span_id" AS "__root"')
@@ -419,6 +436,18 @@ class Compiler:
                 raise _err("pivot", "pivot needs a dimension whose values become columns.", pivot[0])
             col = dim_names[-1]
         return [d for d in dim_names if d != col], col, measure_names
+
+
+def _window_condition(bound: datetime, direction: str) -> str:
+    """Rows on the near side of `bound` for a sort by `created` in `direction` (nulls sort first descending).
+
+    The bound is a literal, not a parameter, so DuckDB compares it with each segment's statistics when it
+    plans the scan; it comes from the segments' footers, never from the query text.
+    """
+    literal = f"TIMESTAMPTZ '{bound.isoformat()}'"
+    if direction == "desc":
+        return f'("created" >= {literal} OR "created" IS NULL)'
+    return f'"created" <= {literal}'
 
 
 def _order(sql: str, direction: str) -> str:

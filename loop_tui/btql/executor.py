@@ -18,8 +18,9 @@ from loop_tui.btql.lint import lint
 from loop_tui.btql.parsing import parse
 from loop_tui.btql.postprocess import finish_table
 from loop_tui.btql.safety import assert_single_select
-from loop_tui.btql.schema import key_exists, sampled_keys, typed_fields
+from loop_tui.btql.schema import LazyKeys, key_exists, sampled_keys, typed_fields
 from loop_tui.btql.sources import resolve_project, resolve_source
+from loop_tui.store.schema import DATA_TABLES
 from loop_tui.store.typed import TYPED_TABLES
 
 log = logging.getLogger(__name__)
@@ -85,7 +86,8 @@ def _generation(ws: Any) -> int:
 
 
 def compile_query(query: Any, ws: Any, con: Any, project: str | None, *, tz_offset: int | None = None,
-                  cursor: str | None = None, limit: int | None = None, now: Any = None) -> tuple[A.Query, Compiled, str]:
+                  cursor: str | None = None, limit: int | None = None, now: Any = None,
+                  created_window: Any = None) -> tuple[A.Query, Compiled, str]:
     """Parse, bind and compile; returns (ast, compiled, source name)."""
     q = query if isinstance(query, A.Query) else parse(query)
     if cursor is not None:
@@ -97,14 +99,16 @@ def compile_query(query: Any, ws: Any, con: Any, project: str | None, *, tz_offs
     project_id = resolve_project(con, project, cache_key)
     source = resolve_source(con, q.from_, project_id, cache_key)
     root, gen = str(ws.root), _generation(ws)
-    keys = sampled_keys(con, root, gen, source.view) if source.view != "catalog" else {}
+    # Sampled only if the query names a JSON or map key: a plain page of rows must not wait for it.
+    keys = LazyKeys(lambda: sampled_keys(con, root, gen, source.view, _newest_rows(ws, source.view))) \
+        if source.view != "catalog" else {}
 
     def confirm(column: str, key: str) -> bool:
         return source.view != "catalog" and key_exists(con, root, gen, source.view, column, key)
 
     typed = typed_fields(con, root, gen, source.view) if source.view in TYPED_TABLES else {}
     compiled = Compiler(q, source, keys, tz_offset=int(tz_offset or 0), now=now, limit_override=limit,
-                        confirm_key=confirm, typed=typed).compile()
+                        confirm_key=confirm, typed=typed, created_window=created_window).compile()
     assert_single_select(compiled.sql)
     return q, compiled, source.name
 
@@ -116,7 +120,12 @@ def run(query: str | dict | A.Query, workspace: Any, project: str | None = None,
     ws = open_ws(workspace)
     con = connection if connection is not None else btql_connection(ws)
     q, compiled, source_name = compile_query(query, ws, con, project, tz_offset=tz_offset, cursor=cursor, limit=limit)
-    table = execute(con, compiled, timeout_s=timeout_s, cancel=cancel)
+    deadline = None if timeout_s is None else time.monotonic() + float(timeout_s)
+    table, sql = None, compiled.sql
+    if compiled.window_sort is not None and compiled.window_objects[0] in DATA_TABLES:
+        table, sql = _run_in_time_windows(q, compiled, ws, con, project, tz_offset, limit, deadline, cancel)
+    if table is None:
+        table = execute(con, compiled, timeout_s=_left(deadline), cancel=cancel)
     table, more, last_keys = finish_table(table, compiled)
     next_cursor = None
     if more:
@@ -124,7 +133,40 @@ def run(query: str | dict | A.Query, workspace: Any, project: str | None = None,
             next_cursor = encode_cursor(compiled.fingerprint, offset=compiled.trace_offset + int(compiled.limit or 0))
         else:
             next_cursor = encode_cursor(compiled.fingerprint, values=last_keys)
-    return Result(table, next_cursor, lint(q, source_name), compiled.sql)
+    return Result(table, next_cursor, lint(q, source_name), sql)
+
+
+def _newest_rows(ws: Any, view: str) -> Any:
+    """`rows -> time bound` for the key sample of a data view (None for views of other tables)."""
+    if view not in DATA_TABLES:
+        return None
+    from loop_tui.btql.time_window import newest_rows_bound
+
+    return lambda rows: newest_rows_bound(ws, view, rows)
+
+
+def _left(deadline: float | None) -> float | None:
+    return None if deadline is None else max(0.0, deadline - time.monotonic())
+
+
+def _run_in_time_windows(q: A.Query, compiled: Compiled, ws: Any, con: Any, project: str | None,
+                         tz_offset: int | None, limit: int | None, deadline: float | None,
+                         cancel: Any) -> tuple[Any, str]:
+    """(the page, the SQL that read it) from the newest (or oldest) segments only, if they fill it; (None, the
+    query's SQL) when the whole source is needed.
+
+    Exact: see `time_window` (a full page from a window is the same page as from every row).
+    """
+    from loop_tui.btql.time_window import segment_paths, segment_span, windows
+
+    table_name, object_ids = compiled.window_objects
+    spans = [segment_span(p) for p in segment_paths(ws, table_name, object_ids)]
+    for bound in windows(spans, int(compiled.limit or 0), compiled.window_sort == "desc"):
+        _, windowed, _ = compile_query(q, ws, con, project, tz_offset=tz_offset, limit=limit, created_window=bound)
+        table = execute(con, windowed, timeout_s=_left(deadline), cancel=cancel)
+        if table.num_rows > int(compiled.limit or 0):  # the page and the row telling there is more
+            return table, windowed.sql
+    return None, compiled.sql
 
 
 SMALL_RESULT_ROWS = 10_000

@@ -12,12 +12,14 @@ _HIDDEN_PREFIX = "__"
 def finish_table(table: Any, compiled: Compiled) -> tuple[Any, bool, list[Any] | None]:
     """(table for the user, whether more rows exist, sort-key values of the last row for the cursor)."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     more = False
     last_keys = None
     limit = compiled.limit
     if not compiled.aggregate and compiled.shape == "traces" and "__tn" in table.column_names and limit is not None:
+        # Only here: importing pyarrow.compute takes 0.3-0.5 s, which a page of spans must not wait for.
+        import pyarrow.compute as pc
+
         over = pc.greater(table["__tn"], compiled.trace_offset + limit)
         if table.num_rows and pc.any(over).as_py():
             more = True

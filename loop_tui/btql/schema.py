@@ -1,13 +1,16 @@
 """What a data source holds: fixed Braintrust columns plus the JSON keys actually present in the data.
 
-Keys are sampled from the whole view (not a sample of rows, so a key present in one row in a million is
-still known), once per workspace generation, and cached. The binder uses them to reject `metadata.modle`
-with a did-you-mean hint; below the first level JSON is schemaless, so deeper paths are always accepted.
+Keys are sampled from the view (a reservoir of rows; a key the sample missed is confirmed exactly on use),
+once per workspace generation, and cached. The binder uses them to reject `metadata.modle` with a
+did-you-mean hint; below the first level JSON is schemaless, so deeper paths are always accepted. The
+sample reads every row's JSON, seconds at millions of spans, so it is taken only when a query first names a
+JSON or map key (`LazyKeys`): the logs page's first page, its count and `select: *` never wait for it.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,13 +80,40 @@ SUMMARY_METRICS = (
 STAR_HIDDEN = {"_pagination_key", "slug", "function_type", "description", "metadata", "prompt_data", "function_data"}
 
 
+class LazyKeys(Mapping[str, dict[str, str]]):
+    """The sampled keys of a source, sampled on first look: {column: {key: type}} like `sampled_keys`."""
+
+    def __init__(self, load: Callable[[], Mapping[str, dict[str, str]]]) -> None:
+        self._load = load
+        self._keys: Mapping[str, dict[str, str]] | None = None
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the sample has been taken (tests use it to see that a query did not need it)."""
+        return self._keys is not None
+
+    def _sample(self) -> Mapping[str, dict[str, str]]:
+        if self._keys is None:
+            self._keys = self._load()
+        return self._keys
+
+    def __getitem__(self, column: str) -> dict[str, str]:
+        return self._sample()[column]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._sample())
+
+    def __len__(self) -> int:
+        return len(self._sample())
+
+
 @dataclass
 class SourceSchema:
     """Columns of one source kind plus sampled keys: {column: {key: type or 'json' when mixed}}."""
 
     table: str
     columns: dict[str, tuple[str, str, str]]
-    keys: dict[str, dict[str, str]] = field(default_factory=dict)
+    keys: Mapping[str, dict[str, str]] = field(default_factory=dict)
     # confirm(column, key) -> bool: an exact check for keys the sample missed (rare keys).
     confirm: Any = None
     # {map column: {key: SQL of its typed copy}} for the keys the store keeps typed (see `typed_fields`).
@@ -105,6 +135,7 @@ class SourceSchema:
 _JSON_TYPES = {"VARCHAR": "str", "BIGINT": "num", "UBIGINT": "num", "DOUBLE": "num", "BOOLEAN": "bool",
                "OBJECT": "json", "ARRAY": "json", "NULL": "null"}
 SAMPLE_ROWS = 20_000
+NEWEST_ROWS_PER_SAMPLED = 10  # the sample is drawn from the newest 200,000 rows or so (see `sampled_keys`)
 _cache: dict[tuple[str, int, str], dict[str, dict[str, str]]] = {}
 _confirmed: dict[tuple, bool] = {}
 _cache_lock = threading.Lock()
@@ -119,8 +150,15 @@ def columns_for(table: str) -> dict[str, tuple[str, str, str]]:
     return OBJECT_COLUMNS
 
 
-def sampled_keys(con: Any, root: str, generation: int, table: str) -> dict[str, dict[str, str]]:
-    """{json-or-map column: {first-level key: type}} for `table`, cached per workspace generation."""
+def sampled_keys(con: Any, root: str, generation: int, table: str,
+                 newest: Callable[[int], Any] | None = None) -> dict[str, dict[str, str]]:
+    """{json-or-map column: {first-level key: type}} for `table`, cached per workspace generation.
+
+    `newest(rows)` may give a time bound holding about `rows` times the sample's size of the newest rows
+    (`time_window.newest_rows_bound`): the reservoir is then drawn from those, so the sample reads a few
+    segments, not all of them (seconds at ten million spans); keys only older rows have are still confirmed
+    exactly on use.
+    """
     import duckdb
 
     key = (root, generation, table)
@@ -134,7 +172,11 @@ def sampled_keys(con: Any, root: str, generation: int, table: str) -> dict[str, 
         json_cols = [c for c, (t, sql, _) in cols.items() if t == "json" and sql == f'"{c}"'] + ["_extra"]
         map_cols = [c for c, (t, _, _) in cols.items() if t == "map"]
         # A reservoir sample keeps this fast at a million rows; keys it misses are confirmed exactly on use.
-        sample = f"(SELECT * FROM {table} USING SAMPLE {SAMPLE_ROWS} ROWS)"
+        bound = newest(SAMPLE_ROWS * NEWEST_ROWS_PER_SAMPLED) if newest is not None else None
+        rows = table
+        if bound is not None:  # a subquery: a sample clause next to WHERE samples the rows before the filter
+            rows = f"(SELECT * FROM {table} WHERE \"created\" >= TIMESTAMPTZ '{bound.isoformat()}')"
+        sample = f"(SELECT * FROM {rows} USING SAMPLE {SAMPLE_ROWS} ROWS)"
         parts = [
             f"SELECT '{c}' AS col, je.key AS k, je.type AS t FROM sample_rows v, json_each(v.\"{c}\") je "
             f"WHERE json_type(v.\"{c}\") = 'OBJECT'" for c in json_cols

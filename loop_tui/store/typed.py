@@ -96,12 +96,14 @@ def with_typed_columns(data: pa.Table, keys: dict[str, set[str]] | None = None) 
 class _Footer:
     """What the views need from one segment's footer."""
 
-    __slots__ = ("typed", "names", "signature", "written_typed")
+    __slots__ = ("typed", "names", "signature", "written_typed", "untyped_signature", "typed_present")
 
     def __init__(self, typed: dict[str, list[str]], names: frozenset[str], signature: str,
-                 written_typed: bool = False) -> None:
+                 written_typed: bool = False, untyped_signature: str = "", typed_present: tuple[str, ...] = ()) -> None:
         self.typed, self.names, self.signature = typed, names, signature
         self.written_typed = written_typed  # by a store that writes typed copies (even if it kept none)
+        # The schema without the typed columns, and which typed columns the file has (in file order).
+        self.untyped_signature, self.typed_present = untyped_signature, typed_present
 
 
 _footers: dict[tuple[str, int, int], _Footer] = {}
@@ -135,13 +137,54 @@ def _footer(path: Path) -> _Footer:
         if index >= 0 and pa.types.is_struct(schema.field(index).type):
             struct = schema.field(index).type
             found[typed] = [struct.field(i).name for i in range(struct.num_fields)]
+    untyped = pa.schema([f for f in schema.remove_metadata() if f.name not in _TYPED_COLUMNS])
     info = _Footer(found, frozenset(schema.names), schema.remove_metadata().to_string(show_field_metadata=False),
-                   TYPED_MARKER in (schema.metadata or {}))
+                   TYPED_MARKER in (schema.metadata or {}), signature_of(untyped),
+                   tuple(n for n in schema.names if n in _TYPED_COLUMNS))
     with _footers_lock:
         if len(_footers) > 100_000:
             _footers.clear()
         _footers[key] = info
     return info
+
+
+_TYPED_COLUMNS = frozenset(TYPED.values())
+
+
+def signature_of(schema: pa.Schema) -> str:
+    """A schema's column names and types as DuckDB reads them, in order, as one comparable string (the names
+    Parquet writers give list items and map entries differ, and DuckDB ignores them)."""
+    return ", ".join(f"{f.name}: {_shape(f.type)}" for f in schema)
+
+
+def _shape(kind: pa.DataType) -> str:
+    import pyarrow as pa
+
+    if pa.types.is_map(kind):
+        return f"map<{_shape(kind.key_type)}, {_shape(kind.item_type)}>"
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        return f"list<{_shape(kind.value_type)}>"
+    if pa.types.is_struct(kind):
+        return "struct<" + ", ".join(f"{kind.field(i).name}: {_shape(kind.field(i).type)}"
+                                     for i in range(kind.num_fields)) + ">"
+    return str(kind)
+
+
+def typed_columns_if_untyped_schema_is(paths: list[Path], schema: pa.Schema) -> list[str] | None:
+    """The typed columns the segments have, if every one of `paths` has exactly `schema` besides them (the
+    same typed columns too, in the same places); else None.
+
+    Such segments can be read without `union_by_name`, which made DuckDB open every file's footer to bind a
+    view: ~0.15 s per view at 200 segments, for each of a table's views on each new connection.
+    """
+    infos = [_footer(p) for p in paths]
+    if not infos or not infos[0].signature:
+        return None
+    wanted = signature_of(schema)
+    first = infos[0]
+    if any(i.untyped_signature != wanted or i.typed_present != first.typed_present for i in infos):
+        return None
+    return list(first.typed_present)
 
 
 def segment_typed_fields(path: Path) -> dict[str, list[str]]:

@@ -13,11 +13,15 @@ filter on a constant folds it away), one that reads the damaged object fails nam
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from loop_tui.store.health import Damage
 from loop_tui.store.schema import TABLES
 from loop_tui.store.segments import segment_dir
 from loop_tui.store.txlog import Snapshot
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 def _sql_str(text: str) -> str:
@@ -60,8 +64,19 @@ def _exclude(columns: list[str]) -> str:
     return f" EXCLUDE ({', '.join(columns)})" if columns else ""
 
 
-def _read(paths: list[Path], exclude: list[str], *, hide_typed: bool = False) -> str:
-    """All rows of `paths`, without `exclude` (and with `hide_typed`, without the typed columns some have)."""
+def _read(paths: list[Path], exclude: list[str], *, hide_typed: bool = False, schema: pa.Schema | None = None) -> str:
+    """All rows of `paths`, without `exclude` (and with `hide_typed`, without the typed columns some have).
+
+    When every segment has exactly the table's `schema` (plus the same typed columns), they are read as one
+    schema, without the zero-row schema file and `union_by_name`: the same columns, bound ~30x faster.
+    """
+    written = [p for p in paths if p.parent.name != "_empty"]
+    if schema is not None and written:
+        from loop_tui.store.typed import typed_columns_if_untyped_schema_is
+
+        typed = typed_columns_if_untyped_schema_is(written, schema)
+        if typed is not None and (hide_typed or not typed):
+            return f"SELECT *{_exclude([*exclude, *typed])} FROM read_parquet({_file_list(written)})"
     if hide_typed:
         from loop_tui.store.typed import typed_fields_of
 
@@ -121,8 +136,10 @@ def view_statements(root: Path, snap: Snapshot, damaged: dict[tuple[str, str], D
             (dirty if any(n.endswith("-u.parquet") for n in names) else clean).extend(files)
         typed = table in TYPED_TABLES
         fields = typed_fields_of(every[1:]) if typed else {}
-        statements.append(f"CREATE OR REPLACE VIEW {table}_history AS {_read(every, [], hide_typed=typed)}{stubs}")
-        statements.append(f"CREATE OR REPLACE VIEW {table} AS {_latest(clean, dirty, object_col, typed, None)}{stubs}")
+        statements.append(f"CREATE OR REPLACE VIEW {table}_history AS "
+                          f"{_read(every, [], hide_typed=typed, schema=schema)}{stubs}")
+        statements.append(f"CREATE OR REPLACE VIEW {table} AS "
+                          f"{_latest(clean, dirty, object_col, typed, None, schema=schema)}{stubs}")
         if fields:
             btql = _latest(clean, dirty, object_col, typed, fields, schema.names)
             statements.append(f"CREATE OR REPLACE VIEW {table}_btql AS {btql}{stubs}")
@@ -132,11 +149,12 @@ def view_statements(root: Path, snap: Snapshot, damaged: dict[tuple[str, str], D
 
 
 def _latest(clean: list[Path], dirty: list[Path], object_col: str, typed: bool,
-            fields: dict[str, list[str]] | None, required: list[str] | None = None) -> str:
+            fields: dict[str, list[str]] | None, required: list[str] | None = None, *,
+            schema: pa.Schema | None = None) -> str:
     """The latest version of every row; typed columns left out, or with `fields` included (`_typed_read`)."""
     def read(paths: list[Path], exclude: list[str]) -> str:
         if fields is None:
-            return _read(paths, exclude, hide_typed=typed)
+            return _read(paths, exclude, hide_typed=typed, schema=schema)
         return _typed_read(paths, fields, required or [], exclude)
 
     latest = read(clean, ["_object_delete"])
@@ -150,6 +168,7 @@ def _latest(clean: list[Path], dirty: list[Path], object_col: str, typed: bool,
 
 
 STATEMENTS_PER_TABLE = 3
+BTQL_STATEMENT = 2  # the third statement of each table creates `<table>_btql`
 
 
 def table_of_statement(n: int) -> str:

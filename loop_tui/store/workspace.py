@@ -22,7 +22,7 @@ from loop_tui.store.failures import DamagedError
 from loop_tui.store.health import Damage, damage_sentence, known_damage
 from loop_tui.store.rows import RowsMixin
 from loop_tui.store.segments import WriterLock, reader_lock
-from loop_tui.store.views import table_of_statement, view_statements
+from loop_tui.store.views import BTQL_STATEMENT, STATEMENTS_PER_TABLE, table_of_statement, view_statements
 
 if TYPE_CHECKING:
     import duckdb
@@ -105,7 +105,8 @@ class Workspace(RowsMixin, CatalogMixin):
             con.execute("SET lock_configuration = true")
         return con
 
-    def refresh(self, con: duckdb.DuckDBPyConnection, applied: list[str] | None = None) -> list[str]:
+    def refresh(self, con: duckdb.DuckDBPyConnection, applied: list[str] | None = None, *,
+                btql_views: bool = True) -> list[str]:
         """(Re)create the views on `con` so it sees everything committed so far; returns the statements.
 
         With `applied` (what an earlier refresh of `con` returned), only views whose file lists changed
@@ -123,6 +124,8 @@ class Workspace(RowsMixin, CatalogMixin):
             statements = view_statements(self.root, snap, self._damage)
             try:
                 for n, statement in enumerate(statements):
+                    if not btql_views and n % STATEMENTS_PER_TABLE == BTQL_STATEMENT:
+                        continue  # the store's own queries never read BTQL's views (binding them costs ~0.1 s)
                     if applied is None or n >= len(applied) or applied[n] != statement:
                         con.execute(statement)
                 return statements
@@ -191,8 +194,10 @@ class Workspace(RowsMixin, CatalogMixin):
             import duckdb
 
             self._con = duckdb.connect(":memory:")
+            # DuckDB draws a progress bar on stdout for queries over 2 s: over the TUI's screen at 10M spans.
+            self._con.execute("SET enable_progress_bar = false")
         if generation != self._con_generation:
-            self._con_views = self.refresh(self._con, self._con_views)
+            self._con_views = self.refresh(self._con, self._con_views, btql_views=False)
             self._con_generation = generation
         return self._con
 
