@@ -115,9 +115,6 @@ def clean_checks(patterns: list[list[str]]) -> list[str]:
         "AND TRY_CAST(created ->> '$' AS TIMESTAMPTZ) IS NOT NULL))",
         _shape_ok("span_parents", _STRING_LIST), _shape_ok("tags", _STRING_LIST),
         _shape_ok("scores", _NUMBER_MAP), _shape_ok("metrics", _NUMBER_MAP),
-        # Python keeps the last of a repeated key; those rows are Python's to convert.
-        "(_score_keys IS NULL OR len(_score_keys) = len(list_distinct(_score_keys)))",
-        "(_metric_keys IS NULL OR len(_metric_keys) = len(list_distinct(_metric_keys)))",
     ]
 
 
@@ -164,8 +161,8 @@ SELECT
          WHEN is_root IS NULL THEN coalesce(json_array_length(span_parents), 0) = 0
          ELSE json_transform(is_root, '"BOOLEAN"') END AS is_root,
     {json_columns},
-    -- The maps as key and value lists, made MAP columns by `_finish`: DuckDB's json_transform to a MAP
-    -- cost ~6x as much (and gives NULL for an object repeating a key: `clean` sends those to Python).
+    -- The maps as key and value lists, made MAP columns by `_with_maps`: DuckDB's json_transform to a MAP
+    -- cost ~6x as much (and gives NULL for an object repeating a key).
     CASE WHEN clean THEN _score_keys END AS _score_keys,
     CASE WHEN clean THEN CAST(json_extract(scores, '$.*') AS DOUBLE[]) END AS _score_values,
     CASE WHEN clean THEN _metric_keys END AS _metric_keys,
@@ -247,14 +244,23 @@ _MAP_PARTS = {"scores": ("_score_keys", "_score_values"), "metrics": ("_metric_k
 def _with_maps(data: pa.Table) -> pa.Table:
     """`data` with the MAP columns `scores` and `metrics` built from their key and value lists (in place of them)."""
     import pyarrow as pa
+    import pyarrow.compute as pc
 
     for name, (keys_col, values_col) in _MAP_PARTS.items():
         keys = data.column(keys_col).combine_chunks()
         values = data.column(values_col).combine_chunks()
         if not keys.offsets.equals(values.offsets):  # one value per key, always; if not, Python decides
             raise RowByRow(f"{name}: keys and values out of step")
-        maps = pa.MapArray.from_arrays(keys.offsets, keys.values, values.values.cast(pa.float64()),
-                                       mask=keys.is_null())
+        flat = pc.list_flatten(keys)
+        codes = pc.dictionary_encode(flat)
+        pairs = pc.add(pc.multiply(pc.list_parent_indices(keys), len(codes.dictionary)),
+                       codes.indices.cast(pa.int64()))
+        if pc.count_distinct(pairs).as_py() == len(pairs):
+            maps = pa.MapArray.from_arrays(keys.offsets, keys.values, values.values.cast(pa.float64()),
+                                           mask=keys.is_null())
+        else:  # an object repeating a key (rare): Python's dict keeps the first position and the last value
+            maps = pa.array([None if k is None else tuple(dict(zip(k, v, strict=True)).items())
+                             for k, v in zip(keys.to_pylist(), values.to_pylist(), strict=True)], sch.NUM_MAP)
         at = data.column_names.index(keys_col)
         data = data.drop_columns([keys_col, values_col]).add_column(at, name, maps)
     return data
