@@ -285,6 +285,39 @@ def test_imported_span_segments_carry_the_typed_copies_btql_reads(root: Path, tm
                                     / (len(rows) - 1)) < 1e-9
 
 
+@pytest.mark.parametrize("repeat_an_id", [False, True])
+def test_typed_copies_hold_every_key_when_a_later_row_group_brings_a_new_one(root: Path, tmp_path: Path, monkeypatch,
+                                                                              repeat_an_id: bool) -> None:
+    # The typed copies are written with each row group, their fields fixed by the first one; a key first
+    # seen in a later row group (or ids that repeat, which rewrite the file) must still get its field.
+    import pyarrow.parquet as pq
+
+    from loop_tui.btql import run
+    from loop_tui.store import import_stream
+    from loop_tui.store.typed import field_name
+
+    monkeypatch.setattr(import_stream, "ROW_GROUP_ROWS", 1024)
+    rows = [_span(n) for n in range(2 * BATCH_ROWS + 5)]
+    rows[-1]["metrics"]["cost"] = 0.5  # only in the last row group
+    if repeat_an_id:
+        rows.append({**_span(3), "scores": {"Factuality": 0.9, "Late": 1.0}})  # the last s3 wins
+    src = tmp_path / "spans.jsonl"
+    _write_jsonl(src, rows)
+    assert main(["import", "logs", str(src), "--project", "typed", "--workspace", str(root)]) == 0
+    [segment] = (root / "tables" / "project_logs").glob("*/seg-*.parquet")
+    assert pq.ParquetFile(segment).num_row_groups > 1
+    table = pq.read_table(segment, columns=["id", "_scores_t", "_metrics_t"])
+    assert table.num_rows == 2 * BATCH_ROWS + 5
+    metrics = dict(zip(table.column("id").to_pylist(), table.column("_metrics_t").to_pylist(), strict=True))
+    assert metrics[rows[2 * BATCH_ROWS + 4]["id"]][field_name("cost")] == 0.5
+    assert metrics["s0"][field_name("cost")] is None and metrics["s0"][field_name("tokens")] == 0
+    scores = dict(zip(table.column("id").to_pylist(), table.column("_scores_t").to_pylist(), strict=True))
+    assert scores["s3"][field_name("Factuality")] == (0.9 if repeat_an_id else 0.3)
+    answer = run("measures: sum(metrics.cost) as c, max(scores.Factuality) as f | from: project_logs('typed')",
+                 Workspace.open(root))
+    assert answer.table.to_pylist() == [{"c": 0.5, "f": 0.9}]
+
+
 def test_the_import_line_names_the_dataset_and_the_project(root: Path, tmp_path: Path, capsys) -> None:
     # It said "imported 3 rows into dataset of trivia": which dataset, and that trivia is the project, were lost.
     src = tmp_path / "qa.jsonl"
