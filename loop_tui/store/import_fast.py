@@ -96,12 +96,12 @@ def clean_checks(patterns: list[list[str]]) -> list[str]:
     # Each field's JSON type from its text's first character (no parse): `"` string, `t`/`f` boolean,
     # `[` array, `{` object; a missing key or a JSON null is SQL NULL here (coalesced to `n`).
     first = {"id": '"', "span_id": '"n', "root_span_id": '"n', "created": '"n', "is_root": "tfn"}
-    typed = " AND ".join(f"contains({_sql_text(chars)}, coalesce(left({field}, 1), 'n'))"
-                         for field, chars in first.items())
+    typed = " AND ".join(f"({field} IS NULL OR {' OR '.join(f'starts_with({field}, {_sql_text(c)})' for c in chars if c != 'n')})"
+                         if "n" in chars else f"starts_with({field}, {_sql_text(chars)})" for field, chars in first.items())
     return [
         "starts_with(j, '{')",  # an object: the raw line is valid JSON, trimmed by DuckDB
         typed,
-        "(id ->> '$') <> '' AND contains(j, id::VARCHAR)",
+        "_id <> '' AND contains(j, id::VARCHAR)",
         _keys_ok(patterns),  # any other key goes to `_extra`: Python's to build
         "NOT contains(j, 'NaN') AND NOT contains(j, 'Infinity')",  # Python reads them; they are stored as null
         "NOT contains(j, '\\ud') AND NOT contains(j, '\\uD')",  # surrogates: lone ones are Python's to judge
@@ -111,8 +111,7 @@ def clean_checks(patterns: list[list[str]]) -> list[str]:
         # `length` and `translate` cost a third of the DuckDB pass, with `strlen` and `replace` a twentieth.)
         "CASE WHEN strlen(j) < 1000 THEN true ELSE strlen(j) - strlen(replace(replace(j, '[', ''), '{', '')) < 500 END",
         "CASE WHEN strlen(j) < 4300 THEN true ELSE NOT regexp_matches(j, '[0-9]{1000}') END",
-        f"(created IS NULL OR (regexp_matches(created ->> '$', {_sql_text(_ISO)}) "
-        "AND TRY_CAST(created ->> '$' AS TIMESTAMPTZ) IS NOT NULL))",
+        f"(created IS NULL OR (regexp_matches(created ->> '$', {_sql_text(_ISO)}) AND _created IS NOT NULL))",
         _shape_ok("span_parents", _STRING_LIST), _shape_ok("tags", _STRING_LIST),
         _shape_ok("scores", _NUMBER_MAP), _shape_ok("metrics", _NUMBER_MAP),
     ]
@@ -132,7 +131,6 @@ def span_query(path: Path, patterns: list[list[str]] | None = None) -> str:
     clean = " AND ".join(clean_checks(patterns or []))
     # Plain columns are not guarded by `clean`: `_finish` replaces every row that is not clean.
     json_columns = ", ".join(f"{f}::VARCHAR AS {f}" for f in sch.SPAN_JSON_FIELDS)
-    span_id = "coalesce(nullif(span_id ->> '$', ''), id ->> '$')"
     # `metadata.model` and `span_attributes.name/type` when they are strings (as `normalize_span` takes
     # them): one parse of each object, the value's first character telling a string.
     def text(value: str) -> str:
@@ -140,22 +138,24 @@ def span_query(path: Path, patterns: list[list[str]] | None = None) -> str:
 
     return f"""
 WITH lines AS (
-    SELECT *, json_keys(scores) AS _score_keys, json_keys(metrics) AS _metric_keys
+    SELECT *, json_keys(scores) AS _score_keys, json_keys(metrics) AS _metric_keys, id ->> '$' AS _id,
+           TRY_CAST(created ->> '$' AS TIMESTAMPTZ) AS _created
     FROM read_json({file}, format = 'newline_delimited', columns = {columns}) POSITIONAL JOIN
          (SELECT json AS j FROM read_ndjson_objects({file}))
 ), checked AS (
     SELECT *, coalesce(({clean}), false) AS clean,
            json_extract(metadata, '$.model') AS _model_json,
-           json_extract(span_attributes, ['$.name', '$.type']) AS _attr_json
+           json_extract(span_attributes, ['$.name', '$.type']) AS _attr_json,
+           coalesce(nullif(span_id ->> '$', ''), _id) AS _span_id
     FROM lines
 )
 SELECT
     clean,
     CASE WHEN NOT clean THEN j END AS _raw,
-    id ->> '$' AS id,
-    coalesce(TRY_CAST(created ->> '$' AS TIMESTAMPTZ), $now::TIMESTAMPTZ) AS created,
-    {span_id} AS span_id,
-    coalesce(nullif(root_span_id ->> '$', ''), {span_id}) AS root_span_id,
+    _id AS id,
+    coalesce(_created, $now::TIMESTAMPTZ) AS created,
+    _span_id AS span_id,
+    coalesce(nullif(root_span_id ->> '$', ''), _span_id) AS root_span_id,
     CASE WHEN clean THEN json_transform(span_parents, '["VARCHAR"]') END AS span_parents,
     CASE WHEN NOT clean THEN NULL
          WHEN is_root IS NULL THEN coalesce(json_array_length(span_parents), 0) = 0
