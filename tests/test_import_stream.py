@@ -125,7 +125,19 @@ ODD_ROWS = [
     {"id": "t2", "metadata": [1], "span_attributes": {"name": 3, "type": "x"}, "error": False, "expected": 0},
     {"id": "dup", "input": "first"},
     {"id": "dup", "input": "second"},
+    # Shapes the fast path checks on DuckDB's re-serialised text (escapes, commas, digits, key order, depth).
+    {"id": "k1", "tags": ["a\"b", "c\\d", "x,y", "\u00e9"], "span_parents": ["p\"q"],
+     "scores": {"a\"b": 1, "x,y": -0, "z": 1e5, "\u00e9": 0.5}},
+    {"id": "k2", "metrics": {"n16": 1234567890123456, "n17": 12345678901234567, "f": 0.30000000000000004,
+                             "neg": -2.5, "tiny": 1e-7}},
+    {"input": "keys in another order", "id": "k3", "tags": ["t"]},
+    {"id": "d1", "input": [[[[{"a": [0] * 300}]]]] * 20, "output": "x" * 900},
+    {"id": "d2", "input": json.loads("[" * 450 + "]" * 450), "output": "y" * 900},
+    {"id": "d3", "input": json.loads("[" * 600 + "]" * 600)},
 ]
+
+# An object repeating a key: Python keeps the last value (DuckDB's MAP conversion gave the whole map NULL).
+REPEATED_KEYS_LINE = '{"id": "rk", "scores": {"a": 1, "a": 2, "b": 0.5}, "metrics": {"m": 1, "m": null}}'
 
 
 def _stored(root: Path) -> list[dict]:
@@ -144,7 +156,9 @@ def test_the_fast_path_stores_exactly_what_the_row_by_row_path_stores(tmp_path: 
     rows = [_span(n) for n in range(50)]
     for n, odd in enumerate(ODD_ROWS):
         rows.insert(3 * n + 1, odd)
-    src.write_text("\n".join(json.dumps(r) for r in rows).replace("\n", "\n\n", 1) + "\n")  # a blank line too
+    lines = [json.dumps(r) for r in rows]
+    lines.insert(10, REPEATED_KEYS_LINE)
+    src.write_text("\n".join(lines).replace("\n", "\n\n", 1) + "\n")  # a blank line too
     fast_root, slow_root = tmp_path / "fast", tmp_path / "slow"
     args = {"project": "p", "name": None, "description": {}, "op_description": "test"}
     fast = import_file(Workspace.open(fast_root), src, "jsonl", "project_logs", **args)
@@ -154,7 +168,7 @@ def test_the_fast_path_stores_exactly_what_the_row_by_row_path_stores(tmp_path: 
 
     monkeypatch.setattr("loop_tui.store.import_file.span_batches", refuse)
     slow = import_file(Workspace.open(slow_root), src, "jsonl", "project_logs", **args)
-    assert (fast.rows, fast.duplicates) == (slow.rows, slow.duplicates) == (len(rows) - 1, 1)
+    assert (fast.rows, fast.duplicates) == (slow.rows, slow.duplicates) == (len(rows), 1)
     assert _stored(fast_root) == _stored(slow_root)
     created = {r["id"]: r["created"] for r in Workspace.open(fast_root).query("SELECT id, created FROM project_logs")}
     again = {r["id"]: r["created"] for r in Workspace.open(slow_root).query("SELECT id, created FROM project_logs")}
@@ -269,6 +283,39 @@ def test_imported_span_segments_carry_the_typed_copies_btql_reads(root: Path, tm
     [row] = answer.table.to_pylist()
     assert row["c"] == 0.5 and abs(row["f"] - sum((n % 10) / 10 for n in range(len(rows)) if n != 7)
                                     / (len(rows) - 1)) < 1e-9
+
+
+@pytest.mark.parametrize("repeat_an_id", [False, True])
+def test_typed_copies_hold_every_key_when_a_later_row_group_brings_a_new_one(root: Path, tmp_path: Path, monkeypatch,
+                                                                              repeat_an_id: bool) -> None:
+    # The typed copies are written with each row group, their fields fixed by the first one; a key first
+    # seen in a later row group (or ids that repeat, which rewrite the file) must still get its field.
+    import pyarrow.parquet as pq
+
+    from loop_tui.btql import run
+    from loop_tui.store import import_stream
+    from loop_tui.store.typed import field_name
+
+    monkeypatch.setattr(import_stream, "ROW_GROUP_ROWS", 1024)
+    rows = [_span(n) for n in range(2 * BATCH_ROWS + 5)]
+    rows[-1]["metrics"]["cost"] = 0.5  # only in the last row group
+    if repeat_an_id:
+        rows.append({**_span(3), "scores": {"Factuality": 0.9, "Late": 1.0}})  # the last s3 wins
+    src = tmp_path / "spans.jsonl"
+    _write_jsonl(src, rows)
+    assert main(["import", "logs", str(src), "--project", "typed", "--workspace", str(root)]) == 0
+    [segment] = (root / "tables" / "project_logs").glob("*/seg-*.parquet")
+    assert pq.ParquetFile(segment).num_row_groups > 1
+    table = pq.read_table(segment, columns=["id", "_scores_t", "_metrics_t"])
+    assert table.num_rows == 2 * BATCH_ROWS + 5
+    metrics = dict(zip(table.column("id").to_pylist(), table.column("_metrics_t").to_pylist(), strict=True))
+    assert metrics[rows[2 * BATCH_ROWS + 4]["id"]][field_name("cost")] == 0.5
+    assert metrics["s0"][field_name("cost")] is None and metrics["s0"][field_name("tokens")] == 0
+    scores = dict(zip(table.column("id").to_pylist(), table.column("_scores_t").to_pylist(), strict=True))
+    assert scores["s3"][field_name("Factuality")] == (0.9 if repeat_an_id else 0.3)
+    answer = run("measures: sum(metrics.cost) as c, max(scores.Factuality) as f | from: project_logs('typed')",
+                 Workspace.open(root))
+    assert answer.table.to_pylist() == [{"c": 0.5, "f": 0.9}]
 
 
 def test_the_import_line_names_the_dataset_and_the_project(root: Path, tmp_path: Path, capsys) -> None:

@@ -47,80 +47,130 @@ def _sql_text(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _string_list_ok(expr: str) -> str:
-    return f"({expr} IS NULL OR list_has_all(['VARCHAR'], json_type({expr}, '$[*]')))"
+# DuckDB hands JSON-typed fields back re-serialised by its own writer: minified, strings in double quotes with
+# `"` and `\` escaped. So a field's shape can be checked on its text by one regular expression (linear, no
+# parse): these match exactly the texts `normalize_span` takes as a list of strings or a map of numbers.
+_STRING = r'"(?:[^"\\]|\\.)*"'
+# At most 16 digits a side, no exponent: the numbers whose double DuckDB and Python's float() agree on
+# without doubt (longer ones, and exponents, go to Python).
+_NUMBER_OR_NULL = r"(?:-?[0-9]{1,16}(?:\.[0-9]{1,16})?|null)"
+_STRING_LIST = rf"\[(?:{_STRING}(?:,{_STRING})*)?\]"
+_NUMBER_MAP = rf"\{{(?:{_STRING}:{_NUMBER_OR_NULL}(?:,{_STRING}:{_NUMBER_OR_NULL})*)?\}}"
 
 
-def _number_map_ok(expr: str) -> str:
-    return (f"({expr} IS NULL OR (list_has_all(['BIGINT', 'UBIGINT', 'DOUBLE', 'NULL'], json_type({expr}, '$.*')) "
-            f"AND NOT regexp_matches({expr}, '[0-9]{{17}}|[0-9][eE][+-]?[0-9]')))")
+def _shape_ok(expr: str, pattern: str) -> str:
+    return f"({expr} IS NULL OR regexp_full_match({expr}::VARCHAR, {_sql_text(pattern)}))"
 
 
-def _text_field(struct_expr: str, key: str) -> str:
-    """`obj.key` when obj is an object and the key a string (as `normalize_span` takes `metadata.model`)."""
-    return (f"CASE WHEN json_type({struct_expr}) = 'OBJECT' AND json_type({struct_expr}, '$.{key}') = 'VARCHAR' "
-            f"THEN {struct_expr} ->> '$.{key}' END")
+def _keys_ok(patterns: list[list[str]]) -> str:
+    """SQL: the line's top-level keys are all ones the schema knows. Comparing the key list with the few
+    key orders the file's first lines use is ~6x cheaper than testing each key; other rows are tested."""
+    known = "[" + ", ".join(_sql_text(k) for k in _KNOWN_KEYS) + "]"
+    test = f"list_has_all({known}, json_keys(j))"
+    if not patterns:
+        return test
+    lists = ", ".join("[" + ", ".join(_sql_text(k) for k in keys) + "]" for keys in patterns)
+    return f"CASE WHEN json_keys(j) IN ({lists}) THEN true ELSE {test} END"  # a CASE: the test runs for the rest only
 
 
-def span_query(path: Path) -> str:
+def key_orders(path: Path, limit_bytes: int = 1 << 20, most: int = 16) -> list[list[str]]:
+    """The distinct top-level key orders of the first lines of a JSONL file whose keys are all known."""
+    known = set(_KNOWN_KEYS)
+    found: dict[tuple[str, ...], None] = {}
+    with open(path, "rb") as fh:
+        lines = fh.read(limit_bytes).split(b"\n")[:-1]  # the last piece may be cut
+    for line in lines:
+        try:
+            row = json.loads(line)
+        except (ValueError, RecursionError):
+            continue
+        if isinstance(row, dict) and row and known.issuperset(row):
+            found.setdefault(tuple(row))
+            if len(found) >= most:
+                break
+    return [list(keys) for keys in found]
+
+
+def clean_checks(patterns: list[list[str]]) -> list[str]:
+    """SQL conditions that together make a row clean: one the SELECT below converts exactly as Python would."""
+    # Each field's JSON type from its text's first character (no parse): `"` string, `t`/`f` boolean,
+    # `[` array, `{` object; a missing key or a JSON null is SQL NULL here (coalesced to `n`).
+    first = {"id": '"', "span_id": '"n', "root_span_id": '"n', "created": '"n', "is_root": "tfn"}
+    typed = " AND ".join(f"({field} IS NULL OR {' OR '.join(f'starts_with({field}, {_sql_text(c)})' for c in chars if c != 'n')})"
+                         if "n" in chars else f"starts_with({field}, {_sql_text(chars)})" for field, chars in first.items())
+    return [
+        "starts_with(j, '{')",  # an object: the raw line is valid JSON, trimmed by DuckDB
+        typed,
+        "_id <> '' AND contains(j, id::VARCHAR)",
+        _keys_ok(patterns),  # any other key goes to `_extra`: Python's to build
+        "NOT contains(j, 'NaN') AND NOT contains(j, 'Infinity')",  # Python reads them; they are stored as null
+        "NOT contains(j, '\\ud') AND NOT contains(j, '\\uD')",  # surrogates: lone ones are Python's to judge
+        # Python refuses more than ~1,000 levels of nesting and integers of more than 4,300 digits; only
+        # lines long enough to hold either are searched (a CASE evaluates its branch for those rows only).
+        # (`strlen` counts bytes without decoding the text, as `length` does: counting brackets with
+        # `length` and `translate` cost a third of the DuckDB pass, with `strlen` and `replace` a twentieth.)
+        "CASE WHEN strlen(j) < 1000 THEN true ELSE strlen(j) - strlen(replace(replace(j, '[', ''), '{', '')) < 500 END",
+        "CASE WHEN strlen(j) < 4300 THEN true ELSE NOT regexp_matches(j, '[0-9]{1000}') END",
+        f"(created IS NULL OR (regexp_matches(created ->> '$', {_sql_text(_ISO)}) AND _created IS NOT NULL))",
+        _shape_ok("span_parents", _STRING_LIST), _shape_ok("tags", _STRING_LIST),
+        _shape_ok("scores", _NUMBER_MAP), _shape_ok("metrics", _NUMBER_MAP),
+    ]
+
+
+def span_query(path: Path, patterns: list[list[str]] | None = None) -> str:
     """The SELECT that reads a JSONL file of Braintrust spans into SPAN_SCHEMA's content columns.
 
     DuckDB's JSON reader splits each line into the known fields (`a`), positionally joined with the raw
     line (`b`) for the checks that need the whole line (its keys; NaN; surrogates; depth). A row is only
     clean when its raw line contains its own id, so two scans that fell out of step would send every row
-    to Python (slow, still right) rather than store a field with the wrong row.
+    to Python (slow, still right) rather than store a field with the wrong row. `patterns` are the key
+    orders most lines have (`key_orders`): only the speed depends on them.
     """
     columns = "{" + ", ".join(f"{_sql_text(f)}: 'JSON'" for f in _FIELDS) + "}"
-    known = "[" + ", ".join(_sql_text(k) for k in _KNOWN_KEYS) + "]"
     file = _sql_text(str(path))
-    # Each field's JSON type from its text's first character (no parse): `"` string, `t`/`f` boolean,
-    # `[` array, `{` object; a missing key or a JSON null is SQL NULL here (coalesced to `n`).
-    first = {"id": '"', "span_id": '"n', "root_span_id": '"n', "created": '"n', "is_root": "tfn",
-             "span_parents": "[n", "tags": "[n", "scores": "{n", "metrics": "{n"}
-    typed = " AND ".join(f"contains({_sql_text(chars)}, coalesce(left({field}, 1), 'n'))"
-                         for field, chars in first.items())
-    clean = " AND ".join([
-        "json_type(j) = 'OBJECT'",
-        typed,
-        "(id ->> '$') <> '' AND contains(j, id::VARCHAR)",
-        f"list_has_all({known}, json_keys(j))",  # any other key goes to `_extra`: Python's to build
-        "NOT contains(j, 'NaN') AND NOT contains(j, 'Infinity')",  # Python reads them; they are stored as null
-        "NOT contains(j, '\\ud') AND NOT contains(j, '\\uD')",  # surrogates: lone ones are Python's to judge
-        # Python refuses more than ~1,000 levels of nesting and integers of more than 4,300 digits; only
-        # lines long enough to hold either are searched (a CASE evaluates its branch for those rows only).
-        "CASE WHEN length(j) < 1000 THEN true ELSE length(j) - length(replace(replace(j, '[', ''), '{', '')) < 500 END",
-        "CASE WHEN length(j) < 4300 THEN true ELSE NOT regexp_matches(j, '[0-9]{1000}') END",
-        f"(created IS NULL OR (regexp_matches(created ->> '$', {_sql_text(_ISO)}) "
-        "AND TRY_CAST(created ->> '$' AS TIMESTAMPTZ) IS NOT NULL))",
-        _string_list_ok("span_parents"), _string_list_ok("tags"),
-        _number_map_ok("scores"), _number_map_ok("metrics"),
-    ])
-    json_columns = ", ".join(f"CASE WHEN clean THEN {f}::VARCHAR END AS {f}" for f in sch.SPAN_JSON_FIELDS)
-    span_id = "coalesce(nullif(span_id ->> '$', ''), id ->> '$')"
+    clean = " AND ".join(clean_checks(patterns or []))
+    # Plain columns are not guarded by `clean`: `_finish` replaces every row that is not clean.
+    json_columns = ", ".join(f"{f}::VARCHAR AS {f}" for f in sch.SPAN_JSON_FIELDS)
+    # `metadata.model` and `span_attributes.name/type` when they are strings (as `normalize_span` takes
+    # them): one parse of each object, the value's first character telling a string.
+    def text(value: str) -> str:
+        return f"CASE WHEN left({value}, 1) = '\"' THEN {value} ->> '$' END"
+
     return f"""
-WITH checked AS (
-    SELECT *, coalesce(({clean}), false) AS clean
+WITH lines AS (
+    SELECT *, json_keys(scores) AS _score_keys, json_keys(metrics) AS _metric_keys, id ->> '$' AS _id,
+           TRY_CAST(created ->> '$' AS TIMESTAMPTZ) AS _created
     FROM read_json({file}, format = 'newline_delimited', columns = {columns}) POSITIONAL JOIN
          (SELECT json AS j FROM read_ndjson_objects({file}))
+), checked AS (
+    SELECT *, coalesce(({clean}), false) AS clean,
+           json_extract(metadata, '$.model') AS _model_json,
+           json_extract(span_attributes, ['$.name', '$.type']) AS _attr_json,
+           coalesce(nullif(span_id ->> '$', ''), _id) AS _span_id
+    FROM lines
 )
 SELECT
     clean,
     CASE WHEN NOT clean THEN j END AS _raw,
-    CASE WHEN clean THEN id ->> '$' END AS id,
-    CASE WHEN clean THEN coalesce(TRY_CAST(created ->> '$' AS TIMESTAMPTZ), $now::TIMESTAMPTZ) END AS created,
-    CASE WHEN clean THEN {span_id} END AS span_id,
-    CASE WHEN clean THEN coalesce(nullif(root_span_id ->> '$', ''), {span_id}) END AS root_span_id,
+    _id AS id,
+    coalesce(_created, $now::TIMESTAMPTZ) AS created,
+    _span_id AS span_id,
+    coalesce(nullif(root_span_id ->> '$', ''), _span_id) AS root_span_id,
     CASE WHEN clean THEN json_transform(span_parents, '["VARCHAR"]') END AS span_parents,
     CASE WHEN NOT clean THEN NULL
          WHEN is_root IS NULL THEN coalesce(json_array_length(span_parents), 0) = 0
          ELSE json_transform(is_root, '"BOOLEAN"') END AS is_root,
     {json_columns},
-    CASE WHEN clean THEN json_transform(scores, '"MAP(VARCHAR, DOUBLE)"') END AS scores,
-    CASE WHEN clean THEN json_transform(metrics, '"MAP(VARCHAR, DOUBLE)"') END AS metrics,
+    -- The maps as key and value lists, made MAP columns by `_with_maps`: DuckDB's json_transform to a MAP
+    -- cost ~6x as much (and gives NULL for an object repeating a key).
+    CASE WHEN clean THEN _score_keys END AS _score_keys,
+    CASE WHEN clean THEN CAST(json_extract(scores, '$.*') AS DOUBLE[]) END AS _score_values,
+    CASE WHEN clean THEN _metric_keys END AS _metric_keys,
+    CASE WHEN clean THEN CAST(json_extract(metrics, '$.*') AS DOUBLE[]) END AS _metric_values,
     CASE WHEN clean THEN json_transform(tags, '["VARCHAR"]') END AS tags,
-    {_text_field("metadata", "model")} AS _meta_model,
-    {_text_field("span_attributes", "name")} AS _span_name,
-    {_text_field("span_attributes", "type")} AS _span_type,
+    {text("_model_json")} AS _meta_model,
+    {text("_attr_json[1]")} AS _span_name,
+    {text("_attr_json[2]")} AS _span_type,
     NULL::VARCHAR AS _extra  -- a clean row has no field beyond the schema's
 FROM checked
 """
@@ -145,7 +195,7 @@ def span_batches(path: Path, table: str, source: str, now: datetime) -> Iterator
         con.execute("SET TimeZone = 'UTC'")
         con.execute("SET enable_progress_bar = false")
         try:
-            reader = con.sql(span_query(path), params={"now": now}).to_arrow_reader(BATCH_ROWS)
+            reader = con.sql(span_query(path, key_orders(path)), params={"now": now}).to_arrow_reader(BATCH_ROWS)
             for batch in reader:
                 yield _finish(batch, table, source)
         except duckdb.Error as exc:
@@ -159,7 +209,7 @@ def _finish(batch: pa.RecordBatch, table: str, source: str) -> pa.Table:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    data = pa.Table.from_batches([batch])
+    data = _with_maps(pa.Table.from_batches([batch]))
     clean = data.column("clean")
     if pc.all(clean).as_py():
         return data.drop_columns(["clean", "_raw"])
@@ -186,3 +236,31 @@ def _finish(batch: pa.RecordBatch, table: str, source: str) -> pa.Table:
     order = pa.concat_arrays([pc.indices_nonzero(clean), positions])
     merged = pa.concat_tables([content.filter(clean), fixed.cast(content.schema)])
     return merged.take(pc.sort_indices(order))
+
+
+_MAP_PARTS = {"scores": ("_score_keys", "_score_values"), "metrics": ("_metric_keys", "_metric_values")}
+
+
+def _with_maps(data: pa.Table) -> pa.Table:
+    """`data` with the MAP columns `scores` and `metrics` built from their key and value lists (in place of them)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    for name, (keys_col, values_col) in _MAP_PARTS.items():
+        keys = data.column(keys_col).combine_chunks()
+        values = data.column(values_col).combine_chunks()
+        if not keys.offsets.equals(values.offsets):  # one value per key, always; if not, Python decides
+            raise RowByRow(f"{name}: keys and values out of step")
+        flat = pc.list_flatten(keys)
+        codes = pc.dictionary_encode(flat)
+        pairs = pc.add(pc.multiply(pc.list_parent_indices(keys), len(codes.dictionary)),
+                       codes.indices.cast(pa.int64()))
+        if pc.count_distinct(pairs).as_py() == len(pairs):
+            maps = pa.MapArray.from_arrays(keys.offsets, keys.values, values.values.cast(pa.float64()),
+                                           mask=keys.is_null())
+        else:  # an object repeating a key (rare): Python's dict keeps the first position and the last value
+            maps = pa.array([None if k is None else tuple(dict(zip(k, v, strict=True)).items())
+                             for k, v in zip(keys.to_pylist(), values.to_pylist(), strict=True)], sch.NUM_MAP)
+        at = data.column_names.index(keys_col)
+        data = data.drop_columns([keys_col, values_col]).add_column(at, name, maps)
+    return data

@@ -8,11 +8,17 @@ same line). A failed import removes its temp file; a killed one leaves only a te
 writer sweeps away (`segments.leftover_temp_files`). Rows sharing an id keep the last one, as
 `rows.last_wins` does for an in-memory write; that pass runs in DuckDB over the written file, so it is
 bounded by DuckDB's memory limit, not by the import's size.
+
+Span segments carry typed copies of their score and metric maps (`store.typed`), with a field for every
+key of the segment. They are computed as each row group is written, with the keys of the first row group;
+only when a later row brings a key the first row group lacked (or ids repeat) is the file rewritten at
+commit, once, with every key: the extra pass over the file cost a quarter of an import's time.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,7 +38,7 @@ from loop_tui.store.segments import (
     write_segment,
 )
 from loop_tui.store.txlog import append_entry
-from loop_tui.store.typed import TYPED, TYPED_TABLES, map_keys
+from loop_tui.store.typed import TYPED, TYPED_TABLES, map_keys, with_typed_columns
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -41,6 +47,7 @@ if TYPE_CHECKING:
 
 ROW_GROUP_ROWS = 128 * 1024  # as `segments.write_segment` writes them
 ROW_GROUP_BYTES = 48 << 20  # ...or fewer rows when they are big: memory is bounded by bytes, not rows
+DICTIONARY_SAMPLE_ROWS = 32 * 1024  # rows of the first row group that choose the dictionary columns
 DUCKDB_MEMORY = "256MB"  # the de-duplication pass spills to disk past this
 
 
@@ -121,7 +128,10 @@ class StreamingImport:
         self._in_flight: Any = None
         self.rows_written = 0
         self._first_ids: list[str] = []
-        self._map_keys: dict[str, set[str]] = {}
+        self._map_keys: dict[str, set[str]] = {}  # every score/metric key of the rows added so far
+        self._typed_keys: dict[str, set[str]] | None = None  # the fields of the written typed copies
+        self._retype = False  # a row added after the first row group has a key the typed copies lack
+        self._dictionary: list[str] | None = None
 
     def __enter__(self) -> StreamingImport:
         self._lock.__enter__()
@@ -150,7 +160,7 @@ class StreamingImport:
         if self._tmp is not None:
             self._tmp.unlink(missing_ok=True)
         self._pending, self._pending_rows, self._pending_bytes, self.rows_written, self._first_ids = [], 0, 0, 0, []
-        self._map_keys = {}
+        self._map_keys, self._typed_keys, self._retype, self._dictionary = {}, None, False, None
 
     def add(self, batch: pa.Table) -> None:
         """Append normalised rows (table schema columns, store columns may be absent)."""
@@ -160,9 +170,12 @@ class StreamingImport:
         if not batch.num_rows:
             return
         stamped = _stamp(batch, self.target, self.xact)
-        if self.target.table in TYPED_TABLES:  # every key the segment's typed copies need (see _add_typed_copies)
+        if self.target.table in TYPED_TABLES:  # every key the segment's typed copies need
             for source in TYPED:
-                self._map_keys.setdefault(source, set()).update(map_keys(stamped.column(source)))
+                keys = map_keys(stamped.column(source))
+                self._map_keys.setdefault(source, set()).update(keys)
+                if self._typed_keys is not None and not keys <= self._typed_keys[source]:
+                    self._retype = True
         if len(self._first_ids) < 200:
             self._first_ids.extend(stamped.column("id").slice(0, 200 - len(self._first_ids)).to_pylist())
         self._pending.append(stamped)
@@ -179,17 +192,30 @@ class StreamingImport:
 
         self._pending, self._pending_rows, self._pending_bytes = [], 0, 0
         self._wait_for_writer()
+        if self._typed_keys is None and self.target is not None and self.target.table in TYPED_TABLES:
+            # The first row group's keys (every batch so far is in it) fix the fields of the typed copies.
+            self._typed_keys = {source: set(self._map_keys.get(source, ())) for source in TYPED}
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-writer")
         self._in_flight = self._pool.submit(self._write_row_group, data)
 
     def _write_row_group(self, data: pa.Table) -> None:
-        import pyarrow.parquet as pq
-
+        if self._typed_keys is not None:
+            data = with_typed_columns(data, self._typed_keys)
         if self._writer is None:
             assert self._tmp is not None
-            self._writer = pq.ParquetWriter(self._tmp, data.schema, compression="zstd")
+            self._writer = self._open_writer(self._tmp, data)
         self._writer.write_table(data, row_group_size=ROW_GROUP_ROWS)
+
+    def _open_writer(self, path: Path, first: pa.Table) -> Any:
+        """A Parquet writer with the codecs and dictionaries `segments.write_segment` picks (snappy numbers
+        decode faster than zstd for BTQL), the dictionaries chosen once from the first rows."""
+        import pyarrow.parquet as pq
+
+        if self._dictionary is None:
+            self._dictionary = dictionary_columns(first.slice(0, DICTIONARY_SAMPLE_ROWS))
+        return pq.ParquetWriter(path, first.schema, compression=segment_compression(first.schema),
+                                use_dictionary=self._dictionary)
 
     def _wait_for_writer(self) -> None:
         if self._in_flight is not None:
@@ -225,7 +251,8 @@ class StreamingImport:
             with open(self._tmp, "rb") as fh:
                 os.fsync(fh.fileno())
             rows, duplicates = self._keep_last_of_each_id()  # these passes write the segment again: the disk
-            self._add_typed_copies()  # may fill up in them too
+            if not duplicates and self._retype:  # may fill up in them too
+                self._add_typed_copies()
         except OSError as exc:
             raise WriteFailed(f"could not write a segment ({exc.strerror}); nothing was written") from None
         updates = not target.new_records and self._touches_existing_rows()
@@ -284,8 +311,6 @@ class StreamingImport:
 
     def _keep_last_of_each_id(self) -> tuple[int, int]:
         """(rows kept, rows dropped): rows sharing an id keep only the last one, at its own position."""
-        import pyarrow.parquet as pq
-
         assert self._tmp is not None and self.target is not None
         con = self._duckdb()
         try:
@@ -293,61 +318,56 @@ class StreamingImport:
             total, distinct = con.execute("SELECT count(*), count(DISTINCT id) FROM read_parquet(?)", [path]).fetchall()[0]
             if total == distinct:
                 return total, 0
-            rewritten = self._tmp.with_name(self._tmp.name + ".dedup")
-            schema = sch.TABLES[self.target.table][0]
+            columns = ", ".join(f'"{name}"' for name in sch.TABLES[self.target.table][0].names)
             reader = con.sql(
-                "SELECT * EXCLUDE (file_row_number) FROM read_parquet($1, file_row_number = true) "
+                f"SELECT {columns} FROM read_parquet($1, file_row_number = true) "
                 "QUALIFY row_number() OVER (PARTITION BY id ORDER BY file_row_number DESC) = 1 ORDER BY file_row_number",
                 params=[path]).to_arrow_reader(64 * 1024)
-            try:
-                with pq.ParquetWriter(rewritten, schema, compression="zstd") as writer:
-                    for batch in reader:
-                        writer.write_batch(batch.cast(schema), row_group_size=ROW_GROUP_ROWS)
-                with open(rewritten, "rb") as fh:
-                    os.fsync(fh.fileno())
-                os.replace(rewritten, self._tmp)
-            except BaseException:
-                rewritten.unlink(missing_ok=True)
-                raise
+            self._rewrite(reader)
             self._first_ids = [r[0] for r in con.execute("SELECT id FROM read_parquet(?) LIMIT 200", [path]).fetchall()]
             return distinct, total - distinct
         finally:
             con.close()
 
     def _add_typed_copies(self) -> None:
-        """Span segments carry typed copies of their score and metric maps (`store.typed`), as every other
-        write makes them; BTQL reads scores and metrics from them. Their fields are the keys of the whole
-        file, known only once every batch has passed, so they are added in one more pass over it."""
-        import pyarrow as pa
+        """Rewrite the segment with typed copies of every key of the file: some row after the first row
+        group had a key the copies written with it lack (a reader would take its value for absent)."""
         import pyarrow.parquet as pq
 
-        from loop_tui.store.typed import with_typed_columns
+        assert self._tmp is not None
+        source = pq.ParquetFile(self._tmp)
+        try:
+            # Half a row group at a time keeps memory near the first pass's.
+            self._rewrite(source.iter_batches(batch_size=ROW_GROUP_ROWS // 2))
+        finally:
+            source.close()
+
+    def _rewrite(self, batches: Iterable[pa.RecordBatch]) -> None:
+        """Replace the segment's temp file with `batches` (table columns; typed copies made from every key)."""
+        import pyarrow as pa
 
         assert self._tmp is not None and self.target is not None
-        if self.target.table not in TYPED_TABLES:
-            return
-        typed = self._tmp.with_name(".typed" + self._tmp.name)  # a leftover of a kill is swept like the temp file
+        schema = sch.TABLES[self.target.table][0]
+        typed = self.target.table in TYPED_TABLES
+        rewritten = self._tmp.with_name(".typed" + self._tmp.name)  # a leftover of a kill is swept like the temp file
         try:
-            source = pq.ParquetFile(self._tmp)
-            writer: pq.ParquetWriter | None = None
+            writer = None
             try:
-                # Half a row group at a time keeps memory near the first pass's; the codecs and dictionaries
-                # are the ones `write_segment` picks (snappy numbers decode faster than zstd for BTQL).
-                for batch in source.iter_batches(batch_size=ROW_GROUP_ROWS // 2):
-                    data = with_typed_columns(pa.Table.from_batches([batch]), self._map_keys)
+                for batch in batches:
+                    data = pa.Table.from_batches([batch]).select(schema.names).cast(schema)
+                    if typed:
+                        data = with_typed_columns(data, self._map_keys)
                     if writer is None:
-                        writer = pq.ParquetWriter(typed, data.schema, compression=segment_compression(data.schema),
-                                                  use_dictionary=dictionary_columns(data))
+                        writer = self._open_writer(rewritten, data)
                     writer.write_table(data, row_group_size=ROW_GROUP_ROWS)
             finally:
                 if writer is not None:
                     writer.close()
-                source.close()
-            with open(typed, "rb") as fh:
+            with open(rewritten, "rb") as fh:
                 os.fsync(fh.fileno())
-            os.replace(typed, self._tmp)
+            os.replace(rewritten, self._tmp)
         except BaseException:
-            typed.unlink(missing_ok=True)
+            rewritten.unlink(missing_ok=True)
             raise
 
     def _touches_existing_rows(self) -> bool:

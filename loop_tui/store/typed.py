@@ -56,24 +56,64 @@ def map_keys(column: pa.ChunkedArray | pa.Array) -> set[str]:
     import pyarrow.compute as pc
 
     chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
-    return {k for chunk in chunks for k in pc.unique(chunk.keys).to_pylist() if k is not None}
+    return {k for chunk in chunks for k in pc.unique(_flat_entries(chunk)[0]).to_pylist() if k is not None}
+
+
+def _flat_entries(chunk: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array]:
+    """(keys, values, row of each entry) of a MAP array, slices included (`MapArray.keys` ignores a slice's
+    offset, and pyarrow's list kernels do not take MAP arrays: they see it as a list of key-value structs)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    entries = chunk.cast(pa.list_(pa.struct([("key", pa.string()), ("value", pa.float64())])))
+    flat = pc.list_flatten(entries)
+    return pc.struct_field(flat, [0]), pc.struct_field(flat, [1]), pc.list_parent_indices(entries)
 
 
 def _typed_struct(column: pa.ChunkedArray, keys: set[str] | None = None) -> pa.ChunkedArray | None:
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     keys = map_keys(column) if keys is None else keys
     if len(keys) > MAX_TYPED_KEYS:
         return None
     ordered = sorted(keys)
-    struct_type = pa.struct([(field_name(k), pa.float64()) for k in ordered] + [(MARKER_FIELD, pa.bool_())])
+    names = [field_name(k) for k in ordered] + [MARKER_FIELD]
+    struct_type = pa.struct([(name, pa.float64()) for name in names[:-1]] + [(MARKER_FIELD, pa.bool_())])
     chunks = []
     for chunk in column.chunks:
-        values = [pc.map_lookup(chunk, pa.scalar(k, pa.string()), "first").cast(pa.float64()) for k in ordered]
+        values = _key_columns(chunk, ordered)
         values.append(pa.nulls(len(chunk), pa.bool_()))
-        chunks.append(pa.StructArray.from_arrays(values, names=[field_name(k) for k in ordered] + [MARKER_FIELD]))
+        chunks.append(pa.StructArray.from_arrays(values, names=names))
     return pa.chunked_array(chunks, type=struct_type)
+
+
+def _key_columns(chunk: pa.Array, ordered: list[str]) -> list[pa.Array]:
+    """One float64 array per key of `ordered`: the key's value in each row of the MAP array `chunk` (null where
+    absent or null; the first one where a row repeats a key, as `map_lookup(..., "first")`).
+
+    All keys in one scatter over the map's entries: looking each key up in every row cost ~8x as much,
+    a third of a streamed import's typed pass."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    n, width = len(chunk), len(ordered)
+    if not width:
+        return []
+    keys, value, parents = _flat_entries(chunk)
+    codes = pc.index_in(keys, value_set=pa.array(ordered, pa.string()))
+    known = codes.is_valid().to_numpy(zero_copy_only=False)
+    key_index = codes.fill_null(0).to_numpy()[known]
+    rows = parents.to_numpy()[known]
+    present = np.zeros((width, n), dtype=bool)
+    present[key_index, rows] = True
+    if np.count_nonzero(present) < len(rows):
+        # A row repeating a key: keep the first, exactly as a per-key lookup does (rare; never from JSON).
+        return [pc.map_lookup(chunk, pa.scalar(k, pa.string()), "first").cast(pa.float64()) for k in ordered]
+    grid = np.zeros((width, n))
+    grid[key_index, rows] = value.fill_null(0.0).to_numpy()[known]
+    present[key_index, rows] = value.is_valid().to_numpy(zero_copy_only=False)[known]
+    return [pa.array(grid[j], mask=~present[j]) for j in range(width)]
 
 
 def with_typed_columns(data: pa.Table, keys: dict[str, set[str]] | None = None) -> pa.Table:
