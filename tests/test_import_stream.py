@@ -121,7 +121,7 @@ ODD_ROWS = [
     {"id": "r1", "is_root": False, "span_parents": []},
     {"id": "r2", "span_parents": ["p"], "root_span_id": "p", "metadata": {"model": 5}, "span_attributes": "odd"},
     {"id": "m1", "metrics": {"start": 1, "end": 2.5, "big": 1e300}, "scores": {}, "tags": []},
-    {"id": "t1", "is_root": "yes", "span_id": 5, "root_span_id": None},  # Python: bool("yes"), str(5)
+    {"id": "t1", "is_root": True, "span_id": 5, "root_span_id": None},  # a number as an id: str(5)
     {"id": "t2", "metadata": [1], "span_attributes": {"name": 3, "type": "x"}, "error": False, "expected": 0},
     {"id": "dup", "input": "first"},
     {"id": "dup", "input": "second"},

@@ -44,6 +44,9 @@ BAD_FILES = {
     "past.jsonl": (b'{"created": -1e15}\n', "`created` -1000000000000000.0 is out of range"),
     "surrogate.jsonl": (b'{"input": "ok"}\n{"input": {"q": "cut \\ud83d"}}\n', "line 2: `\\ud83d` is half of a UTF-16 pair"),
     "surrogate.csv": (b'input\n"""cut \\udc00"""\n', "line 2: `\\udc00` is half of a UTF-16 pair"),
+    # Stored as the Python text of the object, and "no" read as a root span, before.
+    "object-id.jsonl": (b'{"id": "a"}\n{"id": {"a": 1}, "input": "x"}\n', "line 2: `id` must be a string, got an object"),
+    "word-flag.jsonl": (b'{"id": "a", "is_root": "no"}\n', "line 1: `is_root` must be true or false, got a string"),
 }
 
 

@@ -234,6 +234,31 @@ def _check_json(value: Any, field: str, where: str) -> str | None:
         raise UserError(f"{where}: `{field}` is nested too deeply to store") from None
 
 
+def _id_field(row: dict[str, Any], key: str, where: str) -> str | None:
+    """A row's id-like field as text: a string, or a number written as one (CSV and hand-made files)."""
+    value = row.get(key)
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    raise UserError(f"{where}: `{key}` must be a string, got {_json_kind(value)}")
+
+
+def _flag_field(row: dict[str, Any], key: str, where: str) -> bool | None:
+    """A true/false field; "no" or 0 are not guessed at (a wrong guess would file a child span as a root)."""
+    value = row.get(key)
+    if value is None or isinstance(value, bool):
+        return value
+    raise UserError(f"{where}: `{key}` must be true or false, got {_json_kind(value)}")
+
+
+def _json_kind(value: Any) -> str:
+    kinds = {dict: "an object", list: "a list", str: "a string", bool: "true/false"}
+    return next((name for kind, name in kinds.items() if isinstance(value, kind)), "a number")
+
+
 def _dict_field(row: dict[str, Any], key: str) -> dict[str, Any]:
     value = row.get(key)
     return value if isinstance(value, dict) else {}
@@ -243,10 +268,11 @@ def normalize_span(row: dict[str, Any], where: str) -> dict[str, Any]:
     """Validate one Braintrust span row and turn it into the columns of SPAN_SCHEMA (minus store fields)."""
     if not isinstance(row, dict):
         raise UserError(f"{where}: a row must be a JSON object, got {type(row).__name__}")
-    row_id = row.get("id") or new_id()
-    span_id = row.get("span_id") or row_id
+    row_id = _id_field(row, "id", where) or new_id()
+    span_id = _id_field(row, "span_id", where) or row_id
+    root_span_id = _id_field(row, "root_span_id", where) or span_id
     parents = _str_list(row.get("span_parents"), "span_parents", where)
-    is_root = row.get("is_root")
+    is_root = _flag_field(row, "is_root", where)
     if is_root is None:
         is_root = not parents  # BTQL.md §15: derived when the SDK did not send it
     metadata = _dict_field(row, "metadata")
@@ -254,12 +280,12 @@ def normalize_span(row: dict[str, Any], where: str) -> dict[str, Any]:
     model = metadata.get("model")
     extra = {k: v for k, v in row.items() if k not in _SPAN_COLUMNS}
     out = {
-        "id": str(row_id),
+        "id": row_id,
         "created": parse_created(row.get("created"), where),
-        "span_id": str(span_id),
-        "root_span_id": str(row.get("root_span_id") or span_id),
+        "span_id": span_id,
+        "root_span_id": root_span_id,
         "span_parents": parents,
-        "is_root": bool(is_root),
+        "is_root": is_root,
         "scores": _num_map(row.get("scores"), "scores", where),
         "metrics": _num_map(row.get("metrics"), "metrics", where),
         "tags": _str_list(row.get("tags"), "tags", where),
@@ -277,7 +303,10 @@ def normalize_dataset_row(row: dict[str, Any], where: str) -> dict[str, Any]:
     """Validate one Braintrust dataset record and turn it into the columns of DATASET_SCHEMA."""
     if not isinstance(row, dict):
         raise UserError(f"{where}: a row must be a JSON object, got {type(row).__name__}")
-    row_id = str(row.get("id") or new_id())
+    row_id = _id_field(row, "id", where) or new_id()
+    span_id = _id_field(row, "span_id", where) or row_id
+    root_span_id = _id_field(row, "root_span_id", where) or span_id
+    is_root = _flag_field(row, "is_root", where)
     extra = {k: v for k, v in row.items() if k not in _DATASET_COLUMNS}
     # Braintrust's dataset insert API accepts `output` as a legacy alias of `expected`.
     if "expected" not in row and "output" in row:
@@ -287,9 +316,9 @@ def normalize_dataset_row(row: dict[str, Any], where: str) -> dict[str, Any]:
         "id": row_id,
         "created": parse_created(row.get("created"), where),
         "tags": _str_list(row.get("tags"), "tags", where),
-        "span_id": str(row.get("span_id") or row_id),
-        "root_span_id": str(row.get("root_span_id") or row.get("span_id") or row_id),
-        "is_root": True if row.get("is_root") is None else bool(row.get("is_root")),
+        "span_id": span_id,
+        "root_span_id": root_span_id,
+        "is_root": True if is_root is None else is_root,
         "_extra": _check_json(extra or None, "extra fields", where),
     }
     for field in DATASET_JSON_FIELDS:
