@@ -47,12 +47,28 @@ def _release(collect: bool) -> None:
         if _users or not _frozen:
             return
         _frozen = False
+        if collect:
+            # Collected while still frozen, so only what the run made is walked; the heap frozen on entry
+            # goes back to the collector's usual schedule.
+            gc.collect()
         gc.unfreeze()
         if _held_thresholds is not None:
             gc.set_threshold(*_held_thresholds)
             _held_thresholds = None
-    if collect:
+
+
+def collect_what_the_run_dropped() -> None:
+    """While a pause holds full collections off, collect the garbage the run has made so far and freeze
+    what survives, so the next collection walks only what comes after (no-op outside a pause).
+
+    A chat drops a whole tree of widgets each time it freezes a finished stretch of an answer: collected
+    there, one stretch at a time, instead of all at once at the release (0.4 s for a 5,000-token answer).
+    """
+    with _lock:
+        if not _frozen or _held_thresholds is None:
+            return
         gc.collect()
+        gc.freeze()
 
 
 def _cancel_timer() -> None:

@@ -92,3 +92,37 @@ async def test_a_caller_that_collects_once_afterwards_has_no_full_collection_bef
     finally:
         gc.callbacks.remove(on_collection)
     assert gc_state() == before
+
+
+def test_what_a_run_dropped_is_collected_when_asked_and_its_survivors_frozen() -> None:
+    import weakref
+
+    from loop_tui.gc_pause import collect_what_the_run_dropped
+
+    class Node:
+        def __init__(self) -> None:
+            self.me = self
+
+    outside = Node()
+    gone_outside = weakref.ref(outside)
+    del outside
+    before = gc_state()
+    gc.disable()  # only an explicit collection may free the cycles below
+    try:
+        collect_what_the_run_dropped()  # outside a pause: nothing happens
+        assert gone_outside() is not None and gc_state()[1] == before[1]
+        with collect_only_new_objects(release_delay_s=60.0):
+            dropped, kept = Node(), Node()
+            gone = weakref.ref(dropped)
+            del dropped
+            frozen = gc.get_freeze_count()
+            collect_what_the_run_dropped()
+            assert gone() is None  # the dropped tree is collected now, not at the release
+            assert gc.get_freeze_count() > frozen  # and what the run keeps is not walked again
+            assert kept.me is kept
+    finally:
+        gc.enable()
+        with collect_only_new_objects():  # release the pause now rather than in a minute
+            pass
+    gc.collect()
+    assert gc_state() == before

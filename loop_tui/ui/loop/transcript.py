@@ -19,6 +19,7 @@ from textual.widget import Widget
 from textual.widgets import Markdown, Static
 from textual.widgets.markdown import MarkdownStream
 
+from loop_tui.gc_pause import collect_what_the_run_dropped
 from loop_tui.safe_text import visible
 from loop_tui.ui.failures import WorkerFailures
 from loop_tui.ui.loop.frozen import FrozenLines, capture_lines_in_steps, compact
@@ -45,6 +46,7 @@ class AssistantAnswer(WorkerFailures, Widget):
     """
 
     FREEZE_RETRY_S = 0.1
+    COLLECT_AFTER_FREEZE_S = 0.05
 
     def __init__(self, markdown: str = "", *, classes: str = "") -> None:
         super().__init__(classes=f"loop-answer {classes}".strip())
@@ -156,6 +158,8 @@ class AssistantAnswer(WorkerFailures, Widget):
         # otherwise keep the removed Markdown and all its blocks alive.
         frozen.refresh(layout=True)
         self._forget_lines_out_of_view()
+        # The removed blocks are a cycle-bound tree: collect them now, apart from the frames that draw.
+        self.set_timer(self.COLLECT_AFTER_FREEZE_S, collect_what_the_run_dropped)
 
     def _forget_lines_out_of_view(self) -> None:
         """Drop the drawn-line caches of earlier frozen answers scrolled out of view (redrawn on demand)."""
