@@ -108,6 +108,7 @@ async def test_create_code_scorer_is_proposed_without_running_it(sample_ws):
     confirm = next(e for e in events if isinstance(e, ConfirmationRequired))
     assert "tests" not in confirm.preview.details and "not run" in confirm.preview.text.lower()
     assert "+def handler(input, output, expected, metadata):" in confirm.preview.text
+    assert "--- scorer non-empty (does not exist yet)" in confirm.preview.text  # not "(current)": it is new
     pid = sample_ws.project("support-bot").id
     assert sample_ws.get_object("scorer", pid, "non-empty").data["code"] == code
 

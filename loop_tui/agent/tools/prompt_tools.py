@@ -40,8 +40,9 @@ def prompt_text(prompt: dict[str, Any]) -> list[str]:
 
 
 def unified_diff(before: list[str], after: list[str], name: str) -> str:
-    """A unified diff between two line lists."""
-    return "\n".join(difflib.unified_diff(before, after, f"{name} (current)", f"{name} (proposed)", lineterm=""))
+    """A unified diff between two line lists (`before` empty: the thing does not exist yet)."""
+    old = f"{name} (current)" if before else f"{name} (does not exist yet)"
+    return "\n".join(difflib.unified_diff(before, after, old, f"{name} (proposed)", lineterm=""))
 
 
 class EditPrompt(Tool[EditPromptArgs]):
