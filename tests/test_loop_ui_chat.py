@@ -7,7 +7,7 @@ import json
 from loop_tui.agent import load_conversation
 from loop_tui.config import Settings
 from loop_tui.ui.loop.confirm import ConfirmChangeModal
-from loop_tui.ui.loop.pickers import HistoryModal, ModelPickerModal, ToolTogglesModal
+from loop_tui.ui.loop.pickers import ConversationHistoryModal, ModelPickerModal, ToolTogglesModal
 from tests.test_loop_ui_support import (
     SIZE,
     answer_text,
@@ -221,7 +221,7 @@ async def test_history_resumes_a_saved_conversation(sample_ws):
         await pilot.press("ctrl+n")
         assert kinds(app) == []
         await pilot.press("ctrl+r")
-        modal = await wait_modal(pilot, app, HistoryModal)
+        modal = await wait_modal(pilot, app, ConversationHistoryModal)
         await wait_for(pilot, lambda: bool(modal._conversations))
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.chat.conversation.id == first.id)
@@ -345,3 +345,22 @@ async def test_a_long_diff_leaves_the_answer_buttons_on_screen_at_80x24(sample_w
         await pilot.pause()
         for button in app.screen.query(Button):
             assert button.region.height == 3 and button.region.bottom <= 24, (button.id, button.region)
+
+
+async def test_messages_of_a_replaced_run_change_nothing(sample_ws):
+    """Every chat message names its run: one from a run that is no longer the chat's (cancelled and
+    replaced) is ignored instead of writing into the current answer or ending the current run."""
+    from loop_tui.ui.loop import messages as msg
+
+    app = make_app(sample_ws, "logs")
+    async with app.run_test(size=SIZE) as pilot:
+        chat = app.chat
+        stale = chat._run_id - 1
+        chat.post_message(msg.AgentRunStarted(stale))
+        chat.post_message(msg.AgentTextDelta(stale, "an old answer"))
+        chat.post_message(msg.AgentFailed(stale, "an old failure"))
+        await pilot.pause()
+        assert not chat.running
+        assert "an old answer" not in answer_text(app) and not any("an old failure" in n for n in notices(app))
+        chat.post_message(msg.AgentTextDelta(chat._run_id, "the current answer"))  # the chat's own run: shown
+        await wait_for(pilot, lambda: "the current answer" in answer_text(app))

@@ -22,11 +22,12 @@ async def _stream(pilot, app, *, expand: bool = False) -> None:
     chat.conversation.add_user("What are the most common errors this week?")
     await chat.transcript.mount(__import__("loop_tui.ui.loop.transcript", fromlist=["UserTurn"]).UserTurn(
         "What are the most common errors this week?"))
-    chat.post_message(msg.AgentRunStarted(1))
-    chat.post_message(msg.AgentToolStarted(1, CALL))
-    chat.post_message(msg.AgentToolFinished(1, CALL, RESULT, None))
+    run = chat._run_id  # the chat's current run: messages of any other run are ignored
+    chat.post_message(msg.AgentRunStarted(run))
+    chat.post_message(msg.AgentToolStarted(run, CALL))
+    chat.post_message(msg.AgentToolFinished(run, CALL, RESULT, None))
     for start in range(0, len(ANSWER), 20):
-        chat.post_message(msg.AgentTextDelta(1, ANSWER[start:start + 20]))
+        chat.post_message(msg.AgentTextDelta(run, ANSWER[start:start + 20]))
     # Deltas are joined and streamed into the Markdown in batches: wait until it has taken in all of them.
     await wait_for(pilot, lambda: _answer_source(app) == ANSWER, timeout=30)
     card = chat._cards["call_1"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from loop_tui.agent import PageContext
-from loop_tui.ui.loop import WORKFLOWS, register_loop_commands, workflows_for
+from loop_tui.ui.loop import WORKFLOWS, workflows_for
 from loop_tui.ui.loop.confirm import ConfirmChangeModal
 from loop_tui.ui.loop.question import QuestionModal
 from loop_tui.ui.loop.shell import LoopCommands
@@ -88,7 +88,7 @@ async def test_prefill_workflow_starts_the_request_in_the_input(sample_ws, workf
 
 async def test_palette_lists_the_page_workflows(sample_ws):
     app = make_app(sample_ws, "btql", btql_query=BAD_QUERY)
-    register_loop_commands(app)
+    app.COMMANDS = app.COMMANDS | {LoopCommands}  # the harness is the chat alone; the app offers these
     async with app.run_test(size=SIZE) as pilot:
         assert LoopCommands in app.COMMANDS
         provider = LoopCommands(app.screen, None)

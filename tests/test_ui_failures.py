@@ -318,13 +318,13 @@ async def test_a_failing_loop_history_says_so_in_the_list(
     from textual.widgets import OptionList
 
     from loop_tui.agent import PageContext
-    from loop_tui.ui.loop.pickers import HistoryModal
+    from loop_tui.ui.loop.pickers import ConversationHistoryModal
 
     monkeypatch.setattr("loop_tui.agent.list_conversations", _boom)
     app = make_app(shared_sample_ws_path, page="logs")
     async with app.run_test(size=(140, 40)) as pilot:
-        app.push_screen(HistoryModal(app.workspace, PageContext(page="logs", project="support-bot")))
-        await wait_for(pilot, lambda: isinstance(app.screen, HistoryModal) and bool(app.screen.query("#loop-history")), timeout=10)
+        app.push_screen(ConversationHistoryModal(app.workspace, PageContext(page="logs", project="support-bot")))
+        await wait_for(pilot, lambda: isinstance(app.screen, ConversationHistoryModal) and bool(app.screen.query("#loop-history")), timeout=10)
         options = app.screen.query_one("#loop-history", OptionList)
         await wait_for(pilot, lambda: options.option_count > 0, timeout=10)
         shown = str(options.get_option_at_index(0).prompt)

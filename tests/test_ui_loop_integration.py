@@ -177,7 +177,7 @@ async def test_fix_with_loop_offline_puts_the_fixed_query_in_the_editor(sample_w
 
 
 async def test_chat_keys_win_over_the_pages_priority_keys(sample_ws_path: Path) -> None:
-    from loop_tui.ui.loop.pickers import HistoryModal
+    from loop_tui.ui.loop.pickers import ConversationHistoryModal
 
     app = make_app(sample_ws_path, page="playground")
     async with app.run_test(size=SIZE) as pilot:
@@ -187,7 +187,7 @@ async def test_chat_keys_win_over_the_pages_priority_keys(sample_ws_path: Path) 
         assert app.focused is chat_of(app).input
         await pilot.press("ctrl+r")  # Loop's history here, not a playground run
         await pilot.pause()
-        assert isinstance(app.screen, HistoryModal)
+        assert isinstance(app.screen, ConversationHistoryModal)
         await pilot.press("escape")
         await pilot.pause()
         assert app.screen.current_run is None

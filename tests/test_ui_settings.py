@@ -73,7 +73,10 @@ async def test_tool_policy_cycles_and_deny_disables(sample_ws_path: Path) -> Non
     async with app.run_test(size=(120, 40)) as pilot:
         await _open(pilot, "tab-tools")
         table = app.screen.query_one("#tools-table")
-        names = [table.get_row_at(i)[0] for i in range(table.row_count)]
+        names = [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
+        from loop_tui.agent.tools import ALL_TOOLS
+
+        assert sorted(names) == sorted(t.name for t in ALL_TOOLS)  # every tool Loop has, and only those
         index = names.index("edit_data")
         for _ in range(index):
             await pilot.press("down")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from loop_tui.ui.loop.pickers import HistoryModal, ModelPickerModal, ToolTogglesModal
+from loop_tui.ui.loop.pickers import ConversationHistoryModal, ModelPickerModal, ToolTogglesModal
 from loop_tui.ui.loop.tune import TuneScorerModal, start_tune_scorer
 from tests.test_loop_ui_support import make_app as make_harness
 from tests.test_loop_ui_support import wait_for
@@ -64,7 +64,7 @@ def test_loop_tool_toggles(snap_compare, sample_ws) -> None:
 def test_loop_history_picker(snap_compare, sample_ws) -> None:
     """You should see "Loop conversations · support-bot" and, with none saved yet, "No saved conversations
     yet." (the list is never left loading)."""
-    assert _picker_snapshot(snap_compare, sample_ws, "ctrl+r", HistoryModal, "No saved conversations yet")
+    assert _picker_snapshot(snap_compare, sample_ws, "ctrl+r", ConversationHistoryModal, "No saved conversations yet")
 
 
 def test_tune_scorer_modal(snap_compare, sample_ws) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
@@ -41,9 +41,3 @@ class WorkFailed(Message):
     message: str
 
 
-@dataclass
-class AddRowsToDataset(Message):
-    """Rows (Braintrust dataset format) should be added to a dataset chosen by the user."""
-
-    rows: list[dict[str, Any]]
-    origin: str

@@ -334,10 +334,14 @@ class LoopChat(WorkerFailures, Vertical):
 
     @on(msg.AgentRunStarted)
     def _run_started(self, message: msg.AgentRunStarted) -> None:
+        if message.run_id != self._run_id:
+            return  # from a run that was cancelled and replaced: nothing of it belongs on screen
         self.running = True
 
     @on(msg.AgentTextDelta)
     async def _text(self, message: msg.AgentTextDelta) -> None:
+        if message.run_id != self._run_id:
+            return  # from a run that was cancelled and replaced: nothing of it belongs on screen
         self._run_text.append(message.text)
         text = message.text
         if self._answer is not None and self._answer.size_chars > SPLIT_CHARS and not self._answer.in_code_fence:
@@ -357,6 +361,8 @@ class LoopChat(WorkerFailures, Vertical):
 
     @on(msg.AgentToolStarted)
     async def _tool_started(self, message: msg.AgentToolStarted) -> None:
+        if message.run_id != self._run_id:
+            return  # from a run that was cancelled and replaced: nothing of it belongs on screen
         await self._close_answer()
         call = message.call
         card = ToolCard(call.id, call.name, call.arguments, mutates=call.name in mutating_tool_names())
@@ -367,6 +373,8 @@ class LoopChat(WorkerFailures, Vertical):
 
     @on(msg.AgentConfirmationRequested)
     def _confirm(self, message: msg.AgentConfirmationRequested) -> None:
+        if message.run_id != self._run_id:
+            return  # from a run that was cancelled and replaced: nothing of it belongs on screen
         from loop_tui.ui.loop.confirm import ConfirmChangeModal
 
         request = message.request
@@ -391,6 +399,8 @@ class LoopChat(WorkerFailures, Vertical):
 
     @on(msg.AgentToolFinished)
     def _tool_finished(self, message: msg.AgentToolFinished) -> None:
+        if message.run_id != self._run_id:
+            return  # from a run that was cancelled and replaced: nothing of it belongs on screen
         call = message.call
         card = self._cards.get(call.id)
         declined = message.result == DECLINED
@@ -413,6 +423,8 @@ class LoopChat(WorkerFailures, Vertical):
 
     @on(msg.AgentIterationLimit)
     async def _limit(self, message: msg.AgentIterationLimit) -> None:
+        if message.run_id != self._run_id:
+            return  # from a run that was cancelled and replaced: nothing of it belongs on screen
         await self._close_answer()
         self.paused = True
         self.running = False  # the run returned at the cap; continue starts a new one
@@ -421,6 +433,8 @@ class LoopChat(WorkerFailures, Vertical):
 
     @on(msg.AgentDone)
     async def _done(self, message: msg.AgentDone) -> None:
+        if message.run_id != self._run_id:
+            return  # from a run that was cancelled and replaced: nothing of it belongs on screen
         await self._close_answer()
         self.running = False
         for card in self._cards.values():
@@ -438,6 +452,8 @@ class LoopChat(WorkerFailures, Vertical):
 
     @on(msg.AgentFailed)
     async def _failed(self, message: msg.AgentFailed) -> None:
+        if message.run_id != self._run_id:
+            return  # from a run that was cancelled and replaced: nothing of it belongs on screen
         await self._close_answer()
         self.running = False
         self._after_run.clear()
@@ -587,7 +603,7 @@ class LoopChat(WorkerFailures, Vertical):
 
     def action_history(self) -> None:
         """Resume an earlier conversation of this project."""
-        from loop_tui.ui.loop.pickers import HistoryModal
+        from loop_tui.ui.loop.pickers import ConversationHistoryModal
 
         def chosen(conversation: Conversation | None) -> None:
             if conversation is not None:
@@ -597,7 +613,7 @@ class LoopChat(WorkerFailures, Vertical):
                 self.load_conversation(conversation)
                 self._notice(f"Resumed: {conversation.title or conversation.id}")
 
-        self.app.push_screen(HistoryModal(self.workspace, self.page_context()), chosen)
+        self.app.push_screen(ConversationHistoryModal(self.workspace, self.page_context()), chosen)
 
     def action_copy_answer(self) -> None:
         """Copy Loop's last answer (its Markdown) to the clipboard."""

@@ -126,7 +126,7 @@ def save_disabled_tools(app: App, settings: Settings, disabled: list[str]) -> No
     app.run_worker(save, thread=True, group="loop-settings", exit_on_error=False)
 
 
-class HistoryModal(WorkerFailures, _PickerBase):
+class ConversationHistoryModal(WorkerFailures, _PickerBase):
     """Earlier conversations of this project (this page's first); enter resumes one."""
 
     @dataclass

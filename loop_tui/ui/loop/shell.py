@@ -17,7 +17,6 @@ from loop_tui.ui.keys import DECLARED, with_added_bindings
 from loop_tui.ui.loop.workflows import WORKFLOWS, run_workflow, workflows_for
 
 if TYPE_CHECKING:
-    from textual.app import App
     from textual.dom import DOMNode
 
     from loop_tui.agent import PageContext
@@ -165,22 +164,6 @@ def _run(chat: LoopChat, workflow_id: str) -> None:
     run_workflow(chat, workflow_id)
 
 
-def register_loop_commands(app: App) -> None:
-    """Add Loop's palette entries and stylesheet to `app` (call in the app's __init__ or on_mount)."""
-    # An instance override of the class-level set (only this app gets Loop's entries).
-    app.COMMANDS = app.COMMANDS | {LoopCommands}  # type: ignore[misc]
-    path = loop_stylesheet()
-    css_paths = list(getattr(app, "css_path", []) or [])
-    if path in css_paths:
-        return
-    if not app.is_running:
-        app.css_path = [*css_paths, path]
-        return
-    app.stylesheet.read(path)
-    app.stylesheet.reparse()
-    app.stylesheet.update(app)
-
-
 __all__ = [
     "WORKFLOWS",
     "LoopCommands",
@@ -188,6 +171,5 @@ __all__ = [
     "find_chat",
     "loop_stylesheet",
     "page_context_provider",
-    "register_loop_commands",
     "workflow_bindings",
 ]
