@@ -6,6 +6,7 @@ The raw result rows are kept beside the display table so a page can read the row
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import ComposeResult
@@ -170,6 +171,9 @@ class ArrowTable(Vertical):
         self.typed_ahead: list[str] = []
         """Grid actions typed while awaiting the first rows, played when the grid appears."""
         self._generation = 0
+        # One replacement at a time: a message and a grid replacing each other at once lost the focus (the
+        # second read it while the first had removed the focused widget, and Textual had moved it away).
+        self._replacing = asyncio.Lock()
 
     def compose(self) -> ComposeResult:
         yield TableMessage(self.empty_text, classes="empty-message")
@@ -203,6 +207,10 @@ class ArrowTable(Vertical):
     ) -> None:
         """Replace the grid with `display` (its raw rows `raw`, default the same table); with no rows,
         show `empty_text` (default "No rows match.")."""
+        async with self._replacing:
+            await self._show(display, raw, focus=focus, empty_text=empty_text)
+
+    async def _show(self, display: pa.Table, raw: pa.Table | None, *, focus: bool, empty_text: str | None) -> None:
         self.raw = raw if raw is not None else display
         had_focus = self.has_focus_within
         if focus and not had_focus and self._typing_elsewhere():
@@ -246,11 +254,12 @@ class ArrowTable(Vertical):
 
     async def show_message(self, text: str) -> None:
         """Replace the grid with a message (an error, or why it is empty)."""
-        self.raw = None
-        had_focus = self.has_focus_within
-        self.typed_ahead, self.awaiting_rows = [], False
-        await self.remove_children()
-        await self._mount_message(text, had_focus)
+        async with self._replacing:
+            self.raw = None
+            had_focus = self.has_focus_within
+            self.typed_ahead, self.awaiting_rows = [], False
+            await self.remove_children()
+            await self._mount_message(text, had_focus)
 
     async def _mount_message(self, text: str, focus: bool) -> None:
         message = TableMessage(literal(text), classes="empty-message")  # may quote the query or the data
