@@ -105,6 +105,25 @@ async def test_without_a_key_f4_says_what_to_set(sample_ws_path: Path, monkeypat
         assert page_context_provider(app.screen)().remote is False
 
 
+async def test_the_no_key_sentence_is_whole_on_screen_at_120_columns_with_loop_open(
+    sample_ws_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Seen in tmux: "…start loop-tui wi" — the sentence ran under Loop's panel on a one-line status.
+    from textual.widgets import Label
+
+    monkeypatch.delenv("BRAINTRUST_API_KEY", raising=False)
+    app = make_app(sample_ws_path, page="btql")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("f4")
+        status = app.screen.query_one("#btql-status", Label)
+        await wait_for(pilot, lambda: "to run them on Braintrust." in _status(app))
+        text = _status(app)
+        # inside its column (not running under Loop's panel), on as many lines as the sentence needs
+        await wait_for(pilot, lambda: status.region.right <= status.parent.region.right
+                       and status.content_size.width * status.content_size.height >= len(text))
+
+
 async def test_ctrl_g_cancels_a_remote_query_at_once_and_drops_its_late_answer(
     fake_bt_env: FakeBraintrust, sample_ws_path: Path
 ) -> None:
