@@ -96,6 +96,7 @@ def test_a_damaged_log_segment_affects_only_its_project(two_projects: dict, tmp_
 
     compact = cli(root, "compact")
     assert compact.returncode == 1 and rel in _one_sentence(compact)
+    assert "not compacted, because the logs of project" in _one_sentence(compact)  # it read "skipped the logs … cannot be read"
 
 
 def test_doctor_reports_then_repair_quarantines_and_the_project_reads_again(two_projects: dict, cli) -> None:

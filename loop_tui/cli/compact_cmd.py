@@ -23,5 +23,5 @@ def run(args: argparse.Namespace) -> int:
     changed, skipped = ws.compact_report(args.table)
     print(f"compacted {changed} object(s)" if changed else "nothing to compact")
     for damage in skipped:
-        sys.stderr.write(f"loop-tui: skipped {damage.message(ws.root)}\n")
+        sys.stderr.write(f"loop-tui: not compacted, because {damage.message(ws.root)}\n")
     return 1 if skipped else 0
