@@ -141,6 +141,20 @@ _confirmed: dict[tuple, bool] = {}
 _cache_lock = threading.Lock()
 
 
+def _recall(cache: dict[Any, Any], key: Any) -> Any:
+    """What `cache` holds for `key` (None if nothing), read under the caches' lock."""
+    with _cache_lock:
+        return cache.get(key)
+
+
+def _remember(cache: dict[Any, Any], key: Any, value: Any, limit: int = 64) -> None:
+    """Store `value` under the caches' lock; a cache past `limit` entries starts over (old generations)."""
+    with _cache_lock:
+        if len(cache) > limit:
+            cache.clear()
+        cache[key] = value
+
+
 def columns_for(table: str) -> dict[str, tuple[str, str, str]]:
     """The fixed columns of a view (project_logs/experiment, dataset, catalog)."""
     if table in ("project_logs", "experiment"):
@@ -162,8 +176,7 @@ def sampled_keys(con: Any, root: str, generation: int, table: str,
     import duckdb
 
     key = (root, generation, table)
-    with _cache_lock:
-        hit = _cache.get(key)
+    hit = _recall(_cache, key)
     if hit is not None:
         return hit
     result: dict[str, dict[str, str]] = {}
@@ -192,10 +205,7 @@ def sampled_keys(con: Any, root: str, generation: int, table: str,
         for col, k, types in sampled:
             kinds = {_JSON_TYPES.get(t, "json") for t in types} - {"null"}
             result.setdefault(col, {})[k] = kinds.pop() if len(kinds) == 1 else "json"
-    with _cache_lock:
-        if len(_cache) > 64:
-            _cache.clear()
-        _cache[key] = result
+    _remember(_cache, key, result)
     return result
 
 
@@ -209,8 +219,7 @@ def typed_fields(con: Any, root: str, generation: int, table: str) -> dict[str, 
     from loop_tui.store.typed import TYPED, key_of_field
 
     cache_key = (root, generation, table)
-    with _cache_lock:
-        hit = _typed_cache.get(cache_key)
+    hit = _recall(_typed_cache, cache_key)
     if hit is not None:
         return hit
     found: dict[str, dict[str, str]] = {}
@@ -221,10 +230,7 @@ def typed_fields(con: Any, root: str, generation: int, table: str) -> dict[str, 
             continue  # no segment has typed copies (e.g. a workspace of store format 2)
         names = [name for name, _ in kind.children]
         found[column] = {key_of_field(n): f'"{typed}"."{n}"' for n in names if n != "~"}
-    with _cache_lock:
-        if len(_typed_cache) > 64:
-            _typed_cache.clear()
-        _typed_cache[cache_key] = found
+    _remember(_typed_cache, cache_key, found)
     return found
 
 
@@ -233,8 +239,7 @@ def key_exists(con: Any, root: str, generation: int, table: str, column: str, ke
     import duckdb
 
     cache_key = (root, generation, table, column, key)
-    with _cache_lock:
-        hit = _confirmed.get(cache_key)
+    hit = _recall(_confirmed, cache_key)
     if hit is not None:
         return hit
     cols = columns_for(table)
@@ -251,8 +256,5 @@ def key_exists(con: Any, root: str, generation: int, table: str, column: str, ke
         found = bool(con.execute(sql, {"k": key} if ctype == "map" else {"path": path}).fetchall())
     except duckdb.InvalidInputException:
         return True  # a damaged object is in the way of the scan: let the query itself say what is damaged
-    with _cache_lock:
-        if len(_confirmed) > 4096:
-            _confirmed.clear()
-        _confirmed[cache_key] = found
+    _remember(_confirmed, cache_key, found, limit=4096)
     return found
