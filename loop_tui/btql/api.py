@@ -17,7 +17,7 @@ def check(query: str | dict, workspace: Any, project: str | None = None, *, conn
     try:
         ws = open_ws(workspace)
         con = connection if connection is not None else btql_connection(ws)
-        compile_query(query, ws, con, project)
+        compile_query(query, ws, con, project, own_connection=connection is None)
     except BtqlError as err:
         return [err]
     return []
@@ -27,7 +27,7 @@ def explain(query: str | dict, workspace: Any, project: str | None = None, *, co
     """(ParsedQuery JSON of the query, the DuckDB SQL it compiles to)."""
     ws = open_ws(workspace)
     con = connection if connection is not None else btql_connection(ws)
-    q, compiled, _ = compile_query(query, ws, con, project)
+    q, compiled, _ = compile_query(query, ws, con, project, own_connection=connection is None)
     return query_to_json(q), compiled.sql
 
 

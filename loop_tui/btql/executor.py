@@ -15,12 +15,13 @@ from loop_tui.btql.compiler import Compiled, Compiler
 from loop_tui.btql.cursor import encode_cursor
 from loop_tui.btql.errors import BtqlError
 from loop_tui.btql.lint import lint
+from loop_tui.btql.object_views import ObjectViews
 from loop_tui.btql.parsing import parse
 from loop_tui.btql.postprocess import finish_table
 from loop_tui.btql.safety import assert_single_select
 from loop_tui.btql.schema import LazyKeys, key_exists, sampled_keys, typed_fields
 from loop_tui.btql.sources import resolve_project, resolve_source
-from loop_tui.store.schema import DATA_TABLES
+from loop_tui.store.schema import DATA_TABLES, TABLES
 from loop_tui.store.typed import TYPED_TABLES
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ class Result:
     sql: str = ""
 
 
-_connections: dict[str, tuple[int, Any]] = {}
+_connections: dict[str, tuple[int, Any, ObjectViews]] = {}
 _conn_lock = threading.Lock()
 
 
@@ -77,8 +78,17 @@ def btql_connection(ws: Any) -> Any:
                     hit[1].close()
                 except Exception:  # noqa: BLE001 - closing a stale connection must not fail a query
                     pass
-            _connections[key] = (gen, ws.connect(sandboxed=True))
+            _connections[key] = (gen, ws.connect(sandboxed=True), ObjectViews(gen))
         return _connections[key][1].cursor()
+
+
+def _object_view(ws: Any, table: str, ids: list[str]) -> tuple[str, dict[str, dict[str, str]]] | None:
+    """The view of just `ids` of `table` on the executor's connection of this generation (`object_views`)."""
+    with _conn_lock:
+        hit = _connections.get(str(ws.root))
+    if hit is None or hit[0] != _generation(ws):
+        return None
+    return hit[2].view_of(ws, hit[1], table, ids)
 
 
 def _generation(ws: Any) -> int:
@@ -87,8 +97,12 @@ def _generation(ws: Any) -> int:
 
 def compile_query(query: Any, ws: Any, con: Any, project: str | None, *, tz_offset: int | None = None,
                   cursor: str | None = None, limit: int | None = None, now: Any = None,
-                  created_window: Any = None) -> tuple[A.Query, Compiled, str]:
-    """Parse, bind and compile; returns (ast, compiled, source name)."""
+                  created_window: Any = None, own_connection: bool = False) -> tuple[A.Query, Compiled, str]:
+    """Parse, bind and compile; returns (ast, compiled, source name).
+
+    `own_connection`: `con` is a cursor of `btql_connection(ws)`, so the query may read a view of just the
+    objects it names (made there on first use); on another connection it reads the table-wide views.
+    """
     q = query if isinstance(query, A.Query) else parse(query)
     if cursor is not None:
         q.cursor = cursor
@@ -106,9 +120,15 @@ def compile_query(query: Any, ws: Any, con: Any, project: str | None, *, tz_offs
     def confirm(column: str, key: str) -> bool:
         return source.view != "catalog" and key_exists(con, root, gen, source.view, column, key)
 
-    typed = typed_fields(con, root, gen, source.view) if source.view in TYPED_TABLES else {}
+    typed: dict[str, dict[str, str]] = {}
+    view = None
+    if source.view in TYPED_TABLES:
+        # The view holds the rows of these objects only if the source filters on the table's object column.
+        exact = own_connection and source.ids and source.column == TABLES[source.view][1]
+        own = _object_view(ws, source.view, source.ids) if exact else None
+        view, typed = own if own is not None else (None, typed_fields(con, root, gen, source.view))
     compiled = Compiler(q, source, keys, tz_offset=int(tz_offset or 0), now=now, limit_override=limit,
-                        confirm_key=confirm, typed=typed, created_window=created_window).compile()
+                        confirm_key=confirm, typed=typed, created_window=created_window, view=view).compile()
     assert_single_select(compiled.sql)
     return q, compiled, source.name
 
@@ -119,11 +139,13 @@ def run(query: str | dict | A.Query, workspace: Any, project: str | None = None,
     """Run a BTQL query (either syntax or ParsedQuery JSON); raises `BtqlError` on any failure."""
     ws = open_ws(workspace)
     con = connection if connection is not None else btql_connection(ws)
-    q, compiled, source_name = compile_query(query, ws, con, project, tz_offset=tz_offset, cursor=cursor, limit=limit)
+    q, compiled, source_name = compile_query(query, ws, con, project, tz_offset=tz_offset, cursor=cursor, limit=limit,
+                                             own_connection=connection is None)
     deadline = None if timeout_s is None else time.monotonic() + float(timeout_s)
     table, sql = None, compiled.sql
     if compiled.window_sort is not None and compiled.window_objects[0] in DATA_TABLES:
-        table, sql = _run_in_time_windows(q, compiled, ws, con, project, tz_offset, limit, deadline, cancel)
+        table, sql = _run_in_time_windows(q, compiled, ws, con, project, tz_offset, limit, deadline, cancel,
+                                          connection is None)
     if table is None:
         table = execute(con, compiled, timeout_s=_left(deadline), cancel=cancel)
     table, more, last_keys = finish_table(table, compiled)
@@ -151,7 +173,7 @@ def _left(deadline: float | None) -> float | None:
 
 def _run_in_time_windows(q: A.Query, compiled: Compiled, ws: Any, con: Any, project: str | None,
                          tz_offset: int | None, limit: int | None, deadline: float | None,
-                         cancel: Any) -> tuple[Any, str]:
+                         cancel: Any, own_connection: bool) -> tuple[Any, str]:
     """(the page, the SQL that read it) from the newest (or oldest) segments only, if they fill it; (None, the
     query's SQL) when the whole source is needed.
 
@@ -162,7 +184,8 @@ def _run_in_time_windows(q: A.Query, compiled: Compiled, ws: Any, con: Any, proj
     table_name, object_ids = compiled.window_objects
     spans = [segment_span(p) for p in segment_paths(ws, table_name, object_ids)]
     for bound in windows(spans, int(compiled.limit or 0), compiled.window_sort == "desc"):
-        _, windowed, _ = compile_query(q, ws, con, project, tz_offset=tz_offset, limit=limit, created_window=bound)
+        _, windowed, _ = compile_query(q, ws, con, project, tz_offset=tz_offset, limit=limit, created_window=bound,
+                                       own_connection=own_connection)
         table = execute(con, windowed, timeout_s=_left(deadline), cancel=cancel)
         if table.num_rows > int(compiled.limit or 0):  # the page and the row telling there is more
             return table, windowed.sql

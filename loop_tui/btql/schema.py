@@ -214,23 +214,29 @@ _typed_cache: dict[tuple[str, int, str], dict[str, dict[str, str]]] = {}
 
 def typed_fields(con: Any, root: str, generation: int, table: str) -> dict[str, dict[str, str]]:
     """{map column: {key: SQL}} of the typed copies `<table>_btql` has (store.typed), cached per generation."""
-    import duckdb
-
-    from loop_tui.store.typed import TYPED, key_of_field
-
     cache_key = (root, generation, table)
     hit = _recall(_typed_cache, cache_key)
     if hit is not None:
         return hit
+    found = typed_fields_of_view(con, f"{table}_btql")
+    _remember(_typed_cache, cache_key, found)
+    return found
+
+
+def typed_fields_of_view(con: Any, view: str) -> dict[str, dict[str, str]]:
+    """{map column: {key: SQL}} of the typed copies (store.typed) a BTQL view has, read from its columns' types."""
+    import duckdb
+
+    from loop_tui.store.typed import TYPED, key_of_field
+
     found: dict[str, dict[str, str]] = {}
     for column, typed in TYPED.items():
         try:
-            kind = con.sql(f"SELECT {typed} FROM {table}_btql LIMIT 0").types[0]
+            kind = con.sql(f"SELECT {typed} FROM {view} LIMIT 0").types[0]
         except duckdb.Error:
             continue  # no segment has typed copies (e.g. a workspace of store format 2)
         names = [name for name, _ in kind.children]
         found[column] = {key_of_field(n): f'"{typed}"."{n}"' for n in names if n != "~"}
-    _remember(_typed_cache, cache_key, found)
     return found
 
 
