@@ -106,14 +106,41 @@ def test_updates_and_deletes_in_newer_segments_win_over_the_window(tmp_path, sma
 
 
 def test_a_window_short_of_a_page_falls_back_to_every_row(tmp_path, small_windows):
-    """A filter that keeps only old rows: the windows hold none of them, and the page still has them all."""
+    """A filter that keeps only old rows: the segment windows hold none of them, and the page still has them
+    all; it is read through the exact window the row just past it bounds (see the next test)."""
     ws = fixture.build(tmp_path / "ws")
     created = _write_batches(ws)
     early = sorted(created, key=created.get)[:3]
     text = f"select: id | {F} | filter: id IN ({', '.join(repr(i) for i in early)}) | sort: created desc | limit: 2"
     ids, (sql,) = _all_pages(text, ws)
-    assert WINDOWED not in sql
+    assert f"{WINDOWED} '{created[early[0]].isoformat()}'" in sql  # the third row's time: past the page
     assert ids == early[::-1]
+
+
+@pytest.mark.parametrize("direction", ["desc", "asc"])
+def test_a_page_is_read_through_the_time_of_the_row_just_past_it_ties_included(tmp_path, direction):
+    """One segment (no segment window applies): the first page is read from the rows on the near side of the
+    `created` of the row just past it, found by sorting on `created` alone (no `id` to decode for every
+    row). Rows sharing that time straddle the page's end: each page is still exactly the page."""
+    ws = fixture.build(tmp_path / "ws")
+    alpha = ws.project("alpha")
+    hours = [0, 0, 1, 1, 1, 1, 2, 2, 3, 3, 3, 4]
+    rows = [_span(n, h, scores={"S": n % 3 / 2}) for n, h in enumerate(hours)]
+    ws.insert_rows("project_logs", alpha.id, rows[::-1], project_id=alpha.id)
+    created = {r["id"]: datetime.fromisoformat(r["created"]) for r in rows}
+    newest_first = direction == "desc"
+    want = sorted(created, key=lambda i: (-created[i].timestamp() if newest_first else created[i].timestamp(), i))
+    for limit in range(1, 8):
+        text = f"select: id | {F} | filter: id >= 'w' | sort: created {direction} | limit: {limit}"
+        ids, (sql,) = _all_pages(text, ws)
+        assert ids == want, limit
+        past = created[want[limit]]  # the cut is the time of the row just past the first page
+        assert f"\"created\" {'>=' if newest_first else '<='} TIMESTAMPTZ '{past.isoformat()}'" in sql, limit
+    # A second sort key after `created` orders the tied rows; the window still holds them all.
+    text = f"select: id | {F} | filter: id >= 'w' | sort: created {direction}, scores.S desc | limit: 3"
+    by_score = sorted(created, key=lambda i: (-created[i].timestamp() if newest_first else created[i].timestamp(),
+                                              -(int(i[1:]) % 3), i))
+    assert _all_pages(text, ws)[0] == by_score
 
 
 def test_windows_narrowest_first_and_none_without_statistics(small_windows):

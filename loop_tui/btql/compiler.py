@@ -56,6 +56,10 @@ class Compiled:
     # "desc"/"asc" when the rows are sorted by `created` first and a time window may serve them (time_window).
     window_sort: str | None = None
     window_objects: tuple[str, list[str]] = ("", [])  # (table, object ids) whose segments bound the window
+    # With `window_sort` on a first page: SQL giving the `created` of the row just past the page by `created`
+    # alone (its parameters in `cutoff_params`): an exact window for the page (see executor).
+    cutoff_sql: str | None = None
+    cutoff_params: dict[str, Any] = field(default_factory=dict)
 
 
 def fingerprint(q: A.Query) -> str:
@@ -139,10 +143,19 @@ class Compiler:
             if self.created_window is not None:
                 ctes = [f"sampled AS (SELECT * FROM {view} WHERE {plain_where} AND "
                         f"{_window_condition(self.created_window, compiled.window_sort)})"]
+            elif q.cursor is None:
+                # Sorting by `created` alone reads no `id` (the tie-break every page needs): the row just past
+                # the page bounds a window that holds the page, ties included.
+                by_created = _order('"created"', compiled.window_sort)
+                compiled.cutoff_sql = (f'SELECT "created" FROM {view} WHERE {plain_where} ORDER BY {by_created} '
+                                       f"LIMIT 1 OFFSET {int(compiled.limit)}")
         compiled.sql = "WITH " + ", ".join(ctes) + " " + body
         # Expressions bound only to build a scope leave unused parameters; DuckDB rejects extras.
         used = set(re.findall(r"\$(p\d+)\b", compiled.sql))
         compiled.params = {k: v for k, v in self.params.values.items() if k in used}
+        if compiled.cutoff_sql is not None:
+            used = set(re.findall(r"\$(p\d+)\b", compiled.cutoff_sql))
+            compiled.cutoff_params = {k: v for k, v in self.params.values.items() if k in used}
         compiled.fingerprint = fingerprint(q)
         compiled.preview_length = q.preview_length
         compiled.shape = self.shape

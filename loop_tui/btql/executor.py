@@ -6,7 +6,7 @@ import logging
 import threading
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -189,7 +189,30 @@ def _run_in_time_windows(q: A.Query, compiled: Compiled, ws: Any, con: Any, proj
         table = execute(con, windowed, timeout_s=_left(deadline), cancel=cancel)
         if table.num_rows > int(compiled.limit or 0):  # the page and the row telling there is more
             return table, windowed.sql
+    bound = _cutoff(con, compiled, deadline, cancel)
+    if bound is not None:
+        _, windowed, _ = compile_query(q, ws, con, project, tz_offset=tz_offset, limit=limit, created_window=bound,
+                                       own_connection=own_connection)
+        table = execute(con, windowed, timeout_s=_left(deadline), cancel=cancel)
+        if table.num_rows > int(compiled.limit or 0):  # always, unless the data changed under the query
+            return table, windowed.sql
     return None, compiled.sql
+
+
+def _cutoff(con: Any, compiled: Compiled, deadline: float | None, cancel: Any) -> Any:
+    """The `created` of the row just past the first page, sorted by `created` alone; None if there is none.
+
+    Every row of the page sorts at or before it by `created`, so `created` on the near side of it is a
+    window holding the whole page, ties included (`time_window`'s argument, with an exact bound). Reading
+    `created` alone skips the `id` every page sorts by last: decoding that string column for every matching
+    row was half the time of a page of a one-segment project.
+    """
+    if compiled.cutoff_sql is None:
+        return None
+    assert_single_select(compiled.cutoff_sql)
+    found = execute(con, replace(compiled, sql=compiled.cutoff_sql, params=compiled.cutoff_params),
+                    timeout_s=_left(deadline), cancel=cancel)
+    return found.column(0)[0].as_py() if found.num_rows else None
 
 
 SMALL_RESULT_ROWS = 10_000
