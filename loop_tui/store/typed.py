@@ -227,6 +227,11 @@ def typed_columns_if_untyped_schema_is(paths: list[Path], schema: pa.Schema) -> 
     return list(first.typed_present)
 
 
+def full_signature(path: Path) -> str:
+    """A segment's whole schema (typed columns included) as one comparable string; "" if unreadable."""
+    return _footer(path).signature
+
+
 def segment_typed_fields(path: Path) -> dict[str, list[str]]:
     """{typed column: its field names} of one segment; a segment of store format 2 gives {}."""
     return _footer(path).typed
