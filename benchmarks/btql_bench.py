@@ -121,7 +121,8 @@ def main() -> None:
     parser.add_argument("--project", default="support-bot", help="parquet with --workspace: the project to query")
     parser.add_argument("--dir", type=Path, default=None, help="parquet: folder for the JSONL, workspace and Parquet")
     parser.add_argument("--keep", action="store_true",
-                        help="parquet: reuse the JSONL and workspace of an earlier run in --dir (skip the import)")
+                        help="parquet: reuse the JSONL, workspace and Parquet file of an earlier run in --dir "
+                             "(skip the import and the read_json)")
     parser.add_argument("--import-chunk", type=int, default=0,
                         help="parquet: import the JSONL in files of this many spans (several writes), 0 = one file")
     args = parser.parse_args()

@@ -162,13 +162,14 @@ def compare_with_parquet(args: Any) -> None:
         t = time.perf_counter()
         import_workspace(jsonl, workspace, args.import_chunk)
         print(f"loop-tui import logs: {time.perf_counter() - t:.0f} s", flush=True)
-    t = time.perf_counter()
-    parquet.unlink(missing_ok=True)
-    build = duckdb.connect()
-    build.execute(f"COPY (SELECT * FROM read_json('{jsonl}', maximum_object_size = 100000000)) "
-                  f"TO '{parquet}' (FORMAT parquet)")
-    print(f"DuckDB read_json + COPY to Parquet: {time.perf_counter() - t:.0f} s", flush=True)
-    build.close()
+    if not (args.keep and parquet.exists() and parquet.stat().st_mtime >= jsonl.stat().st_mtime):
+        t = time.perf_counter()
+        parquet.unlink(missing_ok=True)
+        build = duckdb.connect()
+        build.execute(f"COPY (SELECT * FROM read_json('{jsonl}', maximum_object_size = 100000000)) "
+                      f"TO '{parquet}' (FORMAT parquet)")
+        print(f"DuckDB read_json + COPY to Parquet: {time.perf_counter() - t:.0f} s", flush=True)
+        build.close()
 
     ws = Workspace.open(workspace, create=False)
     con = duckdb.connect()

@@ -8,7 +8,7 @@ from typing import Any
 from loop_tui.btql import ast as A
 from loop_tui.btql.ast_json import query_to_json
 from loop_tui.btql.errors import BtqlError
-from loop_tui.btql.executor import btql_connection, compile_query, open_ws
+from loop_tui.btql.executor import btql_connection, compile_query, open_ws, own_connection
 from loop_tui.btql.parsing import parse
 
 
@@ -16,8 +16,8 @@ def check(query: str | dict, workspace: Any, project: str | None = None, *, conn
     """Parse and bind without running: [] when the query is valid, else its one error."""
     try:
         ws = open_ws(workspace)
-        con = connection if connection is not None else btql_connection(ws)
-        compile_query(query, ws, con, project, own_connection=connection is None)
+        con, views = (connection, None) if connection is not None else own_connection(ws)
+        compile_query(query, ws, con, project, views=views)
     except BtqlError as err:
         return [err]
     return []
@@ -26,8 +26,8 @@ def check(query: str | dict, workspace: Any, project: str | None = None, *, conn
 def explain(query: str | dict, workspace: Any, project: str | None = None, *, connection: Any = None) -> tuple[dict, str]:
     """(ParsedQuery JSON of the query, the DuckDB SQL it compiles to)."""
     ws = open_ws(workspace)
-    con = connection if connection is not None else btql_connection(ws)
-    q, compiled, _ = compile_query(query, ws, con, project, own_connection=connection is None)
+    con, views = (connection, None) if connection is not None else own_connection(ws)
+    q, compiled, _ = compile_query(query, ws, con, project, views=views)
     return query_to_json(q), compiled.sql
 
 

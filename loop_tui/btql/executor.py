@@ -68,6 +68,11 @@ def open_ws(workspace: Any) -> Any:
 
 def btql_connection(ws: Any) -> Any:
     """A cursor on the workspace's sandboxed BTQL database, refreshed when the workspace changes."""
+    return own_connection(ws)[0]
+
+
+def own_connection(ws: Any) -> tuple[Any, ObjectViews]:
+    """(`btql_connection(ws)`, the views of queried objects made in that same database: `object_views`)."""
     key = str(ws.root)
     gen = ws.generation
     with _conn_lock:
@@ -78,17 +83,10 @@ def btql_connection(ws: Any) -> Any:
                     hit[1].close()
                 except Exception:  # noqa: BLE001 - closing a stale connection must not fail a query
                     pass
-            _connections[key] = (gen, ws.connect(sandboxed=True), ObjectViews(gen))
-        return _connections[key][1].cursor()
-
-
-def _object_view(ws: Any, table: str, ids: list[str]) -> tuple[str, dict[str, dict[str, str]]] | None:
-    """The view of just `ids` of `table` on the executor's connection of this generation (`object_views`)."""
-    with _conn_lock:
-        hit = _connections.get(str(ws.root))
-    if hit is None or hit[0] != _generation(ws):
-        return None
-    return hit[2].view_of(ws, hit[1], table, ids)
+            con = ws.connect(sandboxed=True)
+            _connections[key] = (gen, con, ObjectViews(gen, con))
+        _, con, views = _connections[key]
+        return con.cursor(), views
 
 
 def _generation(ws: Any) -> int:
@@ -97,11 +95,11 @@ def _generation(ws: Any) -> int:
 
 def compile_query(query: Any, ws: Any, con: Any, project: str | None, *, tz_offset: int | None = None,
                   cursor: str | None = None, limit: int | None = None, now: Any = None,
-                  created_window: Any = None, own_connection: bool = False) -> tuple[A.Query, Compiled, str]:
+                  created_window: Any = None, views: ObjectViews | None = None) -> tuple[A.Query, Compiled, str]:
     """Parse, bind and compile; returns (ast, compiled, source name).
 
-    `own_connection`: `con` is a cursor of `btql_connection(ws)`, so the query may read a view of just the
-    objects it names (made there on first use); on another connection it reads the table-wide views.
+    `views`: the object views of `con`'s database (`own_connection`), so the query may read a view of just
+    the objects it names (made there on first use); without them it reads the table-wide views.
     """
     q = query if isinstance(query, A.Query) else parse(query)
     if cursor is not None:
@@ -124,8 +122,8 @@ def compile_query(query: Any, ws: Any, con: Any, project: str | None, *, tz_offs
     view = None
     if source.view in TYPED_TABLES:
         # The view holds the rows of these objects only if the source filters on the table's object column.
-        exact = own_connection and source.ids and source.column == TABLES[source.view][1]
-        own = _object_view(ws, source.view, source.ids) if exact else None
+        exact = views is not None and source.ids and source.column == TABLES[source.view][1]
+        own = views.view_of(ws, source.view, source.ids) if views is not None and exact else None
         view, typed = own if own is not None else (None, typed_fields(con, root, gen, source.view))
     compiled = Compiler(q, source, keys, tz_offset=int(tz_offset or 0), now=now, limit_override=limit,
                         confirm_key=confirm, typed=typed, created_window=created_window, view=view).compile()
@@ -138,14 +136,13 @@ def run(query: str | dict | A.Query, workspace: Any, project: str | None = None,
         connection: Any = None, cancel: CancelToken | threading.Event | None = None) -> Result:
     """Run a BTQL query (either syntax or ParsedQuery JSON); raises `BtqlError` on any failure."""
     ws = open_ws(workspace)
-    con = connection if connection is not None else btql_connection(ws)
+    con, views = (connection, None) if connection is not None else own_connection(ws)
     q, compiled, source_name = compile_query(query, ws, con, project, tz_offset=tz_offset, cursor=cursor, limit=limit,
-                                             own_connection=connection is None)
+                                             views=views)
     deadline = None if timeout_s is None else time.monotonic() + float(timeout_s)
     table, sql = None, compiled.sql
     if compiled.window_sort is not None and compiled.window_objects[0] in DATA_TABLES:
-        table, sql = _run_in_time_windows(q, compiled, ws, con, project, tz_offset, limit, deadline, cancel,
-                                          connection is None)
+        table, sql = _run_in_time_windows(q, compiled, ws, con, project, tz_offset, limit, deadline, cancel, views)
     if table is None:
         table = execute(con, compiled, timeout_s=_left(deadline), cancel=cancel)
     table, more, last_keys = finish_table(table, compiled)
@@ -173,7 +170,7 @@ def _left(deadline: float | None) -> float | None:
 
 def _run_in_time_windows(q: A.Query, compiled: Compiled, ws: Any, con: Any, project: str | None,
                          tz_offset: int | None, limit: int | None, deadline: float | None,
-                         cancel: Any, own_connection: bool) -> tuple[Any, str]:
+                         cancel: Any, views: ObjectViews | None) -> tuple[Any, str]:
     """(the page, the SQL that read it) from the newest (or oldest) segments only, if they fill it; (None, the
     query's SQL) when the whole source is needed.
 
@@ -185,14 +182,14 @@ def _run_in_time_windows(q: A.Query, compiled: Compiled, ws: Any, con: Any, proj
     spans = [segment_span(p) for p in segment_paths(ws, table_name, object_ids)]
     for bound in windows(spans, int(compiled.limit or 0), compiled.window_sort == "desc"):
         _, windowed, _ = compile_query(q, ws, con, project, tz_offset=tz_offset, limit=limit, created_window=bound,
-                                       own_connection=own_connection)
+                                       views=views)
         table = execute(con, windowed, timeout_s=_left(deadline), cancel=cancel)
         if table.num_rows > int(compiled.limit or 0):  # the page and the row telling there is more
             return table, windowed.sql
     bound = _cutoff(con, compiled, deadline, cancel)
     if bound is not None:
         _, windowed, _ = compile_query(q, ws, con, project, tz_offset=tz_offset, limit=limit, created_window=bound,
-                                       own_connection=own_connection)
+                                       views=views)
         table = execute(con, windowed, timeout_s=_left(deadline), cancel=cancel)
         if table.num_rows > int(compiled.limit or 0):  # always, unless the data changed under the query
             return table, windowed.sql
