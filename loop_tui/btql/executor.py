@@ -180,12 +180,15 @@ def _run_in_time_windows(q: A.Query, compiled: Compiled, ws: Any, con: Any, proj
 
     table_name, object_ids = compiled.window_objects
     spans = [segment_span(p) for p in segment_paths(ws, table_name, object_ids)]
-    for bound in windows(spans, int(compiled.limit or 0), compiled.window_sort == "desc"):
+    bounds = windows(spans, int(compiled.limit or 0), compiled.window_sort == "desc")
+    for bound in bounds:
         _, windowed, _ = compile_query(q, ws, con, project, tz_offset=tz_offset, limit=limit, created_window=bound,
                                        views=views)
         table = execute(con, windowed, timeout_s=_left(deadline), cancel=cancel)
         if table.num_rows > int(compiled.limit or 0):  # the page and the row telling there is more
             return table, windowed.sql
+    if bounds:
+        return None, compiled.sql  # the filter keeps few of the newest rows: one more pass would not pay
     bound = _cutoff(con, compiled, deadline, cancel)
     if bound is not None:
         _, windowed, _ = compile_query(q, ws, con, project, tz_offset=tz_offset, limit=limit, created_window=bound,
