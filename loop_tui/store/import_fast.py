@@ -62,18 +62,25 @@ def _shape_ok(expr: str, pattern: str) -> str:
     return f"({expr} IS NULL OR regexp_full_match({expr}::VARCHAR, {_sql_text(pattern)}))"
 
 
-def _keys_ok(patterns: list[list[str]]) -> str:
-    """SQL: the line's top-level keys are all ones the schema knows. Comparing the key list with the few
-    key orders the file's first lines use is ~6x cheaper than testing each key; other rows are tested."""
+def _reconstructed(patterns: list[list[str]], slot: dict[str, int]) -> str:
+    """SQL: the raw line is, byte for byte, one of the file's common key orders with DuckDB's minified text of
+    each value. That proves the line has exactly those keys (none the schema lacks, none twice) without
+    parsing it again; lines written any other way (spaces, other escapes, other keys) are tested by a parse."""
     known = "[" + ", ".join(_sql_text(k) for k in _KNOWN_KEYS) + "]"
-    test = f"list_has_all({known}, json_keys(j))"
-    if not patterns:
-        return test
-    lists = ", ".join("[" + ", ".join(_sql_text(k) for k in keys) + "]" for keys in patterns)
-    return f"CASE WHEN json_keys(j) IN ({lists}) THEN true ELSE {test} END"  # a CASE: the test runs for the rest only
+    parsed = (f"(list_has_all({known}, json_keys(j)) AND "
+              "len(json_keys(j)) = len(list_distinct(json_keys(j))))")  # a key given twice: Python keeps the last
+    rebuilt = []
+    for keys in patterns:
+        # One concat of every piece (a chain of `||` copies the growing text once per piece: 6x the cost).
+        pieces = ", ".join(f"{_sql_text(('{' if n == 0 else ',') + json.dumps(k) + ':')}, v[{slot[k]}]"
+                           for n, k in enumerate(keys))
+        rebuilt.append(f"j = concat({pieces}, '}}')")
+    if not rebuilt:
+        return parsed
+    return f"CASE WHEN {' OR '.join(rebuilt)} THEN true ELSE {parsed} END"  # a CASE: the parse runs for the rest only
 
 
-def key_orders(path: Path, limit_bytes: int = 1 << 20, most: int = 16) -> list[list[str]]:
+def key_orders(path: Path, limit_bytes: int = 1 << 20, most: int = 8) -> list[list[str]]:
     """The distinct top-level key orders of the first lines of a JSONL file whose keys are all known."""
     known = set(_KNOWN_KEYS)
     found: dict[tuple[str, ...], None] = {}
@@ -91,7 +98,16 @@ def key_orders(path: Path, limit_bytes: int = 1 << 20, most: int = 16) -> list[l
     return [list(keys) for keys in found]
 
 
-def clean_checks(patterns: list[list[str]]) -> list[str]:
+# Numbers whose text Python writes differently from DuckDB (`1e-07` / `1e-7`, `1e+16` / `10000000000000000.0`,
+# `1e-05` / `0.00001`): any exponent, 16 or more digits before a point, four zeros after `0.`, where a number
+# follows `:`, `,`, `[` or a space (text in strings may match too: such a row only goes to Python). Every other
+# number is, in both, the shortest text that reads back as the same double (or the integer's digits).
+_PYTHON_FORMATS_NUMBER_OTHERWISE = r"(?:^|[\s:,\[])-?(?:[0-9]+(?:\.[0-9]*)?[eE]|[0-9]{16,}\.|0\.0000)"
+# Control characters: DuckDB writes `\u001F`, Python `\u001f`.
+_CONTROL_ESCAPE = r"\\u00[01]"
+
+
+def clean_checks(patterns: list[list[str]], slot: dict[str, int]) -> list[str]:
     """SQL conditions that together make a row clean: one the SELECT below converts exactly as Python would."""
     # Each field's JSON type from its text's first character (no parse): `"` string, `t`/`f` boolean,
     # `[` array, `{` object; a missing key or a JSON null is SQL NULL here (coalesced to `n`).
@@ -101,10 +117,15 @@ def clean_checks(patterns: list[list[str]]) -> list[str]:
     return [
         "starts_with(j, '{')",  # an object: the raw line is valid JSON, trimmed by DuckDB
         typed,
-        "_id <> '' AND contains(j, id::VARCHAR)",
-        _keys_ok(patterns),  # any other key goes to `_extra`: Python's to build
+        "_id <> ''",
+        _reconstructed(patterns, slot),  # any other key goes to `_extra`: Python's to build
         "NOT contains(j, 'NaN') AND NOT contains(j, 'Infinity')",  # Python reads them; they are stored as null
         "NOT contains(j, '\\ud') AND NOT contains(j, '\\uD')",  # surrogates: lone ones are Python's to judge
+        # Only the free-form fields are stored as text (ids and lists are strings, maps are numbers): one
+        # search over them all (the whole line, with its ids and metrics, is three times as long).
+        f"NOT regexp_matches(concat_ws(' ', {', '.join(sch.SPAN_JSON_FIELDS)}), "
+        f"{_sql_text(_PYTHON_FORMATS_NUMBER_OTHERWISE)})",
+        f"NOT regexp_matches(j, {_sql_text(_CONTROL_ESCAPE)})",
         # Python refuses more than ~1,000 levels of nesting and integers of more than 4,300 digits; only
         # lines long enough to hold either are searched (a CASE evaluates its branch for those rows only).
         # (`strlen` counts bytes without decoding the text, as `length` does: counting brackets with
@@ -120,34 +141,42 @@ def clean_checks(patterns: list[list[str]]) -> list[str]:
 def span_query(path: Path, patterns: list[list[str]] | None = None) -> str:
     """The SELECT that reads a JSONL file of Braintrust spans into SPAN_SCHEMA's content columns.
 
-    DuckDB's JSON reader splits each line into the known fields (`a`), positionally joined with the raw
-    line (`b`) for the checks that need the whole line (its keys; NaN; surrogates; depth). A row is only
-    clean when its raw line contains its own id, so two scans that fell out of step would send every row
-    to Python (slow, still right) rather than store a field with the wrong row. `patterns` are the key
+    DuckDB reads each line once (`read_ndjson_objects`: the raw text, for the checks that need the whole
+    line) and takes every field out of it with one multi-path `json_extract` (one parse; a field's JSON text
+    as DuckDB writes it, SQL NULL when the key is absent, `null` when it is null). `patterns` are the key
     orders most lines have (`key_orders`): only the speed depends on them.
     """
-    columns = "{" + ", ".join(f"{_sql_text(f)}: 'JSON'" for f in _FIELDS) + "}"
+    patterns = patterns or []
+    extra_keys = sorted({k for keys in patterns for k in keys} - set(_FIELDS))
+    keys = [*_FIELDS, *extra_keys]
+    paths = [f"$.{k}" for k in keys] + ["$.metadata.model", "$.span_attributes.name", "$.span_attributes.type"]
+    slot = {k: i + 1 for i, k in enumerate(keys)}  # SQL lists count from 1
+    # JSON `null` is SQL NULL in the columns below, as the row-by-row path takes a null as absent; the raw
+    # texts (`v`) keep it for the line's reconstruction.
+    names = [*_FIELDS, "_model_json", "_name_json", "_type_json"]
+    at = [slot[f] for f in _FIELDS] + [len(keys) + 1, len(keys) + 2, len(keys) + 3]
+    fields = ", ".join(f"nullif(v[{i}], 'null') AS {name}" for i, name in zip(at, names, strict=True))
     file = _sql_text(str(path))
-    clean = " AND ".join(clean_checks(patterns or []))
+    clean = " AND ".join(clean_checks(patterns, slot))
     # Plain columns are not guarded by `clean`: `_finish` replaces every row that is not clean.
     json_columns = ", ".join(f"{f}::VARCHAR AS {f}" for f in sch.SPAN_JSON_FIELDS)
-    # `metadata.model` and `span_attributes.name/type` when they are strings (as `normalize_span` takes
-    # them): one parse of each object, the value's first character telling a string.
-    def text(value: str) -> str:
+
+    def text(value: str) -> str:  # a string value's text (`metadata.model` and `span_attributes.name/type`)
         return f"CASE WHEN left({value}, 1) = '\"' THEN {value} ->> '$' END"
 
     return f"""
 WITH lines AS (
-    SELECT *, json_keys(scores) AS _score_keys, json_keys(metrics) AS _metric_keys, id ->> '$' AS _id,
-           TRY_CAST(created ->> '$' AS TIMESTAMPTZ) AS _created
-    FROM read_json({file}, format = 'newline_delimited', columns = {columns}) POSITIONAL JOIN
-         (SELECT json AS j FROM read_ndjson_objects({file}))
+    SELECT json::VARCHAR AS j, json_extract(json, {"[" + ", ".join(_sql_text(p) for p in paths) + "]"})::VARCHAR[] AS v
+    FROM read_ndjson_objects({file})
+), fields AS (
+    SELECT j, v, {fields} FROM lines
+), parsed AS (
+    SELECT *, json_keys(scores) AS _score_keys, json_keys(metrics) AS _metric_keys,
+           id ->> '$' AS _id, TRY_CAST(created ->> '$' AS TIMESTAMPTZ) AS _created,
+           nullif(span_id ->> '$', '') AS _own_span_id
+    FROM fields
 ), checked AS (
-    SELECT *, coalesce(({clean}), false) AS clean,
-           json_extract(metadata, '$.model') AS _model_json,
-           json_extract(span_attributes, ['$.name', '$.type']) AS _attr_json,
-           coalesce(nullif(span_id ->> '$', ''), _id) AS _span_id
-    FROM lines
+    SELECT *, coalesce(({clean}), false) AS clean, coalesce(_own_span_id, _id) AS _span_id FROM parsed
 )
 SELECT
     clean,
@@ -169,8 +198,8 @@ SELECT
     CASE WHEN clean THEN CAST(json_extract(metrics, '$.*') AS DOUBLE[]) END AS _metric_values,
     CASE WHEN clean THEN json_transform(tags, '["VARCHAR"]') END AS tags,
     {text("_model_json")} AS _meta_model,
-    {text("_attr_json[1]")} AS _span_name,
-    {text("_attr_json[2]")} AS _span_type,
+    {text("_name_json")} AS _span_name,
+    {text("_type_json")} AS _span_type,
     NULL::VARCHAR AS _extra  -- a clean row has no field beyond the schema's
 FROM checked
 """
@@ -244,18 +273,13 @@ _MAP_PARTS = {"scores": ("_score_keys", "_score_values"), "metrics": ("_metric_k
 def _with_maps(data: pa.Table) -> pa.Table:
     """`data` with the MAP columns `scores` and `metrics` built from their key and value lists (in place of them)."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     for name, (keys_col, values_col) in _MAP_PARTS.items():
         keys = data.column(keys_col).combine_chunks()
         values = data.column(values_col).combine_chunks()
         if not keys.offsets.equals(values.offsets):  # one value per key, always; if not, Python decides
             raise RowByRow(f"{name}: keys and values out of step")
-        flat = pc.list_flatten(keys)
-        codes = pc.dictionary_encode(flat)
-        pairs = pc.add(pc.multiply(pc.list_parent_indices(keys), len(codes.dictionary)),
-                       codes.indices.cast(pa.int64()))
-        if pc.count_distinct(pairs).as_py() == len(pairs):
+        if not _repeats_a_key(keys):
             maps = pa.MapArray.from_arrays(keys.offsets, keys.values, values.values.cast(pa.float64()),
                                            mask=keys.is_null())
         else:  # an object repeating a key (rare): Python's dict keeps the first position and the last value
@@ -264,3 +288,22 @@ def _with_maps(data: pa.Table) -> pa.Table:
         at = data.column_names.index(keys_col)
         data = data.drop_columns([keys_col, values_col]).add_column(at, name, maps)
     return data
+
+
+def _repeats_a_key(keys: pa.ListArray) -> bool:
+    """Whether some row's key list names a key twice: each (row, key) pair counted in one bincount (a hash of
+    every pair cost a tenth of the import)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    flat = pc.list_flatten(keys)
+    if not len(flat):
+        return False
+    codes = pc.dictionary_encode(flat)
+    width = len(codes.dictionary)
+    rows = pc.list_parent_indices(keys).to_numpy()
+    pairs = rows.astype(np.int64) * width + codes.indices.cast(pa.int64()).to_numpy()
+    if len(keys) * width > 64 << 20:  # very many distinct keys: a count table that big is not worth it
+        return pc.count_distinct(pa.array(pairs)).as_py() < len(pairs)
+    return bool(np.bincount(pairs, minlength=1).max() > 1)
