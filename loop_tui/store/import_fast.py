@@ -18,7 +18,7 @@ import json
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from loop_tui.errors import UserError
 from loop_tui.store import schema as sch
@@ -233,20 +233,10 @@ def span_batches(path: Path, table: str, source: str, now: datetime) -> Iterator
         con.close()
 
 
-def _finish(batch: pa.RecordBatch, table: str, source: str) -> pa.Table:
-    """The batch as a table of content columns, rows DuckDB left to Python normalised in Python."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    data = _with_maps(pa.Table.from_batches([batch]))
-    clean = data.column("clean")
-    if pc.all(clean).as_py():
-        return data.drop_columns(["clean", "_raw"])
+def _python_rows(raws: list[str], table: str, source: str) -> list[dict[str, Any]]:
+    """The rows DuckDB left to Python, normalised by the row-by-row path's own code."""
     from loop_tui.store.io import normalize_for_import
 
-    dirty = pc.invert(clean)
-    positions = pc.indices_nonzero(dirty)
-    raws = pc.filter(data.column("_raw"), dirty).to_pylist()
     rows = []
     for raw in raws:
         try:
@@ -257,9 +247,24 @@ def _finish(batch: pa.RecordBatch, table: str, source: str) -> pa.Table:
             raise RowByRow("a line that is not an object")
         rows.append(row)
     try:
-        records = normalize_for_import(table, rows, source)
+        return normalize_for_import(table, rows, source)
     except UserError:
         raise RowByRow("a bad row") from None
+
+
+def _finish(batch: pa.RecordBatch, table: str, source: str) -> pa.Table:
+    """The batch as a table of content columns, rows DuckDB left to Python normalised in Python."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    data = _with_maps(pa.Table.from_batches([batch]))
+    clean = data.column("clean")
+    if pc.all(clean).as_py():
+        return data.drop_columns(["clean", "_raw"])
+
+    dirty = pc.invert(clean)
+    positions = pc.indices_nonzero(dirty)
+    records = _python_rows(pc.filter(data.column("_raw"), dirty).to_pylist(), table, source)
     content = data.drop_columns(["clean", "_raw"])
     fixed = sch.to_arrow(table, records).select(content.column_names)
     order = pa.concat_arrays([pc.indices_nonzero(clean), positions])
