@@ -4,12 +4,18 @@ Python's `json.loads` plus `schema.normalize_span` cost ~100 µs a span (34 s fo
 reads the same file in parallel C++ in a tenth of that. It must store exactly what the row-by-row path
 (`io.iter_rows` + `schema.normalize_span`) would, so the SQL below marks each row `clean` only when
 every field has a shape whose conversion it reproduces exactly (string ids, ISO-8601 `created`, lists of
-strings, numbers in `scores`/`metrics`, no field the schema lacks, no NaN, no lone surrogates, nothing
+strings, numbers in `scores`/`metrics`, no key the schema lacks or given twice, no NaN, free-form JSON whose
+text DuckDB writes as Python does: no number Python writes in another form, no control character, nothing
 nested deep enough or numbered long enough for Python's limits). Any other row comes back with its raw
-text and is normalised in Python by the very code of the slow path, so a batch is exact either way.
+text and is normalised in Python by the very code of the slow path, so a batch is exact either way
+(`tests/test_import_fast_equivalence.py` compares both paths on random tricky lines).
 
-Errors are not worded here: when DuckDB cannot read the file, or a row fails in Python, the caller
-raises `RowByRow` and the import starts over on the row-by-row path, which names the line.
+Not covered: an object repeating a key *inside* a free-form field (`"input": {"a": 1, "a": 2}`) is stored
+as DuckDB writes it (both keys) where Python keeps the last; telling it needs a parse of every object.
+
+Errors are not worded here: when DuckDB cannot read the file (a lone surrogate escape, a control character
+in a string, ...), or a row fails in Python, the caller raises `RowByRow` and the import starts over on the
+row-by-row path, which names the line.
 """
 
 from __future__ import annotations
