@@ -7,9 +7,12 @@ then runs, each in its own process so its peak RSS is its own, in the same run:
   - DuckDB: `CREATE TABLE t AS SELECT * FROM read_json(FILE)` (what a user would otherwise do).
 Prints wall time, CPU time (user + system, all threads), peak RSS and the speed ratio (DuckDB's time / ours)
 in both; on a shared machine the CPU ratio is the steadier one. Targets (issue 15): ratio >= 0.5,
-peak RSS < 500 MB for a 2 GB file and independent of the file's size.
+peak RSS < 500 MB for a 2 GB file and independent of the file's size. With `--baseline DIR` (another
+checkout, e.g. main's), each round also imports with that checkout's code, so both are measured in the
+same rounds, under the same load.
 
-    python benchmarks/import_bench.py [--spans 200000] [--repeat 3] [--out benchmarks/results_import.txt]
+    python benchmarks/import_bench.py [--spans 200000] [--repeat 3] [--baseline DIR] [--no-keep]
+                                      [--out benchmarks/results_import.txt]
 """
 
 from __future__ import annotations
@@ -61,11 +64,12 @@ def generate(path: Path, spans: int, seed: int = 1) -> None:
     tmp.replace(path)
 
 
-def measure(argv: list[str]) -> tuple[float, float, float]:
-    """Run `argv` as a child; (wall seconds, CPU seconds, the child's own peak RSS in MB). Fails on a failed run."""
+def measure(argv: list[str], code: Path = ROOT) -> tuple[float, float, float]:
+    """Run `argv` as a child (importing loop_tui from `code`); (wall seconds, CPU seconds, the child's own peak
+    RSS in MB). Fails on a failed run."""
     started = time.perf_counter()
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+                            env={**os.environ, "PYTHONPATH": str(code)})
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - started
     out, err = proc.stdout.read().decode(), proc.stderr.read().decode()  # type: ignore[union-attr]
@@ -77,11 +81,17 @@ def measure(argv: list[str]) -> tuple[float, float, float]:
     return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
-def run_once(source: Path, work: Path) -> dict[str, float]:
-    """One import and one DuckDB read of `source`; their times and peak RSS."""
+def run_once(source: Path, work: Path, baseline: Path | None = None) -> dict[str, float]:
+    """One import (and one with the baseline's code) and one DuckDB read of `source`; their times and peak RSS."""
     import shutil
 
     ws = work / "ws"
+    result: dict[str, float] = {}
+    if baseline is not None:
+        shutil.rmtree(ws, ignore_errors=True)
+        base, base_cpu, base_rss = measure([sys.executable, "-m", "loop_tui.cli.main", "import", "logs", str(source),
+                                            "--project", "bench", "--workspace", str(ws)], code=baseline)
+        result = {"baseline_s": base, "baseline_cpu": base_cpu, "baseline_mb": base_rss}
     shutil.rmtree(ws, ignore_errors=True)
     ours, ours_cpu, ours_rss = measure([sys.executable, "-m", "loop_tui.cli.main", "import", "logs", str(source),
                               "--project", "bench", "--workspace", str(ws)])
@@ -90,7 +100,7 @@ def run_once(source: Path, work: Path) -> dict[str, float]:
               "print(c.execute('SELECT count(*) FROM t').fetchall()[0][0], 'rows read by DuckDB')")
     duck, duck_cpu, duck_rss = measure([sys.executable, "-c", script, str(source)])
     shutil.rmtree(ws, ignore_errors=True)
-    return {"import_s": ours, "import_cpu": ours_cpu, "import_mb": ours_rss,
+    return {**result, "import_s": ours, "import_cpu": ours_cpu, "import_mb": ours_rss,
             "duckdb_s": duck, "duckdb_cpu": duck_cpu, "duckdb_mb": duck_rss}
 
 
@@ -102,6 +112,9 @@ def main() -> None:
                         help="rounds, each one import then one DuckDB read (the median of each is reported)")
     parser.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "loop-tui-import-bench")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results_import.txt")
+    parser.add_argument("--baseline", type=Path, help="another checkout whose import is measured in the same rounds")
+    parser.add_argument("--no-keep", dest="keep", action="store_false",
+                        help="delete the generated file at the end (kept for the next run by default)")
     args = parser.parse_args()
     args.dir.mkdir(parents=True, exist_ok=True)
     source = args.dir / f"sdk-spans-{args.spans}.jsonl"
@@ -114,7 +127,7 @@ def main() -> None:
     runs = []
     for n in range(args.repeat):
         print(f"run {n + 1}/{args.repeat} on {source.name} ({size_mb:,.0f} MB)", flush=True)
-        runs.append(run_once(source, args.dir))
+        runs.append(run_once(source, args.dir, args.baseline))
     # The machine is shared: rounds alternate the two, and the median of each is steadier than the best.
     # Peak memory is the highest of the rounds.
     best = {key: (max if key.endswith("_mb") else statistics.median)(r[key] for r in runs) for key in runs[0]}
@@ -122,7 +135,15 @@ def main() -> None:
     lines = [
         f"import_bench {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: {args.spans:,} spans, {size_mb:,.0f} MB JSONL, "
         f"{os.cpu_count()} cores (load average {os.getloadavg()[0]:.1f}), median of {args.repeat} alternating rounds (peak RSS: the highest)",
-        f"  loop-tui import logs   {best['import_s']:7.2f} s wall {best['import_cpu']:7.2f} s CPU   "
+    ]
+    if args.baseline is not None:
+        lines += [
+            f"  baseline ({_commit(args.baseline)}) {best['baseline_s']:7.2f} s wall {best['baseline_cpu']:7.2f} s CPU   "
+            f"peak RSS {best['baseline_mb']:6.0f} MB   {size_mb / best['baseline_s']:6.1f} MB/s   "
+            f"ratio {best['duckdb_s'] / best['baseline_s']:.2f}x wall, {best['duckdb_cpu'] / best['baseline_cpu']:.2f}x CPU",
+        ]
+    lines += [
+        f"  loop-tui import logs ({_commit(ROOT)}) {best['import_s']:7.2f} s wall {best['import_cpu']:7.2f} s CPU   "
         f"peak RSS {best['import_mb']:6.0f} MB   {size_mb / best['import_s']:6.1f} MB/s",
         f"  duckdb read_json       {best['duckdb_s']:7.2f} s wall {best['duckdb_cpu']:7.2f} s CPU   "
         f"peak RSS {best['duckdb_mb']:6.0f} MB   {size_mb / best['duckdb_s']:6.1f} MB/s",
@@ -132,6 +153,19 @@ def main() -> None:
     print("\n".join(lines))
     with open(args.out, "a", encoding="utf-8") as fh:
         fh.write("\n".join(lines) + "\n\n")
+    if not args.keep:
+        source.unlink()
+
+
+def _commit(checkout: Path) -> str:
+    """The short commit a checkout is at (its folder's name when it is not a git checkout, e.g. an archive)."""
+    if not (checkout / ".git").exists():
+        return checkout.name
+    try:
+        return subprocess.run(["git", "-C", str(checkout), "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "?"
 
 
 if __name__ == "__main__":

@@ -4,12 +4,18 @@ Python's `json.loads` plus `schema.normalize_span` cost ~100 µs a span (34 s fo
 reads the same file in parallel C++ in a tenth of that. It must store exactly what the row-by-row path
 (`io.iter_rows` + `schema.normalize_span`) would, so the SQL below marks each row `clean` only when
 every field has a shape whose conversion it reproduces exactly (string ids, ISO-8601 `created`, lists of
-strings, numbers in `scores`/`metrics`, no field the schema lacks, no NaN, no lone surrogates, nothing
+strings, numbers in `scores`/`metrics`, no key the schema lacks or given twice, no NaN, free-form JSON whose
+text DuckDB writes as Python does: no number Python writes in another form, no control character, nothing
 nested deep enough or numbered long enough for Python's limits). Any other row comes back with its raw
-text and is normalised in Python by the very code of the slow path, so a batch is exact either way.
+text and is normalised in Python by the very code of the slow path, so a batch is exact either way
+(`tests/test_import_fast_equivalence.py` compares both paths on random tricky lines).
 
-Errors are not worded here: when DuckDB cannot read the file, or a row fails in Python, the caller
-raises `RowByRow` and the import starts over on the row-by-row path, which names the line.
+Not covered: an object repeating a key *inside* a free-form field (`"input": {"a": 1, "a": 2}`) is stored
+as DuckDB writes it (both keys) where Python keeps the last; telling it needs a parse of every object.
+
+Errors are not worded here: when DuckDB cannot read the file (a lone surrogate escape, a control character
+in a string, ...), or a row fails in Python, the caller raises `RowByRow` and the import starts over on the
+row-by-row path, which names the line.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ import json
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from loop_tui.errors import UserError
 from loop_tui.store import schema as sch
@@ -62,18 +68,25 @@ def _shape_ok(expr: str, pattern: str) -> str:
     return f"({expr} IS NULL OR regexp_full_match({expr}::VARCHAR, {_sql_text(pattern)}))"
 
 
-def _keys_ok(patterns: list[list[str]]) -> str:
-    """SQL: the line's top-level keys are all ones the schema knows. Comparing the key list with the few
-    key orders the file's first lines use is ~6x cheaper than testing each key; other rows are tested."""
+def _reconstructed(patterns: list[list[str]], slot: dict[str, int]) -> str:
+    """SQL: the raw line is, byte for byte, one of the file's common key orders with DuckDB's minified text of
+    each value. That proves the line has exactly those keys (none the schema lacks, none twice) without
+    parsing it again; lines written any other way (spaces, other escapes, other keys) are tested by a parse."""
     known = "[" + ", ".join(_sql_text(k) for k in _KNOWN_KEYS) + "]"
-    test = f"list_has_all({known}, json_keys(j))"
-    if not patterns:
-        return test
-    lists = ", ".join("[" + ", ".join(_sql_text(k) for k in keys) + "]" for keys in patterns)
-    return f"CASE WHEN json_keys(j) IN ({lists}) THEN true ELSE {test} END"  # a CASE: the test runs for the rest only
+    parsed = (f"(list_has_all({known}, json_keys(j)) AND "
+              "len(json_keys(j)) = len(list_distinct(json_keys(j))))")  # a key given twice: Python keeps the last
+    rebuilt = []
+    for keys in patterns:
+        # One concat of every piece (a chain of `||` copies the growing text once per piece: 6x the cost).
+        pieces = ", ".join(f"{_sql_text(('{' if n == 0 else ',') + json.dumps(k) + ':')}, v[{slot[k]}]"
+                           for n, k in enumerate(keys))
+        rebuilt.append(f"j = concat({pieces}, '}}')")
+    if not rebuilt:
+        return parsed
+    return f"CASE WHEN {' OR '.join(rebuilt)} THEN true ELSE {parsed} END"  # a CASE: the parse runs for the rest only
 
 
-def key_orders(path: Path, limit_bytes: int = 1 << 20, most: int = 16) -> list[list[str]]:
+def key_orders(path: Path, limit_bytes: int = 1 << 20, most: int = 8) -> list[list[str]]:
     """The distinct top-level key orders of the first lines of a JSONL file whose keys are all known."""
     known = set(_KNOWN_KEYS)
     found: dict[tuple[str, ...], None] = {}
@@ -91,7 +104,14 @@ def key_orders(path: Path, limit_bytes: int = 1 << 20, most: int = 16) -> list[l
     return [list(keys) for keys in found]
 
 
-def clean_checks(patterns: list[list[str]]) -> list[str]:
+# Numbers whose text Python writes differently from DuckDB (`1e-07` / `1e-7`, `1e+16` / `10000000000000000.0`,
+# `1e-05` / `0.00001`): any exponent, 16 or more digits before a point, four zeros after `0.`, where a number
+# follows `:`, `,`, `[` or a space (text in strings may match too: such a row only goes to Python). Every other
+# number is, in both, the shortest text that reads back as the same double (or the integer's digits).
+_PYTHON_FORMATS_NUMBER_OTHERWISE = r"(?:^|[\s:,\[])-?(?:[0-9]+(?:\.[0-9]*)?[eE]|[0-9]{16,}\.|0\.0000)"
+
+
+def clean_checks(patterns: list[list[str]], slot: dict[str, int]) -> list[str]:
     """SQL conditions that together make a row clean: one the SELECT below converts exactly as Python would."""
     # Each field's JSON type from its text's first character (no parse): `"` string, `t`/`f` boolean,
     # `[` array, `{` object; a missing key or a JSON null is SQL NULL here (coalesced to `n`).
@@ -101,10 +121,16 @@ def clean_checks(patterns: list[list[str]]) -> list[str]:
     return [
         "starts_with(j, '{')",  # an object: the raw line is valid JSON, trimmed by DuckDB
         typed,
-        "_id <> '' AND contains(j, id::VARCHAR)",
-        _keys_ok(patterns),  # any other key goes to `_extra`: Python's to build
-        "NOT contains(j, 'NaN') AND NOT contains(j, 'Infinity')",  # Python reads them; they are stored as null
-        "NOT contains(j, '\\ud') AND NOT contains(j, '\\uD')",  # surrogates: lone ones are Python's to judge
+        "_id <> ''",
+        _reconstructed(patterns, slot),  # any other key goes to `_extra`: Python's to build
+        # The texts DuckDB writes only for the free-form fields are stored (ids, lists and map keys are decoded
+        # strings, map values numbers; other fields must have their JSON type): the searches below look at
+        # them alone (`_free`; the whole line, with its ids and metrics, is three times as long). Surrogate
+        # escapes need no test: DuckDB refuses a lone one (the file then goes row by row), and a pair is
+        # the same character in both.
+        "NOT contains(_free, 'NaN') AND NOT contains(_free, 'Infinity')",  # Python reads them, stores null
+        "NOT contains(_free, '\\u00')",  # a control character: DuckDB writes `\u001F`, Python `\u001f`
+        f"NOT regexp_matches(_free, {_sql_text(_PYTHON_FORMATS_NUMBER_OTHERWISE)})",
         # Python refuses more than ~1,000 levels of nesting and integers of more than 4,300 digits; only
         # lines long enough to hold either are searched (a CASE evaluates its branch for those rows only).
         # (`strlen` counts bytes without decoding the text, as `length` does: counting brackets with
@@ -120,34 +146,43 @@ def clean_checks(patterns: list[list[str]]) -> list[str]:
 def span_query(path: Path, patterns: list[list[str]] | None = None) -> str:
     """The SELECT that reads a JSONL file of Braintrust spans into SPAN_SCHEMA's content columns.
 
-    DuckDB's JSON reader splits each line into the known fields (`a`), positionally joined with the raw
-    line (`b`) for the checks that need the whole line (its keys; NaN; surrogates; depth). A row is only
-    clean when its raw line contains its own id, so two scans that fell out of step would send every row
-    to Python (slow, still right) rather than store a field with the wrong row. `patterns` are the key
+    DuckDB reads each line once (`read_ndjson_objects`: the raw text, for the checks that need the whole
+    line) and takes every field out of it with one multi-path `json_extract` (one parse; a field's JSON text
+    as DuckDB writes it, SQL NULL when the key is absent, `null` when it is null). `patterns` are the key
     orders most lines have (`key_orders`): only the speed depends on them.
     """
-    columns = "{" + ", ".join(f"{_sql_text(f)}: 'JSON'" for f in _FIELDS) + "}"
+    patterns = patterns or []
+    extra_keys = sorted({k for keys in patterns for k in keys} - set(_FIELDS))
+    keys = [*_FIELDS, *extra_keys]
+    paths = [f"$.{k}" for k in keys] + ["$.metadata.model", "$.span_attributes.name", "$.span_attributes.type"]
+    slot = {k: i + 1 for i, k in enumerate(keys)}  # SQL lists count from 1
+    # JSON `null` is SQL NULL in the columns below, as the row-by-row path takes a null as absent; the raw
+    # texts (`v`) keep it for the line's reconstruction.
+    names = [*_FIELDS, "_model_json", "_name_json", "_type_json"]
+    at = [slot[f] for f in _FIELDS] + [len(keys) + 1, len(keys) + 2, len(keys) + 3]
+    fields = ", ".join(f"nullif(v[{i}], 'null') AS {name}" for i, name in zip(at, names, strict=True))
     file = _sql_text(str(path))
-    clean = " AND ".join(clean_checks(patterns or []))
+    clean = " AND ".join(clean_checks(patterns, slot))
     # Plain columns are not guarded by `clean`: `_finish` replaces every row that is not clean.
     json_columns = ", ".join(f"{f}::VARCHAR AS {f}" for f in sch.SPAN_JSON_FIELDS)
-    # `metadata.model` and `span_attributes.name/type` when they are strings (as `normalize_span` takes
-    # them): one parse of each object, the value's first character telling a string.
-    def text(value: str) -> str:
+
+    def text(value: str) -> str:  # a string value's text (`metadata.model` and `span_attributes.name/type`)
         return f"CASE WHEN left({value}, 1) = '\"' THEN {value} ->> '$' END"
 
     return f"""
 WITH lines AS (
-    SELECT *, json_keys(scores) AS _score_keys, json_keys(metrics) AS _metric_keys, id ->> '$' AS _id,
-           TRY_CAST(created ->> '$' AS TIMESTAMPTZ) AS _created
-    FROM read_json({file}, format = 'newline_delimited', columns = {columns}) POSITIONAL JOIN
-         (SELECT json AS j FROM read_ndjson_objects({file}))
+    SELECT json::VARCHAR AS j, json_extract(json, {"[" + ", ".join(_sql_text(p) for p in paths) + "]"})::VARCHAR[] AS v
+    FROM read_ndjson_objects({file})
+), fields AS (
+    SELECT j, v, {fields} FROM lines
+), parsed AS (
+    SELECT *, json_keys(scores) AS _score_keys, json_keys(metrics) AS _metric_keys,
+           id ->> '$' AS _id, TRY_CAST(created ->> '$' AS TIMESTAMPTZ) AS _created,
+           nullif(span_id ->> '$', '') AS _own_span_id,
+           concat_ws(' ', {', '.join(sch.SPAN_JSON_FIELDS)}) AS _free
+    FROM fields
 ), checked AS (
-    SELECT *, coalesce(({clean}), false) AS clean,
-           json_extract(metadata, '$.model') AS _model_json,
-           json_extract(span_attributes, ['$.name', '$.type']) AS _attr_json,
-           coalesce(nullif(span_id ->> '$', ''), _id) AS _span_id
-    FROM lines
+    SELECT *, coalesce(({clean}), false) AS clean, coalesce(_own_span_id, _id) AS _span_id FROM parsed
 )
 SELECT
     clean,
@@ -169,8 +204,8 @@ SELECT
     CASE WHEN clean THEN CAST(json_extract(metrics, '$.*') AS DOUBLE[]) END AS _metric_values,
     CASE WHEN clean THEN json_transform(tags, '["VARCHAR"]') END AS tags,
     {text("_model_json")} AS _meta_model,
-    {text("_attr_json[1]")} AS _span_name,
-    {text("_attr_json[2]")} AS _span_type,
+    {text("_name_json")} AS _span_name,
+    {text("_type_json")} AS _span_type,
     NULL::VARCHAR AS _extra  -- a clean row has no field beyond the schema's
 FROM checked
 """
@@ -204,20 +239,10 @@ def span_batches(path: Path, table: str, source: str, now: datetime) -> Iterator
         con.close()
 
 
-def _finish(batch: pa.RecordBatch, table: str, source: str) -> pa.Table:
-    """The batch as a table of content columns, rows DuckDB left to Python normalised in Python."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    data = _with_maps(pa.Table.from_batches([batch]))
-    clean = data.column("clean")
-    if pc.all(clean).as_py():
-        return data.drop_columns(["clean", "_raw"])
+def _python_rows(raws: list[str], table: str, source: str) -> list[dict[str, Any]]:
+    """The rows DuckDB left to Python, normalised by the row-by-row path's own code."""
     from loop_tui.store.io import normalize_for_import
 
-    dirty = pc.invert(clean)
-    positions = pc.indices_nonzero(dirty)
-    raws = pc.filter(data.column("_raw"), dirty).to_pylist()
     rows = []
     for raw in raws:
         try:
@@ -228,9 +253,24 @@ def _finish(batch: pa.RecordBatch, table: str, source: str) -> pa.Table:
             raise RowByRow("a line that is not an object")
         rows.append(row)
     try:
-        records = normalize_for_import(table, rows, source)
+        return normalize_for_import(table, rows, source)
     except UserError:
         raise RowByRow("a bad row") from None
+
+
+def _finish(batch: pa.RecordBatch, table: str, source: str) -> pa.Table:
+    """The batch as a table of content columns, rows DuckDB left to Python normalised in Python."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    data = _with_maps(pa.Table.from_batches([batch]))
+    clean = data.column("clean")
+    if pc.all(clean).as_py():
+        return data.drop_columns(["clean", "_raw"])
+
+    dirty = pc.invert(clean)
+    positions = pc.indices_nonzero(dirty)
+    records = _python_rows(pc.filter(data.column("_raw"), dirty).to_pylist(), table, source)
     content = data.drop_columns(["clean", "_raw"])
     fixed = sch.to_arrow(table, records).select(content.column_names)
     order = pa.concat_arrays([pc.indices_nonzero(clean), positions])
@@ -244,18 +284,13 @@ _MAP_PARTS = {"scores": ("_score_keys", "_score_values"), "metrics": ("_metric_k
 def _with_maps(data: pa.Table) -> pa.Table:
     """`data` with the MAP columns `scores` and `metrics` built from their key and value lists (in place of them)."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     for name, (keys_col, values_col) in _MAP_PARTS.items():
         keys = data.column(keys_col).combine_chunks()
         values = data.column(values_col).combine_chunks()
         if not keys.offsets.equals(values.offsets):  # one value per key, always; if not, Python decides
             raise RowByRow(f"{name}: keys and values out of step")
-        flat = pc.list_flatten(keys)
-        codes = pc.dictionary_encode(flat)
-        pairs = pc.add(pc.multiply(pc.list_parent_indices(keys), len(codes.dictionary)),
-                       codes.indices.cast(pa.int64()))
-        if pc.count_distinct(pairs).as_py() == len(pairs):
+        if not _repeats_a_key(keys):
             maps = pa.MapArray.from_arrays(keys.offsets, keys.values, values.values.cast(pa.float64()),
                                            mask=keys.is_null())
         else:  # an object repeating a key (rare): Python's dict keeps the first position and the last value
@@ -264,3 +299,22 @@ def _with_maps(data: pa.Table) -> pa.Table:
         at = data.column_names.index(keys_col)
         data = data.drop_columns([keys_col, values_col]).add_column(at, name, maps)
     return data
+
+
+def _repeats_a_key(keys: pa.ListArray) -> bool:
+    """Whether some row's key list names a key twice: each (row, key) pair counted in one bincount (a hash of
+    every pair cost a tenth of the import)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    flat = pc.list_flatten(keys)
+    if not len(flat):
+        return False
+    codes = pc.dictionary_encode(flat)
+    width = len(codes.dictionary)
+    rows = pc.list_parent_indices(keys).to_numpy()
+    pairs = rows.astype(np.int64) * width + codes.indices.cast(pa.int64()).to_numpy()
+    if len(keys) * width > 64 << 20:  # very many distinct keys: a count table that big is not worth it
+        return pc.count_distinct(pa.array(pairs)).as_py() < len(pairs)
+    return bool(np.bincount(pairs, minlength=1).max() > 1)
