@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import PurePath
@@ -58,6 +59,10 @@ PAGES: dict[str, tuple[str, str]] = {
     "btql": ("BTQL", "5"),
     "settings": ("Settings", "6"),
 }
+
+
+FIRST_PAGE_WAIT_S = 30.0
+"""The longest the other pages' imports wait for the first page to draw its data (a page that never says so)."""
 
 
 def _lazy_screen(name: str) -> Callable[[], Screen]:
@@ -140,6 +145,7 @@ class LoopApp(WorkerFailures, RemembersKeymap, KeysKeptMixin, SyncMixin, TypedAh
         self._opener = opener
         self._where = where
         self.keep_keys(until_pages=opener is not None)
+        self._first_page_drawn = threading.Event()
         self.first_logs_page: FirstPagePrefetch | None = None
         """The logs page's first query, started as soon as the workspace is open (when it opens on logs)."""
         self.startup_error: UserError | None = None
@@ -240,16 +246,25 @@ class LoopApp(WorkerFailures, RemembersKeymap, KeysKeptMixin, SyncMixin, TypedAh
         await self._open_pages(message.projects)
         # Keys typed meanwhile go to the page once it is mounted and focused, in the order they came.
         self.call_after_refresh(self.replay_kept_keys)
+        if self.first_logs_page is None:  # (the logs page says when its first rows are drawn)
+            self.call_after_refresh(self.first_page_drawn)
         self._import_other_pages()
+
+    def first_page_drawn(self) -> None:
+        """The page the app opened on shows its first data: work that would compete with drawing it (the
+        other pages' imports) may start. Safe to call from any thread, and more than once."""
+        self._first_page_drawn.set()
 
     @work(thread=True, group="import-pages", exit_on_error=False)
     def _import_other_pages(self) -> None:
-        """Import the other pages' modules in the background (0.2–0.5 s each), once the first page's rows are
-        read, so the first visit to a page draws it at once instead of importing it on the UI thread."""
+        """Import the other pages' modules in the background (0.2–0.5 s each), once the first page shows its
+        data, so the first visit to a page draws it at once instead of importing it on the UI thread.
+
+        Not sooner: Python runs one thread at a time, and these imports running while the first page draws
+        made it wait (~0.15 s at start-up)."""
         import importlib
 
-        if self.first_logs_page is not None:
-            self.first_logs_page.wait()
+        self._first_page_drawn.wait(FIRST_PAGE_WAIT_S)
         for name in (*PAGES, "trace", "experiment_view"):
             importlib.import_module(f"loop_tui.ui.screens.{name}")
 

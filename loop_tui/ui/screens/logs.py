@@ -158,6 +158,7 @@ class LogsScreen(PageScreen):
         try:
             result = result or run(text, self.workspace, cursor=cursor)
         except BtqlError as err:
+            self.loop_app.first_page_drawn()  # the error is what the page shows first
             self.post_message(WorkFailed("logs", str(err)))
             return
         display = pa.table(display_rows(result.table), schema=pa.schema([(c, pa.string()) for c in DISPLAY_COLUMNS]))
@@ -209,9 +210,18 @@ class LogsScreen(PageScreen):
         self._page = message.page
         self._show_status()
         if message.page == 0 and self.total is None:
-            self._fetch_count(message.query)
-            if self.query_one(TrendCharts).display:
-                self._fetch_charts(message.query)
+            # The count and the charts (full scans) start once these rows are on the screen: started with
+            # them, their query planning held the UI thread from drawing them (~70 ms at start-up).
+            self.call_after_refresh(self._rows_drawn, message.query)
+
+    def _rows_drawn(self, query: LogsQuery) -> None:
+        """The first page's rows are on the screen: count the matches and plot the charts."""
+        self.loop_app.first_page_drawn()
+        if query != self.query_state:
+            return
+        self._fetch_count(query)
+        if self.query_one(TrendCharts).display:
+            self._fetch_charts(query)
 
     @on(LiveFeed.Arrived)
     def _refresh_live(self, message: LiveFeed.Arrived) -> None:

@@ -9,6 +9,8 @@ hint and the help (`?`) still list every key.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
+
 from textual.geometry import Size
 from textual.widget import Widget
 from textual.widgets import Footer
@@ -25,14 +27,46 @@ class PageFooter(Footer):
 
     def __init__(self) -> None:
         super().__init__(compact=True)
+        self._composed_for: Hashable = None
 
     def on_resize(self) -> None:
         self._refit()
 
     async def recompose(self) -> None:
-        """Rebuild the hints (the bindings changed), then hide those that do not fit."""
+        """Rebuild the hints if the keys they show changed, then hide those that do not fit.
+
+        Textual asks for a rebuild on every focus change, and a page that is opening moves focus several
+        times (the table's loading line, then its rows): each rebuild made ~25 widgets again for the same
+        keys, ~20 ms of the UI thread apiece before the first rows were on screen.
+        """
+        shown = self._shown_keys()
+        if shown == self._composed_for and shown is not None:
+            self._refit()
+            return
         await super().recompose()
+        self._composed_for = shown if self.children else None
         self._refit()
+
+    def _shown_keys(self) -> Hashable:
+        """What the hints are made from: each shown binding's key, label, action, group and state."""
+        app = self.app
+        return (
+            self.compact,
+            self.show_command_palette,
+            tuple(
+                (
+                    binding.key,
+                    app.get_key_display(binding),
+                    binding.description,
+                    binding.action,
+                    binding.group,
+                    enabled,
+                    tooltip,
+                )
+                for _node, binding, enabled, tooltip in self.screen.active_bindings.values()
+                if binding.show or binding.key == app.COMMAND_PALETTE_BINDING
+            ),
+        )
 
     def _refit(self) -> None:
         """Show the hints that fit whole, in order, and hide the rest.
