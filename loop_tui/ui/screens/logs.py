@@ -154,6 +154,10 @@ class LogsScreen(PageScreen):
 
         text = query.btql(PAGE_SIZE)
         prefetched = getattr(self.app, "first_logs_page", None)  # started while the app was opening
+        if prefetched is not None:
+            # The table measures its cells with pyarrow.compute (~40 ms to import): imported here while
+            # DuckDB reads the first page, it is not on the UI thread between the rows and the screen.
+            import pyarrow.compute  # noqa: F401
         result = prefetched.take(text, self.workspace) if prefetched is not None and cursor is None else None
         try:
             result = result or run(text, self.workspace, cursor=cursor)
