@@ -229,20 +229,26 @@ class LoopApp(WorkerFailures, RemembersKeymap, KeysKeptMixin, SyncMixin, TypedAh
         import importlib
 
         assert self._opener is not None
+        prefetch = None
         try:
             workspace, settings = self._opener()
+            if self._start_page == "logs":
+                from loop_tui.ui.logs_query import FirstPagePrefetch
+
+                # DuckDB reads the first rows while the page module is imported and mounted below.
+                prefetch = FirstPagePrefetch(workspace)
             chat_width = loop_panel_width()
             projects = workspace.projects()
         except UserError as err:
+            if prefetch is not None:
+                prefetch.for_project(None)
             self.post_message(self.WorkspaceRefused(err))
             return
         chosen = self._choose_project(projects, workspace)[0]
-        prefetch = None
-        if self._start_page == "logs" and chosen is not None:
-            from loop_tui.ui.logs_query import FirstPagePrefetch
-
-            # DuckDB reads the first rows while the page module is imported and mounted below.
-            prefetch = FirstPagePrefetch(workspace, chosen.id)
+        if prefetch is not None:
+            prefetch.for_project(chosen.id if chosen is not None else None)
+            if chosen is None:
+                prefetch = None
         importlib.import_module(f"loop_tui.ui.screens.{self._start_page}")
         self.post_message(self.WorkspaceOpened(workspace, settings, chat_width, projects, prefetch))
 
