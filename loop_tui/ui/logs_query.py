@@ -124,6 +124,13 @@ def _model(row: dict[str, Any]) -> str:
     return str(meta.get("model") or "") if isinstance(meta, dict) else ""
 
 
+def display_table(table: pa.Table) -> pa.Table:
+    """The page's rows as the table shows them: one string column per display column."""
+    import pyarrow as pa
+
+    return pa.table(display_rows(table), schema=pa.schema([(c, pa.string()) for c in DISPLAY_COLUMNS]))
+
+
 def display_rows(table: pa.Table) -> dict[str, list[str]]:
     """The display columns for one page of span/summary rows."""
     out: dict[str, list[str]] = {name: [] for name in DISPLAY_COLUMNS}
@@ -188,10 +195,17 @@ class FirstPagePrefetch:
             self._result = run(self.text, self._workspace)
         except BtqlError:
             self._result = None  # the page runs the query itself and shows the error in place
+        # The table measures its cells with pyarrow.compute (~40 ms to import): imported here, it is not
+        # on the UI thread between the rows and the screen.
+        import pyarrow.compute  # noqa: F401
 
     def wait(self) -> None:
         """Until the query is done (or there is none to run)."""
         self._thread.join()
+
+    def done(self) -> bool:
+        """Whether the query has finished (its result can be taken without waiting)."""
+        return not self._thread.is_alive()
 
     def take(self, text: str, workspace: Any) -> Any:
         """The result for `text` if this is the query it ran on the same data, once; else None."""
