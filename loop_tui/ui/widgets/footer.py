@@ -39,6 +39,8 @@ class PageFooter(Footer):
         times (the table's loading line, then its rows): each rebuild made ~25 widgets again for the same
         keys, ~20 ms of the UI thread apiece before the first rows were on screen.
         """
+        if not self.is_attached:
+            return  # its screen was closed before the rebuild it asked for came round
         shown = self._shown_keys()
         if shown == self._composed_for and shown is not None:
             self._refit()
