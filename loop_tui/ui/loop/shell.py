@@ -36,10 +36,11 @@ def loop_stylesheet() -> Path:
 def mounted_chats(node: DOMNode) -> list[LoopChat]:
     """The Loop chats mounted under `node`. Never imports the chat: until something has, none is mounted
     (the pages ask this while they mount, before the app loads Loop)."""
-    chat_module = sys.modules.get("loop_tui.ui.loop.chat")
-    if chat_module is None:
+    # (A thread may be importing it right now: until the class exists, no chat does either.)
+    chat_class = getattr(sys.modules.get("loop_tui.ui.loop.chat"), "LoopChat", None)
+    if chat_class is None:
         return []
-    return list(node.query(chat_module.LoopChat))
+    return list(node.query(chat_class))
 
 
 def find_chat(node: DOMNode) -> LoopChat | None:
