@@ -266,7 +266,7 @@ class LoopApp(WorkerFailures, RemembersKeymap, KeysKeptMixin, SyncMixin, TypedAh
         self.call_after_refresh(self.replay_kept_keys)
         if self.first_logs_page is None:  # (the logs page says when its first rows are drawn)
             self.call_after_refresh(self.first_page_drawn)
-        self._import_other_pages()
+        self._load_after_first_page()
 
     def first_page_drawn(self) -> None:
         """The page the app opened on shows its first data: work that would compete with drawing it (the
@@ -274,7 +274,7 @@ class LoopApp(WorkerFailures, RemembersKeymap, KeysKeptMixin, SyncMixin, TypedAh
         self._first_page_drawn.set()
 
     @work(thread=True, group="import-pages", exit_on_error=False)
-    def _import_other_pages(self) -> None:
+    def _load_after_first_page(self) -> None:
         """Once the first page shows its data: load Loop's chat and mount it on the pages, then import the
         other pages' modules (0.2–0.5 s each), so the first visit to a page draws it at once instead of
         importing it on the UI thread.
@@ -285,12 +285,14 @@ class LoopApp(WorkerFailures, RemembersKeymap, KeysKeptMixin, SyncMixin, TypedAh
 
         self._first_page_drawn.wait(FIRST_PAGE_WAIT_S)
         importlib.import_module("loop_tui.ui.loop.chat")
-        if not self.is_running:
-            return
-        self.call_from_thread(self._mount_loop)
+        self.post_message(self.LoopLoaded())
         for name in (*PAGES, "trace", "experiment_view"):
             importlib.import_module(f"loop_tui.ui.screens.{name}")
 
+    class LoopLoaded(Message):
+        """Loop's chat module is imported (in a worker): mount the chat on the pages."""
+
+    @on(LoopLoaded)
     async def _mount_loop(self) -> None:
         """Loop has loaded: put its chat in every page's panel (pages composed from now on have it at once)."""
         from loop_tui.ui.widgets.chat import ChatPanel
