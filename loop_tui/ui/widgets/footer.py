@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 
+from textual.app import ComposeResult
 from textual.geometry import Size
 from textual.widget import Widget
 from textual.widgets import Footer
@@ -41,13 +42,21 @@ class PageFooter(Footer):
         """
         if not self.is_attached:
             return  # its screen was closed before the rebuild it asked for came round
-        shown = self._shown_keys()
-        if shown == self._composed_for and shown is not None:
+        if self.children and self._shown_keys() == self._composed_for:
             self._refit()
             return
         await super().recompose()
-        self._composed_for = shown if self.children else None
         self._refit()
+
+    def compose(self) -> ComposeResult:
+        # What the hints are made of, read in the same step as Textual's compose reads the bindings: a
+        # rebuild that overlapped another (focus moving twice) can never leave a stale record behind.
+        # (Each hint passes straight through: a key group collects the keys yielded inside it as they come.)
+        self._composed_for = None  # no hints until the screen's keys are ready
+        for hint in super().compose():
+            if self._composed_for is None:
+                self._composed_for = self._shown_keys()
+            yield hint
 
     def _shown_keys(self) -> Hashable:
         """What the hints are made from: each shown binding's key, label, action, group and state."""
