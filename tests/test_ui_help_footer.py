@@ -111,3 +111,26 @@ async def test_footer_fits_its_hints_after_focus_moves_and_pages_switch(shared_s
                         and not _orphan_groups(app, footer))
 
             await wait_for(pilot, whole, timeout=5)
+
+
+async def test_the_footer_rebuilds_its_hints_only_when_the_keys_change(shared_sample_ws_path: Path) -> None:
+    # Textual asks the footer to rebuild on every focus change; a page opening moves focus several times
+    # for the same keys, and each rebuild made the ~25 hint widgets again (~20 ms of the UI thread apiece).
+    from textual.widgets import Input
+
+    from loop_tui.ui.widgets.footer import PageFooter
+
+    app = make_app(shared_sample_ws_path, page="logs")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settled(pilot)
+        footer = app.screen.query_one(PageFooter)
+        hints = list(footer.children)
+        app.screen.refresh_bindings()  # what a focus change does; the keys are the same
+        await settled(pilot)
+        assert list(footer.children) == hints and all(a is b for a, b in zip(footer.children, hints, strict=True))
+        app.screen.query_one("#logs-filter-input", Input).focus()  # the filter has other keys than the rows
+        await wait_for(pilot, lambda: any(a is not b for a, b in zip(footer.children, hints, strict=False))
+                       or len(footer.children) != len(hints))
+        await settled(pilot)
+        shown = screen_text(app).splitlines()[-1]
+        assert "^p palette" in shown

@@ -92,3 +92,57 @@ def test_an_unknown_project_is_one_line_and_exit_2_after_the_first_frame(sample_
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr and "no-such-project" in result.stderr
 
+
+
+def test_the_first_page_imports_no_part_of_loops_chat() -> None:
+    """The logs page (its module, Loop's header text) needs neither the chat nor the offline model: those
+    load after its first rows are on the screen."""
+    code = (
+        "import json, sys\n"
+        "import loop_tui.ui.screens.logs\n"
+        "from loop_tui.ui.loop.header import abilities_text\n"
+        "assert 'the most common errors' in abilities_text('logs')\n"
+        "print(json.dumps([m for m in ('loop_tui.ui.loop.chat', 'loop_tui.agent.offline') if m in sys.modules]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
+    assert json.loads(out.stdout) == []
+
+
+async def test_loop_arrives_after_the_first_rows_and_a_typed_ctrl_l_lands_in_it(sample_ws_path: Path) -> None:
+    from textual.widgets import Input
+
+    from loop_tui.ui.loop import LoopChat
+
+    app, gate = _gated_app(sample_ws_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: "Opening the workspace" in screen_text(app))
+        await pilot.press("ctrl+l", "h", "i")  # open Loop and start a question before anything is loaded
+        gate.set()
+        await wait_for(pilot, lambda: app.pages_ready and bool(app.screen.query(LoopChat)), timeout=30)
+        await settle(pilot)
+        assert "rows 1–" in screen_text(app) and "Loop is starting" not in screen_text(app)
+        loop_input = app.screen.query_one("#loop-input", Input)
+        assert app.focused is loop_input and loop_input.value == "hi"
+
+
+def test_the_first_page_prefetch_reads_what_the_page_would(sample_ws_path: Path) -> None:
+    from loop_tui.btql import run
+    from loop_tui.store import Workspace
+    from loop_tui.ui.logs_query import PAGE_SIZE, FirstPagePrefetch, LogsQuery
+
+    ws = Workspace.open(sample_ws_path)
+    project = ws.project("support-bot")
+    prefetch = FirstPagePrefetch(ws)  # started before the project is known, as the app does
+    prefetch.for_project(project.id)
+    prefetch.wait()
+    assert prefetch.done()
+    text = LogsQuery(source=f"project_logs('{project.id}')").btql(PAGE_SIZE)
+    assert prefetch.take("select: id | from: project_logs() | limit: 1", ws) is None  # another query: no
+    taken = prefetch.take(text, ws)
+    assert taken is not None and taken.table.to_pylist() == run(text, ws).table.to_pylist()
+    assert prefetch.take(text, ws) is None  # once
+
+    nothing = FirstPagePrefetch(ws)
+    nothing.for_project(None)  # no project: the thread ends without a query
+    nothing.wait()
+    assert nothing.take(text, ws) is None

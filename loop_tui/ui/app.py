@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import PurePath
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
     from loop_tui.interop.otlp_server import OtlpReceiver
     from loop_tui.store import CatalogObject, Workspace
     from loop_tui.ui.logs_query import FirstPagePrefetch
+    from loop_tui.ui.loop.chat import SharedLoop
 
 
 # Page name -> (title, key). Order is the header's and the footer's.
@@ -58,6 +60,10 @@ PAGES: dict[str, tuple[str, str]] = {
     "btql": ("BTQL", "5"),
     "settings": ("Settings", "6"),
 }
+
+
+FIRST_PAGE_WAIT_S = 30.0
+"""The longest the other pages' imports wait for the first page to draw its data (a page that never says so)."""
 
 
 def _lazy_screen(name: str) -> Callable[[], Screen]:
@@ -140,6 +146,13 @@ class LoopApp(WorkerFailures, RemembersKeymap, KeysKeptMixin, SyncMixin, TypedAh
         self._opener = opener
         self._where = where
         self.keep_keys(until_pages=opener is not None)
+        self._first_page_drawn = threading.Event()
+        self.loop_ready = opener is None
+        """Whether pages mount Loop's chat as they compose. Started by the CLI (with an opener), the app
+        mounts it once the first page shows its data: its import and widgets (~0.1 s of the UI thread) would
+        otherwise come before the first rows."""
+        self._focus_loop_when_ready = False
+        self._loop_session: SharedLoop | None = None
         self.first_logs_page: FirstPagePrefetch | None = None
         """The logs page's first query, started as soon as the workspace is open (when it opens on logs)."""
         self.startup_error: UserError | None = None
@@ -151,13 +164,19 @@ class LoopApp(WorkerFailures, RemembersKeymap, KeysKeptMixin, SyncMixin, TypedAh
 
     def _take(self, workspace: Workspace, settings: Settings, chat_width: int | None) -> None:
         """Make `workspace` and `settings` the app's (Loop's shared conversation comes with them)."""
-        from loop_tui.ui.loop.chat import SharedLoop
-
         self.workspace, self.settings = workspace, settings
         self.set_reactive(LoopApp.chat_open, settings.ui.chat_open)
         self.set_reactive(LoopApp.chat_width, loop_panel_width() if chat_width is None else chat_width)
-        self.loop_session = SharedLoop()
+        self._loop_session = None
+
+    @property
+    def loop_session(self) -> SharedLoop:
         """Loop's one conversation (and model, undo list) that every page's chat continues."""
+        if self._loop_session is None:
+            from loop_tui.ui.loop.chat import SharedLoop
+
+            self._loop_session = SharedLoop()
+        return self._loop_session
 
     # ----- start-up ------------------------------------------------------------------------------
     def on_mount(self) -> None:
@@ -210,22 +229,27 @@ class LoopApp(WorkerFailures, RemembersKeymap, KeysKeptMixin, SyncMixin, TypedAh
         import importlib
 
         assert self._opener is not None
+        prefetch = None
         try:
             workspace, settings = self._opener()
+            if self._start_page == "logs":
+                from loop_tui.ui.logs_query import FirstPagePrefetch
+
+                # DuckDB reads the first rows while the page module is imported and mounted below.
+                prefetch = FirstPagePrefetch(workspace)
             chat_width = loop_panel_width()
             projects = workspace.projects()
         except UserError as err:
+            if prefetch is not None:
+                prefetch.for_project(None)
             self.post_message(self.WorkspaceRefused(err))
             return
         chosen = self._choose_project(projects, workspace)[0]
-        prefetch = None
-        if self._start_page == "logs" and chosen is not None:
-            from loop_tui.ui.logs_query import FirstPagePrefetch
-
-            # DuckDB reads the first rows while the page module is imported and mounted below.
-            prefetch = FirstPagePrefetch(workspace, chosen.id)
+        if prefetch is not None:
+            prefetch.for_project(chosen.id if chosen is not None else None)
+            if chosen is None:
+                prefetch = None
         importlib.import_module(f"loop_tui.ui.screens.{self._start_page}")
-        importlib.import_module("loop_tui.ui.loop.chat")
         self.post_message(self.WorkspaceOpened(workspace, settings, chat_width, projects, prefetch))
 
     @on(WorkspaceRefused)
@@ -240,18 +264,48 @@ class LoopApp(WorkerFailures, RemembersKeymap, KeysKeptMixin, SyncMixin, TypedAh
         await self._open_pages(message.projects)
         # Keys typed meanwhile go to the page once it is mounted and focused, in the order they came.
         self.call_after_refresh(self.replay_kept_keys)
-        self._import_other_pages()
+        if self.first_logs_page is None:  # (the logs page says when its first rows are drawn)
+            self.call_after_refresh(self.first_page_drawn)
+        self._load_after_first_page()
+
+    def first_page_drawn(self) -> None:
+        """The page the app opened on shows its first data: work that would compete with drawing it (the
+        other pages' imports) may start. Safe to call from any thread, and more than once."""
+        self._first_page_drawn.set()
 
     @work(thread=True, group="import-pages", exit_on_error=False)
-    def _import_other_pages(self) -> None:
-        """Import the other pages' modules in the background (0.2–0.5 s each), once the first page's rows are
-        read, so the first visit to a page draws it at once instead of importing it on the UI thread."""
+    def _load_after_first_page(self) -> None:
+        """Once the first page shows its data: load Loop's chat and mount it on the pages, then import the
+        other pages' modules (0.2–0.5 s each), so the first visit to a page draws it at once instead of
+        importing it on the UI thread.
+
+        Not sooner: Python runs one thread at a time, and these imports running while the first page draws
+        made it wait (~0.15 s at start-up)."""
         import importlib
 
-        if self.first_logs_page is not None:
-            self.first_logs_page.wait()
+        self._first_page_drawn.wait(FIRST_PAGE_WAIT_S)
+        importlib.import_module("loop_tui.ui.loop.chat")
+        self.post_message(self.LoopLoaded())
         for name in (*PAGES, "trace", "experiment_view"):
             importlib.import_module(f"loop_tui.ui.screens.{name}")
+
+    class LoopLoaded(Message):
+        """Loop's chat module is imported (in a worker): mount the chat on the pages."""
+
+    @on(LoopLoaded)
+    async def _mount_loop(self) -> None:
+        """Loop has loaded: put its chat in every page's panel (pages composed from now on have it at once)."""
+        from loop_tui.ui.widgets.chat import ChatPanel
+
+        self.loop_ready = True
+        for screen in self._all_page_screens():
+            for panel in screen.query(ChatPanel):
+                await panel.mount_chat()
+        if self._focus_loop_when_ready:
+            self._focus_loop_when_ready = False
+            chat_input = self._chat_input()
+            if chat_input is not None and self.chat_open:
+                chat_input.focus()
 
     def apply_settings(self, settings: Settings) -> None:
         """Make `settings` the app's, everywhere at once: theme, key bindings, open Loop chats, the
@@ -367,6 +421,10 @@ class LoopApp(WorkerFailures, RemembersKeymap, KeysKeptMixin, SyncMixin, TypedAh
     def action_toggle_chat(self) -> None:
         """Open the Loop panel and put the cursor in its input; pressed again from there, hide it."""
         chat_input = self._chat_input()
+        if chat_input is None and not self.loop_ready:  # Loop is loading: the cursor goes in once it is there
+            self.chat_open = True
+            self._focus_loop_when_ready = True
+            return
         if not self.chat_open:
             self.chat_open = True
             if chat_input is not None:

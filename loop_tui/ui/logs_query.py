@@ -124,6 +124,13 @@ def _model(row: dict[str, Any]) -> str:
     return str(meta.get("model") or "") if isinstance(meta, dict) else ""
 
 
+def display_table(table: pa.Table) -> pa.Table:
+    """The page's rows as the table shows them: one string column per display column."""
+    import pyarrow as pa
+
+    return pa.table(display_rows(table), schema=pa.schema([(c, pa.string()) for c in DISPLAY_COLUMNS]))
+
+
 def display_rows(table: pa.Table) -> dict[str, list[str]]:
     """The display columns for one page of span/summary rows."""
     out: dict[str, list[str]] = {name: [] for name in DISPLAY_COLUMNS}
@@ -151,36 +158,63 @@ class FirstPagePrefetch:
     """The logs page's first query, started by the app as soon as the workspace is open, in its own thread.
 
     DuckDB works without the GIL, so the query runs while the app imports and mounts the page instead of
-    after: the page takes the result (`take`) when its own first fetch would have started it.
+    after: the page takes the result (`take`) when its own first fetch would have started it. The thread
+    starts before the project is known (`for_project`): BTQL's import and its database connection (views
+    over every segment) are made meanwhile, beside the store's own reading of the project list.
     """
 
-    def __init__(self, workspace: Any, project_id: str) -> None:
+    def __init__(self, workspace: Any) -> None:
         import threading
 
-        self.text = LogsQuery(source=f"project_logs('{project_id}')").btql(PAGE_SIZE)
+        self.text = ""
         self.generation = workspace.generation
         self._workspace = workspace
         self._result: Any = None
         self._taken = False
+        self._chosen = threading.Event()
         self._thread = threading.Thread(target=self._run, name="logs-first-page", daemon=True)
         self._thread.start()
 
+    def for_project(self, project_id: str | None) -> None:
+        """Read the first page of this project's logs (None: there is no page to read; the thread ends)."""
+        if project_id is not None:
+            self.text = LogsQuery(source=f"project_logs('{project_id}')").btql(PAGE_SIZE)
+        self._chosen.set()
+
     def _run(self) -> None:
         from loop_tui.btql import BtqlError, run
+        from loop_tui.btql.executor import btql_connection
 
+        try:
+            btql_connection(self._workspace).close()  # made now, kept for the workspace's generation
+        except Exception:  # noqa: BLE001 - only a head start: the query below makes it again and reports
+            pass
+        if not self._chosen.wait(PROJECT_WAIT_S) or not self.text:
+            return
         try:
             self._result = run(self.text, self._workspace)
         except BtqlError:
             self._result = None  # the page runs the query itself and shows the error in place
+        # The table measures its cells with pyarrow.compute (~40 ms to import): imported here, it is not
+        # on the UI thread between the rows and the screen.
+        import pyarrow.compute  # noqa: F401
 
     def wait(self) -> None:
-        """Until the query is done."""
+        """Until the query is done (or there is none to run)."""
         self._thread.join()
+
+    def done(self) -> bool:
+        """Whether the query has finished (its result can be taken without waiting)."""
+        return not self._thread.is_alive()
 
     def take(self, text: str, workspace: Any) -> Any:
         """The result for `text` if this is the query it ran on the same data, once; else None."""
-        if self._taken or text != self.text or workspace is not self._workspace:
+        if self._taken or not self.text or text != self.text or workspace is not self._workspace:
             return None
         self._taken = True
         self._thread.join()
         return self._result if workspace.generation == self.generation else None
+
+
+PROJECT_WAIT_S = 60.0
+"""How long the prefetch thread waits to be told the project (the app tells it right after listing them)."""

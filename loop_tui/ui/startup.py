@@ -69,6 +69,8 @@ class KeysKeptMixin:
         the cursor from under them)."""
         from loop_tui.ui.widgets.arrow_table import ArrowTable
 
+        if not getattr(self.app, "loop_ready", True):  # type: ignore[attr-defined]
+            return False  # a key may be meant for Loop's panel (ctrl+l, then a question): wait for it
         screen = self.app.screen  # type: ignore[attr-defined]
         focused = screen.focused
         steady = focused is not None and focused is self._focus_at_last_check

@@ -13,29 +13,7 @@ from loop_tui.agent.offline import analytics, analytics_answers, answers
 from loop_tui.agent.offline import btql_edit as btql_edits
 from loop_tui.agent.offline.btql_fix import explain_query, fix_from_error
 from loop_tui.agent.offline.plan import Call, Reply, State, group_by, has, one_shot, time_filter, where
-
-PAGE_ABILITIES = {
-    "logs": ["the most common errors", "error rate by model or by day", "token usage or cost by model or by day",
-             "the slowest requests", "a summary of the logs", "requests like \"refund\""],
-    "experiments": ["summarise this experiment", "what regressed", "rows like \"refund\""],
-    "datasets": ["summarise this dataset", "rows like \"refund\""],
-    "playground": ["summarise the playground and its last run", "rows like \"refund\""],
-    "btql": ["explain this query", "fix this query (using the error's hint)",
-             "edits like \"group this by model\" or \"add a filter for the last 7 days\""],
-    "settings": [],
-}
-"""The chat header's short list of what the offline model answers on each page (the most asked)."""
-
-ALL_ABILITIES = PAGE_ABILITIES | {
-    "logs": ["the most common errors (grouped by exception)", "the most recent errors",
-             "errors and error rate by model, span name, day or user", "latency percentiles by model or span name",
-             "token usage or cost by model or by day", "the slowest requests", "the most common inputs",
-             "active users by day or week", "retention by day or week", "a summary of the logs",
-             "requests like \"refund\""],
-    "btql": [*PAGE_ABILITIES["btql"][:2], "convert this to percentiles", "filter out rows where metadata.model is null",
-             "add a filter for the last 7 days", "group this by model"],
-}
-"""Everything the offline model answers on each page: what it lists when asked something else."""
+from loop_tui.agent.offline_abilities import ALL_ABILITIES
 
 
 def _search_term(question: str) -> str | None:

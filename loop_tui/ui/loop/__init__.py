@@ -12,17 +12,37 @@ Loop's last applied change, ctrl+b model, ctrl+t tools, ctrl+r history, ctrl+n n
 `python -m loop_tui.ui.loop.harness` runs the chat alone on a workspace.
 """
 
-from loop_tui.ui.loop.chat import LoopChat
-from loop_tui.ui.loop.confirm import ConfirmChangeModal
+from typing import TYPE_CHECKING, Any
+
 from loop_tui.ui.loop.shell import (
     LoopCommands,
     LoopPageMixin,
     find_chat,
     loop_stylesheet,
+    mounted_chats,
     page_context_provider,
     workflow_bindings,
 )
 from loop_tui.ui.loop.workflows import WORKFLOWS, Workflow, run_workflow, workflows_for
+
+if TYPE_CHECKING:
+    from loop_tui.ui.loop.chat import LoopChat
+    from loop_tui.ui.loop.confirm import ConfirmChangeModal
+
+
+def __getattr__(name: str) -> Any:
+    # The chat (and the agent under it) is imported when first named, not with the package: the pages
+    # import this package, and the app mounts Loop's chat only after the first page shows its data.
+    if name == "LoopChat":
+        from loop_tui.ui.loop.chat import LoopChat
+
+        return LoopChat
+    if name == "ConfirmChangeModal":
+        from loop_tui.ui.loop.confirm import ConfirmChangeModal
+
+        return ConfirmChangeModal
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "WORKFLOWS",
@@ -33,6 +53,7 @@ __all__ = [
     "Workflow",
     "find_chat",
     "loop_stylesheet",
+    "mounted_chats",
     "page_context_provider",
     "run_workflow",
     "workflow_bindings",

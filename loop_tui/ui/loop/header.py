@@ -30,10 +30,8 @@ def describe_model(name: str | None, settings: Settings) -> tuple[str, bool]:
 
 def offline_abilities(page: str) -> list[str]:
     """The requests the offline model understands on `page`."""
-    try:
-        from loop_tui.agent.offline.intents import PAGE_ABILITIES
-    except ImportError:  # an older agent package without the list: say less rather than guess
-        return []
+    from loop_tui.agent.offline_abilities import PAGE_ABILITIES
+
     return list(PAGE_ABILITIES.get(page) or [])
 
 

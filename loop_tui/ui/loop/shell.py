@@ -5,6 +5,7 @@ See the package docstring (`loop_tui.ui.loop`) for the few lines the shell adds.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -32,16 +33,24 @@ def loop_stylesheet() -> Path:
     return styles_dir() / STYLESHEET
 
 
-def find_chat(node: DOMNode) -> LoopChat | None:
-    """The Loop chat on `node`'s screen (the current screen when `node` is the app)."""
-    from loop_tui.ui.loop.chat import LoopChat
+def mounted_chats(node: DOMNode) -> list[LoopChat]:
+    """The Loop chats mounted under `node`. Never imports the chat: until something has, none is mounted
+    (the pages ask this while they mount, before the app loads Loop)."""
+    # (A thread may be importing it right now: until the class exists, no chat does either.)
+    chat_class = getattr(sys.modules.get("loop_tui.ui.loop.chat"), "LoopChat", None)
+    if chat_class is None:
+        return []
+    return list(node.query(chat_class))
 
+
+def find_chat(node: DOMNode) -> LoopChat | None:
+    """The Loop chat on `node`'s screen (the current screen when `node` is the app); None while Loop loads."""
     screen = node.screen
     # A modal on top has no chat: look under it, on the page that opened it.
     for candidate in reversed(screen.app.screen_stack if screen.is_modal else [screen]):
-        found = candidate.query(LoopChat)
+        found = mounted_chats(candidate)
         if found:
-            return found.first()
+            return found[0]
     return None
 
 

@@ -14,7 +14,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 
 from loop_tui.ui.failures import WorkerFailures
-from loop_tui.ui.loop import LoopPageMixin, find_chat, page_context_provider
+from loop_tui.ui.loop.shell import LoopPageMixin, find_chat, mounted_chats, page_context_provider
 from loop_tui.ui.widgets.chat import ChatPanel
 from loop_tui.ui.widgets.footer import PageFooter
 from loop_tui.ui.widgets.page_header import PageHeader
@@ -99,10 +99,8 @@ class PageScreen(WorkerFailures, LoopPageMixin, Screen):
         self.sync_chat_panel(self.loop_app.chat_open)
 
     def on_screen_resume(self) -> None:
-        from loop_tui.ui.loop import LoopChat
-
         self.sync_chat_panel(self.loop_app.chat_open)
-        for chat in self.query(LoopChat):
+        for chat in mounted_chats(self):
             chat.follow_shared()  # Loop's conversation follows the user from page to page
         self.refresh_if_stale()
 
@@ -206,9 +204,7 @@ class PageScreen(WorkerFailures, LoopPageMixin, Screen):
 
     def settings_applied(self) -> None:
         """The app's settings changed (a save, ctrl+t in a chat): Loop's chats on this page follow."""
-        from loop_tui.ui.loop import LoopChat
-
-        for chat in self.query(LoopChat):
+        for chat in mounted_chats(self):
             chat.settings_applied()
 
     def unsaved_changes(self) -> str | None:

@@ -21,13 +21,12 @@ from loop_tui.safe_text import literal
 from loop_tui.ui.focus import focus_now
 from loop_tui.ui.formatting import parse_json_text
 from loop_tui.ui.logs_query import (
-    DISPLAY_COLUMNS,
     PAGE_SIZE,
     SORTS,
     TIME_RANGES,
     VIEWS,
     LogsQuery,
-    display_rows,
+    display_table,
 )
 from loop_tui.ui.messages import WorkFailed
 from loop_tui.ui.screens.base import PageScreen
@@ -138,7 +137,21 @@ class LogsScreen(PageScreen):
         self._show_choices()
         # The page query goes first on its own: the count and the charts (full scans on big
         # workspaces) start once the rows are on screen, so they never delay the first page.
-        self._fetch_page(self.query_state, 0, None)
+        if not self._show_prefetched(self.query_state):
+            self._fetch_page(self.query_state, 0, None)
+
+    def _show_prefetched(self, query: LogsQuery) -> bool:
+        """Show the first page the app read while it opened, if it is already there: without a worker's
+        round trip, the page's first frame has its rows instead of "Loading logs…" (False: read it)."""
+        prefetched = getattr(self.app, "first_logs_page", None)
+        if prefetched is None or not prefetched.done():
+            return False
+        result = prefetched.take(query.btql(PAGE_SIZE), self.workspace)
+        if result is None:
+            return False
+        self.post_message(self.PageLoaded(query, 0, display_table(result.table), result.table, result.cursor,
+                                          result.warnings))
+        return True
 
     def _show_choices(self) -> None:
         q = self.query_state
@@ -148,8 +161,6 @@ class LogsScreen(PageScreen):
 
     @work(thread=True, exclusive=True, group="logs-page", exit_on_error=False)
     def _fetch_page(self, query: LogsQuery, page: int, cursor: str | None) -> None:
-        import pyarrow as pa
-
         from loop_tui.btql import BtqlError, run
 
         text = query.btql(PAGE_SIZE)
@@ -158,9 +169,10 @@ class LogsScreen(PageScreen):
         try:
             result = result or run(text, self.workspace, cursor=cursor)
         except BtqlError as err:
+            self.loop_app.first_page_drawn()  # the error is what the page shows first
             self.post_message(WorkFailed("logs", str(err)))
             return
-        display = pa.table(display_rows(result.table), schema=pa.schema([(c, pa.string()) for c in DISPLAY_COLUMNS]))
+        display = display_table(result.table)
         self.post_message(self.PageLoaded(query, page, display, result.table, result.cursor, result.warnings))
 
     @work(thread=True, exclusive=True, group="logs-count", exit_on_error=False)
@@ -209,9 +221,18 @@ class LogsScreen(PageScreen):
         self._page = message.page
         self._show_status()
         if message.page == 0 and self.total is None:
-            self._fetch_count(message.query)
-            if self.query_one(TrendCharts).display:
-                self._fetch_charts(message.query)
+            # The count and the charts (full scans) start once these rows are on the screen: started with
+            # them, their query planning held the UI thread from drawing them (~70 ms at start-up).
+            self.call_after_refresh(self._rows_drawn, message.query)
+
+    def _rows_drawn(self, query: LogsQuery) -> None:
+        """The first page's rows are on the screen: count the matches and plot the charts."""
+        self.loop_app.first_page_drawn()
+        if query != self.query_state:
+            return
+        self._fetch_count(query)
+        if self.query_one(TrendCharts).display:
+            self._fetch_charts(query)
 
     @on(LiveFeed.Arrived)
     def _refresh_live(self, message: LiveFeed.Arrived) -> None:

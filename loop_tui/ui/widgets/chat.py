@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.reactive import reactive
+from textual.widget import Widget
+from textual.widgets import Static
 
 from loop_tui.safe_text import literal
 
@@ -46,9 +48,24 @@ class ChatPanel(Vertical):
         self.border_title = "Loop"
 
     def compose(self) -> ComposeResult:
+        if getattr(self.app, "loop_ready", True):
+            yield self._chat()
+        else:  # the app mounts the chat once the first page shows its data (`mount_chat`)
+            yield Static("Loop is starting…", id=f"loop-starting-{self.page}", classes="loop-starting")
+
+    def _chat(self) -> Widget:
         from loop_tui.ui.loop import LoopChat
 
-        yield LoopChat(self._workspace, self._settings, self._context_provider, id=f"loop-chat-{self.page}")
+        return LoopChat(self._workspace, self._settings, self._context_provider, id=f"loop-chat-{self.page}")
+
+    async def mount_chat(self) -> None:
+        """Put Loop's chat in the panel in place of "Loop is starting…" (once; the app calls this when Loop
+        has loaded)."""
+        starting = self.query(".loop-starting")
+        if not starting:
+            return
+        await starting.remove()
+        await self.mount(self._chat())
 
     def watch_project_name(self, name: str) -> None:
         self.border_title = literal(f"Loop · {name}") if name else "Loop"

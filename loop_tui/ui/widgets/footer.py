@@ -9,6 +9,9 @@ hint and the help (`?`) still list every key.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
+
+from textual.app import ComposeResult
 from textual.geometry import Size
 from textual.widget import Widget
 from textual.widgets import Footer
@@ -25,14 +28,56 @@ class PageFooter(Footer):
 
     def __init__(self) -> None:
         super().__init__(compact=True)
+        self._composed_for: Hashable = None
 
     def on_resize(self) -> None:
         self._refit()
 
     async def recompose(self) -> None:
-        """Rebuild the hints (the bindings changed), then hide those that do not fit."""
+        """Rebuild the hints if the keys they show changed, then hide those that do not fit.
+
+        Textual asks for a rebuild on every focus change, and a page that is opening moves focus several
+        times (the table's loading line, then its rows): each rebuild made ~25 widgets again for the same
+        keys, ~20 ms of the UI thread apiece before the first rows were on screen.
+        """
+        if not self.is_attached:
+            return  # its screen was closed before the rebuild it asked for came round
+        if self.children and self._shown_keys() == self._composed_for:
+            self._refit()
+            return
         await super().recompose()
         self._refit()
+
+    def compose(self) -> ComposeResult:
+        # What the hints are made of, read in the same step as Textual's compose reads the bindings: a
+        # rebuild that overlapped another (focus moving twice) can never leave a stale record behind.
+        # (Each hint passes straight through: a key group collects the keys yielded inside it as they come.)
+        self._composed_for = None  # no hints until the screen's keys are ready
+        for hint in super().compose():
+            if self._composed_for is None:
+                self._composed_for = self._shown_keys()
+            yield hint
+
+    def _shown_keys(self) -> Hashable:
+        """What the hints are made from: each shown binding's key, label, action, group and state."""
+        app = self.app
+        return (
+            self.compact,
+            self.show_command_palette,
+            tuple(
+                (
+                    binding.key,
+                    app.get_key_display(binding),
+                    binding.description,
+                    binding.action,
+                    binding.group,
+                    enabled,
+                    tooltip,
+                )
+                for _node, binding, enabled, tooltip in self.screen.active_bindings.values()
+                if binding.show or binding.key == app.COMMAND_PALETTE_BINDING
+            ),
+        )
 
     def _refit(self) -> None:
         """Show the hints that fit whole, in order, and hide the rest.
