@@ -158,11 +158,14 @@ def _by_schema(paths: list[Path], exclude: list[str]) -> str:
     return f"SELECT *{_exclude(exclude)} FROM ({union})" if exclude else union
 
 
-def view_statements(root: Path, snap: Snapshot, damaged: dict[tuple[str, str], Damage]) -> list[str]:
+def view_statements(root: Path, snap: Snapshot, damaged: dict[tuple[str, str], Damage], *,
+                    btql: bool = True) -> list[str]:
     """The CREATE VIEW statements (three per table: history, latest, BTQL's latest) for one snapshot.
 
     Span tables' segments hold typed copies of the score and metric maps (`typed`): the history and latest
-    views leave them out (every reader sees the table's own columns), `<table>_btql` keeps them.
+    views leave them out (every reader sees the table's own columns), `<table>_btql` keeps them. Without
+    `btql` (the store's own connection, which never reads them) the third statement of each table is a
+    comment: working out the typed fields reads every segment's footer.
     """
     from loop_tui.store.typed import TYPED_TABLES, typed_fields_of
 
@@ -170,11 +173,14 @@ def view_statements(root: Path, snap: Snapshot, damaged: dict[tuple[str, str], D
     for table, (schema, object_col) in TABLES.items():
         clean, dirty, every, stubs = _split(root, table, object_col, snap, damaged)
         typed = table in TYPED_TABLES
-        fields = typed_fields_of(every[1:]) if typed else {}
         statements.append(f"CREATE OR REPLACE VIEW {table}_history AS "
                           f"{_read(every, [], hide_typed=typed, schema=schema)}{stubs}")
         statements.append(f"CREATE OR REPLACE VIEW {table} AS "
                           f"{_latest(clean, dirty, object_col, typed, None, schema=schema)}{stubs}")
+        if not btql:
+            statements.append(f"-- {table}_btql is made on BTQL's connections only")
+            continue
+        fields = typed_fields_of(every[1:]) if typed else {}
         if fields:
             btql = _latest(clean, dirty, object_col, typed, fields, schema.names, grouped=True)
             statements.append(f"CREATE OR REPLACE VIEW {table}_btql AS {btql}{stubs}")

@@ -121,7 +121,7 @@ class Workspace(RowsMixin, CatalogMixin):
         snap = txlog.snapshot(self.root)
         for _attempt in range(3):
             self._damage = known_damage(self.root, snap, check_footers=self._footer_checks)
-            statements = view_statements(self.root, snap, self._damage)
+            statements = view_statements(self.root, snap, self._damage, btql=btql_views)
             try:
                 for n, statement in enumerate(statements):
                     if not btql_views and n % STATEMENTS_PER_TABLE == BTQL_STATEMENT:

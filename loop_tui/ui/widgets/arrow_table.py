@@ -13,6 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
+from textual.widget import Widget
 from textual.widgets import Static
 
 from loop_tui.safe_text import literal, visible
@@ -241,7 +242,7 @@ class ArrowTable(Vertical):
         # but never laid out (an empty box until the next key), in headless runs under load.
         self.call_after_refresh(self.refresh, layout=True)
         if focus or had_focus:
-            grid.focus()
+            self._take_focus(grid)
             for action in typed_ahead:
                 await grid.run_action(action)
 
@@ -265,7 +266,13 @@ class ArrowTable(Vertical):
         message = TableMessage(literal(text), classes="empty-message")  # may quote the query or the data
         await self.mount(message)
         if focus:
-            message.focus()
+            self._take_focus(message)
+
+    def _take_focus(self, widget: Widget) -> None:
+        # At once, not through `focus()` (which waits its turn in the app's queue): when the focused widget was
+        # removed just before, Textual gave the focus to a neighbour (the datasets list), and a focus still
+        # queued could come before or after that, depending on the machine's load.
+        self.screen.set_focus(widget)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
