@@ -17,8 +17,7 @@ import pytest
 
 from loop_tui.btql import run
 from loop_tui.btql.rows import table_rows
-from loop_tui.store import Workspace
-from loop_tui.store import txlog
+from loop_tui.store import Workspace, txlog
 from tests.conftest import REPO
 
 PAD = "lorem ipsum dolor sit amet " * 80  # ~2 KB of text per span

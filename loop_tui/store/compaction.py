@@ -19,7 +19,14 @@ from typing import TYPE_CHECKING, Any
 
 from loop_tui import clock
 from loop_tui.store import txlog
-from loop_tui.store.compact_stream import SEGMENT_ROWS, Plan, close_connection, duckdb_connection, plan, write_group
+from loop_tui.store.compact_stream import (
+    SEGMENT_ROWS,
+    Plan,
+    close_connection,
+    duckdb_connection,
+    plan,
+    write_group,
+)
 from loop_tui.store.health import Damage
 from loop_tui.store.segments import ReaderLock, disk_segments, next_xact_id, segment_dir
 
