@@ -155,3 +155,17 @@ def test_a_rebuilt_log_adopts_the_new_segments_not_the_replaced_ones_too(tmp_pat
 def test_max_rows_must_be_positive(tmp_path: Path) -> None:
     out = _cli("compact", "--max-rows", "0", "--workspace", str(tmp_path / "ws"))
     assert out.returncode == 2 and out.stderr.strip() == "loop-tui: --max-rows must be at least 1"
+
+
+def test_segments_with_different_score_keys_fold_into_one_with_every_key(tmp_path: Path) -> None:
+    ws = Workspace.open(tmp_path / "ws")
+    project, _ = ws.ensure_project("p")
+    for row in ({"id": "a", "scores": {"X": 1}}, {"id": "b", "scores": {"Y": 0.5}, "metrics": {"tokens": 3}},
+                {"id": "c", "scores": {"X": 0.25, "Y": None}}):
+        ws.insert_rows("project_logs", project.id, [row], project_id=project.id)
+    assert ws.compact() == 1
+    got = table_rows(run("select: id, scores.X, scores.Y, metrics.tokens | from: project_logs('p') | sort: id", ws, "p").table)
+    assert got == [{"id": "a", "X": 1.0, "Y": None, "tokens": None}, {"id": "b", "X": None, "Y": 0.5, "tokens": 3.0},
+                   {"id": "c", "X": 0.25, "Y": None, "tokens": None}]
+    scores = [r["scores"] for r in ws.query("SELECT scores FROM project_logs ORDER BY id")]
+    assert scores == [{"X": 1.0}, {"Y": 0.5}, {"X": 0.25, "Y": None}]  # null and absent stay apart
