@@ -158,8 +158,9 @@ def _row_groups(con: Any, table: str, paths: list[Path]) -> Iterator[pa.Table]:
         rows += batch.num_rows
         size += batch.nbytes
         if rows >= ROW_GROUP_ROWS or size >= ROW_GROUP_BYTES:
-            yield pa.Table.from_batches(pending).cast(schema)
-            pending, rows, size = [], 0, 0
+            data = pa.Table.from_batches(pending).cast(schema)
+            pending, rows, size = [], 0, 0  # DuckDB's batches are not held while the row group is written
+            yield data
     if pending:
         yield pa.Table.from_batches(pending).cast(schema)
 
