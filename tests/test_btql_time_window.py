@@ -169,3 +169,21 @@ def test_the_key_sample_is_drawn_from_the_newest_rows(tmp_path, monkeypatch):
     [sampled] = [v for k, v in schema._cache.items() if k[0] == str(ws.root)]
     assert "new_key" in sampled["metadata"] and "old_key" not in sampled["metadata"]
     assert len(table_rows(run(f"select: id | {F} | filter: metadata.old_key >= 0", ws).table)) == 40
+
+
+def test_a_compacted_segment_still_serves_the_newest_page_from_its_newest_row_groups(tmp_path, small_windows,
+                                                                                     monkeypatch):
+    """Compaction folds the segments into few large ones: the window is bounded by row groups, not files."""
+    from loop_tui.store import compact_stream
+
+    ws = fixture.build(tmp_path / "ws")
+    created = _write_batches(ws)
+    monkeypatch.setattr(compact_stream, "ROW_GROUP_ROWS", 5)
+    ws.compact("project_logs")
+    alpha = ws.project("alpha")
+    assert len(list((ws.root / "tables" / "project_logs" / alpha.id).glob("seg-*.parquet"))) == 1
+    text = f"select: id | {F} | filter: id >= 'w' | sort: created desc | limit: 4"
+    ids, (sql,) = _all_pages(text, ws)
+    bound = datetime.fromisoformat(sql.split(WINDOWED, 1)[1].split("'")[1])
+    assert bound > START  # only the newest rows: not the fixture's older ones in the same file
+    assert ids == sorted(created, key=lambda i: created[i], reverse=True)

@@ -58,3 +58,12 @@ def test_memory_does_not_grow_with_the_number_of_spans(tmp_path: Path, small_bat
     small = _peak_python_memory(tmp_path / "small", 2000)
     large = _peak_python_memory(tmp_path / "large", 8000)
     assert large < small * 1.5, (small, large)
+
+
+def test_the_logs_end_up_in_few_large_segments(tmp_path: Path, small_batches: int) -> None:
+    """Written 500 spans at a time, the logs are folded into segments of up to 2M spans at the end (BTQL pays
+    per file: a 10M-span demo had 200 segments)."""
+    ws = generate(tmp_path / "ws", spans=4000, seed=3, end=SAMPLE_END)
+    for project in ("support-bot", "invoice-extraction"):
+        folder = ws.root / "tables" / "project_logs" / ws.project(project).id
+        assert len(list(folder.glob("seg-*.parquet"))) == 1, project

@@ -176,10 +176,10 @@ def _run_in_time_windows(q: A.Query, compiled: Compiled, ws: Any, con: Any, proj
 
     Exact: see `time_window` (a full page from a window is the same page as from every row).
     """
-    from loop_tui.btql.time_window import segment_paths, segment_span, windows
+    from loop_tui.btql.time_window import segment_paths, segment_spans, windows
 
     table_name, object_ids = compiled.window_objects
-    spans = [segment_span(p) for p in segment_paths(ws, table_name, object_ids)]
+    spans = [span for p in segment_paths(ws, table_name, object_ids) for span in segment_spans(p)]
     bounds = windows(spans, int(compiled.limit or 0), compiled.window_sort == "desc")
     for bound in bounds:
         _, windowed, _ = compile_query(q, ws, con, project, tz_offset=tz_offset, limit=limit, created_window=bound,

@@ -2,8 +2,8 @@
 
 A page of rows sorted `created desc` (the logs page's default) needs only the newest rows, but DuckDB
 sorts every matching row of every segment to find them: seconds at ten million spans. Segments record
-`created`'s min and max in their Parquet footers (immutable files, so read once per process), so the
-executor first runs the same query with `created >= T`, for a T below which only older segments have rows,
+`created`'s min and max per row group in their Parquet footers (immutable files, so read once per process),
+so the executor first runs the same query with `created >= T`, for a T below which only older row groups have rows,
 and lets the row-group statistics skip the rest. The window is a pure optimisation, exact by construction:
 
 * the query still reads the store's latest-version view, so a newer version of a row (in any segment) wins
@@ -42,48 +42,54 @@ class SegmentSpan:
     high: datetime | None
 
 
-_spans: dict[tuple[str, int, int], SegmentSpan | None] = {}
+_spans: dict[tuple[str, int, int], list[SegmentSpan | None]] = {}
 _spans_lock = threading.Lock()
 
 
-def segment_span(path: Path) -> SegmentSpan | None:
-    """The rows and `created` range of one segment from its footer (cached: segments never change)."""
+def segment_spans(path: Path) -> list[SegmentSpan | None]:
+    """The rows and `created` range of each row group of one segment, from its footer (cached: segments never
+    change); `[None]` when the footer is unreadable or has no `created`.
+
+    Row groups, not whole files: a compacted segment holds millions of rows in time order, and DuckDB skips
+    its row groups outside a window by the same statistics.
+    """
     try:
         st = os.stat(path)
     except OSError:
-        return None
+        return [None]
     key = (str(path), st.st_size, st.st_mtime_ns)
     with _spans_lock:
         if key in _spans:
             return _spans[key]
-    span = _read_span(path)
+    spans = _read_spans(path)
     with _spans_lock:
         if len(_spans) > 100_000:
             _spans.clear()
-        _spans[key] = span
-    return span
+        _spans[key] = spans
+    return spans
 
 
-def _read_span(path: Path) -> SegmentSpan | None:
+def _read_spans(path: Path) -> list[SegmentSpan | None]:
     import pyarrow.parquet as pq
 
     try:
         meta = pq.read_metadata(path)
         index = meta.schema.to_arrow_schema().get_field_index("created")
         if index < 0:
-            return None
-        low = high = None
+            return [None]
+        spans: list[SegmentSpan | None] = []
         for group in range(meta.num_row_groups):
-            stats = meta.row_group(group).column(index).statistics
-            if meta.row_group(group).num_rows == 0:
+            row_group = meta.row_group(group)
+            if row_group.num_rows == 0:
                 continue
+            stats = row_group.column(index).statistics
             if stats is None or not stats.has_min_max:
-                return SegmentSpan(meta.num_rows, None, None)
-            low = stats.min if low is None else min(low, stats.min)
-            high = stats.max if high is None else max(high, stats.max)
-        return SegmentSpan(meta.num_rows, low, high)
+                spans.append(SegmentSpan(row_group.num_rows, None, None))
+            else:
+                spans.append(SegmentSpan(row_group.num_rows, stats.min, stats.max))
+        return spans
     except Exception:  # noqa: BLE001 - a damaged footer: the query itself reports it (store.health)
-        return None
+        return [None]
 
 
 def segment_paths(ws: Any, table: str, object_ids: list[str]) -> list[Path]:
@@ -128,7 +134,7 @@ def windows(spans: list[SegmentSpan | None], limit: int, newest: bool) -> list[d
 def newest_rows_bound(ws: Any, table: str, rows: int) -> datetime | None:
     """A bound such that `created >= bound` holds about `rows` of the newest rows of `table` (every object),
     or None when that would be most of the table anyway (or a segment has no statistics)."""
-    spans = [segment_span(p) for p in segment_paths(ws, table, [])]
+    spans = [span for p in segment_paths(ws, table, []) for span in segment_spans(p)]
     known = [s for s in spans if s is not None and s.low is not None and s.high is not None]
     if not known or len(known) != len(spans):
         return None

@@ -1,11 +1,13 @@
-"""Compaction: fold each object's segments into one file, with one commit point per object.
+"""Compaction: fold each object's segments into few large files, with one commit point per object.
 
-A span object's one segment is rewritten too when it predates typed copies of the score and metric maps
+The rewrite streams in bounded memory, into segments of at most `compact_stream.SEGMENT_ROWS` rows (see
+`compact_stream`, which also says which segments are kept as they are). A span object's one segment is
+rewritten too when it predates typed copies of the score and metric maps
 (store format 2, `typed`): that is how old workspaces get BTQL's fast path.
 
-The new segment is written first (invisible), then one log line names it and the segments it replaces:
-a kill before that line leaves the old files live and the new one an uncommitted leftover; a kill after
-it leaves the new file live and the old ones replaced. Readers never see both. Replaced files are
+The new segments are written first (invisible), then one log line names them and the segments they
+replace: a kill before that line leaves the old files live and the new ones uncommitted leftovers; a kill
+after it leaves the new files live and the old ones replaced. Readers never see both. Replaced files are
 deleted only when no reader holds a snapshot that may still list them (see `segments.ReaderLock`);
 otherwise a later compact, `doctor` or open removes them.
 """
@@ -13,15 +15,20 @@ otherwise a later compact, `doctor` or open removes them.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from loop_tui import clock
-from loop_tui.store import schema as sch
 from loop_tui.store import txlog
-from loop_tui.store.failures import WriteFailed
+from loop_tui.store.compact_stream import (
+    SEGMENT_ROWS,
+    Plan,
+    close_connection,
+    duckdb_connection,
+    plan,
+    write_group,
+)
 from loop_tui.store.health import Damage
-from loop_tui.store.segments import ReaderLock, disk_segments, next_xact_id, segment_dir, write_segment
-from loop_tui.store.typed import TYPED_TABLES, needs_typed_copies
+from loop_tui.store.segments import ReaderLock, disk_segments, next_xact_id, segment_dir
 
 if TYPE_CHECKING:
     from loop_tui.store.workspace import Workspace
@@ -30,38 +37,55 @@ QUARANTINE = "quarantine"
 ALL_TABLES = ("project_logs", "experiment", "dataset", "catalog")
 
 
-def compact(ws: Workspace, table: str | None) -> tuple[int, list[Damage]]:
-    """Compact (caller holds the write lock); returns how many objects changed and the damaged ones skipped."""
+def compact(ws: Workspace, table: str | None, max_rows: int = SEGMENT_ROWS) -> tuple[int, list[Damage]]:
+    """Compact (caller holds the write lock); returns how many objects changed and the damaged ones skipped.
+
+    Each object's segments are folded into segments of at most `max_rows` rows, streamed (`compact_stream`).
+    """
     ws.query("SELECT 1")  # bring the views (and what they found damaged) up to date
     damaged = dict(ws._damage)
     skipped: list[Damage] = []
     changed = 0
-    for name in [table] if table else ALL_TABLES:
-        col = sch.TABLES[name][1]
-        for obj, files in txlog.snapshot(ws.root).files(name).items():
-            if (name, obj) in damaged:
-                skipped.append(damaged[(name, obj)])
-                continue
-            if len(files) < 2 and not (name in TYPED_TABLES and needs_typed_copies(segment_dir(ws.root, name, obj) / files[0])):
-                continue  # one segment, already with typed copies of its maps (`typed`): nothing to gain
-            data = ws.query_arrow(
-                f"SELECT * FROM {name}_history WHERE {col} = ? ORDER BY _xact_id, id", [obj]
-            ).cast(sch.TABLES[name][0])
-            ids = data.column("id").to_pylist()
-            updates = len(set(ids)) != len(ids) or any(data.column("_object_delete").to_pylist())
-            xact = next_xact_id(ws.root)
-            segment = write_segment(ws.root, name, obj, data, xact, updates)
-            entry = {"xact": xact, "time": clock.timestamp(), "op": "compact", "description": f"compact {name} {obj}",
-                     "table": name, "object_id": obj, "count": data.num_rows, "segment": segment.name,
-                     "replaces": list(files)}
-            try:
-                txlog.append_entry(ws.root, entry)
-            except WriteFailed:
-                segment.unlink(missing_ok=True)
-                raise
-            changed += 1
+    con, spill = duckdb_connection()
+    try:
+        for name in [table] if table else ALL_TABLES:
+            for obj, files in txlog.snapshot(ws.root).files(name).items():
+                if (name, obj) in damaged:
+                    skipped.append(damaged[(name, obj)])
+                    continue
+                chosen = plan(con, ws.root, name, obj, files, max_rows)
+                if chosen is not None:
+                    _compact_object(con, ws.root, name, obj, chosen)
+                    changed += 1
+    finally:
+        close_connection(con, spill)
     remove_unlisted(ws.root, txlog.snapshot(ws.root), ws._readers, release_own=True)
     return changed, skipped
+
+
+def _compact_object(con: Any, root: Path, table: str, obj: str, chosen: Plan) -> None:
+    """Write the new segments of one object, then commit them with ONE log line replacing the old ones."""
+    written: list[Path] = []
+    parts: list[dict[str, Any]] = []
+    xact = 0
+    try:
+        for names in chosen.groups:
+            xact = next_xact_id(root)  # one id per new segment: names stay unique and in commit order
+            segment, count = write_group(con, root, table, obj, names, xact, chosen.updates)
+            written.append(segment)
+            parts.append({"table": table, "object_id": obj, "count": count, "segment": segment.name})
+        parts[0]["replaces"] = [n for names in chosen.groups for n in names]
+        entry: dict[str, Any] = {"xact": xact, "time": clock.timestamp(), "op": "compact",
+                                 "description": f"compact {table} {obj}"}
+        if len(parts) == 1:
+            entry.update(parts[0])
+        else:
+            entry["parts"] = parts  # the first part takes the old segments out, every part adds its new one
+        txlog.append_entry(root, entry)
+    except BaseException:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
 
 
 def remove_unlisted(root: Path, snap: txlog.Snapshot, readers: ReaderLock, *, release_own: bool) -> dict[str, int]:

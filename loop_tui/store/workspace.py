@@ -232,17 +232,18 @@ class Workspace(RowsMixin, CatalogMixin):
         return history(self, table, object_id, row_id, limit)
 
     def compact(self, table: str | None = None) -> int:
-        """Fold each object's segments into one file (history kept). Returns how many objects changed.
+        """Fold each object's segments into few large files (history kept). Returns how many objects changed.
 
         Damaged objects are left as they are (`compact_report` names them)."""
         return self.compact_report(table)[0]
 
-    def compact_report(self, table: str | None = None) -> tuple[int, list[Damage]]:
-        """Like `compact`, also returning the damaged objects it skipped."""
+    def compact_report(self, table: str | None = None, max_rows: int | None = None) -> tuple[int, list[Damage]]:
+        """Like `compact` (new segments of at most `max_rows` rows), also returning the damaged objects it skipped."""
+        from loop_tui.store.compact_stream import SEGMENT_ROWS
         from loop_tui.store.compaction import compact
 
         with self._write_lock():
-            return compact(self, table)
+            return compact(self, table, max_rows or SEGMENT_ROWS)
 
     # ----- internals -----------------------------------------------------------------------------
     def _write_lock(self) -> Any:

@@ -24,7 +24,8 @@ from loop_tui.store.demo.traces import (
 from loop_tui.store.workspace import Workspace
 
 BATCH_SPANS = 50_000
-"""Spans held before they are written as one segment: memory stays bounded whatever `--spans` is."""
+"""Spans held before they are written as one segment (folded into larger ones at the end): memory stays
+bounded whatever `--spans` is."""
 _DRAW_CHUNK = 100_000  # random draws per call while timestamps are made (the draws are the same in any chunks)
 _DAY_HOURS = [0.3, 0.2, 0.15, 0.12, 0.12, 0.2, 0.4, 0.7, 1.0, 1.2, 1.3, 1.35, 1.3, 1.4, 1.5, 1.5, 1.4, 1.2, 1.0, 0.85, 0.7, 0.6, 0.5, 0.4]
 REGIONS = ["us-east", "us-west", "eu-west", "ap-south"]
@@ -195,6 +196,9 @@ def generate(path: str | Path, *, spans: int = 5000, seed: int = 7, end: datetim
     invoice = ws.create_project("invoice-extraction", {"description": "Extract structured fields from invoices"})
     _support_logs(ws, support.id, rng, int(spans * 0.7), end, progress)
     _invoice_logs(ws, invoice.id, rng, spans - int(spans * 0.7), end, progress)
+    # Written a batch at a time (bounded memory), the logs are many small segments; DuckDB pays per file,
+    # so they are folded into segments of up to 2M spans, streamed too (a no-op below one batch).
+    ws.compact("project_logs")
     from loop_tui.store.demo.objects import write_invoice_objects, write_support_objects
 
     write_support_objects(ws, support.id, rng, end, _experiment)
