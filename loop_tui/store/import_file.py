@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from loop_tui import clock
 from loop_tui.errors import UserError
+from loop_tui.remote.prefetch import prefetch
 from loop_tui.store import schema as sch
 from loop_tui.store.import_fast import RowByRow, span_batches
 from loop_tui.store.import_stream import ImportResult, StreamingImport, resolve_target
@@ -26,6 +27,9 @@ if TYPE_CHECKING:
     from loop_tui.store.workspace import Workspace
 
 BATCH_ROWS = 5_000  # rows normalised in Python at a time
+# DuckDB's batches (parsed, checked and finished) read ahead on a thread while the previous ones are stamped
+# and handed to the writer: pulled from the main thread, DuckDB's reader stalled while Python worked.
+PREFETCH_BATCHES = 2
 OnProgress = Callable[[int, int], None]  # (rows read, bytes of the file read)
 
 
@@ -42,13 +46,14 @@ def row_batches(path: Path, fmt: str, table: str, source: str, progress: ReadPro
 
 
 def _fast_batches(path: Path, table: str, source: str, progress: ReadProgress) -> Iterator[pa.Table]:
-    """DuckDB's batches, with the bytes read estimated from the rows read (DuckDB does not say)."""
+    """DuckDB's batches (read ahead on a thread), with the bytes read estimated from the rows read (DuckDB
+    does not say)."""
     size = path.stat().st_size
     with open(path, "rb") as fh:
         head = fh.read(4 << 20)
     per_line = len(head) / max(1, head.count(b"\n")) if head else 1.0
     rows = 0
-    for batch in span_batches(path, table, source, clock.now()):
+    for batch in prefetch(span_batches(path, table, source, clock.now()), depth=PREFETCH_BATCHES):
         rows += batch.num_rows
         progress.bytes = min(size, int(rows * per_line))
         yield batch
