@@ -45,13 +45,17 @@ def row_batches(path: Path, fmt: str, table: str, source: str, progress: ReadPro
         yield sch.to_arrow(table, normalize_for_import(table, rows, source))
 
 
-def _fast_batches(path: Path, table: str, source: str, progress: ReadProgress) -> Iterator[pa.Table]:
-    """DuckDB's batches (read ahead on a thread), with the bytes read estimated from the rows read (DuckDB
-    does not say)."""
-    size = path.stat().st_size
+def _bytes_per_line(path: Path) -> float:
+    """The mean length of the file's first lines (DuckDB does not say how far it read; rows times this does)."""
     with open(path, "rb") as fh:
         head = fh.read(4 << 20)
-    per_line = len(head) / max(1, head.count(b"\n")) if head else 1.0
+    return len(head) / max(1, head.count(b"\n")) if head else 1.0
+
+
+def _fast_batches(path: Path, table: str, source: str, progress: ReadProgress) -> Iterator[pa.Table]:
+    """DuckDB's batches (read ahead on a thread), with the bytes read estimated from the rows read."""
+    size = path.stat().st_size
+    per_line = _bytes_per_line(path)
     rows = 0
     for batch in prefetch(span_batches(path, table, source, clock.now()), depth=PREFETCH_BATCHES):
         rows += batch.num_rows
@@ -87,6 +91,7 @@ def import_file(
 
         progress = ReadProgress()
         if fmt == "jsonl":
+            sink.rows_expected = int(path.stat().st_size / _bytes_per_line(path))
             try:
                 pour(_fast_batches(path, table, source, progress), progress)
             except RowByRow:

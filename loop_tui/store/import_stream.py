@@ -47,6 +47,9 @@ if TYPE_CHECKING:
 
 ROW_GROUP_ROWS = 128 * 1024  # as `segments.write_segment` writes them
 ROW_GROUP_BYTES = 48 << 20  # ...or fewer rows when they are big: memory is bounded by bytes, not rows
+# Near the end of the file (by `rows_expected`), row groups of a quarter of the size: the row group written
+# after the reading ends is written while nothing else runs, and a whole one cost ~0.2 s of a 2.5 s import.
+LAST_ROW_GROUPS_ROWS = ROW_GROUP_ROWS // 4
 DICTIONARY_SAMPLE_ROWS = 32 * 1024  # rows of the first row group that choose the dictionary columns
 DUCKDB_MEMORY = "256MB"  # the de-duplication pass spills to disk past this
 
@@ -132,6 +135,7 @@ class StreamingImport:
         self._typed_keys: dict[str, set[str]] | None = None  # the fields of the written typed copies
         self._retype = False  # a row added after the first row group has a key the typed copies lack
         self._dictionary: list[str] | None = None
+        self.rows_expected: int | None = None  # an estimate of the import's rows (from the file's size), if known
 
     def __enter__(self) -> StreamingImport:
         self._lock.__enter__()
@@ -182,9 +186,15 @@ class StreamingImport:
         self._pending_rows += stamped.num_rows
         self._pending_bytes += stamped.nbytes
         self.rows_written += stamped.num_rows
-        if self._pending_rows >= ROW_GROUP_ROWS or self._pending_bytes >= ROW_GROUP_BYTES:
+        if self._pending_rows >= self._row_group_rows() or self._pending_bytes >= ROW_GROUP_BYTES:
             self._flush(pa.concat_tables(self._pending))
         crash_point("import-batch")  # tests: killed mid-import
+
+    def _row_group_rows(self) -> int:
+        """Rows that make a row group now: fewer once fewer than a whole row group's are expected to come."""
+        if self.rows_expected is not None and self.rows_expected - self.rows_written < ROW_GROUP_ROWS:
+            return min(ROW_GROUP_ROWS, LAST_ROW_GROUPS_ROWS)
+        return ROW_GROUP_ROWS
 
     def _flush(self, data: pa.Table) -> None:
         """Hand one row group to the writer thread (after the previous one is written: two at most in memory)."""
