@@ -5,6 +5,10 @@ at a time, normalised by `schema.normalize_*` a batch at a time), each batch is 
 one uncommitted segment (`import_stream.StreamingImport`), and the whole import is committed at the end
 with one transaction-log line, or not at all: a bad row anywhere (named by its line) or a kill leaves
 nothing visible, not even the project or object the import would have created.
+
+Three stages run at once on a JSONL span file: DuckDB parses and checks the next batches (its own threads,
+pulled by a read-ahead thread that also finishes them), the main thread stamps and gathers the batches
+into row groups, and the sink's writer thread writes the previous row group as Parquet.
 """
 
 from __future__ import annotations
