@@ -12,7 +12,10 @@ checkout, e.g. main's), each round also imports with that checkout's code, so bo
 same rounds, under the same load.
 
     python benchmarks/import_bench.py [--spans 200000] [--repeat 3] [--baseline DIR] [--no-keep]
-                                      [--out benchmarks/results_import.txt]
+                                      [--out benchmarks/results_import.txt] [--timeline]
+
+`--timeline` instead samples one import's threads (CPU seconds from /proc every 0.1 s) and prints how many
+cores it kept busy over time: where the import's wall time is single-threaded, to be made parallel.
 """
 
 from __future__ import annotations
@@ -81,6 +84,41 @@ def measure(argv: list[str], code: Path = ROOT) -> tuple[float, float, float]:
     return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
+def timeline(argv: list[str], code: Path = ROOT, step: float = 0.1) -> list[str]:
+    """Run `argv` as a child, sampling each of its threads' CPU time every `step` seconds; lines saying, per
+    stretch of wall time, how many cores it kept busy and how many threads did the work (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(code)})
+    started, before, samples = time.perf_counter(), {}, []
+    while proc.poll() is None:
+        now: dict[str, float] = {}
+        try:
+            for tid in os.listdir(f"/proc/{proc.pid}/task"):
+                try:
+                    with open(f"/proc/{proc.pid}/task/{tid}/stat") as fh:
+                        fields = fh.read().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                now[tid] = (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+        except OSError:
+            break
+        used = {tid: cpu - before.get(tid, 0.0) for tid, cpu in now.items() if cpu > before.get(tid, 0.0)}
+        samples.append((time.perf_counter() - started, used))
+        before.update(now)
+        time.sleep(step)
+    lines, last, cpu, working = [], 0.0, 0.0, set()
+    for at, used in samples[1:]:  # in stretches of half a second
+        cpu += sum(used.values())
+        working.update(tid for tid, v in used.items() if v >= 0.01)
+        if at - last >= 0.5 or at == samples[-1][0]:
+            lines.append(f"  {last:5.1f}-{at:5.1f} s  {cpu / max(at - last, 1e-9):4.1f} cores busy, "
+                         f"{len(working)} threads working")
+            last, cpu, working = at, 0.0, set()
+    total = sum(sum(u.values()) for _, u in samples)
+    lines.append(f"  {last:.1f} s wall, {total:.1f} s CPU ({total / max(last, 1e-9):.2f} cores on average)")
+    return lines
+
+
 def run_once(source: Path, work: Path, baseline: Path | None = None) -> dict[str, float]:
     """One import (and one with the baseline's code) and one DuckDB read of `source`; their times and peak RSS."""
     import shutil
@@ -113,6 +151,8 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "loop-tui-import-bench")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results_import.txt")
     parser.add_argument("--baseline", type=Path, help="another checkout whose import is measured in the same rounds")
+    parser.add_argument("--timeline", action="store_true",
+                        help="print how many cores one import keeps busy over time (nothing is appended to --out)")
     parser.add_argument("--no-keep", dest="keep", action="store_false",
                         help="delete the generated file at the end (kept for the next run by default)")
     args = parser.parse_args()
@@ -124,6 +164,16 @@ def main() -> None:
         generate(source, args.spans)
         print(f"  done in {time.perf_counter() - started:.0f} s", flush=True)
     size_mb = source.stat().st_size / 1e6
+    if args.timeline:
+        ws = args.dir / "ws"
+        import shutil
+
+        shutil.rmtree(ws, ignore_errors=True)
+        print(f"one import of {source.name} (load average {os.getloadavg()[0]:.1f}):")
+        print("\n".join(timeline([sys.executable, "-m", "loop_tui.cli.main", "import", "logs", str(source),
+                                  "--project", "bench", "--workspace", str(ws)])))
+        shutil.rmtree(ws, ignore_errors=True)
+        return
     runs = []
     for n in range(args.repeat):
         print(f"run {n + 1}/{args.repeat} on {source.name} ({size_mb:,.0f} MB)", flush=True)
