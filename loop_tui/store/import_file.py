@@ -32,8 +32,9 @@ if TYPE_CHECKING:
 
 BATCH_ROWS = 5_000  # rows normalised in Python at a time
 # DuckDB's batches (parsed, checked and finished) read ahead on a thread while the previous ones are stamped
-# and handed to the writer: pulled from the main thread, DuckDB's reader stalled while Python worked.
-PREFETCH_BATCHES = 2
+# and handed to the writer: pulled from the main thread, DuckDB's reader stalled while Python worked. One
+# waiting batch (~7 MB) is enough to keep it going; peak memory is near the 500 MB target at 2M spans.
+PREFETCH_BATCHES = 1
 OnProgress = Callable[[int, int], None]  # (rows read, bytes of the file read)
 
 
