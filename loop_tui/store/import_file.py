@@ -57,10 +57,9 @@ def _bytes_per_line(path: Path) -> float:
     return len(head) / max(1, head.count(b"\n")) if head else 1.0
 
 
-def _fast_batches(path: Path, table: str, source: str, progress: ReadProgress) -> Iterator[pa.Table]:
+def _fast_batches(path: Path, table: str, source: str, progress: ReadProgress, per_line: float) -> Iterator[pa.Table]:
     """DuckDB's batches (read ahead on a thread), with the bytes read estimated from the rows read."""
     size = path.stat().st_size
-    per_line = _bytes_per_line(path)
     rows = 0
     for batch in prefetch(span_batches(path, table, source, clock.now()), depth=PREFETCH_BATCHES):
         rows += batch.num_rows
@@ -96,9 +95,10 @@ def import_file(
 
         progress = ReadProgress()
         if fmt == "jsonl":
-            sink.rows_expected = int(path.stat().st_size / _bytes_per_line(path))
+            per_line = _bytes_per_line(path)
+            sink.rows_expected = int(path.stat().st_size / per_line)
             try:
-                pour(_fast_batches(path, table, source, progress), progress)
+                pour(_fast_batches(path, table, source, progress, per_line), progress)
             except RowByRow:
                 sink.restart()  # the row-by-row path names the bad line, or takes what DuckDB could not
                 progress = ReadProgress()
