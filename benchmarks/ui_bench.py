@@ -10,7 +10,8 @@ from launching the process until a known string is on the terminal (`tmux captur
 Medians are printed with their ratio to the minimal app's first frame. Then the app's resident memory
 after opening each page (one headless process).
 
-    python benchmarks/ui_bench.py --workspace /tmp/ws1m [--repeat 5]
+    python benchmarks/ui_bench.py --workspace /tmp/ws1m [--repeat 5] [--baseline /path/to/other/checkout]
+`--baseline` also measures another checkout of Loop TUI (say, main) in the same interleaved rounds.
     (make a 1M-span workspace with `loop-tui demo --workspace /tmp/ws1m --spans 1000000`)
 """
 
@@ -112,10 +113,10 @@ class Session:
         subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
 
 
-def _env(config_dir: str) -> dict[str, str]:
+def _env(config_dir: str, repo: Path = REPO) -> dict[str, str]:
     # tmux starts commands with its server's environment: pass what matters explicitly. A fresh config
     # folder per run: no remembered project or panel width from an earlier run.
-    return {"PYTHONPATH": str(REPO), "TERM": os.environ.get("TERM", "xterm-256color"),
+    return {"PYTHONPATH": str(repo), "TERM": os.environ.get("TERM", "xterm-256color"),
             "HOME": os.environ.get("HOME", "/tmp"), "LOOP_TUI_CONFIG": f"{config_dir}/settings.toml"}
 
 
@@ -129,15 +130,15 @@ def measure_minimal() -> float:
             session.close()
 
 
-def measure_app(workspace: str, project: str | None, interact: bool) -> dict[str, float]:
+def measure_app(workspace: str, project: str | None, interact: bool, repo: Path = REPO) -> dict[str, float]:
     """Seconds until Loop TUI's first frame and its usable logs page; with `interact`, then the key-to-frame
-    and key-to-data times of the experiments page and the trace view."""
+    and key-to-data times of the experiments page and the trace view (of the checkout at `repo`)."""
     command = f"{sys.executable} -m loop_tui --workspace {workspace} --page logs"
     if project:
         command += f" --project {project}"
     out: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as config:
-        session = Session(command, _env(config))
+        session = Session(command, _env(config, repo))
         try:
             out["first_frame"] = session.seconds_until(lambda s: APP_FIRST_FRAME in s)
             out["usable_logs"] = session.seconds_until(lambda s: LOGS_USABLE in s)
@@ -210,6 +211,8 @@ def main() -> int:
     parser.add_argument("--project", default="support-bot", help="project the logs page shows ('' for the first)")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--no-memory", action="store_true", help="skip the per-page memory tour")
+    parser.add_argument("--baseline", type=Path, metavar="CHECKOUT",
+                        help="also measure this checkout of Loop TUI (e.g. main) in the same rounds")
     parser.add_argument("--child", choices=["minimal", "memory"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child == "minimal":
@@ -228,9 +231,13 @@ def main() -> int:
           f"{args.repeat} runs each, interleaved; medians\n")
     minimal: list[float] = []
     runs: list[dict[str, float]] = []
+    baseline: list[dict[str, float]] = []
     for _ in range(args.repeat):  # interleaved, so a busy moment of the machine hits both alike
         minimal.append(measure_minimal())
         runs.append(measure_app(args.workspace, args.project or None, interact=True))
+        if args.baseline is not None:
+            baseline.append(measure_app(args.workspace, args.project or None, interact=False,
+                                        repo=args.baseline.resolve()))
     base = statistics.median(minimal)
 
     def row(label: str, seconds: float, ratio: bool = True) -> None:
@@ -245,9 +252,14 @@ def main() -> int:
                        ("trace_drawn", "enter → trace view drawn"),
                        ("trace_tree", "enter → trace's spans shown")):
         row(label, statistics.median(r[key] for r in runs), ratio=False)
+    if baseline:
+        row(f"baseline {args.baseline}: first frame", statistics.median(r["first_frame"] for r in baseline))
+        row("baseline: logs page usable", statistics.median(r["usable_logs"] for r in baseline))
     print(f"\nall runs (s): minimal {[round(m, 3) for m in minimal]}")
     print(f"              first frame {[round(r['first_frame'], 3) for r in runs]}")
     print(f"              logs usable {[round(r['usable_logs'], 3) for r in runs]}")
+    if baseline:
+        print(f"              baseline logs usable {[round(r['usable_logs'], 3) for r in baseline]}")
     if not args.no_memory:
         memory = _memory(args.workspace)
         print("\nresident memory after opening each page (one headless process, pages opened in this order):")
