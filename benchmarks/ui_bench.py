@@ -34,6 +34,10 @@ from pathlib import Path
 PAGES = ("logs", "experiments", "datasets", "playground", "btql", "settings")
 REPO = Path(__file__).resolve().parent.parent
 SIZE = (120, 40)
+# A tmux server of the bench's own, kept up by an idle session for the whole run: with the default server,
+# closing the last session stopped it while the next run's session was connecting ("server exited
+# unexpectedly"), and another user of tmux could disturb it.
+TMUX = ("tmux", "-L", f"ui-bench-{os.getpid()}")
 POLL_S = 0.005  # between captures of the pane (each capture itself takes a few ms)
 
 MINIMAL_FIRST_FRAME = "minimal row 01"  # a cell of the table's first row: the frame is all there
@@ -83,12 +87,12 @@ class Session:
         self.name = f"ui-bench-{uuid.uuid4().hex[:8]}"
         flags = [flag for key, value in env.items() for flag in ("-e", f"{key}={value}")]
         self.started = time.perf_counter()
-        subprocess.run(["tmux", "new-session", "-d", "-s", self.name, "-x", str(SIZE[0]), "-y", str(SIZE[1]),
+        subprocess.run([*TMUX, "new-session", "-d", "-s", self.name, "-x", str(SIZE[0]), "-y", str(SIZE[1]),
                         *flags, command], check=True)
 
     def screen(self) -> str:
         """What the terminal shows now."""
-        return subprocess.run(["tmux", "capture-pane", "-p", "-t", self.name], capture_output=True,
+        return subprocess.run([*TMUX, "capture-pane", "-p", "-t", self.name], capture_output=True,
                               text=True).stdout
 
     def seconds_until(self, predicate: Callable[[str], bool], since: float | None = None,
@@ -106,11 +110,11 @@ class Session:
     def send(self, *keys: str) -> float:
         """Send keys; returns the moment they were sent."""
         sent = time.perf_counter()
-        subprocess.run(["tmux", "send-keys", "-t", self.name, *keys], check=True)
+        subprocess.run([*TMUX, "send-keys", "-t", self.name, *keys], check=True)
         return sent
 
     def close(self) -> None:
-        subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
+        subprocess.run([*TMUX, "kill-session", "-t", self.name], capture_output=True)
 
 
 def _env(config_dir: str, repo: Path = REPO) -> dict[str, str]:
@@ -224,6 +228,14 @@ def main() -> int:
     if shutil.which("tmux") is None:
         raise SystemExit("ui_bench needs tmux (it measures in a real terminal)")
 
+    subprocess.run([*TMUX, "new-session", "-d", "-s", "keep-server-up", "sleep 86400"], check=True)
+    try:
+        return _bench(args)
+    finally:
+        subprocess.run([*TMUX, "kill-server"], capture_output=True)
+
+
+def _bench(args: argparse.Namespace) -> int:
     from loop_tui.store import Workspace
 
     spans = Workspace.open(args.workspace, create=False).query("SELECT count(*) AS n FROM project_logs")[0]["n"]
