@@ -235,3 +235,26 @@ def test_an_unreadable_transaction_log_or_workspace_folder_is_one_sentence(two_p
         assert str(moved) in listing.stderr
     finally:
         moved.chmod(0o755)
+
+
+@pytest.mark.parametrize("damage", [_truncate, _garbage, _inside, Path.unlink],
+                         ids=["truncated", "garbage", "inside", "deleted"])
+@pytest.mark.parametrize("query", [
+    # the logs page's own first query (its filter and sort decided before any damaged row is read)
+    "select: * | from: project_logs('a') | filter: is_root | sort: created desc | limit: 200",
+    "select: id | from: project_logs('a') | filter: input > 3 | limit: 5",
+])
+def test_a_filtered_page_of_a_damaged_project_is_the_damage_not_zero_rows(two_projects: dict, damage, query: str,
+                                                                          cli) -> None:
+    # Seen: the logs page of a project with a truncated segment said "No logs match" (0 rows, exit 0), and
+    # damage inside a file read "The query could not be run … a bug in Loop TUI's BTQL compiler" after a
+    # dump of the SQL; a count of the same project named the file.
+    root, seg = two_projects["root"], two_projects["a_segment"]
+    damage(seg)
+    result = cli(root, "btql", query)
+    assert result.returncode != 0, result.stdout
+    lines = [line for line in result.stderr.strip().splitlines() if not line.startswith("warning: ")]  # the lint's
+    assert not any(bad in result.stderr for bad in ("Traceback", "SQL:", "compiler")), result.stderr
+    assert str(seg.relative_to(root)) in lines[0] and "doctor --repair" in lines[0]  # (then the query, marked)
+    other = cli(root, "btql", query.replace("project_logs('a')", "project_logs('b')"), "--format", "json")
+    assert other.returncode == 0, other.stderr

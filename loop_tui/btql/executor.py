@@ -125,10 +125,42 @@ def compile_query(query: Any, ws: Any, con: Any, project: str | None, *, tz_offs
         exact = views is not None and source.ids and source.column == TABLES[source.view][1]
         own = views.view_of(ws, source.view, source.ids) if views is not None and exact else None
         view, typed = own if own is not None else (None, typed_fields(con, root, gen, source.view))
+    _refuse_damaged(ws, source.view, source.ids)
     compiled = Compiler(q, source, keys, tz_offset=int(tz_offset or 0), now=now, limit_override=limit,
                         confirm_key=confirm, typed=typed, created_window=created_window, view=view).compile()
     assert_single_select(compiled.sql)
     return q, compiled, source.name
+
+
+def _refuse_damaged(ws: Any, table: str, object_ids: list[str]) -> None:
+    """Fail a query over an object the store found damaged, with the store's sentence.
+
+    The views stand a row that raises the damage in for such an object, but a filter or sort on a column
+    that row lacks (`is_root`, a time window) can drop it unevaluated: the logs page of a project with a
+    truncated segment said "No logs match".
+    """
+    damaged = getattr(ws, "damaged", None)
+    if damaged is None:
+        return
+    for damage in damaged():
+        if damage.table == table and (not object_ids or damage.object_id in object_ids):
+            raise BtqlError("runtime", "damaged_segment", damage.message(ws.root))
+
+
+def _damage_inside(ws: Any, compiled: Compiled) -> str | None:
+    """After DuckDB failed reading: the sentence for a damaged file of the queried objects, if one is (every
+    file read in full, as the store does when a read fails in a way its checks did not foresee)."""
+    from loop_tui.store import txlog
+    from loop_tui.store.health import known_damage
+
+    root = getattr(ws, "root", None)
+    table, object_ids = compiled.window_objects
+    if root is None:
+        return None
+    for (damaged_table, object_id), damage in known_damage(root, txlog.snapshot(root), deep=True).items():
+        if (not table or damaged_table == table) and (not object_ids or object_id in object_ids):
+            return damage.message(root)
+    return None
 
 
 def run(query: str | dict | A.Query, workspace: Any, project: str | None = None, *, tz_offset: int | None = None,
@@ -141,10 +173,19 @@ def run(query: str | dict | A.Query, workspace: Any, project: str | None = None,
                                              views=views)
     deadline = None if timeout_s is None else time.monotonic() + float(timeout_s)
     table, sql = None, compiled.sql
-    if compiled.window_sort is not None and compiled.window_objects[0] in DATA_TABLES:
-        table, sql = _run_in_time_windows(q, compiled, ws, con, project, tz_offset, limit, deadline, cancel, views)
-    if table is None:
-        table = execute(con, compiled, timeout_s=_left(deadline), cancel=cancel)
+    try:
+        if compiled.window_sort is not None and compiled.window_objects[0] in DATA_TABLES:
+            table, sql = _run_in_time_windows(q, compiled, ws, con, project, tz_offset, limit, deadline, cancel,
+                                              views)
+        if table is None:
+            table = execute(con, compiled, timeout_s=_left(deadline), cancel=cancel)
+    except BtqlError as err:
+        sentence = _damage_inside(ws, compiled) if err.code == "query_failed" else None
+        if sentence is None:
+            if err.code == "query_failed":
+                log.warning("btql query failed in DuckDB: %s\nSQL: %s", err.__cause__ or err, compiled.sql)
+            raise
+        raise BtqlError("runtime", "damaged_segment", sentence) from None
     table, more, last_keys = finish_table(table, compiled)
     next_cursor = None
     if more:
@@ -278,9 +319,9 @@ def execute(con: Any, compiled: Compiled, *, timeout_s: float | None, cancel: An
         raise BtqlError("runtime", "bad_value", "A value in the data could not be converted while running the query.",
                         hint="Convert fields explicitly with to_number(…) or to_string(…).") from None
     except duckdb.Error as exc:
-        log.warning("btql query failed in DuckDB: %s\nSQL: %s", exc, compiled.sql)
+        # (`run` logs it, once it knows the cause is not a damaged file; kept as the cause for that)
         raise BtqlError("runtime", "query_failed", "The query could not be run.",
-                        hint="This is a bug in Loop TUI's BTQL compiler; simplify the query and report it.") from None
+                        hint="This is a bug in Loop TUI's BTQL compiler; simplify the query and report it.") from exc
     finally:
         done.set()
         if watcher is not None:
