@@ -26,6 +26,7 @@ TOP_LEVEL = {
     "counts": "base",
     "errors": "base",
     "gc_pause": "base",
+    "read_ahead": "base",
     "redaction": "base",
     "safe_text": "base",
     "__main__": "cli",

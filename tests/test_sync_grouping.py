@@ -10,9 +10,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from loop_tui.read_ahead import prefetch_grouped
 from loop_tui.remote.client import _decoded
 from loop_tui.remote.errors import RemoteError
-from loop_tui.remote.prefetch import prefetch_grouped
 
 
 def _source(released: threading.Event) -> Iterator[int]:

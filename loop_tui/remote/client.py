@@ -191,7 +191,7 @@ class BraintrustClient:
         decode has a fixed cost about that of decoding a page; they come out as one table and the last
         page's cursor.
         """
-        from loop_tui.remote.prefetch import prefetch_grouped
+        from loop_tui.read_ahead import prefetch_grouped
 
         query = _rows_query(kind, object_id, limit, since_xact, since_created, None)
         raw_pages = self._paged(kind, object_id, query, cursor, "jsonl", _jsonl_page)

@@ -19,12 +19,12 @@ from typing import Any
 
 from loop_tui.counts import counted
 from loop_tui.errors import NotFoundError, UserError
+from loop_tui.read_ahead import prefetch
 from loop_tui.remote import objects as ob
 from loop_tui.remote.client import BraintrustClient
 from loop_tui.remote.errors import RemoteError
 from loop_tui.remote.local_rows import changed_since, latest_versions, max_xact, xact_int
 from loop_tui.remote.page_columns import HELPER_COLUMNS, ArrowRows, PageBatch, page_top_xact
-from loop_tui.remote.prefetch import prefetch
 from loop_tui.remote.sync_state import ObjectState, ProjectState, load_state, now_iso, save_state, sync_lock
 from loop_tui.store import schema as sch
 

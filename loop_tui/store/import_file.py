@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from loop_tui import clock
 from loop_tui.errors import UserError
-from loop_tui.remote.prefetch import prefetch
+from loop_tui.read_ahead import prefetch
 from loop_tui.store import schema as sch
 from loop_tui.store.import_fast import RowByRow, span_batches
 from loop_tui.store.import_stream import ImportResult, StreamingImport, resolve_target

@@ -182,8 +182,8 @@ def view_statements(root: Path, snap: Snapshot, damaged: dict[tuple[str, str], D
             continue
         fields = typed_fields_of(every[1:]) if typed else {}
         if fields:
-            btql = _latest(clean, dirty, object_col, typed, fields, schema.names, grouped=True)
-            statements.append(f"CREATE OR REPLACE VIEW {table}_btql AS {btql}{stubs}")
+            select = _latest(clean, dirty, object_col, typed, fields, schema.names, grouped=True)
+            statements.append(f"CREATE OR REPLACE VIEW {table}_btql AS {select}{stubs}")
         else:
             statements.append(f"CREATE OR REPLACE VIEW {table}_btql AS SELECT * FROM {table}")
     return statements

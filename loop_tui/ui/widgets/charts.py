@@ -23,6 +23,20 @@ class TrendChart(Vertical):
         super().__init__(id=id, classes="trend-chart")
         self.title = title
         self.fmt = fmt
+        self._first_plot: tuple[Sequence[float | None], str, str] | None = None
+
+    def plot_when_mounted(self, values: Sequence[float | None], first_label: str = "", last_label: str = "") -> None:
+        """`plot` once the chart's own widgets are there (right away if they are)."""
+        if self.is_mounted and self.query(Sparkline):
+            self.plot(values, first_label, last_label)
+        else:
+            self._first_plot = (values, first_label, last_label)
+
+    def on_mount(self) -> None:
+        if self._first_plot is not None:
+            values, first_label, last_label = self._first_plot
+            self._first_plot = None
+            self.plot(values, first_label, last_label)
 
     def compose(self) -> ComposeResult:
         yield Label(self.title, classes="trend-title")
@@ -81,4 +95,5 @@ class TrendCharts(Horizontal):
             await self.remove_children()
             await self.mount_all([TrendChart(title, fmt, id=f"chart-{name}") for name, title, fmt in CHARTS])
         for name, _title, _fmt in CHARTS:
-            self.query_one(f"#chart-{name}", TrendChart).plot(series.get(name, []), first, last)
+            # (a chart just mounted may not have composed its scale and sparkline yet under load)
+            self.query_one(f"#chart-{name}", TrendChart).plot_when_mounted(series.get(name, []), first, last)

@@ -18,7 +18,7 @@ class _Reader:
     def __init__(self, pages: Iterator[T], depth: int) -> None:
         self.box: queue.Queue[object] = queue.Queue(maxsize=depth)
         self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._read, args=(pages,), name="sync-prefetch", daemon=True)
+        self.thread = threading.Thread(target=self._read, args=(pages,), name="read-ahead", daemon=True)
         self.thread.start()
 
     def _read(self, pages: Iterator[T]) -> None:
