@@ -267,8 +267,8 @@ class LogsScreen(PageScreen):
             self._show_status()
 
     @on(ChartsLoaded)
-    async def _show_charts(self, message: ChartsLoaded) -> None:
-        await self.query_one(TrendCharts).plot(message.series, message.first, message.last)
+    def _show_charts(self, message: ChartsLoaded) -> None:
+        self.query_one(TrendCharts).plot(message.series, message.first, message.last)
 
     def _show_status(self) -> None:
         table = self.query_one("#logs-table", ArrowTable)

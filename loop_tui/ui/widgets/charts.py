@@ -23,20 +23,6 @@ class TrendChart(Vertical):
         super().__init__(id=id, classes="trend-chart")
         self.title = title
         self.fmt = fmt
-        self._first_plot: tuple[Sequence[float | None], str, str] | None = None
-
-    def plot_when_mounted(self, values: Sequence[float | None], first_label: str = "", last_label: str = "") -> None:
-        """`plot` once the chart's own widgets are there (right away if they are)."""
-        if self.is_mounted and self.query(Sparkline):
-            self.plot(values, first_label, last_label)
-        else:
-            self._first_plot = (values, first_label, last_label)
-
-    def on_mount(self) -> None:
-        if self._first_plot is not None:
-            values, first_label, last_label = self._first_plot
-            self._first_plot = None
-            self.plot(values, first_label, last_label)
 
     def compose(self) -> ComposeResult:
         yield Label(self.title, classes="trend-title")
@@ -68,32 +54,16 @@ class TrendChart(Vertical):
         self.query_one(".trend-last", Label).update(last_label)
 
 
-CHARTS: tuple[tuple[str, str, Formatter], ...] = (
-    ("requests", "requests/day", lambda v: f"{v:,.0f}"),
-    ("errors", "errors/day", lambda v: f"{v:,.0f}"),
-    ("latency", "mean latency", lambda v: f"{v:.1f}s"),
-    ("tokens", "tokens/day", lambda v: f"{v / 1000:,.0f}k" if v >= 1000 else f"{v:,.0f}"),
-)
-"""(series key, title, value format) of each chart, left to right."""
-
-
 class TrendCharts(Horizontal):
-    """Requests, errors, latency and tokens per day.
-
-    Until the first data comes, only the four titles are there: the charts are 44 widgets (each its scale,
-    sparkline and day labels), and building them with the page held its first rows back by ~50 ms; the
-    data comes after the rows anyway (`plot`).
-    """
+    """Requests, errors, latency and tokens per day."""
 
     def compose(self) -> ComposeResult:
-        for name, title, _fmt in CHARTS:
-            yield Label(title, id=f"chart-{name}-pending", classes="trend-chart trend-title")
+        yield TrendChart("requests/day", lambda v: f"{v:,.0f}", id="chart-requests")
+        yield TrendChart("errors/day", lambda v: f"{v:,.0f}", id="chart-errors")
+        yield TrendChart("mean latency", lambda v: f"{v:.1f}s", id="chart-latency")
+        yield TrendChart("tokens/day", lambda v: f"{v / 1000:,.0f}k" if v >= 1000 else f"{v:,.0f}", id="chart-tokens")
 
-    async def plot(self, series: dict[str, list[float | None]], first: str, last: str) -> None:
+    def plot(self, series: dict[str, list[float | None]], first: str, last: str) -> None:
         """Plot the four series (keys: requests, errors, latency, tokens)."""
-        if not self.query(TrendChart):
-            await self.remove_children()
-            await self.mount_all([TrendChart(title, fmt, id=f"chart-{name}") for name, title, fmt in CHARTS])
-        for name, _title, _fmt in CHARTS:
-            # (a chart just mounted may not have composed its scale and sparkline yet under load)
-            self.query_one(f"#chart-{name}", TrendChart).plot_when_mounted(series.get(name, []), first, last)
+        for name in ("requests", "errors", "latency", "tokens"):
+            self.query_one(f"#chart-{name}", TrendChart).plot(series.get(name, []), first, last)
