@@ -25,6 +25,7 @@ from loop_tui.ui.failures import WorkerFailures
 from loop_tui.ui.loop.frozen import FrozenLines, capture_lines_in_steps, compact
 from loop_tui.ui.loop.md_table import LoopMarkdown
 from loop_tui.ui.loop.summaries import call_summary, pretty, pretty_args, result_summary
+from loop_tui.ui.removal import finish_removal
 
 
 class UserTurn(Static):
@@ -153,7 +154,7 @@ class AssistantAnswer(WorkerFailures, Widget):
             # memo of up to 1024 of them): a refresh empties it, so only an empty shell stays behind and
             # full garbage collections do not walk the removed blocks' drawn lines.
             block.refresh()
-        await live.remove()
+        await finish_removal(live.remove())
         # A child's layout refresh makes Textual forget its parents' cached arrangements, which would
         # otherwise keep the removed Markdown and all its blocks alive.
         frozen.refresh(layout=True)
@@ -200,7 +201,7 @@ class AssistantAnswer(WorkerFailures, Widget):
             if frozen is not None:
                 frozen.display = False
         if frozen is not None:
-            await frozen.remove()
+            await finish_removal(frozen.remove())
         self._schedule_freeze()
 
     def get_selection(self, selection: Selection) -> tuple[str, str] | None:

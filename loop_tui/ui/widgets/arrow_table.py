@@ -17,6 +17,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from loop_tui.safe_text import literal, visible
+from loop_tui.ui.removal import finish_removal
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -217,7 +218,7 @@ class ArrowTable(Vertical):
         if focus and not had_focus and self._typing_elsewhere():
             focus = False  # a reload (after Loop wrote, say) never takes the cursor from a field the user types in
         typed_ahead, self.typed_ahead, self.awaiting_rows = self.typed_ahead, [], False
-        await self.remove_children()
+        await finish_removal(self.remove_children())
         if display.num_rows == 0:
             await self._mount_message(empty_text or "No rows match.", had_focus or focus)
             return
@@ -259,7 +260,7 @@ class ArrowTable(Vertical):
             self.raw = None
             had_focus = self.has_focus_within
             self.typed_ahead, self.awaiting_rows = [], False
-            await self.remove_children()
+            await finish_removal(self.remove_children())
             await self._mount_message(text, had_focus)
 
     async def _mount_message(self, text: str, focus: bool) -> None:

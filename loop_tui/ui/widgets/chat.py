@@ -16,6 +16,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from loop_tui.safe_text import literal
+from loop_tui.ui.removal import finish_removal
 
 if TYPE_CHECKING:
     from loop_tui.agent import PageContext
@@ -64,7 +65,7 @@ class ChatPanel(Vertical):
         starting = self.query(".loop-starting")
         if not starting:
             return
-        await starting.remove()
+        await finish_removal(starting.remove())
         await self.mount(self._chat())
 
     def watch_project_name(self, name: str) -> None:
