@@ -168,3 +168,20 @@ async def test_charts_have_a_scale_and_their_first_and_last_day(sample_ws_path: 
         )[0]["t"].strftime("%b %d")
         assert f"{max(data):,.0f}" in text and f"{min(data):,.0f}" in text  # the scale: highest and lowest day
         assert first in text and "requests/day" in text
+
+
+async def test_a_damaged_segment_is_said_in_place_of_the_rows(sample_ws_path: Path) -> None:
+    # Seen: the logs page of a project with a truncated segment said "No logs match" (and, once that was an
+    # error, "Loading logs…" stayed under a toast that went away): the page must say what is wrong, in place.
+    from loop_tui.store import Workspace
+
+    project = Workspace.open(sample_ws_path).project("support-bot")
+    segment = sorted((sample_ws_path / "tables" / "project_logs" / project.id).glob("seg-*.parquet"))[0]
+    segment.write_bytes(segment.read_bytes()[: segment.stat().st_size // 2])
+    app = make_app(sample_ws_path, page="logs")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: "doctor --repair" in screen_text(app) and "query failed" in screen_text(app))
+        await settle(pilot)
+        shown = screen_text(app)
+        assert "Loading logs" not in shown and "No logs match" not in shown
+        assert segment.name in shown.replace("\n", "").replace("│", "").replace(" ", "") or "cannot be read" in shown

@@ -70,6 +70,13 @@ class LogsScreen(PageScreen):
         warnings: list[str]
 
     @dataclass
+    class PageFailed(Message):
+        """The page's query failed (a damaged file, a bad filter): the sentence replaces the rows."""
+
+        query: LogsQuery
+        sentence: str
+
+    @dataclass
     class CountLoaded(Message):
         """How many rows match the current query."""
 
@@ -170,7 +177,7 @@ class LogsScreen(PageScreen):
             result = result or run(text, self.workspace, cursor=cursor)
         except BtqlError as err:
             self.loop_app.first_page_drawn()  # the error is what the page shows first
-            self.post_message(WorkFailed("logs", str(err)))
+            self.post_message(self.PageFailed(query, str(err)))
             return
         display = display_table(result.table)
         self.post_message(self.PageLoaded(query, page, display, result.table, result.cursor, result.warnings))
@@ -233,6 +240,15 @@ class LogsScreen(PageScreen):
         self._fetch_count(query)
         if self.query_one(TrendCharts).display:
             self._fetch_charts(query)
+
+    @on(PageFailed)
+    async def _show_failure(self, message: PageFailed) -> None:
+        # In place of the rows, not only as a toast: a page left saying "Loading logs…" looked like it hung.
+        if message.query != self.query_state:
+            return
+        await self.query_one("#logs-table", ArrowTable).show_message(message.sentence)
+        self.query_one("#logs-status", Label).update("the query failed · / changes the filter · r reloads")
+        self.notify(message.sentence, title="logs", severity="error", timeout=8)
 
     @on(LiveFeed.Arrived)
     def _refresh_live(self, message: LiveFeed.Arrived) -> None:
