@@ -12,6 +12,10 @@ T = TypeVar("T")
 _END = object()
 
 
+class _Finished(Exception):  # noqa: N818 - the end of the pages, not an error
+    """The reader has handed on everything `pages` yielded."""
+
+
 class _Reader:
     """A daemon thread putting what `pages` yields into a bounded queue (an exception, then nothing more)."""
 
@@ -36,6 +40,16 @@ class _Reader:
         except BaseException as exc:  # handed to the consumer, which re-raises it
             self.box.put(exc)
 
+    def take(self, timeout: float | None = None) -> object:
+        """The next item; raises `_Finished` at the end, the iterator's exception after the items before it,
+        and `queue.Empty` when `timeout` (0: do not wait) passes first."""
+        item = self.box.get_nowait() if timeout is not None and timeout <= 0 else self.box.get(timeout=timeout)
+        if item is _END:
+            raise _Finished
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
     def close(self) -> None:
         """Stop after the item being fetched (unblocking a reader waiting to put), and let it finish."""
         self.stop.set()
@@ -55,11 +69,10 @@ def prefetch(pages: Iterator[T], depth: int = 2) -> Iterator[T]:
     reader = _Reader(pages, depth)
     try:
         while True:
-            item = reader.box.get()
-            if item is _END:
+            try:
+                item = reader.take()
+            except _Finished:
                 return
-            if isinstance(item, BaseException):
-                raise item
             yield item  # type: ignore[misc]
     finally:
         reader.close()
@@ -76,30 +89,28 @@ def prefetch_grouped(pages: Iterator[T], size: Callable[[T], int], max_size: int
     reader = _Reader(pages, depth)
     try:
         while True:
-            first = reader.box.get()
-            if first is _END:
+            try:
+                first = reader.take()
+            except _Finished:
                 return
-            if isinstance(first, BaseException):
-                raise first
             group: list[T] = [first]  # type: ignore[list-item]
             total = size(first)  # type: ignore[arg-type]
             deadline = time.monotonic() + max_wait_s
-            last: object = None
+            ending: Exception | None = None  # the end or the iterator's exception, after this group
             while total < max_size:
-                left = deadline - time.monotonic()
                 try:
-                    item = reader.box.get(timeout=left) if left > 0 else reader.box.get_nowait()
+                    item = reader.take(timeout=deadline - time.monotonic())
                 except queue.Empty:
                     break
-                if item is _END or isinstance(item, BaseException):
-                    last = item
+                except Exception as exc:  # handed on after the group (an interrupt of this thread is not)
+                    ending = exc
                     break
                 group.append(item)  # type: ignore[arg-type]
                 total += size(item)  # type: ignore[arg-type]
             yield group
-            if isinstance(last, BaseException):
-                raise last
-            if last is _END:
+            if isinstance(ending, _Finished):
                 return
+            if ending is not None:
+                raise ending
     finally:
         reader.close()
