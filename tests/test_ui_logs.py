@@ -47,6 +47,20 @@ async def test_invalid_filter_is_marked_as_you_type_and_not_applied(sample_ws_pa
         assert app.screen.query_state.filter == ""
 
 
+async def test_an_unfinished_filter_says_where_it_ends_not_a_bar_the_user_did_not_type(sample_ws_path: Path) -> None:
+    # Seen in tmux: `scores.Factuality < 0.3 and` said "found `|`": the check wrapped the filter in a query
+    # with more clauses after it.
+    app = make_app(sample_ws_path)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await _logs(pilot)
+        await pilot.press("slash")
+        app.screen.query_one("#logs-filter-input").value = "scores.Factuality < 0.3 and"
+        error = app.screen.query_one("#logs-filter-error")
+        await wait_for(pilot, lambda: not error.has_class("hidden"), timeout=30)  # the check is debounced
+        said = str(error.render())
+        assert "found the end of the filter" in said and "|" not in said, said
+
+
 async def test_valid_filter_narrows_rows(sample_ws_path: Path) -> None:
     app = make_app(sample_ws_path)
     async with app.run_test(size=(140, 40)) as pilot:

@@ -94,8 +94,10 @@ class LogsQuery:
         return " | ".join(clauses)
 
     def filter_check_btql(self, text: str) -> str:
-        """A query that binds the user's filter expression alone (for as-you-type validation)."""
-        return f"select: id | from: {self.source} | filter: {text} | limit: 1"
+        """A query that binds the user's filter expression alone (for as-you-type validation). The filter is
+        its last clause, so an unfinished expression ends where the query does (not at a `|` the user never
+        typed)."""
+        return f"select: id | from: {self.source} | limit: 1 | filter: {text}"
 
     def chart_btql(self) -> str:
         """Requests, errors, mean latency and tokens per day (the charts above the table)."""

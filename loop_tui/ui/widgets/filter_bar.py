@@ -118,7 +118,9 @@ class FilterBar(WorkerFailures, Vertical):
         start = max(0, getattr(err, "col", 1) - 1 - offset)
         same_line = getattr(err, "end_line", 1) == getattr(err, "line", 1)
         end = getattr(err, "end_col", start + 2) - 1 - offset if same_line else len(self.value)
-        text = Text.assemble(mark_span(self.value, start, end), "\n", (f"{err.kind} error: {err.message}", "bold"))
+        # The checked query ends where the expression does: its end is the filter's, as the user sees it.
+        message = err.message.replace("the end of the query", "the end of the filter")
+        text = Text.assemble(mark_span(self.value, start, end), "\n", (f"{err.kind} error: {message}", "bold"))
         if getattr(err, "hint", None):
             text.append(f"  {err.hint}")
         label.update(text)
