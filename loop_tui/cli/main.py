@@ -2,7 +2,8 @@
 
 Each subcommand lives in its own module under `loop_tui.cli` and exposes
 `register(subparsers) -> argparse.ArgumentParser`, setting `func(args) -> int` as the parser default.
-Modules are imported lazily by name so a missing optional layer never breaks the others.
+Modules are imported lazily by name, only the one of the command being run (`parse_command_line`), so a
+command starts without the others' imports and a missing optional layer never breaks the others.
 """
 
 from __future__ import annotations
@@ -10,29 +11,32 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from loop_tui.errors import UserError
 from loop_tui.safe_text import visible
 
-# Subcommand modules in help order. A module that does not exist yet is skipped.
-COMMAND_MODULES = (
-    "app_cmd",
-    "demo_cmd",
-    "projects_cmd",
-    "import_cmd",
-    "serve_cmd",
-    "export_cmd",
-    "history_cmd",
-    "compact_cmd",
-    "doctor_cmd",
-    "btql_cmd",
-    "eval_cmd",
-    "experiments_cmd",
-    "ask_cmd",
-    "remote_cmd",
-    "sync_cmd",
-)
+# Subcommands in help order: the module that registers each one, and its line in `loop-tui --help` (the same
+# text the module gives `add_parser`; tests/test_cli_lazy.py compares them). `main` imports only the module of
+# the command it runs: all of them would cost every command ~0.1 s of start (ask_cmd alone brings asyncio).
+# A module that does not exist yet is skipped.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "app": ("app_cmd", "open the terminal app (the default when no command is given)"),
+    "demo": ("demo_cmd", "write the sample workspace (two projects, logs, experiments, datasets)"),
+    "projects": ("projects_cmd", "list projects with log, experiment and dataset counts"),
+    "import": ("import_cmd", "import Braintrust-format rows from .jsonl, .csv or .parquet"),
+    "serve": ("serve_cmd", "receive OpenTelemetry traces (OTLP/HTTP) into a project's logs"),
+    "export": ("export_cmd", "export rows in Braintrust's row format (jsonl, csv, parquet)"),
+    "history": ("history_cmd", "list recent writes, or undo one with --undo XACT"),
+    "compact": ("compact_cmd", "fold many small segments into few large ones per object (keeps history)"),
+    "doctor": ("doctor_cmd", "check every file of the workspace; --repair quarantines damaged segments and rebuilds"),
+    "btql": ("btql_cmd", "run a BTQL or SQL query over the workspace"),
+    "eval": ("eval_cmd", "run a prompt over a dataset with scorers and record an experiment"),
+    "experiments": ("experiments_cmd", "list a project's experiments with their score means"),
+    "ask": ("ask_cmd", "ask Loop, the assistant, one question headless"),
+    "remote": ("remote_cmd", "Braintrust connection: check the key, list remote projects"),
+    "sync": ("sync_cmd", "pull a Braintrust project into the workspace, push local changes back"),
+}
 
 
 APP_PAGES = ("playground", "experiments", "datasets", "logs", "btql", "settings")
@@ -62,8 +66,12 @@ def _add_global_options(parser: argparse.ArgumentParser, *, default: object) -> 
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Build the full parser with every available subcommand."""
+def build_parser(load: Collection[str] | None = None) -> argparse.ArgumentParser:
+    """Build the parser: every subcommand listed, those named in `load` (all when None) with their arguments.
+
+    A subcommand not loaded is a placeholder with its help line only, so `loop-tui --help` reads the same
+    without importing any command module.
+    """
     parser = _Parser(prog="loop-tui", description="Evaluate and monitor LLM products from the terminal.")
     _add_global_options(parser, default=None)
     parser.add_argument("--page", choices=APP_PAGES, help="app: page to open first (default: logs)")
@@ -71,7 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--otlp", metavar="[HOST:]PORT", nargs="?", const="",
                         help="app: also receive OpenTelemetry traces (default 127.0.0.1:4318) into the logs page")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for module_name in COMMAND_MODULES:
+    for name, (module_name, help_line) in COMMANDS.items():
+        if load is not None and name not in load:
+            subparsers.add_parser(name, help=help_line, add_help=False)
+            continue
         try:
             module = importlib.import_module(f"loop_tui.cli.{module_name}")
         except ModuleNotFoundError as exc:
@@ -84,10 +95,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def parse_command_line(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Parse `argv`, importing only the module of the subcommand it names (none for the app or `--help`)."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    # The first pass, with every subcommand a placeholder, finds which one is named: the subcommand's own
+    # arguments are left over for the second pass. Its errors and `--help` are those of the full parser (they
+    # concern the options before the subcommand, which both define alike).
+    command = build_parser(load=()).parse_known_args(argv)[0].command
+    return build_parser(load=() if command is None else (command,)).parse_args(argv)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the process exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_command_line(argv)
     # args.workspace stays None unless --workspace was given: open_workspace(None) then resolves
     # LOOP_TUI_WORKSPACE or the user data dir, and seeds a new one with the sample data.
     func = getattr(args, "func", None)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from loop_tui import clock
-from loop_tui.config import default_workspace_path
 from loop_tui.store.segments import MARKER
 from loop_tui.store.workspace import Workspace
 
@@ -20,6 +19,8 @@ def open_workspace(path: str | Path | None = None) -> Workspace:
     """Open `path`, or the default workspace (seeded from the sample data the first time)."""
     if path is not None:
         return Workspace.open(path)
+    from loop_tui.config import default_workspace_path  # pydantic: only when no workspace is named
+
     target = default_workspace_path()
     if not (target / MARKER).exists() and not target.exists():
         sample = sample_workspace_path()
