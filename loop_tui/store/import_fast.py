@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from loop_tui.errors import UserError
 from loop_tui.store import schema as sch
+from loop_tui.store.import_ids import ID_HASH
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -206,7 +207,8 @@ SELECT
     {text("_model_json")} AS _meta_model,
     {text("_name_json")} AS _span_name,
     {text("_type_json")} AS _span_type,
-    NULL::VARCHAR AS _extra  -- a clean row has no field beyond the schema's
+    NULL::VARCHAR AS _extra,  -- a clean row has no field beyond the schema's
+    hash(_id) AS {ID_HASH}  -- for `import_ids`: whether ids repeat, known without reading the segment back
 FROM checked
 """
 
@@ -271,7 +273,7 @@ def _finish(batch: pa.RecordBatch, table: str, source: str) -> pa.Table:
     dirty = pc.invert(clean)
     positions = pc.indices_nonzero(dirty)
     records = _python_rows(pc.filter(data.column("_raw"), dirty).to_pylist(), table, source)
-    content = data.drop_columns(["clean", "_raw"])
+    content = data.drop_columns(["clean", "_raw", ID_HASH])  # Python's ids may differ from the hashed ones
     fixed = sch.to_arrow(table, records).select(content.column_names)
     order = pa.concat_arrays([pc.indices_nonzero(clean), positions])
     merged = pa.concat_tables([content.filter(clean), fixed.cast(content.schema)])

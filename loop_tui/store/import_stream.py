@@ -27,6 +27,7 @@ from loop_tui import clock
 from loop_tui.errors import ConflictError, NotFoundError, UserError
 from loop_tui.store import schema as sch
 from loop_tui.store.failures import WriteFailed
+from loop_tui.store.import_ids import IdHashes
 from loop_tui.store.segments import (
     crash_point,
     dictionary_columns,
@@ -131,6 +132,7 @@ class StreamingImport:
         self._in_flight: Any = None
         self.rows_written = 0
         self._first_ids: list[str] = []
+        self._id_hashes = IdHashes()  # tells at commit, most often, that no id repeats
         self._map_keys: dict[str, set[str]] = {}  # every score/metric key of the rows added so far
         self._typed_keys: dict[str, set[str]] | None = None  # the fields of the written typed copies
         self._retype = False  # a row added after the first row group has a key the typed copies lack
@@ -164,6 +166,7 @@ class StreamingImport:
         if self._tmp is not None:
             self._tmp.unlink(missing_ok=True)
         self._pending, self._pending_rows, self._pending_bytes, self.rows_written, self._first_ids = [], 0, 0, 0, []
+        self._id_hashes.forget()
         self._map_keys, self._typed_keys, self._retype, self._dictionary = {}, None, False, None
 
     def add(self, batch: pa.Table) -> None:
@@ -173,6 +176,7 @@ class StreamingImport:
         assert self.target is not None, "start() first"
         if not batch.num_rows:
             return
+        self._id_hashes.add(batch)
         stamped = _stamp(batch, self.target, self.xact)
         if self.target.table in TYPED_TABLES:  # every key the segment's typed copies need
             for source in TYPED:
@@ -322,6 +326,8 @@ class StreamingImport:
     def _keep_last_of_each_id(self) -> tuple[int, int]:
         """(rows kept, rows dropped): rows sharing an id keep only the last one, at its own position."""
         assert self._tmp is not None and self.target is not None
+        if self._id_hashes.surely_distinct():
+            return self.rows_written, 0
         con = self._duckdb()
         try:
             path = str(self._tmp)
