@@ -13,7 +13,7 @@ into row groups, and the sink's writer thread writes the previous row group as P
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -84,27 +84,67 @@ def import_file(
     check_readable(path)
     source = path.name
     with StreamingImport(ws) as sink:
-        target = resolve_target(ws, table, project, name, description)
-        sink.start(target)
-
-        def pour(batches: Iterator[pa.Table], progress: ReadProgress) -> None:
-            for batch in batches:
-                sink.add(batch)
-                if on_progress is not None:
-                    on_progress(sink.rows_written, progress.bytes)
-
         progress = ReadProgress()
+        fast: _StartedNow | None = None
         if fmt == "jsonl":
             per_line = _bytes_per_line(path)
             sink.rows_expected = int(path.stat().st_size / per_line)
-            try:
-                pour(_fast_batches(path, table, source, progress, per_line), progress)
-            except RowByRow:
-                sink.restart()  # the row-by-row path names the bad line, or takes what DuckDB could not
-                progress = ReadProgress()
+            # DuckDB starts on the file while the target is resolved: the workspace's first query creates its
+            # views (~0.1-0.2 s that ran before DuckDB started, on one core).
+            fast = _StartedNow(_fast_batches(path, table, source, progress, per_line))
+        try:
+            target = resolve_target(ws, table, project, name, description)
+            sink.start(target)
+
+            def pour(batches: Iterable[pa.Table], progress: ReadProgress) -> None:
+                for batch in batches:
+                    sink.add(batch)
+                    if on_progress is not None:
+                        on_progress(sink.rows_written, progress.bytes)
+
+            if fast is not None:
+                try:
+                    pour(fast, progress)
+                except RowByRow:
+                    sink.restart()  # the row-by-row path names the bad line, or takes what DuckDB could not
+                    progress = ReadProgress()
+                    pour(row_batches(path, fmt, table, source, progress), progress)
+            else:
                 pour(row_batches(path, fmt, table, source, progress), progress)
-        else:
-            pour(row_batches(path, fmt, table, source, progress), progress)
+        finally:
+            if fast is not None:
+                fast.close()
         if not sink.rows_written:
             raise UserError(f"{source} has no rows to import")
         return sink.commit("import", op_description)
+
+
+class _StartedNow(Iterable["pa.Table"]):
+    """Batches whose first one is being fetched from now on, on a thread, while the caller does other work
+    (a generator, `prefetch`'s included, starts only at the first `next`)."""
+
+    def __init__(self, batches: Iterator[pa.Table]) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._batches = batches
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-start")
+        self._first = self._pool.submit(next, batches, None)
+
+    def __iter__(self) -> Iterator[pa.Table]:
+        first = self._first.result()  # re-raises what fetching it raised (`RowByRow`)
+        self._pool.shutdown()
+        if first is None:
+            return
+        yield first
+        yield from self._batches
+
+    def close(self) -> None:
+        """Stop reading: after the first batch is fetched (a generator cannot be closed while it runs)."""
+        import contextlib
+
+        with contextlib.suppress(Exception):
+            self._first.result()
+        self._pool.shutdown()
+        close = getattr(self._batches, "close", None)
+        if close is not None:
+            close()
