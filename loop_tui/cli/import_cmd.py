@@ -56,10 +56,10 @@ def run(args: argparse.Namespace) -> int:
                         "pass another --name") from None
     finally:
         progress.close()
-    project = ws.project(result.project_id)
+    project_name = result.project_name or ws.project(result.project_id).name
     where = "the logs" if name is None else f"{args.kind} {visible(name)!r}"
     rows = f"{result.rows:,} row{'' if result.rows == 1 else 's'}"
-    print(f"imported {rows} into {where} of project {visible(project.name)} (write {result.xact})")
+    print(f"imported {rows} into {where} of project {visible(project_name)} (write {result.xact})")
     if result.duplicates:
         print(f"{result.duplicates:,} line(s) repeated an id of an earlier line: the last line with each id was kept")
     return 0

@@ -64,6 +64,7 @@ class ImportResult:
     duplicates: int  # lines dropped because a later line had the same id
     project_id: str
     object_id: str
+    project_name: str = ""  # as stored (so the CLI's summary needs no query after the commit)
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ class Target:
     project_id: str
     object_id: str
     new_records: tuple[tuple[str, dict[str, Any]], ...] = ()  # (catalog kind, record)
+    project_name: str = ""
 
 
 def _catalog_record(kind: str, project_id: str, name: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -91,13 +93,14 @@ def resolve_target(ws: Workspace, table: str, project: str, name: str | None, de
     not created, so a failed import leaves no empty project or experiment behind."""
     new: list[tuple[str, dict[str, Any]]] = []
     try:
-        project_id = ws.project(project).id
+        found_project = ws.project(project)
+        project_id, project_name = found_project.id, found_project.name
     except NotFoundError:
         record = _catalog_record("project", "", project, {})
         new.append(("project", record))
-        project_id = record["id"]
+        project_id, project_name = record["id"], record["name"]
     if table == "project_logs":
-        return Target(table, project_id, project_id, tuple(new))
+        return Target(table, project_id, project_id, tuple(new), project_name)
     assert name is not None
     kind = table
     found = [] if new else ws.query("SELECT id FROM catalog WHERE kind = ? AND project_id = ? AND name = ?",
@@ -105,10 +108,10 @@ def resolve_target(ws: Workspace, table: str, project: str, name: str | None, de
     if found:
         if kind == "experiment":
             raise ConflictError(f"an experiment named {name!r} already exists")
-        return Target(table, project_id, found[0]["id"], tuple(new))
+        return Target(table, project_id, found[0]["id"], tuple(new), project_name)
     record = _catalog_record(kind, project_id, name, description)
     new.append((kind, record))
-    return Target(table, project_id, record["id"], tuple(new))
+    return Target(table, project_id, record["id"], tuple(new), project_name)
 
 
 class StreamingImport:
@@ -302,7 +305,7 @@ class StreamingImport:
             for path in written:
                 path.unlink(missing_ok=True)
             raise
-        return ImportResult(self.xact, rows, duplicates, target.project_id, target.object_id)
+        return ImportResult(self.xact, rows, duplicates, target.project_id, target.object_id, target.project_name)
 
     def discard(self) -> None:
         """Remove the uncommitted segment (nothing was committed, or the commit already moved it)."""
