@@ -397,3 +397,18 @@ def test_ids_whose_hashes_collide_are_counted_exactly(root: Path, tmp_path: Path
     result = import_file(Workspace.open(root), src, "jsonl", "project_logs", project="p", name=None,
                          description={}, op_description="test")
     assert (result.rows, result.duplicates) == (50, 0)
+
+
+def test_a_line_duckdb_cannot_parse_after_the_first_batches_is_named(root: Path, tmp_path: Path, capsys,
+                                                                     monkeypatch) -> None:
+    # DuckDB's error for a line it reaches while batches are already streaming comes through pyarrow's
+    # reader as an OSError, not a duckdb.Error: it escaped as a traceback.
+    monkeypatch.setattr(import_fast, "BATCH_ROWS", 64)
+    rows = [_span(n) for n in range(30_000)]
+    src = tmp_path / "truncated.jsonl"
+    _write_jsonl(src, rows, bad_line='{"id": "cut", "input": ', at=29_990)
+    before = _generation_and_projects(root)
+    assert main(["import", "logs", str(src), "--project", "fresh", "--workspace", str(root)]) == 2
+    err = capsys.readouterr().err
+    assert "truncated.jsonl line 29990" in err and len(err.strip().splitlines()) == 1, err
+    assert _generation_and_projects(root) == before

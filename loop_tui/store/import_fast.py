@@ -233,7 +233,13 @@ def span_batches(path: Path, table: str, source: str, now: datetime) -> Iterator
         con.execute("SET enable_progress_bar = false")
         try:
             reader = con.sql(span_query(path, key_orders(path)), params={"now": now}).to_arrow_reader(BATCH_ROWS)
-            for batch in reader:
+            while True:
+                try:
+                    batch = reader.read_next_batch()
+                except StopIteration:
+                    return
+                except OSError as exc:  # DuckDB's error (a line it cannot parse, out of memory) once the batches
+                    raise RowByRow(str(exc)) from None  # stream comes through pyarrow's reader as an OSError
                 yield _finish(batch, table, source)
         except duckdb.Error as exc:
             raise RowByRow(str(exc)) from None
