@@ -22,7 +22,8 @@ from loop_tui.errors import UserError
 from loop_tui.read_ahead import prefetch
 from loop_tui.store import schema as sch
 from loop_tui.store.import_fast import RowByRow, span_batches
-from loop_tui.store.import_stream import ImportResult, StreamingImport, resolve_target
+from loop_tui.store.import_stream import StreamingImport
+from loop_tui.store.import_target import ImportResult, resolve_target
 from loop_tui.store.io import ReadProgress, check_readable, iter_rows, normalize_for_import
 
 if TYPE_CHECKING:
