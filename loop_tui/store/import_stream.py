@@ -164,11 +164,6 @@ class StreamingImport:
             assert self._tmp is not None
             self._writer = self._open_writer(self._tmp, data)
         self._writer.write_table(data, row_group_size=ROW_GROUP_ROWS)
-        # Each written row group goes to disk now, on this thread, while the next ones are read: the commit's
-        # fsync then waits for the last one only (the whole segment's was ~25 ms of the import's tail).
-        assert self._tmp is not None
-        with open(self._tmp, "rb") as fh:
-            getattr(os, "fdatasync", os.fsync)(fh.fileno())
 
     def _open_writer(self, path: Path, first: pa.Table) -> Any:
         """A Parquet writer with the codecs and dictionaries `segments.write_segment` picks (snappy numbers
