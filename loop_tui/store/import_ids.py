@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 ID_HASH = "_id_hash"  # the column of a fast-path batch holding DuckDB's hash of the row's id
-MOST_ROWS = 4_000_000  # 32 MB of hashes, ~7% of the 500 MB an import may use
+MOST_ROWS = 2_500_000  # 20 MB of hashes (a 2 GB file of SDK spans has ~2.2M rows): peak memory stays < 500 MB
 
 
 class IdHashes:
@@ -40,7 +40,9 @@ class IdHashes:
         if column.null_count:  # a row without one: Python normalised it, its id may differ from DuckDB's
             self._parts = None
             return
-        self._parts.append(column.to_numpy())
+        # A copy: a zero-copy view would keep DuckDB's whole batch alive (its buffers are released together),
+        # ~0.8 KB a row for the rest of the import.
+        self._parts.append(column.to_numpy().copy())
 
     def surely_distinct(self) -> bool:
         """True when no two rows added share an id; False when some may (then count them exactly)."""
