@@ -135,6 +135,7 @@ class LoopApp(WorkerFailures, RemembersKeymap, KeysKeptMixin, SyncMixin, TypedAh
         """Open on `workspace` with `settings`; or, given `opener` (and None for both), draw the first frame
         at once and call `opener` in a worker after it (`where` names the workspace meanwhile)."""
         super().__init__()
+        self._css_made_from = self._css_inputs()  # what App.__init__ built the stylesheet from, just now
         if opener is None and (workspace is None or settings is None):
             raise TypeError("LoopApp needs a workspace and settings, or an opener")
         self.workspace: Workspace = workspace  # type: ignore[assignment]  # set before any page exists
@@ -555,6 +556,28 @@ class LoopApp(WorkerFailures, RemembersKeymap, KeysKeptMixin, SyncMixin, TypedAh
     def reload_projects(self) -> None:
         """Re-read the project list (after a project was created elsewhere)."""
         self._load_projects()
+
+    # ----- styles --------------------------------------------------------------------------------
+    def _css_inputs(self) -> tuple[object, ...]:
+        """What the app's CSS rules are made from: the theme and its variables."""
+        return (self.theme, self.ansi_theme, tuple(self.get_css_variables().items()))
+
+    def refresh_css(self, animate: bool = True) -> None:
+        """Refresh CSS: parse every stylesheet again and restyle the screens, unless the theme (and so every
+        variable) is still what the rules were made from.
+
+        Textual refreshes CSS whenever a screen first shows in a mode (twice for a page opened at start-up)
+        and when a page that missed a refresh comes back, for the same rules: ~60 ms of the UI thread before
+        the first page's rows. Nothing is lost by skipping it: a widget mounted since was styled as it
+        mounted (the CSS of a new widget type is parsed then, as Textual does at any time), and a page coming
+        back restyles itself (`ScreenResume.refresh_styles`), so a page in the background when the theme
+        changed takes the new colours (tests/test_ui_css_refresh.py).
+        """
+        inputs = self._css_inputs()
+        if inputs == self._css_made_from:
+            return
+        super().refresh_css(animate)
+        self._css_made_from = inputs
 
     # ----- command palette -----------------------------------------------------------------------
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
