@@ -14,7 +14,7 @@ from tests.conftest import REPO, run_cli
 from tests.test_loop_ui_support import wait_for
 from tests.test_ui_support import screen_text, settle
 
-BEFORE_ROWS = ("pydantic", "loop_tui.settings_models", "loop_tui.agent", "loop_tui.ui.loop.chat")
+BEFORE_ROWS = ("pydantic", "loop_tui.settings_models", "loop_tui.agent", "loop_tui.ui.loop.chat", "pyarrow.compute")
 """What the logs page's first rows never wait for (imported only once they are on the screen)."""
 
 _FIRST_ROWS_PROBE = """
@@ -40,10 +40,11 @@ print(json.dumps(seen))
 """
 
 
-def test_the_first_rows_come_before_pydantic_the_settings_model_and_the_agent(sample_ws_path: Path) -> None:
+def test_the_first_rows_come_before_pydantic_the_settings_model_the_agent_and_pyarrow_compute(sample_ws_path: Path) -> None:
     """The app as the CLI starts it, in a fresh process: when the logs page shows its first rows, neither
-    pydantic nor the settings model nor Loop's agent has been imported (their ~0.2 s of Python would come
-    before the rows on a GIL-bound start-up)."""
+    pydantic nor the settings model nor Loop's agent nor pyarrow.compute (the grid measures the page's cells
+    with its rows) has been imported: their ~0.25 s of Python would come before the rows on a GIL-bound
+    start-up."""
     code = _FIRST_ROWS_PROBE.format(modules=BEFORE_ROWS, ws=str(sample_ws_path))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
                          env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=120)
