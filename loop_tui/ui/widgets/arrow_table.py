@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from rich.cells import cell_len
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -315,8 +316,8 @@ def _visible_strings(table: pa.Table) -> tuple[pa.Table, list[int] | None]:
 
 def _cell_width(text: str) -> int:
     """Cells `text` takes in the grid (shown literally, no markup): as fastdatatable measures it."""
-    if text.isascii() and text.isprintable():
-        return len(text)  # one cell per character (the common case)
+    if text.isprintable():  # one line, no control or format characters: its cells are its characters'
+        return len(text) if text.isascii() else cell_len(text)
     from textual_fastdatatable.format import measure_width
 
     return measure_width(text, render_markup=False)
