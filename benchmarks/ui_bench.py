@@ -10,6 +10,10 @@ from launching the process until a known string is on the terminal (`tmux captur
 Medians are printed with their ratio to the minimal app's first frame. Then the app's resident memory
 after opening each page (one headless process).
 
+Each checkout measured is byte-compiled first, as installing it does (the minimal app's Textual is, in
+site-packages): run from a source tree with PYTHONDONTWRITEBYTECODE set, or with stale __pycache__
+folders, every launch compiled Loop TUI's modules from source again (~0.2 s of the time to the rows).
+
     python benchmarks/ui_bench.py --workspace /tmp/ws1m [--repeat 5] [--baseline /path/to/other/checkout]
 `--baseline` also measures another checkout of Loop TUI (say, main) in the same interleaved rounds.
     (make a 1M-span workspace with `loop-tui demo --workspace /tmp/ws1m --spans 1000000`)
@@ -18,6 +22,7 @@ after opening each page (one headless process).
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import re
@@ -248,6 +253,8 @@ def _bench(args: argparse.Namespace) -> int:
     from loop_tui.store import Workspace
 
     spans = Workspace.open(args.workspace, create=False).query("SELECT count(*) AS n FROM project_logs")[0]["n"]
+    for checkout in (REPO, *([args.baseline.resolve()] if args.baseline is not None else [])):
+        compileall.compile_dir(checkout / "loop_tui", quiet=1)  # as an install leaves it (see the docstring)
     print(f"workspace {args.workspace}: {spans:,} log spans; tmux {SIZE[0]}×{SIZE[1]}; "
           f"{args.repeat} runs each, interleaved; medians\n")
     minimal: list[float] = []
