@@ -143,3 +143,22 @@ async def test_clicking_a_footer_hint_presses_its_key(shared_sample_ws_path: Pat
         assert not app.screen.query_one("#logs-charts").display  # `c` hid the charts
         await pilot.click(PageFooter, offset=(footer.index("^p palette") + 3, 0))
         await wait_for(pilot, lambda: type(app.screen).__name__ == "CommandPalette")
+
+
+async def test_a_hovered_footer_hint_is_highlighted_and_says_what_it_does(shared_sample_ws_path: Path) -> None:
+    from loop_tui.ui.widgets.footer import PageFooter
+
+    app = make_app(shared_sample_ws_path, page="logs")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settled(pilot)
+        footer_widget = app.screen.query_one(PageFooter)
+        footer = screen_text(app).splitlines()[-1]
+        at = footer.index("123456") + 2  # the key `3` of the pages group
+        before = footer_widget.render_line(0)
+        await pilot.hover(PageFooter, offset=(at, 0))
+        await settled(pilot)
+        assert footer_widget.tooltip == "Datasets"
+        assert footer_widget.render_line(0) != before  # the hovered key has the hover background
+        await pilot.hover(PageFooter, offset=(footer.index("^p"), 0))
+        await settled(pilot)
+        assert footer_widget.tooltip is not None and "palette" in str(footer_widget.tooltip).lower()
