@@ -300,6 +300,12 @@ class LoopApp(WorkerFailures, RemembersKeymap, KeysKeptMixin, SyncMixin, TypedAh
             if chosen is None:
                 prefetch = None
         importlib.import_module(f"loop_tui.ui.screens.{self._start_page}")
+        if prefetch is not None:
+            # The grid's module (~30 ms to import), while DuckDB reads the first page without the GIL: on the
+            # UI thread it came between the rows and the screen.
+            from loop_tui.ui.widgets.arrow_table import grid_class
+
+            grid_class()
         self.post_message(self.WorkspaceOpened(workspace, settings, chat_width, projects, prefetch))
 
     @on(WorkspaceRefused)
