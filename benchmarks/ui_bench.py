@@ -88,12 +88,14 @@ def child_minimal() -> None:
 class Session:
     """A detached tmux session running one command; `seconds_until` polls its screen."""
 
-    def __init__(self, command: str, env: dict[str, str]) -> None:
+    def __init__(self, command: str, env: dict[str, str], cwd: Path) -> None:
         self.name = f"ui-bench-{uuid.uuid4().hex[:8]}"
         flags = [flag for key, value in env.items() for flag in ("-e", f"{key}={value}")]
         self.started = time.perf_counter()
+        # In `cwd`: `python -m loop_tui` puts its working folder first on sys.path, before PYTHONPATH, so a run
+        # started elsewhere in a checkout (the bench's own folder) imported that checkout, whatever --baseline said.
         subprocess.run([*TMUX, "new-session", "-d", "-s", self.name, "-x", str(SIZE[0]), "-y", str(SIZE[1]),
-                        *flags, command], check=True)
+                        "-c", str(cwd), *flags, command], check=True)
 
     def screen(self) -> str:
         """What the terminal shows now."""
@@ -140,7 +142,7 @@ def _env(config_dir: str, repo: Path = REPO) -> dict[str, str]:
 def measure_minimal() -> float:
     """Seconds until the minimal app's first frame is on the terminal."""
     with tempfile.TemporaryDirectory() as config:
-        session = Session(f"{sys.executable} {Path(__file__).resolve()} --child minimal", _env(config))
+        session = Session(f"{sys.executable} {Path(__file__).resolve()} --child minimal", _env(config), Path(config))
         try:
             return session.seconds_until(lambda s: MINIMAL_FIRST_FRAME in s and "^p" in s)
         finally:
@@ -155,7 +157,7 @@ def measure_app(workspace: str, project: str | None, interact: bool, repo: Path 
         command += f" --project {project}"
     out: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as config:
-        session = Session(command, _env(config, repo))
+        session = Session(command, _env(config, repo), repo)
         try:
             out["first_frame"] = session.seconds_until(lambda s: APP_FIRST_FRAME in s)
             out["usable_logs"] = session.seconds_until(lambda s: LOGS_USABLE in s)
