@@ -12,7 +12,7 @@ after opening each page (one headless process).
 
 Each checkout measured is byte-compiled first, as installing it does (the minimal app's Textual is, in
 site-packages): run from a source tree with PYTHONDONTWRITEBYTECODE set, or with stale __pycache__
-folders, every launch compiled Loop TUI's modules from source again (~0.2 s of the time to the rows).
+folders, every launch compiled Loop TUI's modules from source again (~0.1 s of the time to the rows).
 
     python benchmarks/ui_bench.py --workspace /tmp/ws1m [--repeat 5] [--baseline /path/to/other/checkout]
 `--baseline` also measures another checkout of Loop TUI (say, main) in the same interleaved rounds.
