@@ -10,6 +10,10 @@ from launching the process until a known string is on the terminal (`tmux captur
 Medians are printed with their ratio to the minimal app's first frame. Then the app's resident memory
 after opening each page (one headless process).
 
+Each checkout measured is byte-compiled first, as installing it does (the minimal app's Textual is, in
+site-packages): run from a source tree with PYTHONDONTWRITEBYTECODE set, or with stale __pycache__
+folders, every launch compiled Loop TUI's modules from source again (~0.1 s of the time to the rows).
+
     python benchmarks/ui_bench.py --workspace /tmp/ws1m [--repeat 5] [--baseline /path/to/other/checkout]
 `--baseline` also measures another checkout of Loop TUI (say, main) in the same interleaved rounds.
     (make a 1M-span workspace with `loop-tui demo --workspace /tmp/ws1m --spans 1000000`)
@@ -18,6 +22,7 @@ after opening each page (one headless process).
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import re
@@ -83,12 +88,14 @@ def child_minimal() -> None:
 class Session:
     """A detached tmux session running one command; `seconds_until` polls its screen."""
 
-    def __init__(self, command: str, env: dict[str, str]) -> None:
+    def __init__(self, command: str, env: dict[str, str], cwd: Path) -> None:
         self.name = f"ui-bench-{uuid.uuid4().hex[:8]}"
         flags = [flag for key, value in env.items() for flag in ("-e", f"{key}={value}")]
         self.started = time.perf_counter()
+        # In `cwd`: `python -m loop_tui` puts its working folder first on sys.path, before PYTHONPATH, so a run
+        # started elsewhere in a checkout (the bench's own folder) imported that checkout, whatever --baseline said.
         subprocess.run([*TMUX, "new-session", "-d", "-s", self.name, "-x", str(SIZE[0]), "-y", str(SIZE[1]),
-                        *flags, command], check=True)
+                        "-c", str(cwd), *flags, command], check=True)
 
     def screen(self) -> str:
         """What the terminal shows now."""
@@ -135,7 +142,7 @@ def _env(config_dir: str, repo: Path = REPO) -> dict[str, str]:
 def measure_minimal() -> float:
     """Seconds until the minimal app's first frame is on the terminal."""
     with tempfile.TemporaryDirectory() as config:
-        session = Session(f"{sys.executable} {Path(__file__).resolve()} --child minimal", _env(config))
+        session = Session(f"{sys.executable} {Path(__file__).resolve()} --child minimal", _env(config), Path(config))
         try:
             return session.seconds_until(lambda s: MINIMAL_FIRST_FRAME in s and "^p" in s)
         finally:
@@ -150,7 +157,7 @@ def measure_app(workspace: str, project: str | None, interact: bool, repo: Path 
         command += f" --project {project}"
     out: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as config:
-        session = Session(command, _env(config, repo))
+        session = Session(command, _env(config, repo), repo)
         try:
             out["first_frame"] = session.seconds_until(lambda s: APP_FIRST_FRAME in s)
             out["usable_logs"] = session.seconds_until(lambda s: LOGS_USABLE in s)
@@ -248,6 +255,8 @@ def _bench(args: argparse.Namespace) -> int:
     from loop_tui.store import Workspace
 
     spans = Workspace.open(args.workspace, create=False).query("SELECT count(*) AS n FROM project_logs")[0]["n"]
+    for checkout in (REPO, *([args.baseline.resolve()] if args.baseline is not None else [])):
+        compileall.compile_dir(checkout / "loop_tui", quiet=1)  # as an install leaves it (see the docstring)
     print(f"workspace {args.workspace}: {spans:,} log spans; tmux {SIZE[0]}×{SIZE[1]}; "
           f"{args.repeat} runs each, interleaved; medians\n")
     minimal: list[float] = []

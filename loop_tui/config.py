@@ -1,29 +1,39 @@
-"""Settings: one pydantic model saved as TOML, plus the workspace and config paths.
+"""Settings: where the file lives, reading and writing it; the model itself is `loop_tui.settings_models`.
 
 The settings file lives at `$LOOP_TUI_CONFIG` or `<user config dir>/loop-tui/settings.toml`. Unknown
 keys are kept on save (so a newer version's settings survive an older app), writes are atomic, and an
 invalid value is a `UserError` naming the key. API keys are never stored here: a provider names the
 environment variable that holds its key (`api_key_env`).
+
+This module imports no pydantic: the app's start-up reads the file with `read_startup_settings` (the
+theme, keys and Loop panel the first page needs) and validates it in full once the first rows are on the
+screen. The model classes are still importable from here (`from loop_tui.config import Settings`); they
+load on first use.
 """
 
 from __future__ import annotations
 
 import os
 import tomllib
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
-
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    SerializerFunctionWrapHandler,
-    ValidationError,
-    field_validator,
-    model_serializer,
-)
+from typing import TYPE_CHECKING, Any
 
 from loop_tui.errors import UserError
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
+    from loop_tui.settings_models import (
+        AgentSettings,
+        BraintrustSettings,
+        ModelsSettings,
+        ProviderSettings,
+        Settings,
+        ToolPolicy,
+        ToolsSettings,
+        UiSettings,
+    )
 
 DEFAULT_ALLOWLIST = [
     "claude-4-sonnet",
@@ -34,143 +44,26 @@ DEFAULT_ALLOWLIST = [
     "o4-mini",
     "claude-3-5-sonnet",
 ]
+DEFAULT_THEME = "textual-dark"
+"""`ui.theme` when the file does not set it."""
+DEFAULT_CHAT_OPEN = True
+"""`ui.chat_open` when the file does not set it."""
 
-ToolPolicy = Literal["allow", "ask", "deny"]
-
-
-class _Section(BaseModel):
-    # `extra="allow"` keeps keys this version does not know, so saving never drops them.
-    model_config = ConfigDict(extra="allow", validate_assignment=True)
-
-
-class ModelsSettings(_Section):
-    """Which models Loop and the playground may use."""
-
-    allowlist: list[str] = Field(
-        default_factory=lambda: list(DEFAULT_ALLOWLIST),
-        description="The only models anything may call (Loop, evals, judges, the playground, the CLI) and the ones "
-        "the pickers offer: catalogue names or `provider/model` ids; the offline model is always allowed. Until "
-        "written here (or on the Settings page) the built-in list is only a suggestion; empty allows every model.",
-    )
-    default: str | None = Field(
-        default=None,
-        description="Model used when none is chosen. Empty: the first allowlisted model with a key, else offline.",
-    )
-    prices: dict[str, dict[str, float]] = Field(
-        default_factory=dict,
-        description="Price overrides per model in USD per million tokens: {input, output, cached_input}.",
-    )
-
-    def allowlist_rule(self) -> list[str] | None:
-        """The allowlist as an administrator's rule, or None when every model is allowed: a list someone wrote
-        (settings file, Settings page, code) is the rule; the built-in suggestions nobody wrote, or an empty
-        list, restrict nothing (so a fresh install can run the sample data's models and local ones)."""
-        if "allowlist" not in self.model_fields_set or not self.allowlist:
-            return None
-        return list(self.allowlist)
-
-    @model_serializer(mode="wrap")
-    def _unwritten_allowlist_stays_unwritten(self, handler: SerializerFunctionWrapHandler) -> Any:
-        # Saving other settings must not turn the built-in suggestions into a rule nobody chose.
-        data = handler(self)
-        if isinstance(data, dict) and "allowlist" not in self.model_fields_set:
-            data.pop("allowlist", None)
-        return data
+_MODELS = ("Settings", "ModelsSettings", "ProviderSettings", "ToolsSettings", "AgentSettings", "UiSettings",
+           "BraintrustSettings", "ToolPolicy")
+__all__ = ["DEFAULT_ALLOWLIST", "DEFAULT_CHAT_OPEN", "DEFAULT_THEME", "AgentSettings", "BraintrustSettings",
+           "ModelsSettings", "ProviderSettings", "Settings", "StartupSettings", "ToolPolicy", "ToolsSettings",
+           "UiSettings", "config_path", "default_workspace_path", "load_settings", "read_startup_settings",
+           "save_settings"]
 
 
-class ProviderSettings(_Section):
-    """One model provider endpoint. The key itself is read from the named environment variable."""
+def __getattr__(name: str) -> Any:
+    # The model classes load (with pydantic) when first asked for, not with this module.
+    if name in _MODELS:
+        from loop_tui import settings_models
 
-    base_url: str | None = Field(default=None, description="API base URL, e.g. http://localhost:11434/v1.")
-    api_key_env: str | None = Field(default=None, description="Environment variable holding the API key.")
-    kind: Literal["openai", "anthropic"] | None = Field(
-        default=None, description="Wire format: openai (chat completions) or anthropic (messages)."
-    )
-    timeout_s: float = Field(default=60.0, gt=0, description="Per-request timeout in seconds.")
-    max_retries: int = Field(default=4, ge=0, le=10, description="Retries on 429/5xx/connection errors.")
-
-
-class ToolsSettings(_Section):
-    """Which Loop tools are offered and whether they ask first."""
-
-    disabled: list[str] = Field(default_factory=list, description="Tools removed from Loop's view (policy deny).")
-    policies: dict[str, ToolPolicy] = Field(
-        default_factory=dict,
-        description="Per-tool policy: allow, ask (default for tools that change data) or deny.",
-    )
-
-
-class AgentSettings(_Section):
-    """How Loop runs."""
-
-    auto_accept: bool = Field(default=False, description="Apply changes without asking (every `ask` becomes `allow`).")
-    max_iterations: int = Field(default=10, ge=1, le=100, description="Model turns before Loop pauses and offers continue.")
-    budget_usd: float | None = Field(
-        default=None, ge=0, description="Most one conversation may spend on model calls, its own and its evals'."
-    )
-    tool_output_tokens: int = Field(default=4000, ge=200, description="Budget for one tool result sent to the model.")
-
-
-class UiSettings(_Section):
-    """How the app looks and which keys it uses."""
-
-    theme: str = Field(default="textual-dark", description="Textual theme name.")
-    keybindings: dict[str, str] = Field(
-        default_factory=dict, description="Binding id -> keys, e.g. {'app.toggle_chat': 'ctrl+l'}."
-    )
-    chat_open: bool = Field(default=True, description="Show the Loop chat panel when the app starts.")
-
-
-class BraintrustSettings(_Section):
-    """The Braintrust organisation `remote` and `sync` talk to. The key is read from `api_key_env`, never stored."""
-
-    api_url: str | None = Field(
-        default=None, description="Data API URL (env BRAINTRUST_API_URL). Empty: the one the login returns."
-    )
-    app_url: str = Field(
-        default="https://www.braintrust.dev", description="Where the key is checked (env BRAINTRUST_APP_URL)."
-    )
-    org_name: str | None = Field(default=None, description="Organisation to use when the key has several (env BRAINTRUST_ORG_NAME).")
-    api_key_env: str = Field(default="BRAINTRUST_API_KEY", description="Environment variable holding the API key.")
-    timeout_s: float = Field(default=30.0, gt=0, description="Per-request timeout in seconds.")
-    max_retries: int = Field(default=5, ge=0, le=10, description="Retries on 429/5xx/connection errors.")
-
-    @field_validator("api_key_env")
-    @classmethod
-    def _env_name_not_key(cls, value: str) -> str:
-        if not value.replace("_", "").isalnum():
-            raise ValueError("braintrust.api_key_env must name an environment variable, not hold the key")
-        return value
-
-
-class Settings(_Section):
-    """All Loop TUI settings, as saved in settings.toml."""
-
-    models: ModelsSettings = Field(default_factory=ModelsSettings)
-    providers: dict[str, ProviderSettings] = Field(default_factory=dict)
-    tools: ToolsSettings = Field(default_factory=ToolsSettings)
-    agent: AgentSettings = Field(default_factory=AgentSettings)
-    ui: UiSettings = Field(default_factory=UiSettings)
-    braintrust: BraintrustSettings = Field(default_factory=BraintrustSettings)
-
-    @field_validator("braintrust", mode="before")
-    @classmethod
-    def _no_inline_braintrust_key(cls, value: Any) -> Any:
-        if isinstance(value, dict) and "api_key" in value:
-            raise ValueError("braintrust.api_key is not allowed: put the key in BRAINTRUST_API_KEY (or the variable named by braintrust.api_key_env)")
-        return value
-
-    @field_validator("providers", mode="before")
-    @classmethod
-    def _no_inline_keys(cls, value: Any) -> Any:
-        if isinstance(value, dict):
-            for name, provider in value.items():
-                if isinstance(provider, dict) and "api_key" in provider:
-                    raise ValueError(
-                        f"providers.{name}.api_key is not allowed: put the key in an environment variable "
-                        f"and set providers.{name}.api_key_env to its name"
-                    )
-        return value
+        return getattr(settings_models, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def config_path() -> Path:
@@ -200,19 +93,72 @@ def _describe_validation_error(err: ValidationError, path: Path) -> str:
     return f"invalid setting `{key}` in {path}: {msg}; fix or remove it"
 
 
-def load_settings(path: Path | None = None) -> Settings:
-    """Read settings from disk; a missing file gives the defaults, a bad one a `UserError`."""
-    path = path or config_path()
+def _read_file(path: Path) -> dict[str, Any] | None:
+    """The file's TOML as a dict (None: there is no file); a file that is not TOML is a `UserError`."""
     if not path.exists():
-        return Settings()
+        return None
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise UserError(f"settings file {path} is not valid TOML ({exc}); fix it or delete it") from None
+
+
+def _validated(raw: dict[str, Any] | None, path: Path) -> Settings:
+    from pydantic import ValidationError
+
+    from loop_tui.settings_models import Settings
+
+    if raw is None:
+        return Settings()
     try:
         return Settings.model_validate(raw)
     except ValidationError as err:
         raise UserError(_describe_validation_error(err, path)) from None
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """Read settings from disk; a missing file gives the defaults, a bad one a `UserError`."""
+    path = path or config_path()
+    return _validated(_read_file(path), path)
+
+
+@dataclass(frozen=True)
+class StartupSettings:
+    """What the app's first page needs from the settings file (theme, keys, Loop panel), read without
+    pydantic; `validated()` checks the whole file and gives the `Settings` (or the `UserError` saying which
+    setting is wrong, the same sentence `load_settings` gives).
+
+    A value of the wrong type reads as its default here: the full check, right after, refuses it.
+    """
+
+    path: Path
+    raw: dict[str, Any] | None
+    theme: str = DEFAULT_THEME
+    keybindings: dict[str, str] = field(default_factory=dict)
+    chat_open: bool = DEFAULT_CHAT_OPEN
+
+    def validated(self) -> Settings:
+        """The file's settings, checked in full (imports pydantic)."""
+        return _validated(self.raw, self.path)
+
+
+def read_startup_settings(path: Path | None = None) -> StartupSettings:
+    """Read the settings file for the app's start-up (no pydantic); a file that is not TOML is a `UserError`."""
+    path = path or config_path()
+    raw = _read_file(path)
+    ui = raw.get("ui") if raw is not None else None
+    if not isinstance(ui, dict):
+        return StartupSettings(path, raw)
+    theme = ui.get("theme", DEFAULT_THEME)
+    keys = ui.get("keybindings", {})
+    chat_open = ui.get("chat_open", DEFAULT_CHAT_OPEN)
+    return StartupSettings(
+        path,
+        raw,
+        theme=theme if isinstance(theme, str) else DEFAULT_THEME,
+        keybindings=keys if isinstance(keys, dict) and all(isinstance(v, str) for v in keys.values()) else {},
+        chat_open=chat_open if isinstance(chat_open, bool) else DEFAULT_CHAT_OPEN,
+    )
 
 
 def save_settings(settings: Settings, path: Path | None = None) -> Path:

@@ -29,6 +29,7 @@ TOP_LEVEL = {
     "read_ahead": "base",
     "redaction": "base",
     "safe_text": "base",
+    "settings_models": "base",
     "__main__": "cli",
 }
 GUI_PACKAGES = ("textual", "textual_fastdatatable")

@@ -113,9 +113,9 @@ async def test_footer_fits_its_hints_after_focus_moves_and_pages_switch(shared_s
             await wait_for(pilot, whole, timeout=5)
 
 
-async def test_the_footer_rebuilds_its_hints_only_when_the_keys_change(shared_sample_ws_path: Path) -> None:
-    # Textual asks the footer to rebuild on every focus change; a page opening moves focus several times
-    # for the same keys, and each rebuild made the ~25 hint widgets again (~20 ms of the UI thread apiece).
+async def test_the_footer_is_one_widget_that_follows_the_keys(shared_sample_ws_path: Path) -> None:
+    # Textual's footer is a widget per hint (~20 on a page), rebuilt, styled and measured before a page's first
+    # rows; ours draws its hints itself, and still shows the keys of where the cursor is.
     from textual.widgets import Input
 
     from loop_tui.ui.widgets.footer import PageFooter
@@ -124,13 +124,41 @@ async def test_the_footer_rebuilds_its_hints_only_when_the_keys_change(shared_sa
     async with app.run_test(size=(120, 40)) as pilot:
         await settled(pilot)
         footer = app.screen.query_one(PageFooter)
-        hints = list(footer.children)
-        app.screen.refresh_bindings()  # what a focus change does; the keys are the same
-        await settled(pilot)
-        assert list(footer.children) == hints and all(a is b for a, b in zip(footer.children, hints, strict=True))
+        assert not footer.children
+        assert "n Next page" in screen_text(app).splitlines()[-1]
         app.screen.query_one("#logs-filter-input", Input).focus()  # the filter has other keys than the rows
-        await wait_for(pilot, lambda: any(a is not b for a, b in zip(footer.children, hints, strict=False))
-                       or len(footer.children) != len(hints))
+        await wait_for(pilot, lambda: "n Next page" not in screen_text(app).splitlines()[-1])
+        assert "^p palette" in screen_text(app).splitlines()[-1]
+
+
+async def test_clicking_a_footer_hint_presses_its_key(shared_sample_ws_path: Path) -> None:
+    from loop_tui.ui.widgets.footer import PageFooter
+
+    app = make_app(shared_sample_ws_path, page="logs")
+    async with app.run_test(size=(120, 40)) as pilot:
         await settled(pilot)
-        shown = screen_text(app).splitlines()[-1]
-        assert "^p palette" in shown
+        footer = screen_text(app).splitlines()[-1]
+        await pilot.click(PageFooter, offset=(footer.index("c Charts") + 1, 0))
+        await settled(pilot)
+        assert not app.screen.query_one("#logs-charts").display  # `c` hid the charts
+        await pilot.click(PageFooter, offset=(footer.index("^p palette") + 3, 0))
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "CommandPalette")
+
+
+async def test_a_hovered_footer_hint_is_highlighted_and_says_what_it_does(shared_sample_ws_path: Path) -> None:
+    from loop_tui.ui.widgets.footer import PageFooter
+
+    app = make_app(shared_sample_ws_path, page="logs")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settled(pilot)
+        footer_widget = app.screen.query_one(PageFooter)
+        footer = screen_text(app).splitlines()[-1]
+        at = footer.index("123456") + 2  # the key `3` of the pages group
+        before = footer_widget.render_line(0)
+        await pilot.hover(PageFooter, offset=(at, 0))
+        await settled(pilot)
+        assert footer_widget.tooltip == "Datasets"
+        assert footer_widget.render_line(0) != before  # the hovered key has the hover background
+        await pilot.hover(PageFooter, offset=(footer.index("^p"), 0))
+        await settled(pilot)
+        assert footer_widget.tooltip is not None and "palette" in str(footer_widget.tooltip).lower()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from loop_tui.ui.widgets.arrow_table import ArrowTable
+from loop_tui.ui.widgets.charts import TrendChart
 from tests.test_loop_ui_support import wait_for
 from tests.test_ui_support import make_app, screen_text, settle
 
@@ -157,9 +158,7 @@ async def test_charts_plot_one_point_per_day(sample_ws_path: Path) -> None:
     app = make_app(sample_ws_path)
     async with app.run_test(size=(140, 40)) as pilot:
         await _logs(pilot)
-        from textual.widgets import Sparkline
-
-        data = app.screen.query_one("#chart-requests").query_one(Sparkline).data
+        data = app.screen.query_one("#chart-requests", TrendChart).data
         days = app.workspace.query(
             "SELECT count(DISTINCT date_trunc('day', created)) AS n FROM project_logs WHERE project_id = ?",
             [app.project.id],
@@ -171,11 +170,9 @@ async def test_charts_have_a_scale_and_their_first_and_last_day(sample_ws_path: 
     app = make_app(sample_ws_path)
     async with app.run_test(size=(120, 40)) as pilot:
         await _logs(pilot)
-        from textual.widgets import Sparkline
-
-        chart = app.screen.query_one("#chart-requests")
-        data = chart.query_one(Sparkline).data
-        assert chart.query_one(Sparkline).size.height >= 3  # big enough to read a trend
+        chart = app.screen.query_one("#chart-requests", TrendChart)
+        data = chart.data
+        assert chart.content_size.height >= 5  # title, three rows of bars (big enough to read a trend), days
         text = screen_text(app)
         first = app.workspace.query(
             "SELECT min(created) AS t FROM project_logs WHERE project_id = ?", [app.project.id]

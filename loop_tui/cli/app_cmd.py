@@ -6,7 +6,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from loop_tui.config import Settings
+    from loop_tui.config import StartupSettings
     from loop_tui.interop.otlp_server import OtlpReceiver
     from loop_tui.store import Workspace
 
@@ -38,11 +38,11 @@ def run_app(args: argparse.Namespace) -> int:
     otlp = getattr(args, "otlp", None)
     receivers: list[OtlpReceiver] = []
 
-    def open_everything() -> tuple[Workspace, Settings]:  # runs in the app's worker thread
-        from loop_tui.config import load_settings
+    def open_everything() -> tuple[Workspace, StartupSettings]:  # runs in the app's worker thread
+        from loop_tui.config import read_startup_settings
         from loop_tui.store import open_workspace
 
-        settings = load_settings()
+        settings = read_startup_settings()  # (checked in full by the app once the first rows are shown)
         workspace = open_workspace(workspace_arg)
         if project:
             workspace.project(project)  # an unknown project is a one-line error, not an empty app

@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from textual.notifications import SeverityLevel
     from textual.widget import AwaitMount
 
-    from loop_tui.config import Settings
+    from loop_tui.config import Settings, StartupSettings
     from loop_tui.interop.otlp_server import OtlpReceiver
     from loop_tui.store import CatalogObject, Workspace
     from loop_tui.ui.logs_query import FirstPagePrefetch
@@ -135,10 +135,14 @@ class LoopApp(WorkerFailures, RemembersKeymap, KeysKeptMixin, SyncMixin, TypedAh
         """Open on `workspace` with `settings`; or, given `opener` (and None for both), draw the first frame
         at once and call `opener` in a worker after it (`where` names the workspace meanwhile)."""
         super().__init__()
+        self._css_made_from = self._css_inputs()  # what App.__init__ built the stylesheet from, just now
         if opener is None and (workspace is None or settings is None):
             raise TypeError("LoopApp needs a workspace and settings, or an opener")
         self.workspace: Workspace = workspace  # type: ignore[assignment]  # set before any page exists
-        self.settings: Settings = settings  # type: ignore[assignment]
+        self._settings: Settings | None = settings
+        self._startup_settings: StartupSettings | None = None
+        """The settings file as read at start-up (no pydantic), until it is checked in full after the first
+        rows (`_load_after_first_page`)."""
         self.projects: list[CatalogObject] = []
         self.projects_loaded = False
         self._start_page = start_page if start_page in PAGES else "logs"
@@ -162,12 +166,54 @@ class LoopApp(WorkerFailures, RemembersKeymap, KeysKeptMixin, SyncMixin, TypedAh
         if opener is None:
             self._take(workspace, settings, None)  # type: ignore[arg-type]
 
-    def _take(self, workspace: Workspace, settings: Settings, chat_width: int | None) -> None:
-        """Make `workspace` and `settings` the app's (Loop's shared conversation comes with them)."""
-        self.workspace, self.settings = workspace, settings
-        self.set_reactive(LoopApp.chat_open, settings.ui.chat_open)
+    def _take(self, workspace: Workspace, settings: Settings | StartupSettings, chat_width: int | None) -> None:
+        """Make `workspace` and `settings` the app's (Loop's shared conversation comes with them); settings
+        read at start-up are checked in full once the first page shows its rows."""
+        from loop_tui.config import StartupSettings
+
+        self.workspace = workspace
+        if isinstance(settings, StartupSettings):
+            self._settings, self._startup_settings = None, settings
+            chat_open = settings.chat_open
+        else:
+            self._settings, self._startup_settings = settings, None
+            chat_open = settings.ui.chat_open
+        self.set_reactive(LoopApp.chat_open, chat_open)
         self.set_reactive(LoopApp.chat_width, loop_panel_width() if chat_width is None else chat_width)
         self._loop_session = None
+
+    @property
+    def settings(self) -> Settings:
+        """The app's one Settings object (every chat and page holds this one; `apply_settings` updates it)."""
+        if self._settings is None and self._startup_settings is not None:
+            # Asked for before the check after the first rows (a tab clicked at once): check it now.
+            from loop_tui.config import Settings
+
+            self._take_validated(self._validate_startup_settings() or Settings())  # (invalid: the app is leaving)
+        return self._settings  # type: ignore[return-value]  # set with the workspace, before any page
+
+    def _validate_startup_settings(self) -> Settings | None:
+        """The start-up settings checked in full; None if they are invalid (the app then leaves with the
+        sentence, exit code 2, as when the workspace cannot be opened). Safe to call from any thread."""
+        startup = self._startup_settings
+        if startup is None:
+            return None
+        try:
+            return startup.validated()
+        except UserError as err:
+            self.post_message(self.WorkspaceRefused(err))
+            return None
+
+    def _take_validated(self, settings: Settings) -> None:
+        """The settings file, checked: it becomes the app's Settings; what it changed is applied."""
+        startup, self._startup_settings = self._startup_settings, None
+        if self._settings is not None or startup is None:
+            return  # taken already (asked for on the UI thread meanwhile)
+        self._settings = settings
+        if (settings.ui.theme, dict(settings.ui.keybindings)) != (startup.theme, startup.keybindings):
+            self.apply_settings(settings)
+        if settings.ui.chat_open != startup.chat_open:
+            self.chat_open = settings.ui.chat_open
 
     @property
     def loop_session(self) -> SharedLoop:
@@ -196,7 +242,11 @@ class LoopApp(WorkerFailures, RemembersKeymap, KeysKeptMixin, SyncMixin, TypedAh
     def _open_pages(self, projects: list[CatalogObject] | None = None) -> AwaitMount:
         """Apply theme and keymap, open the first page, and take the `projects` (or read them in a worker);
         await the result for the page to be mounted."""
-        self.apply_settings(self.settings)
+        startup = self._startup_settings
+        if startup is not None:
+            self._apply_look(startup.theme, startup.keybindings)
+        else:
+            self.apply_settings(self.settings)
         if self.size.width < 100:
             # Below 100 columns the page needs the room: Loop starts hidden (ctrl+l opens it).
             self.set_reactive(LoopApp.chat_open, False)
@@ -212,7 +262,7 @@ class LoopApp(WorkerFailures, RemembersKeymap, KeysKeptMixin, SyncMixin, TypedAh
         """The workspace is open and the first page imported (in a worker): mount the pages."""
 
         workspace: Workspace
-        settings: Settings
+        settings: Settings | StartupSettings
         chat_width: int
         projects: list[CatalogObject]
         first_logs_page: FirstPagePrefetch | None
@@ -250,6 +300,12 @@ class LoopApp(WorkerFailures, RemembersKeymap, KeysKeptMixin, SyncMixin, TypedAh
             if chosen is None:
                 prefetch = None
         importlib.import_module(f"loop_tui.ui.screens.{self._start_page}")
+        if prefetch is not None:
+            # The grid's module (~30 ms to import), while DuckDB reads the first page without the GIL: on the
+            # UI thread it came between the rows and the screen.
+            from loop_tui.ui.widgets.arrow_table import grid_class
+
+            grid_class()
         self.post_message(self.WorkspaceOpened(workspace, settings, chat_width, projects, prefetch))
 
     @on(WorkspaceRefused)
@@ -284,19 +340,30 @@ class LoopApp(WorkerFailures, RemembersKeymap, KeysKeptMixin, SyncMixin, TypedAh
         import importlib
 
         self._first_page_drawn.wait(FIRST_PAGE_WAIT_S)
+        settings = None
+        if self._startup_settings is not None:
+            settings = self._validate_startup_settings()
+            if settings is None:
+                return  # invalid settings: the app is leaving with the sentence
         importlib.import_module("loop_tui.ui.loop.chat")
-        self.post_message(self.LoopLoaded())
+        self.post_message(self.LoopLoaded(settings))
         for name in (*PAGES, "trace", "experiment_view"):
             importlib.import_module(f"loop_tui.ui.screens.{name}")
 
+    @dataclass
     class LoopLoaded(Message):
         """Loop's chat module is imported (in a worker): mount the chat on the pages."""
 
+        settings: Settings | None
+        """The start-up settings file, checked in full (None: the app had its Settings from the start)."""
+
     @on(LoopLoaded)
-    async def _mount_loop(self) -> None:
+    async def _mount_loop(self, message: LoopLoaded) -> None:
         """Loop has loaded: put its chat in every page's panel (pages composed from now on have it at once)."""
         from loop_tui.ui.widgets.chat import ChatPanel
 
+        if message.settings is not None:
+            self._take_validated(message.settings)
         self.loop_ready = True
         for screen in self._all_page_screens():
             for panel in screen.query(ChatPanel):
@@ -318,13 +385,17 @@ class LoopApp(WorkerFailures, RemembersKeymap, KeysKeptMixin, SyncMixin, TypedAh
             for name in type(settings).model_fields:
                 setattr(self.settings, name, getattr(settings, name))
         current = self.settings
-        if current.ui.theme in self.available_themes:
-            self.theme = current.ui.theme
-        self.set_keymap(dict(current.ui.keybindings))
+        self._apply_look(current.ui.theme, current.ui.keybindings)
         for screen in self._all_page_screens():
             applied = getattr(screen, "settings_applied", None)
             if applied is not None:
                 applied()
+
+    def _apply_look(self, theme: str, keybindings: dict[str, str]) -> None:
+        """Use `theme` (an unknown one leaves the default) and the keys remapped in `keybindings`."""
+        if theme in self.available_themes:
+            self.theme = theme
+        self.set_keymap(dict(keybindings))
 
     @work(thread=True, exclusive=True, group="projects", exit_on_error=False)
     def _load_projects(self) -> None:
@@ -491,6 +562,28 @@ class LoopApp(WorkerFailures, RemembersKeymap, KeysKeptMixin, SyncMixin, TypedAh
     def reload_projects(self) -> None:
         """Re-read the project list (after a project was created elsewhere)."""
         self._load_projects()
+
+    # ----- styles --------------------------------------------------------------------------------
+    def _css_inputs(self) -> tuple[object, ...]:
+        """What the app's CSS rules are made from: the theme and its variables."""
+        return (self.theme, self.ansi_theme, tuple(self.get_css_variables().items()))
+
+    def refresh_css(self, animate: bool = True) -> None:
+        """Refresh CSS: parse every stylesheet again and restyle the screens, unless the theme (and so every
+        variable) is still what the rules were made from.
+
+        Textual refreshes CSS whenever a screen first shows in a mode (twice for a page opened at start-up)
+        and when a page that missed a refresh comes back, for the same rules: ~60 ms of the UI thread before
+        the first page's rows. Nothing is lost by skipping it: a widget mounted since was styled as it
+        mounted (the CSS of a new widget type is parsed then, as Textual does at any time), and a page coming
+        back restyles itself (`ScreenResume.refresh_styles`), so a page in the background when the theme
+        changed takes the new colours (tests/test_ui_css_refresh.py).
+        """
+        inputs = self._css_inputs()
+        if inputs == self._css_made_from:
+            return
+        super().refresh_css(animate)
+        self._css_made_from = inputs
 
     # ----- command palette -----------------------------------------------------------------------
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:

@@ -197,9 +197,6 @@ class FirstPagePrefetch:
             self._result = run(self.text, self._workspace)
         except BtqlError:
             self._result = None  # the page runs the query itself and shows the error in place
-        # The table measures its cells with pyarrow.compute (~40 ms to import): imported here, it is not
-        # on the UI thread between the rows and the screen.
-        import pyarrow.compute  # noqa: F401
 
     def wait(self) -> None:
         """Until the query is done (or there is none to run)."""

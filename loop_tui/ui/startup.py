@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING
 from textual import events
 
 if TYPE_CHECKING:
-    from loop_tui.config import Settings
+    from loop_tui.config import Settings, StartupSettings
     from loop_tui.store import Workspace
 
-WorkspaceOpener = Callable[[], "tuple[Workspace, Settings]"]
-"""Opens the workspace and reads the settings (in a worker, after the first frame); raises UserError."""
+WorkspaceOpener = Callable[[], "tuple[Workspace, Settings | StartupSettings]"]
+"""Opens the workspace and reads the settings (in a worker, after the first frame); raises UserError. Settings
+read with `read_startup_settings` are checked in full once the first page shows its rows."""
 
 QUIT_KEYS = frozenset({"ctrl+q", "ctrl+c"})
 """Keys that act at once while the workspace opens (every other key waits for the page)."""

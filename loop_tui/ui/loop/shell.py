@@ -122,9 +122,12 @@ def page_context_provider(screen: Any) -> Callable[[], PageContext]:
     `loop_context()` (optional, on the screen) returns a dict of PageContext fields the page knows:
     experiment_id, base_experiment_id, dataset_id, playground_id, selected_row_ids, btql_query, btql_error.
     """
-    from loop_tui.agent import PageContext
 
     def provide() -> PageContext:
+        # Imported when Loop first asks (after the page's first rows), not when the page composes: the agent
+        # package (and its models) cost ~40 ms of the UI thread before the rows.
+        from loop_tui.agent import PageContext
+
         project = getattr(screen.app, "project", None)
         fields: dict[str, Any] = {"page": screen.PAGE, "project": getattr(project, "name", None)}
         extra = getattr(screen, "loop_context", None)

@@ -80,7 +80,6 @@ class PageScreen(WorkerFailures, LoopPageMixin, Screen):
             yield ChatPanel(
                 self.PAGE,
                 workspace=self.workspace,
-                settings=self.loop_app.settings,
                 context_provider=page_context_provider(self),
                 id="chat-panel",
             )

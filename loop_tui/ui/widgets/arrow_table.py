@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from rich.cells import cell_len
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -222,12 +223,10 @@ class ArrowTable(Vertical):
         if display.num_rows == 0:
             await self._mount_message(empty_text or "No rows match.", had_focus or focus)
             return
-        from textual_fastdatatable import ArrowBackend
-
         self._generation += 1
-        display = _visible_strings(display)
+        display, widths = _visible_strings(display)
         grid = grid_class()(
-            backend=ArrowBackend(display),
+            backend=_backend(display, widths),
             # str labels would be parsed as markup: a column named `[/` (a BTQL alias, a metadata key) is data
             column_labels=[literal(name) for name in display.column_names],
             cursor_type="row",
@@ -291,19 +290,61 @@ class ArrowTable(Vertical):
             target.focus()
 
 
-def _visible_strings(table: pa.Table) -> pa.Table:
-    """`table` with control characters in its string columns made visible (the grid shows strings as they are).
+def _visible_strings(table: pa.Table) -> tuple[pa.Table, list[int] | None]:
+    """`table` with control characters in its string columns made visible (the grid shows strings as they are),
+    and the widest cell of each column, in terminal cells, when every column holds strings (else None).
 
     Pages show one page of rows (hundreds), so a pass in Python costs well under a millisecond per column,
-    and a column is only rebuilt when one of its values changed.
+    and a column is only rebuilt when one of its values changed. Measured in the same pass, the grid needs
+    no pyarrow.compute to measure them (~50 ms of Python to import, before the page's first rows).
     """
     import pyarrow as pa
 
+    widths: list[int] | None = []
     for index, field in enumerate(table.schema):
         if not (pa.types.is_string(field.type) or pa.types.is_large_string(field.type)):
+            widths = None
             continue
         values = table.column(index).to_pylist()
         shown = [None if v is None else visible(v) for v in values]
         if shown != values:
             table = table.set_column(index, field, pa.array(shown, type=field.type))
-    return table
+        if widths is not None:
+            widths.append(max((_cell_width(v) for v in shown if v is not None), default=0))
+    return table, widths
+
+
+def _cell_width(text: str) -> int:
+    """Cells `text` takes in the grid (shown literally, no markup): as fastdatatable measures it."""
+    if text.isprintable():  # one line, no control or format characters: its cells are its characters'
+        return len(text) if text.isascii() else cell_len(text)
+    from textual_fastdatatable.format import measure_width
+
+    return measure_width(text, render_markup=False)
+
+
+def _backend(display: pa.Table, widths: list[int] | None) -> Any:
+    """The grid's Arrow backend over `display`, with its columns' widths when they are known already."""
+    global _measured_backend_class
+    from textual_fastdatatable import ArrowBackend
+
+    if widths is None:
+        return ArrowBackend(display)
+    if _measured_backend_class is None:
+
+        class MeasuredBackend(ArrowBackend):
+            """An ArrowBackend whose column widths were measured with its rows (see `_visible_strings`)."""
+
+            def __init__(self, data: pa.Table, widths: list[int]) -> None:
+                super().__init__(data)
+                self.measured_widths = widths
+
+            @property
+            def column_content_widths(self) -> list[int]:
+                return self.measured_widths
+
+        _measured_backend_class = MeasuredBackend
+    return _measured_backend_class(display, widths)
+
+
+_measured_backend_class: Any = None

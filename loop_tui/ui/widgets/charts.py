@@ -1,57 +1,112 @@
-"""`TrendCharts`: per-day charts (requests, errors, latency, tokens) drawn with Sparklines and a scale.
+"""`TrendCharts`: per-day charts (requests, errors, latency, tokens): a sparkline with its scale and days.
 
 textual-plotext would draw axes, but it is one more dependency for four trend lines; a three-row
-Sparkline with its scale (highest and lowest day) on the left and the first and last day under it
+sparkline with its scale (highest and lowest day) on the left and the first and last day under it
 answers "is it going up, and from what to what?" at a glance.
+
+Each chart is one widget that draws its title, scale, sparkline and days itself: composed of labels and
+containers, the four charts were 44 of the logs page's ~90 widgets, each one styled, laid out and
+painted before the page's first rows (charts are there, empty, from the page's first frame).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import ClassVar
 
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.segment import Segment
+from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
-from textual.widgets import Label, Sparkline
+from textual.containers import Horizontal
+from textual.renderables.sparkline import Sparkline
+from textual.widget import Widget
 
 Formatter = Callable[[float], str]
 
+PLOT_HEIGHT = 3
+"""Rows of the sparkline (and of the scale beside it)."""
 
-class TrendChart(Vertical):
+
+class _ChartDrawing:
+    """A chart's lines: title; the scale (max, blank, min) left of the sparkline; first and last day."""
+
+    def __init__(self, chart: TrendChart) -> None:
+        self.title = chart.shown_title
+        self.scale = chart.scale
+        self.days = chart.days
+        self.data = chart.data
+        self.styles = {name: chart.get_component_rich_style(f"trend-chart--{name}")
+                       for name in ("title", "scale", "days")}
+        # The bars' colours, over the chart's background (as Textual's Sparkline widget blends them).
+        _, base = chart.background_colors
+        self.min_color = (base + chart.get_component_styles("trend-chart--min-color").color).rich_color
+        self.max_color = (base + chart.get_component_styles("trend-chart--max-color").color).rich_color
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width = options.max_width
+        yield from self._line(Text(self.title, self.styles["title"], no_wrap=True, end=""), width)
+        scale_width = max(len(label) for label in self.scale) + 1  # (one column between scale and bars)
+        plot_width = max(1, width - scale_width)
+        bars = Sparkline(self.data, width=plot_width, height=PLOT_HEIGHT, min_color=self.min_color,
+                         max_color=self.max_color, summary_function=max)
+        rows = console.render_lines(bars, options.update(width=plot_width, height=PLOT_HEIGHT), pad=True)
+        for label, row in zip(self.scale, rows, strict=True):
+            scale = Text(label, self.styles["scale"], no_wrap=True, end="")
+            scale.truncate(min(scale_width, width), pad=True)
+            yield scale
+            yield from row
+            yield Segment.line()
+        first, last = self.days
+        gap = max(1, width - len(first) - len(last)) if last else width - len(first)
+        days = Text(first, self.styles["days"], no_wrap=True, end="")
+        days.append(" " * gap + last, self.styles["days"])
+        yield from self._line(days, width)
+
+    def _line(self, text: Text, width: int) -> RenderResult:
+        text.truncate(width, pad=True)
+        yield text
+        yield Segment.line()
+
+
+class TrendChart(Widget):
     """One titled sparkline with its y scale (max at the top, min at the bottom) and its first and last day."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "trend-chart--title", "trend-chart--scale", "trend-chart--days",
+        "trend-chart--min-color", "trend-chart--max-color",
+    }
+    """Styled in styles/logs.tcss: the title, the scale and the days are the `trend-chart--*` parts, the bars
+    go from `trend-chart--min-color` (lowest) to `trend-chart--max-color` (highest)."""
 
     def __init__(self, title: str, fmt: Formatter, *, id: str | None = None) -> None:  # noqa: A002
         super().__init__(id=id, classes="trend-chart")
         self.title = title
         self.fmt = fmt
+        self.shown_title = title
+        """The title line: the title, and "· no data" once a plot had none."""
+        self.data: list[float] = []
+        """The plotted values, one per bucket (day)."""
+        self.scale: tuple[str, ...] = ("",) * PLOT_HEIGHT
+        """The scale's rows beside the bars: the highest value at the top, the lowest at the bottom."""
+        self.days: tuple[str, str] = ("", "")
+        """The first and the last bucket's labels, under the bars."""
 
-    def compose(self) -> ComposeResult:
-        yield Label(self.title, classes="trend-title")
-        with Horizontal(classes="trend-plot"):
-            with Vertical(classes="trend-axis"):
-                yield Label("", classes="trend-max")
-                yield Label("", classes="trend-mid")
-                yield Label("", classes="trend-min")
-            yield Sparkline([], summary_function=max)
-        with Horizontal(classes="trend-x"):
-            yield Label("", classes="trend-first")
-            yield Label("", classes="trend-last")
+    def render(self) -> _ChartDrawing:
+        return _ChartDrawing(self)
 
     def plot(self, values: Sequence[float | None], first_label: str = "", last_label: str = "") -> None:
         """Show `values` (None counts as 0), labelled with the first and last bucket."""
-        data = [float(v or 0) for v in values]
-        self.query_one(Sparkline).data = data
-        title = self.query_one(".trend-title", Label)
-        if not data:
-            title.update(f"{self.title} · no data")
-            for name in ("max", "mid", "min"):
-                self.query_one(f".trend-{name}", Label).update("")
-            return
-        title.update(self.title)
-        # Sparkline scales its bars from the lowest to the highest value: the axis says which those are.
-        self.query_one(".trend-max", Label).update(self.fmt(max(data)))
-        self.query_one(".trend-min", Label).update(self.fmt(min(data)))
-        self.query_one(".trend-first", Label).update(first_label)
-        self.query_one(".trend-last", Label).update(last_label)
+        self.data = [float(v or 0) for v in values]
+        if not self.data:
+            self.shown_title = f"{self.title} · no data"
+            self.scale = ("",) * PLOT_HEIGHT
+        else:
+            self.shown_title = self.title
+            # The sparkline scales its bars from the lowest to the highest value: the scale says which those are.
+            self.scale = (self.fmt(max(self.data)), "", self.fmt(min(self.data)))
+            self.days = (first_label, last_label)
+        self.refresh()
 
 
 class TrendCharts(Horizontal):

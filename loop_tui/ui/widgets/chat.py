@@ -37,7 +37,7 @@ class ChatPanel(Vertical):
         page: str,
         *,
         workspace: Workspace,
-        settings: Settings,
+        settings: Settings | None = None,
         context_provider: Callable[[], PageContext],
         id: str | None = None,  # noqa: A002
     ) -> None:
@@ -57,7 +57,10 @@ class ChatPanel(Vertical):
     def _chat(self) -> Widget:
         from loop_tui.ui.loop import LoopChat
 
-        return LoopChat(self._workspace, self._settings, self._context_provider, id=f"loop-chat-{self.page}")
+        # Without settings of its own, the panel's chat shares the app's one Settings object, read only now:
+        # the app checks its settings file in full (pydantic) after the first rows, just before Loop mounts.
+        settings = self._settings if self._settings is not None else self.app.settings  # type: ignore[attr-defined]
+        return LoopChat(self._workspace, settings, self._context_provider, id=f"loop-chat-{self.page}")
 
     async def mount_chat(self) -> None:
         """Put Loop's chat in the panel in place of "Loop is starting…" (once; the app calls this when Loop

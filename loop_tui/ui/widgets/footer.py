@@ -1,115 +1,197 @@
-"""`PageFooter`: Textual's compact footer, with whole key hints only.
+"""`PageFooter`: the key hints of every page, in one widget that draws them itself.
 
-Textual's footer lays its hints out in one row and lets the last ones run under the command-palette hint
-docked on the right: at 120 columns the logs page showed "Ask Loo▏^p palette", and in compact mode a
-group's label touched the next key ("Pages^o Project"). Here a label keeps a space after it, and a hint
-that does not fit whole is hidden (with everything after it, so the order never changes); the palette
-hint and the help (`?`) still list every key.
+It shows what Textual's compact footer shows (the screen's bindings, a key group with its label, the
+command palette hint on the right) and acts the same (a click presses the key, a disabled key rings the
+bell, a hint's tooltip), with two differences: a hint that does not fit whole is left out, with everything
+after it, so the order never changes ("Ask Loo▏^p palette" and "Pages^o Project" were seen with Textual's);
+and it is one widget: Textual's footer is a widget per hint (~20 on a page), rebuilt, styled and measured
+before a page's first rows.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections import defaultdict
+from dataclasses import dataclass
+from itertools import groupby
+from typing import TYPE_CHECKING, ClassVar
 
-from textual.app import ComposeResult
-from textual.geometry import Size
+from rich.cells import cell_len
+from rich.style import Style
+from rich.text import Text
+from textual import events
+from textual.color import Color
 from textual.widget import Widget
-from textual.widgets import Footer
+
+if TYPE_CHECKING:
+    from textual.binding import Binding
+    from textual.screen import Screen
 
 
-class PageFooter(Footer):
-    """The footer of every page: compact, never cutting a hint or running two together."""
+@dataclass(frozen=True)
+class Hint:
+    """One clickable key in the footer (a grouped key shows no description; its group's label follows)."""
 
-    DEFAULT_CSS = """
-    PageFooter.-compact FooterLabel {
-        margin-right: 1;
+    key: str
+    display: str
+    description: str
+    enabled: bool
+    tooltip: str
+    kind: str = "key"
+    """"key", "grouped" (one key of a group), or "palette" (the command palette's, on the right)."""
+
+
+@dataclass(frozen=True)
+class _Part:
+    """A run of cells: a hint, a group's label, or the space around them."""
+
+    text: str
+    role: str  # "space", "label", "key" (a hint), "border" (the palette hint's left edge)
+    hint: Hint | None = None
+
+    @property
+    def width(self) -> int:
+        return cell_len(self.text) if self.hint is None else _hint_width(self.hint)
+
+
+def _hint_width(hint: Hint) -> int:
+    return cell_len(hint.display) + (1 + cell_len(hint.description) if hint.description else 0)
+
+
+class PageFooter(Widget, can_focus=False):
+    """The footer of every page: the screen's key hints, whole ones only, the palette's on the right."""
+
+    ALLOW_SELECT = False
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "page-footer--key", "page-footer--description", "page-footer--label", "page-footer--border",
+        "page-footer--item", "page-footer--hover",
     }
-    """
+    """Styled in styles/app.tcss with Textual's footer colours (`$footer-*`)."""
 
     def __init__(self) -> None:
-        super().__init__(compact=True)
-        self._composed_for: Hashable = None
+        super().__init__()
+        self._hints: list[list[_Part]] = []  # the hints left to right, a key group with its label as one
+        self._palette: list[_Part] = []
+        self._hovered: Hint | None = None
+        self._shown: list[tuple[int, int, Hint]] = []  # (first cell, end, hint) as last drawn
+        self._ready = False  # Textual's footer too shows nothing until the screen's keys are known
+
+    def on_mount(self) -> None:
+        self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
+
+    def on_unmount(self) -> None:
+        self.screen.bindings_updated_signal.unsubscribe(self)
+
+    def _bindings_changed(self, screen: Screen) -> None:
+        self._ready = True
+        if screen.app.app_focus and self.is_attached and screen is self.screen:
+            self._read_bindings()
+
+    def _read_bindings(self) -> None:
+        """Make the hints from the screen's active bindings, as Textual's footer groups them."""
+        app = self.app
+        active = self.screen.active_bindings
+        by_action: defaultdict[str, list[tuple[Binding, bool, str]]] = defaultdict(list)
+        for _node, binding, enabled, tooltip in active.values():
+            if binding.show:
+                by_action[binding.action].append((binding, enabled, tooltip))
+        hints: list[list[_Part]] = []
+        for group, same_group in groupby(by_action.values(), lambda bindings: bindings[0][0].group):
+            actions = list(same_group)
+            if group is not None and len(actions) > 1:
+                keys = [_Part("", "key", Hint(b.key, app.get_key_display(b), "", enabled, tooltip or b.description,
+                                              "grouped")) for b, enabled, tooltip in (a[0] for a in actions)]
+                hints.append([_Part(" ", "space"), *keys, _Part(" ", "space"), _Part(group.description, "label"),
+                              _Part(" ", "space")])
+                continue
+            for binding, enabled, tooltip in (a[0] for a in actions):
+                hint = Hint(binding.key, app.get_key_display(binding), binding.description, enabled, tooltip)
+                hints.append([_Part("", "key", hint), _Part(" ", "space")])
+        palette: list[_Part] = []
+        if app.ENABLE_COMMAND_PALETTE and app.COMMAND_PALETTE_BINDING in active:
+            _node, binding, enabled, _tooltip = active[app.COMMAND_PALETTE_BINDING]
+            hint = Hint(binding.key, app.get_key_display(binding), binding.description, enabled,
+                        binding.tooltip or binding.description, "palette")
+            palette = [_Part("▏", "border"), _Part("", "key", hint), _Part(" ", "space")]
+        if (hints, palette) != (self._hints, self._palette):
+            self._hints, self._palette = hints, palette
+            self.refresh()
+
+    def render(self) -> Text:
+        width = self.size.width
+        line = Text(no_wrap=True, end="")
+        self._shown = []
+        if not self._ready or not width:
+            return line
+        room = width - sum(part.width for part in self._palette)
+        used = 0
+        for parts in self._hints:
+            if used + sum(part.width for part in parts) > room:
+                break  # this hint and every one after it: the order never changes
+            for part in parts:
+                used = self._draw(line, part, used)
+        if self._palette:
+            line.append(" " * max(0, room - used), self.rich_style)
+            used = max(used, room)
+            for part in self._palette:
+                used = self._draw(line, part, used)
+        return line
+
+    def _draw(self, line: Text, part: _Part, at: int) -> int:
+        """Append `part` at cell `at`; returns the cell after it."""
+        hint = part.hint
+        _, footer = self.background_colors
+        if hint is None:
+            if part.role == "space":  # a margin: the footer's own colours
+                line.append(part.text, self.rich_style)
+            elif part.role == "label":
+                line.append(part.text, self._part_style("page-footer--label", footer)[0])
+            else:  # the palette hint's left edge, on the hint's background
+                item = footer + self.get_component_styles("page-footer--item").background
+                line.append(part.text, self._part_style("page-footer--border", item)[0])
+            return at + part.width
+        item = footer + self.get_component_styles("page-footer--item").background
+        if hint is self._hovered:
+            item = item + self.get_component_styles("page-footer--hover").background
+        dim = Style(dim=not hint.enabled)
+        line.append(hint.display, self._part_style("page-footer--key", item)[0] + dim)
+        if hint.description:
+            line.append(" " + hint.description, self._part_style("page-footer--description", item)[0] + dim)
+        self._shown.append((at, at + part.width, hint))
+        return at + part.width
+
+    def _part_style(self, name: str, under: Color) -> tuple[Style, Color]:
+        """The Rich style of component `name` drawn over `under` (its colours blended as Textual blends them),
+        and its background."""
+        styles = self.get_component_styles(name)
+        background = under + styles.background
+        color = background + styles.color
+        return Style(color=color.rich_color, bgcolor=background.rich_color) + styles.text_style, background
+
+    def _hint_at(self, x: int) -> Hint | None:
+        return next((hint for start, end, hint in self._shown if start <= x < end), None)
+
+    def on_mouse_move(self, event: events.MouseMove) -> None:
+        hint = self._hint_at(event.x)
+        if hint is not self._hovered:
+            self._hovered = hint
+            self.tooltip = hint.tooltip if hint is not None and hint.tooltip else None
+            self.refresh()
+
+    def on_leave(self, event: events.Leave) -> None:
+        if self._hovered is not None:
+            self._hovered = None
+            self.tooltip = None
+            self.refresh()
+
+    def on_mouse_down(self, event: events.MouseDown) -> None:
+        """A click on a hint presses its key (a disabled one rings the bell), as Textual's footer does."""
+        hint = self._hint_at(event.x)
+        if hint is None:
+            return
+        if hint.enabled:
+            self.app.simulate_key(hint.key)
+        else:
+            self.app.bell()
 
     def on_resize(self) -> None:
-        self._refit()
-
-    async def recompose(self) -> None:
-        """Rebuild the hints if the keys they show changed, then hide those that do not fit.
-
-        Textual asks for a rebuild on every focus change, and a page that is opening moves focus several
-        times (the table's loading line, then its rows): each rebuild made ~25 widgets again for the same
-        keys, ~20 ms of the UI thread apiece before the first rows were on screen.
-        """
-        if not self.is_attached:
-            return  # its screen was closed before the rebuild it asked for came round
-        if self.children and self._shown_keys() == self._composed_for:
-            self._refit()
-            return
-        await super().recompose()
-        self._refit()
-
-    def compose(self) -> ComposeResult:
-        # What the hints are made of, read in the same step as Textual's compose reads the bindings: a
-        # rebuild that overlapped another (focus moving twice) can never leave a stale record behind.
-        # (Each hint passes straight through: a key group collects the keys yielded inside it as they come.)
-        self._composed_for = None  # no hints until the screen's keys are ready
-        for hint in super().compose():
-            if self._composed_for is None:
-                self._composed_for = self._shown_keys()
-            yield hint
-
-    def _shown_keys(self) -> Hashable:
-        """What the hints are made from: each shown binding's key, label, action, group and state."""
-        app = self.app
-        return (
-            self.compact,
-            self.show_command_palette,
-            tuple(
-                (
-                    binding.key,
-                    app.get_key_display(binding),
-                    binding.description,
-                    binding.action,
-                    binding.group,
-                    enabled,
-                    tooltip,
-                )
-                for _node, binding, enabled, tooltip in self.screen.active_bindings.values()
-                if binding.show or binding.key == app.COMMAND_PALETTE_BINDING
-            ),
-        )
-
-    def _refit(self) -> None:
-        """Show the hints that fit whole, in order, and hide the rest.
-
-        Widths come from each hint's content and CSS box (margin, padding, border), not from its region on
-        screen: regions are only right after a layout pass, and measuring them after a refresh read stale
-        ones when the screen was not the active one (a page in the background rebuilding its footer), which
-        left "Ask Loo" under the palette hint or a key group without its label.
-        """
-        width = self.size.width
-        if not width:
-            return  # not laid out yet: on_resize comes back with a width
-        hints = [child for child in self.children if not child.has_class("-command-palette")]
-        palette = [child for child in self.children if child.has_class("-command-palette")]
-        room = width - sum(self._outer_width(p) for p in palette)
-        used = 0
-        overflow = False
-        for index, hint in enumerate(hints):
-            need = self._outer_width(hint)
-            # A key group and its label ("123456 Pages") fit together or not at all.
-            if _is_group(hint) and index + 1 < len(hints):
-                need += self._outer_width(hints[index + 1])
-            overflow = overflow or used + need > room
-            hint.display = not overflow
-            used += self._outer_width(hint)
-
-    def _outer_width(self, widget: Widget) -> int:
-        """Columns `widget` takes in the footer row: its content, padding, border and margin."""
-        content = widget.get_content_width(Size(self.size.width, 1), self.app.size)
-        styles = widget.styles
-        return content + styles.gutter.width + styles.margin.width
-
-
-def _is_group(widget: Widget) -> bool:
-    return type(widget).__name__ == "KeyGroup"
+        self.refresh()
