@@ -75,11 +75,12 @@ def _cwd() -> str:
 
 def _app_folders() -> list[str]:
     """The default workspace and the settings folder (when the settings module can load)."""
-    try:
+    try:  # the settings module loads its dependencies (platformdirs) only when the paths are asked for
         from loop_tui.config import config_path, default_workspace_path
+
+        return [str(default_workspace_path()), str(config_path().parent)]
     except ImportError:  # e.g. the hostile-scorer suite runs the sandbox alone, without our dependencies
         return []
-    return [str(default_workspace_path()), str(config_path().parent)]
 
 
 def _set_worker_limits() -> None:
