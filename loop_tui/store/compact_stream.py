@@ -15,7 +15,6 @@ right is kept as it is, so compacting again rewrites only what was written since
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -24,11 +23,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from loop_tui.store import schema as sch
-from loop_tui.store.failures import WriteFailed
 from loop_tui.store.segments import (
     crash_point,
     dictionary_columns,
-    fsync_dir,
+    publishing_segment,
     segment_compression,
     segment_dir,
     segment_name,
@@ -174,9 +172,8 @@ def write_group(con: Any, root: Path, table: str, obj: str, names: list[str], xa
     paths = [folder / name for name in names]
     keys = _typed_keys(con, paths) if table in TYPED_TABLES else None
     final = folder / segment_name(xact, updates)
-    tmp = folder / f".compact-{xact}-{os.getpid()}.parquet.part"
     count = 0
-    try:
+    with publishing_segment(final, f".compact-{xact}", "nothing was compacted") as tmp:
         writer = None
         try:
             for data in _row_groups(con, table, paths):
@@ -191,16 +188,4 @@ def write_group(con: Any, root: Path, table: str, obj: str, names: list[str], xa
         finally:
             if writer is not None:
                 writer.close()
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, final)
-        fsync_dir(folder)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        final.unlink(missing_ok=True)
-        raise WriteFailed(f"could not write a segment in {folder} ({exc.strerror}); nothing was compacted") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        final.unlink(missing_ok=True)
-        raise
     return final, count

@@ -332,21 +332,35 @@ def write_segment(root: Path, table: str, object_id: str, data: pa.Table, xact: 
 
     folder = segment_dir(root, table, object_id)
     final = folder / segment_name(xact, updates)
-    tmp = folder / f".tmp-{xact}-{os.getpid()}.parquet.part"
+    with publishing_segment(final, f".tmp-{xact}", "nothing was written") as tmp:
+        pq.write_table(data, tmp, compression=segment_compression(data.schema), row_group_size=128 * 1024,
+                       use_dictionary=dictionary_columns(data))
+    return final
+
+
+@contextmanager
+def publishing_segment(final: Path, temp_prefix: str, nothing_done: str) -> Iterator[Path]:
+    """A temporary file to write a segment to inside the block; on leaving, it is synced to disk and
+    renamed to `final` at once (so `final` is never seen half-written), and its folder synced. On any
+    failure neither file is left behind; a disk error becomes one `WriteFailed` sentence ending with
+    `nothing_done` (what the failed operation did not do)."""
+    folder = final.parent
+    tmp = folder / f"{temp_prefix}-{os.getpid()}.parquet.part"
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "wb") as fh:
-            pq.write_table(data, fh, compression=segment_compression(data.schema), row_group_size=128 * 1024,
-                           use_dictionary=dictionary_columns(data))
-            fh.flush()
+        yield tmp
+        with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, final)
         fsync_dir(folder)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         final.unlink(missing_ok=True)
-        raise WriteFailed(f"could not write a segment in {folder} ({exc.strerror}); nothing was written") from None
-    return final
+        raise WriteFailed(f"could not write a segment in {folder} ({exc.strerror}); {nothing_done}") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        final.unlink(missing_ok=True)
+        raise
 
 
 def disk_segments(root: Path) -> dict[tuple[str, str], list[str]]:
