@@ -120,6 +120,16 @@ def test_workspace_before_or_after_subcommand_and_env(shared_sample_ws_path: Pat
     assert result.returncode == 2 and "not a Loop TUI workspace" in result.stderr
 
 
+@pytest.mark.parametrize("where", ["a-file/ws", "/proc/no-such-workspace"])
+def test_a_workspace_folder_that_cannot_be_made_is_one_line_and_exit_2(tmp_path: Path, where: str) -> None:
+    """A path under a file, or where no folder can be made, was a traceback (NotADirectoryError, FileNotFoundError)."""
+    (tmp_path / "a-file").write_text("x")
+    for args in (["projects"], ["import", "logs", str(tmp_path / "a-file"), "--format", "jsonl", "--project", "p"]):
+        result = run_cli(*args, "--workspace", where if where.startswith("/") else str(tmp_path / where))
+        assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+        assert "cannot be created" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
 def test_default_workspace_is_seeded_from_sample(tmp_path: Path, monkeypatch) -> None:
     target = tmp_path / "fresh" / "workspace"
     result = run_cli("projects", "--format", "json", env={"LOOP_TUI_WORKSPACE": str(target)})

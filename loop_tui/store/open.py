@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from loop_tui import clock
+from loop_tui.errors import UserError
 from loop_tui.store.segments import MARKER
 from loop_tui.store.workspace import Workspace
 
@@ -16,7 +17,20 @@ def sample_workspace_path() -> Path | None:
 
 
 def open_workspace(path: str | Path | None = None) -> Workspace:
-    """Open `path`, or the default workspace (seeded from the sample data the first time)."""
+    """Open `path`, or the default workspace (seeded from the sample data the first time).
+
+    A folder that cannot be made (under a file, on a path that does not exist or is read-only) is a
+    `UserError` naming it, not a traceback.
+    """
+    try:
+        return _open(path)
+    except OSError as exc:  # an unreadable workspace is worded by `opening.prepare` (a DamagedError)
+        where = exc.filename or path or "the default workspace"
+        raise UserError(f"the workspace folder {where} cannot be created or opened ({exc.strerror}); "
+                        "pass another folder with --workspace") from None
+
+
+def _open(path: str | Path | None) -> Workspace:
     if path is not None:
         return Workspace.open(path)
     from loop_tui.config import default_workspace_path  # pydantic: only when no workspace is named
