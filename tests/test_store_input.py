@@ -47,6 +47,8 @@ BAD_FILES = {
     # Stored as the Python text of the object, and "no" read as a root span, before.
     "object-id.jsonl": (b'{"id": "a"}\n{"id": {"a": 1}, "input": "x"}\n', "line 2: `id` must be a string, got an object"),
     "word-flag.jsonl": (b'{"id": "a", "is_root": "no"}\n', "line 1: `is_root` must be true or false, got a string"),
+    # A file cut inside a quoted cell: its text to the end of the file was imported as the cell, before.
+    "cut-cell.csv": (b'id,input\na,"whole"\nb,"cut\nshort', "line 3: the file ends inside a quoted cell"),
 }
 
 

@@ -174,10 +174,13 @@ def _read_csv(path: Path, progress: ReadProgress) -> Iterator[dict[str, Any]]:
     with open(path, "rb") as raw_fh:
         text = io.TextIOWrapper(io.BufferedReader(_CountingReader(raw_fh, progress), 1 << 20), encoding="utf-8",
                                 newline="")
-        reader = csv.DictReader(text)
+        # strict: a file that ends inside a quoted cell (cut short) is an error, not a cell holding the rest.
+        reader = csv.DictReader(text, strict=True)
+        row_start = 1  # the line where the row being read begins (a quoted cell may span lines)
         try:
             if not reader.fieldnames:
                 raise UserError(f"{path.name}: the CSV file has no header row")
+            row_start = reader.line_num + 1
             for row in reader:
                 if None in row:
                     raise UserError(f"{path.name} line {reader.line_num}: more cells than header columns")
@@ -190,8 +193,12 @@ def _read_csv(path: Path, progress: ReadProgress) -> Iterator[dict[str, Any]]:
                     raise half
                 out["__line__"] = reader.line_num
                 yield out
+                row_start = reader.line_num + 1
         except csv.Error as exc:
-            raise UserError(f"{path.name} line {reader.line_num}: not valid CSV ({exc})") from None
+            if str(exc) == "unexpected end of data":
+                raise UserError(f"{path.name} line {row_start}: the file ends inside a quoted cell (is it cut short?); "
+                                "close the quote or remove the row") from None
+            raise UserError(f"{path.name} line {row_start}: not valid CSV ({exc})") from None  # line_num lags a line
         except UnicodeDecodeError:
             raise _first_utf8_error(path) from None
 
