@@ -331,6 +331,19 @@ def test_the_import_line_names_the_dataset_and_the_project(root: Path, tmp_path:
     assert capsys.readouterr().out.startswith("imported 1 row into the logs of project trivia (write ")
 
 
+def test_a_project_name_with_spaces_around_it_is_the_project_of_that_name(root: Path, tmp_path: Path, capsys) -> None:
+    # `--project " existing"` (a pasted name) created a second project, also named "existing" (names are stored
+    # stripped, but were looked up as given): the two could no longer be told apart.
+    src = tmp_path / "spans.jsonl"
+    for n, project in enumerate(["existing ", " existing", " new ", "new"]):
+        _write_jsonl(src, [_span(n)])
+        assert main(["import", "logs", str(src), "--project", project, "--workspace", str(root)]) == 0
+        assert f"of project {project.strip()} (write " in capsys.readouterr().out
+    ws = Workspace.open(root)
+    assert sorted(p.name for p in ws.projects()) == ["existing", "new"]
+    assert [r["n"] for r in ws.query("SELECT count(*) AS n FROM project_logs GROUP BY project_id")] == [2, 2]
+
+
 def test_the_row_groups_near_the_end_of_the_file_are_smaller(root: Path, tmp_path: Path, monkeypatch) -> None:
     # The row group left when DuckDB's reading ends is written while nothing else runs: a whole one was
     # ~0.2 s of a 2.5 s import. Near the end (by the rows the file's size promises) they are cut smaller.

@@ -51,6 +51,7 @@ def resolve_target(ws: Workspace, table: str, project: str, name: str | None, de
     """The project and object an import writes to (caller holds the writer lock); missing ones are planned,
     not created, so a failed import leaves no empty project or experiment behind."""
     new: list[tuple[str, dict[str, Any]]] = []
+    project = project.strip()  # names are stored stripped: " p" is project p, not a second one named "p"
     try:
         found_project = ws.project(project)
         project_id, project_name = found_project.id, found_project.name
