@@ -125,6 +125,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("loop-tui: interrupted\n")
         return 130
+    except RuntimeError as exc:
+        if exc.args != ("Query interrupted",):  # DuckDB's word for a Ctrl-C it caught during a query
+            raise
+        sys.stderr.write("loop-tui: interrupted\n")
+        return 130
     except BrokenPipeError:
         return 0
     finally:
