@@ -22,20 +22,20 @@ def open_workspace(path: str | Path | None = None) -> Workspace:
     A folder that cannot be made (under a file, on a path that does not exist or is read-only) is a
     `UserError` naming it, not a traceback.
     """
+    if path is None:
+        from loop_tui.config import default_workspace_path  # pydantic: only when no workspace is named
+
+        target = default_workspace_path()
     try:
-        return _open(path)
+        return Workspace.open(path) if path is not None else _open_default(target)
     except OSError as exc:  # an unreadable workspace is worded by `opening.prepare` (a DamagedError)
-        where = exc.filename or path or "the default workspace"
-        raise UserError(f"the workspace folder {where} cannot be created or opened ({exc.strerror}); "
+        where = Path(path if path is not None else target).expanduser().resolve()
+        blocked = f": {exc.filename}" if exc.filename and Path(exc.filename) != where else ""
+        raise UserError(f"the workspace folder {where} cannot be created or opened ({exc.strerror}{blocked}); "
                         "pass another folder with --workspace") from None
 
 
-def _open(path: str | Path | None) -> Workspace:
-    if path is not None:
-        return Workspace.open(path)
-    from loop_tui.config import default_workspace_path  # pydantic: only when no workspace is named
-
-    target = default_workspace_path()
+def _open_default(target: Path) -> Workspace:
     if not (target / MARKER).exists() and not target.exists():
         sample = sample_workspace_path()
         target.parent.mkdir(parents=True, exist_ok=True)
