@@ -128,6 +128,9 @@ def test_a_workspace_folder_that_cannot_be_made_is_one_line_and_exit_2(tmp_path:
         result = run_cli(*args, "--workspace", where if where.startswith("/") else str(tmp_path / where))
         assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
         assert "cannot be created" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    default = run_cli("projects", env={"LOOP_TUI_WORKSPACE": str(tmp_path / "a-file" / "ws")})  # no --workspace
+    assert default.returncode == 2 and "Traceback" not in default.stderr, default.stderr
+    assert f"{tmp_path / 'a-file' / 'ws'} cannot be created" in default.stderr
 
 
 def test_default_workspace_is_seeded_from_sample(tmp_path: Path, monkeypatch) -> None:
