@@ -344,6 +344,14 @@ def test_a_project_name_with_spaces_around_it_is_the_project_of_that_name(root: 
     assert [r["n"] for r in ws.query("SELECT count(*) AS n FROM project_logs GROUP BY project_id")] == [2, 2]
 
 
+def test_a_blank_name_is_one_sentence_that_reads(root: Path, tmp_path: Path, capsys) -> None:
+    src = tmp_path / "spans.jsonl"
+    _write_jsonl(src, [_span(0)])
+    assert main(["import", "experiment", str(src), "--project", "existing", "--name", "  ",
+                 "--workspace", str(root)]) == 2
+    assert capsys.readouterr().err == "loop-tui: an experiment needs a non-empty name\n"  # was "a experiment"
+
+
 def test_the_row_groups_near_the_end_of_the_file_are_smaller(root: Path, tmp_path: Path, monkeypatch) -> None:
     # The row group left when DuckDB's reading ends is written while nothing else runs: a whole one was
     # ~0.2 s of a 2.5 s import. Near the end (by the rows the file's size promises) they are cut smaller.

@@ -40,7 +40,7 @@ class Target:
 def _catalog_record(kind: str, project_id: str, name: str, data: dict[str, Any]) -> dict[str, Any]:
     """A new catalog object's row, as `CatalogMixin.save_object` makes one."""
     if not name.strip():
-        raise UserError(f"a {kind} needs a non-empty name")
+        raise UserError(f"{'an' if kind[0] in 'aeiou' else 'a'} {kind} needs a non-empty name")
     object_id = sch.new_id()
     return {"id": object_id, "created": clock.now(), "kind": kind,
             "project_id": object_id if kind == "project" else project_id, "name": name.strip(),
