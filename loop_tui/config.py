@@ -101,6 +101,9 @@ def _read_file(path: Path) -> dict[str, Any] | None:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise UserError(f"settings file {path} is not valid TOML ({exc}); fix it or delete it") from None
+    except OSError as exc:  # a folder, no permission: the path (LOOP_TUI_CONFIG) is not a readable file
+        raise UserError(f"settings file {path} cannot be read ({exc.strerror}); point LOOP_TUI_CONFIG at a "
+                        "file, or fix its permissions") from None
 
 
 def _validated(raw: dict[str, Any] | None, path: Path) -> Settings:

@@ -106,3 +106,18 @@ async def test_the_checked_settings_are_the_ones_loops_chat_shares(sample_ws_pat
         assert "rows 1–" in screen_text(app)
         assert app.settings.agent.max_iterations == 7
         assert app.screen.query_one(LoopChat).settings is app.settings
+
+
+def test_a_settings_path_that_is_a_folder_is_one_sentence_and_exit_2(tmp_path: Path) -> None:
+    """Seen in review: LOOP_TUI_CONFIG naming a folder ended `loop-tui ask` with an IsADirectoryError traceback."""
+    folder = tmp_path / "settings.toml"
+    folder.mkdir()
+    workspace = tmp_path / "ws"
+    from tests.conftest import copy_sample_workspace
+
+    copy_sample_workspace(workspace)
+    for args in (("ask", "what are the most common errors?"), ("app",)):
+        result = run_cli("--workspace", str(workspace), *args, env={"LOOP_TUI_CONFIG": str(folder)})
+        assert result.returncode == 2, (args, result.stderr)
+        assert "Traceback" not in result.stderr
+        assert f"settings file {folder} cannot be read" in result.stderr, result.stderr
