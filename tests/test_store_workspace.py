@@ -282,3 +282,15 @@ def test_the_store_connection_leaves_out_btql_views(tmp_path):
     assert "project_logs" in views and not any(v.endswith("_btql") for v in views)
     assert btql_connection(ws).execute("SELECT count(*) FROM project_logs_btql").fetchone() == (1,)
     assert run("select: scores.S as s | from: project_logs('p')", ws).table.to_pylist() == [{"s": 0.5}]
+
+
+def test_a_project_name_with_spaces_around_it_finds_that_project(tmp_path: Path) -> None:
+    # Names are stored without the spaces around them (the inspect_ai importer, `serve --project " p"`, eval):
+    # a look-up as typed made a second project with the same stored name.
+    ws = Workspace.open(tmp_path / "ws", create=True)
+    made, created = ws.ensure_project("p")
+    assert created
+    again, created = ws.ensure_project("  p ")
+    assert not created and again.id == made.id
+    assert ws.project(" p").id == made.id
+    assert [p.name for p in ws.projects()] == ["p"]

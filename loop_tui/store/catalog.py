@@ -55,9 +55,9 @@ class CatalogMixin:
         return [object_from_record(r) for r in rows]
 
     def project(self, name_or_id: str) -> CatalogObject:
-        """A project by name or id."""
+        """A project by name or id (names are stored without the spaces around them, so a name is looked up so)."""
         rows = self.query(
-            "SELECT * FROM catalog WHERE kind = 'project' AND (id = ? OR name = ?)", [name_or_id, name_or_id]
+            "SELECT * FROM catalog WHERE kind = 'project' AND (id = ? OR name = ?)", [name_or_id, name_or_id.strip()]
         )
         if not rows:
             names = ", ".join(p.name for p in self.projects()) or "none yet"
