@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from textual.geometry import Region
+
 from loop_tui.ui.widgets.arrow_table import ArrowTable
 from loop_tui.ui.widgets.charts import TrendChart
 from tests.test_loop_ui_support import wait_for
@@ -196,3 +198,22 @@ async def test_a_damaged_segment_is_said_in_place_of_the_rows(sample_ws_path: Pa
         shown = screen_text(app)
         assert "Loading logs" not in shown and "No logs match" not in shown
         assert segment.name in shown.replace("\n", "").replace("│", "").replace(" ", "") or "cannot be read" in shown
+
+
+async def test_charts_of_a_filter_matching_nothing_show_no_days(sample_ws_path: Path) -> None:
+    # Seen in tmux: after a filter matching nothing, each chart's title said "· no da" (cut) over a flat line
+    # and the first and last day of the plot before it ("Nov 05 … Dec 05"), as if those days had been plotted.
+    app = make_app(sample_ws_path)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await _logs(pilot)
+        chart = app.screen.query_one("#chart-requests", TrendChart)
+        await wait_for(pilot, lambda: chart.days != ("", ""))
+        plotted_first, _ = chart.days
+        await pilot.press("slash")
+        app.screen.query_one("#logs-filter-input").value = "span_attributes.name = 'no such span'"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: chart.no_data)
+        await settle(pilot)
+        drawn = "\n".join(strip.text for strip in chart.render_lines(Region(0, 0, *chart.size)))
+        assert "requests/day" in drawn and "no data" in drawn, drawn
+        assert plotted_first not in drawn and "▁" not in drawn, drawn

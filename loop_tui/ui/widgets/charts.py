@@ -32,7 +32,8 @@ class _ChartDrawing:
     """A chart's lines: title; the scale (max, blank, min) left of the sparkline; first and last day."""
 
     def __init__(self, chart: TrendChart) -> None:
-        self.title = chart.shown_title
+        self.title = chart.title
+        self.no_data = chart.no_data
         self.scale = chart.scale
         self.days = chart.days
         self.data = chart.data
@@ -46,6 +47,13 @@ class _ChartDrawing:
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         width = options.max_width
         yield from self._line(Text(self.title, self.styles["title"], no_wrap=True, end=""), width)
+        if self.no_data:
+            # Said where the bars go: in the title it was cut ("requests/day · no da"), and an empty
+            # sparkline's flat line reads as zero every day.
+            for row in range(PLOT_HEIGHT + 1):
+                said = "no data" if row == PLOT_HEIGHT // 2 else ""
+                yield from self._line(Text(said.center(width), self.styles["days"], no_wrap=True, end=""), width)
+            return
         scale_width = max(len(label) for label in self.scale) + 1  # (one column between scale and bars)
         plot_width = max(1, width - scale_width)
         bars = Sparkline(self.data, width=plot_width, height=PLOT_HEIGHT, min_color=self.min_color,
@@ -83,8 +91,8 @@ class TrendChart(Widget):
         super().__init__(id=id, classes="trend-chart")
         self.title = title
         self.fmt = fmt
-        self.shown_title = title
-        """The title line: the title, and "· no data" once a plot had none."""
+        self.no_data = False
+        """The last plot had no values: "no data" shows where the bars go (not while the first is on its way)."""
         self.data: list[float] = []
         """The plotted values, one per bucket (day)."""
         self.scale: tuple[str, ...] = ("",) * PLOT_HEIGHT
@@ -98,11 +106,11 @@ class TrendChart(Widget):
     def plot(self, values: Sequence[float | None], first_label: str = "", last_label: str = "") -> None:
         """Show `values` (None counts as 0), labelled with the first and last bucket."""
         self.data = [float(v or 0) for v in values]
+        self.no_data = not self.data
         if not self.data:
-            self.shown_title = f"{self.title} · no data"
             self.scale = ("",) * PLOT_HEIGHT
+            self.days = ("", "")  # (the days of the plot before would read as this one's)
         else:
-            self.shown_title = self.title
             # The sparkline scales its bars from the lowest to the highest value: the scale says which those are.
             self.scale = (self.fmt(max(self.data)), "", self.fmt(min(self.data)))
             self.days = (first_label, last_label)
