@@ -136,3 +136,24 @@ async def test_key_binding_edit_is_saved_and_applied(sample_ws_path: Path) -> No
 
 def test_settings_path_comes_from_env() -> None:
     assert str(config_path()) == os.environ["LOOP_TUI_CONFIG"]
+
+
+async def test_saving_keeps_what_was_written_to_the_file_while_the_app_ran(sample_ws_path: Path) -> None:
+    # Tried in a real terminal: a provider added to settings.toml in an editor while the app ran was gone from
+    # the file once the Settings page saved a change of its own (it wrote the settings it read at start-up).
+    app = make_app(sample_ws_path, page="settings")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        config_path().parent.mkdir(parents=True, exist_ok=True)
+        config_path().write_text('[providers.local]\nbase_url = "http://127.0.0.1:11434/v1"\n'
+                                 '[agent]\nmax_iterations = 12\n', encoding="utf-8")
+        app.screen.query_one(TabbedContent).active = "tab-agent"
+        await pilot.pause()
+        app.screen.query_one("#max-iterations", Input).value = "25"
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        saved = load_settings(config_path())
+        assert saved.agent.max_iterations == 25  # the page's edit
+        assert saved.providers["local"].base_url == "http://127.0.0.1:11434/v1"  # the editor's, kept
+        assert app.settings.providers["local"].base_url == "http://127.0.0.1:11434/v1"

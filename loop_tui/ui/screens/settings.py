@@ -19,7 +19,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, Input, Label, Select, Switch, TabbedContent, TabPane
 
-from loop_tui.config import Settings, config_path, save_settings
+from loop_tui.config import Settings, config_path, load_settings, save_settings
 from loop_tui.errors import UserError
 from loop_tui.safe_text import escaped_markup, literal
 from loop_tui.ui.keys import binding_catalog, effective_key
@@ -363,14 +363,19 @@ class SettingsScreen(PageScreen):
             return
         # Only what the user changed here goes on top of the current settings: a value changed elsewhere since
         # this page loaded (tools switched off with ctrl+t in a chat) is never overwritten with a stale copy.
-        edits = merge_edits(self.loop_app.settings.model_dump(), self.base.model_dump(), self.draft.model_dump())
-        self._write_settings(edits)
+        self._write_settings(self.loop_app.settings.model_dump(), self.base.model_dump(), self.draft.model_dump())
 
     @work(thread=True, exclusive=True, group="settings-save", exit_on_error=False)
-    def _write_settings(self, settings: dict[str, Any]) -> None:
+    def _write_settings(self, current: dict[str, Any], base: dict[str, Any], draft: dict[str, Any]) -> None:
+        """Write the file as it is now with the app's changes since this page loaded (`base` to `current`)
+        and this page's edits (`base` to `draft`) on top: a line written in an editor while the app ran
+        stays (an invalid file is said, and nothing is written)."""
         try:
+            path = config_path()
+            on_disk = load_settings(path).model_dump()
+            settings = merge_edits(merge_edits(on_disk, base, current), base, draft)
             validated = Settings.model_validate(settings)
-            path = save_settings(validated, config_path())
+            path = save_settings(validated, path)
         except (UserError, ValueError, OSError) as exc:
             self.post_message(WorkFailed("settings", f"settings not saved: {exc}"))
             return
