@@ -157,3 +157,30 @@ async def test_saving_keeps_what_was_written_to_the_file_while_the_app_ran(sampl
         assert saved.agent.max_iterations == 25  # the page's edit
         assert saved.providers["local"].base_url == "http://127.0.0.1:11434/v1"  # the editor's, kept
         assert app.settings.providers["local"].base_url == "http://127.0.0.1:11434/v1"
+
+
+async def test_a_theme_chosen_in_the_palette_survives_a_save_on_the_settings_page(sample_ws_path: Path) -> None:
+    # Tried in a real terminal: "theme" in the command palette, then a change saved on the Settings page: the
+    # app went back to the theme of the settings file (and the page's theme list showed that one meanwhile).
+    from textual.widgets import Select
+
+    app = make_app(sample_ws_path, page="logs")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("6")  # the Settings page exists before the theme changes
+        await settle(pilot)
+        await pilot.press("4")
+        await settle(pilot)
+        app.theme = "nord"  # what the palette's theme entry does
+        await settle(pilot)
+        await pilot.press("6")
+        await settle(pilot)
+        assert app.screen.query_one("#theme-select", Select).value == "nord"
+        app.screen.query_one(TabbedContent).active = "tab-agent"
+        await pilot.pause()
+        app.screen.query_one("#max-iterations", Input).value = "25"
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert app.theme == "nord"
+        assert load_settings(config_path()).ui.theme == "nord"

@@ -6,7 +6,7 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import PurePath
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
 from textual.app import App, SystemCommand
@@ -141,6 +141,10 @@ class LoopApp(WorkerFailures, RemembersKeymap, KeysKeptMixin, SyncMixin, TypedAh
         self.workspace: Workspace = workspace  # type: ignore[assignment]  # set before any page exists
         self._settings: Settings | None = settings
         self._startup_settings: StartupSettings | None = None
+        self.settings_in_file: dict[str, Any] = {}
+        """The settings as the app last read or wrote them (`model_dump`): what the app changed since (a theme
+        chosen in the palette) is told from what an editor changed in the file meanwhile when the Settings
+        page saves."""
         """The settings file as read at start-up (no pydantic), until it is checked in full after the first
         rows (`_load_after_first_page`)."""
         self.projects: list[CatalogObject] = []
@@ -177,6 +181,7 @@ class LoopApp(WorkerFailures, RemembersKeymap, KeysKeptMixin, SyncMixin, TypedAh
             chat_open = settings.chat_open
         else:
             self._settings, self._startup_settings = settings, None
+            self.settings_in_file = settings.model_dump()
             chat_open = settings.ui.chat_open
         self.set_reactive(LoopApp.chat_open, chat_open)
         self.set_reactive(LoopApp.chat_width, loop_panel_width() if chat_width is None else chat_width)
@@ -210,6 +215,7 @@ class LoopApp(WorkerFailures, RemembersKeymap, KeysKeptMixin, SyncMixin, TypedAh
         if self._settings is not None or startup is None:
             return  # taken already (asked for on the UI thread meanwhile)
         self._settings = settings
+        self.settings_in_file = settings.model_dump()
         if (settings.ui.theme, dict(settings.ui.keybindings)) != (startup.theme, startup.keybindings):
             self.apply_settings(settings)
         if settings.ui.chat_open != startup.chat_open:
@@ -391,6 +397,12 @@ class LoopApp(WorkerFailures, RemembersKeymap, KeysKeptMixin, SyncMixin, TypedAh
             if applied is not None:
                 applied()
 
+    def watch_theme(self, theme: str) -> None:
+        """A theme chosen anywhere (the palette's "theme", the Settings page's preview) is the settings' theme
+        from now on: the Settings page shows it and a save there keeps it (it went back to the file's)."""
+        if self._settings is not None and self._settings.ui.theme != theme:
+            self._settings.ui.theme = theme
+
     def _apply_look(self, theme: str, keybindings: dict[str, str]) -> None:
         """Use `theme` (an unknown one leaves the default) and the keys remapped in `keybindings`."""
         if theme in self.available_themes:
@@ -446,6 +458,7 @@ class LoopApp(WorkerFailures, RemembersKeymap, KeysKeptMixin, SyncMixin, TypedAh
 
     @on(SettingsSaved)
     def _reapply_settings(self, message: SettingsSaved) -> None:
+        self.settings_in_file = message.settings.model_dump()
         self.apply_settings(message.settings)
 
     def notify(

@@ -129,6 +129,8 @@ class SettingsScreen(PageScreen):
         if self._loaded_key is None:
             self._loaded_key = (None, 0)
             self.load()
+        elif not self.dirty and self.draft.ui.theme != self.loop_app.settings.ui.theme:
+            self.load()  # the theme was chosen in the palette meanwhile
 
     def settings_applied(self) -> None:
         """Settings changed elsewhere (ctrl+t in a chat, or this page's save): show them unless the user is
@@ -363,17 +365,20 @@ class SettingsScreen(PageScreen):
             return
         # Only what the user changed here goes on top of the current settings: a value changed elsewhere since
         # this page loaded (tools switched off with ctrl+t in a chat) is never overwritten with a stale copy.
-        self._write_settings(self.loop_app.settings.model_dump(), self.base.model_dump(), self.draft.model_dump())
+        app = self.loop_app
+        self._write_settings(app.settings_in_file or self.base.model_dump(), app.settings.model_dump(),
+                             self.base.model_dump(), self.draft.model_dump())
 
     @work(thread=True, exclusive=True, group="settings-save", exit_on_error=False)
-    def _write_settings(self, current: dict[str, Any], base: dict[str, Any], draft: dict[str, Any]) -> None:
-        """Write the file as it is now with the app's changes since this page loaded (`base` to `current`)
-        and this page's edits (`base` to `draft`) on top: a line written in an editor while the app ran
-        stays (an invalid file is said, and nothing is written)."""
+    def _write_settings(self, in_file: dict[str, Any], current: dict[str, Any], base: dict[str, Any],
+                        draft: dict[str, Any]) -> None:
+        """Write the file as it is now, with the app's changes (`in_file`, as the app last read or wrote it, to
+        `current`) and this page's edits (`base` to `draft`) on top: a line written in an editor while the
+        app ran stays (an invalid file is said, and nothing is written)."""
         try:
             path = config_path()
             on_disk = load_settings(path).model_dump()
-            settings = merge_edits(merge_edits(on_disk, base, current), base, draft)
+            settings = merge_edits(merge_edits(on_disk, in_file, current), base, draft)
             validated = Settings.model_validate(settings)
             path = save_settings(validated, path)
         except (UserError, ValueError, OSError) as exc:
