@@ -217,3 +217,20 @@ async def test_charts_of_a_filter_matching_nothing_show_no_days(sample_ws_path: 
         drawn = "\n".join(strip.text for strip in chart.render_lines(Region(0, 0, *chart.size)))
         assert "requests/day" in drawn and "no data" in drawn, drawn
         assert plotted_first not in drawn and "▁" not in drawn, drawn
+
+
+async def test_narrow_charts_never_show_a_day_cut_in_half(sample_ws_path: Path) -> None:
+    # Seen in tmux, a terminal made 70 columns wide with Loop open: the charts' days read "Nov 05 D" and
+    # "Nov 05 De" (the last day cut).
+    app = make_app(sample_ws_path)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await _logs(pilot)
+        charts = list(app.screen.query(TrendChart))
+        await wait_for(pilot, lambda: all(chart.days != ("", "") for chart in charts))
+        for width in (66, 68, 70, 72, 74):
+            await pilot.resize_terminal(width, 30)
+            await settle(pilot)
+            for chart in charts:
+                first, last = chart.days
+                shown = " ".join(chart.render_lines(Region(0, 0, *chart.size))[-1].text.split())
+                assert shown in ("", first, f"{first} {last}"), (width, shown)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import ClassVar
 
+from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.segment import Segment
 from rich.text import Text
@@ -66,6 +67,11 @@ class _ChartDrawing:
             yield from row
             yield Segment.line()
         first, last = self.days
+        # A day cut short reads as another day ("Nov 05 D"): the last goes first, then the first.
+        if cell_len(first) + 1 + cell_len(last) > width:
+            last = ""
+        if cell_len(first) > width:
+            first = ""
         gap = max(1, width - len(first) - len(last)) if last else width - len(first)
         days = Text(first, self.styles["days"], no_wrap=True, end="")
         days.append(" " * gap + last, self.styles["days"])
