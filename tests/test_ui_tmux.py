@@ -81,3 +81,33 @@ def test_keys_sent_at_launch_in_a_real_terminal_act_once_the_page_is_there(termi
     assert "4 Logs" in shown
     terminal.send("Enter")
     terminal.wait_for(lambda s: "· scores" in s)  # the row the cursor was on opened: the keys all acted
+
+
+def test_the_theme_of_the_settings_file_is_the_first_frame_s(sample_ws_path: Path, tmp_path: Path) -> None:
+    """Seen in tmux: with `ui.theme = "textual-light"` the app drew its first frames (the workspace opening)
+    in the dark theme, then turned light when the page came."""
+    config = tmp_path / "config" / "settings.toml"
+    config.parent.mkdir()
+    config.write_text('[ui]\ntheme = "textual-light"\n', encoding="utf-8")
+    name = f"loop-tui-test-{uuid.uuid4().hex[:8]}"
+    env = {"PYTHONPATH": str(REPO), "LOOP_TUI_CONFIG": str(config), "HOME": os.environ.get("HOME", str(tmp_path)),
+           "TERM": "xterm-256color"}
+    env_flags = [flag for key, value in env.items() for flag in ("-e", f"{key}={value}")]
+    command = f"{sys.executable} -m loop_tui --workspace {sample_ws_path} --page logs --project support-bot"
+    subprocess.run(["tmux", "new-session", "-d", "-s", name, "-x", "80", "-y", "24", *env_flags, command], check=True)
+    try:
+        terminal = Terminal(name)
+        frames: list[str] = []
+
+        def title_bar_drawn(_shown: str) -> bool:
+            styled = subprocess.run(["tmux", "capture-pane", "-p", "-e", "-t", name], check=True,
+                                    capture_output=True, text=True).stdout.splitlines()
+            if styled and "Loop TUI" in styled[0]:
+                frames.append(styled[0])
+            return bool(frames)
+
+        terminal.wait_for(title_bar_drawn)
+        # The light theme's title bar (xterm colour 251: #d0d0d0), not the dark one's (17: navy).
+        assert "48;5;251m" in frames[0] and "48;5;17m" not in frames[0], frames[0]
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", name], check=False, capture_output=True)

@@ -133,20 +133,23 @@ class LoopApp(WorkerFailures, RemembersKeymap, KeysKeptMixin, SyncMixin, TypedAh
         where: str = "",
     ) -> None:
         """Open on `workspace` with `settings`; or, given `opener` (and None for both), draw the first frame
-        at once and call `opener` in a worker after it (`where` names the workspace meanwhile)."""
+        (in the settings file's theme) at once and call `opener` in a worker after it (`where` names the
+        workspace meanwhile)."""
         super().__init__()
-        self._css_made_from = self._css_inputs()  # what App.__init__ built the stylesheet from, just now
+        if opener is not None:
+            self._take_first_frame_theme()
+        self._css_made_from = self._css_inputs()  # what the stylesheet is built from, just now
         if opener is None and (workspace is None or settings is None):
             raise TypeError("LoopApp needs a workspace and settings, or an opener")
         self.workspace: Workspace = workspace  # type: ignore[assignment]  # set before any page exists
         self._settings: Settings | None = settings
         self._startup_settings: StartupSettings | None = None
+        """The settings file as read at start-up (no pydantic), until it is checked in full after the first
+        rows (`_load_after_first_page`)."""
         self.settings_in_file: dict[str, Any] = {}
         """The settings as the app last read or wrote them (`model_dump`): what the app changed since (a theme
         chosen in the palette) is told from what an editor changed in the file meanwhile when the Settings
         page saves."""
-        """The settings file as read at start-up (no pydantic), until it is checked in full after the first
-        rows (`_load_after_first_page`)."""
         self.projects: list[CatalogObject] = []
         self.projects_loaded = False
         self._start_page = start_page if start_page in PAGES else "logs"
@@ -169,6 +172,22 @@ class LoopApp(WorkerFailures, RemembersKeymap, KeysKeptMixin, SyncMixin, TypedAh
         """The in-app OTLP receiver with `--otlp` (set by the CLI's opener); the logs page's live line reads it."""
         if opener is None:
             self._take(workspace, settings, None)  # type: ignore[arg-type]
+
+    def _take_first_frame_theme(self) -> None:
+        """Draw from the first frame in the settings file's theme (it was drawn in the default theme while the
+        workspace opened, then changed with the page). Only the theme is read here (TOML, no pydantic): a
+        file that cannot be read is said by the opener, as before."""
+        from loop_tui.config import read_startup_settings
+
+        try:
+            theme = read_startup_settings().theme
+        except UserError:
+            return
+        if theme != self.theme and theme in self.available_themes:
+            self.theme = theme
+            # The stylesheet has read no CSS yet: it takes the theme's variables now, and the CSS refresh the
+            # theme change queued finds nothing to redo (`refresh_css`).
+            self.stylesheet.set_variables(self.get_css_variables())
 
     def _take(self, workspace: Workspace, settings: Settings | StartupSettings, chat_width: int | None) -> None:
         """Make `workspace` and `settings` the app's (Loop's shared conversation comes with them); settings
@@ -400,8 +419,9 @@ class LoopApp(WorkerFailures, RemembersKeymap, KeysKeptMixin, SyncMixin, TypedAh
     def watch_theme(self, theme: str) -> None:
         """A theme chosen anywhere (the palette's "theme", the Settings page's preview) is the settings' theme
         from now on: the Settings page shows it and a save there keeps it (it went back to the file's)."""
-        if self._settings is not None and self._settings.ui.theme != theme:
-            self._settings.ui.theme = theme
+        settings = getattr(self, "_settings", None)  # (None before the file is read, or checked in full)
+        if settings is not None and settings.ui.theme != theme:
+            settings.ui.theme = theme
 
     def _apply_look(self, theme: str, keybindings: dict[str, str]) -> None:
         """Use `theme` (an unknown one leaves the default) and the keys remapped in `keybindings`."""
