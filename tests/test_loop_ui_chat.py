@@ -364,3 +364,23 @@ async def test_messages_of_a_replaced_run_change_nothing(sample_ws):
         assert "an old answer" not in answer_text(app) and not any("an old failure" in n for n in notices(app))
         chat.post_message(msg.AgentTextDelta(chat._run_id, "the current answer"))  # the chat's own run: shown
         await wait_for(pilot, lambda: "the current answer" in answer_text(app))
+
+
+async def test_tool_toggles_keep_what_was_written_to_the_settings_file_meanwhile(sample_ws):
+    # Tried: a provider added to settings.toml in an editor while the app ran was gone from the file once
+    # ctrl+t switched a tool off (the app wrote the settings it had read at start-up, with the tool off).
+    from loop_tui.config import config_path, load_settings
+
+    settings = Settings()
+    app = make_app(sample_ws, "logs", settings=settings)
+    async with app.run_test(size=SIZE) as pilot:
+        config_path().parent.mkdir(parents=True, exist_ok=True)
+        config_path().write_text('[providers.local]\nbase_url = "http://127.0.0.1:11434/v1"\n', encoding="utf-8")
+        await pilot.press("ctrl+t")
+        await wait_modal(pilot, app, ToolTogglesModal)
+        await pilot.press("space")  # the first tool: search_docs
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: "search_docs" in config_path().read_text(encoding="utf-8"))
+        saved = load_settings(config_path())
+        assert saved.tools.disabled == ["search_docs"]
+        assert saved.providers["local"].base_url == "http://127.0.0.1:11434/v1"

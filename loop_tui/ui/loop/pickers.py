@@ -116,11 +116,18 @@ def save_disabled_tools(app: App, settings: Settings, disabled: list[str]) -> No
         settings.tools.policies.pop(name, None)
 
     def save() -> None:
-        from loop_tui.config import save_settings
+        from loop_tui.config import config_path, load_settings, save_settings
 
         try:
-            save_settings(settings)
-        except OSError as err:  # post_message is safe from a thread; the app shows WorkFailed as a toast
+            # The file as it is now, with only the tools changed: what an editor wrote to it while the app
+            # ran stays (an invalid file is said, and not written over).
+            path = config_path()
+            on_disk = load_settings(path)
+            on_disk.tools.disabled = list(disabled)
+            for name in disabled:
+                on_disk.tools.policies.pop(name, None)
+            save_settings(on_disk, path)
+        except (OSError, UserError) as err:  # post_message is safe from a thread; WorkFailed shows as a toast
             app.post_message(WorkFailed("settings", f"could not save settings: {err}"))
 
     app.run_worker(save, thread=True, group="loop-settings", exit_on_error=False)
