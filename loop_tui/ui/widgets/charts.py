@@ -51,8 +51,8 @@ class _ChartDrawing:
         if self.no_data:
             # Said where the bars go: in the title it was cut ("requests/day · no da"), and an empty
             # sparkline's flat line reads as zero every day.
-            for row in range(PLOT_HEIGHT + 1):
-                said = "no data" if row == PLOT_HEIGHT // 2 else ""
+            for line in range(PLOT_HEIGHT + 1):
+                said = "no data" if line == PLOT_HEIGHT // 2 else ""
                 yield from self._line(Text(said.center(width), self.styles["days"], no_wrap=True, end=""), width)
             return
         scale_width = max(len(label) for label in self.scale) + 1  # (one column between scale and bars)
