@@ -234,3 +234,26 @@ async def test_narrow_charts_never_show_a_day_cut_in_half(sample_ws_path: Path) 
                 first, last = chart.days
                 shown = " ".join(chart.render_lines(Region(0, 0, *chart.size))[-1].text.split())
                 assert shown in ("", first, f"{first} {last}"), (width, shown)
+
+
+async def test_a_chart_of_one_day_names_that_day_once() -> None:
+    # Seen in review: a plot of a single day read "Dec 05 … Dec 05", as if it spanned from that day to itself.
+    from textual.app import App, ComposeResult
+
+    class _Chart(App):
+        def compose(self) -> ComposeResult:
+            yield TrendChart("requests/day", lambda v: f"{v:,.0f}")
+
+    def days(chart: TrendChart) -> list[str]:  # the chart's last drawn line: its days
+        lines = [strip.text for strip in chart.render_lines(Region(0, 0, *chart.size))]
+        return next(line for line in reversed(lines) if line.strip()).split()
+
+    app = _Chart()
+    async with app.run_test(size=(40, 8)) as pilot:
+        chart = app.query_one(TrendChart)
+        chart.plot([12.0], "Dec 05", "Dec 05")
+        await pilot.pause()
+        assert days(chart) == ["Dec", "05"]
+        chart.plot([12.0, 3.0], "Dec 04", "Dec 05")
+        await pilot.pause()
+        assert days(chart) == ["Dec", "04", "Dec", "05"]

@@ -67,6 +67,8 @@ class _ChartDrawing:
             yield from row
             yield Segment.line()
         first, last = self.days
+        if last == first:  # one day: named once, not as a span from that day to itself
+            last = ""
         # A day cut short reads as another day ("Nov 05 D"): the last goes first, then the first.
         if cell_len(first) + 1 + cell_len(last) > width:
             last = ""
