@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
+from typing import Any
 
 from textual.widgets import Input, TabbedContent
 
@@ -138,6 +139,17 @@ def test_settings_path_comes_from_env() -> None:
     assert str(config_path()) == os.environ["LOOP_TUI_CONFIG"]
 
 
+async def _save_max_iterations(pilot: Any, value: str) -> None:
+    """On the Settings page: the agent tab's iteration limit set to `value`, saved with ctrl+s."""
+    screen = pilot.app.screen
+    screen.query_one(TabbedContent).active = "tab-agent"
+    await pilot.pause()
+    screen.query_one("#max-iterations", Input).value = value
+    await pilot.pause()
+    await pilot.press("ctrl+s")
+    await settle(pilot)
+
+
 async def test_saving_keeps_what_was_written_to_the_file_while_the_app_ran(sample_ws_path: Path) -> None:
     # Tried in a real terminal: a provider added to settings.toml in an editor while the app ran was gone from
     # the file once the Settings page saved a change of its own (it wrote the settings it read at start-up).
@@ -147,12 +159,7 @@ async def test_saving_keeps_what_was_written_to_the_file_while_the_app_ran(sampl
         config_path().parent.mkdir(parents=True, exist_ok=True)
         config_path().write_text('[providers.local]\nbase_url = "http://127.0.0.1:11434/v1"\n'
                                  '[agent]\nmax_iterations = 12\n', encoding="utf-8")
-        app.screen.query_one(TabbedContent).active = "tab-agent"
-        await pilot.pause()
-        app.screen.query_one("#max-iterations", Input).value = "25"
-        await pilot.pause()
-        await pilot.press("ctrl+s")
-        await settle(pilot)
+        await _save_max_iterations(pilot, "25")
         saved = load_settings(config_path())
         assert saved.agent.max_iterations == 25  # the page's edit
         assert saved.providers["local"].base_url == "http://127.0.0.1:11434/v1"  # the editor's, kept
@@ -176,11 +183,6 @@ async def test_a_theme_chosen_in_the_palette_survives_a_save_on_the_settings_pag
         await pilot.press("6")
         await settle(pilot)
         assert app.screen.query_one("#theme-select", Select).value == "nord"
-        app.screen.query_one(TabbedContent).active = "tab-agent"
-        await pilot.pause()
-        app.screen.query_one("#max-iterations", Input).value = "25"
-        await pilot.pause()
-        await pilot.press("ctrl+s")
-        await settle(pilot)
+        await _save_max_iterations(pilot, "25")
         assert app.theme == "nord"
         assert load_settings(config_path()).ui.theme == "nord"
