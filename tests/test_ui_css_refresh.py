@@ -54,3 +54,19 @@ async def test_a_page_in_the_background_takes_a_new_theme_when_it_comes_back(sam
         await pilot.press("2")
         await settle(pilot)
         assert app.screen.styles.background == nord_background != before
+
+
+@pytest.mark.parametrize("theme", ["textual-dark", "nord", "textual-light", "solarized-light", "catppuccin-latte"])
+async def test_an_idle_pane_border_stands_out_from_the_page_in_light_and_dark_themes(sample_ws_path: Path,
+                                                                                    theme: str) -> None:
+    # Seen in review: in a light theme the border of a pane without the cursor (the rows, while typing a
+    # filter) was near white on a near-white page (solarized-light: #FFFFFF on #FDF6E3).
+    app = make_app(sample_ws_path, page="logs")
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.theme = theme
+        await settle(pilot)
+        await pilot.press("slash")  # the cursor goes to the filter: the rows' pane is idle
+        await settle(pilot)
+        pane = app.screen.query_one("#logs-table")
+        border, page = pane.styles.border_top[1], pane.background_colors[1]
+        assert abs(border.brightness - page.brightness) > 0.15, (theme, border.hex, page.hex)
