@@ -598,14 +598,10 @@ class LoopApp(WorkerFailures, RemembersKeymap, KeysKeptMixin, SyncMixin, TypedAh
 
     # ----- styles --------------------------------------------------------------------------------
     def get_css_variables(self) -> dict[str, str]:
-        """Textual's theme variables, and `$border-idle`: the border of a pane without the cursor, a step
-        lighter than the panels on a dark theme and a step darker on a light one (`$panel-lighten-2` on a light
-        theme is near white on a near-white page)."""
-        variables = super().get_css_variables()
-        theme = self.current_theme
-        dark = theme.dark if theme is not None else True
-        variables["border-idle"] = variables["panel-lighten-2" if dark else "panel-darken-2"]
-        return variables
+        """Textual's theme variables and ours (`ui/theme_variables`)."""
+        from loop_tui.ui.theme_variables import with_our_variables
+
+        return with_our_variables(self, super().get_css_variables())
 
     def _css_inputs(self) -> tuple[object, ...]:
         """What the app's CSS rules are made from: the theme and its variables."""

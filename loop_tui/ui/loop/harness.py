@@ -17,6 +17,7 @@ from loop_tui.agent import PageContext
 from loop_tui.safe_text import literal
 from loop_tui.ui.loop.chat import LoopChat
 from loop_tui.ui.loop.shell import LoopPageMixin, loop_stylesheet
+from loop_tui.ui.theme_variables import with_our_variables
 
 if TYPE_CHECKING:
     from loop_tui.config import Settings
@@ -50,6 +51,10 @@ class LoopHarnessApp(App[None]):
     #harness-chat { width: 64; border: round $panel-lighten-2; }
     #harness-chat:focus-within { border: round $primary; }
     """
+
+    def get_css_variables(self) -> dict[str, str]:
+        """Textual's theme variables and the app's own, which `styles/loop.tcss` uses."""
+        return with_our_variables(self, super().get_css_variables())
 
     def __init__(self, workspace: Workspace, settings: Settings, context: PageContext, *, model: str | None = None) -> None:
         super().__init__(css_path=[loop_stylesheet()])
