@@ -11,12 +11,11 @@ from typing import TYPE_CHECKING, ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 
 from loop_tui.ui.failures import WorkerFailures
 from loop_tui.ui.loop.shell import LoopPageMixin, find_chat, mounted_chats, page_context_provider
 from loop_tui.ui.widgets.chat import ChatPanel
-from loop_tui.ui.widgets.footer import PageFooter
+from loop_tui.ui.widgets.footer import FooterScreen, PageFooter
 from loop_tui.ui.widgets.page_header import PageHeader
 
 if TYPE_CHECKING:
@@ -24,7 +23,7 @@ if TYPE_CHECKING:
     from loop_tui.ui.app import LoopApp
 
 
-class PageScreen(WorkerFailures, LoopPageMixin, Screen):
+class PageScreen(WorkerFailures, LoopPageMixin, FooterScreen):
     """Base of the six pages (and the screens pushed on them); a worker's failure is handled in `WorkerFailures`."""
 
     PAGE: str = ""

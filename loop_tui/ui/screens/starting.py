@@ -10,17 +10,16 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.screen import Screen
 from textual.widgets import Label
 
 from loop_tui.safe_text import visible
-from loop_tui.ui.widgets.footer import PageFooter
+from loop_tui.ui.widgets.footer import FooterScreen, PageFooter
 from loop_tui.ui.widgets.page_header import PageHeader
 
 LOADING_TEXT = "Opening the workspace…"
 
 
-class StartingScreen(Screen):
+class StartingScreen(FooterScreen):
     """The page's header and footer around a "loading" line, while the app opens the workspace."""
 
     def __init__(self, page: str, where: str) -> None:

@@ -20,11 +20,11 @@ from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.color import Color
+from textual.screen import Screen
 from textual.widget import Widget
 
 if TYPE_CHECKING:
     from textual.binding import Binding
-    from textual.screen import Screen
 
 
 @dataclass(frozen=True)
@@ -75,13 +75,8 @@ class PageFooter(Widget, can_focus=False):
         self._shown: list[tuple[int, int, Hint]] = []  # (first cell, end, hint) as last drawn
         self._ready = False  # Textual's footer too shows nothing until the screen's keys are known
 
-    def on_mount(self) -> None:
-        self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
-
-    def on_unmount(self) -> None:
-        self.screen.bindings_updated_signal.unsubscribe(self)
-
-    def _bindings_changed(self, screen: Screen) -> None:
+    def bindings_changed(self, screen: Screen) -> None:
+        """The screen's key bindings may have changed (its `FooterScreen.refresh_bindings` says so)."""
         self._ready = True
         if screen.app.app_focus and self.is_attached and screen is self.screen:
             self._read_bindings()
@@ -195,3 +190,19 @@ class PageFooter(Widget, can_focus=False):
 
     def on_resize(self) -> None:
         self.refresh()
+
+
+class FooterScreen(Screen):
+    """A screen showing a `PageFooter`: it tells the footer each time Textual refreshes its bindings (a focus
+    change, a binding's check, a screen coming back all go through `refresh_bindings`)."""
+
+    def refresh_bindings(self) -> None:
+        """Refresh the bindings, then the footer's hints."""
+        super().refresh_bindings()
+        # Not while the screen is being set up or taken down (as Textual's own footer is told through the
+        # screen's bindings signal): its bindings are not the app's to read then.
+        if not self.is_attached or not all(node.is_running for node in self.ancestors_with_self):
+            return
+        for footer in self.query(PageFooter):
+            if footer.is_running and footer.is_attached:
+                footer.bindings_changed(self)
