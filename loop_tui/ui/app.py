@@ -472,6 +472,8 @@ class LoopApp(WorkerFailures, RemembersKeymap, KeysKeptMixin, SyncMixin, TypedAh
     @on(ProjectChanged)
     def _tell_current_page(self, message: ProjectChanged) -> None:
         # Only the visible page reloads now; the others check the project when they are resumed.
+        if not self.screen_stack:  # the app is closing (seen once in CI: the message came after the last screen)
+            return
         refresh = getattr(self.screen, "refresh_if_stale", None)
         if refresh is not None:
             refresh()
