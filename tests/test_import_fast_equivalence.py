@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from loop_tui import clock
-from loop_tui.store import import_fast
+from loop_tui.store import import_fast, import_native
 from loop_tui.store.import_file import row_batches
 from loop_tui.store.io import ReadProgress
 
@@ -94,17 +94,22 @@ def _write(rng: random.Random, row: dict, duckdb_con) -> str:
     return line
 
 
-def _tables(path: Path):
+ENGINES = {"duckdb": import_fast.span_batches, "native": import_native.span_batches}
+NATIVE_BUILT = pytest.mark.skipif(not import_native.available(), reason="the native scanner was not built (no C compiler)")
+
+
+def _tables(path: Path, engine: str = "duckdb"):
     import pyarrow as pa
 
-    fast = pa.concat_tables(import_fast.span_batches(path, "project_logs", path.name, clock.now()))
+    fast = pa.concat_tables(ENGINES[engine](path, "project_logs", path.name, clock.now()))
     slow = pa.concat_tables(row_batches(path, "jsonl", "project_logs", path.name, ReadProgress()))
     return fast, slow.select(fast.column_names).cast(fast.schema)
 
 
+@pytest.mark.parametrize("engine", ["duckdb", pytest.param("native", marks=NATIVE_BUILT)])
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_random_tricky_lines_are_stored_exactly_as_the_row_by_row_path_stores_them(tmp_path: Path, seed: int,
-                                                                                    monkeypatch) -> None:
+                                                                                    engine: str, monkeypatch) -> None:
     import duckdb
 
     rng = random.Random(seed)
@@ -115,7 +120,7 @@ def test_random_tricky_lines_are_stored_exactly_as_the_row_by_row_path_stores_th
     handed_to_python = []
     real = import_fast._python_rows
     monkeypatch.setattr(import_fast, "_python_rows", lambda raws, *a: handed_to_python.extend(raws) or real(raws, *a))
-    fast, slow = _tables(path)
+    fast, slow = _tables(path, engine)
     for name in fast.column_names:
         assert fast.column(name).to_pylist() == slow.column(name).to_pylist(), name
     # Both branches ran: DuckDB took some rows itself (the test checks its conversions, not only Python's).

@@ -17,11 +17,23 @@ import pytest
 
 from loop_tui.cli.import_progress import ImportProgress
 from loop_tui.cli.main import main
-from loop_tui.store import Workspace, import_fast
+from loop_tui.store import Workspace, import_fast, import_native
 from loop_tui.store.import_fast import RowByRow
 from loop_tui.store.import_file import BATCH_ROWS, import_file, row_batches
 from loop_tui.store.io import ReadProgress
 from tests.conftest import REPO
+
+
+
+@pytest.fixture(params=["duckdb", pytest.param("native", marks=pytest.mark.skipif(
+    not import_native.available(), reason="the native scanner was not built (no C compiler)"))])
+def engine(request, monkeypatch) -> str:
+    """The fast path under test: the native scanner, or DuckDB's pass (where the scanner is not built). Small
+    batches either way, so that a file of a few thousand spans spans several."""
+    if request.param == "duckdb":
+        monkeypatch.setattr(import_native, "available", lambda: False)
+    monkeypatch.setattr(import_native, "CHUNK_BYTES", 16 << 10)
+    return request.param
 
 
 def _span(n: int) -> dict:
@@ -106,6 +118,11 @@ def test_readers_yield_bounded_batches_without_reading_the_whole_file(tmp_path: 
     fast = list(import_fast.span_batches(src, "project_logs", src.name, clock.now()))
     assert sum(b.num_rows for b in fast) == 3 * BATCH_ROWS
     assert max(b.num_rows for b in fast) <= import_fast.BATCH_ROWS
+    if import_native.available():  # the scanner's batches are bounded by bytes: a chunk's whole lines
+        native = list(import_native.span_batches(src, "project_logs", src.name, clock.now()))
+        assert sum(b.num_rows for b in native) == 3 * BATCH_ROWS
+        per_row = src.stat().st_size / (3 * BATCH_ROWS)
+        assert max(b.num_rows for b in native) <= import_native.CHUNK_BYTES / per_row + 1
 
 
 ODD_ROWS = [
@@ -150,7 +167,7 @@ def _stored(root: Path) -> list[dict]:
              "root_span_id": "<new>" if r["root_span_id"] in generated else r["root_span_id"]} for r in rows]
 
 
-def test_the_fast_path_stores_exactly_what_the_row_by_row_path_stores(tmp_path: Path, monkeypatch) -> None:
+def test_the_fast_path_stores_exactly_what_the_row_by_row_path_stores(tmp_path: Path, monkeypatch, engine) -> None:
     """Clean SDK spans mixed with every odd shape the fast path hands back to Python."""
     src = tmp_path / "mixed.jsonl"
     rows = [_span(n) for n in range(50)]
@@ -166,7 +183,7 @@ def test_the_fast_path_stores_exactly_what_the_row_by_row_path_stores(tmp_path: 
     def refuse(*_args, **_kwargs):
         raise RowByRow("test: the row-by-row path only")
 
-    monkeypatch.setattr("loop_tui.store.import_file.span_batches", refuse)
+    monkeypatch.setattr("loop_tui.store.import_file.fast_span_batches", refuse)
     slow = import_file(Workspace.open(slow_root), src, "jsonl", "project_logs", **args)
     assert (fast.rows, fast.duplicates) == (slow.rows, slow.duplicates) == (len(rows), 1)
     assert _stored(fast_root) == _stored(slow_root)
@@ -176,7 +193,7 @@ def test_the_fast_path_stores_exactly_what_the_row_by_row_path_stores(tmp_path: 
     assert {k: created[k] for k in given} == {k: again[k] for k in given}
 
 
-def test_the_fast_path_takes_clean_sdk_spans_itself(tmp_path: Path, monkeypatch) -> None:
+def test_the_fast_path_takes_clean_sdk_spans_itself(tmp_path: Path, monkeypatch, engine) -> None:
     """The fast path is not silently the slow one: clean spans never reach Python's normaliser."""
     src = tmp_path / "clean.jsonl"
     _write_jsonl(src, [_span(n) for n in range(100)])
@@ -352,7 +369,7 @@ def test_a_blank_name_is_one_sentence_that_reads(root: Path, tmp_path: Path, cap
     assert capsys.readouterr().err == "loop-tui: an experiment needs a non-empty name\n"  # was "a experiment"
 
 
-def test_the_row_groups_near_the_end_of_the_file_are_smaller(root: Path, tmp_path: Path, monkeypatch) -> None:
+def test_the_row_groups_near_the_end_of_the_file_are_smaller(root: Path, tmp_path: Path, monkeypatch, engine) -> None:
     # The row group left when DuckDB's reading ends is written while nothing else runs: a whole one was
     # ~0.2 s of a 2.5 s import. Near the end (by the rows the file's size promises) they are cut smaller.
     import pyarrow.parquet as pq
@@ -374,7 +391,8 @@ def test_the_row_groups_near_the_end_of_the_file_are_smaller(root: Path, tmp_pat
     assert pq.read_table(segment, columns=["id"]).column("id").to_pylist() == [r["id"] for r in rows]
 
 
-def test_an_id_repeated_rows_apart_among_clean_spans_keeps_the_last(root: Path, tmp_path: Path, monkeypatch) -> None:
+def test_an_id_repeated_rows_apart_among_clean_spans_keeps_the_last(root: Path, tmp_path: Path, monkeypatch,
+                                                                   engine) -> None:
     # The fast path knows from DuckDB's hash of each id whether any repeats; a repeat must still be found
     # when the two rows are in different batches and row groups.
     from loop_tui.store import import_stream
@@ -408,8 +426,11 @@ def test_distinct_ids_are_known_without_reading_the_segment_back(root: Path, tmp
 
 
 def test_ids_whose_hashes_collide_are_counted_exactly(root: Path, tmp_path: Path, monkeypatch) -> None:
-    # Two ids with the same hash are not two rows with the same id: the exact count decides.
+    # Two ids with the same hash are not two rows with the same id: the exact count decides. (The hashes are
+    # made in DuckDB's SQL here, where a test can make them collide; the scanner's go the same way.)
     from loop_tui.store import import_fast as fast
+
+    monkeypatch.setattr(import_native, "available", lambda: False)
 
     query = fast.span_query
     monkeypatch.setattr(fast, "span_query", lambda *a, **k: query(*a, **k).replace("hash(_id)", "42::UBIGINT"))
@@ -421,7 +442,7 @@ def test_ids_whose_hashes_collide_are_counted_exactly(root: Path, tmp_path: Path
 
 
 def test_a_line_duckdb_cannot_parse_after_the_first_batches_is_named(root: Path, tmp_path: Path, capsys,
-                                                                     monkeypatch) -> None:
+                                                                     monkeypatch, engine) -> None:
     # DuckDB's error for a line it reaches while batches are already streaming comes through pyarrow's
     # reader as an OSError, not a duckdb.Error: it escaped as a traceback.
     monkeypatch.setattr(import_fast, "BATCH_ROWS", 64)

@@ -6,8 +6,9 @@ one uncommitted segment (`import_stream.StreamingImport`), and the whole import 
 with one transaction-log line, or not at all: a bad row anywhere (named by its line) or a kill leaves
 nothing visible, not even the project or object the import would have created.
 
-Three stages run at once on a JSONL span file: DuckDB parses and checks the next batches (its own threads,
-pulled by a read-ahead thread that also finishes them), the main thread stamps and gathers the batches
+Three stages run at once on a JSONL span file: the native scanner (`import_native`, two threads) or, where it
+was not built, DuckDB (`import_fast`, its own threads) parses and checks the next batches (pulled by a
+read-ahead thread that also finishes them), the main thread stamps and gathers the batches
 into row groups, and the sink's writer thread writes the previous row group as Parquet.
 """
 
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from loop_tui import clock
 from loop_tui.errors import UserError
 from loop_tui.read_ahead import prefetch
+from loop_tui.store import import_native
 from loop_tui.store import schema as sch
 from loop_tui.store.import_fast import RowByRow, span_batches
 from loop_tui.store.import_stream import StreamingImport
@@ -27,6 +29,8 @@ from loop_tui.store.import_target import ImportResult, resolve_target
 from loop_tui.store.io import ReadProgress, check_readable, iter_rows, normalize_for_import
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     import pyarrow as pa
 
     from loop_tui.store.workspace import Workspace
@@ -58,11 +62,20 @@ def _bytes_per_line(path: Path) -> float:
     return len(head) / max(1, head.count(b"\n")) if head else 1.0
 
 
+def fast_span_batches(path: Path, table: str, source: str, now: datetime) -> Iterator[pa.Table]:
+    """A JSONL span file's normalised batches from the native scanner, or from DuckDB's pass where the scanner
+    was not built (no C compiler at install). Raises `RowByRow` for a file the row-by-row path must take."""
+    if import_native.available():
+        return import_native.span_batches(path, table, source, now)
+    return span_batches(path, table, source, now)
+
+
 def _fast_batches(path: Path, table: str, source: str, progress: ReadProgress, per_line: float) -> Iterator[pa.Table]:
-    """DuckDB's batches (read ahead on a thread), with the bytes read estimated from the rows read."""
+    """The native scanner's batches, or DuckDB's where it was not built (read ahead on a thread), with the bytes
+    read estimated from the rows read."""
     size = path.stat().st_size
     rows = 0
-    for batch in prefetch(span_batches(path, table, source, clock.now()), depth=PREFETCH_BATCHES):
+    for batch in prefetch(fast_span_batches(path, table, source, clock.now()), depth=PREFETCH_BATCHES):
         rows += batch.num_rows
         progress.bytes = min(size, int(rows * per_line))
         yield batch

@@ -1,0 +1,974 @@
+/* The native fast path of a JSONL span import: one pass over each line, in C, without the GIL.
+ *
+ * `scan(chunk, keys, roles, meta_field, attrs_field)` reads whole lines of Braintrust spans and returns the
+ * buffers of Arrow columns (assembled in `import_native.py`). A line is "clean" when every value has a
+ * shape whose conversion here is exactly what the row-by-row path (`json.loads` + `schema.normalize_span`)
+ * would store: free-form fields are written as Python's `json.dumps(value, ensure_ascii=False,
+ * separators=(",", ":"))` writes them, and only when that text is known without Python (a number is copied
+ * only when its text is Python's repr of it, for instance). Any other line (an unknown or repeated key, a
+ * NaN, a lone surrogate, a number Python writes otherwise, invalid JSON...) comes back "dirty" with its raw
+ * bytes, for Python to normalise with the slow path's own code. So a dirty line is never wrong, only slower.
+ *
+ * Every read is bounds-checked against the line's end; nothing here trusts the input.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---------- growable buffers ---------- */
+
+typedef struct {
+    char *data;
+    size_t len, cap;
+} Buf;
+
+static int buf_grow(Buf *b, size_t extra) {
+    if (b->len + extra <= b->cap) return 1;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + extra) cap *= 2;
+    char *p = realloc(b->data, cap);
+    if (!p) return 0;
+    b->data = p;
+    b->cap = cap;
+    return 1;
+}
+static inline int buf_put(Buf *b, const void *src, size_t n) {
+    if (!buf_grow(b, n)) return 0;
+    memcpy(b->data + b->len, src, n);
+    b->len += n;
+    return 1;
+}
+static inline int buf_byte(Buf *b, unsigned char c) {
+    if (b->len == b->cap && !buf_grow(b, 1)) return 0;
+    b->data[b->len++] = (char)c;
+    return 1;
+}
+static inline int buf_i32(Buf *b, int32_t v) { return buf_put(b, &v, sizeof v); }
+static inline int buf_i64(Buf *b, int64_t v) { return buf_put(b, &v, sizeof v); }
+static inline int buf_f64(Buf *b, double v) { return buf_put(b, &v, sizeof v); }
+static void buf_free(Buf *b) { free(b->data); b->data = NULL; b->len = b->cap = 0; }
+
+/* ---------- output columns ---------- */
+
+typedef struct { Buf off, data, valid; } StrCol;                    /* utf8, nullable */
+typedef struct { Buf loff, coff, data, valid; } ListCol;             /* list<utf8>, nullable */
+typedef struct { Buf loff, koff, kdata, vals, vvalid, valid; } MapCol; /* keys list + values list */
+
+enum { F_ID, F_SPAN, F_ROOT, F_MODEL, F_NAME, F_TYPE, F_RAW, N_PLAIN };
+#define N_FREE 8
+enum { L_PARENTS, L_TAGS, N_LISTS };
+enum { M_SCORES, M_METRICS, N_MAPS };
+
+/* roles of the known top-level keys (given by Python with the keys) */
+enum { R_IGNORE = 0, R_ID = 1, R_SPAN = 2, R_ROOT = 3, R_CREATED = 4, R_PARENTS = 5, R_IS_ROOT = 6,
+       R_SCORES = 7, R_METRICS = 8, R_TAGS = 9, R_FREE = 10 /* + free field index */ };
+
+typedef struct {
+    StrCol plain[N_PLAIN];
+    StrCol free_[N_FREE];
+    ListCol lists[N_LISTS];
+    MapCol maps[N_MAPS];
+    Buf created, created_valid, is_root, is_root_valid, clean, id_hash, id_hash_valid;
+    int64_t rows;
+    int oom;
+} Out;
+
+/* ---------- one row's values, before they are known to be clean ---------- */
+
+typedef struct { size_t start, len; int present; } Slice; /* a piece of Row.text */
+typedef struct { size_t start, len; double value; int has_value; } MapItem;
+
+#define MAX_KEYS 64
+typedef struct {
+    Buf text;            /* decoded strings and canonical JSON of this row */
+    Buf canon;           /* one free-form field's canonical JSON while it is written */
+    Buf keys;            /* the key stack of the objects being read (Cursor.keys) */
+    Slice plain[N_PLAIN];
+    Slice free_[N_FREE];
+    Buf list_items[N_LISTS]; /* Slice per item */
+    int list_present[N_LISTS];
+    Buf map_items[N_MAPS];   /* MapItem per entry */
+    int map_present[N_MAPS];
+    int64_t created;
+    int created_present;
+    int is_root, is_root_present;
+} Row;
+
+typedef struct { size_t start, len; } KeyRef;
+
+typedef struct {
+    const unsigned char *p, *end;
+    Row *row;
+    Buf *keys; /* KeyRef of the keys of the objects being read, innermost last */
+    int oom;
+} Cursor;
+
+#define DIRTY 0
+#define OK 1
+#define MAX_DEPTH 200      /* Python's json.loads recurses; deeper lines go to it (and its limit)... */
+#define MAX_INT_DIGITS 4300 /* ...as do integers longer than Python reads (sys.int_info.default_max_str_digits) */
+#define MAX_OBJECT_KEYS 256 /* a repeated key is looked for by comparing keys; bigger objects: Python */
+
+static inline void skip_ws(Cursor *c) {
+    while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' || *c->p == '\n' || *c->p == '\r')) c->p++;
+}
+
+static int hexval(unsigned char ch) {
+    if (ch >= '0' && ch <= '9') return ch - '0';
+    if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
+    return -1;
+}
+
+static int read_u4(Cursor *c, uint32_t *out) {
+    if (c->end - c->p < 4) return DIRTY;
+    uint32_t v = 0;
+    for (int i = 0; i < 4; i++) {
+        int h = hexval(c->p[i]);
+        if (h < 0) return DIRTY;
+        v = (v << 4) | (uint32_t)h;
+    }
+    c->p += 4;
+    *out = v;
+    return OK;
+}
+
+static int put_utf8(Buf *b, uint32_t cp) {
+    unsigned char s[4];
+    size_t n;
+    if (cp < 0x80) { s[0] = (unsigned char)cp; n = 1; }
+    else if (cp < 0x800) { s[0] = 0xC0 | (cp >> 6); s[1] = 0x80 | (cp & 0x3F); n = 2; }
+    else if (cp < 0x10000) { s[0] = 0xE0 | (cp >> 12); s[1] = 0x80 | ((cp >> 6) & 0x3F); s[2] = 0x80 | (cp & 0x3F); n = 3; }
+    else { s[0] = 0xF0 | (cp >> 18); s[1] = 0x80 | ((cp >> 12) & 0x3F); s[2] = 0x80 | ((cp >> 6) & 0x3F); s[3] = 0x80 | (cp & 0x3F); n = 4; }
+    return buf_put(b, s, n);
+}
+
+/* A code point as Python's json.dumps(ensure_ascii=False) writes it inside a string. */
+static int put_canonical_cp(Buf *b, uint32_t cp) {
+    switch (cp) {
+        case '"': return buf_put(b, "\\\"", 2);
+        case '\\': return buf_put(b, "\\\\", 2);
+        case '\n': return buf_put(b, "\\n", 2);
+        case '\r': return buf_put(b, "\\r", 2);
+        case '\t': return buf_put(b, "\\t", 2);
+        case '\b': return buf_put(b, "\\b", 2);
+        case '\f': return buf_put(b, "\\f", 2);
+        default: break;
+    }
+    if (cp < 0x20) {
+        static const char hex[] = "0123456789abcdef";
+        char s[6] = {'\\', 'u', '0', '0', hex[cp >> 4], hex[cp & 15]};
+        return buf_put(b, s, 6);
+    }
+    return put_utf8(b, cp);
+}
+
+/* The length of a valid UTF-8 sequence at p (starting with a byte >= 0x80), or 0 (as Python's strict decoder). */
+static size_t utf8_len(const unsigned char *p, const unsigned char *end) {
+    unsigned char c = p[0];
+    size_t n;
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF) n = 2;
+    else if (c == 0xE0) { n = 3; lo = 0xA0; }
+    else if (c >= 0xE1 && c <= 0xEC) n = 3;
+    else if (c == 0xED) { n = 3; hi = 0x9F; }
+    else if (c >= 0xEE && c <= 0xEF) n = 3;
+    else if (c == 0xF0) { n = 4; lo = 0x90; }
+    else if (c >= 0xF1 && c <= 0xF3) n = 4;
+    else if (c == 0xF4) { n = 4; hi = 0x8F; }
+    else return 0;
+    if ((size_t)(end - p) < n) return 0;
+    if (p[1] < lo || p[1] > hi) return 0;
+    for (size_t i = 2; i < n; i++)
+        if (p[i] < 0x80 || p[i] > 0xBF) return 0;
+    return n;
+}
+
+/* A string (the cursor just past its opening quote): its canonical JSON text (quotes included) to `canon`
+ * and its decoded bytes to `dec`, either may be NULL. */
+static int parse_string(Cursor *c, Buf *canon, Buf *dec) {
+    if (canon && !buf_byte(canon, '"')) goto oom;
+    for (;;) {
+        const unsigned char *run = c->p;
+        while (c->p < c->end) {
+            unsigned char ch = *c->p;
+            if (ch == '"' || ch == '\\' || ch < 0x20 || ch >= 0x80) break;
+            c->p++;
+        }
+        if (c->p > run) {
+            size_t n = (size_t)(c->p - run);
+            if (canon && !buf_put(canon, run, n)) goto oom;
+            if (dec && !buf_put(dec, run, n)) goto oom;
+        }
+        if (c->p >= c->end) return DIRTY; /* unterminated */
+        unsigned char ch = *c->p;
+        if (ch == '"') {
+            c->p++;
+            if (canon && !buf_byte(canon, '"')) goto oom;
+            return OK;
+        }
+        if (ch < 0x20) return DIRTY; /* a raw control character: json.loads refuses it */
+        if (ch >= 0x80) {
+            size_t n = utf8_len(c->p, c->end);
+            if (!n) return DIRTY;
+            if (canon && !buf_put(canon, c->p, n)) goto oom;
+            if (dec && !buf_put(dec, c->p, n)) goto oom;
+            c->p += n;
+            continue;
+        }
+        /* an escape */
+        c->p++;
+        if (c->p >= c->end) return DIRTY;
+        uint32_t cp;
+        switch (*c->p++) {
+            case '"': cp = '"'; break;
+            case '\\': cp = '\\'; break;
+            case '/': cp = '/'; break;
+            case 'b': cp = '\b'; break;
+            case 'f': cp = '\f'; break;
+            case 'n': cp = '\n'; break;
+            case 'r': cp = '\r'; break;
+            case 't': cp = '\t'; break;
+            case 'u': {
+                if (!read_u4(c, &cp)) return DIRTY;
+                if (cp >= 0xDC00 && cp <= 0xDFFF) return DIRTY; /* a lone low surrogate */
+                if (cp >= 0xD800 && cp <= 0xDBFF) {                /* must be a pair */
+                    uint32_t low;
+                    if (c->end - c->p < 6 || c->p[0] != '\\' || c->p[1] != 'u') return DIRTY;
+                    c->p += 2;
+                    if (!read_u4(c, &low) || low < 0xDC00 || low > 0xDFFF) return DIRTY;
+                    cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+                }
+                break;
+            }
+            default: return DIRTY;
+        }
+        if (canon && !put_canonical_cp(canon, cp)) goto oom;
+        if (dec && !put_utf8(dec, cp)) goto oom;
+    }
+oom:
+    c->oom = 1;
+    return DIRTY;
+}
+
+typedef struct {
+    const unsigned char *start, *int_start, *int_end, *frac_start, *frac_end, *exp_start, *exp_end;
+    int negative, exp_negative, exp_sign;
+} NumberText;
+
+/* JSON's number grammar, as Python's scanner reads it. */
+static int scan_number(Cursor *c, NumberText *n) {
+    memset(n, 0, sizeof *n);
+    n->start = c->p;
+    if (c->p < c->end && *c->p == '-') { n->negative = 1; c->p++; }
+    n->int_start = c->p;
+    if (c->p >= c->end) return DIRTY;
+    if (*c->p == '0') c->p++;
+    else if (*c->p >= '1' && *c->p <= '9') { while (c->p < c->end && *c->p >= '0' && *c->p <= '9') c->p++; }
+    else return DIRTY; /* NaN, Infinity, -Infinity: Python reads them, stores null: its path */
+    n->int_end = c->p;
+    if (c->p < c->end && *c->p == '.') {
+        c->p++;
+        n->frac_start = c->p;
+        while (c->p < c->end && *c->p >= '0' && *c->p <= '9') c->p++;
+        n->frac_end = c->p;
+        if (n->frac_end == n->frac_start) return DIRTY;
+    }
+    if (c->p < c->end && (*c->p == 'e' || *c->p == 'E')) {
+        c->p++;
+        if (c->p < c->end && (*c->p == '+' || *c->p == '-')) { n->exp_sign = 1; n->exp_negative = *c->p == '-'; c->p++; }
+        n->exp_start = c->p;
+        while (c->p < c->end && *c->p >= '0' && *c->p <= '9') c->p++;
+        n->exp_end = c->p;
+        if (n->exp_end == n->exp_start) return DIRTY;
+    }
+    return OK;
+}
+
+/* Whether the number's text is exactly what Python writes for the value json.loads makes of it: an int's
+ * digits, or a float's repr. A float with at most 15 significant digits in the normal range reads back as
+ * itself (DBL_DIG), so its repr is those digits in repr's layout: fixed for 1e-4 <= |x| < 1e16 (at least one
+ * digit after the point, no trailing zero), else `d[.ddd]e[+-]XX`. Anything else is left to Python. */
+static int number_is_canonical(const NumberText *n) {
+    size_t int_len = (size_t)(n->int_end - n->int_start);
+    if (!n->frac_start && !n->exp_start) { /* an int */
+        if (n->negative && int_len == 1 && n->int_start[0] == '0') return 0; /* -0 is written 0 */
+        return int_len <= MAX_INT_DIGITS;
+    }
+    size_t frac_len = n->frac_start ? (size_t)(n->frac_end - n->frac_start) : 0;
+    if (!n->exp_start) { /* fixed notation */
+        if (frac_len > 1 && n->frac_end[-1] == '0') return 0; /* 1.50 is written 1.5 */
+        if (int_len > 16) return 0;                             /* |x| >= 1e16: Python uses an exponent */
+        if (int_len == 1 && n->int_start[0] == '0') {
+            if (frac_len == 1 && n->frac_start[0] == '0') return 1; /* 0.0, -0.0 */
+            size_t zeros = 0;
+            while (zeros < frac_len && n->frac_start[zeros] == '0') zeros++;
+            if (zeros > 3) return 0; /* below 1e-4: Python uses an exponent */
+            return frac_len - zeros <= 15;
+        }
+        if (frac_len == 1 && n->frac_start[0] == '0') { /* X.0: the significant digits of X */
+            size_t digits = int_len;
+            while (digits > 1 && n->int_start[digits - 1] == '0') digits--;
+            return digits <= 15;
+        }
+        return int_len + frac_len <= 15;
+    }
+    /* exponent notation: one digit 1-9, optional fraction without a trailing zero, e, a sign, 2+ digits */
+    if (int_len != 1 || n->int_start[0] == '0') return 0;
+    if (n->frac_start && (n->frac_end[-1] == '0')) return 0; /* also 1.0e+20 (Python writes 1e+20) */
+    if (1 + frac_len > 15) return 0;
+    if (!n->exp_sign) return 0;
+    if (n->exp_start[-2] != 'e') return 0; /* 'E' */
+    size_t exp_len = (size_t)(n->exp_end - n->exp_start);
+    if (exp_len < 2 || exp_len > 3) return 0;             /* e-05, e+16, e-300; not e-5 */
+    if (exp_len == 3 && n->exp_start[0] == '0') return 0; /* not e-005 */
+    int e = 0;
+    for (size_t i = 0; i < exp_len; i++) e = e * 10 + (n->exp_start[i] - '0');
+    if (n->exp_negative) e = -e;
+    if (e > -5 && e < 16) return 0; /* Python writes these in fixed notation */
+    return e >= -300 && e <= 300;    /* normal doubles only */
+}
+
+/* A number's value as Python's float() of what json.loads makes of it (correctly rounded, as strtod is).
+ * Values that could overflow, or have long digit strings, are left to Python. */
+static int number_value(const NumberText *n, const unsigned char *end_of_text, double *out) {
+    size_t len = (size_t)(end_of_text - n->start);
+    if (len > 100) return DIRTY;
+    if (n->exp_start) {
+        size_t exp_len = (size_t)(n->exp_end - n->exp_start);
+        if (exp_len > 3) return DIRTY;
+        int e = 0;
+        for (size_t i = 0; i < exp_len; i++) e = e * 10 + (n->exp_start[i] - '0');
+        if (e > 300) return DIRTY;
+    }
+    char text[128];
+    memcpy(text, n->start, len);
+    text[len] = 0;
+    char *stop = NULL;
+    double v = strtod(text, &stop);
+    if (stop != text + len || !isfinite(v)) return DIRTY; /* a locale with another decimal point: Python's */
+    *out = v;
+    return OK;
+}
+
+static int canon_value(Cursor *c, Buf *out, int depth, Slice *track_a, const char *key_a, Slice *track_b,
+                       const char *key_b);
+
+/* An object or array (the cursor on its opening bracket), written canonically to `out`. At depth 0 of the
+ * tracked fields (metadata, span_attributes), a string value of `key_a` / `key_b` is also decoded into the
+ * row's text as `track_a` / `track_b` (`metadata.model`, `span_attributes.name` and `.type`). */
+static int canon_container(Cursor *c, Buf *out, int depth, Slice *track_a, const char *key_a, Slice *track_b,
+                           const char *key_b) {
+    if (depth >= MAX_DEPTH) return DIRTY;
+    size_t base = c->keys->len / sizeof(KeyRef); /* this object's keys follow its parents' on the stack */
+    int nkeys = 0, result = DIRTY;
+    unsigned char open = *c->p++;
+    int is_object = open == '{';
+    if (!buf_byte(out, open)) goto oom;
+    skip_ws(c);
+    if (c->p < c->end && *c->p == (is_object ? '}' : ']')) {
+        c->p++;
+        if (!buf_byte(out, is_object ? '}' : ']')) goto oom;
+        return OK;
+    }
+    for (;;) {
+        skip_ws(c);
+        Slice *track = NULL;
+        if (is_object) {
+            if (c->p >= c->end || *c->p != '"') goto out;
+            c->p++;
+            size_t key_start = out->len;
+            if (!parse_string(c, out, NULL)) goto out;
+            size_t key_len = out->len - key_start;
+            /* a repeated key: Python keeps the last value at the first key's place; equal keys have equal
+             * canonical texts, so the written texts are compared */
+            if (nkeys == MAX_OBJECT_KEYS) goto out;
+            const KeyRef *keys = (const KeyRef *)c->keys->data + base;
+            for (int i = 0; i < nkeys; i++)
+                if (keys[i].len == key_len && memcmp(out->data + keys[i].start, out->data + key_start, key_len) == 0)
+                    goto out;
+            KeyRef ref = {key_start, key_len};
+            if (!buf_put(c->keys, &ref, sizeof ref)) goto oom;
+            nkeys++;
+            if (depth == 0) {
+                const char *k = out->data + key_start + 1;
+                size_t kl = key_len - 2;
+                if (key_a && kl == strlen(key_a) && memcmp(k, key_a, kl) == 0) track = track_a;
+                else if (key_b && kl == strlen(key_b) && memcmp(k, key_b, kl) == 0) track = track_b;
+            }
+            skip_ws(c);
+            if (c->p >= c->end || *c->p != ':') goto out;
+            c->p++;
+            if (!buf_byte(out, ':')) goto oom;
+            skip_ws(c);
+        }
+        if (track && c->p < c->end && *c->p == '"') {
+            Buf *text = &c->row->text;
+            c->p++;
+            size_t start = text->len;
+            if (!parse_string(c, out, text)) goto out;
+            track->start = start;
+            track->len = text->len - start;
+            track->present = 1;
+        } else {
+            if (track) track->present = 0; /* not a string: Python's .get() of it is not taken either */
+            if (!canon_value(c, out, depth + 1, NULL, NULL, NULL, NULL)) goto out;
+        }
+        skip_ws(c);
+        if (c->p >= c->end) goto out;
+        unsigned char ch = *c->p++;
+        if (ch == ',') {
+            if (!buf_byte(out, ',')) goto oom;
+            continue;
+        }
+        if (ch == (is_object ? '}' : ']')) {
+            if (!buf_byte(out, ch)) goto oom;
+            result = OK;
+        }
+        goto out;
+    }
+oom:
+    c->oom = 1;
+out:
+    c->keys->len = base * sizeof(KeyRef);
+    return result;
+}
+
+static int canon_value(Cursor *c, Buf *out, int depth, Slice *track_a, const char *key_a, Slice *track_b,
+                       const char *key_b) {
+    if (c->p >= c->end) return DIRTY;
+    unsigned char ch = *c->p;
+    if (ch == '{' || ch == '[') return canon_container(c, out, depth, track_a, key_a, track_b, key_b);
+    if (ch == '"') {
+        c->p++;
+        return parse_string(c, out, NULL);
+    }
+    if (ch == 't' || ch == 'f' || ch == 'n') {
+        const char *word = ch == 't' ? "true" : ch == 'f' ? "false" : "null";
+        size_t n = strlen(word);
+        if ((size_t)(c->end - c->p) < n || memcmp(c->p, word, n) != 0) return DIRTY;
+        c->p += n;
+        if (!buf_put(out, word, n)) { c->oom = 1; return DIRTY; }
+        return OK;
+    }
+    NumberText num;
+    if (!scan_number(c, &num) || !number_is_canonical(&num)) return DIRTY;
+    if (!buf_put(out, num.start, (size_t)(c->p - num.start))) { c->oom = 1; return DIRTY; }
+    return OK;
+}
+
+/* null (absent: 0) or a string decoded into the row's text. */
+static int read_string_or_null(Cursor *c, Slice *s) {
+    if (c->p < c->end && *c->p == 'n') {
+        if (c->end - c->p < 4 || memcmp(c->p, "null", 4) != 0) return DIRTY;
+        c->p += 4;
+        s->present = 0;
+        return OK;
+    }
+    if (c->p >= c->end || *c->p != '"') return DIRTY; /* a number or another type: Python's path decides */
+    c->p++;
+    size_t start = c->row->text.len;
+    if (!parse_string(c, NULL, &c->row->text)) return DIRTY;
+    s->start = start;
+    s->len = c->row->text.len - start;
+    s->present = 1;
+    return OK;
+}
+
+static int read_null(Cursor *c) {
+    if (c->end - c->p < 4 || memcmp(c->p, "null", 4) != 0) return 0;
+    c->p += 4;
+    return 1;
+}
+
+/* null or a list of strings (span_parents, tags). */
+static int read_string_list(Cursor *c, Buf *items, int *present) {
+    items->len = 0;
+    if (read_null(c)) { *present = 0; return OK; }
+    if (c->p >= c->end || *c->p != '[') return DIRTY;
+    c->p++;
+    *present = 1;
+    skip_ws(c);
+    if (c->p < c->end && *c->p == ']') { c->p++; return OK; }
+    for (;;) {
+        skip_ws(c);
+        Slice s;
+        if (c->p >= c->end || *c->p != '"') return DIRTY;
+        if (!read_string_or_null(c, &s)) return DIRTY;
+        if (!buf_put(items, &s, sizeof s)) { c->oom = 1; return DIRTY; }
+        skip_ws(c);
+        if (c->p >= c->end) return DIRTY;
+        unsigned char ch = *c->p++;
+        if (ch == ']') return OK;
+        if (ch != ',') return DIRTY;
+    }
+}
+
+/* null or an object of name -> number or null (scores, metrics). A repeated name is kept as it comes: the
+ * Python side keeps the first place and the last value, as a dict does. */
+static int read_number_map(Cursor *c, Buf *items, int *present) {
+    items->len = 0;
+    if (read_null(c)) { *present = 0; return OK; }
+    if (c->p >= c->end || *c->p != '{') return DIRTY;
+    c->p++;
+    *present = 1;
+    skip_ws(c);
+    if (c->p < c->end && *c->p == '}') { c->p++; return OK; }
+    for (;;) {
+        skip_ws(c);
+        Slice key;
+        if (c->p >= c->end || *c->p != '"') return DIRTY;
+        if (!read_string_or_null(c, &key)) return DIRTY;
+        skip_ws(c);
+        if (c->p >= c->end || *c->p != ':') return DIRTY;
+        c->p++;
+        skip_ws(c);
+        MapItem item = {key.start, key.len, 0.0, 0};
+        if (!read_null(c)) {
+            NumberText num;
+            if (!scan_number(c, &num) || !number_value(&num, c->p, &item.value)) return DIRTY;
+            item.has_value = 1;
+        }
+        if (!buf_put(items, &item, sizeof item)) { c->oom = 1; return DIRTY; }
+        skip_ws(c);
+        if (c->p >= c->end) return DIRTY;
+        unsigned char ch = *c->p++;
+        if (ch == '}') return OK;
+        if (ch != ',') return DIRTY;
+    }
+}
+
+/* ---------- created: the ISO-8601 forms the slow path's fromisoformat reads alike ---------- */
+
+static int digits(const unsigned char *p, int n, int *out) {
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9') return 0;
+        v = v * 10 + (p[i] - '0');
+    }
+    *out = v;
+    return 1;
+}
+
+static int64_t days_from_civil(int64_t y, int m, int d) { /* days since 1970-01-01 (proleptic Gregorian) */
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+/* YYYY-MM-DD([T ]hh:mm(:ss(.f{1,6})?)?(Z|[+-]hh:mm)?)? with a real date: its microseconds since the epoch. */
+static int parse_created(const unsigned char *s, size_t n, int64_t *out) {
+    int y, mo, d, h = 0, mi = 0, sec = 0, us = 0, off = 0;
+    if (n < 10 || s[4] != '-' || s[7] != '-') return 0;
+    if (!digits(s, 4, &y) || s[0] == '0' || !digits(s + 5, 2, &mo) || !digits(s + 8, 2, &d)) return 0;
+    if (mo < 1 || mo > 12 || d < 1) return 0;
+    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (d > mdays[mo - 1] + (mo == 2 && leap)) return 0;
+    size_t i = 10;
+    if (i < n) {
+        if (s[i] != 'T' && s[i] != ' ') return 0;
+        if (n < i + 6 || !digits(s + i + 1, 2, &h) || s[i + 3] != ':' || !digits(s + i + 4, 2, &mi)) return 0;
+        if (h > 23 || mi > 59) return 0;
+        i += 6;
+        if (i < n && s[i] == ':') {
+            if (n < i + 3 || !digits(s + i + 1, 2, &sec) || sec > 59) return 0;
+            i += 3;
+            if (i < n && s[i] == '.') {
+                i++;
+                int k = 0;
+                while (i < n && k < 6 && s[i] >= '0' && s[i] <= '9') { us = us * 10 + (s[i] - '0'); i++; k++; }
+                if (k == 0) return 0;
+                for (; k < 6; k++) us *= 10;
+            }
+        }
+        if (i < n) {
+            if (s[i] == 'Z') i++;
+            else if (s[i] == '+' || s[i] == '-') {
+                int oh, om;
+                if (n < i + 6 || !digits(s + i + 1, 2, &oh) || s[i + 3] != ':' || !digits(s + i + 4, 2, &om)) return 0;
+                if (oh > 23 || om > 59) return 0;
+                off = (s[i] == '-' ? -1 : 1) * (oh * 60 + om);
+                i += 6;
+            } else return 0;
+        }
+    }
+    if (i != n) return 0;
+    int64_t seconds = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - (int64_t)off * 60;
+    *out = seconds * 1000000 + us;
+    return 1;
+}
+
+/* ---------- a whole line ---------- */
+
+typedef struct {
+    const char *name;
+    size_t len;
+    int role;
+} Known;
+
+typedef struct {
+    Known keys[MAX_KEYS];
+    int nkeys;
+    int meta_field, attrs_field;
+} Spec;
+
+static int lookup(const Spec *spec, const char *k, size_t n, int *hint) {
+    int start = *hint;
+    for (int j = 0; j < spec->nkeys; j++) {
+        int i = (start + j) % spec->nkeys;
+        if (spec->keys[i].len == n && memcmp(spec->keys[i].name, k, n) == 0) {
+            *hint = (i + 1) % spec->nkeys; /* lines list their keys in one order, mostly */
+            return i;
+        }
+    }
+    return -1;
+}
+
+static void row_reset(Row *row) {
+    row->text.len = 0;
+    row->keys.len = 0;
+    memset(row->plain, 0, sizeof row->plain);
+    memset(row->free_, 0, sizeof row->free_);
+    for (int i = 0; i < N_LISTS; i++) { row->list_items[i].len = 0; row->list_present[i] = 0; }
+    for (int i = 0; i < N_MAPS; i++) { row->map_items[i].len = 0; row->map_present[i] = 0; }
+    row->created_present = 0;
+    row->is_root_present = 0;
+}
+
+/* One line into `row`: OK when clean. */
+static int parse_line(const Spec *spec, Row *row, const unsigned char *p, const unsigned char *end, int *hint,
+                      int *oom) {
+    Cursor c = {p, end, row, &row->keys, 0};
+    uint64_t seen = 0;
+    row_reset(row);
+    skip_ws(&c);
+    if (c.p >= c.end || *c.p != '{') return DIRTY;
+    c.p++;
+    skip_ws(&c);
+    if (c.p < c.end && *c.p == '}') c.p++;
+    else {
+        for (;;) {
+            skip_ws(&c);
+            if (c.p >= c.end || *c.p != '"') return DIRTY;
+            c.p++;
+            size_t key_start = row->text.len;
+            if (!parse_string(&c, NULL, &row->text)) { *oom |= c.oom; return DIRTY; }
+            int index = lookup(spec, row->text.data + key_start, row->text.len - key_start, hint);
+            row->text.len = key_start;
+            if (index < 0) return DIRTY; /* a field the schema lacks: Python's `_extra` */
+            if (seen & ((uint64_t)1 << index)) return DIRTY; /* given twice: Python keeps the last */
+            seen |= (uint64_t)1 << index;
+            skip_ws(&c);
+            if (c.p >= c.end || *c.p != ':') return DIRTY;
+            c.p++;
+            skip_ws(&c);
+            int role = spec->keys[index].role;
+            int ok;
+            switch (role) {
+                case R_ID: ok = read_string_or_null(&c, &row->plain[F_ID]); break;
+                case R_SPAN: ok = read_string_or_null(&c, &row->plain[F_SPAN]); break;
+                case R_ROOT: ok = read_string_or_null(&c, &row->plain[F_ROOT]); break;
+                case R_CREATED: {
+                    Slice s;
+                    ok = read_string_or_null(&c, &s);
+                    if (ok && s.present) {
+                        ok = parse_created((const unsigned char *)row->text.data + s.start, s.len, &row->created);
+                        row->created_present = 1;
+                    }
+                    row->text.len = ok && s.present ? s.start : row->text.len;
+                    break;
+                }
+                case R_PARENTS: ok = read_string_list(&c, &row->list_items[L_PARENTS], &row->list_present[L_PARENTS]); break;
+                case R_TAGS: ok = read_string_list(&c, &row->list_items[L_TAGS], &row->list_present[L_TAGS]); break;
+                case R_IS_ROOT:
+                    if (c.end - c.p >= 4 && memcmp(c.p, "true", 4) == 0) { c.p += 4; row->is_root = 1; row->is_root_present = 1; ok = OK; }
+                    else if (c.end - c.p >= 5 && memcmp(c.p, "false", 5) == 0) { c.p += 5; row->is_root = 0; row->is_root_present = 1; ok = OK; }
+                    else ok = read_null(&c);
+                    break;
+                case R_SCORES: ok = read_number_map(&c, &row->map_items[M_SCORES], &row->map_present[M_SCORES]); break;
+                case R_METRICS: ok = read_number_map(&c, &row->map_items[M_METRICS], &row->map_present[M_METRICS]); break;
+                default:
+                    if (role >= R_FREE && role < R_FREE + N_FREE) {
+                        int f = role - R_FREE;
+                        if (read_null(&c)) { ok = OK; break; }
+                        size_t start = row->text.len;
+                        Slice *ta = NULL, *tb = NULL;
+                        const char *ka = NULL, *kb = NULL;
+                        if (f == spec->meta_field) { ta = &row->plain[F_MODEL]; ka = "model"; }
+                        if (f == spec->attrs_field) { ta = &row->plain[F_NAME]; ka = "name"; tb = &row->plain[F_TYPE]; kb = "type"; }
+                        /* the canonical text goes into a buffer of its own: tracked strings are decoded into
+                         * row->text while it is written */
+                        row->canon.len = 0;
+                        ok = canon_value(&c, &row->canon, 0, ta, ka, tb, kb);
+                        *oom |= c.oom;
+                        if (ok) {
+                            start = row->text.len;
+                            if (!buf_put(&row->text, row->canon.data, row->canon.len)) { *oom = 1; ok = DIRTY; }
+                            row->free_[f].start = start;
+                            row->free_[f].len = row->canon.len;
+                            row->free_[f].present = 1;
+                        }
+                    } else { /* a field the store sets itself or drops: read for validity, not kept */
+                        row->canon.len = 0;
+                        ok = canon_value(&c, &row->canon, 0, NULL, NULL, NULL, NULL);
+                        *oom |= c.oom;
+                    }
+            }
+            *oom |= c.oom;
+            if (!ok) return DIRTY;
+            skip_ws(&c);
+            if (c.p >= c.end) return DIRTY;
+            unsigned char ch = *c.p++;
+            if (ch == '}') break;
+            if (ch != ',') return DIRTY;
+        }
+    }
+    skip_ws(&c);
+    if (c.p != c.end) return DIRTY; /* more after the object */
+    Slice *id = &row->plain[F_ID];
+    if (!id->present || id->len == 0) return DIRTY; /* Python makes a new id */
+    return OK;
+}
+
+/* ---------- appending a row to the columns ---------- */
+
+static inline int str_append(StrCol *col, const char *data, size_t len, int present) {
+    if (present && !buf_put(&col->data, data, len)) return 0;
+    if (col->data.len > INT32_MAX) return 0;
+    return buf_i32(&col->off, (int32_t)col->data.len) && buf_byte(&col->valid, present ? 1 : 0);
+}
+
+static int append_clean(Out *out, Row *row) {
+    const char *t = row->text.data;
+    Slice id = row->plain[F_ID];
+    Slice span = row->plain[F_SPAN].present && row->plain[F_SPAN].len ? row->plain[F_SPAN] : id;
+    Slice root = row->plain[F_ROOT].present && row->plain[F_ROOT].len ? row->plain[F_ROOT] : span;
+    int ok = str_append(&out->plain[F_ID], t + id.start, id.len, 1)
+          && str_append(&out->plain[F_SPAN], t + span.start, span.len, 1)
+          && str_append(&out->plain[F_ROOT], t + root.start, root.len, 1);
+    for (int f = F_MODEL; f <= F_TYPE; f++)
+        ok = ok && str_append(&out->plain[f], t + row->plain[f].start, row->plain[f].len, row->plain[f].present);
+    ok = ok && str_append(&out->plain[F_RAW], NULL, 0, 0);
+    for (int f = 0; f < N_FREE; f++)
+        ok = ok && str_append(&out->free_[f], t + row->free_[f].start, row->free_[f].len, row->free_[f].present);
+    for (int l = 0; l < N_LISTS && ok; l++) {
+        ListCol *col = &out->lists[l];
+        size_t n = row->list_items[l].len / sizeof(Slice);
+        const Slice *items = (const Slice *)row->list_items[l].data;
+        for (size_t i = 0; i < n && ok; i++) {
+            ok = buf_put(&col->data, t + items[i].start, items[i].len) && col->data.len <= INT32_MAX
+              && buf_i32(&col->coff, (int32_t)col->data.len);
+        }
+        ok = ok && col->coff.len / 4 - 1 <= INT32_MAX && buf_i32(&col->loff, (int32_t)(col->coff.len / 4 - 1))
+                && buf_byte(&col->valid, row->list_present[l]);
+    }
+    for (int m = 0; m < N_MAPS && ok; m++) {
+        MapCol *col = &out->maps[m];
+        size_t n = row->map_items[m].len / sizeof(MapItem);
+        const MapItem *items = (const MapItem *)row->map_items[m].data;
+        for (size_t i = 0; i < n && ok; i++) {
+            ok = buf_put(&col->kdata, t + items[i].start, items[i].len) && col->kdata.len <= INT32_MAX
+              && buf_i32(&col->koff, (int32_t)col->kdata.len) && buf_f64(&col->vals, items[i].value)
+              && buf_byte(&col->vvalid, items[i].has_value);
+        }
+        ok = ok && buf_i32(&col->loff, (int32_t)(col->koff.len / 4 - 1)) && buf_byte(&col->valid, row->map_present[m]);
+    }
+    int is_root = row->is_root_present ? row->is_root
+                : !(row->list_present[L_PARENTS] && row->list_items[L_PARENTS].len > 0);
+    uint64_t hash = 1469598103934665603ULL; /* FNV-1a of the id: equal ids, equal hashes (import_ids) */
+    for (size_t i = 0; i < id.len; i++) hash = (hash ^ (unsigned char)t[id.start + i]) * 1099511628211ULL;
+    ok = ok && buf_i64(&out->created, row->created_present ? row->created : 0)
+            && buf_byte(&out->created_valid, row->created_present)
+            && buf_byte(&out->is_root, is_root) && buf_byte(&out->is_root_valid, 1)
+            && buf_byte(&out->clean, 1) && buf_put(&out->id_hash, &hash, 8) && buf_byte(&out->id_hash_valid, 1);
+    return ok;
+}
+
+static int append_dirty(Out *out, const char *line, size_t len) {
+    int ok = 1;
+    for (int f = 0; f < N_PLAIN; f++)
+        ok = ok && (f == F_RAW ? str_append(&out->plain[f], line, len, 1) : str_append(&out->plain[f], NULL, 0, 0));
+    for (int f = 0; f < N_FREE; f++) ok = ok && str_append(&out->free_[f], NULL, 0, 0);
+    for (int l = 0; l < N_LISTS; l++)
+        ok = ok && buf_i32(&out->lists[l].loff, (int32_t)(out->lists[l].coff.len / 4 - 1)) && buf_byte(&out->lists[l].valid, 0);
+    for (int m = 0; m < N_MAPS; m++)
+        ok = ok && buf_i32(&out->maps[m].loff, (int32_t)(out->maps[m].koff.len / 4 - 1)) && buf_byte(&out->maps[m].valid, 0);
+    uint64_t zero = 0;
+    ok = ok && buf_i64(&out->created, 0) && buf_byte(&out->created_valid, 0) && buf_byte(&out->is_root, 0)
+            && buf_byte(&out->is_root_valid, 0) && buf_byte(&out->clean, 0) && buf_put(&out->id_hash, &zero, 8)
+            && buf_byte(&out->id_hash_valid, 0);
+    return ok;
+}
+
+static int out_init(Out *out) {
+    memset(out, 0, sizeof *out);
+    int ok = 1;
+    for (int f = 0; f < N_PLAIN; f++) ok = ok && buf_i32(&out->plain[f].off, 0);
+    for (int f = 0; f < N_FREE; f++) ok = ok && buf_i32(&out->free_[f].off, 0);
+    for (int l = 0; l < N_LISTS; l++) ok = ok && buf_i32(&out->lists[l].loff, 0) && buf_i32(&out->lists[l].coff, 0);
+    for (int m = 0; m < N_MAPS; m++) ok = ok && buf_i32(&out->maps[m].loff, 0) && buf_i32(&out->maps[m].koff, 0);
+    return ok;
+}
+
+static void out_free(Out *out) {
+    for (int f = 0; f < N_PLAIN; f++) { buf_free(&out->plain[f].off); buf_free(&out->plain[f].data); buf_free(&out->plain[f].valid); }
+    for (int f = 0; f < N_FREE; f++) { buf_free(&out->free_[f].off); buf_free(&out->free_[f].data); buf_free(&out->free_[f].valid); }
+    for (int l = 0; l < N_LISTS; l++) { buf_free(&out->lists[l].loff); buf_free(&out->lists[l].coff); buf_free(&out->lists[l].data); buf_free(&out->lists[l].valid); }
+    for (int m = 0; m < N_MAPS; m++) {
+        MapCol *c = &out->maps[m];
+        buf_free(&c->loff); buf_free(&c->koff); buf_free(&c->kdata); buf_free(&c->vals); buf_free(&c->vvalid); buf_free(&c->valid);
+    }
+    buf_free(&out->created); buf_free(&out->created_valid); buf_free(&out->is_root); buf_free(&out->is_root_valid);
+    buf_free(&out->clean); buf_free(&out->id_hash); buf_free(&out->id_hash_valid);
+}
+
+static void row_free(Row *row) {
+    buf_free(&row->text);
+    buf_free(&row->canon);
+    buf_free(&row->keys);
+    for (int i = 0; i < N_LISTS; i++) buf_free(&row->list_items[i]);
+    for (int i = 0; i < N_MAPS; i++) buf_free(&row->map_items[i]);
+}
+
+/* Every line of the chunk (blank ones skipped, as the slow path skips them). */
+static int scan_chunk(const Spec *spec, const unsigned char *data, size_t size, Out *out) {
+    Row row;
+    memset(&row, 0, sizeof row);
+    int hint = 0, ok = 1;
+    const unsigned char *p = data, *end = data + size;
+    while (p < end && ok) {
+        const unsigned char *nl = memchr(p, '\n', (size_t)(end - p));
+        const unsigned char *line_end = nl ? nl : end;
+        const unsigned char *q = p;
+        while (q < line_end && (*q == ' ' || *q == '\t' || *q == '\r')) q++;
+        if (q < line_end) {
+            int oom = 0;
+            if (parse_line(spec, &row, p, line_end, &hint, &oom)) ok = append_clean(out, &row);
+            else if (oom) ok = 0;
+            else ok = append_dirty(out, (const char *)p, (size_t)(line_end - p));
+            out->rows++;
+        } /* else a blank line: the slow path skips it too */
+        p = nl ? nl + 1 : end;
+    }
+    row_free(&row);
+    return ok;
+}
+
+/* ---------- Python ---------- */
+
+static int add_buf(PyObject *dict, const char *name, Buf *b) {
+    PyObject *bytes = PyBytes_FromStringAndSize(b->data ? b->data : "", (Py_ssize_t)b->len);
+    if (!bytes) return 0;
+    int rc = PyDict_SetItemString(dict, name, bytes);
+    Py_DECREF(bytes);
+    buf_free(b);
+    return rc == 0;
+}
+
+static const char *PLAIN_NAMES[N_PLAIN] = {"id", "span_id", "root_span_id", "_meta_model", "_span_name", "_span_type", "_raw"};
+static const char *LIST_NAMES[N_LISTS] = {"span_parents", "tags"};
+static const char *MAP_NAMES[N_MAPS] = {"scores", "metrics"};
+
+static PyObject *to_dict(Out *out) {
+    PyObject *d = PyDict_New();
+    if (!d) return NULL;
+    char name[64];
+    int ok = 1;
+    for (int f = 0; f < N_PLAIN && ok; f++) {
+        snprintf(name, sizeof name, "%s.off", PLAIN_NAMES[f]); ok = ok && add_buf(d, name, &out->plain[f].off);
+        snprintf(name, sizeof name, "%s.data", PLAIN_NAMES[f]); ok = ok && add_buf(d, name, &out->plain[f].data);
+        snprintf(name, sizeof name, "%s.valid", PLAIN_NAMES[f]); ok = ok && add_buf(d, name, &out->plain[f].valid);
+    }
+    for (int f = 0; f < N_FREE && ok; f++) {
+        snprintf(name, sizeof name, "free%d.off", f); ok = ok && add_buf(d, name, &out->free_[f].off);
+        snprintf(name, sizeof name, "free%d.data", f); ok = ok && add_buf(d, name, &out->free_[f].data);
+        snprintf(name, sizeof name, "free%d.valid", f); ok = ok && add_buf(d, name, &out->free_[f].valid);
+    }
+    for (int l = 0; l < N_LISTS && ok; l++) {
+        ListCol *c = &out->lists[l];
+        snprintf(name, sizeof name, "%s.loff", LIST_NAMES[l]); ok = ok && add_buf(d, name, &c->loff);
+        snprintf(name, sizeof name, "%s.coff", LIST_NAMES[l]); ok = ok && add_buf(d, name, &c->coff);
+        snprintf(name, sizeof name, "%s.data", LIST_NAMES[l]); ok = ok && add_buf(d, name, &c->data);
+        snprintf(name, sizeof name, "%s.valid", LIST_NAMES[l]); ok = ok && add_buf(d, name, &c->valid);
+    }
+    for (int m = 0; m < N_MAPS && ok; m++) {
+        MapCol *c = &out->maps[m];
+        snprintf(name, sizeof name, "%s.loff", MAP_NAMES[m]); ok = ok && add_buf(d, name, &c->loff);
+        snprintf(name, sizeof name, "%s.koff", MAP_NAMES[m]); ok = ok && add_buf(d, name, &c->koff);
+        snprintf(name, sizeof name, "%s.kdata", MAP_NAMES[m]); ok = ok && add_buf(d, name, &c->kdata);
+        snprintf(name, sizeof name, "%s.vals", MAP_NAMES[m]); ok = ok && add_buf(d, name, &c->vals);
+        snprintf(name, sizeof name, "%s.vvalid", MAP_NAMES[m]); ok = ok && add_buf(d, name, &c->vvalid);
+        snprintf(name, sizeof name, "%s.valid", MAP_NAMES[m]); ok = ok && add_buf(d, name, &c->valid);
+    }
+    ok = ok && add_buf(d, "created", &out->created) && add_buf(d, "created.valid", &out->created_valid)
+            && add_buf(d, "is_root", &out->is_root) && add_buf(d, "is_root.valid", &out->is_root_valid)
+            && add_buf(d, "clean", &out->clean) && add_buf(d, "id_hash", &out->id_hash)
+            && add_buf(d, "id_hash.valid", &out->id_hash_valid);
+    if (ok) {
+        PyObject *rows = PyLong_FromLongLong(out->rows);
+        ok = rows && PyDict_SetItemString(d, "rows", rows) == 0;
+        Py_XDECREF(rows);
+    }
+    if (!ok) { Py_DECREF(d); return NULL; }
+    return d;
+}
+
+static PyObject *py_scan(PyObject *self, PyObject *args) {
+    Py_buffer chunk;
+    PyObject *keys;
+    Py_buffer roles;
+    int meta_field, attrs_field;
+    if (!PyArg_ParseTuple(args, "y*O!y*ii", &chunk, &PyTuple_Type, &keys, &roles, &meta_field, &attrs_field))
+        return NULL;
+    PyObject *result = NULL;
+    Spec spec;
+    memset(&spec, 0, sizeof spec);
+    Py_ssize_t nkeys = PyTuple_GET_SIZE(keys);
+    if (nkeys > MAX_KEYS || nkeys != roles.len || nkeys == 0) {
+        PyErr_SetString(PyExc_ValueError, "keys and roles must be 1 to 64 alike");
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < nkeys; i++) {
+        Py_ssize_t n;
+        const char *s = PyUnicode_AsUTF8AndSize(PyTuple_GET_ITEM(keys, i), &n);
+        if (!s) goto done;
+        spec.keys[i].name = s; /* kept alive by the tuple */
+        spec.keys[i].len = (size_t)n;
+        spec.keys[i].role = ((const unsigned char *)roles.buf)[i];
+    }
+    spec.nkeys = (int)nkeys;
+    spec.meta_field = meta_field;
+    spec.attrs_field = attrs_field;
+    Out out;
+    int ok = out_init(&out);
+    if (ok) {
+        Py_BEGIN_ALLOW_THREADS
+        ok = scan_chunk(&spec, (const unsigned char *)chunk.buf, (size_t)chunk.len, &out);
+        Py_END_ALLOW_THREADS
+    }
+    if (!ok) PyErr_NoMemory();
+    else result = to_dict(&out);
+    out_free(&out);
+done:
+    PyBuffer_Release(&chunk);
+    PyBuffer_Release(&roles);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"scan", py_scan, METH_VARARGS,
+     "scan(chunk, keys, roles, meta_field, attrs_field) -> dict of column buffers for the lines of chunk"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_spanscan",
+                                    "Native scanner of Braintrust span lines (see import_native.py).", -1, methods};
+
+PyMODINIT_FUNC PyInit__spanscan(void) { return PyModule_Create(&module); }

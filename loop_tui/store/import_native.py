@@ -1,0 +1,151 @@
+"""The native fast path of a JSONL span import: a C scanner (`_spanscan.c`) reads the lines, two chunks at once.
+
+DuckDB's pass (`import_fast`) parses each line several times over to prove, in SQL, that its conversions
+are the row-by-row path's: ~3x the CPU of DuckDB's own `read_json` of the file. The scanner parses each line
+once, writes each free-form field as Python's `json.dumps` would (or leaves the line to Python when it cannot
+know that text for sure), and hands back the buffers of the same Arrow columns DuckDB's pass makes, so the
+rest (`import_fast._finish`: the rows left to Python, the maps) is shared. It runs without the GIL, on two
+threads over consecutive chunks of the file.
+
+The extension is optional (built by `pip install` when a C compiler is there, see setup.py); without it,
+imports take DuckDB's pass. `tests/test_import_fast_equivalence.py` compares both with the row-by-row path.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from loop_tui.store import schema as sch
+from loop_tui.store.import_fast import SPAN_TABLES, RowByRow, _finish
+from loop_tui.store.import_ids import ID_HASH
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+CHUNK_BYTES = 8 << 20  # lines read and scanned at a time (~9,000 SDK spans); two are scanned at once
+THREADS = 2
+
+# The scanner's roles of the known top-level keys (see `_spanscan.c`): the rest are read and dropped.
+_ROLES = {"id": 1, "span_id": 2, "root_span_id": 3, "created": 4, "span_parents": 5, "is_root": 6,
+          "scores": 7, "metrics": 8, "tags": 9} | {field: 10 + i for i, field in enumerate(sch.SPAN_JSON_FIELDS)}
+_KEYS = tuple(sorted(sch._SPAN_COLUMNS | {"dataset_id"}))  # every key the row-by-row path maps or drops
+_KEY_ROLES = bytes(_ROLES.get(key, 0) for key in _KEYS)
+_META = sch.SPAN_JSON_FIELDS.index("metadata")
+_ATTRS = sch.SPAN_JSON_FIELDS.index("span_attributes")
+
+
+def available() -> bool:
+    """Whether the native scanner was built (pip builds it when a C compiler is there)."""
+    try:
+        import loop_tui.store._spanscan  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def span_batches(path: Path, table: str, source: str, now: datetime) -> Iterator[pa.Table]:
+    """Normalised span batches of a JSONL file, as `import_fast.span_batches` makes them (same columns and
+    rows), scanned natively. Raises `RowByRow` when the file needs the row-by-row path."""
+    import loop_tui.store._spanscan as _spanscan
+
+    if table not in SPAN_TABLES:
+        raise RowByRow(table)
+    with open(path, "rb") as fh:
+        if fh.read(3) == b"\xef\xbb\xbf":  # Python names it as line 1's error
+            raise RowByRow("a byte-order mark")
+        fh.seek(0)
+        pool = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="import-scan")
+        pending: deque[Future[dict[str, Any]]] = deque()
+        try:
+            for chunk in _line_chunks(fh):
+                pending.append(pool.submit(_spanscan.scan, chunk, _KEYS, _KEY_ROLES, _META, _ATTRS))
+                if len(pending) > THREADS:
+                    yield _batch(pending.popleft().result(), table, source, now)
+            while pending:
+                yield _batch(pending.popleft().result(), table, source, now)
+        finally:
+            for future in pending:
+                future.cancel()
+            pool.shutdown(wait=True)
+
+
+def _line_chunks(fh: Any) -> Iterator[bytes]:
+    """The file in pieces of about CHUNK_BYTES that end at a line's end (a longer line is one piece)."""
+    rest = b""
+    while block := fh.read(CHUNK_BYTES):
+        data = rest + block if rest else block
+        cut = data.rfind(b"\n") + 1
+        if cut == 0:
+            rest = data
+            continue
+        rest = data[cut:]
+        yield data[:cut]
+    if rest:
+        yield rest
+
+
+def _batch(buffers: dict[str, Any], table: str, source: str, now: datetime) -> pa.Table:
+    """The scanner's buffers as the columns of DuckDB's pass, finished as that pass's batches are."""
+    import numpy as np
+    import pyarrow as pa
+
+    rows = buffers["rows"]
+
+    def valid(name: str) -> Any:
+        return np.frombuffer(buffers[f"{name}.valid"], np.uint8).view(np.bool_)
+
+    def bitmap(flags: Any) -> pa.Buffer | None:
+        return None if flags.all() else pa.array(flags, pa.bool_()).buffers()[1]
+
+    def strings(name: str) -> pa.Array:
+        return pa.Array.from_buffers(pa.string(), rows, [bitmap(valid(name)), pa.py_buffer(buffers[f"{name}.off"]),
+                                                         pa.py_buffer(buffers[f"{name}.data"])])
+
+    def string_lists(name: str) -> pa.Array:
+        items = len(buffers[f"{name}.coff"]) // 4 - 1
+        child = pa.Array.from_buffers(pa.string(), items, [None, pa.py_buffer(buffers[f"{name}.coff"]),
+                                                           pa.py_buffer(buffers[f"{name}.data"])])
+        return pa.Array.from_buffers(sch.STR_LIST, rows, [bitmap(valid(name)), pa.py_buffer(buffers[f"{name}.loff"])],
+                                     children=[child])
+
+    def map_parts(name: str) -> tuple[pa.Array, pa.Array]:
+        items = len(buffers[f"{name}.koff"]) // 4 - 1
+        flags, offsets = bitmap(valid(name)), pa.py_buffer(buffers[f"{name}.loff"])
+        keys = pa.Array.from_buffers(pa.string(), items, [None, pa.py_buffer(buffers[f"{name}.koff"]),
+                                                          pa.py_buffer(buffers[f"{name}.kdata"])])
+        has_value = np.frombuffer(buffers[f"{name}.vvalid"], np.uint8).view(np.bool_)
+        values = pa.Array.from_buffers(pa.float64(), items, [bitmap(has_value), pa.py_buffer(buffers[f"{name}.vals"])])
+        return (pa.Array.from_buffers(pa.list_(pa.string()), rows, [flags, offsets], children=[keys]),
+                pa.Array.from_buffers(pa.list_(pa.float64()), rows, [flags, offsets], children=[values]))
+
+    created = np.frombuffer(buffers["created"], np.int64).copy()
+    created[~valid("created")] = int(now.timestamp() * 1_000_000)  # as the slow path: a row without one is "now"
+    is_root = np.frombuffer(buffers["is_root"], np.uint8).view(np.bool_)
+    id_hash = np.frombuffer(buffers["id_hash"], np.uint64)
+    score_keys, score_values = map_parts("scores")
+    metric_keys, metric_values = map_parts("metrics")
+    columns = {
+        "clean": pa.array(np.frombuffer(buffers["clean"], np.uint8).view(np.bool_), pa.bool_()),
+        "_raw": strings("_raw"),
+        "id": strings("id"),
+        "created": pa.array(created, sch.TIMESTAMP),
+        "span_id": strings("span_id"),
+        "root_span_id": strings("root_span_id"),
+        "span_parents": string_lists("span_parents"),
+        "is_root": pa.array(is_root, pa.bool_(), mask=~valid("is_root")),
+        **{field: strings(f"free{i}") for i, field in enumerate(sch.SPAN_JSON_FIELDS)},
+        "_score_keys": score_keys, "_score_values": score_values,
+        "_metric_keys": metric_keys, "_metric_values": metric_values,
+        "tags": string_lists("tags"),
+        "_meta_model": strings("_meta_model"),
+        "_span_name": strings("_span_name"),
+        "_span_type": strings("_span_type"),
+        "_extra": pa.nulls(rows, pa.string()),
+        ID_HASH: pa.array(id_hash, pa.uint64(), mask=~valid("id_hash")),
+    }
+    return _finish(pa.RecordBatch.from_arrays(list(columns.values()), list(columns)), table, source)
