@@ -71,7 +71,9 @@ def measure(argv: list[str], code: Path = ROOT) -> tuple[float, float, float]:
     """Run `argv` as a child (importing loop_tui from `code`); (wall seconds, CPU seconds, the child's own peak
     RSS in MB). Fails on a failed run."""
     started = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    # cwd too: `python -m` puts the working folder first on sys.path, ahead of PYTHONPATH (run from another
+    # checkout, the baseline measured that checkout's code).
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=code,
                             env={**os.environ, "PYTHONPATH": str(code)})
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - started
@@ -88,7 +90,7 @@ def timeline(argv: list[str], code: Path = ROOT, step: float = 0.1) -> list[str]
     """Run `argv` as a child, sampling each of its threads' CPU time every `step` seconds; lines saying, per
     stretch of wall time, how many cores it kept busy and how many threads did the work (Linux /proc)."""
     tick = os.sysconf("SC_CLK_TCK")
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(code)})
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, cwd=code, env={**os.environ, "PYTHONPATH": str(code)})
     started, before, samples = time.perf_counter(), {}, []
     while proc.poll() is None:
         now: dict[str, float] = {}
