@@ -472,3 +472,17 @@ def test_the_kept_id_hashes_do_not_hold_on_to_the_batches() -> None:
     del batch
     assert pa.total_allocated_bytes() < held - 500_000  # the ids' megabyte went with the batch
     assert hashes.surely_distinct()
+
+
+@pytest.mark.skipif(not import_native.available(), reason="the native scanner was not built (no C compiler)")
+def test_a_jsonl_span_import_is_scanned_natively_where_the_scanner_was_built(tmp_path: Path, monkeypatch) -> None:
+    # The scanner is several times cheaper than DuckDB's checking pass: an install that built it must use it.
+    def duckdb_pass(*_args, **_kwargs):
+        raise AssertionError("DuckDB's pass read the file")
+
+    monkeypatch.setattr("loop_tui.store.import_file.span_batches", duckdb_pass)
+    src = tmp_path / "spans.jsonl"
+    _write_jsonl(src, [_span(n) for n in range(300)])
+    result = import_file(Workspace.open(tmp_path / "ws"), src, "jsonl", "project_logs", project="p", name=None,
+                         description={}, op_description="test")
+    assert result.rows == 300
