@@ -72,6 +72,8 @@ typedef struct {
     ListCol lists[N_LISTS];
     MapCol maps[N_MAPS];
     Buf created, created_valid, is_root, is_root_valid, clean, id_hash, id_hash_valid;
+    StrCol questions;    /* numbers whose text Python judges (no nulls), and the row of each */
+    Buf question_rows;
     int64_t rows;
     int oom;
 } Out;
@@ -86,6 +88,7 @@ typedef struct {
     Buf text;            /* decoded strings and canonical JSON of this row */
     Buf canon;           /* one free-form field's canonical JSON while it is written */
     Buf keys;            /* the key stack of the objects being read (Cursor.keys) */
+    Buf questions;       /* Slice (offsets into the line) of each number whose text Python must judge */
     Slice plain[N_PLAIN];
     Slice free_[N_FREE];
     Buf list_items[N_LISTS]; /* Slice per item */
@@ -101,6 +104,7 @@ typedef struct { size_t start, len; } KeyRef;
 
 typedef struct {
     const unsigned char *p, *end;
+    const unsigned char *line; /* the line's first byte (questions are kept as offsets into it) */
     Row *row;
     Buf *keys; /* KeyRef of the keys of the objects being read, innermost last */
     int oom;
@@ -288,10 +292,14 @@ static int scan_number(Cursor *c, NumberText *n) {
     return OK;
 }
 
+enum { NOT_PYTHONS = 0, PYTHONS = 1, ASK_PYTHON = 2 };
+
 /* Whether the number's text is exactly what Python writes for the value json.loads makes of it: an int's
  * digits, or a float's repr. A float with at most 15 significant digits in the normal range reads back as
  * itself (DBL_DIG), so its repr is those digits in repr's layout: fixed for 1e-4 <= |x| < 1e16 (at least one
- * digit after the point, no trailing zero), else `d[.ddd]e[+-]XX`. Anything else is left to Python. */
+ * digit after the point, no trailing zero), else `d[.ddd]e[+-]XX`. A float in that layout with 16 or 17
+ * digits (0.30000000000000004, time.time() values) may or may not be its repr: ASK_PYTHON, and Python's own
+ * repr(float(text)) decides after the chunk (`import_native._answer`). Anything else is not Python's text. */
 static int number_is_canonical(const NumberText *n) {
     size_t int_len = (size_t)(n->int_end - n->int_start);
     if (!n->frac_start && !n->exp_start) { /* an int */
@@ -299,37 +307,39 @@ static int number_is_canonical(const NumberText *n) {
         return int_len <= MAX_INT_DIGITS;
     }
     size_t frac_len = n->frac_start ? (size_t)(n->frac_end - n->frac_start) : 0;
+    size_t significant;
     if (!n->exp_start) { /* fixed notation */
-        if (frac_len > 1 && n->frac_end[-1] == '0') return 0; /* 1.50 is written 1.5 */
-        if (int_len > 16) return 0;                             /* |x| >= 1e16: Python uses an exponent */
+        if (frac_len > 1 && n->frac_end[-1] == '0') return NOT_PYTHONS; /* 1.50 is written 1.5 */
+        if (int_len > 16) return NOT_PYTHONS;                             /* |x| >= 1e16: Python uses an exponent */
         if (int_len == 1 && n->int_start[0] == '0') {
-            if (frac_len == 1 && n->frac_start[0] == '0') return 1; /* 0.0, -0.0 */
+            if (frac_len == 1 && n->frac_start[0] == '0') return PYTHONS; /* 0.0, -0.0 */
             size_t zeros = 0;
             while (zeros < frac_len && n->frac_start[zeros] == '0') zeros++;
-            if (zeros > 3) return 0; /* below 1e-4: Python uses an exponent */
-            return frac_len - zeros <= 15;
+            if (zeros > 3) return NOT_PYTHONS; /* below 1e-4: Python uses an exponent */
+            significant = frac_len - zeros;
+        } else if (frac_len == 1 && n->frac_start[0] == '0') { /* X.0: the significant digits of X */
+            significant = int_len;
+            while (significant > 1 && n->int_start[significant - 1] == '0') significant--;
+        } else {
+            significant = int_len + frac_len;
         }
-        if (frac_len == 1 && n->frac_start[0] == '0') { /* X.0: the significant digits of X */
-            size_t digits = int_len;
-            while (digits > 1 && n->int_start[digits - 1] == '0') digits--;
-            return digits <= 15;
-        }
-        return int_len + frac_len <= 15;
+        return significant <= 15 ? PYTHONS : significant <= 17 ? ASK_PYTHON : NOT_PYTHONS;
     }
     /* exponent notation: one digit 1-9, optional fraction without a trailing zero, e, a sign, 2+ digits */
-    if (int_len != 1 || n->int_start[0] == '0') return 0;
-    if (n->frac_start && (n->frac_end[-1] == '0')) return 0; /* also 1.0e+20 (Python writes 1e+20) */
-    if (1 + frac_len > 15) return 0;
-    if (!n->exp_sign) return 0;
-    if (n->exp_start[-2] != 'e') return 0; /* 'E' */
+    if (int_len != 1 || n->int_start[0] == '0') return NOT_PYTHONS;
+    if (n->frac_start && (n->frac_end[-1] == '0')) return NOT_PYTHONS; /* also 1.0e+20 (Python writes 1e+20) */
+    if (!n->exp_sign) return NOT_PYTHONS;
+    if (n->exp_start[-2] != 'e') return NOT_PYTHONS; /* 'E' */
     size_t exp_len = (size_t)(n->exp_end - n->exp_start);
-    if (exp_len < 2 || exp_len > 3) return 0;             /* e-05, e+16, e-300; not e-5 */
-    if (exp_len == 3 && n->exp_start[0] == '0') return 0; /* not e-005 */
+    if (exp_len < 2 || exp_len > 3) return NOT_PYTHONS;             /* e-05, e+16, e-300; not e-5 */
+    if (exp_len == 3 && n->exp_start[0] == '0') return NOT_PYTHONS; /* not e-005 */
     int e = 0;
     for (size_t i = 0; i < exp_len; i++) e = e * 10 + (n->exp_start[i] - '0');
     if (n->exp_negative) e = -e;
-    if (e > -5 && e < 16) return 0; /* Python writes these in fixed notation */
-    return e >= -300 && e <= 300;    /* normal doubles only */
+    if (e > -5 && e < 16) return NOT_PYTHONS; /* Python writes these in fixed notation */
+    significant = 1 + frac_len;
+    if (significant > 17) return NOT_PYTHONS;
+    return significant <= 15 && e >= -300 && e <= 300 ? PYTHONS : ASK_PYTHON; /* beyond: subnormal, overflow */
 }
 
 /* A number's value as Python's float() of what json.loads makes of it (correctly rounded, as strtod is).
@@ -455,7 +465,13 @@ static int canon_value(Cursor *c, Buf *out, int depth, Slice *track_a, const cha
         return OK;
     }
     NumberText num;
-    if (!scan_number(c, &num) || !number_is_canonical(&num)) return DIRTY;
+    if (!scan_number(c, &num)) return DIRTY;
+    int verdict = number_is_canonical(&num);
+    if (verdict == NOT_PYTHONS) return DIRTY;
+    if (verdict == ASK_PYTHON) {
+        Slice question = {(size_t)(num.start - c->line), (size_t)(c->p - num.start), 1};
+        if (!buf_put(&c->row->questions, &question, sizeof question)) { c->oom = 1; return DIRTY; }
+    }
     if (!buf_put(out, num.start, (size_t)(c->p - num.start))) { c->oom = 1; return DIRTY; }
     return OK;
 }
@@ -634,6 +650,7 @@ static int lookup(const Spec *spec, const char *k, size_t n, int *hint) {
 static void row_reset(Row *row) {
     row->text.len = 0;
     row->keys.len = 0;
+    row->questions.len = 0;
     memset(row->plain, 0, sizeof row->plain);
     memset(row->free_, 0, sizeof row->free_);
     for (int i = 0; i < N_LISTS; i++) { row->list_items[i].len = 0; row->list_present[i] = 0; }
@@ -645,7 +662,7 @@ static void row_reset(Row *row) {
 /* One line into `row`: OK when clean. */
 static int parse_line(const Spec *spec, Row *row, const unsigned char *p, const unsigned char *end, int *hint,
                       int *oom) {
-    Cursor c = {p, end, row, &row->keys, 0};
+    Cursor c = {p, end, p, row, &row->keys, 0};
     uint64_t seen = 0;
     row_reset(row);
     skip_ws(&c);
@@ -716,9 +733,11 @@ static int parse_line(const Spec *spec, Row *row, const unsigned char *p, const 
                             row->free_[f].present = 1;
                         }
                     } else { /* a field the store sets itself or drops: read for validity, not kept */
+                        size_t asked = row->questions.len;
                         row->canon.len = 0;
                         ok = canon_value(&c, &row->canon, 0, NULL, NULL, NULL, NULL);
                         *oom |= c.oom;
+                        row->questions.len = asked; /* its text is not stored: nothing to ask */
                     }
             }
             *oom |= c.oom;
@@ -745,7 +764,7 @@ static inline int str_append(StrCol *col, const char *data, size_t len, int pres
     return buf_i32(&col->off, (int32_t)col->data.len) && buf_byte(&col->valid, present ? 1 : 0);
 }
 
-static int append_clean(Out *out, Row *row) {
+static int append_clean(Out *out, Row *row, const char *line, size_t line_len) {
     const char *t = row->text.data;
     Slice id = row->plain[F_ID];
     Slice span = row->plain[F_SPAN].present && row->plain[F_SPAN].len ? row->plain[F_SPAN] : id;
@@ -755,7 +774,13 @@ static int append_clean(Out *out, Row *row) {
           && str_append(&out->plain[F_ROOT], t + root.start, root.len, 1);
     for (int f = F_MODEL; f <= F_TYPE; f++)
         ok = ok && str_append(&out->plain[f], t + row->plain[f].start, row->plain[f].len, row->plain[f].present);
-    ok = ok && str_append(&out->plain[F_RAW], NULL, 0, 0);
+    /* a row with numbers Python must judge keeps its line: if one is not Python's text, Python takes the row */
+    size_t asked = row->questions.len / sizeof(Slice);
+    ok = ok && str_append(&out->plain[F_RAW], line, line_len, asked > 0);
+    for (size_t i = 0; i < asked && ok; i++) {
+        const Slice *q = (const Slice *)row->questions.data + i;
+        ok = str_append(&out->questions, line + q->start, q->len, 1) && buf_i64(&out->question_rows, out->rows);
+    }
     for (int f = 0; f < N_FREE; f++)
         ok = ok && str_append(&out->free_[f], t + row->free_[f].start, row->free_[f].len, row->free_[f].present);
     for (int l = 0; l < N_LISTS && ok; l++) {
@@ -814,6 +839,7 @@ static int out_init(Out *out) {
     for (int f = 0; f < N_FREE; f++) ok = ok && buf_i32(&out->free_[f].off, 0);
     for (int l = 0; l < N_LISTS; l++) ok = ok && buf_i32(&out->lists[l].loff, 0) && buf_i32(&out->lists[l].coff, 0);
     for (int m = 0; m < N_MAPS; m++) ok = ok && buf_i32(&out->maps[m].loff, 0) && buf_i32(&out->maps[m].koff, 0);
+    ok = ok && buf_i32(&out->questions.off, 0);
     return ok;
 }
 
@@ -827,12 +853,15 @@ static void out_free(Out *out) {
     }
     buf_free(&out->created); buf_free(&out->created_valid); buf_free(&out->is_root); buf_free(&out->is_root_valid);
     buf_free(&out->clean); buf_free(&out->id_hash); buf_free(&out->id_hash_valid);
+    buf_free(&out->questions.off); buf_free(&out->questions.data); buf_free(&out->questions.valid);
+    buf_free(&out->question_rows);
 }
 
 static void row_free(Row *row) {
     buf_free(&row->text);
     buf_free(&row->canon);
     buf_free(&row->keys);
+    buf_free(&row->questions);
     for (int i = 0; i < N_LISTS; i++) buf_free(&row->list_items[i]);
     for (int i = 0; i < N_MAPS; i++) buf_free(&row->map_items[i]);
 }
@@ -850,7 +879,8 @@ static int scan_chunk(const Spec *spec, const unsigned char *data, size_t size, 
         while (q < line_end && (*q == ' ' || *q == '\t' || *q == '\r')) q++;
         if (q < line_end) {
             int oom = 0;
-            if (parse_line(spec, &row, p, line_end, &hint, &oom)) ok = append_clean(out, &row);
+            if (parse_line(spec, &row, p, line_end, &hint, &oom))
+                ok = append_clean(out, &row, (const char *)p, (size_t)(line_end - p));
             else if (oom) ok = 0;
             else ok = append_dirty(out, (const char *)p, (size_t)(line_end - p));
             out->rows++;
@@ -910,7 +940,9 @@ static PyObject *to_dict(Out *out) {
     ok = ok && add_buf(d, "created", &out->created) && add_buf(d, "created.valid", &out->created_valid)
             && add_buf(d, "is_root", &out->is_root) && add_buf(d, "is_root.valid", &out->is_root_valid)
             && add_buf(d, "clean", &out->clean) && add_buf(d, "id_hash", &out->id_hash)
-            && add_buf(d, "id_hash.valid", &out->id_hash_valid);
+            && add_buf(d, "id_hash.valid", &out->id_hash_valid)
+            && add_buf(d, "questions.off", &out->questions.off) && add_buf(d, "questions.data", &out->questions.data)
+            && add_buf(d, "question_rows", &out->question_rows);
     if (ok) {
         PyObject *rows = PyLong_FromLongLong(out->rows);
         ok = rows && PyDict_SetItemString(d, "rows", rows) == 0;
