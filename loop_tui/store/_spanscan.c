@@ -57,7 +57,7 @@ typedef struct { Buf off, data, valid; } StrCol;                    /* utf8, nul
 typedef struct { Buf loff, coff, data, valid; } ListCol;             /* list<utf8>, nullable */
 typedef struct { Buf loff, koff, kdata, vals, vvalid, valid; } MapCol; /* keys list + values list */
 
-enum { F_ID, F_SPAN, F_ROOT, F_MODEL, F_NAME, F_TYPE, F_RAW, N_PLAIN };
+enum { F_ID, F_SPAN, F_ROOT, F_MODEL, F_NAME, F_TYPE, F_EXTRA, F_RAW, N_PLAIN };
 #define N_FREE 8
 enum { L_PARENTS, L_TAGS, N_LISTS };
 enum { M_SCORES, M_METRICS, N_MAPS };
@@ -89,6 +89,8 @@ typedef struct {
     Buf canon;           /* one free-form field's canonical JSON while it is written */
     Buf keys;            /* the key stack of the objects being read (Cursor.keys) */
     Buf questions;       /* Slice (offsets into the line) of each number whose text Python must judge */
+    Buf extra;           /* the fields the schema lacks, as the JSON object Python makes of them (`_extra`) */
+    Buf extra_keys;      /* KeyRef into `extra` of each of them */
     Slice plain[N_PLAIN];
     Slice free_[N_FREE];
     Buf list_items[N_LISTS]; /* Slice per item */
@@ -651,12 +653,41 @@ static void row_reset(Row *row) {
     row->text.len = 0;
     row->keys.len = 0;
     row->questions.len = 0;
+    row->extra.len = 0;
+    row->extra_keys.len = 0;
     memset(row->plain, 0, sizeof row->plain);
     memset(row->free_, 0, sizeof row->free_);
     for (int i = 0; i < N_LISTS; i++) { row->list_items[i].len = 0; row->list_present[i] = 0; }
     for (int i = 0; i < N_MAPS; i++) { row->map_items[i].len = 0; row->map_present[i] = 0; }
     row->created_present = 0;
     row->is_root_present = 0;
+}
+
+/* A field the schema lacks (the cursor just past its key's opening quote), appended to the row's `_extra`
+ * object as Python's json.dumps writes {key: value, ...}. */
+static int read_extra_field(Cursor *c, Row *row) {
+    Buf *extra = &row->extra;
+    if (!buf_byte(extra, extra->len ? ',' : '{')) goto oom;
+    size_t key_start = extra->len;
+    if (!parse_string(c, extra, NULL)) return DIRTY;
+    KeyRef key = {key_start, extra->len - key_start};
+    size_t before = row->extra_keys.len / sizeof(KeyRef);
+    for (size_t i = 0; i < before; i++) { /* the same unknown field twice: Python keeps the last value */
+        const KeyRef *other = (const KeyRef *)row->extra_keys.data + i;
+        if (other->len == key.len && memcmp(extra->data + other->start, extra->data + key.start, key.len) == 0)
+            return DIRTY;
+    }
+    if (before >= MAX_OBJECT_KEYS) return DIRTY;
+    if (!buf_put(&row->extra_keys, &key, sizeof key)) goto oom;
+    skip_ws(c);
+    if (c->p >= c->end || *c->p != ':') return DIRTY;
+    c->p++;
+    if (!buf_byte(extra, ':')) goto oom;
+    skip_ws(c);
+    return canon_value(c, extra, 0, NULL, NULL, NULL, NULL);
+oom:
+    c->oom = 1;
+    return DIRTY;
 }
 
 /* One line into `row`: OK when clean. */
@@ -675,11 +706,21 @@ static int parse_line(const Spec *spec, Row *row, const unsigned char *p, const 
             skip_ws(&c);
             if (c.p >= c.end || *c.p != '"') return DIRTY;
             c.p++;
+            const unsigned char *key_text = c.p;
             size_t key_start = row->text.len;
             if (!parse_string(&c, NULL, &row->text)) { *oom |= c.oom; return DIRTY; }
             int index = lookup(spec, row->text.data + key_start, row->text.len - key_start, hint);
             row->text.len = key_start;
-            if (index < 0) return DIRTY; /* a field the schema lacks: Python's `_extra` */
+            if (index < 0) { /* a field the schema lacks: kept in `_extra`, in the order given */
+                c.p = key_text;
+                if (!read_extra_field(&c, row)) { *oom |= c.oom; return DIRTY; }
+                skip_ws(&c);
+                if (c.p >= c.end) return DIRTY;
+                unsigned char ch = *c.p++;
+                if (ch == '}') break;
+                if (ch != ',') return DIRTY;
+                continue;
+            }
             if (seen & ((uint64_t)1 << index)) return DIRTY; /* given twice: Python keeps the last */
             seen |= (uint64_t)1 << index;
             skip_ws(&c);
@@ -774,6 +815,8 @@ static int append_clean(Out *out, Row *row, const char *line, size_t line_len) {
           && str_append(&out->plain[F_ROOT], t + root.start, root.len, 1);
     for (int f = F_MODEL; f <= F_TYPE; f++)
         ok = ok && str_append(&out->plain[f], t + row->plain[f].start, row->plain[f].len, row->plain[f].present);
+    ok = ok && (row->extra.len ? buf_byte(&row->extra, '}') : 1)
+            && str_append(&out->plain[F_EXTRA], row->extra.data, row->extra.len, row->extra.len > 0);
     /* a row with numbers Python must judge keeps its line: if one is not Python's text, Python takes the row */
     size_t asked = row->questions.len / sizeof(Slice);
     ok = ok && str_append(&out->plain[F_RAW], line, line_len, asked > 0);
@@ -862,6 +905,8 @@ static void row_free(Row *row) {
     buf_free(&row->canon);
     buf_free(&row->keys);
     buf_free(&row->questions);
+    buf_free(&row->extra);
+    buf_free(&row->extra_keys);
     for (int i = 0; i < N_LISTS; i++) buf_free(&row->list_items[i]);
     for (int i = 0; i < N_MAPS; i++) buf_free(&row->map_items[i]);
 }
@@ -902,7 +947,8 @@ static int add_buf(PyObject *dict, const char *name, Buf *b) {
     return rc == 0;
 }
 
-static const char *PLAIN_NAMES[N_PLAIN] = {"id", "span_id", "root_span_id", "_meta_model", "_span_name", "_span_type", "_raw"};
+static const char *PLAIN_NAMES[N_PLAIN] = {"id", "span_id", "root_span_id", "_meta_model", "_span_name", "_span_type",
+                                           "_extra", "_raw"};
 static const char *LIST_NAMES[N_LISTS] = {"span_parents", "tags"};
 static const char *MAP_NAMES[N_MAPS] = {"scores", "metrics"};
 

@@ -34,7 +34,9 @@ THREADS = 2
 # The scanner's roles of the known top-level keys (see `_spanscan.c`): the rest are read and dropped.
 _ROLES = {"id": 1, "span_id": 2, "root_span_id": 3, "created": 4, "span_parents": 5, "is_root": 6,
           "scores": 7, "metrics": 8, "tags": 9} | {field: 10 + i for i, field in enumerate(sch.SPAN_JSON_FIELDS)}
-_KEYS = tuple(sorted(sch._SPAN_COLUMNS | {"dataset_id"}))  # every key the row-by-row path maps or drops
+# Every key the row-by-row path maps or drops (`__line__` too: the reader's own line number replaces it, and
+# it is dropped); any other goes to `_extra`.
+_KEYS = tuple(sorted(sch._SPAN_COLUMNS | {"dataset_id", "__line__"}))
 _KEY_ROLES = bytes(_ROLES.get(key, 0) for key in _KEYS)
 _META = sch.SPAN_JSON_FIELDS.index("metadata")
 _ATTRS = sch.SPAN_JSON_FIELDS.index("span_attributes")
@@ -161,7 +163,7 @@ def _batch(buffers: dict[str, Any], table: str, source: str, now: datetime) -> p
         "_meta_model": strings("_meta_model"),
         "_span_name": strings("_span_name"),
         "_span_type": strings("_span_type"),
-        "_extra": pa.nulls(rows, pa.string()),
+        "_extra": strings("_extra"),
         ID_HASH: pa.array(id_hash, pa.uint64(), mask=~valid("id_hash")),
     }
     return _finish(pa.RecordBatch.from_arrays(list(columns.values()), list(columns)), table, source)
