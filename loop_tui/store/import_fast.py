@@ -1,4 +1,7 @@
-"""The fast path of a JSONL span import: DuckDB parses and normalises the file into Arrow batches.
+"""The DuckDB path of a JSONL span import: DuckDB parses and normalises the file into Arrow batches.
+
+Imports use the native scanner (`import_native`) where it was built; this path is the one for installs
+without a C compiler, and `_finish` (the rows left to Python, the score and metric maps) serves both.
 
 Python's `json.loads` plus `schema.normalize_span` cost ~100 µs a span (34 s for 189k SDK spans); DuckDB
 reads the same file in parallel C++ in a tenth of that. It must store exactly what the row-by-row path
