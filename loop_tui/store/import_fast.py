@@ -251,18 +251,22 @@ def span_batches(path: Path, table: str, source: str, now: datetime) -> Iterator
         con.close()
 
 
-def _python_rows(raws: list[str], table: str, source: str) -> list[dict[str, Any]]:
-    """The rows DuckDB left to Python, normalised by the row-by-row path's own code."""
-    from loop_tui.store.io import normalize_for_import
+def _python_rows(raws: list[str] | list[bytes], table: str, source: str) -> list[dict[str, Any]]:
+    """The rows a fast path left to Python (their lines as DuckDB's text, or the scanner's bytes), normalised by
+    the row-by-row path's own code. Anything that path would refuse raises `RowByRow`, for it to name."""
+    from loop_tui.store.io import _SURROGATE_ESCAPE, _half_pair_error, normalize_for_import
 
     rows = []
     for raw in raws:
         try:
-            row = json.loads(raw)
-        except (ValueError, RecursionError):
+            text = raw.decode("utf-8") if isinstance(raw, bytes) else raw  # the scanner's lines are not checked
+            row = json.loads(text)
+        except (ValueError, RecursionError):  # UnicodeDecodeError included
             raise RowByRow("a line Python cannot read") from None
         if not isinstance(row, dict):
             raise RowByRow("a line that is not an object")
+        if _SURROGATE_ESCAPE.search(text) and _half_pair_error(row, source, 0):  # json.loads takes a lone half
+            raise RowByRow("half of a UTF-16 pair")
         rows.append(row)
     try:
         return normalize_for_import(table, rows, source)

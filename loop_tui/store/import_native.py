@@ -117,9 +117,9 @@ def _batch(buffers: dict[str, Any], table: str, source: str, now: datetime) -> p
     def bitmap(flags: Any) -> pa.Buffer | None:
         return None if flags.all() else pa.array(flags, pa.bool_()).buffers()[1]
 
-    def strings(name: str) -> pa.Array:
-        return pa.Array.from_buffers(pa.string(), rows, [bitmap(valid(name)), pa.py_buffer(buffers[f"{name}.off"]),
-                                                         pa.py_buffer(buffers[f"{name}.data"])])
+    def strings(name: str, kind: pa.DataType = pa.string()) -> pa.Array:
+        return pa.Array.from_buffers(kind, rows, [bitmap(valid(name)), pa.py_buffer(buffers[f"{name}.off"]),
+                                                  pa.py_buffer(buffers[f"{name}.data"])])
 
     def string_lists(name: str) -> pa.Array:
         items = len(buffers[f"{name}.coff"]) // 4 - 1
@@ -149,7 +149,7 @@ def _batch(buffers: dict[str, Any], table: str, source: str, now: datetime) -> p
     metric_keys, metric_values = map_parts("metrics")
     columns = {
         "clean": pa.array(clean, pa.bool_()),
-        "_raw": strings("_raw"),
+        "_raw": strings("_raw", pa.binary()),  # a line left to Python may not even be UTF-8: Python says so
         "id": strings("id"),
         "created": pa.array(created, sch.TIMESTAMP),
         "span_id": strings("span_id"),
