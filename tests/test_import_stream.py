@@ -24,7 +24,6 @@ from loop_tui.store.io import ReadProgress
 from tests.conftest import REPO
 
 
-
 @pytest.fixture(params=["duckdb", pytest.param("native", marks=pytest.mark.skipif(
     not import_native.available(), reason="the native scanner was not built (no C compiler)"))])
 def engine(request, monkeypatch) -> str:
