@@ -98,6 +98,8 @@ def native_rows(lines: list[bytes]) -> Any:
 
 def check_lines(tmp_path: Path, lines: list[bytes]) -> dict[str, int]:
     """The promise, line by line: rejected or blank in Python -> dirty (or skipped); clean -> Python's row."""
+    import pyarrow as pa
+
     expected = python_rows(tmp_path, lines)
     flags = clean_flags(lines)
     counts = {"clean": 0, "dirty": 0, "rejected": 0}
@@ -119,7 +121,10 @@ def check_lines(tmp_path: Path, lines: list[bytes]) -> dict[str, int]:
         for line, want, index in zip(clean_lines, clean_rows, range(len(clean_lines)), strict=True):
             want = want.select(got.column_names).cast(got.schema)
             for name in got.column_names:
-                mine, theirs = got.column(name)[index].as_py(), want.column(name)[0].as_py()
+                mine, theirs = got.column(name)[index], want.column(name)[0]
+                if pa.types.is_timestamp(mine.type):  # as microseconds: a UTC time may fall in the year 10000
+                    mine, theirs = mine.cast(pa.int64()), theirs.cast(pa.int64())
+                mine, theirs = mine.as_py(), theirs.as_py()
                 if name == "created" and json.loads(line).get("created") is None:
                     continue  # "now" in both, read at different instants
                 assert _exact(mine) == _exact(theirs), f"{name}: {mine!r} != {theirs!r} for {line!r}"
@@ -220,3 +225,163 @@ def test_randomly_mutated_span_lines_are_dirty_or_exactly_the_row_by_row_rows(tm
     counts = check_lines(tmp_path, _fuzz_lines(seed, FUZZ_LINES))
     # Not vacuous: the scanner took many lines itself, and Python refused many mutated ones.
     assert counts["clean"] > FUZZ_LINES // 10 and counts["rejected"] > FUZZ_LINES // 5, counts
+
+
+# ---------- targeted cases: each conversion the scanner does itself, at its edges ----------
+
+def _number_texts() -> list[str]:
+    return ["0", "-0", "7", "-7", "1.0", "-1.0", "1.50", "0.0", "-0.0", "0.5", "0.0001", "0.00001", "0.00012",
+            "1e-05", "1e-5", "1E-05", "1e-04", "1.5e+16", "1.5e16", "1e16", "1e+16", "1e+15", "1.0e+20", "1e+300",
+            "1e+301", "1e-300", "1e-301", "1e-320", "1e308", "1.7976931348623157e+308", "1e-005", "-0e0", "-0.0e+00",
+            "1234567890123456", "12345678901234567", "123456789012345.0", "1234567890123456.0", "1000000000000000.0",
+            "9999999999999998.0", "10000000000000000.0", "0.1", "0.30000000000000004", "123456789012345.6",
+            "1.23456789012345", "1.234567890123456", "9.99999999999999e+22", "100", "-100.25", "01", "1.", ".5",
+            "-", "+1", "1e", "1e+", "NaN", "Infinity", "-Infinity", "1" * 300, "1" * 300 + ".5", "0." + "0" * 300 + "1",
+            "1" * 4300, "-" + "1" * 4300, "1" * 4301, "-" + "1" * 4301, "2e-310", "4.9e-324", "9007199254740993"]
+
+
+NUMBER_LINES = [span_line(n) for n in _number_texts()] + \
+    [span_line("[" + n + "]", "output") for n in _number_texts()] + \
+    [span_line('{"a":' + n + ',"b":null}', "scores") for n in _number_texts()] + \
+    [span_line('{"tokens":' + n + "}", "metrics") for n in _number_texts()] + \
+    [span_line('{"model":"m","t":' + n + "}", "metadata") for n in _number_texts()]
+
+
+def test_numbers_in_every_layout_are_dirty_or_stored_as_python_stores_them(tmp_path: Path) -> None:
+    counts = check_lines(tmp_path, NUMBER_LINES)
+    assert counts["clean"] > len(NUMBER_LINES) // 3, counts
+
+
+def test_an_integer_minus_zero_in_scores_is_stored_as_python_stores_it(tmp_path: Path) -> None:
+    """json.loads makes `-0` the int 0, whose float is 0.0; strtod("-0") is -0.0 (a different float)."""
+    lines = [span_line('{"a":-0}', "scores"), span_line('{"tokens":-0,"t":-0.0}', "metrics")]
+    check_lines(tmp_path, lines)
+    assert clean_flags(lines) == [True, True]  # ordinary numbers: the scanner's own
+
+
+STRINGS = ['"plain"', r'"a\/b"', r'"\u00e9"', r'"\u00E9"', r'"\ud83d\ude00"', r'"\uD83D\uDE00"', r'"\ud83d"',
+           r'"\ude00"', r'"\ud83d\u0041"', r'"\ud83d\ud83d\ude00"', r'"x\ud83d"', r'"\u0000"', r'"\u001f"',
+           r'"\u001F"', r'"\u007f"', r'"\b\f\n\r\t\"\\"', r'"\x"', r'"\u12"', r'"\u12g4"', '"\x7f"', '"\u2028\u2029"',
+           '"caf\u00e9"', '"\U0001F600"', '"tab\there"', '"nul\x00"', '"\x1f"', r'"\"', '"unterminated']
+BAD_UTF8 = [b"\xc0\x80", b"\xc1\xbf", b"\xe0\x80\x80", b"\xe0\x9f\xbf", b"\xf0\x80\x80\x80", b"\xf0\x8f\xbf\xbf",
+            b"\xed\xa0\x80", b"\xed\xbf\xbf", b"\xf4\x90\x80\x80", b"\xf5\x80\x80\x80", b"\xff", b"\xfe", b"\x80",
+            b"\xbf", b"\xc3", b"\xe2\x82", b"\xf0\x9f\x98", b"\xc3\x28", b"\xe2\x28\xa1"]
+GOOD_UTF8 = [b"\xc2\x80", b"\xdf\xbf", b"\xe0\xa0\x80", b"\xed\x9f\xbf", b"\xee\x80\x80", b"\xef\xbf\xbf",
+             b"\xf0\x90\x80\x80", b"\xf4\x8f\xbf\xbf"]
+
+
+def _string_lines() -> list[bytes]:
+    lines = []
+    for text in STRINGS:
+        for field, template in [("input", "{}"), ("input", '{{"k":{}}}'), ("id", "{}"), ("span_id", "{}"),
+                                ("tags", "[{}]"), ("span_parents", "[{}]"), ("metadata", '{{"model":{}}}'),
+                                ("span_attributes", '{{"name":{},"type":{}}}'), ("scores", '{{{}:1}}'),
+                                ("input", '{{{}:1}}')]:
+            lines.append(span_line(template.replace("{}", text).replace("{{", "{").replace("}}", "}"), field))
+    for raw in BAD_UTF8 + GOOD_UTF8:
+        for template in [b'"a%sb"', b'"%s"', b'{"%s":1}', b'{"k":"x%s"}']:
+            lines.append(span_line("0").replace(b'"input":0', b'"input":' + template.replace(b"%s", raw)))
+        lines.append(span_line().replace(b'"s1"', b'"s' + raw + b'"', 1))  # in the id
+        lines.append(span_line().replace(b'"model"', b'"mo' + raw + b'del"'))  # in a key
+        lines.append(span_line().replace(b'"q":"hi"}', b'"q":"hi"}' + raw))  # after the object
+        lines.append(span_line() + raw)  # the line ends inside a character
+    return lines
+
+
+def test_strings_with_every_escape_and_every_kind_of_bad_utf8_are_dirty_or_exact(tmp_path: Path) -> None:
+    lines = _string_lines()
+    counts = check_lines(tmp_path, lines)
+    assert counts["clean"] > len(lines) // 4 and counts["rejected"] > len(lines) // 4, counts
+
+
+def _nested(levels: int, opener: str, closer: str, inner: str = "1") -> str:
+    return opener * levels + inner + closer * levels
+
+
+def test_deep_nesting_and_big_objects_are_dirty_or_exact(tmp_path: Path) -> None:
+    lines = []
+    for levels in (1, 199, 200, 201, 1000, 5000):
+        lines.append(span_line(_nested(levels, "[", "]")))
+        lines.append(span_line(_nested(levels, '{"a":', "}")))
+        lines.append(span_line('{"model":"m","deep":' + _nested(levels, "[", "]") + "}", "metadata"))
+        lines.append(span_line(_nested(levels, "[", "]", '{"name":"n"}'), "span_attributes"))
+    for keys in (255, 256, 257, 1000):
+        body = ",".join(f'"k{i}":{i}' for i in range(keys))
+        lines.append(span_line("{" + body + "}"))
+        lines.append(span_line('{"model":"m",' + body + "}", "metadata"))
+        lines.append(span_line("[{" + body + "},{" + body + "}]"))
+        lines.append(span_line("{" + body + ',"k0":0}'))  # the repeat comes after the scanner stops counting
+    counts = check_lines(tmp_path, lines)
+    assert counts["clean"] > len(lines) // 4, counts
+
+
+REPEATS = [
+    span_line('"s2"', "id") + b"",  # not a repeat: control
+    span_line().replace(b'"id":"s1",', b'"id":"s1","id":"s9",'),
+    span_line().replace(b'"id":"s1",', b'"id":"s1","\\u0069d":"s9",'),
+    span_line().replace(b'"id":"s1",', b'"\\u0069d":"s1",'),
+    span_line('{"a":1,"a":2}'),
+    span_line('{"a":1,"\\u0061":2}'),
+    span_line('{"x":{"a":1,"a":2}}'),
+    span_line('[{"a":1},{"a":2}]'),
+    span_line('{"a":{"a":1},"b":{"a":2}}'),
+    span_line('{"model":"a","model":"b"}', "metadata"),
+    span_line('{"model":"a","mod\\u0065l":"b"}', "metadata"),
+    span_line('{"mod\\u0065l":"b"}', "metadata"),
+    span_line('{"model":{"model":"x"}}', "metadata"),
+    span_line('[{"model":"x"}]', "metadata"),
+    span_line('{"model":5}', "metadata"),
+    span_line('{"name":"a","n\\u0061me":"b","type":"t"}', "span_attributes"),
+    span_line('{"a":1,"a":2}', "scores"),
+    span_line('{"a":1,"b":2,"a":null}', "metrics"),
+    span_line().replace(b'"metadata":{"model":"gpt-4o"}', b'"metadata":{"model":"gpt-4o"},"metadata":{"model":"x"}'),
+]
+
+
+def test_repeated_and_escaped_keys_at_every_depth_are_dirty_or_exact(tmp_path: Path) -> None:
+    counts = check_lines(tmp_path, REPEATS)
+    assert counts["clean"] >= 8, counts
+
+
+CREATED = ["2026-01-02", "2026-01-02T03:04", "2026-01-02 03:04", "2026-01-02T03:04:05", "2026-01-02T03:04:05Z",
+           "2026-01-02T03:04Z", "2026-01-02T03:04:05+05:30", "2026-01-02T03:04:05-23:59", "2026-01-02T03:04:05+24:00",
+           "2026-01-02T03:04:05+00:00", "2026-01-02T03:04:05-00:00", "2026-01-02T03:04:05+0530", "2026-01-02T03:04:05+05",
+           *(f"2026-01-02T03:04:05.{'1234567'[:k]}Z" for k in range(1, 8)), "2026-01-02T03:04:05.Z",
+           "2026-01-02T03:04:05.123456+01:00", "2024-02-29", "2023-02-29", "2000-02-29", "1900-02-29", "2026-04-31",
+           "2026-12-31T23:59:59.999999Z", "2026-13-01", "2026-00-10", "2026-01-00", "2026-01-02T24:00", "2026-01-02T23:60",
+           "2026-01-02T23:59:60", "0999-01-01", "1000-01-01", "1000-01-01T00:00+01:00", "9999-12-31",
+           "9999-12-31T23:59:59-01:00", "0001-01-01", "2026-01-02 ", " 2026-01-02", "2026-01-02T03:04:05Z ",
+           "2026-01-02t03:04", "2026-01-02T03:04:05z", "2026-01-02X03:04", "2026-1-2", "20260102", "2026-01-02T0304",
+           "2026-W01-1", "2026-002", "2026-01-02T03:04:05,123Z", "\\u0032026-01-02", "2026\\u002d01-02", ""]
+
+
+def test_created_in_every_form_is_dirty_or_the_same_instant(tmp_path: Path) -> None:
+    lines = [span_line(json.dumps(text).replace("\\\\u", "\\u"), "created") for text in CREATED]
+    lines += [span_line(v, "created") for v in ("null", "1767323045", "1767323045.25", "true", "[]", "{}")]
+    counts = check_lines(tmp_path, lines)
+    assert counts["clean"] > len(lines) // 3, counts
+
+
+def test_ids_flags_and_lists_of_every_type_are_dirty_or_exact(tmp_path: Path) -> None:
+    lines = [span_line(v, field) for field in ("id", "span_id", "root_span_id")
+             for v in ('""', "null", "5", "1.5", "true", "[]", '"x"', '"\\u0000"')]
+    lines += [span_line(v, "is_root") for v in ("true", "false", "null", "1", '"true"', "tru", "falsey")]
+    lines += [span_line(v, field) for field in ("span_parents", "tags")
+              for v in ("null", "[]", '["a"]', '["a",null]', '["a",1]', '[["a"]]', '"a"', "{}", '[ "a" , "b" ]', '["a",]')]
+    lines += [span_line(v, field) for field in ("scores", "metrics")
+              for v in ("null", "{}", '{"a":null}', '{"a":"1"}', '{"a":true}', '{"a":[1]}', '{"a":{}}', "[]", '"x"',
+                        '{"a":1e400}', '{"a":-1e400}', '{"a":NaN}', '{"a":Infinity}', '{ "a" : 1 , "b" : 2 }')]
+    lines += [span_line().replace(b'"id":"s1",', b""), b'{"id":"s1"}', b"{}", b'{"id":"s1"} {}', b"[]", b'"x"',
+              b"null", b'{"id":"s1","facets":{"x":1}}', b'{"id":"s1","dataset_id":"d","_xact_id":"1"}',
+              b'{"id":"s1","span_id":"","root_span_id":""}', b'{"id":"s1","span_parents":[]}']
+    counts = check_lines(tmp_path, lines)
+    assert counts["clean"] > len(lines) // 3, counts
+
+
+def test_whitespace_of_every_kind_around_and_inside_a_line_is_dirty_or_exact(tmp_path: Path) -> None:
+    base = span_line()
+    lines = [b"", b" ", b"\t", b"\r", b" \t\r ", b"\x0b", b"\x0c", b"\xc2\xa0", b"\xe2\x80\xa8", b"\x00",
+             base + b"\r", b"  " + base + b"  \r", b"\t" + base, b"\x0c" + base, base + b"\x0b", b"\xef\xbb\xbf" + base,
+             base.replace(b",", b" ,\t", 3), base.replace(b'":', b'"\r:\r'), base.replace(b'":', b'"\x0c:')]
+    counts = check_lines(tmp_path, lines)
+    assert counts["clean"] >= 5, counts
