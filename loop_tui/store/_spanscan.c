@@ -362,6 +362,7 @@ static int number_value(const NumberText *n, const unsigned char *end_of_text, d
     char *stop = NULL;
     double v = strtod(text, &stop);
     if (stop != text + len || !isfinite(v)) return DIRTY; /* a locale with another decimal point: Python's */
+    if (!n->frac_start && !n->exp_start && v == 0) v = 0.0; /* json.loads reads `-0` as the int 0: float 0.0, not -0.0 */
     *out = v;
     return OK;
 }
