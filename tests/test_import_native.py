@@ -385,3 +385,42 @@ def test_whitespace_of_every_kind_around_and_inside_a_line_is_dirty_or_exact(tmp
              base.replace(b",", b" ,\t", 3), base.replace(b'":', b'"\r:\r'), base.replace(b'":', b'"\x0c:')]
     counts = check_lines(tmp_path, lines)
     assert counts["clean"] >= 5, counts
+
+
+# ---------- whole files: chunks, line ends, the fallback to the row-by-row path ----------
+
+def _same_tables(path: Path) -> None:
+    """The scanner's batches of the file hold exactly the row-by-row path's rows."""
+    import pyarrow as pa
+
+    from loop_tui.store.import_file import row_batches
+
+    fast = pa.concat_tables(import_native.span_batches(path, "project_logs", path.name, NOW))
+    fast = fast.drop_columns([ID_HASH]) if ID_HASH in fast.column_names else fast
+    slow = pa.concat_tables(row_batches(path, "jsonl", "project_logs", path.name, ReadProgress()))
+    slow = slow.select(fast.column_names).cast(fast.schema)
+    assert fast.num_rows == slow.num_rows
+    for name in fast.column_names:
+        column = fast.column(name)
+        if pa.types.is_timestamp(column.type):
+            column, other = column.cast(pa.int64()), slow.column(name).cast(pa.int64())
+        else:
+            other = slow.column(name)
+        assert _exact(column.to_pylist()) == _exact(other.to_pylist()), name
+
+
+def test_a_line_of_invalid_utf8_is_named_by_the_import_not_a_decoding_traceback(tmp_path: Path, capsys) -> None:
+    """The scanner hands such a line to Python as dirty; reading its raw text back must not blow up in pyarrow's
+    decoder: the import starts over row by row, which names the line."""
+    from loop_tui.cli.main import main
+    from loop_tui.store import Workspace
+    from loop_tui.store.import_fast import RowByRow
+
+    src = tmp_path / "bad.jsonl"
+    src.write_bytes(span_line() + b"\n" + span_line().replace(b'"answer"', b'"ans\xff"') + b"\n")
+    with pytest.raises(RowByRow):
+        list(import_native.span_batches(src, "project_logs", src.name, NOW))
+    Workspace.open(tmp_path / "ws")
+    assert main(["import", "logs", str(src), "--project", "p", "--workspace", str(tmp_path / "ws")]) == 2
+    err = capsys.readouterr().err
+    assert "bad.jsonl line 2" in err and len(err.strip().splitlines()) == 1, err
