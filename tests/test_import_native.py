@@ -395,8 +395,8 @@ def _same_tables(path: Path) -> None:
 
     from loop_tui.store.import_file import row_batches
 
-    fast = pa.concat_tables(import_native.span_batches(path, "project_logs", path.name, NOW))
-    fast = fast.drop_columns([ID_HASH]) if ID_HASH in fast.column_names else fast
+    fast = pa.concat_tables(batch.drop_columns([ID_HASH]) if ID_HASH in batch.column_names else batch
+                            for batch in import_native.span_batches(path, "project_logs", path.name, NOW))
     slow = pa.concat_tables(row_batches(path, "jsonl", "project_logs", path.name, ReadProgress()))
     slow = slow.select(fast.column_names).cast(fast.schema)
     assert fast.num_rows == slow.num_rows
@@ -424,3 +424,70 @@ def test_a_line_of_invalid_utf8_is_named_by_the_import_not_a_decoding_traceback(
     assert main(["import", "logs", str(src), "--project", "p", "--workspace", str(tmp_path / "ws")]) == 2
     err = capsys.readouterr().err
     assert "bad.jsonl line 2" in err and len(err.strip().splitlines()) == 1, err
+
+
+def _mixed_file_lines(count: int) -> list[bytes]:
+    """SDK spans written by several writers, all of them lines the row-by-row path takes, some dirty."""
+    rng = random.Random(7)
+    lines = []
+    for n in range(count):
+        row = _sdk_span(rng, n)
+        row["created"] = "2026-01-02T03:04:05.123Z"
+        row["input"] = rng.choice([row.get("input"), {"deep": [[["x"]]], "n": 1.5}, "caf\u00e9 \U0001F600"])
+        text = json.dumps(row, ensure_ascii=False).replace("\ud83d", "")  # no lone surrogate: every line valid
+        lines.append(json.dumps(json.loads(text), ensure_ascii=rng.random() < 0.5).encode())
+    return lines
+
+
+@pytest.mark.parametrize("chunk_bytes", [1, 97, 4096, 8 << 20])
+@pytest.mark.parametrize("ending", [b"\n", b"\r\n"])
+def test_a_file_cut_into_chunks_anywhere_gives_the_row_by_row_rows(tmp_path: Path, monkeypatch, chunk_bytes: int,
+                                                                   ending: bytes) -> None:
+    """Chunks end inside lines (the next read completes them), blank and whitespace-only lines come between,
+    the last line has no line end: the same rows, in the same order, as the row-by-row path."""
+    monkeypatch.setattr(import_native, "CHUNK_BYTES", chunk_bytes)
+    lines = _mixed_file_lines(60)
+    for at, filler in [(5, b""), (9, b"   "), (20, b"\t\r"), (30, b""), (31, b" ")]:
+        lines.insert(at, filler)
+    path = tmp_path / "mixed.jsonl"
+    path.write_bytes(ending.join(lines))  # no line end after the last
+    _same_tables(path)
+    flags = clean_flags([line for line in lines if line.strip()])
+    assert 0 < sum(flags) < len(flags)  # both the scanner's rows and Python's in one batch
+
+
+def test_a_line_of_20_mb_is_scanned_whole(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(import_native, "CHUNK_BYTES", 1 << 20)
+    big = "x\u00e9\"\\\n" * (4 << 20)
+    lines = [span_line(), json.dumps({"id": "big", "created": "2026-01-02", "input": big, "output": [big[:1000]] * 5},
+                                     ensure_ascii=False).encode(), span_line('"after"')]
+    assert len(lines[1]) > 20 << 20
+    path = tmp_path / "big.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    _same_tables(path)
+    assert clean_flags(lines) == [True, True, True]
+
+
+def test_a_line_python_refuses_sends_the_whole_file_row_by_row(tmp_path: Path) -> None:
+    from loop_tui.store.import_fast import RowByRow
+
+    for bad in [b'{"id":"x","tags":"urgent"}', b'{"id":"x"', b"[1]", b'{"id":"x","input":"\\ud83d"}',
+                b'{"id":"x","created":"yesterday"}', b"\x0c"]:
+        path = tmp_path / "bad.jsonl"
+        path.write_bytes(span_line() + b"\n" + bad + b"\n" + span_line() + b"\n")
+        with pytest.raises(RowByRow):  # \x0c: a line Python skips as blank (str.strip()), the scanner does not
+            list(import_native.span_batches(path, "project_logs", path.name, NOW))
+
+
+def test_a_lone_surrogate_is_named_with_its_line_as_the_row_by_row_path_names_it(tmp_path: Path, capsys) -> None:
+    """The line is dirty and Python reads it, but its text cannot be stored: the batch's error would not know
+    the line, so the import starts over row by row, whose reader names it."""
+    from loop_tui.cli.main import main
+    from loop_tui.store import Workspace
+
+    src = tmp_path / "half.jsonl"
+    src.write_bytes(span_line() + b"\n" + span_line('"x\\ud83d"') + b"\n")
+    Workspace.open(tmp_path / "ws")
+    assert main(["import", "logs", str(src), "--project", "p", "--workspace", str(tmp_path / "ws")]) == 2
+    err = capsys.readouterr().err
+    assert "half.jsonl line 2: `\\ud83d` is half of a UTF-16 pair" in err and len(err.strip().splitlines()) == 1, err
