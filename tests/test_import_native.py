@@ -14,7 +14,6 @@ for a run under AddressSanitizer (see the final report of the scanner's review).
 from __future__ import annotations
 
 import json
-import math
 import os
 import random
 from datetime import UTC, datetime
