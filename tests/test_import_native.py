@@ -64,8 +64,21 @@ def scan(lines: list[bytes], newline: bytes = b"\n") -> dict[str, Any]:
                           import_native._ATTRS)
 
 
+def scan_alone(line: bytes) -> bool | None:
+    """Whether the scanner calls this line clean when it is the whole chunk, without a line end, in a buffer of
+    exactly its size (numpy's, from malloc: under AddressSanitizer a read one byte past the line is caught)."""
+    import numpy as np
+    from loop_tui.store import _spanscan
+
+    exact = np.frombuffer(line, np.uint8).copy() if line else np.empty(0, np.uint8)
+    buffers = _spanscan.scan(exact, import_native._KEYS, import_native._KEY_ROLES, import_native._META,
+                             import_native._ATTRS)
+    return bool(buffers["clean"][0]) if buffers["rows"] else None
+
+
 def clean_flags(lines: list[bytes]) -> list[bool | None]:
-    """Per line: whether the scanner calls it clean (None: it skipped the line as blank)."""
+    """Per line: whether the scanner calls it clean (None: it skipped the line as blank). The same when the line
+    is scanned among the others, and alone without its line end."""
     buffers = scan(lines)
     flags = list(buffers["clean"])
     out: list[bool | None] = []
@@ -74,6 +87,7 @@ def clean_flags(lines: list[bytes]) -> list[bool | None]:
             out.append(bool(flags.pop(0)))
         else:
             out.append(None)
+        assert scan_alone(line) == out[-1], line
     assert not flags and buffers["rows"] == sum(flag is not None for flag in out)
     return out
 
