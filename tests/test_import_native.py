@@ -68,6 +68,7 @@ def scan_alone(line: bytes) -> bool | None:
     """Whether the scanner calls this line clean when it is the whole chunk, without a line end, in a buffer of
     exactly its size (numpy's, from malloc: under AddressSanitizer a read one byte past the line is caught)."""
     import numpy as np
+
     from loop_tui.store import _spanscan
 
     exact = np.frombuffer(line, np.uint8).copy() if line else np.empty(0, np.uint8)
@@ -504,3 +505,44 @@ def test_a_lone_surrogate_is_named_with_its_line_as_the_row_by_row_path_names_it
     assert main(["import", "logs", str(src), "--project", "p", "--workspace", str(tmp_path / "ws")]) == 2
     err = capsys.readouterr().err
     assert "half.jsonl line 2: `\\ud83d` is half of a UTF-16 pair" in err and len(err.strip().splitlines()) == 1, err
+
+
+OOM_SCRIPT = r"""
+import resource
+from loop_tui.store import _spanscan, import_native as n
+
+big = b'{"id":"big","input":"' + b"x" * (4 << 20) + b'","output":[' + b",".join([b'{"k":"y"}'] * 100000) + b']}\n'
+chunk = big + b'{"id":"a","tags":["t"],"scores":{"s":1}}\n' + big + b'{"id":"b"}\n'
+args = (n._KEYS, n._KEY_ROLES, n._META, n._ATTRS)
+want = _spanscan.scan(chunk, *args)
+_, hard = resource.getrlimit(resource.RLIMIT_AS)
+base = int(open("/proc/self/statm").read().split()[0]) * resource.getpagesize()
+outcomes = []
+for extra in range(0, 64 << 20, 1 << 20):
+    resource.setrlimit(resource.RLIMIT_AS, (base + extra, hard))
+    try:
+        got = _spanscan.scan(chunk, *args)
+    except MemoryError:
+        outcomes.append("MemoryError")
+    else:
+        outcomes.append("same" if got == want else "DIFFERENT")
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (hard, hard))
+print(" ".join(outcomes))
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/statm").exists(), reason="needs Linux's address-space limit")
+def test_running_out_of_memory_anywhere_in_a_scan_raises_memoryerror_and_the_next_scan_is_whole() -> None:
+    """Allocations fail at each point of a scan in turn (an address-space limit raised a MiB at a time): each
+    scan either raises MemoryError or returns every row, and the process goes on (no half-built buffers)."""
+    import subprocess
+    import sys
+
+    if "asan" in os.environ.get("LD_PRELOAD", ""):
+        pytest.skip("AddressSanitizer reserves terabytes of address space: no limit works under it")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    done = subprocess.run([sys.executable, "-c", OOM_SCRIPT], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    outcomes = done.stdout.split()
+    assert "DIFFERENT" not in outcomes and "MemoryError" in outcomes and outcomes[-1] == "same", outcomes
