@@ -36,6 +36,7 @@ static int buf_grow(Buf *b, size_t extra) {
     return 1;
 }
 static inline int buf_put(Buf *b, const void *src, size_t n) {
+    if (n == 0) return 1; /* a buffer not yet grown has no data: memcpy to NULL is undefined even for 0 bytes */
     if (!buf_grow(b, n)) return 0;
     memcpy(b->data + b->len, src, n);
     b->len += n;
