@@ -556,3 +556,36 @@ def test_running_out_of_memory_anywhere_in_a_scan_raises_memoryerror_and_the_nex
     assert done.returncode == 0, done.stderr[-2000:]
     outcomes = done.stdout.split()
     assert "DIFFERENT" not in outcomes and "MemoryError" in outcomes and outcomes[-1] == "same", outcomes
+
+
+def _number_text(rng: random.Random) -> str:
+    """A number as JSON's grammar allows it, digits biased to 0 and 9 (where rounding and layouts change)."""
+    def digits(count: int) -> str:
+        return "".join(rng.choice("0000999912345678") for _ in range(count))
+
+    text = rng.choice(["", "-"]) + rng.choice(["0", rng.choice("123456789") + digits(rng.choice([0, 1, 2, 5, 14, 15,
+                                                                                              16, 17, 20]))])
+    if rng.random() < 0.6:
+        text += "." + digits(rng.choice([1, 1, 2, 3, 5, 14, 15, 16, 17]))
+    if rng.random() < 0.4:
+        text += rng.choice("eE") + rng.choice(["", "+", "-"]) + rng.choice(["", "0", "00"]) + str(rng.randrange(330))
+    return text
+
+
+def test_random_number_texts_are_dirty_or_written_and_read_as_python_does() -> None:
+    """Every layout of a number the grammar allows, in a free-form field and in scores: a clean row holds
+    exactly `normalize_span`'s JSON text and float (thousands of numbers: a direct check, no file each)."""
+    from loop_tui.store import schema as sch
+
+    rng = random.Random(5)
+    texts = [_number_text(rng) for _ in range(20000)]
+    lines = [b'{"id":"x","input":%s,"scores":{"a":%s}}' % (t.encode(), t.encode()) for t in texts]
+    flags = list(scan(lines)["clean"])
+    clean = [(text, line) for text, line, flag in zip(texts, lines, flags, strict=True) if flag]
+    got = native_rows([line for _, line in clean])
+    inputs, scores = got.column("input").to_pylist(), got.column("scores").to_pylist()
+    for (text, line), stored, score in zip(clean, inputs, scores, strict=True):
+        want = sch.normalize_span(json.loads(line), "x")
+        assert stored == want["input"], text
+        assert _exact(score) == _exact(list(want["scores"])), text
+    assert len(clean) > len(texts) // 4, len(clean)
