@@ -480,6 +480,25 @@ def test_a_file_cut_into_chunks_anywhere_gives_the_row_by_row_rows(tmp_path: Pat
     assert 0 < sum(flags) < len(flags)  # both the scanner's rows and Python's in one batch
 
 
+@pytest.mark.parametrize("chunk_bytes", [1, 97, 1000])
+def test_a_piece_of_the_file_is_not_overwritten_while_the_scans_may_still_read_it(monkeypatch,
+                                                                                  chunk_bytes: int) -> None:
+    """The pieces are views of a few reused buffers; `span_batches` keeps up to THREADS + 1 of them in the scans'
+    hands. Lines longer than a read took a buffer per read, so a pending piece was written over by the next
+    line's bytes (the scan then read another line's text: a row lost, or RowByRow on a valid file)."""
+    import io
+
+    monkeypatch.setattr(import_native, "CHUNK_BYTES", chunk_bytes)
+    data = b"\n".join(_mixed_file_lines(40)) + b"\n"
+    expected = [bytes(piece) for piece in import_native._line_chunks(io.BytesIO(data))]
+    assert b"".join(expected) == data
+    held: list[tuple[int, memoryview]] = []
+    for index, piece in enumerate(import_native._line_chunks(io.BytesIO(data))):
+        held = [*held, (index, piece)][-(import_native.THREADS + 1):]
+        for at, view in held:
+            assert bytes(view) == expected[at], f"piece {at} changed when piece {index} was read"
+
+
 def test_a_line_of_20_mb_is_scanned_whole(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(import_native, "CHUNK_BYTES", 1 << 20)
     big = "x\u00e9\"\\\n" * (4 << 20)

@@ -82,26 +82,34 @@ def _line_chunks(fh: Any, buffers: int = THREADS + 2) -> Iterator[memoryview]:
 
     Each piece is a view of one of a few buffers used in turn (fresh 8 MB copies of every piece cost a fifth
     of the scan's time in page faults and copying): a buffer is filled again `buffers` pieces later, so a
-    caller keeps at most `buffers - 1` pieces in use (`span_batches` keeps THREADS + 1).
+    caller keeps at most `buffers - 1` pieces in use (`span_batches` keeps THREADS + 1). The ring turns once a
+    piece, never once a read: a line longer than a read grows its own buffer (doubling) until its end comes.
     """
     ring = [bytearray(CHUNK_BYTES) for _ in range(buffers)]
     carry = b""  # the start of a line cut at the previous piece's end
     for turn in itertools.count():
-        buffer = ring[turn % buffers]
-        if len(buffer) < len(carry) + CHUNK_BYTES:  # a line longer than a piece: a bigger buffer for it
-            buffer = ring[turn % buffers] = bytearray(len(carry) + CHUNK_BYTES)
-        view = memoryview(buffer)
-        view[:len(carry)] = carry
-        read = fh.readinto(view[len(carry):len(carry) + CHUNK_BYTES])
-        size = len(carry) + read
-        if not read:
-            if carry:
-                yield view[:size]
-            return
-        cut = buffer.rfind(b"\n", 0, size) + 1
-        carry = bytes(view[cut:size]) if cut else bytes(view[:size])
-        if cut:
-            yield view[:cut]
+        slot = turn % buffers
+        if len(ring[slot]) > 2 * (len(carry) + CHUNK_BYTES):  # a long line's buffer, no longer needed: let it go
+            ring[slot] = bytearray(len(carry) + CHUNK_BYTES)
+        view = memoryview(ring[slot])
+        size = len(carry)
+        view[:size] = carry
+        while True:
+            if len(view) < size + CHUNK_BYTES:  # a line longer than the buffer: one twice as big, for this piece
+                bigger = bytearray(max(2 * len(view), size + CHUNK_BYTES))
+                bigger[:size] = view[:size]
+                ring[slot], view = bigger, memoryview(bigger)
+            read = fh.readinto(view[size:size + CHUNK_BYTES])
+            if not read:
+                if size:
+                    yield view[:size]
+                return
+            searched, size = size, size + read
+            cut = ring[slot].rfind(b"\n", searched, size) + 1  # the bytes before `searched` hold no line end
+            if cut:
+                break
+        carry = bytes(view[cut:size])
+        yield view[:cut]
 
 
 def _batch(buffers: dict[str, Any], table: str, source: str, now: datetime) -> pa.Table:
