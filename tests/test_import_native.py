@@ -163,7 +163,8 @@ FUZZ_SEEDS = int(os.environ.get("LOOP_TUI_FUZZ_SEEDS", "0"))  # extra seeds beyo
 ALPHABET = (b'{}[]":,\\/ u0123456789eE+-.ntfalsrTZ' + bytes(range(0x80, 0x100)) + bytes(range(0x00, 0x20))
             + b"\r\x0b\x0c\t\x7f").replace(b"\n", b"")
 NUMBERS = ["0", "-0", "1", "-1", "0.5", "1.0", "1.50", "0.0001", "0.00001", "1e-05", "1e-5", "1E-05", "1.5e+16",
-           "1e16", "1e+16", "12345678901234567", "0.1", "123456789012345.6", "1e308", "1e-320", "2.5e-300", "-0.0"]
+           "1e16", "1e+16", "12345678901234567", "0.1", "123456789012345.6", "1e308", "1e-320", "2.5e-300", "-0.0",
+           "0.30000000000000004", "1767323045.123456", "2.5e-310", "1e+400", "9007199254740993.0"]
 TEXTS = ["plain", "caf\u00e9", "\U0001F600", 'a"b', "c\\d", "tab\t", "nl\n", "\x00\x1f\x7f", "\u2028", "\ud83d",
          "1e-7", "\u00e9\x0b", ""]
 
@@ -197,6 +198,9 @@ def _sdk_span(rng: random.Random, n: int) -> dict[str, Any]:
     for key in list(row):
         if key != "id" and rng.random() < 0.15:
             del row[key]
+    for key in ("comments", "audit_data", "\u00e9x"):  # fields the schema lacks: `_extra`
+        if rng.random() < 0.2:
+            row[key] = _value(rng)
     return row
 
 
