@@ -503,6 +503,17 @@ def test_a_piece_of_the_file_is_not_overwritten_while_the_scans_may_still_read_i
             assert bytes(view) == expected[at], f"piece {at} changed when piece {index} was read"
 
 
+def test_lines_longer_than_a_read_among_short_ones_give_the_row_by_row_rows(tmp_path: Path, monkeypatch) -> None:
+    """Lines 2-5 reads long (as 16-40 MB lines are to 8 MB reads) between short ones, scanned on the threads."""
+    monkeypatch.setattr(import_native, "CHUNK_BYTES", 4 << 10)
+    rng = random.Random(3)
+    sizes = [rng.choice([200, 200, 200, 8_000, 20_000]) for _ in range(300)]
+    path = tmp_path / "long.jsonl"
+    path.write_text("\n".join(json.dumps({"id": f"s{n}", "created": "2026-01-02T03:04:05Z", "input": "x" * size})
+                              for n, size in enumerate(sizes)) + "\n")
+    _same_tables(path)
+
+
 def test_a_line_of_20_mb_is_scanned_whole(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(import_native, "CHUNK_BYTES", 1 << 20)
     big = "x\u00e9\"\\\n" * (4 << 20)
