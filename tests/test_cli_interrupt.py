@@ -66,3 +66,18 @@ def test_ctrl_c_during_a_duckdb_query_is_interrupted_and_exit_130() -> None:
     result = json.loads(done.stdout.splitlines()[-1])
     assert "RuntimeError" in result["raised"], result  # DuckDB's own report of the Ctrl-C was exercised
     assert all(run == [130, "loop-tui: interrupted\n"] for run in result["runs"]), result
+
+
+def test_running_out_of_memory_is_one_sentence_and_a_failed_exit(monkeypatch, capsys) -> None:
+    # An import of a file holding one line of many GB ran out of memory with a traceback (the scanner's and
+    # Python's MemoryError); the write it had begun is discarded either way (all-or-nothing).
+    from loop_tui.cli import main as cli
+    from loop_tui.cli import projects_cmd
+
+    def out_of_memory(_args):
+        raise MemoryError
+
+    monkeypatch.setattr(projects_cmd, "run", out_of_memory)
+    assert cli.main(["projects"]) == 1
+    err = capsys.readouterr().err
+    assert err == "loop-tui: ran out of memory; the command stopped (a write it had begun was not committed)\n"

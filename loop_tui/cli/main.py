@@ -132,6 +132,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except MemoryError:  # e.g. a single line of many GB in an import (writes are all-or-nothing: none was kept)
+        sys.stderr.write("loop-tui: ran out of memory; the command stopped (a write it had begun was not committed)\n")
+        return 1
     finally:
         if debug:  # after the app gave the terminal back, so the line stays on screen
             _name_failure_log(log_size)
