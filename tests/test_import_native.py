@@ -439,19 +439,28 @@ def _same_tables(path: Path) -> None:
 
 def test_a_line_of_invalid_utf8_is_named_by_the_import_not_a_decoding_traceback(tmp_path: Path, capsys) -> None:
     """The scanner hands such a line to Python as dirty; reading its raw text back must not blow up in pyarrow's
-    decoder: the import starts over row by row, which names the line."""
+    decoder: Python names the line, as the row-by-row path does."""
     from loop_tui.cli.main import main
     from loop_tui.store import Workspace
-    from loop_tui.store.import_fast import RowByRow
 
     src = tmp_path / "bad.jsonl"
     src.write_bytes(span_line() + b"\n" + span_line().replace(b'"answer"', b'"ans\xff"') + b"\n")
-    with pytest.raises(RowByRow):
+    with pytest.raises(UserError) as raised:
         list(import_native.span_batches(src, "project_logs", src.name, NOW))
+    assert str(raised.value) == _row_by_row_error(src)
     Workspace.open(tmp_path / "ws")
     assert main(["import", "logs", str(src), "--project", "p", "--workspace", str(tmp_path / "ws")]) == 2
     err = capsys.readouterr().err
     assert "bad.jsonl line 2" in err and len(err.strip().splitlines()) == 1, err
+
+
+def _row_by_row_error(path: Path) -> str:
+    """The sentence the row-by-row path says of `path`."""
+    from loop_tui.store.import_file import row_batches
+
+    with pytest.raises(UserError) as raised:
+        list(row_batches(path, "jsonl", "project_logs", path.name, ReadProgress()))
+    return str(raised.value)
 
 
 def _mixed_file_lines(count: int) -> list[bytes]:
@@ -526,15 +535,39 @@ def test_a_line_of_20_mb_is_scanned_whole(tmp_path: Path, monkeypatch) -> None:
     assert clean_flags(lines) == [True, True, True]
 
 
-def test_a_line_python_refuses_sends_the_whole_file_row_by_row(tmp_path: Path) -> None:
+def test_a_line_python_refuses_is_named_as_the_row_by_row_path_names_it(tmp_path: Path) -> None:
+    # Named from the scanner's line numbers, without reading the file again from its start (a bad line near the
+    # end of a 2 GB file cost minutes row by row, the progress bar back at zero). Blank lines count.
+    for bad in [b'{"id":"x","tags":"urgent"}', b'{"id":"x"', b"[1]", b'{"id":"x","input":"\\ud83d"}',
+                b'{"id":"x","created":"yesterday"}', b'{"id": true}', b'{"id":"x","a":1,"a":2,"b":',
+                b'{"id":"x","input":' + b"[" * 2000 + b"]" * 2000 + b"}"]:
+        path = tmp_path / "bad.jsonl"
+        path.write_bytes(span_line() + b"\n\n" + span_line() + b"\n" + bad + b"\n" + span_line() + b"\n")
+        with pytest.raises(UserError) as raised:
+            list(import_native.span_batches(path, "project_logs", path.name, NOW))
+        assert str(raised.value) == _row_by_row_error(path), bad
+        assert "bad.jsonl line 4" in str(raised.value), bad
+
+
+def test_a_line_only_python_reads_as_blank_sends_the_file_row_by_row(tmp_path: Path) -> None:
     from loop_tui.store.import_fast import RowByRow
 
-    for bad in [b'{"id":"x","tags":"urgent"}', b'{"id":"x"', b"[1]", b'{"id":"x","input":"\\ud83d"}',
-                b'{"id":"x","created":"yesterday"}', b"\x0c"]:
-        path = tmp_path / "bad.jsonl"
-        path.write_bytes(span_line() + b"\n" + bad + b"\n" + span_line() + b"\n")
-        with pytest.raises(RowByRow):  # \x0c: a line Python skips as blank (str.strip()), the scanner does not
-            list(import_native.span_batches(path, "project_logs", path.name, NOW))
+    path = tmp_path / "feed.jsonl"
+    path.write_bytes(span_line() + b"\n\x0c\n" + span_line() + b"\n")  # str.strip() takes the form feed
+    with pytest.raises(RowByRow):
+        list(import_native.span_batches(path, "project_logs", path.name, NOW))
+
+
+def test_a_bad_line_in_a_later_piece_is_named_with_its_line_in_the_file(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(import_native, "CHUNK_BYTES", 4096)
+    lines = [span_line() for _ in range(400)]
+    lines[333] = b'{"id":"cut","input":'
+    path = tmp_path / "late.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    with pytest.raises(UserError) as raised:
+        list(import_native.span_batches(path, "project_logs", path.name, NOW))
+    assert str(raised.value) == _row_by_row_error(path)
+    assert "late.jsonl line 334:" in str(raised.value)
 
 
 def test_a_lone_surrogate_is_named_with_its_line_as_the_row_by_row_path_names_it(tmp_path: Path, capsys) -> None:

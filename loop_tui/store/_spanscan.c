@@ -73,6 +73,8 @@ typedef struct {
     ListCol lists[N_LISTS];
     MapCol maps[N_MAPS];
     Buf created, created_valid, is_root, is_root_valid, clean, id_hash, id_hash_valid;
+    Buf line_no;         /* int32 per row: its line in the chunk, from 1 (blank lines count, as the slow path's) */
+    int64_t lines;       /* lines in the chunk, blank ones too */
     StrCol questions;    /* numbers whose text Python judges (no nulls), and the row of each */
     Buf question_rows;
     int64_t rows;
@@ -900,6 +902,7 @@ static void out_free(Out *out) {
     buf_free(&out->clean); buf_free(&out->id_hash); buf_free(&out->id_hash_valid);
     buf_free(&out->questions.off); buf_free(&out->questions.data); buf_free(&out->questions.valid);
     buf_free(&out->question_rows);
+    buf_free(&out->line_no);
 }
 
 static void row_free(Row *row) {
@@ -922,14 +925,19 @@ static int scan_chunk(const Spec *spec, const unsigned char *data, size_t size, 
     while (p < end && ok) {
         const unsigned char *nl = memchr(p, '\n', (size_t)(end - p));
         const unsigned char *line_end = nl ? nl : end;
+        /* a line left to Python keeps its newline: Python's error for it then names the column the
+         * row-by-row path names (json.loads counts a newline) */
+        size_t whole = (size_t)((nl ? nl + 1 : end) - p);
         const unsigned char *q = p;
+        out->lines++;
         while (q < line_end && (*q == ' ' || *q == '\t' || *q == '\r')) q++;
         if (q < line_end) {
             int oom = 0;
             if (parse_line(spec, &row, p, line_end, &hint, &oom))
-                ok = append_clean(out, &row, (const char *)p, (size_t)(line_end - p));
+                ok = append_clean(out, &row, (const char *)p, whole);
             else if (oom) ok = 0;
-            else ok = append_dirty(out, (const char *)p, (size_t)(line_end - p));
+            else ok = append_dirty(out, (const char *)p, whole);
+            ok = ok && out->lines <= INT32_MAX && buf_i32(&out->line_no, (int32_t)out->lines);
             out->rows++;
         } /* else a blank line: the slow path skips it too */
         p = nl ? nl + 1 : end;
@@ -990,11 +998,16 @@ static PyObject *to_dict(Out *out) {
             && add_buf(d, "clean", &out->clean) && add_buf(d, "id_hash", &out->id_hash)
             && add_buf(d, "id_hash.valid", &out->id_hash_valid)
             && add_buf(d, "questions.off", &out->questions.off) && add_buf(d, "questions.data", &out->questions.data)
-            && add_buf(d, "question_rows", &out->question_rows);
+            && add_buf(d, "question_rows", &out->question_rows) && add_buf(d, "line_no", &out->line_no);
     if (ok) {
         PyObject *rows = PyLong_FromLongLong(out->rows);
         ok = rows && PyDict_SetItemString(d, "rows", rows) == 0;
         Py_XDECREF(rows);
+    }
+    if (ok) {
+        PyObject *lines = PyLong_FromLongLong(out->lines);
+        ok = lines && PyDict_SetItemString(d, "lines", lines) == 0;
+        Py_XDECREF(lines);
     }
     if (!ok) { Py_DECREF(d); return NULL; }
     return d;

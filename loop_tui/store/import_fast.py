@@ -251,15 +251,28 @@ def span_batches(path: Path, table: str, source: str, now: datetime) -> Iterator
         con.close()
 
 
-def _python_rows(raws: list[str] | list[bytes], table: str, source: str) -> list[dict[str, Any]]:
+def _python_rows(raws: list[str] | list[bytes], table: str, source: str,
+                 lines: list[int] | None = None) -> list[dict[str, Any]]:
     """The rows a fast path left to Python (their lines as DuckDB's text, or the scanner's bytes), normalised by
-    the row-by-row path's own code. Anything that path would refuse raises `RowByRow`, for it to name."""
-    from loop_tui.store.io import _SURROGATE_ESCAPE, _half_pair_error, normalize_for_import
+    the row-by-row path's own code.
+
+    With the lines' numbers (the scanner's), a bad line is named here as the row-by-row path names it (the
+    first bad line: the lines before it were read, by the scanner or here); without them (DuckDB's), anything
+    that path would refuse raises `RowByRow`, for it to name from the file's start.
+    """
+    from loop_tui.store.io import _SURROGATE_ESCAPE, _half_pair_error, jsonl_row, normalize_for_import
 
     rows = []
+    if lines is not None:
+        for raw, line in zip(raws, lines, strict=True):
+            row = jsonl_row(raw if isinstance(raw, bytes) else str(raw).encode(), source, line)
+            if row is None:  # blank to Python (a line of form feeds...), a line to the scanner: start over
+                raise RowByRow("a line only Python reads as blank")
+            rows.append(row)
+        return normalize_for_import(table, rows, source)
     for raw in raws:
         try:
-            text = raw.decode("utf-8") if isinstance(raw, bytes) else raw  # the scanner's lines are not checked
+            text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
             row = json.loads(text)
         except (ValueError, RecursionError):  # UnicodeDecodeError included
             raise RowByRow("a line Python cannot read") from None
@@ -274,8 +287,9 @@ def _python_rows(raws: list[str] | list[bytes], table: str, source: str) -> list
         raise RowByRow("a bad row") from None
 
 
-def _finish(batch: pa.RecordBatch, table: str, source: str) -> pa.Table:
-    """The batch as a table of content columns, rows DuckDB left to Python normalised in Python."""
+def _finish(batch: pa.RecordBatch, table: str, source: str, lines: Any = None) -> pa.Table:
+    """The batch as a table of content columns, rows the fast path left to Python normalised in Python (`lines`:
+    each row's line in the file, when known, so that a bad one is named without reading the file again)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -286,7 +300,8 @@ def _finish(batch: pa.RecordBatch, table: str, source: str) -> pa.Table:
 
     dirty = pc.invert(clean)
     positions = pc.indices_nonzero(dirty)
-    records = _python_rows(pc.filter(data.column("_raw"), dirty).to_pylist(), table, source)
+    dirty_lines = None if lines is None else [int(lines[i]) for i in positions.to_pylist()]
+    records = _python_rows(pc.filter(data.column("_raw"), dirty).to_pylist(), table, source, dirty_lines)
     content = data.drop_columns(["clean", "_raw", ID_HASH])  # Python's ids may differ from the hashed ones
     fixed = sch.to_arrow(table, records).select(content.column_names)
     order = pa.concat_arrays([pc.indices_nonzero(clean), positions])

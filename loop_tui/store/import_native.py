@@ -64,13 +64,21 @@ def span_batches(path: Path, table: str, source: str, now: datetime) -> Iterator
         fh.seek(0)
         pool = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="import-scan")
         pending: deque[Future[dict[str, Any]]] = deque()
+        lines_before = 0  # lines of the file before the next piece's (its rows' line numbers start there)
+
+        def finished(buffers: dict[str, Any]) -> pa.Table:
+            nonlocal lines_before
+            batch = _batch(buffers, table, source, now, lines_before)
+            lines_before += buffers["lines"]
+            return batch
+
         try:
             for chunk in _line_chunks(fh):
                 pending.append(pool.submit(_spanscan.scan, chunk, _KEYS, _KEY_ROLES, _META, _ATTRS))
                 if len(pending) > THREADS:
-                    yield _batch(pending.popleft().result(), table, source, now)
+                    yield finished(pending.popleft().result())
             while pending:
-                yield _batch(pending.popleft().result(), table, source, now)
+                yield finished(pending.popleft().result())
         finally:
             for future in pending:
                 future.cancel()
@@ -112,7 +120,7 @@ def _line_chunks(fh: Any, buffers: int = THREADS + 2) -> Iterator[memoryview]:
         yield view[:cut]
 
 
-def _batch(buffers: dict[str, Any], table: str, source: str, now: datetime) -> pa.Table:
+def _batch(buffers: dict[str, Any], table: str, source: str, now: datetime, lines_before: int = 0) -> pa.Table:
     """The scanner's buffers as the columns of DuckDB's pass, finished as that pass's batches are."""
     import numpy as np
     import pyarrow as pa
@@ -174,7 +182,8 @@ def _batch(buffers: dict[str, Any], table: str, source: str, now: datetime) -> p
         "_extra": strings("_extra"),
         ID_HASH: pa.array(id_hash, pa.uint64(), mask=~valid("id_hash")),
     }
-    return _finish(pa.RecordBatch.from_arrays(list(columns.values()), list(columns)), table, source)
+    lines = np.frombuffer(buffers["line_no"], np.int32).astype(np.int64) + lines_before  # each row's line
+    return _finish(pa.RecordBatch.from_arrays(list(columns.values()), list(columns)), table, source, lines)
 
 
 def _answer(buffers: dict[str, Any], clean: Any) -> Any:

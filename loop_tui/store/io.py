@@ -131,26 +131,34 @@ def _read_jsonl(path: Path, progress: ReadProgress) -> Iterator[dict[str, Any]]:
     with open(path, "rb") as fh:
         for n, raw in enumerate(fh, 1):
             progress.bytes += len(raw)
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise _utf8_error(raw, exc, path.name, n) from None
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise UserError(f"{path.name} line {n}: not valid JSON ({exc.msg} at column {exc.colno})") from None
-            except ValueError as exc:  # e.g. an integer of more than 4,300 digits
-                raise UserError(f"{path.name} line {n}: not valid JSON ({exc})") from None
-            except RecursionError:
-                raise UserError(f"{path.name} line {n}: nested too deeply (more than ~1,000 levels)") from None
-            if not isinstance(row, dict):
-                raise UserError(f"{path.name} line {n}: each line must be a JSON object, got {type(row).__name__}")
-            if _SURROGATE_ESCAPE.search(line) and (half := _half_pair_error(row, path.name, n)):
-                raise half
-            row["__line__"] = n
-            yield row
+            row = jsonl_row(raw, path.name, n)
+            if row is not None:
+                yield row
+
+
+def jsonl_row(raw: bytes, name: str, n: int) -> dict[str, Any] | None:
+    """Line `n` of JSONL file `name` (its bytes, newline included) as a row with its `__line__`; None for a blank
+    line; a `UserError` naming the line for anything else. The fast paths name a bad line with it too."""
+    try:
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _utf8_error(raw, exc, name, n) from None
+    if not line.strip():
+        return None
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{name} line {n}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+    except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+        raise UserError(f"{name} line {n}: not valid JSON ({exc})") from None
+    except RecursionError:
+        raise UserError(f"{name} line {n}: nested too deeply (more than ~1,000 levels)") from None
+    if not isinstance(row, dict):
+        raise UserError(f"{name} line {n}: each line must be a JSON object, got {type(row).__name__}")
+    if _SURROGATE_ESCAPE.search(line) and (half := _half_pair_error(row, name, n)):
+        raise half
+    row["__line__"] = n
+    return row
 
 
 class _CountingReader(io.RawIOBase):
@@ -311,5 +319,5 @@ def _export_json(value: Any) -> str:
 
 from loop_tui.store.export_rows import STDOUT, write_row_batches, write_rows  # noqa: E402 - export's half
 
-__all__ = ["FORMATS", "STDOUT", "ReadProgress", "check_readable", "detect_format", "iter_rows", "normalize_for_import",
-           "read_rows", "write_row_batches", "write_rows"]
+__all__ = ["FORMATS", "STDOUT", "ReadProgress", "check_readable", "detect_format", "iter_rows", "jsonl_row",
+           "normalize_for_import", "read_rows", "write_row_batches", "write_rows"]
