@@ -161,11 +161,11 @@ async def test_charts_plot_one_point_per_day(sample_ws_path: Path) -> None:
     async with app.run_test(size=(140, 40)) as pilot:
         await _logs(pilot)
         data = app.screen.query_one("#chart-requests", TrendChart).data
-        days = app.workspace.query(
-            "SELECT count(DISTINCT date_trunc('day', created)) AS n FROM project_logs WHERE project_id = ?",
-            [app.project.id],
+        span = app.workspace.query(  # every calendar day from the first to the last, quiet ones too
+            "SELECT date_diff('day', min(date_trunc('day', created)), max(date_trunc('day', created))) + 1 AS n "
+            "FROM project_logs WHERE project_id = ?", [app.project.id],
         )[0]["n"]
-        assert len(data) == days and sum(data) > 0
+        assert len(data) == span and sum(v or 0 for v in data) > 0
 
 
 async def test_charts_have_a_scale_and_their_first_and_last_day(sample_ws_path: Path) -> None:
@@ -257,3 +257,38 @@ async def test_a_chart_of_one_day_names_that_day_once() -> None:
         chart.plot([12.0, 3.0], "Dec 04", "Dec 05")
         await pilot.pause()
         assert days(chart) == ["Dec", "04", "Dec", "05"]
+
+
+def test_a_day_without_requests_is_a_gap_in_the_latency_chart_not_zero_seconds() -> None:
+    # Seen: the mean-latency chart drew a day without root spans as 0.0 s (its scale's lowest value "0.0s"),
+    # and a day without any span was not on the charts at all (a quiet week squeezed out).
+    from datetime import UTC, datetime
+
+    from loop_tui.ui.screens.logs import chart_series
+
+    day = [datetime(2026, 3, d, tzinfo=UTC) for d in (1, 2, 4)]
+    rows = [{"day": day[0], "requests": 4, "errors": 1, "latency": 1.5, "tokens": 900},
+            {"day": day[1], "requests": 0, "errors": 0, "latency": None, "tokens": None},  # child spans only
+            {"day": day[2], "requests": 2, "errors": 0, "latency": 3.0, "tokens": 100}]  # (Mar 03: no spans)
+    series = chart_series(rows)
+    assert series == {"requests": [4, 0, 0, 2], "errors": [1, 0, 0, 0], "latency": [1.5, None, None, 3.0],
+                      "tokens": [900, 0, 0, 100]}
+
+
+async def test_a_gap_in_a_chart_is_drawn_blank_and_left_out_of_its_scale() -> None:
+    from textual.app import App, ComposeResult
+
+    class _Chart(App):
+        def compose(self) -> ComposeResult:
+            yield TrendChart("mean latency", lambda v: f"{v:.1f}s")
+
+    app = _Chart()
+    async with app.run_test(size=(30, 8)) as pilot:
+        chart = app.query_one(TrendChart)
+        chart.plot([1.5, None, None, 3.0], "Mar 01", "Mar 04")
+        await pilot.pause()
+        lines = [strip.text for strip in chart.render_lines(Region(0, 0, *chart.size))]
+        assert lines[1].startswith("3.0s") and lines[3].startswith("1.5s"), lines  # not 0.0s
+        bottom = lines[3][len("1.5s "):]
+        assert bottom.strip() and bottom.startswith("▁") and "  " in bottom.strip(), lines  # bars, a gap, bars
+        assert bottom.rstrip().endswith("█"), lines

@@ -202,11 +202,7 @@ class LogsScreen(PageScreen):
         except BtqlError as err:
             self.post_message(WorkFailed("logs charts", str(err)))
             return
-        series: dict[str, list[float | None]] = {k: [] for k in ("requests", "errors", "latency", "tokens")}
-        for row in rows:
-            for key in series:
-                value = row.get(key)
-                series[key].append(None if value is None else float(value))
+        series = chart_series(rows)
         first = rows[0]["day"].strftime("%b %d") if rows else ""
         last = rows[-1]["day"].strftime("%b %d") if rows else ""
         self.post_message(self.ChartsLoaded(series, first, last))
@@ -433,3 +429,24 @@ def _restore_cursor(table: ArrowTable, row_id: str | None) -> None:
     ids = table.raw.column("id").to_pylist()
     if row_id in ids:
         grid.move_cursor(row=ids.index(row_id), animate=False)
+
+
+def chart_series(rows: list[dict[str, Any]]) -> dict[str, list[float | None]]:
+    """The charts' series from the per-day rows of `LogsQuery.chart_btql`, one value a calendar day from the
+    first to the last: a day without spans counts no requests, errors or tokens, and has no mean latency (a gap
+    in that chart, not 0.0 s); days the query has no row for are there too, so a quiet week is not squeezed out."""
+    from datetime import timedelta
+
+    by_day = {row["day"]: row for row in rows}
+    series: dict[str, list[float | None]] = {k: [] for k in ("requests", "errors", "latency", "tokens")}
+    if not rows:
+        return series
+    day, last = rows[0]["day"], rows[-1]["day"]
+    while day <= last:
+        row = by_day.get(day, {})
+        for key in ("requests", "errors", "tokens"):
+            series[key].append(float(row.get(key) or 0))
+        latency = row.get("latency")
+        series["latency"].append(None if latency is None else float(latency))
+        day += timedelta(days=1)
+    return series

@@ -12,6 +12,7 @@ painted before the page's first rows (charts are there, empty, from the page's f
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from fractions import Fraction
 from typing import ClassVar
 
 from rich.cells import cell_len
@@ -57,9 +58,16 @@ class _ChartDrawing:
             return
         scale_width = max(len(label) for label in self.scale) + 1  # (one column between scale and bars)
         plot_width = max(1, width - scale_width)
-        bars = Sparkline(self.data, width=plot_width, height=PLOT_HEIGHT, min_color=self.min_color,
-                         max_color=self.max_color, summary_function=max)
+        # A bucket without a value is drawn at the lowest value (which changes neither the Sparkline's scale nor
+        # its buckets), then blanked where a whole column has no value.
+        present = [v for v in self.data if v is not None]
+        lowest = min(present, default=0.0)
+        bars = Sparkline([lowest if v is None else v for v in self.data], width=plot_width, height=PLOT_HEIGHT,
+                         min_color=self.min_color, max_color=self.max_color, summary_function=max)
         rows = console.render_lines(bars, options.update(width=plot_width, height=PLOT_HEIGHT), pad=True)
+        if len(present) < len(self.data):
+            gaps = _empty_columns([v is None for v in self.data], plot_width)
+            rows = [_blanked(row, gaps) for row in rows]
         for label, row in zip(self.scale, rows, strict=True):
             scale = Text(label, self.styles["scale"], no_wrap=True, end="")
             scale.truncate(min(scale_width, width), pad=True)
@@ -85,6 +93,29 @@ class _ChartDrawing:
         yield Segment.line()
 
 
+def _empty_columns(missing: list[bool], width: int) -> list[int]:
+    """The columns of a Sparkline of `width` over len(`missing`) values whose values are all missing: its own
+    arithmetic (buckets of Fraction(len, width) values, the empty ones dropped; columns step through the
+    buckets by len(buckets) / width), so that a gap is blanked exactly where its bar would be."""
+    step = Fraction(len(missing), width)
+    buckets = [part for part in (missing[int(step * n):int(step * (n + 1))] for n in range(width)) if part]
+    empty, index, column_step = [], 0.0, len(buckets) / width
+    for column in range(width):
+        if all(buckets[int(index)]):
+            empty.append(column)
+        index += column_step
+    return empty
+
+
+def _blanked(row: list[Segment], columns: list[int]) -> list[Segment]:
+    """A rendered line with the cells at `columns` made blank (a day without a value: no bar, not a low one)."""
+    cells = list(Segment.divide(row, range(1, sum(segment.cell_length for segment in row) + 1)))
+    for column in columns:
+        if column < len(cells):
+            cells[column] = [Segment(" ")]
+    return [segment for cell in cells for segment in cell]
+
+
 class TrendChart(Widget):
     """One titled sparkline with its y scale (max at the top, min at the bottom) and its first and last day."""
 
@@ -101,8 +132,8 @@ class TrendChart(Widget):
         self.fmt = fmt
         self.no_data = False
         """The last plot had no values: "no data" shows where the bars go (not while the first is on its way)."""
-        self.data: list[float] = []
-        """The plotted values, one per bucket (day)."""
+        self.data: list[float | None] = []
+        """The plotted values, one per bucket (day); None for a bucket without one."""
         self.scale: tuple[str, ...] = ("",) * PLOT_HEIGHT
         """The scale's rows beside the bars: the highest value at the top, the lowest at the bottom."""
         self.days: tuple[str, str] = ("", "")
@@ -112,15 +143,17 @@ class TrendChart(Widget):
         return _ChartDrawing(self)
 
     def plot(self, values: Sequence[float | None], first_label: str = "", last_label: str = "") -> None:
-        """Show `values` (None counts as 0), labelled with the first and last bucket."""
-        self.data = [float(v or 0) for v in values]
-        self.no_data = not self.data
-        if not self.data:
+        """Show `values`, one a bucket (day), labelled with the first and last bucket. None is a bucket without
+        a value (a day without requests has no mean latency): a gap, not a zero."""
+        self.data = [None if v is None else float(v) for v in values]
+        present = [v for v in self.data if v is not None]
+        self.no_data = not present
+        if not present:
             self.scale = ("",) * PLOT_HEIGHT
             self.days = ("", "")  # (the days of the plot before would read as this one's)
         else:
             # The sparkline scales its bars from the lowest to the highest value: the scale says which those are.
-            self.scale = (self.fmt(max(self.data)), "", self.fmt(min(self.data)))
+            self.scale = (self.fmt(max(present)), "", self.fmt(min(present)))
             self.days = (first_label, last_label)
         self.refresh()
 
