@@ -110,3 +110,38 @@ def test_an_exported_experiment_imports_again_into_the_same_rows(tmp_path: Path,
                  "--workspace", str(tmp_path / "first")]) == 0
     _import(tmp_path / "second", exported)
     assert _stored(tmp_path / "second") == _stored(tmp_path / "first")
+
+
+def test_ctrl_c_mid_import_is_one_sentence_exit_130_and_leaves_nothing_visible(tmp_path: Path) -> None:
+    # Ctrl-C lands on the main thread while the scan threads and the read-ahead run: they must stop (the
+    # process ends), and the uncommitted segment is not committed.
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import REPO
+
+    src = tmp_path / "big.jsonl"
+    rows = _experiment_rows(3)
+    with open(src, "w") as fh:
+        for n in range(40_000):
+            fh.write(json.dumps({**rows[n % 4], "id": f"s{n}", "output": "x" * 1000}) + "\n")
+    workspace = tmp_path / "ws"
+    Workspace.open(workspace).create_project("existing")
+    generation = Workspace.open(workspace).generation
+    proc = subprocess.Popen([sys.executable, "-m", "loop_tui", "import", "experiment", str(src), "--project", "P",
+                             "--name", "N", "--workspace", str(workspace)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
+    deadline = time.monotonic() + 60
+    while not list(workspace.rglob("*.part")):  # the import is writing its rows (uncommitted)
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the import never began writing"
+        time.sleep(0.005)  # the polling interval: the condition decides when the wait ends
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert (proc.returncode, err) == (130, "loop-tui: interrupted\n"), out
+    ws = Workspace.open(workspace)
+    assert (ws.generation, [p.name for p in ws.projects()]) == (generation, ["existing"])
+    assert not list(workspace.rglob("*.part"))
