@@ -145,3 +145,23 @@ def test_ctrl_c_mid_import_is_one_sentence_exit_130_and_leaves_nothing_visible(t
     ws = Workspace.open(workspace)
     assert (ws.generation, [p.name for p in ws.projects()]) == (generation, ["existing"])
     assert not list(workspace.rglob("*.part"))
+
+
+def test_a_scanner_built_from_another_version_of_its_source_is_not_used(tmp_path: Path, monkeypatch) -> None:
+    # An editable install keeps the .so it built: after a pull that changed the scanner's columns or roles, the
+    # old build would hand back buffers this code reads otherwise (wrong rows, or a KeyError traceback).
+    # Its layout number tells; such an import takes DuckDB's pass, and stores the same rows.
+    from loop_tui.store import _spanscan, import_file
+    from loop_tui.store.schema import SPAN_JSON_FIELDS
+
+    assert _spanscan.LAYOUT == import_native.SCANNER_LAYOUT
+    assert len(SPAN_JSON_FIELDS) == _spanscan.FREE_FORM_FIELDS
+    monkeypatch.setattr(_spanscan, "LAYOUT", import_native.SCANNER_LAYOUT - 1)
+    assert not import_native.available()
+    src = tmp_path / "experiment.jsonl"
+    src.write_text("\n".join(json.dumps(r) for r in _experiment_rows(3)) + "\n")
+    duckdb_pass = import_file.span_batches
+    used = []
+    monkeypatch.setattr(import_file, "span_batches", lambda *args: used.append(1) or duckdb_pass(*args))
+    _import(tmp_path / "ws", src)
+    assert used and len(_stored(tmp_path / "ws")) == 12

@@ -12,6 +12,10 @@
  * Every read is bounds-checked against the line's end; nothing here trusts the input.
  */
 #define PY_SSIZE_T_CLEAN
+/* The version of what `scan` takes and returns (its arguments, the roles, the buffers' names and layout): one
+ * more with any change to them, and in `import_native.SCANNER_LAYOUT`. An editable install keeps the build
+ * it made; one older than its source is then not used (imports take DuckDB's pass until it is rebuilt). */
+#define SCAN_LAYOUT 1
 #include <Python.h>
 #include <math.h>
 #include <stdint.h>
@@ -1064,4 +1068,12 @@ static PyMethodDef methods[] = {
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_spanscan",
                                     "Native scanner of Braintrust span lines (see import_native.py).", -1, methods};
 
-PyMODINIT_FUNC PyInit__spanscan(void) { return PyModule_Create(&module); }
+PyMODINIT_FUNC PyInit__spanscan(void) {
+    PyObject *m = PyModule_Create(&module);
+    if (m && (PyModule_AddIntConstant(m, "LAYOUT", SCAN_LAYOUT) < 0
+              || PyModule_AddIntConstant(m, "FREE_FORM_FIELDS", N_FREE) < 0)) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

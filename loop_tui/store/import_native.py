@@ -28,6 +28,7 @@ from loop_tui.store.import_ids import ID_HASH
 if TYPE_CHECKING:
     import pyarrow as pa
 
+SCANNER_LAYOUT = 1  # `_spanscan.c`'s SCAN_LAYOUT: what its `scan` takes and returns, as this module reads it
 CHUNK_BYTES = 8 << 20  # lines read and scanned at a time (~9,000 SDK spans); two are scanned at once
 THREADS = 2
 
@@ -43,12 +44,14 @@ _ATTRS = sch.SPAN_JSON_FIELDS.index("span_attributes")
 
 
 def available() -> bool:
-    """Whether the native scanner was built (pip builds it when a C compiler is there)."""
+    """Whether the native scanner was built (pip builds it when a C compiler is there) from the source this
+    module reads the buffers of: a build left from an older source (an editable install not rebuilt) is not."""
     try:
-        import loop_tui.store._spanscan  # noqa: F401
+        from loop_tui.store import _spanscan
     except ImportError:
         return False
-    return True
+    return (getattr(_spanscan, "LAYOUT", None) == SCANNER_LAYOUT
+            and getattr(_spanscan, "FREE_FORM_FIELDS", None) == len(sch.SPAN_JSON_FIELDS))
 
 
 def span_batches(path: Path, table: str, source: str, now: datetime) -> Iterator[pa.Table]:
