@@ -6,5 +6,6 @@ Everything else is configured in pyproject.toml. Without a C compiler the build 
 
 from setuptools import Extension, setup
 
+# `depends`: a change to the header rebuilds the extension, and the sdist ships it.
 setup(ext_modules=[Extension("loop_tui.store._spanscan", ["loop_tui/store/_spanscan.c"], optional=True,
-                             extra_compile_args=["-O2"])])
+                             depends=["loop_tui/store/spanscan_json.h"], extra_compile_args=["-O2"])])
