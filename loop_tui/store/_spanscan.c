@@ -45,10 +45,9 @@ typedef struct {
     Buf created, created_valid, is_root, is_root_valid, clean, id_hash, id_hash_valid;
     Buf line_no;         /* int32 per row: its line in the chunk, from 1 (blank lines count, as the slow path's) */
     int64_t lines;       /* lines in the chunk, blank ones too */
-    StrCol questions;    /* numbers whose text Python judges (no nulls), and the row of each */
-    Buf question_rows;
+    struct { Buf off, data; } questions; /* the texts of the numbers Python judges (utf8, no nulls)... */
+    Buf question_rows;                   /* ...and the row of each */
     int64_t rows;
-    int oom;
 } Out;
 
 /* ---------- one row's values, before they are known to be clean ---------- */
@@ -271,7 +270,8 @@ static int append_clean(Out *out, Row *row, const char *line, size_t line_len) {
     ok = ok && str_append(&out->plain[F_RAW], line, line_len, asked > 0);
     for (size_t i = 0; i < asked && ok; i++) {
         const Slice *q = (const Slice *)row->questions.data + i;
-        ok = str_append(&out->questions, line + q->start, q->len, 1) && buf_i64(&out->question_rows, out->rows);
+        ok = buf_put(&out->questions.data, line + q->start, q->len) && out->questions.data.len <= INT32_MAX
+          && buf_i32(&out->questions.off, (int32_t)out->questions.data.len) && buf_i64(&out->question_rows, out->rows);
     }
     for (int f = 0; f < N_FREE; f++)
         ok = ok && str_append(&out->free_[f], t + row->free_[f].start, row->free_[f].len, row->free_[f].present);
@@ -345,7 +345,7 @@ static void out_free(Out *out) {
     }
     buf_free(&out->created); buf_free(&out->created_valid); buf_free(&out->is_root); buf_free(&out->is_root_valid);
     buf_free(&out->clean); buf_free(&out->id_hash); buf_free(&out->id_hash_valid);
-    buf_free(&out->questions.off); buf_free(&out->questions.data); buf_free(&out->questions.valid);
+    buf_free(&out->questions.off); buf_free(&out->questions.data);
     buf_free(&out->question_rows);
     buf_free(&out->line_no);
 }

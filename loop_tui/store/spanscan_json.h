@@ -257,8 +257,8 @@ enum { NOT_PYTHONS = 0, PYTHONS = 1, ASK_PYTHON = 2 };
 static int number_is_canonical(const NumberText *n) {
     size_t int_len = (size_t)(n->int_end - n->int_start);
     if (!n->frac_start && !n->exp_start) { /* an int */
-        if (n->negative && int_len == 1 && n->int_start[0] == '0') return 0; /* -0 is written 0 */
-        return int_len <= MAX_INT_DIGITS;
+        if (n->negative && int_len == 1 && n->int_start[0] == '0') return NOT_PYTHONS; /* -0 is written 0 */
+        return int_len <= MAX_INT_DIGITS ? PYTHONS : NOT_PYTHONS;
     }
     size_t frac_len = n->frac_start ? (size_t)(n->frac_end - n->frac_start) : 0;
     size_t significant;
