@@ -48,7 +48,7 @@ class RowByRow(Exception):  # noqa: N818 - a signal, not an error shown to anyon
 _FIELDS = ("id", "created", "span_id", "root_span_id", "span_parents", "is_root", *sch.SPAN_JSON_FIELDS,
            "scores", "metrics", "tags")
 # Every top-level key the row-by-row path maps to a column or drops; any other key goes to `_extra`.
-_KNOWN_KEYS = sorted(sch._SPAN_COLUMNS | {"dataset_id"})
+KNOWN_SPAN_KEYS = sorted(sch._SPAN_COLUMNS | {"dataset_id"})
 _ISO = (r"^[1-9][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
         r"([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])?)?$")
 
@@ -76,7 +76,7 @@ def _reconstructed(patterns: list[list[str]], slot: dict[str, int]) -> str:
     """SQL: the raw line is, byte for byte, one of the file's common key orders with DuckDB's minified text of
     each value. That proves the line has exactly those keys (none the schema lacks, none twice) without
     parsing it again; lines written any other way (spaces, other escapes, other keys) are tested by a parse."""
-    known = "[" + ", ".join(_sql_text(k) for k in _KNOWN_KEYS) + "]"
+    known = "[" + ", ".join(_sql_text(k) for k in KNOWN_SPAN_KEYS) + "]"
     parsed = (f"(list_has_all({known}, json_keys(j)) AND "
               "len(json_keys(j)) = len(list_distinct(json_keys(j))))")  # a key given twice: Python keeps the last
     rebuilt = []
@@ -93,7 +93,7 @@ def _reconstructed(patterns: list[list[str]], slot: dict[str, int]) -> str:
 def key_orders(path: Path, limit_bytes: int = 256 << 10, most: int = 8) -> list[list[str]]:
     """The distinct top-level key orders of the first lines of a JSONL file whose keys are all known (the
     first 256 KB: parsing 1 MB of lines in Python was ~0.04 s before DuckDB could start)."""
-    known = set(_KNOWN_KEYS)
+    known = set(KNOWN_SPAN_KEYS)
     found: dict[tuple[str, ...], None] = {}
     with open(path, "rb") as fh:
         lines = fh.read(limit_bytes).split(b"\n")[:-1]  # the last piece may be cut
@@ -224,11 +224,7 @@ def span_batches(path: Path, table: str, source: str, now: datetime) -> Iterator
     """
     import duckdb
 
-    if table not in SPAN_TABLES:
-        raise RowByRow(table)
-    with open(path, "rb") as fh:
-        if fh.read(3) == b"\xef\xbb\xbf":  # DuckDB skips a byte-order mark; Python names it as line 1's error
-            raise RowByRow("a byte-order mark")
+    check_fast_path(path, table)
     con = duckdb.connect(":memory:")
     try:
         con.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'")
@@ -249,6 +245,16 @@ def span_batches(path: Path, table: str, source: str, now: datetime) -> Iterator
             raise RowByRow(str(exc)) from None
     finally:
         con.close()
+
+
+def check_fast_path(path: Path, table: str) -> None:
+    """Raise `RowByRow` unless a fast path (this one or the native scanner) may read `path` into `table`: a
+    span table, and no byte-order mark (DuckDB skips one; the row-by-row path names it as line 1's error)."""
+    if table not in SPAN_TABLES:
+        raise RowByRow(table)
+    with open(path, "rb") as fh:
+        if fh.read(3) == b"\xef\xbb\xbf":
+            raise RowByRow("a byte-order mark")
 
 
 def _python_rows(raws: list[str] | list[bytes], table: str, source: str,

@@ -1,12 +1,12 @@
 """Whether an import repeats an id, known without reading the written segment back.
 
 At commit, an import counted its distinct ids with DuckDB over the whole written file (~0.1-0.2 s of a
-2.5 s import, with nothing else running). DuckDB's fast path now hands over a 64-bit hash of each row's
-id (its `hash()`, computed in the same parallel pass), kept here as the batches arrive: when no two rows
-share a hash, no two rows share an id (equal ids hash alike), and the count is skipped. Anything less
-certain says "maybe", and the commit counts exactly as before: two hashes alike (two ids alike, or a
-collision, ~1 in 10^8 at 2M rows), a batch without hashes (the row-by-row path, rows Python normalised),
-or more rows than `MOST_ROWS` (8 bytes a row; peak memory stays bounded).
+2.5 s import, with nothing else running). The fast paths now hand over a 64-bit hash of each row's id
+(DuckDB's `hash()` in its parallel pass, the native scanner's FNV-1a), kept here as the batches arrive:
+when no two rows share a hash, no two rows share an id (equal ids hash alike), and the count is skipped.
+Anything less certain says "maybe", and the commit counts exactly as before: two hashes alike (two ids
+alike, or a collision, ~1 in 10^8 at 2M rows), a batch without hashes (the row-by-row path, rows Python
+normalised), or more rows than `MOST_ROWS` (8 bytes a row; peak memory stays bounded).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     import numpy as np
     import pyarrow as pa
 
-ID_HASH = "_id_hash"  # the column of a fast-path batch holding DuckDB's hash of the row's id
+ID_HASH = "_id_hash"  # the column of a fast-path batch holding a hash of the row's id (null: none)
 MOST_ROWS = 2_500_000  # 20 MB of hashes (a 2 GB file of SDK spans has ~2.2M rows): peak memory stays < 500 MB
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from loop_tui.store import schema as sch
-from loop_tui.store.import_fast import SPAN_TABLES, RowByRow, _finish
+from loop_tui.store.import_fast import KNOWN_SPAN_KEYS, _finish, check_fast_path
 from loop_tui.store.import_ids import ID_HASH
 
 if TYPE_CHECKING:
@@ -36,8 +36,8 @@ THREADS = 2
 _ROLES = {"id": 1, "span_id": 2, "root_span_id": 3, "created": 4, "span_parents": 5, "is_root": 6,
           "scores": 7, "metrics": 8, "tags": 9} | {field: 10 + i for i, field in enumerate(sch.SPAN_JSON_FIELDS)}
 # Every key the row-by-row path maps or drops (`__line__` too: the reader's own line number replaces it, and
-# it is dropped); any other goes to `_extra`.
-_KEYS = tuple(sorted(sch._SPAN_COLUMNS | {"dataset_id", "__line__"}))
+# it is dropped; DuckDB's pass leaves such a line to Python); any other goes to `_extra`.
+_KEYS = tuple(sorted({*KNOWN_SPAN_KEYS, "__line__"}))
 _KEY_ROLES = bytes(_ROLES.get(key, 0) for key in _KEYS)
 _META = sch.SPAN_JSON_FIELDS.index("metadata")
 _ATTRS = sch.SPAN_JSON_FIELDS.index("span_attributes")
@@ -59,12 +59,8 @@ def span_batches(path: Path, table: str, source: str, now: datetime) -> Iterator
     rows), scanned natively. Raises `RowByRow` when the file needs the row-by-row path."""
     import loop_tui.store._spanscan as _spanscan
 
-    if table not in SPAN_TABLES:
-        raise RowByRow(table)
+    check_fast_path(path, table)
     with open(path, "rb") as fh:
-        if fh.read(3) == b"\xef\xbb\xbf":  # Python names it as line 1's error
-            raise RowByRow("a byte-order mark")
-        fh.seek(0)
         pool = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="import-scan")
         pending: deque[Future[dict[str, Any]]] = deque()
         lines_before = 0  # lines of the file before the next piece's (its rows' line numbers start there)
