@@ -8,6 +8,7 @@ Real CLI (in-process), real workspaces, DuckDB and Parquet.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -97,7 +98,7 @@ def test_an_sdk_experiment_is_scanned_natively_into_the_rows_the_row_by_row_path
     assert json.loads(by_id["r1.0"]["output"]) == "the later one"
     assert json.loads(by_id["r0"]["_extra"]) == {"dataset_record_id": "d0", "comments": [{"text": "look"}],
                                                  "audit_data": [{"action": "upsert"}]}
-    assert by_id["r1"]["created"].isoformat() == "2026-03-08T00:30:00.500000+00:00"  # 02:30:00.5+02:00
+    assert by_id["r1"]["created"] == datetime(2026, 3, 8, 0, 30, 0, 500000, tzinfo=UTC)  # 02:30:00.5+02:00
 
 
 def test_an_exported_experiment_imports_again_into_the_same_rows(tmp_path: Path, capsys) -> None:
