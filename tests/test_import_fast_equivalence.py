@@ -95,7 +95,7 @@ def _write(rng: random.Random, row: dict, duckdb_con) -> str:
 
 
 ENGINES = {"duckdb": import_fast.span_batches, "native": import_native.span_batches}
-NATIVE_BUILT = pytest.mark.skipif(not import_native.available(), reason="the native scanner was not built (no C compiler)")
+NATIVE_BUILT = pytest.mark.skipif(not import_native.available(), reason=import_native.UNAVAILABLE)
 
 
 def _tables(path: Path, engine: str = "duckdb"):

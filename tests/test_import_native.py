@@ -27,7 +27,7 @@ from loop_tui.store import import_native
 from loop_tui.store.import_ids import ID_HASH
 from loop_tui.store.io import ReadProgress
 
-pytestmark = pytest.mark.skipif(not import_native.available(), reason="the native scanner was not built")
+pytestmark = pytest.mark.skipif(not import_native.available(), reason=import_native.UNAVAILABLE)
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 REJECTED = "rejected"  # the row-by-row path raises UserError for the line

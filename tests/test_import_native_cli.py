@@ -18,7 +18,7 @@ from loop_tui.cli.main import main
 from loop_tui.store import Workspace, import_native
 from loop_tui.store.import_fast import RowByRow
 
-pytestmark = pytest.mark.skipif(not import_native.available(), reason="the native scanner was not built")
+pytestmark = pytest.mark.skipif(not import_native.available(), reason=import_native.UNAVAILABLE)
 
 OFFSETS = ["Z", "+02:00", "-05:00", "+05:30", "-03:30", ""]  # "" : no offset, read as UTC
 # Around the 2026 DST changes of the US and the EU, and a leap day: stored as the instant the offset names.

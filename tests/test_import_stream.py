@@ -25,7 +25,7 @@ from tests.conftest import REPO
 
 
 @pytest.fixture(params=["duckdb", pytest.param("native", marks=pytest.mark.skipif(
-    not import_native.available(), reason="the native scanner was not built (no C compiler)"))])
+    not import_native.available(), reason=import_native.UNAVAILABLE))])
 def engine(request, monkeypatch) -> str:
     """The fast path under test: the native scanner, or DuckDB's pass (where the scanner is not built). Small
     batches either way, so that a file of a few thousand spans spans several."""
@@ -473,7 +473,7 @@ def test_the_kept_id_hashes_do_not_hold_on_to_the_batches() -> None:
     assert hashes.surely_distinct()
 
 
-@pytest.mark.skipif(not import_native.available(), reason="the native scanner was not built (no C compiler)")
+@pytest.mark.skipif(not import_native.available(), reason=import_native.UNAVAILABLE)
 def test_a_jsonl_span_import_is_scanned_natively_where_the_scanner_was_built(tmp_path: Path, monkeypatch) -> None:
     # The scanner is several times cheaper than DuckDB's checking pass: an install that built it must use it.
     def duckdb_pass(*_args, **_kwargs):

@@ -43,6 +43,11 @@ _META = sch.SPAN_JSON_FIELDS.index("metadata")
 _ATTRS = sch.SPAN_JSON_FIELDS.index("span_attributes")
 
 
+UNAVAILABLE = ("the native scanner is not built (no C compiler at install) or was built from another version of "
+               "_spanscan.c (rebuild: python setup.py build_ext --inplace)")
+"""Why `available()` is False, for the tests that skip then."""
+
+
 def available() -> bool:
     """Whether the native scanner was built (pip builds it when a C compiler is there) from the source this
     module reads the buffers of: a build left from an older source (an editable install not rebuilt) is not."""
