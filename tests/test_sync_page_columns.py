@@ -5,6 +5,7 @@ pulls that ask Braintrust for JSONL pages with the cursor in `x-bt-cursor`."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -94,3 +95,18 @@ def test_a_malformed_jsonl_page_is_fetched_again(fake_bt: FakeBraintrust, tmp_pa
     pull_project(Workspace.open(tmp_path / "ws"), client, "support-bot", PullOptions(objects=("logs",)))
     assert len(delays) == 1
     assert len(local_rows(tmp_path / "ws", "project_logs", project_id)) == 12
+
+
+@pytest.mark.skipif(not hasattr(os, "memfd_create") or not os.path.isdir("/proc/self/fd"), reason="Linux's memfd")
+def test_a_page_is_read_without_a_file_on_disk(monkeypatch) -> None:
+    # Each pulled page went through a temp file in /tmp, removed afterwards; a pull killed mid-page (tests kill
+    # them) left it there, ~430 KB each. On Linux the page is an anonymous in-memory file that dies with us.
+    import tempfile
+
+    def no_temp_file(*_args, **_kwargs):
+        raise AssertionError("a temp file on disk")
+
+    monkeypatch.setattr(tempfile, "mkstemp", no_temp_file)
+    raw = b'{"id": "a", "input": {"q": 1}, "_xact_id": "1000"}\n{"id": "b", "_xact_id": "1001"}\n'
+    table = page_columns.page_table(raw, "project_logs")
+    assert table.column("id").to_pylist() == ["a", "b"]

@@ -12,10 +12,12 @@ through those Python normalisers instead, so both paths accept and reject exactl
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 import pyarrow as pa
@@ -85,6 +87,29 @@ def _select(table: str, path: str) -> str:
             f"POSITIONAL JOIN read_json_objects('{path}', format='newline_delimited') x)")
 
 
+@contextlib.contextmanager
+def _page_file(raw: bytes) -> Iterator[str]:
+    """A path DuckDB can read `raw` from. On Linux an anonymous in-memory file (`memfd`, read through
+    /proc/self/fd): a pull killed mid-page leaves nothing behind, where a temp file stayed in /tmp (~430 KB a
+    page); elsewhere a temp file, removed afterwards."""
+    if hasattr(os, "memfd_create") and os.path.isdir("/proc/self/fd"):
+        fd = os.memfd_create("loop-tui-page")
+        try:
+            with os.fdopen(os.dup(fd), "wb") as out:
+                out.write(raw)
+            yield f"/proc/self/fd/{fd}"
+        finally:
+            os.close(fd)
+        return
+    fd, path = tempfile.mkstemp(prefix="loop-tui-page-", suffix=".jsonl")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(raw)
+        yield path
+    finally:
+        os.unlink(path)
+
+
 def page_table(raw: bytes, table: str) -> pa.Table:
     """The rows of one JSONL page in `table`'s store columns (+ `__xact`, `__delete`); ValueError if not JSONL."""
     import duckdb
@@ -96,16 +121,11 @@ def page_table(raw: bytes, table: str) -> pa.Table:
         con = _local.con = duckdb.connect()
         con.execute("SET TimeZone = 'UTC'")
         con.execute("SET threads = 1")  # pages are small; the reader runs beside the writer
-    fd, path = tempfile.mkstemp(prefix="loop-tui-page-", suffix=".jsonl")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(raw)
+    with _page_file(raw) as path:
         try:
             result = con.sql(_select(table, path.replace("'", "''"))).to_arrow_table()
         except duckdb.Error as exc:
             raise ValueError(f"not a JSONL page ({type(exc).__name__})") from None
-    finally:
-        os.unlink(path)
     slow = result.column("__slow")
     if slow.null_count == 0 and not any(slow.to_pylist()):
         return _conform(table, result.drop_columns(["__slow"]))
