@@ -120,9 +120,9 @@ def test_ctrl_c_mid_import_is_one_sentence_exit_130_and_leaves_nothing_visible(t
     import signal
     import subprocess
     import sys
-    import time
 
     from tests.conftest import REPO
+    from tests.otel_support import wait_until
 
     src = tmp_path / "big.jsonl"
     rows = _experiment_rows(3)
@@ -135,11 +135,10 @@ def test_ctrl_c_mid_import_is_one_sentence_exit_130_and_leaves_nothing_visible(t
     proc = subprocess.Popen([sys.executable, "-m", "loop_tui", "import", "experiment", str(src), "--project", "P",
                              "--name", "N", "--workspace", str(workspace)], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
-    deadline = time.monotonic() + 60
-    while not list(workspace.rglob("*.part")):  # the import is writing its rows (uncommitted)
-        assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() < deadline, "the import never began writing"
-        time.sleep(0.005)  # the polling interval: the condition decides when the wait ends
+    # The import is writing its rows (uncommitted), or has ended (then the assertion below says how).
+    wait_until(lambda: proc.poll() is not None or list(workspace.rglob("*.part")), timeout=60, interval=0.005,
+               what="the import to begin writing")
+    assert proc.poll() is None, proc.communicate()
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert (proc.returncode, err) == (130, "loop-tui: interrupted\n"), out
