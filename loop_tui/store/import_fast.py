@@ -24,7 +24,7 @@ row-by-row path, which names the line.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -257,40 +257,30 @@ def check_fast_path(path: Path, table: str) -> None:
             raise RowByRow("a byte-order mark")
 
 
-def _python_rows(raws: list[str] | list[bytes], table: str, source: str,
+def _python_rows(raws: Sequence[str | bytes], table: str, source: str,
                  lines: list[int] | None = None) -> list[dict[str, Any]]:
-    """The rows a fast path left to Python (their lines as DuckDB's text, or the scanner's bytes), normalised by
-    the row-by-row path's own code.
+    """The rows a fast path left to Python (their lines as DuckDB's text, or the scanner's bytes), read and
+    normalised by the row-by-row path's own code (`io.jsonl_row`, `io.normalize_for_import`).
 
     With the lines' numbers (the scanner's), a bad line is named here as the row-by-row path names it (the
     first bad line: the lines before it were read, by the scanner or here); without them (DuckDB's), anything
     that path would refuse raises `RowByRow`, for it to name from the file's start.
     """
-    from loop_tui.store.io import _SURROGATE_ESCAPE, _half_pair_error, jsonl_row, normalize_for_import
+    from loop_tui.store.io import jsonl_row, normalize_for_import
 
-    rows = []
-    if lines is not None:
-        for raw, line in zip(raws, lines, strict=True):
-            row = jsonl_row(raw if isinstance(raw, bytes) else str(raw).encode(), source, line)
-            if row is None:  # blank to Python (a line of form feeds...), a line to the scanner: start over
+    numbers = lines if lines is not None else [0] * len(raws)
+    try:
+        rows = []
+        for raw, line in zip(raws, numbers, strict=True):
+            row = jsonl_row(raw if isinstance(raw, bytes) else raw.encode(), source, line)
+            if row is None:  # blank to Python (a line of form feeds...), a line to the fast path: start over
                 raise RowByRow("a line only Python reads as blank")
             rows.append(row)
         return normalize_for_import(table, rows, source)
-    for raw in raws:
-        try:
-            text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-            row = json.loads(text)
-        except (ValueError, RecursionError):  # UnicodeDecodeError included
-            raise RowByRow("a line Python cannot read") from None
-        if not isinstance(row, dict):
-            raise RowByRow("a line that is not an object")
-        if _SURROGATE_ESCAPE.search(text) and _half_pair_error(row, source, 0):  # json.loads takes a lone half
-            raise RowByRow("half of a UTF-16 pair")
-        rows.append(row)
-    try:
-        return normalize_for_import(table, rows, source)
     except UserError:
-        raise RowByRow("a bad row") from None
+        if lines is not None:
+            raise
+        raise RowByRow("a line the row-by-row path refuses") from None
 
 
 def _finish(batch: pa.RecordBatch, table: str, source: str, lines: Any = None) -> pa.Table:
