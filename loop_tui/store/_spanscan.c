@@ -204,7 +204,6 @@ static int parse_line(const Spec *spec, Row *row, const unsigned char *p, const 
                     if (role >= R_FREE && role < R_FREE + N_FREE) {
                         int f = role - R_FREE;
                         if (read_null(&c)) { ok = OK; break; }
-                        size_t start = row->text.len;
                         Slice *ta = NULL, *tb = NULL;
                         const char *ka = NULL, *kb = NULL;
                         if (f == spec->meta_field) { ta = &row->plain[F_MODEL]; ka = "model"; }
@@ -215,7 +214,7 @@ static int parse_line(const Spec *spec, Row *row, const unsigned char *p, const 
                         ok = canon_value(&c, &row->canon, 0, ta, ka, tb, kb);
                         *oom |= c.oom;
                         if (ok) {
-                            start = row->text.len;
+                            size_t start = row->text.len;
                             if (!buf_put(&row->text, row->canon.data, row->canon.len)) { *oom = 1; ok = DIRTY; }
                             row->free_[f].start = start;
                             row->free_[f].len = row->canon.len;

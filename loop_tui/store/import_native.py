@@ -137,22 +137,23 @@ def _batch(buffers: dict[str, Any], table: str, source: str, now: datetime, line
     def bitmap(flags: Any) -> pa.Buffer | None:
         return None if flags.all() else pa.array(flags, pa.bool_()).buffers()[1]
 
+    def texts(offsets: str, data: str, flags: pa.Buffer | None = None, kind: pa.DataType = pa.string()) -> pa.Array:
+        """The texts in buffer `data` between the int32 `offsets` (one more than the texts)."""
+        count = len(buffers[offsets]) // 4 - 1
+        return pa.Array.from_buffers(kind, count, [flags, pa.py_buffer(buffers[offsets]), pa.py_buffer(buffers[data])])
+
     def strings(name: str, kind: pa.DataType = pa.string()) -> pa.Array:
-        return pa.Array.from_buffers(kind, rows, [bitmap(valid(name)), pa.py_buffer(buffers[f"{name}.off"]),
-                                                  pa.py_buffer(buffers[f"{name}.data"])])
+        return texts(f"{name}.off", f"{name}.data", bitmap(valid(name)), kind)
 
     def string_lists(name: str) -> pa.Array:
-        items = len(buffers[f"{name}.coff"]) // 4 - 1
-        child = pa.Array.from_buffers(pa.string(), items, [None, pa.py_buffer(buffers[f"{name}.coff"]),
-                                                           pa.py_buffer(buffers[f"{name}.data"])])
+        child = texts(f"{name}.coff", f"{name}.data")
         return pa.Array.from_buffers(sch.STR_LIST, rows, [bitmap(valid(name)), pa.py_buffer(buffers[f"{name}.loff"])],
                                      children=[child])
 
     def map_parts(name: str) -> tuple[pa.Array, pa.Array]:
-        items = len(buffers[f"{name}.koff"]) // 4 - 1
         flags, offsets = bitmap(valid(name)), pa.py_buffer(buffers[f"{name}.loff"])
-        keys = pa.Array.from_buffers(pa.string(), items, [None, pa.py_buffer(buffers[f"{name}.koff"]),
-                                                          pa.py_buffer(buffers[f"{name}.kdata"])])
+        keys = texts(f"{name}.koff", f"{name}.kdata")
+        items = len(keys)
         has_value = np.frombuffer(buffers[f"{name}.vvalid"], np.uint8).view(np.bool_)
         values = pa.Array.from_buffers(pa.float64(), items, [bitmap(has_value), pa.py_buffer(buffers[f"{name}.vals"])])
         return (pa.Array.from_buffers(pa.list_(pa.string()), rows, [flags, offsets], children=[keys]),
