@@ -106,3 +106,20 @@ def test_btql_during_compaction_always_sees_one_consistent_snapshot(tmp_path: Pa
     done = run_cli("btql", "SELECT count(*) AS n FROM project_logs('p')", "--format", "json", "--workspace", str(root))
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["data"][0]["n"] == 50 + 6 * 3 * 50
+
+
+def test_a_workspace_another_process_finishes_creating_between_two_looks_opens(tmp_path: Path, monkeypatch) -> None:
+    # Seen in CI, four processes opening one new folder at once: one found no marker, another process wrote
+    # it, then the marker made the folder "not fresh" and the first said it was "not a Loop TUI workspace".
+    from loop_tui.store import opening
+
+    root = tmp_path / "ws"
+    looks = opening._is_fresh
+
+    def another_process_finishes_first(path: Path) -> bool:
+        monkeypatch.setattr(opening, "_is_fresh", looks)
+        Workspace.open(root)  # what the other process did meanwhile (its marker is written now)
+        return looks(path)
+
+    monkeypatch.setattr(opening, "_is_fresh", another_process_finishes_first)
+    assert opening.prepare(root) == root.resolve()

@@ -64,11 +64,13 @@ def _prepare(root: Path, *, create: bool, check_log: bool) -> Path:
     if root.exists() and not root.is_dir():
         raise UserError(f"workspace path {root} is a file, not a folder; pass a folder with --workspace")
     marker = root / MARKER
+    # Another process creating the workspace at the same moment may finish between the looks (its marker
+    # then makes the folder "not fresh"): only a folder still without a marker after them is refused.
+    if not marker.exists() and not _is_fresh(root) and not marker.exists():
+        raise UserError(
+            f"{root} is not a Loop TUI workspace (no {MARKER}); pass an empty or new folder with --workspace"
+        )
     if not marker.exists():
-        if not _is_fresh(root):
-            raise UserError(
-                f"{root} is not a Loop TUI workspace (no {MARKER}); pass an empty or new folder with --workspace"
-            )
         if not create:
             raise UserError(f"no workspace at {root}; create one with `loop-tui demo --workspace {root}`")
         root.mkdir(parents=True, exist_ok=True)
