@@ -384,3 +384,39 @@ async def test_tool_toggles_keep_what_was_written_to_the_settings_file_meanwhile
         saved = load_settings(config_path())
         assert saved.tools.disabled == ["search_docs"]
         assert saved.providers["local"].base_url == "http://127.0.0.1:11434/v1"
+
+
+async def test_a_finished_answer_waits_for_the_markdown_append_still_running() -> None:
+    # Textual's MarkdownStream.stop() may return while its last append is still going (it is shielded from the
+    # stop's cancel, and holds the Markdown's lock): freezing then copied the stretch without that fragment.
+    import asyncio
+
+    from textual.app import App, ComposeResult
+
+    from loop_tui.ui.loop.transcript import AssistantAnswer
+
+    class _Answer(App):
+        def compose(self) -> ComposeResult:
+            yield AssistantAnswer()
+
+    app = _Answer()
+    async with app.run_test(size=(60, 10)) as pilot:
+        answer = app.query_one(AssistantAnswer)
+        await answer.write("first words")
+        markdown = answer.query_one("Markdown")
+        released = asyncio.Event()
+
+        async def append_in_flight() -> None:  # what the stream's shielded append does while it runs
+            async with markdown.lock:
+                await released.wait()
+
+        holder = asyncio.create_task(append_in_flight())
+        await pilot.pause()
+        finishing = asyncio.create_task(answer.finish())
+        await pilot.pause()
+        assert not finishing.done()  # not finished (so not frozen) while the append runs
+        released.set()
+        await finishing
+        await holder
+        await wait_for(pilot, lambda: answer.frozen)
+        assert "first words" in answer.text
